@@ -1,0 +1,131 @@
+/**
+ * The contract between the engine and the step kinds.
+ *
+ * The engine knows nothing of economics: it validates a step's params with the
+ * step's own zod schema, hands it its input artifacts and a context, and stores
+ * whatever named artifacts it returns. Everything a step needs from the outside
+ * world (files, logging, progress, randomness) comes through {@link StepContext}.
+ */
+import type { z } from 'zod';
+import type { Table } from './table.js';
+
+/** The kinds of artifact a step can consume or produce. */
+export type ArtifactType = 'table' | 'json' | 'file';
+
+/**
+ * An artifact in memory.
+ * - `table`: columnar data, stored as Arrow IPC.
+ * - `json`: any JSON value (models, event studies, reports), stored as canonical JSON.
+ * - `file`: bytes with an extension (md, tex, csv, html, svg, png), published as-is.
+ */
+export type Artifact =
+  | { type: 'table'; table: Table }
+  | { type: 'json'; value: unknown }
+  | { type: 'file'; ext: string; bytes: Uint8Array };
+
+/** One named input of a step. */
+export interface InputSpec {
+  /** Artifact types accepted. */
+  type: ArtifactType | ArtifactType[];
+  /** Accepts a list of artifacts (`in: [a, b]`, or a foreach node). Default false. */
+  many?: boolean;
+  /** May be absent. Default false. */
+  optional?: boolean;
+  /** One line for docs and error messages. */
+  doc?: string;
+}
+
+/** A random stream: a counter-based generator, bit-identical across runs, machines and `--jobs`. */
+export interface Rng {
+  /** Uniform double in [0, 1), 53 random bits. */
+  uniform(): number;
+  /** Uniform integer in [0, n). */
+  int(n: number): number;
+  /** Standard normal draw. */
+  normal(): number;
+  /** Fisher–Yates shuffle in place; returns the array. */
+  shuffle<T>(xs: T[]): T[];
+}
+
+/** What a running step may use. All I/O, logging, progress and randomness go through here. */
+export interface StepContext {
+  /** The node id, e.g. `by_region[east]`. */
+  readonly nodeId: string;
+  /** The pipeline's root seed (top-level `seed`). */
+  readonly seed: number;
+  /** Directory of the pipeline YAML; relative paths in params resolve against it. */
+  readonly baseDir: string;
+  /** Absolute path of a param path (relative to the YAML). */
+  resolvePath(p: string): string;
+  /**
+   * A deterministic random stream keyed by (pipeline seed, node id, stream).
+   * Use `stream` = replicate index for per-replicate streams.
+   */
+  rng(stream?: string | number): Rng;
+  /**
+   * A string key identifying the stream (pipeline seed, node id, stream), for code that has to
+   * rebuild the same generator elsewhere (e.g. in a worker thread) with `rngFromKey` of engine/rng.ts.
+   */
+  rngKey(stream?: string | number): string;
+  /** Informational message (hidden with --json). */
+  info(msg: string): void;
+  /** A warning: shown, and recorded in the run history for this node. */
+  warn(msg: string): void;
+  /** Report progress on long work; the CLI draws a bar. Cheap to call often. */
+  progress(done: number, total: number, label?: string): void;
+  /** Number of worker threads this step may use for its own parallel work (>= 1). */
+  readonly threads: number;
+}
+
+/**
+ * A step kind: one file under steps/, registered in steps/index.ts.
+ *
+ * @example
+ * export default defineStep({
+ *   kind: 'estimate',
+ *   doc: 'Linear regression with absorbed fixed effects',
+ *   params: z.strictObject({ y: z.string().describe('outcome column') }),
+ *   inputs: { panel: { type: 'table' } },
+ *   outputs: { model: 'json' },
+ *   async run(ctx, inputs, params) { ... return { model: { type: 'json', value } }; },
+ * });
+ */
+export interface StepDef<P = any> {
+  kind: string;
+  /** One paragraph: what the step does. */
+  doc: string;
+  /** zod schema of `with:`; use z.strictObject so unknown keys are rejected; `.describe()` each field. */
+  params: z.ZodType<P>;
+  /**
+   * Dot-paths of params that name files (relative to the YAML). The engine hashes those files by
+   * content into the fingerprint, so editing the file reruns the node. E.g. ['path'], ['roster'].
+   */
+  pathParams?: string[];
+  /** Named inputs. The first one is the primary input: `in: X` and `in: [X, Y]` bind to it. */
+  inputs: Record<string, InputSpec>;
+  /** Named outputs and their types. The first one is the default when a node is referenced as `in: id`. */
+  outputs: Record<string, ArtifactType>;
+  /** CPU-heavy: the engine runs it in a worker thread. */
+  cpu?: boolean;
+  run(
+    ctx: StepContext,
+    inputs: Record<string, Artifact | Artifact[] | undefined>,
+    params: P,
+  ): Promise<Record<string, Artifact>>;
+}
+
+/** Identity helper that gives type inference for a step definition. */
+export function defineStep<P>(def: StepDef<P>): StepDef<P> {
+  return def;
+}
+
+/**
+ * A step's failure with a message meant for the user: it should name the file, row/column or
+ * param at fault and say how to fix it. The engine prints it as is (no stack trace).
+ */
+export class StepError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StepError';
+  }
+}

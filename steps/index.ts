@@ -1,0 +1,35 @@
+/**
+ * The registry hook: the one place the engine learns which step kinds exist.
+ * Each entry names the step's source file (for the code fingerprint) and loads it lazily, so a
+ * run only imports the step modules its pipeline uses. Adding a step kind = one file + one line here.
+ *
+ * Rule for step files: import heavy third-party packages (apache-arrow, vega, resvg, exceljs,
+ * playwright) inside `run()` with `await import(...)`, never at the top: validation loads every
+ * step module a pipeline uses, and a no-op run must stay fast.
+ */
+import type { StepDef } from '../engine/types.js';
+
+export interface StepEntry {
+  /** Project-relative path of the step's source file. */
+  file: string;
+  load(): Promise<StepDef>;
+}
+
+const entry = (file: string, load: () => Promise<{ default: StepDef }>): StepEntry => ({
+  file,
+  load: async () => (await load()).default,
+});
+
+export const registry: Record<string, StepEntry> = {
+  ingest: entry('steps/ingest.ts', () => import('./ingest.js')),
+  clean: entry('steps/clean.ts', () => import('./clean.js')),
+  'merge-roster': entry('steps/merge-roster.ts', () => import('./merge-roster.js')),
+  estimate: entry('steps/estimate.ts', () => import('./estimate.js')),
+  match: entry('steps/match.ts', () => import('./match.js')),
+  'event-study': entry('steps/event-study.ts', () => import('./event-study.js')),
+  placebo: entry('steps/placebo.ts', () => import('./placebo.js')),
+  describe: entry('steps/describe.ts', () => import('./describe.js')),
+  tabulate: entry('steps/tabulate.ts', () => import('./tabulate.js')),
+  figure: entry('steps/figure.ts', () => import('./figure.js')),
+  report: entry('steps/report.ts', () => import('./report.js')),
+};
