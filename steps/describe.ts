@@ -1,0 +1,134 @@
+/**
+ * Step `describe`: descriptive statistics of panel columns (the paper's Table 2), as a table artifact
+ * and rendered md / tex / csv / html.
+ *
+ * Statistics (missing values are skipped per variable):
+ * - n: non-missing count; missing: missing count;
+ * - mean; sd: the sample standard deviation (divisor n − 1, as Stata `summarize` and R `sd`);
+ * - min, max; median, p25, p75: quantiles by linear interpolation between order statistics,
+ *   Hyndman–Fan type 7 (R's default `quantile(type = 7)`; Stata's `summarize, detail` uses a different rule).
+ *
+ * @example
+ * table2:
+ *   kind: describe
+ *   in: panel
+ *   with:
+ *     vars: {so2: SO₂, did: DID, pgdp: PGDP, indus: INDUS, urb: URB, fin: FIN, fis: FIS}
+ *     title: "Table 2: Descriptive statistics of main variables"
+ *   publish: results/table2
+ */
+import { z } from 'zod';
+import { defineStep, StepError, type Artifact } from '../engine/types.js';
+import { makeTable, hasCol, isNumeric, type Table } from '../engine/table.js';
+import { applyFilters, excludeSchema, whereSchema } from './common/filter.js';
+import { renderFormats, TABLE_FORMATS, type BodyRow, type TableLayout } from './render/layout.js';
+import { fmtInt, fmtNum } from './render/format.js';
+
+export const STATS = ['n', 'missing', 'mean', 'sd', 'min', 'p25', 'median', 'p75', 'max'] as const;
+export type Stat = (typeof STATS)[number];
+
+/** Column headers of each statistic (as the paper prints them). */
+export const STAT_LABELS: Record<Stat, string> = {
+  n: 'Observations',
+  missing: 'Missing',
+  mean: 'Mean',
+  sd: 'Std. Dev.',
+  min: 'Min',
+  p25: 'P25',
+  median: 'Median',
+  p75: 'P75',
+  max: 'Max',
+};
+
+const params = z.strictObject({
+  vars: z
+    .union([z.array(z.string()).min(1), z.record(z.string(), z.string())])
+    .describe('columns to describe, in order: a list, or a map column → printed label'),
+  stats: z.array(z.enum(STATS)).min(1).default(['n', 'mean', 'sd', 'min', 'median', 'max']).describe('statistics (columns of the table), default [n, mean, sd, min, median, max]'),
+  digits: z.number().int().min(0).max(8).default(2).describe('decimals (default 2, as the paper; counts are integers)'),
+  where: whereSchema.optional(),
+  exclude: excludeSchema.optional(),
+  title: z.string().optional().describe('caption'),
+  note: z.union([z.string(), z.array(z.string())]).optional().describe('note line(s) under the table'),
+  stub: z.string().default('Variable').describe('header of the label column'),
+  formats: z.array(z.enum(TABLE_FORMATS as [string, ...string[]])).min(1).default([...TABLE_FORMATS]).describe('rendered outputs: md, tex, csv, html (default all)'),
+});
+type Params = z.infer<typeof params>;
+
+/** Quantile `q` ∈ [0, 1] of sorted values, Hyndman–Fan type 7 (R: quantile(x, q, type = 7)). NaN if empty. */
+export function quantile7(sorted: ArrayLike<number>, q: number): number {
+  const n = sorted.length;
+  if (n === 0) return NaN;
+  const h = (n - 1) * q;
+  const lo = Math.floor(h);
+  const hi = Math.min(lo + 1, n - 1);
+  return sorted[lo]! + (h - lo) * (sorted[hi]! - sorted[lo]!);
+}
+
+/**
+ * The statistics of one column, skipping NaN. Mean and SD by a two-pass algorithm
+ * (R: mean(x), sd(x) with divisor n − 1; sd is NaN when n < 2).
+ */
+export function describeColumn(x: Float64Array): Record<Stat, number> {
+  const v = Float64Array.from(x.filter((a) => !Number.isNaN(a))).sort();
+  const n = v.length;
+  let sum = 0;
+  for (const a of v) sum += a;
+  const mean = n ? sum / n : NaN;
+  let ss = 0;
+  for (const a of v) ss += (a - mean) * (a - mean);
+  return {
+    n,
+    missing: x.length - n,
+    mean,
+    sd: n > 1 ? Math.sqrt(ss / (n - 1)) : NaN,
+    min: n ? v[0]! : NaN,
+    p25: quantile7(v, 0.25),
+    median: quantile7(v, 0.5),
+    p75: quantile7(v, 0.75),
+    max: n ? v[n - 1]! : NaN,
+  };
+}
+
+export default defineStep<Params>({
+  kind: 'describe',
+  doc: 'Descriptive statistics (N, mean, SD with n−1, min, median (type 7), max, ...) of chosen panel columns, as a table and md/tex/csv/html.',
+  params,
+  inputs: { panel: { type: 'table', doc: 'the panel' } },
+  outputs: { table: 'table', html: 'file', md: 'file', tex: 'file', csv: 'file' },
+  async run(ctx, inputs, p) {
+    const who = `describe ${ctx.nodeId}`;
+    const a = inputs.panel as Artifact | undefined;
+    if (!a || Array.isArray(a) || a.type !== 'table') throw new StepError(`${who}: input panel must be one table artifact`);
+    const t: Table = applyFilters(a.table, p.where, p.exclude, who);
+    const vars: [string, string][] = Array.isArray(p.vars) ? p.vars.map((v) => [v, v]) : Object.entries(p.vars);
+    const results: Record<Stat, number>[] = vars.map(([v]) => {
+      if (!hasCol(t, v)) throw new StepError(`${who}: param vars names column "${v}", which the panel does not have; columns are: ${t.names.join(', ')}`);
+      const c = t.columns[v]!;
+      if (!isNumeric(c)) throw new StepError(`${who}: column "${v}" is text; describe needs numeric columns (remove it from vars)`);
+      return describeColumn(c);
+    });
+    const cols: Record<string, Float64Array | (string | null)[]> = {
+      variable: vars.map(([v]) => v),
+      label: vars.map(([, l]) => l),
+    };
+    for (const s of p.stats) cols[s] = Float64Array.from(results, (r) => r[s]);
+    const table = makeTable(cols, ['variable', 'label', ...p.stats]);
+
+    const body: BodyRow[] = vars.map(([, label], i) => ({
+      label,
+      kind: 'data',
+      cells: p.stats.map((s) => (s === 'n' || s === 'missing' ? fmtInt(results[i]![s]) : fmtNum(results[i]![s], p.digits))),
+    }));
+    const notes = p.note === undefined ? [] : Array.isArray(p.note) ? p.note : [p.note];
+    const layout: TableLayout = {
+      title: p.title,
+      stub: p.stub,
+      header: [p.stats.map((s) => ({ text: STAT_LABELS[s] }))],
+      body,
+      notes: [...notes, `N = ${t.nrows} rows${p.where || p.exclude ? ' after filters' : ''}; Std. Dev. with divisor n−1; quantiles by linear interpolation (type 7).`],
+      id: ctx.nodeId.replace(/[^A-Za-z0-9_-]/g, '_'),
+    };
+    return { table: { type: 'table', table }, ...renderFormats(layout, p.formats as ('md' | 'tex' | 'csv' | 'html')[]) };
+  },
+});

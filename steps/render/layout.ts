@@ -1,0 +1,237 @@
+/**
+ * A table laid out for publication, independent of the output format, and its four renderers:
+ * Markdown (GitHub pipe table), LaTeX (booktabs), CSV and HTML (a fragment, or a standalone page).
+ *
+ * describe and tabulate build a {@link TableLayout}; these functions only draw it.
+ *
+ * @example
+ * const t: TableLayout = { title: 'T', stub: 'Variable', header: [[{ text: '(1)' }]],
+ *   body: [{ label: 'DID', cells: ['-2.498***'] }, { label: '', cells: ['(0.272)'], kind: 'se' }], notes: [] };
+ * renderMarkdown(t); renderTex(t); renderCsv(t); renderHtmlPage(t);
+ */
+import { csvField, escapeHtml, escapeMd, escapeTex } from './format.js';
+
+/** A header cell spanning `span` data columns (default 1). */
+export interface HeaderCell {
+  text: string;
+  span?: number;
+}
+
+/** One body row: a label in the stub column and one cell per data column. */
+export interface BodyRow {
+  label: string;
+  cells: string[];
+  /** What the row holds; `se` rows get no label and are styled as a second line of the coefficient. */
+  kind?: 'coef' | 'se' | 'fe' | 'stat' | 'data';
+  /** Draw a rule above this row (booktabs \midrule; a border in HTML; an empty line is not used in md/csv). */
+  ruleAbove?: boolean;
+}
+
+export interface TableLayout {
+  /** Caption, e.g. "Table 3: Baseline regression results". */
+  title?: string;
+  /** Header of the stub (label) column, e.g. "Variable". */
+  stub: string;
+  /** Header rows over the data columns; the spans of each row must add up to the number of data columns. */
+  header: HeaderCell[][];
+  body: BodyRow[];
+  /** Lines printed under the table. */
+  notes: string[];
+  /** Optional anchor id for HTML. */
+  id?: string;
+}
+
+/** Number of data columns (from the body, else from the first header row). */
+export function ncols(t: TableLayout): number {
+  const first = t.body[0];
+  if (first) return first.cells.length;
+  return (t.header[0] ?? []).reduce((s, c) => s + (c.span ?? 1), 0);
+}
+
+/** Check the layout is rectangular; throws naming the offending row. */
+export function checkLayout(t: TableLayout): void {
+  const n = ncols(t);
+  t.header.forEach((row, i) => {
+    const w = row.reduce((s, c) => s + (c.span ?? 1), 0);
+    if (w !== n) throw new Error(`checkLayout: header row ${i + 1} spans ${w} columns, the body has ${n}`);
+  });
+  t.body.forEach((r, i) => {
+    if (r.cells.length !== n) throw new Error(`checkLayout: body row ${i + 1} ("${r.label}") has ${r.cells.length} cells, expected ${n}`);
+  });
+}
+
+/** Expand a header row to one string per data column (a spanning label in its first column, '' after). */
+function expandHeader(row: HeaderCell[]): string[] {
+  const out: string[] = [];
+  for (const c of row) {
+    out.push(c.text);
+    for (let k = 1; k < (c.span ?? 1); k++) out.push('');
+  }
+  return out;
+}
+
+/** GitHub-flavoured Markdown: bold title line, a pipe table (first header row as the header), notes in italics. */
+export function renderMarkdown(t: TableLayout): string {
+  checkLayout(t);
+  const lines: string[] = [];
+  if (t.title) lines.push(`**${escapeMd(t.title)}**`, '');
+  const heads = t.header.map(expandHeader);
+  const n = ncols(t);
+  const top = heads[0] ?? new Array<string>(n).fill('');
+  lines.push(`| ${[t.stub, ...top].map(escapeMd).join(' | ')} |`);
+  lines.push(`|${[':---', ...new Array<string>(n).fill(':---:')].map((s) => ` ${s} `).join('|')}|`);
+  for (const h of heads.slice(1)) lines.push(`| ${['', ...h].map(escapeMd).join(' | ')} |`);
+  for (const r of t.body) lines.push(`| ${[r.label, ...r.cells].map(escapeMd).join(' | ')} |`);
+  if (t.notes.length) {
+    lines.push('');
+    for (const note of t.notes) lines.push(`*${escapeMd(note)}*`, '');
+    if (lines[lines.length - 1] === '') lines.pop();
+  }
+  return lines.join('\n') + '\n';
+}
+
+/**
+ * LaTeX with booktabs: a `table` float with caption, `tabular` with l + one c per column,
+ * \toprule, header rows (spanning labels via \multicolumn with \cmidrule under them), \midrule,
+ * the body (\midrule before rows marked ruleAbove), \bottomrule, notes in a minipage-free footnotesize block.
+ * Requires \usepackage{booktabs}.
+ */
+export function renderTex(t: TableLayout): string {
+  checkLayout(t);
+  const n = ncols(t);
+  const L: string[] = [];
+  L.push('% Requires \\usepackage{booktabs}');
+  L.push('\\begin{table}[htbp]');
+  L.push('\\centering');
+  if (t.title) L.push(`\\caption{${escapeTex(t.title)}}`);
+  if (t.id) L.push(`\\label{tab:${t.id.replace(/[^A-Za-z0-9:_-]/g, '')}}`);
+  L.push(`\\begin{tabular}{l${'c'.repeat(n)}}`);
+  L.push('\\toprule');
+  t.header.forEach((row, i) => {
+    const cells: string[] = [i === 0 ? escapeTex(t.stub) : ''];
+    const rules: string[] = [];
+    let col = 2;
+    for (const c of row) {
+      const span = c.span ?? 1;
+      if (span > 1) {
+        cells.push(`\\multicolumn{${span}}{c}{${escapeTex(c.text)}}`);
+        if (c.text) rules.push(`\\cmidrule(lr){${col}-${col + span - 1}}`);
+      } else cells.push(escapeTex(c.text));
+      col += span;
+    }
+    L.push(`${cells.join(' & ')} \\\\`);
+    if (rules.length) L.push(rules.join(' '));
+  });
+  L.push('\\midrule');
+  for (const r of t.body) {
+    if (r.ruleAbove) L.push('\\midrule');
+    L.push(`${[r.label, ...r.cells].map(escapeTex).join(' & ')} \\\\`);
+  }
+  L.push('\\bottomrule');
+  L.push('\\end{tabular}');
+  if (t.notes.length) {
+    L.push('\\par\\smallskip');
+    L.push(`{\\footnotesize ${t.notes.map(escapeTex).join(' \\\\\n')}\\par}`);
+  }
+  L.push('\\end{table}');
+  return L.join('\n') + '\n';
+}
+
+/** CSV: the title is not included; header rows (spans expanded), body rows, then one `Note:` row per note. */
+export function renderCsv(t: TableLayout): string {
+  checkLayout(t);
+  const rows: string[][] = [];
+  t.header.map(expandHeader).forEach((h, i) => rows.push([i === 0 ? t.stub : '', ...h]));
+  for (const r of t.body) rows.push([r.label, ...r.cells]);
+  for (const note of t.notes) rows.push([`Note: ${note}`, ...new Array<string>(ncols(t)).fill('')]);
+  return rows.map((r) => r.map(csvField).join(',')).join('\r\n') + '\r\n';
+}
+
+/** The CSS used by table fragments; the report inlines it once. */
+export const TABLE_CSS = `
+.repro-table { margin: 1.5em 0; overflow-x: auto; }
+.repro-table table { border-collapse: collapse; font-variant-numeric: tabular-nums; font-size: 0.92em; }
+.repro-table caption { caption-side: top; text-align: left; font-weight: 600; padding-bottom: 0.4em; }
+.repro-table th, .repro-table td { padding: 0.15em 0.8em; text-align: center; white-space: nowrap; }
+.repro-table th:first-child, .repro-table td:first-child { text-align: left; }
+.repro-table thead tr:first-child th { border-top: 2px solid #222; }
+.repro-table thead tr:last-child th { border-bottom: 1px solid #222; }
+.repro-table tbody tr:last-child td { border-bottom: 2px solid #222; }
+.repro-table tr.rule-above td { border-top: 1px solid #222; }
+.repro-table tr.se td { color: #444; padding-top: 0; }
+.repro-table .notes { font-size: 0.85em; color: #333; margin: 0.4em 0 0 0; max-width: 60em; }
+.repro-table .notes p { margin: 0.15em 0; }
+`;
+
+/** An HTML fragment: `<section class="repro-table">` with a `<table>` (caption, thead, tbody) and the notes. */
+export function renderHtmlFragment(t: TableLayout): string {
+  checkLayout(t);
+  const L: string[] = [];
+  L.push(`<section class="repro-table"${t.id ? ` id="${escapeHtml(t.id)}"` : ''}>`);
+  L.push('<table>');
+  if (t.title) L.push(`<caption>${escapeHtml(t.title)}</caption>`);
+  L.push('<thead>');
+  t.header.forEach((row, i) => {
+    const cells = [`<th scope="col">${i === 0 ? escapeHtml(t.stub) : ''}</th>`];
+    for (const c of row) {
+      const span = c.span ?? 1;
+      cells.push(`<th scope="col"${span > 1 ? ` colspan="${span}"` : ''}>${escapeHtml(c.text)}</th>`);
+    }
+    L.push(`<tr>${cells.join('')}</tr>`);
+  });
+  L.push('</thead>');
+  L.push('<tbody>');
+  for (const r of t.body) {
+    const cls = [r.kind === 'se' ? 'se' : '', r.ruleAbove ? 'rule-above' : ''].filter(Boolean).join(' ');
+    const cells = [`<td>${escapeHtml(r.label)}</td>`, ...r.cells.map((c) => `<td>${escapeHtml(c)}</td>`)];
+    L.push(`<tr${cls ? ` class="${cls}"` : ''}>${cells.join('')}</tr>`);
+  }
+  L.push('</tbody>');
+  L.push('</table>');
+  if (t.notes.length) L.push(`<div class="notes">${t.notes.map((n) => `<p>${escapeHtml(n)}</p>`).join('')}</div>`);
+  L.push('</section>');
+  return L.join('\n');
+}
+
+/** A standalone HTML page (inline CSS, no external requests) holding the fragment. */
+export function renderHtmlPage(t: TableLayout): string {
+  return htmlPage(t.title ?? 'Table', renderHtmlFragment(t));
+}
+
+/** Wrap a body fragment in a minimal standalone page with the table CSS. */
+export function htmlPage(title: string, body: string): string {
+  return [
+    '<!DOCTYPE html>',
+    '<html lang="en">',
+    '<head>',
+    '<meta charset="utf-8">',
+    `<title>${escapeHtml(title)}</title>`,
+    `<style>body { font-family: "DejaVu Sans", "Liberation Sans", Arial, sans-serif; margin: 2em; }${TABLE_CSS}</style>`,
+    '</head>',
+    '<body>',
+    body,
+    '</body>',
+    '</html>',
+    '',
+  ].join('\n');
+}
+
+/** The body of a standalone page made by {@link htmlPage} (or the text itself if it has no <body>). */
+export function htmlBody(page: string): string {
+  const m = /<body[^>]*>([\s\S]*)<\/body>/i.exec(page);
+  return (m ? m[1]! : page).trim();
+}
+
+export type TableFormat = 'md' | 'tex' | 'csv' | 'html';
+export const TABLE_FORMATS: readonly TableFormat[] = ['md', 'tex', 'csv', 'html'];
+
+/** Render a layout to each requested format as file artifacts (UTF-8), keyed by the format name. */
+export function renderFormats(t: TableLayout, formats: readonly TableFormat[]): Record<string, { type: 'file'; ext: string; bytes: Uint8Array }> {
+  const enc = new TextEncoder();
+  const out: Record<string, { type: 'file'; ext: string; bytes: Uint8Array }> = {};
+  for (const f of formats) {
+    const text = f === 'md' ? renderMarkdown(t) : f === 'tex' ? renderTex(t) : f === 'csv' ? renderCsv(t) : renderHtmlPage(t);
+    out[f] = { type: 'file', ext: f, bytes: enc.encode(text) };
+  }
+  return out;
+}

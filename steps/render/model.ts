@@ -1,0 +1,80 @@
+/**
+ * The artifact contracts this folder reads (see DESIGN.md "Artifact contracts"), validated with zod so a
+ * malformed input fails with a message naming the input, the field and the fix.
+ */
+import { z } from 'zod';
+import { StepError } from '../../engine/types.js';
+
+/** A number that may be missing (JSON null, or absent); NaN/Infinity cannot be JSON and arrive as null. */
+const num = z.number().nullable().optional();
+
+export const coefficientSchema = z.object({
+  term: z.string(),
+  estimate: z.number().nullable(),
+  se: num,
+  t: num,
+  p: num,
+  ci_low: num,
+  ci_high: num,
+});
+
+/** A regression model (estimate, match-then-estimate, ...). Extra fields are allowed and ignored. */
+export const modelSchema = z.object({
+  y: z.string(),
+  n: z.number(),
+  clusters: num,
+  r2: num,
+  r2_within: num,
+  fixed_effects: z.array(z.string()).default([]),
+  vcov: z.object({ type: z.string(), by: z.union([z.string(), z.array(z.string())]).nullable().optional() }).optional(),
+  coefficients: z.array(coefficientSchema).min(1),
+  dropped: z.unknown().optional(),
+});
+export type Model = z.infer<typeof modelSchema>;
+export type Coefficient = z.infer<typeof coefficientSchema>;
+
+/** An event study (event-study step). */
+export const eventStudySchema = z.object({
+  y: z.string().optional(),
+  n: num,
+  clusters: num,
+  base: z.number(),
+  periods: z
+    .array(
+      z.object({
+        period: z.number(),
+        estimate: z.number().nullable(),
+        se: num,
+        ci_low: num,
+        ci_high: num,
+        base: z.boolean().optional(),
+      }),
+    )
+    .min(1),
+  pretrend: z.object({ stat: num, df1: num, df2: num, p: num }).nullable().optional(),
+});
+export type EventStudy = z.infer<typeof eventStudySchema>;
+
+/** The placebo step's summary. */
+export const placeboSummarySchema = z.object({
+  observed: z.object({ estimate: z.number(), se: num, p: num }),
+  p_randomization: num,
+  quantiles: z.record(z.string(), z.number().nullable()).optional(),
+  reps: num,
+  mode: z.string().optional(),
+});
+export type PlaceboSummary = z.infer<typeof placeboSummarySchema>;
+
+function issues(err: z.ZodError): string {
+  return err.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`)
+    .join('; ');
+}
+
+/** Parse `value` with `schema`, or throw a StepError naming the step, the input and the bad fields. */
+export function parseArtifact<T>(schema: z.ZodType<T>, value: unknown, who: string, what: string): T {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new StepError(`${who}: input ${what} does not follow the artifact contract (DESIGN.md): ${issues(r.error)}; wire an artifact of the right kind`);
+  return r.data;
+}

@@ -1,0 +1,117 @@
+/**
+ * Step `tabulate`: a paper-style regression table from model artifacts (one column per model), as
+ * Markdown, LaTeX (booktabs), CSV and HTML, plus an optional "paper vs this run" comparison against the
+ * paper's printed numbers (data/paper-tables.json).
+ *
+ * @example
+ * table3:
+ *   kind: tabulate
+ *   in: [baseline_nocontrols, baseline]
+ *   with:
+ *     title: "Table 3: Baseline regression results"
+ *     labels: {did: DID, pgdp: PGDP, indus: INDUS, urb: URB, fin: FIN, fis: FIS}
+ *     fe_labels: {city: City FE, year: Year FE}
+ *     paper: {table: table3}
+ *   publish: results/table3
+ */
+import { z } from 'zod';
+import { defineStep, StepError, type Artifact } from '../engine/types.js';
+import { regressionLayout } from './render/esttab.js';
+import { renderFormats, renderHtmlPage, renderMarkdown, TABLE_FORMATS } from './render/layout.js';
+import { modelSchema, parseArtifact, type Model } from './render/model.js';
+import { comparePaper, comparisonLayout, loadPaperTables } from './render/compare.js';
+
+const rowSpec = z.union([
+  z.string(),
+  z.strictObject({ term: z.string().describe('coefficient name as in the model'), label: z.string().optional().describe('printed label') }),
+]);
+
+const params = z.strictObject({
+  title: z.string().optional().describe('caption, e.g. "Table 3: Baseline regression results"'),
+  columns: z.array(z.string()).optional().describe("column labels, one per model (default: each model's outcome y; use '' to hide)"),
+  numbers: z.boolean().default(true).describe('print a "(1) (2) ..." header row (default true)'),
+  groups: z
+    .array(z.strictObject({ label: z.string(), span: z.number().int().min(1) }))
+    .optional()
+    .describe('spanning header over consecutive columns, e.g. [{label: PSM-DID, span: 1}, {label: Alternative outcomes, span: 2}]; spans must add up to the number of models'),
+  rows: z.array(rowSpec).optional().describe('terms to show, in order (others are left out); default: all, treatment first, _cons last'),
+  drop: z.array(z.string()).default([]).describe('terms to leave out'),
+  labels: z.record(z.string(), z.string()).default({}).describe('printed labels of terms, e.g. {did: DID, _cons: Constant}'),
+  digits: z.number().int().min(0).max(8).default(3).describe('decimals of coefficients, SEs and R² (default 3, 0–8)'),
+  paren: z.enum(['se', 't']).default('se').describe("what goes in parentheses: 'se' (default) or 't'"),
+  stars: z.boolean().default(true).describe('significance stars *** p<0.01, ** p<0.05, * p<0.1 (default true)'),
+  fe_labels: z.record(z.string(), z.string()).default({}).describe('labels of fixed-effect rows, e.g. {city: City FE, year: Year FE}; default "<Name> FE"'),
+  fe: z.array(z.string()).optional().describe('fixed effects to list (in order); default every fixed effect of any model'),
+  stats: z.array(z.enum(['n', 'r2', 'r2_within', 'clusters'])).default(['n', 'r2']).describe('statistics rows (default [n, r2])'),
+  stub: z.string().default('Variable').describe('header of the label column'),
+  note: z.union([z.string(), z.array(z.string())]).optional().describe('extra note line(s) under the table'),
+  formats: z.array(z.enum(TABLE_FORMATS as [string, ...string[]])).min(1).default([...TABLE_FORMATS]).describe('outputs to write: md, tex, csv, html (default all)'),
+  paper: z
+    .strictObject({
+      table: z.string().describe('table id in paper_file, e.g. table3'),
+      columns: z.array(z.number().int().min(1)).optional().describe('1-based paper column matched to each model (default: in order)'),
+    })
+    .optional()
+    .describe('compare with the paper\'s printed numbers: adds outputs comparison (json), comparison_md, comparison_html'),
+  paper_file: z.string().default('data/paper-tables.json').describe('the paper\'s transcribed tables (relative to the YAML)'),
+});
+type Params = z.infer<typeof params>;
+
+/** The `models` input as a list of validated models. */
+export function modelsOf(input: Artifact | Artifact[] | undefined, who: string): Model[] {
+  const list = input === undefined ? [] : Array.isArray(input) ? input : [input];
+  if (list.length === 0) throw new StepError(`${who}: input models is empty; wire at least one model (e.g. in: [baseline])`);
+  return list.map((a, i) => {
+    if (a.type !== 'json') throw new StepError(`${who}: input models[${i}] is a ${a.type} artifact; a model (json) is required`);
+    return parseArtifact(modelSchema, a.value, who, `models[${i}]`);
+  });
+}
+
+export default defineStep<Params>({
+  kind: 'tabulate',
+  doc: 'Regression table in the esttab/etable style (one column per model; coefficient with stars, SE in parentheses; FE YES/NO, N, R²) as md, tex (booktabs), csv and html; optionally compared with the paper\'s printed numbers.',
+  params,
+  pathParams: ['paper_file'],
+  inputs: { models: { type: 'json', many: true, doc: 'model artifacts (estimate), one per column, in order' } },
+  outputs: { html: 'file', md: 'file', tex: 'file', csv: 'file', comparison: 'json', comparison_md: 'file', comparison_html: 'file' },
+  async run(ctx, inputs, p) {
+    const who = `tabulate ${ctx.nodeId}`;
+    const models = modelsOf(inputs.models, who);
+    if (p.columns && p.columns.length !== models.length)
+      throw new StepError(`${who}: param columns has ${p.columns.length} labels but ${models.length} models are wired; give one label per model`);
+    if (p.groups) {
+      const span = p.groups.reduce((s, g) => s + g.span, 0);
+      if (span !== models.length) throw new StepError(`${who}: param groups spans ${span} columns but ${models.length} models are wired`);
+    }
+    const layout = regressionLayout(models, {
+      title: p.title,
+      stub: p.stub,
+      columns: p.columns,
+      numbers: p.numbers,
+      groups: p.groups,
+      rows: p.rows,
+      drop: p.drop,
+      labels: p.labels,
+      digits: p.digits,
+      paren: p.paren,
+      stars: p.stars,
+      feLabels: p.fe_labels,
+      fe: p.fe,
+      stats: p.stats,
+      notes: p.note === undefined ? [] : Array.isArray(p.note) ? p.note : [p.note],
+      id: ctx.nodeId.replace(/[^A-Za-z0-9_-]/g, '_'),
+    });
+    const out: Record<string, Artifact> = renderFormats(layout, p.formats as ('md' | 'tex' | 'csv' | 'html')[]);
+    if (p.paper) {
+      const paper = loadPaperTables(ctx.resolvePath(p.paper_file), who);
+      const cmp = comparePaper(paper, p.paper.table, models, p.paper.columns, who);
+      const cl = comparisonLayout(cmp, p.digits);
+      const enc = new TextEncoder();
+      out.comparison = { type: 'json', value: cmp };
+      out.comparison_md = { type: 'file', ext: 'md', bytes: enc.encode(renderMarkdown(cl)) };
+      out.comparison_html = { type: 'file', ext: 'html', bytes: enc.encode(renderHtmlPage(cl)) };
+      ctx.info(`${who}: ${cmp.summary.within_2se}/${cmp.summary.cells} coefficients within 2 SE of the paper (DID ${cmp.summary.treatment_within_2se}/${cmp.summary.treatment_cells})`);
+    }
+    return out;
+  },
+});

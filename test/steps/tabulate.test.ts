@@ -1,0 +1,218 @@
+import { describe, it, expect } from 'vitest';
+import path from 'node:path';
+import { readFileSync } from 'node:fs';
+import def from '../../steps/tabulate.js';
+import { stars, fmtNum, escapeTex } from '../../steps/render/format.js';
+import { regressionLayout, describeVcov } from '../../steps/render/esttab.js';
+import { renderTex, renderCsv, renderMarkdown } from '../../steps/render/layout.js';
+import { loadPaperTables } from '../../steps/render/compare.js';
+import type { Model } from '../../steps/render/model.js';
+import { renderCtx, jsonArtifact, fixture, text, ROOT } from './render-ctx.js';
+
+const m1 = fixture('model-did-only.json') as Model;
+const m2 = fixture('model-controls.json') as Model;
+const m3 = fixture('model-province-hc1.json') as Model;
+const run = (params: Record<string, unknown>, models = ['model-did-only.json', 'model-controls.json']) =>
+  def.run(renderCtx('table3'), { models: models.map(jsonArtifact) }, def.params.parse(params));
+
+describe('stars and number formatting', () => {
+  it('uses strict thresholds 0.01 / 0.05 / 0.1', () => {
+    expect(stars(0.0099)).toBe('***');
+    expect(stars(0.01)).toBe('**');
+    expect(stars(0.0499)).toBe('**');
+    expect(stars(0.05)).toBe('*');
+    expect(stars(0.0999)).toBe('*');
+    expect(stars(0.1)).toBe('');
+    expect(stars(null)).toBe('');
+    expect(stars(NaN)).toBe('');
+  });
+  it('prints fixed decimals, no negative zero, blanks for missing', () => {
+    expect(fmtNum(-2.3449, 3)).toBe('-2.345');
+    expect(fmtNum(0.0763, 3)).toBe('0.076');
+    expect(fmtNum(-0.0004, 3)).toBe('0.000');
+    expect(fmtNum(null, 3)).toBe('');
+    expect(fmtNum(NaN, 3)).toBe('');
+    expect(fmtNum(12, 0)).toBe('12');
+  });
+  it('escapes LaTeX specials and label symbols', () => {
+    expect(escapeTex('_cons & R² 5%')).toBe('\\_cons \\& R$^2$ 5\\%');
+  });
+});
+
+describe('regressionLayout', () => {
+  it('lays out coefficient + (SE) rows, treatment first and _cons last, in column order', () => {
+    const l = regressionLayout([m1, m2], { labels: { did: 'DID' } });
+    const labels = l.body.filter((r) => r.kind === 'coef').map((r) => r.label);
+    expect(labels).toEqual(['DID', 'pgdp', 'indus', 'urb', 'fin', 'fis', '_cons']);
+    expect(l.body[0]!.cells).toEqual(['-2.498***', '-2.345***']);
+    expect(l.body[1]!).toMatchObject({ kind: 'se', label: '', cells: ['(0.272)', '(0.298)'] });
+    // urb p = 0.105: no star; fis p = 0.0759: one star; a term absent from model 1 is blank
+    const urb = l.body.find((r) => r.label === 'urb')!;
+    expect(urb.cells).toEqual(['', '-1.590']);
+    expect(l.body.find((r) => r.label === 'fis')!.cells).toEqual(['', '2.407*']);
+    expect(l.body.find((r) => r.label === '_cons')!.cells).toEqual(['4.519***', '2.214**']);
+  });
+  it('puts t statistics in parentheses when paren = t, and says so in the note', () => {
+    const l = regressionLayout([m1], { paren: 't' });
+    expect(l.body[1]!.cells).toEqual(['(-9.181)']);
+    expect(l.notes[0]).toMatch(/^t statistics in parentheses; standard errors clustered by city \(CR1\)\. \*\*\* p<0.01, \*\* p<0.05, \* p<0.1\.$/);
+  });
+  it('writes FE YES/NO rows with labels, then N and R², each block under a rule', () => {
+    const l = regressionLayout([m2, m3], { feLabels: { city: 'City FE', year: 'Year FE' } });
+    const fe = l.body.filter((r) => r.kind === 'fe');
+    expect(fe.map((r) => [r.label, ...r.cells])).toEqual([
+      ['City FE', 'YES', 'NO'],
+      ['Year FE', 'YES', 'YES'],
+      ['Province FE', 'NO', 'YES'],
+    ]);
+    expect(fe[0]!.ruleAbove).toBe(true);
+    const st = l.body.filter((r) => r.kind === 'stat');
+    expect(st.map((r) => [r.label, ...r.cells])).toEqual([
+      ['N', '4551', '4551'],
+      ['R²', '0.751', '0.612'],
+    ]);
+    expect(st[0]!.ruleAbove).toBe(true);
+    // different SE types are listed per column
+    expect(l.notes[0]).toContain('(1) clustered by city (CR1); (2) heteroskedasticity-robust (HC1)');
+  });
+  it('respects rows (order + keep + labels), drop, digits and stats', () => {
+    const l = regressionLayout([m2], { rows: [{ term: 'did', label: 'DID' }, 'indus'], digits: 2, stats: ['n', 'clusters', 'r2_within'] });
+    expect(l.body.filter((r) => r.kind === 'coef').map((r) => [r.label, ...r.cells])).toEqual([
+      ['DID', '-2.34***'],
+      ['indus', '0.08***'],
+    ]);
+    expect(l.body.filter((r) => r.kind === 'stat').map((r) => r.cells[0])).toEqual(['4551', '285', '0.04']);
+    const d = regressionLayout([m2], { drop: ['_cons', 'fin'] });
+    expect(d.body.some((r) => r.label === '_cons' || r.label === 'fin')).toBe(false);
+  });
+  it('describes vcov types', () => {
+    expect(describeVcov({ type: 'cluster', by: 'city' })).toBe('clustered by city');
+    expect(describeVcov({ type: 'iid', by: null })).toBe('conventional (iid)');
+  });
+});
+
+describe('renderers', () => {
+  const l = regressionLayout([m1, m2], {
+    title: 'Table 3: Baseline',
+    labels: { did: 'DID' },
+    groups: [{ label: 'SO2', span: 2 }],
+    feLabels: { city: 'City FE', year: 'Year FE' },
+  });
+  it('LaTeX uses booktabs rules, a multicolumn group header and one column spec per model', () => {
+    const tex = renderTex(l);
+    const lines = tex.split('\n');
+    expect(tex).toContain('\\begin{tabular}{lcc}');
+    const i = (s: string) => lines.findIndex((x) => x.startsWith(s));
+    expect(i('\\toprule')).toBeLessThan(i('\\midrule'));
+    expect(lines.filter((x) => x === '\\bottomrule')).toHaveLength(1);
+    expect(i('\\bottomrule')).toBeGreaterThan(i('R$^2$'));
+    expect(tex).toContain('Variable & \\multicolumn{2}{c}{SO2} \\\\');
+    expect(tex).toContain('\\cmidrule(lr){2-3}');
+    expect(tex).toContain('DID & -2.498*** & -2.345*** \\\\');
+    expect(tex).toContain('\\_cons & 4.519*** & 2.214** \\\\');
+    // midrules: after the header, before FE rows, before N
+    expect(lines.filter((x) => x === '\\midrule')).toHaveLength(3);
+  });
+  it('CSV has one record per row with quoted fields where needed', () => {
+    const csv = renderCsv(l).split('\r\n');
+    expect(csv[0]).toBe('Variable,SO2,');
+    expect(csv[1]).toBe(',(1),(2)');
+    expect(csv[2]).toBe(',so2,so2');
+    expect(csv[3]).toBe('DID,-2.498***,-2.345***');
+    expect(csv[4]).toBe(',(0.272),(0.298)');
+    expect(csv.find((r) => r.startsWith('"Note:'))).toMatch(/^"Note: Standard errors in parentheses; standard errors clustered by city \(CR1\)\./);
+  });
+  it('Markdown escapes stars so they are not read as emphasis', () => {
+    const md = renderMarkdown(l);
+    expect(md).toContain('| DID | -2.498\\*\\*\\* | -2.345\\*\\*\\* |');
+    expect(md.split('\n')[0]).toBe('**Table 3: Baseline**');
+  });
+  it('rejects a ragged layout', () => {
+    expect(() => renderTex({ stub: 'x', header: [[{ text: 'a' }]], body: [{ label: 'r', cells: ['1', '2'] }], notes: [] })).toThrow(/header row 1 spans 1 columns, the body has 2/);
+  });
+});
+
+describe('tabulate step', () => {
+  it('writes only the requested formats', async () => {
+    const out = await run({ formats: ['md', 'tex'] });
+    expect(Object.keys(out).sort()).toEqual(['md', 'tex']);
+  });
+  it('writes an HTML page with the table, column order and note', async () => {
+    const out = await run({ title: 'Table 3', labels: { did: 'DID' }, columns: ['No controls', 'Controls'] });
+    const html = text(out.html);
+    expect(html.startsWith('<!DOCTYPE html>')).toBe(true);
+    expect(html).toContain('<caption>Table 3</caption>');
+    expect(html.indexOf('No controls')).toBeLessThan(html.indexOf('>Controls<'));
+    expect(html).toContain('<tr class="se"><td></td><td>(0.272)</td><td>(0.298)</td></tr>');
+    expect(html).not.toMatch(/(src|href)="http/);
+  });
+  it('compares with the paper: every printed cell, within-2-SE flags and N/R²', async () => {
+    const out = await run({ paper: { table: 'table3' } });
+    const cmp = (out.comparison as { value: any }).value;
+    expect(cmp.cells).toHaveLength(9); // 2 + 7 printed coefficients
+    const did2 = cmp.cells.find((c: any) => c.model === 2 && c.term === 'did');
+    expect(did2.paper).toEqual({ estimate: -2.345, se: 0.298, stars: 3 });
+    expect(did2.diff).toBeCloseTo(-2.3449 + 2.345, 10);
+    expect(did2.within_2se).toBe(true);
+    expect(cmp.summary).toMatchObject({ cells: 9, within_2se: 9, treatment_cells: 2, treatment_within_2se: 2 });
+    expect(cmp.columns[1]).toMatchObject({ n_paper: 4551, n_run: 4551, r2_paper: 0.751 });
+    expect(text(out.comparison_md)).toContain('Within 2 SE');
+  });
+  it('flags disagreement and missing terms in the comparison', async () => {
+    const out = await def.run(renderCtx('t'), { models: [jsonArtifact('model-province-hc1.json')] }, def.params.parse({ paper: { table: 'table3', columns: [2] } }));
+    const cmp = (out.comparison as { value: any }).value;
+    const byTerm = Object.fromEntries(cmp.cells.map((c: any) => [c.term, c]));
+    expect(byTerm.did.within_2se).toBe(true); // |-1.9 + 2.345| = 0.445 <= 2 * 0.95
+    expect(byTerm.indus.within_2se).toBe(true);
+    expect(byTerm.urb.run).toBeNull();
+    expect(byTerm.urb.within_2se).toBeNull();
+    expect(byTerm._cons.within_2se).toBe(true);
+    expect(text(out.comparison_html)).toContain('not estimated');
+  });
+  it('fails clearly on bad wiring', async () => {
+    await expect(run({ columns: ['a'] })).rejects.toThrow(/columns has 1 labels but 2 models/);
+    await expect(run({ paper: { table: 'table9' } })).rejects.toThrow(/paper table "table9" is not in the paper tables file/);
+    await expect(run({ paper: { table: 'table4' } })).rejects.toThrow(/set paper.columns/);
+    await expect(def.run(renderCtx('t'), { models: [{ type: 'json', value: { y: 'so2' } }] }, def.params.parse({}))).rejects.toThrow(/models\[0\] does not follow the artifact contract/);
+    expect(() => def.params.parse({ digits: 9 })).toThrow();
+    expect(() => def.params.parse({ bogus: 1 })).toThrow();
+  });
+});
+
+describe('data/paper-tables.json (transcription of the seed)', () => {
+  const file = path.join(ROOT, 'data', 'paper-tables.json');
+  const paper = loadPaperTables(file, 'test');
+  it('holds Tables 2–8 with every printed coefficient', () => {
+    expect(Object.keys(paper.tables)).toEqual(['table2', 'table3', 'table4', 'table5', 'table6', 'table7', 'table8']);
+    const count = (id: string) => {
+      const t = paper.tables[id]!;
+      return t.kind === 'regression' ? t.columns.reduce((s, c) => s + c.coefficients.length, 0) : -1;
+    };
+    expect([3, 4, 5, 6, 7, 8].map((i) => count(`table${i}`))).toEqual([9, 35, 7, 14, 28, 14]);
+  });
+  it('each cell appears verbatim in the seed, and its stars agree with |coef/SE| under a normal test', () => {
+    const seed = readFileSync(path.join(ROOT, '..', 'shared', 'seed', '000_dba5589e8fff6304.txt'), 'utf8');
+    const crit = (z: number) => (z > 2.576 ? 3 : z > 1.96 ? 2 : z > 1.645 ? 1 : 0);
+    for (const t of Object.values(paper.tables)) {
+      if (t.kind !== 'regression') continue;
+      for (const c of t.columns) {
+        expect(seed).toContain(String(c.n));
+        for (const k of c.coefficients) {
+          // the estimate with its stars and the SE in parentheses are printed in the seed
+          expect(seed).toContain(`${k.estimate.toFixed(3)}${'*'.repeat(k.stars)}`);
+          expect(seed).toContain(`(${k.se.toFixed(3)})`);
+          if (k.se < 0.0005) continue; // printed (0.000): uninformative
+          // allow for rounding of the printed numbers to 3 decimals
+          const lo = Math.max(Math.abs(k.estimate) - 0.0005, 0) / (k.se + 0.0005);
+          const hi = (Math.abs(k.estimate) + 0.0005) / (k.se - 0.0005);
+          expect(crit(lo)).toBeLessThanOrEqual(k.stars);
+          expect(crit(hi)).toBeGreaterThanOrEqual(k.stars);
+        }
+      }
+    }
+  });
+  it('records the paper\'s inconsistencies', () => {
+    const all = paper.notes.join('\n');
+    for (const s of ['city fixed effects', 't-values', 'column (1)', '282 cities 2010-2022']) expect(all).toContain(s);
+  });
+});
