@@ -1,0 +1,64 @@
+import { describe, it, expect } from 'vitest';
+import path from 'node:path';
+import { readFileSync } from 'node:fs';
+import { parse } from 'csv-parse/sync';
+import def, { describeColumn, quantile7 } from '../../steps/describe.js';
+import { fromRows, toRows } from '../../engine/table.js';
+import type { Artifact } from '../../engine/types.js';
+import { renderCtx, text, ROOT } from './render-ctx.js';
+
+// R: test/golden/describe-mpdta.R (base R mean, sd, quantile type 7) on ../shared/data/mpdta/mpdta.csv
+const golden = JSON.parse(readFileSync(path.join(ROOT, 'test', 'golden', 'describe-mpdta.json'), 'utf8'));
+const rows = parse(readFileSync(path.join(ROOT, '..', 'shared', 'data', 'mpdta', 'mpdta.csv'), 'utf8'), {
+  columns: true,
+  cast: (v: string) => (v === '' || v === 'NA' ? null : Number.isNaN(Number(v)) ? v : Number(v)),
+}) as Record<string, unknown>[];
+const panel: Artifact = { type: 'table', table: fromRows(rows) };
+const run = (params: Record<string, unknown>, input: Artifact = panel) => def.run(renderCtx('table2'), { panel: input }, def.params.parse(params));
+
+describe('describe statistics', () => {
+  it('matches R (mean, sd n−1, min, quartiles type 7, max) on mpdta with a where filter', async () => {
+    const out = await run({
+      vars: { lemp: 'log employment', lpop: 'log population', treat: 'treated', 'first.treat': 'first treated' },
+      stats: ['n', 'mean', 'sd', 'min', 'p25', 'median', 'p75', 'max'],
+      where: { year: { le: 2005 } },
+    });
+    const t = (out.table as { type: 'table'; table: any }).table;
+    expect(t.names).toEqual(['variable', 'label', 'n', 'mean', 'sd', 'min', 'p25', 'median', 'p75', 'max']);
+    for (const r of toRows(t)) {
+      const g = golden[r.variable as string];
+      expect(r.n).toBe(g.n);
+      for (const s of ['mean', 'sd', 'min', 'p25', 'median', 'p75', 'max']) expect(r[s] as number).toBeCloseTo(g[s], 10);
+    }
+  });
+  it('skips missing values and reports them', () => {
+    const s = describeColumn(Float64Array.from([4, NaN, 1, 3]));
+    expect(s.n).toBe(3);
+    expect(s.missing).toBe(1);
+    expect(s.mean).toBeCloseTo(8 / 3, 14);
+    expect(s.sd).toBeCloseTo(1.5275252316519468, 14); // R: sd(c(1, 3, 4))
+    expect([s.p25, s.median, s.p75]).toEqual([2, 3, 3.5]); // R: quantile(c(1, 3, 4), c(.25, .5, .75))
+    expect(Number.isNaN(describeColumn(Float64Array.from([NaN])).mean)).toBe(true);
+    expect(quantile7([], 0.5)).toBeNaN();
+  });
+});
+
+describe('describe step output', () => {
+  it('renders every format with labels and the paper headers, two decimals by default', async () => {
+    const out = await run({ vars: { lemp: 'LEMP', treat: 'DID' }, title: 'Table 2: Descriptive statistics' });
+    expect(Object.keys(out).sort()).toEqual(['csv', 'html', 'md', 'table', 'tex']);
+    const csv = text(out.csv).split('\r\n');
+    expect(csv[0]).toBe('Variable,Observations,Mean,Std. Dev.,Min,Median,Max');
+    expect(csv[2]).toBe('DID,2500,0.38,0.49,0.00,0.00,1.00'); // R: mean(d$treat) = 0.382, sd = 0.486
+    expect(text(out.tex)).toContain('\\begin{tabular}{lcccccc}');
+    expect(text(out.html)).toContain('<caption>Table 2: Descriptive statistics</caption>');
+    expect(text(out.md)).toContain('| LEMP | 2500 |');
+  });
+  it('names the bad column or param', async () => {
+    await expect(run({ vars: ['nope'] })).rejects.toThrow(/param vars names column "nope"/);
+    const withText: Artifact = { type: 'table', table: fromRows([{ a: 'x' }, { a: 'y' }]) };
+    await expect(run({ vars: ['a'] }, withText)).rejects.toThrow(/column "a" is text/);
+    await expect(run({ vars: ['lemp'], where: { nope: 1 } })).rejects.toThrow(/filter column "nope" does not exist/);
+    expect(() => def.params.parse({ vars: ['a'], stats: ['kurtosis'] })).toThrow();
+  });
+});
