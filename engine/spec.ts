@@ -52,4 +52,6 @@ export interface ParamOverride {
   id: string;
   param: string;
   value: unknown;
+  /** The original command-line argument (`ID.PARAM=VALUE`), for messages. Optional. */
+  arg?: string;
 }

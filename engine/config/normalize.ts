@@ -1,0 +1,372 @@
+/**
+ * Pass 2 of 3 (schema → normalize → rules): turn the YAML steps into concrete nodes.
+ *
+ * - `extends: P` inherits P's `kind`, `in`, `publish` and `foreach` unless the child sets them, and
+ *   deep-merges the child's `with` over P's (maps merge key by key; lists and scalars replace; a
+ *   `null` value removes the inherited param so the step's default applies). Chains are followed;
+ *   a missing parent or a cycle is an error.
+ * - `foreach: {var: [values...]}` makes one node per value, id `base[value]`; several variables
+ *   give the cartesian product (first variable outermost), id `base[v1,v2]`. `${var}` is substituted
+ *   in every string of `with`, `in` and `publish`; a string that is exactly `${var}` takes the
+ *   value itself (keeping its type). An unknown `${name}` in a foreach step is an error.
+ * - `in` forms: `in: X` and `in: [X, Y]` bind to the step's first input, `in: {name: X | [X, Y]}`
+ *   names inputs. A reference is `ID` (its first output), `ID.OUTPUT`, `base[v]`, or a foreach
+ *   base id, which stands for all its expansions in order. Unknown ids are errors.
+ * - `--set` overrides are applied last (see overrides.ts).
+ *
+ * @example
+ * const nodes = normalize(raw, [parseOverride('baseline.cluster=year')]);
+ */
+import type { Node } from 'yaml';
+import type { ParamOverride } from '../spec.js';
+import { ConfigError, didYouMean, locate, overrideError, throwIfAny } from './errors.js';
+import { applyOverride, isPlainObject, overrideLabel } from './overrides.js';
+import type { RawPipeline, RawStep } from './schema.js';
+
+/** One reference in `in`, after substitution and foreach expansion. */
+export interface RefItem {
+  node: string;
+  /** Output name when written as `ID.OUTPUT`; absent means the target's first output. */
+  output?: string;
+  /** The reference as written (after substitution). */
+  text: string;
+  /** The YAML node of the reference. */
+  yaml: Node | undefined;
+  /** Set when the reference was a foreach base id standing for several nodes. */
+  expandedFrom?: string;
+}
+
+/** One `in` binding: to the primary input (name undefined) or a named one. */
+export interface InputEntry {
+  name?: string;
+  nameNode?: Node;
+  /** Written as a list (`[X, Y]`). */
+  list: boolean;
+  refs: RefItem[];
+  yaml: Node | undefined;
+}
+
+export interface NormNode {
+  id: string;
+  baseId: string;
+  /** Position in the expanded YAML order (for topological tie-breaking). */
+  order: number;
+  raw: RawStep;
+  bindings?: Record<string, unknown>;
+  kind?: string;
+  kindNode?: Node;
+  /** Params after extends, substitution and overrides; not yet validated. */
+  params: Record<string, unknown>;
+  /** The `with:` entries that contributed, child first (key and value nodes), for positions. */
+  withChain: { key: Node; value: Node | undefined }[];
+  /** Overrides applied to this node, in order. */
+  overrides: ParamOverride[];
+  inputs: InputEntry[];
+  inNode?: Node;
+  publish?: string;
+  publishNode?: Node;
+}
+
+interface Field<T> {
+  value: T;
+  node: Node | undefined;
+  keyNode: Node | undefined;
+}
+
+interface Resolved {
+  kind?: Field<string>;
+  in?: Field<unknown>;
+  publish?: Field<string>;
+  foreach?: Field<Record<string, (string | number | boolean)[]>>;
+  with: Record<string, unknown>;
+  withChain: { key: Node; value: Node | undefined }[];
+}
+
+/** Normalizes the steps; throws all problems found as ConfigError(s). */
+export function normalize(raw: RawPipeline, overrides: readonly ParamOverride[] = []): NormNode[] {
+  const errors: ConfigError[] = [];
+  const resolved = resolveExtends(raw, errors);
+
+  // Expand foreach.
+  const nodes: NormNode[] = [];
+  const expansions = new Map<string, string[]>(); // foreach base id → expansion ids
+  const inRaw = new Map<NormNode, unknown>();
+  for (const step of raw.steps) {
+    const r = resolved.get(step.id);
+    if (!r) continue;
+    const vars = r.foreach ? Object.entries(r.foreach.value) : [];
+    const combos = vars.length ? product(vars) : [undefined];
+    const ids = new Set<string>();
+    if (vars.length) expansions.set(step.id, []);
+    for (const b of combos) {
+      const id = b ? `${step.id}[${Object.values(b).map(String).join(',')}]` : step.id;
+      if (ids.has(id)) {
+        errors.push(raw.src.error(r.foreach?.node, `foreach gives the id "${id}" twice`, 'remove the repeated value'));
+        continue;
+      }
+      ids.add(id);
+      const sub = (v: unknown, where: () => Node | undefined): unknown =>
+        b ? substitute(v, b, (name) => errors.push(unknownVar(raw, name, b, where()))) : v;
+      const n: NormNode = {
+        id,
+        baseId: step.id,
+        order: nodes.length,
+        raw: step,
+        ...(b ? { bindings: b } : {}),
+        ...(r.kind ? { kind: r.kind.value, kindNode: r.kind.node ?? r.kind.keyNode } : {}),
+        params: {},
+        withChain: r.withChain,
+        overrides: [],
+        inputs: [],
+        ...(r.in?.node ? { inNode: r.in.node } : {}),
+      };
+      if (b) {
+        const unknownAt: PropertyKey[][] = [];
+        n.params = substituteTracked(r.with, b, [], unknownAt) as Record<string, unknown>;
+        for (const p of unknownAt) {
+          const name = String(p.pop());
+          errors.push(unknownVar(raw, name, b, paramWhere(raw, n, p).node));
+        }
+      } else n.params = r.with;
+      if (r.in) inRaw.set(n, sub(r.in.value, () => r.in?.node));
+      if (r.publish) {
+        const pv = sub(r.publish.value, () => r.publish?.node);
+        n.publish = typeof pv === 'string' ? pv : String(pv);
+        if (r.publish.node) n.publishNode = r.publish.node;
+      }
+      nodes.push(n);
+      if (b) expansions.get(step.id)!.push(id);
+    }
+  }
+
+  // Resolve `in` references.
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  const allIds = [...byId.keys(), ...expansions.keys()];
+  const resolveRef = (text: unknown, yaml: Node | undefined): RefItem[] => {
+    if (typeof text !== 'string') {
+      errors.push(raw.src.error(yaml, `expected a step id, got ${JSON.stringify(text)}`, 'write `ID` or `ID.OUTPUT`'));
+      return [];
+    }
+    const m = /^([A-Za-z_][A-Za-z0-9_-]*)(\[[^\]]*\])?(?:\.([A-Za-z_][A-Za-z0-9_-]*))?$/.exec(text);
+    if (!m) {
+      errors.push(raw.src.error(yaml, `invalid input reference "${text}"`, 'write `ID`, `ID.OUTPUT`, or `base[value]` for a foreach expansion'));
+      return [];
+    }
+    const base = m[1]!;
+    const id = base + (m[2] ?? '');
+    const out = m[3] !== undefined ? { output: m[3] } : {};
+    if (byId.has(id)) return [{ node: id, text, yaml, ...out }];
+    if (!m[2] && expansions.has(base)) {
+      return expansions.get(base)!.map((e) => ({ node: e, text, yaml, expandedFrom: base, ...out }));
+    }
+    const hint = m[2] && expansions.has(base)
+      ? `"${base}" expands to: ${expansions.get(base)!.join(', ')}`
+      : didYouMean(id, allIds, 'step ids');
+    errors.push(raw.src.error(yaml, `unknown input id "${id}"`, hint));
+    return [];
+  };
+  for (const [n, v] of inRaw) {
+    const at = n.inNode;
+    if (typeof v === 'string') {
+      n.inputs.push({ list: false, refs: resolveRef(v, at), yaml: at });
+    } else if (Array.isArray(v)) {
+      n.inputs.push({ list: true, refs: v.flatMap((x, i) => resolveRef(x, locate(raw.doc, at, [i]).value ?? at)), yaml: at });
+    } else if (isPlainObject(v)) {
+      for (const [name, x] of Object.entries(v)) {
+        const loc = locate(raw.doc, at, [name]);
+        const yaml = loc.value ?? loc.key ?? at;
+        const entry: InputEntry = Array.isArray(x)
+          ? { name, list: true, refs: x.flatMap((y, i) => resolveRef(y, locate(raw.doc, loc.value, [i]).value ?? yaml)), yaml }
+          : { name, list: false, refs: resolveRef(x, yaml), yaml };
+        if (loc.key) entry.nameNode = loc.key;
+        n.inputs.push(entry);
+      }
+    } else if (v !== null && v !== undefined) {
+      errors.push(raw.src.error(at, 'expected `in` to be a step id, a list of ids, or a map {input: id | [ids]}'));
+    }
+  }
+
+  // --set overrides.
+  for (const o of overrides) {
+    const direct = byId.get(o.id);
+    const targets = direct ? [direct] : (expansions.get(o.id) ?? []).map((e) => byId.get(e)!);
+    if (targets.length === 0) {
+      errors.push(overrideError(overrideLabel(o), `unknown step id "${o.id}"`, didYouMean(o.id, allIds, 'step ids')));
+      continue;
+    }
+    for (const t of targets) {
+      t.params = applyOverride(t.params, o.param, o.value);
+      t.overrides.push(o);
+    }
+  }
+
+  throwIfAny(errors);
+  return nodes;
+}
+
+/** Where a param path of a node was written: the override that set it, or the YAML node. */
+export function paramWhere(
+  raw: RawPipeline,
+  n: NormNode,
+  p: readonly PropertyKey[],
+  part: 'key' | 'value' = 'value',
+): { override?: ParamOverride; node?: Node } {
+  const ps = p.map(String);
+  for (let i = n.overrides.length - 1; i >= 0; i--) {
+    const o = n.overrides[i]!;
+    const op = o.param.split('.');
+    const k = Math.min(op.length, ps.length);
+    let same = true;
+    for (let j = 0; j < k; j++) if (op[j] !== ps[j]) same = false;
+    if (same) return { override: o };
+  }
+  let best: { key?: Node; value?: Node; depth: number } | undefined;
+  let bestWith: { key: Node; value: Node | undefined } | undefined;
+  for (const w of n.withChain) {
+    const loc = locate(raw.doc, w.value, p);
+    if (!best || loc.depth > best.depth) {
+      best = loc;
+      bestWith = w;
+    }
+    if (loc.depth === p.length) break;
+  }
+  if (!best || !bestWith) return { node: n.raw.keyNode };
+  if (best.depth === 0) return { node: bestWith.key };
+  if (best.depth < p.length || part === 'key') return { node: best.key ?? best.value ?? bestWith.key };
+  return { node: best.value ?? best.key ?? bestWith.key };
+}
+
+function unknownVar(raw: RawPipeline, name: string, b: Record<string, unknown>, at: Node | undefined): ConfigError {
+  return raw.src.error(at, `unknown foreach variable \${${name}}`, `variables of this step: ${Object.keys(b).map((k) => `\${${k}}`).join(', ')}`);
+}
+
+function resolveExtends(raw: RawPipeline, errors: ConfigError[]): Map<string, Resolved> {
+  const out = new Map<string, Resolved>();
+  const failed = new Set<string>();
+  const visiting: string[] = [];
+  const field = <T>(step: RawStep, key: string, value: T | undefined): Field<T> | undefined => {
+    if (value === undefined) return undefined;
+    const loc = locate(raw.doc, step.node, [key]);
+    return { value, node: loc.value, keyNode: loc.key };
+  };
+  const resolve = (step: RawStep): Resolved | undefined => {
+    const done = out.get(step.id);
+    if (done) return done;
+    if (failed.has(step.id)) return undefined;
+    const d = step.data;
+    const withLoc = locate(raw.doc, step.node, ['with']);
+    const own: Resolved = {
+      with: isPlainObject(d.with) ? d.with : {},
+      withChain: withLoc.key ? [{ key: withLoc.key, value: withLoc.value }] : [],
+    };
+    const kind = field(step, 'kind', d.kind);
+    const inF = field(step, 'in', d.in as unknown);
+    const pub = field(step, 'publish', d.publish);
+    const fe = field(step, 'foreach', d.foreach);
+    if (d.extends === undefined) {
+      if (kind) own.kind = kind;
+      if (inF) own.in = inF;
+      if (pub) own.publish = pub;
+      if (fe) own.foreach = fe;
+      out.set(step.id, own);
+      return own;
+    }
+    const extNode = locate(raw.doc, step.node, ['extends']).value;
+    const parent = raw.byId.get(d.extends);
+    if (!parent) {
+      errors.push(raw.src.error(extNode, `extends a missing step "${d.extends}"`, didYouMean(d.extends, [...raw.byId.keys()], 'step ids')));
+      failed.add(step.id);
+      return undefined;
+    }
+    const at = visiting.indexOf(parent.id);
+    if (at >= 0 || parent.id === step.id) {
+      const cycle = [...visiting.slice(at >= 0 ? at : visiting.length), step.id, parent.id];
+      errors.push(raw.src.error(extNode, `extends cycle: ${cycle.join(' → ')}`, 'a step cannot extend itself, directly or through others'));
+      for (const id of cycle) failed.add(id);
+      return undefined;
+    }
+    visiting.push(step.id);
+    const p = resolve(parent);
+    visiting.pop();
+    if (!p) {
+      failed.add(step.id);
+      return undefined;
+    }
+    const r: Resolved = {
+      with: deepMerge(p.with, own.with),
+      withChain: [...own.withChain, ...p.withChain],
+    };
+    const k = kind ?? p.kind;
+    const i = inF ?? p.in;
+    const pb = pub ?? p.publish;
+    const f = fe ?? p.foreach;
+    if (k) r.kind = k;
+    if (i) r.in = i;
+    if (pb) r.publish = pb;
+    if (f) r.foreach = f;
+    out.set(step.id, r);
+    return r;
+  };
+  for (const s of raw.steps) resolve(s);
+  return out;
+}
+
+/** Child over parent: maps merge recursively, anything else replaces, null deletes. */
+export function deepMerge(parent: Record<string, unknown>, child: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...parent };
+  for (const [k, v] of Object.entries(child)) {
+    if (v === null) delete out[k];
+    else if (isPlainObject(v) && isPlainObject(out[k])) out[k] = deepMerge(out[k] as Record<string, unknown>, v);
+    else out[k] = v;
+  }
+  return out;
+}
+
+function product(vars: [string, (string | number | boolean)[]][]): Record<string, unknown>[] {
+  let acc: Record<string, unknown>[] = [{}];
+  for (const [name, values] of vars) {
+    const next: Record<string, unknown>[] = [];
+    for (const a of acc) for (const v of values) next.push({ ...a, [name]: v });
+    acc = next;
+  }
+  return acc;
+}
+
+const WHOLE = /^\$\{([A-Za-z_][A-Za-z0-9_-]*)\}$/;
+const VAR = /\$\{([A-Za-z_][A-Za-z0-9_-]*)\}/g;
+
+/** Substitutes `${var}` in every string of `v`; calls `unknown(name)` for unbound variables. */
+export function substitute(v: unknown, b: Record<string, unknown>, unknown: (name: string) => void): unknown {
+  if (typeof v === 'string') {
+    if (!v.includes('${')) return v;
+    const whole = WHOLE.exec(v);
+    if (whole) {
+      if (whole[1]! in b) return b[whole[1]!];
+      unknown(whole[1]!);
+      return v;
+    }
+    return v.replace(VAR, (s, name: string) => {
+      if (name in b) return String(b[name]);
+      unknown(name);
+      return s;
+    });
+  }
+  if (Array.isArray(v)) return v.map((x) => substitute(x, b, unknown));
+  if (isPlainObject(v)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = substitute(x, b, unknown);
+    return out;
+  }
+  return v;
+}
+
+function substituteTracked(v: unknown, b: Record<string, unknown>, p: PropertyKey[], unknownAt: PropertyKey[][]): unknown {
+  if (typeof v === 'string') return substitute(v, b, (name) => unknownAt.push([...p, name]));
+  if (Array.isArray(v)) return v.map((x, i) => substituteTracked(x, b, [...p, i], unknownAt));
+  if (isPlainObject(v)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = substituteTracked(x, b, [...p, k], unknownAt);
+    return out;
+  }
+  return v;
+}

@@ -1,0 +1,70 @@
+/**
+ * `--set ID.PARAM=VALUE` overrides: parsing and applying them to params.
+ *
+ * - ID is a step id, a foreach expansion (`by_region[east]`), or a foreach base id (`by_region`,
+ *   which applies to every expansion).
+ * - PARAM is a dot path into the params (`where.year.le`); missing intermediate maps are created.
+ * - VALUE is parsed as YAML (`5` → number, `[a, b]` → list, `{le: 2019}` → map, `x` → string).
+ *   An empty VALUE or `null` removes the param, so the step's default applies.
+ *
+ * @example
+ * parseOverride('ingest.path=/data/yearbook.xlsx') // {id: 'ingest', param: 'path', value: '/data/yearbook.xlsx'}
+ * parseOverride('by_region[east].where.year.le=2019')
+ */
+import { parse as parseYamlValue } from 'yaml';
+import type { ParamOverride } from '../spec.js';
+import { overrideError } from './errors.js';
+
+const LHS = /^([A-Za-z_][A-Za-z0-9_-]*(?:\[[^\]]*\])?)\.([A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*)$/;
+
+/** Parses one `ID.PARAM=VALUE` argument (throws ConfigError naming the argument). */
+export function parseOverride(arg: string): ParamOverride {
+  const eq = arg.indexOf('=');
+  if (eq < 0) {
+    throw overrideError(arg, 'expected ID.PARAM=VALUE', 'e.g. --set baseline.cluster=city');
+  }
+  const lhs = arg.slice(0, eq).trim();
+  const rhs = arg.slice(eq + 1);
+  const m = LHS.exec(lhs);
+  if (!m) {
+    throw overrideError(
+      arg,
+      `"${lhs}" is not ID.PARAM`,
+      'write the step id, a dot, then the param (a dot path for nested params), e.g. by_region[east].where.year',
+    );
+  }
+  let value: unknown;
+  try {
+    value = rhs.trim() === '' ? null : parseYamlValue(rhs, { prettyErrors: false });
+  } catch (e) {
+    throw overrideError(arg, `VALUE is not valid YAML: ${(e as Error).message.split('\n')[0]}`, 'quote it, e.g. --set \'a.b="x: y"\'');
+  }
+  return { id: m[1]!, param: m[2]!, value: value === undefined ? null : value, arg };
+}
+
+/** Sets (or, for null, deletes) `dotPath` in `params`, copying the maps on the way (no aliasing). */
+export function applyOverride(params: Record<string, unknown>, dotPath: string, value: unknown): Record<string, unknown> {
+  const keys = dotPath.split('.');
+  const root: Record<string, unknown> = { ...params };
+  let cur = root;
+  for (let i = 0; i < keys.length - 1; i++) {
+    const k = keys[i]!;
+    const next = cur[k];
+    const copy = isPlainObject(next) ? { ...next } : {};
+    cur[k] = copy;
+    cur = copy;
+  }
+  const last = keys[keys.length - 1]!;
+  if (value === null) delete cur[last];
+  else cur[last] = value;
+  return root;
+}
+
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Human form of an override for messages: the original argument, or `ID.PARAM=VALUE`. */
+export function overrideLabel(o: ParamOverride): string {
+  return o.arg ?? `${o.id}.${o.param}=${JSON.stringify(o.value)}`;
+}

@@ -1,0 +1,359 @@
+/**
+ * Pass 3 of 3 (schema → normalize → rules): check the normalized nodes against the step kinds and
+ * produce the {@link PipelineSpec}.
+ *
+ * Checks: known kind; params valid for the step's own zod schema (defaults applied; each zod
+ * issue is reported at the YAML key/value it concerns, or at the `--set` argument that set it);
+ * inputs declared by the step, bound to known outputs of the right artifact type, a list only for
+ * `many` inputs, required inputs present; publish paths relative, inside the project, not empty
+ * and not shared; no cycles (printed `a → b → c → a`). Nodes come out in a topological order,
+ * ties broken by YAML order. `files` are the step's path params resolved against the YAML dir.
+ *
+ * @example
+ * const spec = rules(raw, nodes, defs, { file, baseDir });
+ */
+import path from 'node:path';
+import type { ArtifactType, StepDef } from '../types.js';
+import type { InputRef, NodeSpec, PipelineSpec } from '../spec.js';
+import { ConfigError, didYouMean, overrideError, throwIfAny } from './errors.js';
+import { paramWhere, type NormNode } from './normalize.js';
+import { overrideLabel } from './overrides.js';
+import type { RawPipeline } from './schema.js';
+
+interface ZodIssueLike {
+  code: string;
+  path: PropertyKey[];
+  message: string;
+  keys?: string[];
+  expected?: string;
+  input?: unknown;
+}
+
+/** Validates nodes against step definitions and returns the spec (throws ConfigError(s)). */
+export function rules(
+  raw: RawPipeline,
+  nodes: NormNode[],
+  defs: ReadonlyMap<string, StepDef>,
+  known: readonly string[],
+  where: { file: string; baseDir: string; name: string },
+): PipelineSpec {
+  const errors: ConfigError[] = [];
+  const src = raw.src;
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  const specs = new Map<string, NodeSpec>();
+  const publishers = new Map<string, string>();
+
+  const pos = (n: NormNode) => src.lc.linePos(n.raw.keyNode.range?.[0] ?? 0);
+  // Errors are reported once per YAML location even when several foreach expansions share it.
+  const seen = new Set<string>();
+  const push = (e: ConfigError) => {
+    const k = `${e.file}:${e.line}:${e.col}:${e.message}`;
+    if (!seen.has(k)) {
+      seen.add(k);
+      errors.push(e);
+    }
+  };
+
+  for (const n of nodes) {
+    if (n.kind === undefined) {
+      push(src.error(n.raw.keyNode, `step "${n.baseId}" has no kind`, 'add `kind: ...`, or `extends: ID` to inherit one'));
+      continue;
+    }
+    const def = defs.get(n.kind);
+    if (!def) {
+      push(src.error(n.kindNode, `unknown step kind "${n.kind}"`, didYouMean(n.kind, known, 'known kinds')));
+      continue;
+    }
+    // Params.
+    const parsed = def.params.safeParse(n.params);
+    let params: Record<string, unknown> = {};
+    if (!parsed.success) {
+      for (const iss of parsed.error.issues as unknown as ZodIssueLike[]) for (const e of paramErrors(raw, n, def, iss)) push(e);
+    } else {
+      params = (parsed.data ?? {}) as Record<string, unknown>;
+    }
+    // Inputs.
+    const inputNames = Object.keys(def.inputs);
+    const primary = inputNames[0];
+    const inputs: Record<string, InputRef | InputRef[]> = {};
+    for (const entry of n.inputs) {
+      const name = entry.name ?? primary;
+      if (name === undefined) {
+        push(src.error(entry.yaml, `step kind "${n.kind}" takes no inputs`, 'remove `in:`'));
+        continue;
+      }
+      const spec = def.inputs[name];
+      if (!spec) {
+        push(src.error(entry.nameNode ?? entry.yaml, `step kind "${n.kind}" has no input "${name}"`, didYouMean(name, inputNames, 'its inputs')));
+        continue;
+      }
+      if (name in inputs) {
+        push(src.error(entry.nameNode ?? entry.yaml, `input "${name}" is bound twice`, 'bind each input once'));
+        continue;
+      }
+      if (!spec.many && (entry.list || entry.refs.length > 1)) {
+        const what = entry.refs[0]?.expandedFrom
+          ? `"${entry.refs[0].expandedFrom}" stands for ${entry.refs.length} foreach nodes`
+          : `${entry.refs.length} references given`;
+        push(
+          src.error(entry.yaml, `input "${name}" of kind "${n.kind}" takes one artifact, but ${what}`, 'bind a single step id (e.g. `by_region[east]`), or use a step whose input accepts a list'),
+        );
+        continue;
+      }
+      const refs: InputRef[] = [];
+      for (const r of entry.refs) {
+        const target = byId.get(r.node)!;
+        const tdef = target.kind !== undefined ? defs.get(target.kind) : undefined;
+        if (!tdef) {
+          refs.push({ node: r.node, output: r.output ?? '' });
+          continue;
+        }
+        const outs = Object.keys(tdef.outputs);
+        const output = r.output ?? outs[0];
+        if (output === undefined || !(output in tdef.outputs)) {
+          push(
+            src.error(r.yaml, output === undefined ? `step "${r.node}" has no outputs` : `step "${r.node}" (kind "${target.kind}") has no output "${output}"`, didYouMean(output ?? '', outs, 'its outputs')),
+          );
+          continue;
+        }
+        const type = tdef.outputs[output]!;
+        const accepted: ArtifactType[] = Array.isArray(spec.type) ? spec.type : [spec.type];
+        if (!accepted.includes(type)) {
+          const others = outs.filter((o) => accepted.includes(tdef.outputs[o]!));
+          push(
+            src.error(r.yaml, `input "${name}" of kind "${n.kind}" takes ${accepted.join(' or ')}, but ${r.node}.${output} is ${type === 'json' ? 'a json' : `a ${type}`} artifact`, others.length ? `use ${others.map((o) => `${r.node}.${o}`).join(' or ')}` : `connect a step that produces a ${accepted.join(' or ')}`),
+          );
+          continue;
+        }
+        refs.push({ node: r.node, output });
+      }
+      inputs[name] = spec.many ? refs : refs[0]!;
+      if (!spec.many && refs.length === 0) delete inputs[name];
+    }
+    for (const [name, spec] of Object.entries(def.inputs)) {
+      const bound = inputs[name];
+      const empty = bound === undefined || (Array.isArray(bound) && bound.length === 0);
+      const given = n.inputs.some((e) => (e.name ?? primary) === name);
+      if (!spec.optional && empty && !given) {
+        const hint = name === primary ? `add \`in: ID\` (or \`in: {${name}: ID}\`)` : `add \`${name}: ID\` under \`in:\``;
+        push(src.error(n.inNode ?? n.raw.keyNode, `step "${n.baseId}" (kind "${n.kind}") is missing its input "${name}"`, hint));
+      }
+    }
+    // Publish.
+    let publish: string | undefined;
+    if (n.publish !== undefined) {
+      const p = n.publish.trim();
+      const norm = path.posix.normalize(p.replace(/\\/g, '/')).replace(/\/+$/, '');
+      if (p === '' || norm === '.' || norm === '') {
+        push(src.error(n.publishNode, 'empty publish path', 'give a directory, e.g. `publish: results/table7`'));
+      } else if (path.isAbsolute(p) || /^[A-Za-z]:[\\/]/.test(p) || p.startsWith('/') || p.startsWith('~')) {
+        push(src.error(n.publishNode, `publish path "${n.publish}" is absolute`, 'give a path relative to the pipeline file, e.g. `publish: results/table7`'));
+      } else if (norm === '..' || norm.startsWith('../')) {
+        push(src.error(n.publishNode, `publish path "${n.publish}" leaves the project`, 'publish inside the project, e.g. `publish: results/table7`'));
+      } else {
+        const other = publishers.get(norm);
+        if (other !== undefined) {
+          const hint = n.bindings ? 'put a foreach variable in it, e.g. `publish: results/by_region/${region}`' : 'give each step its own publish directory';
+          push(src.error(n.publishNode, `publish path "${norm}" is also used by "${other}"`, hint));
+        } else {
+          publishers.set(norm, n.id);
+          publish = norm;
+        }
+      }
+    }
+    // Files named by path params.
+    const files: string[] = [];
+    for (const pp of def.pathParams ?? []) {
+      let v: unknown = params;
+      for (const k of pp.split('.')) v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined;
+      const list = Array.isArray(v) ? v : [v];
+      for (const f of list) if (typeof f === 'string' && f !== '') files.push(path.resolve(where.baseDir, f));
+    }
+    const p = pos(n);
+    const spec: NodeSpec = {
+      id: n.id,
+      baseId: n.baseId,
+      kind: n.kind,
+      params,
+      inputs,
+      files: [...new Set(files)],
+      pos: { line: p.line, col: p.col },
+      ...(n.bindings ? { bindings: n.bindings } : {}),
+      ...(publish !== undefined ? { publish } : {}),
+    };
+    specs.set(n.id, spec);
+  }
+
+  // Topological order (Kahn), ties by YAML order; a cycle is reported with its path.
+  const order = topoOrder(nodes, errors, raw);
+  throwIfAny(errors);
+  return {
+    file: where.file,
+    baseDir: where.baseDir,
+    name: where.name,
+    seed: raw.seed ?? 0,
+    nodes: order.map((n) => specs.get(n.id)!),
+  };
+}
+
+function topoOrder(nodes: NormNode[], errors: ConfigError[], raw: RawPipeline): NormNode[] {
+  const index = new Map(nodes.map((n, i) => [n.id, i]));
+  const deps: number[][] = nodes.map((n) => [...new Set(n.inputs.flatMap((e) => e.refs.map((r) => index.get(r.node)!)))]);
+  const users: number[][] = nodes.map(() => []);
+  const indeg = new Int32Array(nodes.length);
+  deps.forEach((ds, i) => {
+    indeg[i] = ds.length;
+    for (const d of ds) users[d]!.push(i);
+  });
+  const heap = new MinHeap();
+  for (let i = 0; i < nodes.length; i++) if (indeg[i] === 0) heap.push(i);
+  const out: NormNode[] = [];
+  while (heap.size > 0) {
+    const i = heap.pop();
+    out.push(nodes[i]!);
+    for (const u of users[i]!) if (--indeg[u]! === 0) heap.push(u);
+  }
+  if (out.length < nodes.length) {
+    // Walk predecessors among the remaining nodes from the first one in YAML order until one repeats.
+    let start = 0;
+    while (indeg[start] === 0) start++;
+    const seenAt = new Map<number, number>();
+    const walk: number[] = [];
+    let cur = start;
+    while (!seenAt.has(cur)) {
+      seenAt.set(cur, walk.length);
+      walk.push(cur);
+      cur = deps[cur]!.find((d) => indeg[d]! > 0)!;
+    }
+    const cyc = walk.slice(seenAt.get(cur)!).reverse(); // data-flow order
+    // Report at the first cycle node (YAML order), pointing at its reference to its predecessor.
+    const first = Math.min(...cyc);
+    const k = cyc.indexOf(first);
+    const rotated = [...cyc.slice(k), ...cyc.slice(0, k)];
+    const ids = rotated.map((i) => nodes[i]!.id);
+    const at = nodes[first]!;
+    const pred = nodes[rotated[rotated.length - 1]!]!.id;
+    const ref = at.inputs.flatMap((e) => e.refs).find((r) => r.node === pred);
+    errors.push(
+      raw.src.error(ref?.yaml ?? at.inNode ?? at.raw.keyNode, `cycle: ${[...ids, ids[0]].join(' → ')}`, 'a step cannot depend on its own output; remove one of these inputs'),
+    );
+  }
+  return out;
+}
+
+/** Binary min-heap of node indices (YAML order = priority). */
+class MinHeap {
+  private a: number[] = [];
+  get size(): number {
+    return this.a.length;
+  }
+  push(x: number): void {
+    const a = this.a;
+    a.push(x);
+    let i = a.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (a[p]! <= x) break;
+      a[i] = a[p]!;
+      i = p;
+    }
+    a[i] = x;
+  }
+  pop(): number {
+    const a = this.a;
+    const top = a[0]!;
+    const last = a.pop()!;
+    if (a.length > 0) {
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= a.length) break;
+        const r = l + 1;
+        const c = r < a.length && a[r]! < a[l]! ? r : l;
+        if (a[c]! >= last) break;
+        a[i] = a[c]!;
+        i = c;
+      }
+      a[i] = last;
+    }
+    return top;
+  }
+}
+
+function paramErrors(raw: RawPipeline, n: NormNode, def: StepDef, iss: ZodIssueLike): ConfigError[] {
+  const src = raw.src;
+  const at = (p: PropertyKey[], part: 'key' | 'value', message: string, hint?: string): ConfigError => {
+    const w = paramWhere(raw, n, p, part);
+    if (w.override) return overrideError(overrideLabel(w.override), message, hint);
+    return src.error(w.node, message, hint);
+  };
+  const label = (p: readonly PropertyKey[]) => p.map(String).join('.');
+  if (iss.code === 'unrecognized_keys' && iss.keys) {
+    const known = shapeKeys(def.params, iss.path);
+    return iss.keys.map((k) =>
+      at(
+        [...iss.path, k],
+        'key',
+        `unknown param "${label([...iss.path, k])}" for kind "${n.kind}"`,
+        known ? didYouMean(k, known, `params${iss.path.length ? ` of ${label(iss.path)}` : ''}`) : 'remove it',
+      ),
+    );
+  }
+  const msg = iss.message.replace(/^Invalid input: /, '');
+  const value = getPath(n.params, iss.path);
+  if (iss.path.length === 0) return [at([], 'value', `params of kind "${n.kind}": ${msg}`)];
+  if (iss.code === 'invalid_type' && value === undefined) {
+    return [
+      at(iss.path.slice(0, -1), 'key', `missing required param "${label(iss.path)}" for kind "${n.kind}"${iss.expected ? ` (expected ${iss.expected})` : ''}`, `add \`${String(iss.path[iss.path.length - 1])}: ...\` under \`with:\``),
+    ];
+  }
+  const hint = describeParam(def.params, iss.path);
+  return [at(iss.path, 'value', `param "${label(iss.path)}": ${msg}`, hint)];
+}
+
+function getPath(v: unknown, p: readonly PropertyKey[]): unknown {
+  let cur = v;
+  for (const k of p) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[k as string];
+  }
+  return cur;
+}
+
+/** The zod schema at a param path (through objects, optionals, defaults), when it can be found. */
+function schemaAt(schema: unknown, p: readonly PropertyKey[]): unknown {
+  let cur: any = schema;
+  for (const k of p) {
+    cur = unwrap(cur);
+    const shape = cur?.shape ?? cur?._zod?.def?.shape;
+    if (shape && typeof k === 'string') cur = shape[k];
+    else if (cur?._zod?.def?.type === 'array' && typeof k === 'number') cur = cur._zod.def.element;
+    else if (cur?._zod?.def?.type === 'record') cur = cur._zod.def.valueType;
+    else return undefined;
+  }
+  return cur;
+}
+
+function unwrap(s: any): any {
+  let cur = s;
+  for (let i = 0; i < 10 && cur?._zod?.def; i++) {
+    const t = cur._zod.def.type;
+    if ((t === 'optional' || t === 'default' || t === 'nullable' || t === 'prefault' || t === 'readonly' || t === 'catch') && cur._zod.def.innerType) cur = cur._zod.def.innerType;
+    else if (t === 'pipe' && cur._zod.def.in) cur = cur._zod.def.in;
+    else break;
+  }
+  return cur;
+}
+
+function shapeKeys(schema: unknown, p: readonly PropertyKey[]): string[] | undefined {
+  const s = unwrap(schemaAt(schema, p));
+  const shape = s?.shape ?? s?._zod?.def?.shape;
+  return shape ? Object.keys(shape) : undefined;
+}
+
+function describeParam(schema: unknown, p: readonly PropertyKey[]): string | undefined {
+  const s = schemaAt(schema, p) as { description?: string } | undefined;
+  const d = s?.description ?? (unwrap(s) as { description?: string } | undefined)?.description;
+  return d ? `${p.map(String).join('.')}: ${d}` : undefined;
+}
+

@@ -1,0 +1,254 @@
+/**
+ * Pass 1 of 3 (schema → normalize → rules): parse the YAML text with positions and check the
+ * document's shape against a zod schema (top-level `name`, `seed`, `steps`; per step `kind`, `in`,
+ * `with`, `extends`, `foreach`, `publish`; unknown keys rejected). Produces the steps in YAML
+ * order with their YAML nodes kept, so later passes can point at the offending key or value.
+ *
+ * @example
+ * const { doc, src } = parseYaml('/p/pipeline.yaml', text);
+ * const raw = checkSchema(doc, src);   // throws ConfigError(s) with file:line:col
+ */
+import { z } from 'zod';
+import { LineCounter, parseDocument, isMap, isPair, isScalar, type Document, type Node, type YAMLMap } from 'yaml';
+import { ConfigError, Source, didYouMean, locate, throwIfAny } from './errors.js';
+
+/** Step ids: a letter or `_`, then letters, digits, `_` or `-` (no dots or brackets: those address outputs and foreach expansions). */
+export const STEP_ID = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+
+const Scalar = z.union([z.string(), z.number(), z.boolean()]);
+const Ref = z.string().min(1).describe('`ID` (its first output), `ID.OUTPUT`, or a foreach id (all its expansions)');
+const RefOrList = z.union([Ref, z.array(Ref)]);
+const IN_ERROR = 'expected `in` to be a step id, a list of ids, or a map {input: id | [ids]}';
+
+/** The zod schema of one step (used for validation and for pipeline.schema.json). */
+export const stepSchema = z
+  .strictObject({
+    kind: z.string({ error: 'expected a step kind (a string)' }).min(1).optional().describe('Step kind (see steps/index.ts)'),
+    in: z
+      .union([Ref, z.array(Ref), z.record(z.string(), RefOrList, { error: IN_ERROR })], { error: IN_ERROR })
+      .optional()
+      .describe('Inputs: `in: X` / `in: [X, Y]` bind to the step\'s first input; `in: {name: X | [X, Y]}` names them'),
+    with: z
+      .record(z.string(), z.unknown(), { error: 'expected `with` to be a map of params' })
+      .nullable()
+      .optional()
+      .describe('Params, validated by the step kind\'s own schema; deep-merged over the `extends` parent\'s'),
+    extends: z
+      .string({ error: 'expected `extends` to be a step id' })
+      .regex(STEP_ID, { error: 'expected `extends` to be a step id' })
+      .optional()
+      .describe('Inherit kind, in, with (deep-merged), publish and foreach from another step'),
+    foreach: z
+      .record(
+        z.string().regex(STEP_ID, { error: 'foreach variable names are letters, digits, _ and -' }),
+        z
+          .array(Scalar, {
+            error: (iss) =>
+              iss.code === 'invalid_type' && iss.expected === 'array'
+                ? 'foreach over a non-list: give a list of values, e.g. region: [east, west]'
+                : 'foreach values must be strings, numbers or booleans',
+          })
+          .min(1, { error: 'foreach over an empty list: give at least one value' }),
+        { error: 'expected `foreach` to be a map {variable: [values...]}' },
+      )
+      .optional()
+      .describe('One node per value (several variables: the cartesian product); ids `base[v]` / `base[v1,v2]`; `${var}` is substituted in `with`, `in` and `publish`'),
+    publish: z
+      .string({ error: 'expected `publish` to be a relative directory path' })
+      .optional()
+      .describe('Directory (relative to the YAML) to copy the outputs to after a successful run'),
+  })
+  .describe('A pipeline step');
+
+/** The zod schema of the whole YAML document. */
+export const pipelineSchema = z
+  .strictObject({
+    name: z.string({ error: 'expected `name` to be a string' }).min(1).optional().describe('Pipeline name (default: the file name)'),
+    seed: z
+      .int({ error: 'expected `seed` to be an integer' })
+      .min(0, { error: 'expected `seed` to be a non-negative integer' })
+      .optional()
+      .describe('Root of every random stream (default 0)'),
+    steps: z
+      .record(z.string().regex(STEP_ID), stepSchema, { error: 'expected `steps` to be a map {id: step}' })
+      .describe('The steps, by id'),
+  })
+  .describe('A repro pipeline');
+
+export type StepYaml = z.infer<typeof stepSchema>;
+
+/** One step as written in the YAML, with its nodes for positions. */
+export interface RawStep {
+  id: string;
+  /** Position in the YAML `steps` map (0-based). */
+  index: number;
+  /** The step's key node (`baseline:`). */
+  keyNode: Node;
+  /** The step's map node (null for an empty step). */
+  node: YAMLMap | null;
+  data: StepYaml;
+}
+
+export interface RawPipeline {
+  src: Source;
+  doc: Document;
+  name?: string;
+  seed?: number;
+  steps: RawStep[];
+  byId: Map<string, RawStep>;
+}
+
+/** Parses YAML text with positions; YAML syntax errors (and duplicate keys) become ConfigErrors. */
+export function parseYaml(file: string, text: string): { doc: Document; src: Source } {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, merge: true, prettyErrors: false, keepSourceTokens: false });
+  const src = new Source(file, text, lc);
+  const errors: ConfigError[] = [];
+  for (const e of doc.errors) {
+    if (e.code === 'DUPLICATE_KEY') {
+      errors.push(duplicateKeyError(doc, src, e.pos[0]));
+    } else {
+      const msg = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+      errors.push(src.errorAt(e.pos[0], e.pos[1], `YAML syntax: ${lowerFirst(msg)}`, 'fix the YAML syntax (indentation, quotes, `:` after keys)'));
+    }
+  }
+  throwIfAny(errors);
+  return { doc, src };
+}
+
+function duplicateKeyError(doc: Document, src: Source, offset: number): ConfigError {
+  // Find the key at `offset` and its first occurrence in the same map.
+  const found = findDuplicate(doc.contents as Node | null, offset);
+  if (found) {
+    const { key, first, isStep } = found;
+    const line = src.lc.linePos(first).line;
+    return src.error(
+      key,
+      isStep ? `duplicate step id "${key.value}" (first defined on line ${line})` : `duplicate key "${key.value}" (first on line ${line})`,
+      isStep ? 'give each step a unique id' : 'remove or rename one of them',
+    );
+  }
+  return src.errorAt(offset, offset + 1, 'duplicate key', 'remove or rename one of them');
+}
+
+function findDuplicate(
+  node: Node | null,
+  offset: number,
+  isStepsMap = false,
+  isRoot = true,
+): { key: Node & { value: unknown }; first: number; isStep: boolean } | undefined {
+  if (!node || !node.range || offset < node.range[0] || offset > node.range[2]) return undefined;
+  if (isMap(node)) {
+    const seen = new Map<string, number>();
+    for (const it of node.items) {
+      if (!isPair(it) || !isScalar(it.key)) continue;
+      const k = String(it.key.value);
+      const start = it.key.range?.[0] ?? -1;
+      const first = seen.get(k);
+      if (start === offset && first !== undefined) {
+        return { key: it.key as Node & { value: unknown }, first, isStep: isStepsMap };
+      }
+      if (first === undefined) seen.set(k, start);
+    }
+    for (const it of node.items) {
+      if (!isPair(it)) continue;
+      const steps = isRoot && isScalar(it.key) && it.key.value === 'steps';
+      const r = findDuplicate(it.value as Node | null, offset, steps, false);
+      if (r) return r;
+    }
+    return undefined;
+  }
+  const items = (node as { items?: unknown[] }).items;
+  if (!Array.isArray(items)) return undefined;
+  for (const it of items) {
+    const r = findDuplicate(it as Node | null, offset, false, false);
+    if (r) return r;
+  }
+  return undefined;
+}
+
+/** Checks the document against {@link pipelineSchema}; returns the steps with their nodes. */
+export function checkSchema(doc: Document, src: Source): RawPipeline {
+  const root = doc.contents as Node | null;
+  const js = doc.toJS({ maxAliasCount: -1 }) as unknown;
+  if (js === null || js === undefined || typeof js !== 'object' || Array.isArray(js)) {
+    throw src.error(root, 'expected the pipeline to be a map with `steps:`', 'start with `name: ...`, `seed: ...` and `steps:`');
+  }
+  const parsed = pipelineSchema.safeParse(js);
+  if (!parsed.success) {
+    const errors: ConfigError[] = [];
+    for (const iss of parsed.error.issues) errors.push(...issueErrors(doc, src, root, iss));
+    throwIfAny(errors);
+  }
+  const data = parsed.data!;
+  const stepsNode = locate(doc, root, ['steps']).value;
+  const steps: RawStep[] = [];
+  const byId = new Map<string, RawStep>();
+  if (isMap(stepsNode)) {
+    for (const it of stepsNode.items) {
+      if (!isPair(it) || !isScalar(it.key)) continue;
+      const id = String(it.key.value);
+      const stepData = data.steps[id];
+      if (!stepData || byId.has(id)) continue;
+      const raw: RawStep = {
+        id,
+        index: steps.length,
+        keyNode: it.key as Node,
+        node: isMap(it.value) ? (it.value as YAMLMap) : null,
+        data: stepData,
+      };
+      steps.push(raw);
+      byId.set(id, raw);
+    }
+  }
+  if (steps.length === 0) {
+    throw src.error(locate(doc, root, ['steps']).key ?? root, 'the pipeline has no steps', 'add steps under `steps:`');
+  }
+  return {
+    src,
+    doc,
+    ...(data.name !== undefined ? { name: data.name } : {}),
+    ...(data.seed !== undefined ? { seed: data.seed } : {}),
+    steps,
+    byId,
+  };
+}
+
+const STEP_KEYS = ['kind', 'in', 'with', 'extends', 'foreach', 'publish'];
+const TOP_KEYS = ['name', 'seed', 'steps'];
+
+function issueErrors(doc: Document, src: Source, root: Node | null, iss: z.core.$ZodIssue): ConfigError[] {
+  const p = iss.path;
+  if (iss.code === 'unrecognized_keys') {
+    return iss.keys.map((k) => {
+      const at = locate(doc, root, [...p, k]);
+      if (p.length === 0) return src.error(at.key, `unknown top-level key "${k}"`, didYouMean(k, TOP_KEYS, 'allowed keys'));
+      if (p.length === 2 && p[0] === 'steps') {
+        return src.error(at.key, `unknown key "${k}" in step "${String(p[1])}"`, didYouMean(k, STEP_KEYS, 'a step has'));
+      }
+      return src.error(at.key, `unknown key "${k}"`, 'remove it');
+    });
+  }
+  const at = locate(doc, root, p);
+  if (iss.code === 'invalid_key' && p.length === 2 && p[0] === 'steps') {
+    return [
+      src.error(at.key, `invalid step id "${String(p[1])}"`, 'ids start with a letter or _ and contain only letters, digits, _ and -'),
+    ];
+  }
+  const complete = at.depth === p.length;
+  const where = complete ? (iss.code === 'invalid_key' ? at.key : (at.value ?? at.key)) : (at.key ?? at.value ?? root);
+  let msg = iss.message.replace(/^Invalid input: /, '');
+  if (!complete && iss.code === 'invalid_type') msg = `missing \`${String(p[p.length - 1])}\``;
+  const label = p.length >= 3 && p[0] === 'steps' ? `step "${String(p[1])}": ${p.slice(2).join('.')}: ` : p.length === 1 ? '' : `${p.join('.')}: `;
+  const hint =
+    p[0] === 'steps' && p.length === 1
+      ? 'write `steps:` followed by indented `id:` entries'
+      : p[p.length - 1] === 'in'
+        ? 'e.g. `in: panel`, `in: [a, b]` or `in: {panel: ingest}`'
+        : undefined;
+  return [src.error(where, lowerFirst(`${label}${msg}`), hint)];
+}
+
+function lowerFirst(s: string): string {
+  return s.length > 0 && /^[A-Z][a-z]/.test(s) ? s[0]!.toLowerCase() + s.slice(1) : s;
+}
