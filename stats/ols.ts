@@ -1,0 +1,274 @@
+/**
+ * Linear regression with absorbed fixed effects (the reghdfe / fixest `feols` model):
+ *
+ *   y = X β + Σ_q D_q α_q + ε,
+ *
+ * estimated by OLS on the columns demeaned by alternating projections (demean.ts), after iterative
+ * singleton removal (fe.ts). Reported, following reghdfe:
+ *
+ * - `_cons` = ȳ − x̄'β̂ (weighted means over the estimation sample), with its standard error from
+ *   the regression of (ỹ + ȳ) on (X̃ + x̄) and a constant (as xtreg, fe / reghdfe do);
+ * - R² = 1 − RSS/TSS of the full model (TSS around the mean of y), within R² = 1 − RSS/Σỹ²;
+ * - collinear regressors dropped in the order given (a column whose residual after the fixed effects
+ *   and the regressors before it has ≤ 1e-10 of its own sum of squares), reported.
+ *
+ * Parameter count K of the small-sample factors (vcov.ts): K = (regressors kept) + rank of
+ * [1, D_1..D_Q] where a fixed effect nested in a cluster variable (every level within one cluster,
+ * e.g. city FE with clustering by city or province) is not counted — reghdfe's and fixest's
+ * `fixef.K = "nested"` rule. The rank is 1 + Σ(L_q − 1) − (C − 1), C = connected components of the
+ * first two counted fixed effects. With no clustering nothing is nested, so K is the rank of the
+ * full dummy-variable regression (what lm + sandwich use).
+ *
+ * // R: lm(y ~ x + factor(f1) + factor(f2)) coefficients; vcov via sandwich (test/golden/twfe/make.R)
+ *
+ * @example
+ * const fit = feols({ y, yName: 'so2', X: [did, gdp], xNames: ['did', 'gdp'], fe: [city, year],
+ *   feNames: ['city', 'year'], clusters: [city], clusterNames: ['city'], vcov: 'cluster' });
+ * fit.coefficients[0]; // { term: 'did', estimate, se, t, p, ci_low, ci_high }
+ */
+import { Demeaner } from './demean.js';
+import { type Factor, absorbedDof, dropSingletons, isNested, subsetFactor } from './fe.js';
+import { collinearityCheck, crossprod, crossvec, cholSolve, spdInverse, subMatrix } from './linalg.js';
+import { computeVcov, type VcovType } from './vcov.js';
+import { tPValue, tQuantile } from './dist.js';
+
+/** Inputs of {@link feols}: complete columns (no missing values), all of the same length. */
+export interface FeolsInput {
+  y: Float64Array;
+  yName: string;
+  /** Regressors, the treatment(s) first. */
+  X: Float64Array[];
+  xNames: string[];
+  /** Fixed effects to absorb (any number, may be empty: then only an intercept). */
+  fe: Factor[];
+  feNames: string[];
+  /** 0, 1 or 2 cluster factors. */
+  clusters?: Factor[];
+  clusterNames?: string[];
+  /** Observation weights (> 0), or null. */
+  weights?: Float64Array | null;
+  /** Variance type. `cluster` needs clusters. */
+  vcov: VcovType;
+  /** Confidence level of the intervals. Default 0.95, bounds (0, 1). */
+  level?: number;
+  /** Keep singleton observations. Default false (dropped iteratively). */
+  keepSingletons?: boolean;
+  /** Demeaning tolerance (demean.ts). Default 1e-13. */
+  tol?: number;
+  /** Collinearity tolerance. Default 1e-10. */
+  collinTol?: number;
+}
+
+export interface Coefficient {
+  term: string;
+  estimate: number;
+  se: number;
+  t: number;
+  p: number;
+  ci_low: number;
+  ci_high: number;
+}
+
+export interface FeolsResult {
+  n: number;
+  coefficients: Coefficient[];
+  /** Kept regressor names (excluding _cons), in order. */
+  terms: string[];
+  /** Variance matrix of the kept regressors (terms order, K×K row-major). */
+  V: Float64Array;
+  r2: number;
+  r2_within: number;
+  rss: number;
+  /** Degrees of freedom of t tests. */
+  dfT: number;
+  /** K of the small-sample factor. */
+  dofK: number;
+  clusters: Record<string, number>;
+  singletons: number;
+  collinear: string[];
+  /** Fixed effects nested in a cluster variable (not counted in K). */
+  nested: string[];
+  nobsByFe: Record<string, number>;
+  iterations: number;
+  /** Internals for fast re-estimation (placebo): estimation-sample rows, demeaner, demeaned data. */
+  internals: {
+    rows: Int32Array;
+    demeaner: Demeaner;
+    yt: Float64Array;
+    Xt: Float64Array[];
+    fe: Factor[];
+    clusters: Factor[];
+    weights: Float64Array | null;
+  };
+}
+
+/** Weighted mean. */
+function wmean(x: Float64Array, w: Float64Array | null): number {
+  let s = 0, sw = 0;
+  if (w) for (let i = 0; i < x.length; i++) { s += w[i]! * x[i]!; sw += w[i]!; }
+  else { for (let i = 0; i < x.length; i++) s += x[i]!; sw = x.length; }
+  return s / sw;
+}
+
+function take(x: Float64Array, rows: Int32Array): Float64Array {
+  const out = new Float64Array(rows.length);
+  for (let i = 0; i < rows.length; i++) out[i] = x[rows[i]!]!;
+  return out;
+}
+
+/** Fit the fixed-effects regression (see the module comment). Throws Error with a clear message on degenerate input. */
+export function feols(inp: FeolsInput): FeolsResult {
+  const n0 = inp.y.length;
+  const level = inp.level ?? 0.95;
+  if (!(level > 0 && level < 1)) throw new Error(`feols: level must be in (0, 1), got ${level}`);
+  if (inp.X.length !== inp.xNames.length) throw new Error('feols: X and xNames differ in length');
+  const clusters0 = inp.clusters ?? [];
+  const clusterNames = inp.clusterNames ?? [];
+  if (inp.vcov === 'cluster' && clusters0.length === 0) throw new Error('feols: vcov "cluster" needs a cluster variable');
+
+  // 1. singletons
+  const keep = new Uint8Array(n0).fill(1);
+  const singletons = inp.keepSingletons ? 0 : dropSingletons(inp.fe, keep);
+  let rows: Int32Array;
+  if (singletons > 0) {
+    rows = new Int32Array(n0 - singletons);
+    let j = 0;
+    for (let i = 0; i < n0; i++) if (keep[i]) rows[j++] = i;
+  } else {
+    rows = new Int32Array(n0);
+    for (let i = 0; i < n0; i++) rows[i] = i;
+  }
+  const n = rows.length;
+  const sub = singletons > 0;
+  const y = sub ? take(inp.y, rows) : inp.y;
+  const X = sub ? inp.X.map((x) => take(x, rows)) : inp.X;
+  const w = inp.weights ? (sub ? take(inp.weights, rows) : inp.weights) : null;
+  const fe = sub ? inp.fe.map((f) => subsetFactor(f, rows)) : inp.fe.map((f) => f);
+  const clusters = sub ? clusters0.map((f) => subsetFactor(f, rows)) : clusters0;
+  if (n === 0) throw new Error('feols: no observation left after dropping singletons');
+
+  // 2. demean (no fixed effect: by the overall mean, i.e. an intercept)
+  const feForDemean: Factor[] = fe.length > 0 ? fe : [{ codes: new Int32Array(n), nlevels: 1 }];
+  const dm = new Demeaner(feForDemean, { weights: w, tol: inp.tol });
+  const yt = dm.demean(y, undefined, inp.yName);
+  let iterations = dm.lastIterations;
+  const Xt = X.map((x, j) => {
+    const r = dm.demean(x, undefined, inp.xNames[j]);
+    iterations = Math.max(iterations, dm.lastIterations);
+    return r;
+  });
+
+  const ybar = wmean(y, w);
+  let tss = 0, tssWithin = 0;
+  for (let i = 0; i < n; i++) {
+    const wi = w ? w[i]! : 1;
+    const d = y[i]! - ybar;
+    tss += wi * d * d;
+    tssWithin += wi * yt[i]! * yt[i]!;
+  }
+  if (!(tssWithin > 1e-20 * Math.max(tss, 1e-300)) || tss === 0)
+    throw new Error(`feols: outcome "${inp.yName}" has no variation${fe.length ? ' within the fixed effects' : ''} in the estimation sample`);
+
+  // 3. collinearity: absorbed by the fixed effects, then sequentially among regressors
+  const collinTol = inp.collinTol ?? 1e-10;
+  const candidates: number[] = [];
+  const collinear: string[] = [];
+  for (let j = 0; j < X.length; j++) {
+    const xbar = wmean(X[j]!, w);
+    let raw = 0, within = 0;
+    const xt = Xt[j]!, x = X[j]!;
+    for (let i = 0; i < n; i++) {
+      const wi = w ? w[i]! : 1;
+      raw += wi * (x[i]! - xbar) * (x[i]! - xbar);
+      within += wi * xt[i]! * xt[i]!;
+    }
+    if (!(raw > 0) || !(within > collinTol * raw)) collinear.push(inp.xNames[j]!);
+    else candidates.push(j);
+  }
+  const A0 = crossprod(candidates.map((j) => Xt[j]!), w);
+  const chk = collinearityCheck(A0, candidates.length, collinTol);
+  for (const d of chk.dropped) collinear.push(inp.xNames[candidates[d]!]!);
+  const keptIdx = chk.kept.map((c) => candidates[c]!);
+  // report collinear terms in the order given
+  const order = new Map(inp.xNames.map((nm, i) => [nm, i]));
+  collinear.sort((a, b) => order.get(a)! - order.get(b)!);
+  const k = keptIdx.length;
+  const Z = keptIdx.map((j) => Xt[j]!);
+  const terms = keptIdx.map((j) => inp.xNames[j]!);
+
+  // 4. OLS
+  const A = k > 0 ? subMatrix(A0, candidates.length, chk.kept) : new Float64Array(0);
+  const beta = k > 0 ? cholSolve(A, k, crossvec(Z, yt, w)) : new Float64Array(0);
+  const e = new Float64Array(n);
+  e.set(yt);
+  for (let a = 0; a < k; a++) {
+    const z = Z[a]!, b = beta[a]!;
+    for (let i = 0; i < n; i++) e[i]! -= b * z[i]!;
+  }
+  let rss = 0;
+  for (let i = 0; i < n; i++) rss += (w ? w[i]! : 1) * e[i]! * e[i]!;
+
+  // 5. K and variance on the design [Z, 1] (the constant column is weighted-orthogonal to Z)
+  const nestedFlags = fe.map((f) => inp.vcov === 'cluster' && clusters.some((c) => isNested(f, c)));
+  const nested = inp.feNames.filter((_, q) => nestedFlags[q]);
+  const dofK = k + absorbedDof(fe, nestedFlags);
+  if (!(n > dofK)) throw new Error(`feols: ${n} observations but ${dofK} parameters (regressors + fixed effects); the model is not identified`);
+  const ones = new Float64Array(n).fill(1);
+  const Zc = [...Z, ones];
+  const kc = k + 1;
+  const bread = new Float64Array(kc * kc);
+  if (k > 0) {
+    const Ainv = spdInverse(A, k);
+    for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) bread[a * kc + b] = Ainv[a * k + b]!;
+  }
+  let sw = 0;
+  if (w) for (let i = 0; i < n; i++) sw += w[i]!;
+  else sw = n;
+  bread[k * kc + k] = 1 / sw;
+  const vc = computeVcov(inp.vcov, { Z: Zc, e, w, bread, dofK, clusters });
+  const Vc = vc.V;
+  // transform to (β, _cons = ȳ − x̄'β): Var(c) = V_11 − 2 x̄'V_x1 + x̄'V_xx x̄
+  const xbar = Z.map((_, a) => wmean(X[keptIdx[a]!]!, w));
+  let cons = ybar;
+  for (let a = 0; a < k; a++) cons -= xbar[a]! * beta[a]!;
+  let vcons = Vc[k * kc + k]!;
+  for (let a = 0; a < k; a++) {
+    vcons -= 2 * xbar[a]! * Vc[a * kc + k]!;
+    for (let b = 0; b < k; b++) vcons += xbar[a]! * Vc[a * kc + b]! * xbar[b]!;
+  }
+  const V = new Float64Array(k * k);
+  for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) V[a * k + b] = Vc[a * kc + b]!;
+
+  const q = tQuantile(0.5 + level / 2, vc.dfT);
+  const coef = (term: string, est: number, v: number): Coefficient => {
+    const se = v >= 0 ? Math.sqrt(v) : NaN;
+    const t = est / se;
+    return { term, estimate: est, se, t, p: tPValue(t, vc.dfT), ci_low: est - q * se, ci_high: est + q * se };
+  };
+  const coefficients = terms.map((t, a) => coef(t, beta[a]!, V[a * k + a]!));
+  coefficients.push(coef('_cons', cons, vcons));
+
+  const clustersOut: Record<string, number> = {};
+  clusters.forEach((f, i) => (clustersOut[clusterNames[i] ?? `cluster${i + 1}`] = f.nlevels));
+  const nobsByFe: Record<string, number> = {};
+  fe.forEach((f, i) => (nobsByFe[inp.feNames[i] ?? `fe${i + 1}`] = f.nlevels));
+
+  return {
+    n,
+    coefficients,
+    terms,
+    V,
+    r2: 1 - rss / tss,
+    r2_within: 1 - rss / tssWithin,
+    rss,
+    dfT: vc.dfT,
+    dofK,
+    clusters: clustersOut,
+    singletons,
+    collinear,
+    nested,
+    nobsByFe,
+    iterations,
+    internals: { rows, demeaner: dm, yt, Xt, fe, clusters, weights: w },
+  };
+}

@@ -1,0 +1,56 @@
+/**
+ * Test helpers for the regression steps (estimate, event-study, placebo): a CSV loader giving an
+ * engine Table (a column is numeric when every non-empty cell parses as a number) and a minimal
+ * fake StepContext.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { makeTable, type Column, type Table } from '../../engine/table.js';
+import { PROJECT_ROOT } from '../../engine/paths.js';
+import { rngFromKey, rngKeyOf } from '../../engine/rng.js';
+import type { StepContext } from '../../engine/types.js';
+
+/** Path of a shared data file (../shared/data relative to the project root). */
+export const sharedData = (rel: string): string => path.resolve(PROJECT_ROOT, '..', 'shared', 'data', rel);
+
+export function loadCsv(file: string): Table {
+  const text = readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
+  const rows = parse(text, { columns: false, skip_empty_lines: true }) as string[][];
+  const header = rows[0]!;
+  const cols: Record<string, Column> = {};
+  header.forEach((name, j) => {
+    const cells = rows.slice(1).map((r) => r[j] ?? '');
+    const numeric = cells.every((c) => c.trim() === '' || c === 'NA' || !Number.isNaN(Number(c)));
+    cols[name] = numeric
+      ? Float64Array.from(cells, (c) => (c.trim() === '' || c === 'NA' ? NaN : Number(c)))
+      : cells.map((c) => (c === '' || c === 'NA' ? null : c));
+  });
+  return makeTable(cols, header);
+}
+
+export function fakeCtx(opts: { threads?: number; nodeId?: string; seed?: number } = {}) {
+  const warnings: string[] = [];
+  const infos: string[] = [];
+  const progress: [number, number][] = [];
+  const seed = opts.seed ?? 20250217;
+  const nodeId = opts.nodeId ?? 'test';
+  const ctx: StepContext = {
+    nodeId,
+    seed,
+    baseDir: PROJECT_ROOT,
+    resolvePath: (p) => path.resolve(PROJECT_ROOT, p),
+    rng: (s = '') => rngFromKey(rngKeyOf(seed, nodeId, s)),
+    rngKey: (s = '') => rngKeyOf(seed, nodeId, s),
+    info: (m) => void infos.push(m),
+    warn: (m) => void warnings.push(m),
+    progress: (d, t) => void progress.push([d, t]),
+    threads: opts.threads ?? 1,
+  };
+  return { ctx, warnings, infos, progress };
+}
+
+/** |a − b| ≤ rel·max(|b|, floor): relative agreement with an absolute floor for values near 0. */
+export function relClose(a: number, b: number, rel: number, floor = 1e-12): boolean {
+  return Math.abs(a - b) <= rel * Math.max(Math.abs(b), floor);
+}
