@@ -1,0 +1,335 @@
+/**
+ * `ingest`: read a data file into a table. CSV (UTF-8 with or without BOM, GBK/GB18030 as Chinese
+ * yearbook exports often are; the encoding is detected unless given), XLSX (one sheet) or Arrow IPC.
+ * Columns can be renamed (`columns: {new: old}`), typed, checked for a unique key, and missing-value
+ * markers (`na`) set. Numbers written with thousands separators (`1,234.5`) parse.
+ *
+ * @example
+ * ingest:
+ *   kind: ingest
+ *   with:
+ *     path: data/yearbook.csv
+ *     columns: {so2: 工业二氧化硫排放量, city_code: 城市代码}
+ *     key: [city_code, year]
+ *     na: ['', '—', '...']
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { defineStep, StepError } from '../engine/types.js';
+import { type Column, makeTable, type Table } from '../engine/table.js';
+
+const DEFAULT_NA = ['', 'NA', '—', '...', '-'];
+
+const params = z.strictObject({
+  path: z.string().min(1).describe('data file, relative to the pipeline YAML (.csv, .tsv, .txt, .xlsx, .arrow, .feather, .ipc)'),
+  format: z
+    .enum(['auto', 'csv', 'xlsx', 'arrow'])
+    .default('auto')
+    .describe('file format; auto (default) decides by extension: .xlsx → xlsx, .arrow/.feather/.ipc → arrow, anything else csv'),
+  encoding: z
+    .enum(['auto', 'utf8', 'gbk', 'gb18030', 'utf16le'])
+    .default('auto')
+    .describe('CSV text encoding; auto (default): a BOM decides, else UTF-8 if the bytes are valid UTF-8, else GB18030 (a superset of GBK)'),
+  delimiter: z.string().min(1).default(',').describe('CSV field separator (default ","; use "\\t" for TSV)'),
+  comment: z
+    .string()
+    .max(1)
+    .default('#')
+    .describe('CSV lines starting with this character are skipped (default "#"; "" to read every line)'),
+  sheet: z
+    .union([z.string().min(1), z.number().int().min(1)])
+    .optional()
+    .describe('XLSX sheet, by name or 1-based position (default: the first sheet)'),
+  columns: z
+    .record(z.string(), z.string())
+    .optional()
+    .describe('rename map {new_name: name_in_file}, e.g. {so2: 工业二氧化硫排放量}; other columns keep their names'),
+  select: z.array(z.string()).optional().describe('keep only these columns (names after renaming), in this order; default all'),
+  types: z
+    .record(z.string(), z.enum(['number', 'string', 'auto']))
+    .optional()
+    .describe('column types by (new) name: number, string or auto (default: number if every non-missing cell parses as a number)'),
+  require: z.array(z.string()).optional().describe('columns (after renaming) that must exist; key and typed columns are required too'),
+  key: z.array(z.string()).optional().describe('columns whose combination must be unique, e.g. [city_code, year]'),
+  na: z.array(z.string()).default(DEFAULT_NA).describe(`cell values read as missing (compared after trimming); default ${JSON.stringify(DEFAULT_NA)}`),
+});
+export type IngestParams = z.infer<typeof params>;
+
+/** One raw cell as read from the file before typing. */
+type Cell = string | number | null;
+
+interface Raw {
+  header: string[];
+  rows: Cell[][];
+  /** Human location of data row i, e.g. "line 7" or "row 7". */
+  where(i: number): string;
+}
+
+const NUM_RE = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+const GROUPED_RE = /^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?$/;
+
+/**
+ * Parse a text cell as a number: plain decimals and exponents, and thousands-separated
+ * values like `1,234.5`. Returns NaN if it is not a number.
+ */
+export function parseNumber(s: string): number {
+  const t = s.trim();
+  if (NUM_RE.test(t)) return Number(t);
+  if (GROUPED_RE.test(t)) return Number(t.replace(/,/g, ''));
+  return NaN;
+}
+
+/** Decode CSV bytes: BOM first, then strict UTF-8, else GB18030. Returns the text and the encoding used. */
+export async function decodeText(bytes: Uint8Array, encoding: IngestParams['encoding']): Promise<{ text: string; encoding: string }> {
+  const iconv = (await import('iconv-lite')).default;
+  if (encoding === 'auto') {
+    if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) return { text: new TextDecoder('utf-8').decode(bytes.subarray(3)), encoding: 'utf8 (BOM)' };
+    if (bytes[0] === 0xff && bytes[1] === 0xfe) return { text: iconv.decode(Buffer.from(bytes.subarray(2)), 'utf16le'), encoding: 'utf16le (BOM)' };
+    try {
+      return { text: new TextDecoder('utf-8', { fatal: true }).decode(bytes), encoding: 'utf8' };
+    } catch {
+      return { text: iconv.decode(Buffer.from(bytes), 'gb18030'), encoding: 'gb18030' };
+    }
+  }
+  if (encoding === 'utf8') {
+    const b = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? bytes.subarray(3) : bytes;
+    return { text: new TextDecoder('utf-8').decode(b), encoding };
+  }
+  return { text: iconv.decode(Buffer.from(bytes), encoding), encoding };
+}
+
+async function readCsv(file: string, p: IngestParams, info: (m: string) => void): Promise<Raw> {
+  const { parse } = await import('csv-parse/sync');
+  const { text, encoding } = await decodeText(readFileSync(file), p.encoding);
+  info(`ingest: ${path.basename(file)} read as ${encoding}`);
+  let records: { record: string[]; info: { lines: number } }[];
+  try {
+    records = parse(text, {
+      delimiter: p.delimiter === '\\t' ? '\t' : p.delimiter,
+      comment: p.comment === '' ? undefined : p.comment,
+      comment_no_infix: true,
+      skip_empty_lines: true,
+      relax_column_count: false,
+      info: true,
+    }) as unknown as { record: string[]; info: { lines: number } }[];
+  } catch (e) {
+    throw new StepError(`ingest: cannot parse ${file} as CSV: ${(e as Error).message}. Check the delimiter (param delimiter) and the quoting on that line.`);
+  }
+  if (records.length === 0) throw new StepError(`ingest: ${file} is empty (no header line). Point path at a file with a header line and data rows.`);
+  const header = records[0]!.record.map((h) => h.trim());
+  const body = records.slice(1);
+  return { header, rows: body.map((r) => r.record), where: (i) => `line ${body[i]!.info.lines}` };
+}
+
+async function readXlsx(file: string, p: IngestParams): Promise<Raw> {
+  const ExcelJS = (await import('exceljs')).default;
+  const wb = new ExcelJS.Workbook();
+  try {
+    await wb.xlsx.readFile(file);
+  } catch (e) {
+    throw new StepError(`ingest: cannot read ${file} as XLSX: ${(e as Error).message}. Is it really an .xlsx workbook (not .xls or CSV)?`);
+  }
+  const names = wb.worksheets.map((w) => w.name);
+  const ws = p.sheet === undefined ? wb.worksheets[0] : typeof p.sheet === 'number' ? wb.worksheets[p.sheet - 1] : wb.getWorksheet(p.sheet);
+  if (!ws) {
+    throw new StepError(
+      `ingest: ${file} has no sheet ${JSON.stringify(p.sheet ?? 1)}; its sheets are: ${names.map((n) => JSON.stringify(n)).join(', ') || '(none)'}. Set param sheet to one of them.`,
+    );
+  }
+  const cellValue = (v: unknown): Cell => {
+    if (v === null || v === undefined) return null;
+    if (typeof v === 'number') return v;
+    if (typeof v === 'string') return v;
+    if (typeof v === 'boolean') return v ? 1 : 0;
+    if (v instanceof Date) return v.toISOString().slice(0, 10);
+    if (typeof v === 'object') {
+      const o = v as { result?: unknown; richText?: { text: string }[]; text?: string; error?: string };
+      if ('result' in o) return cellValue(o.result);
+      if (o.richText) return o.richText.map((r) => r.text).join('');
+      if (typeof o.text === 'string') return o.text;
+      if (o.error) return null;
+    }
+    return String(v);
+  };
+  const rows: Cell[][] = [];
+  const rowNums: number[] = [];
+  let header: string[] | null = null;
+  let width = 0;
+  ws.eachRow({ includeEmpty: false }, (row, n) => {
+    const vals = (row.values as unknown[]).slice(1).map(cellValue);
+    if (header === null) {
+      header = vals.map((v) => (v === null ? '' : String(v).trim()));
+      width = header.length;
+      return;
+    }
+    const r = vals.slice(0, width);
+    while (r.length < width) r.push(null);
+    rows.push(r);
+    rowNums.push(n);
+  });
+  if (header === null) throw new StepError(`ingest: sheet "${ws.name}" of ${file} is empty (no header row). Choose another sheet (param sheet) or fix the file.`);
+  return { header, rows, where: (i) => `sheet "${ws.name}" row ${rowNums[i]}` };
+}
+
+async function readArrow(file: string): Promise<Raw> {
+  const arrow = await import('apache-arrow');
+  let t;
+  try {
+    t = arrow.tableFromIPC(readFileSync(file));
+  } catch (e) {
+    throw new StepError(`ingest: cannot read ${file} as Arrow IPC: ${(e as Error).message}. Write it with pyarrow.feather/ipc or arrow::write_ipc_file.`);
+  }
+  const header = t.schema.fields.map((f) => f.name);
+  const conv = (v: unknown): Cell => {
+    if (v === null || v === undefined) return null;
+    if (typeof v === 'number') return v;
+    if (typeof v === 'bigint') return Number(v);
+    if (typeof v === 'boolean') return v ? 1 : 0;
+    return String(v);
+  };
+  const rows: Cell[][] = [];
+  for (let i = 0; i < t.numRows; i++) {
+    rows.push(
+      header.map((_, j) => {
+        const col = t.getChildAt(j)!;
+        return conv(col.isValid(i) ? col.get(i) : null);
+      }),
+    );
+  }
+  return { header, rows, where: (i) => `record ${i + 1}` };
+}
+
+function formatOf(file: string, f: IngestParams['format']): 'csv' | 'xlsx' | 'arrow' {
+  if (f !== 'auto') return f;
+  const ext = path.extname(file).toLowerCase();
+  if (ext === '.xlsx' || ext === '.xlsm') return 'xlsx';
+  if (ext === '.arrow' || ext === '.feather' || ext === '.ipc') return 'arrow';
+  return 'csv';
+}
+
+/** Type the raw cells into a Table, applying renames, NA markers, types, key checks. Throws StepError. */
+export function typeRaw(raw: Raw, p: IngestParams, file: string): Table {
+  const who = `ingest (${file})`;
+  const listCols = (cols: string[]) => cols.map((c) => JSON.stringify(c)).join(', ');
+  // duplicate / empty header names
+  const seen = new Set<string>();
+  raw.header.forEach((h, j) => {
+    if (h === '') raw.header[j] = `column_${j + 1}`;
+    else if (seen.has(h)) throw new StepError(`${who}: the header has column "${h}" twice. Rename one of them in the file.`);
+    seen.add(raw.header[j]!);
+  });
+  // renames
+  const names = [...raw.header];
+  for (const [to, from] of Object.entries(p.columns ?? {})) {
+    const j = raw.header.indexOf(from);
+    if (j < 0) {
+      throw new StepError(`${who}: param columns.${to} names column "${from}", which the file does not have; its columns are: ${listCols(raw.header)}.`);
+    }
+    names[j] = to;
+  }
+  if (new Set(names).size !== names.length) throw new StepError(`${who}: after renaming, two columns share a name (${listCols(names)}). Fix param columns.`);
+  const required = new Set([...(p.require ?? []), ...(p.key ?? []), ...Object.keys(p.types ?? {}), ...(p.select ?? [])]);
+  for (const c of required) {
+    if (!names.includes(c)) {
+      throw new StepError(`${who}: required column "${c}" is missing; the columns are: ${listCols(names)}. Rename one with param columns ({${c}: name_in_file}) or fix the file.`);
+    }
+  }
+  const na = new Set(p.na.map((s) => s.trim()));
+  const cols: Record<string, Column> = {};
+  const keep = p.select ?? names;
+  for (const name of keep) {
+    const j = names.indexOf(name);
+    const type = p.types?.[name] ?? 'auto';
+    const cells = raw.rows.map((r) => {
+      const v = r[j] ?? null;
+      if (v === null) return null;
+      if (typeof v === 'number') return v;
+      const t = v.trim();
+      return na.has(t) ? null : t;
+    });
+    if (type === 'string') {
+      cols[name] = cells.map((v) => (v === null ? null : String(v)));
+      continue;
+    }
+    const out = new Float64Array(cells.length);
+    const bad: number[] = [];
+    let good = 0;
+    cells.forEach((v, i) => {
+      if (v === null) out[i] = NaN;
+      else if (typeof v === 'number') {
+        out[i] = v;
+        good++;
+      } else {
+        const x = parseNumber(v);
+        out[i] = x;
+        if (Number.isNaN(x)) bad.push(i);
+        else good++;
+      }
+    });
+    if (bad.length === 0 && (good > 0 || type === 'number')) {
+      cols[name] = out;
+      continue;
+    }
+    if (type === 'number' || (good > bad.length && good > 0)) {
+      const shown = bad
+        .slice(0, 3)
+        .map((i) => `${raw.where(i)}: ${JSON.stringify(cells[i])}`)
+        .join('; ');
+      throw new StepError(
+        `${who}: column "${name}" is numeric but has ${bad.length} non-numeric cell(s) (${shown}${bad.length > 3 ? '; …' : ''}). ` +
+          `Add the marker to param na if it means missing, fix the cell, or declare types: {${name}: string}.`,
+      );
+    }
+    cols[name] = cells.map((v) => (v === null ? null : String(v)));
+  }
+  const table = makeTable(cols, keep);
+  if (p.key && p.key.length > 0) {
+    const first = new Map<string, number>();
+    const dups: string[] = [];
+    let ndup = 0;
+    const keyCols = p.key.map((k) => table.columns[k]!);
+    for (let i = 0; i < table.nrows; i++) {
+      const parts = keyCols.map((c) => {
+        const v = c[i];
+        return v === null || (typeof v === 'number' && Number.isNaN(v)) ? '' : String(v);
+      });
+      if (parts.some((s) => s === '')) {
+        throw new StepError(`${who}: key column(s) ${p.key.join(', ')} missing at ${raw.where(i)}. Every row needs a key; drop that row or fix the file.`);
+      }
+      const k = parts.join('\u0000');
+      const f = first.get(k);
+      if (f === undefined) first.set(k, i);
+      else {
+        ndup++;
+        if (dups.length < 5) dups.push(`${p.key.map((c, m) => `${c}=${parts[m]}`).join(', ')} at ${raw.where(f)} and ${raw.where(i)}`);
+      }
+    }
+    if (ndup > 0) {
+      throw new StepError(`${who}: key [${p.key.join(', ')}] is not unique: ${ndup} duplicate row(s), e.g. ${dups.join('; ')}. Remove the duplicates or extend param key.`);
+    }
+  }
+  return table;
+}
+
+export default defineStep<IngestParams>({
+  kind: 'ingest',
+  doc: 'Read a CSV (UTF-8/BOM/GBK/GB18030), XLSX or Arrow IPC file into a table: rename, type, NA markers, unique key check.',
+  params,
+  pathParams: ['path'],
+  inputs: {},
+  outputs: { table: 'table' },
+  async run(ctx, _inputs, p) {
+    const file = ctx.resolvePath(p.path);
+    if (!existsSync(file)) {
+      throw new StepError(`ingest: file not found: ${file} (param path "${p.path}", relative to ${ctx.baseDir}). Fix the path or override it with --set ${ctx.nodeId}.path=...`);
+    }
+    if (statSync(file).size === 0) throw new StepError(`ingest: ${file} is empty (0 bytes). Point path at a file with a header line and data rows.`);
+    const fmt = formatOf(file, p.format);
+    const raw = fmt === 'xlsx' ? await readXlsx(file, p) : fmt === 'arrow' ? await readArrow(file) : await readCsv(file, p, (m) => ctx.info(m));
+    if (raw.rows.length === 0) throw new StepError(`ingest: ${file} has a header but no data rows. Point path at a file with data.`);
+    const table = typeRaw(raw, p, file);
+    ctx.info(`ingest: ${table.nrows} rows × ${table.names.length} columns from ${path.basename(file)}`);
+    return { table: { type: 'table', table } };
+  },
+});

@@ -1,0 +1,97 @@
+import { describe, it, expect } from 'vitest';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import def from '../../steps/figure.js';
+import { renderCtx, jsonArtifact, tableArtifact, text, ROOT } from './render-ctx.js';
+import { findFontFiles } from '../../steps/render/charts.js';
+
+const OUT = path.join(ROOT, 'test-output');
+const PNG_SIG = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+function pngSize(b: Uint8Array): { w: number; h: number } {
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  return { w: dv.getUint32(16), h: dv.getUint32(20) };
+}
+
+function save(name: string, bytes: Uint8Array) {
+  mkdirSync(OUT, { recursive: true });
+  writeFileSync(path.join(OUT, name), bytes);
+}
+
+const es = () =>
+  def.run(renderCtx('figure1'), { data: jsonArtifact('event-study.json') }, def.params.parse({ type: 'event-study', title: 'Figure 1: Parallel trend test', period_labels: { '-10': '≤-10', '5': '≥5' } }));
+const pl = () =>
+  def.run(
+    renderCtx('figure2'),
+    { data: jsonArtifact('placebo-summary.json'), replicates: tableArtifact('placebo-replicates.json') },
+    def.params.parse({ type: 'placebo', title: 'Figure 2: Placebo test' }),
+  );
+
+describe('figure: event study', () => {
+  it('renders valid SVG with the title, CI rules, points, the base period and the adoption/zero lines', async () => {
+    const out = await es();
+    const svg = text(out.svg);
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
+    expect(svg).toContain('Figure 1: Parallel trend test');
+    expect(svg).toContain('Base period (-10)');
+    expect(svg).toContain('≤-10');
+    expect(svg).toContain('≥5');
+    expect(svg).toContain('F(8, 284) = 0.84, p = 0.567');
+    // 16 periods → 16 symbols; 16 CI rules + zero line + adoption line
+    const symbols = svg.match(/<path[^>]*class="[^"]*"[^>]*>/g);
+    expect(svg.match(/role-mark[^"]*mark-symbol/g)?.length).toBeGreaterThanOrEqual(1);
+    const pointGroup = /class="mark-symbol role-mark[^"]*"[^>]*>([\s\S]*?)<\/g>/.exec(svg);
+    expect(pointGroup).not.toBeNull();
+    expect(pointGroup![1]!.match(/<path/g)).toHaveLength(16);
+    const rules = [...svg.matchAll(/class="mark-rule role-mark[^"]*"[^>]*>([\s\S]*?)<\/g>/g)].map((m) => m[1]!.match(/<line/g)?.length ?? 0);
+    expect(rules.reduce((a, b) => a + b, 0)).toBe(16 + 2);
+    expect(svg).toContain('stroke-dasharray="6,4"');
+    expect(svg).not.toMatch(/\d{4}-\d\d-\d\dT/); // no timestamps
+    void symbols;
+    save('figure1.svg', out.svg!.type === 'file' ? out.svg.bytes : new Uint8Array());
+  });
+  it('renders a PNG (signature, 2x size) and the same bytes twice', async () => {
+    const a = await es();
+    const b = await es();
+    const png = a.png!.type === 'file' ? a.png.bytes : new Uint8Array();
+    expect([...png.slice(0, 8)]).toEqual(PNG_SIG);
+    expect(png.length).toBeGreaterThan(10_000);
+    const { w, h } = pngSize(png);
+    expect(w).toBeGreaterThan(2 * 560);
+    expect(h).toBeGreaterThan(2 * 320);
+    expect(Buffer.from(png).equals(Buffer.from(b.png!.type === 'file' ? b.png.bytes : []))).toBe(true);
+    expect(text(a.svg)).toBe(text(b.svg));
+    save('figure1.png', png);
+  });
+});
+
+describe('figure: placebo', () => {
+  it('renders the density, the p-value scatter, the p = 0.1 line and the observed estimate', async () => {
+    const out = await pl();
+    const svg = text(out.svg);
+    expect(svg).toContain('Figure 2: Placebo test');
+    expect(svg).toContain('200 placebo draws; observed estimate -2.345; randomization p = 0.000');
+    expect(svg).toContain('Observed -2.345');
+    expect(svg).toMatch(/class="mark-area role-mark/);
+    const pts = /class="mark-symbol role-mark[^"]*"[^>]*>([\s\S]*?)<\/g>/.exec(svg);
+    expect(pts![1]!.match(/<path/g)).toHaveLength(200);
+    expect(svg).toContain('>Density<');
+    expect(svg).toContain('>p-value<');
+    const png = out.png!.type === 'file' ? out.png.bytes : new Uint8Array();
+    expect([...png.slice(0, 8)]).toEqual(PNG_SIG);
+    save('figure2.svg', out.svg!.type === 'file' ? out.svg.bytes : new Uint8Array());
+    save('figure2.png', png);
+  });
+  it('fails clearly on wrong inputs', async () => {
+    const p = def.params.parse({ type: 'placebo' });
+    await expect(def.run(renderCtx('f'), { data: jsonArtifact('placebo-summary.json') }, p)).rejects.toThrow(/input replicates is missing/);
+    await expect(def.run(renderCtx('f'), { data: jsonArtifact('event-study.json'), replicates: tableArtifact('placebo-replicates.json') }, p)).rejects.toThrow(/does not follow the artifact contract/);
+    const e = def.params.parse({ type: 'event-study' });
+    await expect(def.run(renderCtx('f'), { data: jsonArtifact('model-controls.json') }, e)).rejects.toThrow(/data \(event study\) does not follow the artifact contract \(DESIGN.md\): base/);
+    expect(() => def.params.parse({ type: 'bar' })).toThrow();
+  });
+  it('finds a font for the PNG text on this machine', () => {
+    expect(findFontFiles().length).toBeGreaterThan(0);
+  });
+});
