@@ -1,0 +1,261 @@
+/**
+ * Vega-Lite specifications of the paper's figures (pure functions: data in, spec out), and the
+ * headless renderer: Vega-Lite → Vega → SVG (vega View with renderer 'none') → PNG (resvg).
+ *
+ * Figure 1, event study: point estimates with 95% confidence intervals per relative period, the base
+ * period drawn as a hollow point at 0, a dashed vertical line at adoption (between periods −1 and 0
+ * by default: period 0 is the first treated year), and a horizontal zero line.
+ *
+ * Figure 2, placebo: kernel density of the placebo estimates (left axis, Vega's KDE with Scott's
+ * bandwidth unless given), their p-values as a scatter (right axis) with a dotted line at p = 0.1,
+ * and the observed estimate as a red vertical line.
+ *
+ * @example
+ * const spec = eventStudySpec(es, { title: 'Figure 1' });
+ * const { svg, png } = await renderSpec(spec, 2);
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import type { EventStudy, PlaceboSummary } from './model.js';
+import { StepError } from '../../engine/types.js';
+
+/** The font stack written into the SVG (browsers) — resvg gets the matching font files. */
+export const FONT = 'DejaVu Sans, Liberation Sans, Arial, Helvetica, sans-serif';
+
+export interface ChartLabels {
+  x?: string;
+  y?: string;
+  /** Placebo: the p-value axis. */
+  y2?: string;
+  /** Legend/annotation text for the observed estimate (placebo) or the base period (event study). */
+  marker?: string;
+}
+
+export interface ChartOptions {
+  title?: string;
+  subtitle?: string;
+  labels?: ChartLabels;
+  width: number;
+  height: number;
+}
+
+type Spec = Record<string, unknown>;
+
+function config(): Spec {
+  return {
+    font: FONT,
+    view: { stroke: null },
+    axis: { grid: true, gridColor: '#e6e6e6', labelFontSize: 11, titleFontSize: 12 },
+    title: { fontSize: 14, anchor: 'start', subtitleFontSize: 11, subtitleColor: '#555' },
+    legend: { orient: 'bottom', labelFontSize: 11, titleFontSize: 11, labelLimit: 0 },
+  };
+}
+
+function titleOf(o: ChartOptions): Spec | undefined {
+  if (!o.title && !o.subtitle) return undefined;
+  return { text: o.title ?? '', ...(o.subtitle ? { subtitle: o.subtitle } : {}) };
+}
+
+export interface EventStudyOptions extends ChartOptions {
+  /** x position of the adoption line. Default −0.5. */
+  adoptionAt?: number;
+  /** Axis labels of particular periods, e.g. {"-10": "≤−10", "5": "≥5"} for binned endpoints. */
+  periodLabels?: Record<string, string>;
+}
+
+/** A JS string literal safe inside a Vega expression. */
+const lit = (s: string) => JSON.stringify(s);
+
+/** Vega-Lite spec of an event-study plot. */
+export function eventStudySpec(es: EventStudy, o: EventStudyOptions): Spec {
+  const rows = es.periods
+    .filter((p) => p.estimate !== null)
+    .map((p) => ({
+      period: p.period,
+      estimate: p.estimate,
+      ci_low: p.base ? p.estimate : (p.ci_low ?? null),
+      ci_high: p.base ? p.estimate : (p.ci_high ?? null),
+      kind: p.base || p.period === es.base ? `${o.labels?.marker ?? 'Base period'} (${p.period})` : 'Estimate with 95% CI',
+    }));
+  const periods = rows.map((r) => r.period).sort((a, b) => a - b);
+  const labelMap = o.periodLabels ?? {};
+  const labelExpr = Object.entries(labelMap).reduce(
+    (acc, [k, v]) => `datum.value == ${Number(k)} ? ${lit(v)} : ${acc}`,
+    'format(datum.value, "d")',
+  );
+  const xEnc = {
+    field: 'period',
+    type: 'quantitative',
+    title: o.labels?.x ?? 'Years relative to pilot-zone approval',
+    scale: { domain: [periods[0]! - 0.7, periods[periods.length - 1]! + 0.7], nice: false, zero: false },
+    axis: { values: periods, labelExpr, grid: false },
+  };
+  const yTitle = o.labels?.y ?? `Effect on ${es.y ?? 'outcome'}`;
+  const pre = es.pretrend;
+  const subtitle =
+    o.subtitle ??
+    (pre && pre.p !== null && pre.p !== undefined
+      ? `Joint test of pre-period coefficients: F(${pre.df1}, ${pre.df2}) = ${Number(pre.stat).toFixed(2)}, p = ${pre.p.toFixed(3)}`
+      : undefined);
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    ...(titleOf({ ...o, subtitle }) ? { title: titleOf({ ...o, subtitle }) } : {}),
+    width: o.width,
+    height: o.height,
+    config: config(),
+    layer: [
+      { data: { values: [{ y: 0 }] }, mark: { type: 'rule', color: '#555' }, encoding: { y: { field: 'y', type: 'quantitative' } } },
+      {
+        data: { values: [{ period: o.adoptionAt ?? -0.5 }] },
+        mark: { type: 'rule', color: '#b22222', strokeDash: [6, 4] },
+        encoding: { x: xEnc },
+      },
+      {
+        data: { values: rows },
+        layer: [
+          {
+            mark: { type: 'rule', strokeWidth: 1.5 },
+            encoding: {
+              x: xEnc,
+              y: { field: 'ci_low', type: 'quantitative', title: yTitle },
+              y2: { field: 'ci_high' },
+              color: { field: 'kind', type: 'nominal', title: null, scale: { range: ['#555555', '#1f5fa8'] } },
+            },
+          },
+          {
+            mark: { type: 'point', size: 55, strokeWidth: 2, opacity: 1 },
+            encoding: {
+              x: xEnc,
+              y: { field: 'estimate', type: 'quantitative', title: yTitle },
+              color: { field: 'kind', type: 'nominal', title: null },
+              shape: { field: 'kind', type: 'nominal', title: null, scale: { range: ['diamond', 'circle'] } },
+              fill: { field: 'kind', type: 'nominal', title: null, scale: { range: ['white', '#1f5fa8'] } },
+            },
+          },
+        ],
+      },
+    ],
+  };
+}
+
+export interface PlaceboOptions extends ChartOptions {
+  /** Reference line on the p-value axis. Default 0.1. */
+  pLine?: number;
+  /** KDE bandwidth; default: Vega's Scott's-rule estimate. */
+  bandwidth?: number;
+}
+
+/** Vega-Lite spec of a placebo plot from the replicate estimates/p-values and the summary. */
+export function placeboSpec(reps: { estimate: number; p: number | null }[], s: PlaceboSummary, o: PlaceboOptions): Spec {
+  const obs = s.observed.estimate;
+  const values = reps.map((r) => ({ estimate: r.estimate, p: r.p }));
+  const xTitle = o.labels?.x ?? 'Placebo estimate';
+  const subtitle =
+    o.subtitle ??
+    `${reps.length} placebo draws; observed estimate ${obs.toFixed(3)}${
+      s.p_randomization !== null && s.p_randomization !== undefined ? `; randomization p = ${s.p_randomization.toFixed(3)}` : ''
+    }`;
+  const xScale = { zero: false, nice: true };
+  // evaluate the KDE a little beyond the data so its tails come down towards zero
+  const ests = values.map((v) => v.estimate);
+  const lo = Math.min(...ests);
+  const hi = Math.max(...ests);
+  const pad = (hi - lo) * 0.15 || 0.1;
+  const extent = [lo - pad, hi + pad];
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: titleOf({ ...o, subtitle }),
+    width: o.width,
+    height: o.height,
+    config: config(),
+    layer: [
+      {
+        data: { values },
+        transform: [{ density: 'estimate', extent, ...(o.bandwidth ? { bandwidth: o.bandwidth } : {}), as: ['estimate', 'density'] }],
+        mark: { type: 'area', color: '#1f5fa8', opacity: 0.25, line: { color: '#1f5fa8' } },
+        encoding: {
+          x: { field: 'estimate', type: 'quantitative', title: xTitle, scale: xScale },
+          y: { field: 'density', type: 'quantitative', title: o.labels?.y ?? 'Density', axis: { orient: 'left', grid: false } },
+        },
+      },
+      {
+        data: { values },
+        layer: [
+          {
+            mark: { type: 'point', size: 14, opacity: 0.55, color: '#e08a1e', filled: true },
+            encoding: {
+              x: { field: 'estimate', type: 'quantitative', scale: xScale },
+              y: { field: 'p', type: 'quantitative', title: o.labels?.y2 ?? 'p-value', scale: { domain: [0, 1] }, axis: { orient: 'right', grid: false } },
+            },
+          },
+          {
+            data: { values: [{ p: o.pLine ?? 0.1 }] },
+            mark: { type: 'rule', color: '#e08a1e', strokeDash: [2, 3] },
+            encoding: { y: { field: 'p', type: 'quantitative', scale: { domain: [0, 1] } } },
+          },
+        ],
+      },
+      {
+        data: { values: [{ estimate: obs, label: `${o.labels?.marker ?? 'Observed'} ${obs.toFixed(3)}` }] },
+        layer: [
+          { mark: { type: 'rule', color: '#b22222', strokeWidth: 2, strokeDash: [6, 4] }, encoding: { x: { field: 'estimate', type: 'quantitative', scale: xScale } } },
+          {
+            mark: { type: 'text', align: 'left', dx: 4, dy: 0, y: 8, color: '#b22222', fontSize: 11 },
+            encoding: { x: { field: 'estimate', type: 'quantitative', scale: xScale }, text: { field: 'label' } },
+          },
+        ],
+      },
+    ],
+    resolve: { scale: { y: 'independent' } },
+  };
+}
+
+/** Font files for resvg: DejaVu Sans (regular, bold) or Liberation Sans if installed, else any TTF/OTF found. */
+export function findFontFiles(dirs = ['/usr/share/fonts', '/usr/local/share/fonts']): string[] {
+  const preferred = [
+    '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf',
+    '/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf',
+    '/usr/share/fonts/truetype/liberation2/LiberationSans-Regular.ttf',
+    '/usr/share/fonts/truetype/liberation2/LiberationSans-Bold.ttf',
+    '/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf',
+    '/usr/share/fonts/truetype/liberation/LiberationSans-Bold.ttf',
+  ].filter((f) => existsSync(f));
+  if (preferred.length) return preferred;
+  const found: string[] = [];
+  const walk = (d: string, depth: number) => {
+    if (depth > 4 || found.length >= 8 || !existsSync(d)) return;
+    for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p, depth + 1);
+      else if (/\.(ttf|otf)$/i.test(e.name)) found.push(p);
+    }
+  };
+  for (const d of dirs) walk(d, 0);
+  return found;
+}
+
+/**
+ * Render a Vega-Lite spec headless: SVG text from vega's View (renderer 'none'), then a PNG at `scale`×
+ * with resvg, using explicit font files (no system font scan, so the bytes depend only on those files).
+ * Throws a StepError naming the fix when no font is installed (the PNG would have no text).
+ */
+export async function renderSpec(spec: Spec, scale: number, who: string): Promise<{ svg: string; png: Uint8Array; fonts: string[] }> {
+  const vl = await import('vega-lite');
+  const vega = await import('vega');
+  const { Resvg } = await import('@resvg/resvg-js');
+  const compiled = vl.compile(spec as never).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
+  const svg = await view.toSVG();
+  view.finalize();
+  const fonts = findFontFiles();
+  if (fonts.length === 0)
+    throw new StepError(`${who}: no TrueType/OpenType font under /usr/share/fonts, so the PNG would have no text; install one (apt-get install fonts-dejavu-core)`);
+  const family = fonts.some((f) => /DejaVuSans/.test(f)) ? 'DejaVu Sans' : fonts.some((f) => /LiberationSans/.test(f)) ? 'Liberation Sans' : undefined;
+  const resvg = new Resvg(svg, {
+    fitTo: { mode: 'zoom', value: scale },
+    background: 'white',
+    font: { loadSystemFonts: false, fontFiles: fonts, ...(family ? { defaultFontFamily: family, sansSerifFamily: family } : {}) },
+  });
+  const png = resvg.render().asPng();
+  return { svg, png: new Uint8Array(png), fonts };
+}
