@@ -192,7 +192,7 @@ export function locate(
 
 /** Closest candidates to `name` (Levenshtein distance <= max(1, len/3)), best first. */
 export function suggest(name: string, candidates: Iterable<string>): string[] {
-  const limit = Math.max(1, Math.floor(name.length / 3));
+  const limit = name.length <= 2 ? 1 : Math.max(2, Math.floor(name.length / 3));
   const scored: { c: string; d: number }[] = [];
   for (const c of candidates) {
     const d = distance(name.toLowerCase(), c.toLowerCase());

@@ -76,6 +76,7 @@ export function rules(
     const inputNames = Object.keys(def.inputs);
     const primary = inputNames[0];
     const inputs: Record<string, InputRef | InputRef[]> = {};
+    let misnamed = false;
     for (const entry of n.inputs) {
       const name = entry.name ?? primary;
       if (name === undefined) {
@@ -84,6 +85,7 @@ export function rules(
       }
       const spec = def.inputs[name];
       if (!spec) {
+        misnamed = true;
         push(src.error(entry.nameNode ?? entry.yaml, `step kind "${n.kind}" has no input "${name}"`, didYouMean(name, inputNames, 'its inputs')));
         continue;
       }
@@ -134,7 +136,7 @@ export function rules(
       const bound = inputs[name];
       const empty = bound === undefined || (Array.isArray(bound) && bound.length === 0);
       const given = n.inputs.some((e) => (e.name ?? primary) === name);
-      if (!spec.optional && empty && !given) {
+      if (!spec.optional && empty && !given && !misnamed) {
         const hint = name === primary ? `add \`in: ID\` (or \`in: {${name}: ID}\`)` : `add \`${name}: ID\` under \`in:\``;
         push(src.error(n.inNode ?? n.raw.keyNode, `step "${n.baseId}" (kind "${n.kind}") is missing its input "${name}"`, hint));
       }

@@ -238,8 +238,11 @@ function issueErrors(doc: Document, src: Source, root: Node | null, iss: z.core.
   const complete = at.depth === p.length;
   const where = complete ? (iss.code === 'invalid_key' ? at.key : (at.value ?? at.key)) : (at.key ?? at.value ?? root);
   let msg = iss.message.replace(/^Invalid input: /, '');
-  if (!complete && iss.code === 'invalid_type') msg = `missing \`${String(p[p.length - 1])}\``;
-  const label = p.length >= 3 && p[0] === 'steps' ? `step "${String(p[1])}": ${p.slice(2).join('.')}: ` : p.length === 1 ? '' : `${p.join('.')}: `;
+  if (!complete && iss.code === 'invalid_type') msg = `missing \`${String(p[p.length - 1])}:\``;
+  // zod's own messages ("Invalid input: ...") get the field path; our custom ones name the field already.
+  const custom = !/^(Invalid|Too|Unrecognized)/.test(iss.message);
+  const field = custom ? '' : `${(p[0] === 'steps' ? p.slice(2) : p).join('.')}: `;
+  const label = p.length >= 2 && p[0] === 'steps' ? `step "${String(p[1])}": ${p.length > 2 ? field : ''}` : p.length <= 1 || custom ? '' : field;
   const hint =
     p[0] === 'steps' && p.length === 1
       ? 'write `steps:` followed by indented `id:` entries'
