@@ -74,5 +74,7 @@ export function toyRegistry(): Registry & { loads: Record<string, number> } {
       },
     };
   }
-  return Object.assign(reg, { loads }) as Registry & { loads: Record<string, number> };
+  // Not enumerable: the registry's keys must be exactly the step kinds.
+  Object.defineProperty(reg, 'loads', { value: loads, enumerable: false });
+  return reg as Registry & { loads: Record<string, number> };
 }
