@@ -1,0 +1,234 @@
+/**
+ * `placebo`: randomization inference for a DiD coefficient. The observed regression is the
+ * `estimate` model; then `reps` placebo treatments are drawn (`permute`: the unit-level adoption
+ * times shuffled across units; `random`: as many treated units drawn afresh with random adoption
+ * times — see stats/placebo.ts), each re-estimated by the Frisch–Waugh–Lovell fast path with the
+ * same fixed effects, controls and standard errors. Replicates run in worker threads
+ * (ctx.threads) with per-replicate random streams ctx.rngKey(i), so the output is identical for
+ * any thread count; without compiled workers (dist/ not built) they run in this thread.
+ *
+ * Outputs: `replicates` (rep, estimate, se, p) and `summary` (observed estimate/se/p, randomization
+ * p = share of valid replicates with |placebo| ≥ |observed|, quantiles, mean, sd).
+ *
+ * @example
+ * placebo:
+ *   kind: placebo
+ *   in: panel
+ *   with: {y: so2, treat: did, controls: [pgdp], fe: [city, year], cluster: city,
+ *          unit: city, time: year, adopt: pilot_year, reps: 1000, mode: permute}
+ */
+import { z } from 'zod';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { defineStep, StepError, type Artifact, type StepContext } from '../engine/types.js';
+import { isNumeric, makeTable } from '../engine/table.js';
+import { compiledUrl } from '../engine/paths.js';
+import { factorize } from '../stats/fe.js';
+import { PlaceboSolver, quantile, runReplicates, type PlaceboProblem, type ReplicateResults } from '../stats/placebo.js';
+import { asList, fitRegression, prepareRegression, regressionParams, reportDrops, resolveVcov, type RegressionSpec } from './estimate.js';
+
+export const placeboParams = z.strictObject({
+  y: regressionParams.y,
+  treat: z.string().min(1).describe('the observed treatment column (numeric 0/1), e.g. did'),
+  controls: regressionParams.controls,
+  fe: regressionParams.fe,
+  cluster: regressionParams.cluster,
+  vcov: regressionParams.vcov,
+  where: regressionParams.where,
+  exclude: regressionParams.exclude,
+  weights: regressionParams.weights,
+  keep_singletons: regressionParams.keep_singletons,
+  level: regressionParams.level,
+  unit: z.string().min(1).describe('unit (e.g. city) column: adoption times are permuted across its values'),
+  time: z.string().min(1).describe('time (e.g. year) column, numeric'),
+  adopt: z.string().min(1).describe('adoption-time column, constant within unit; 0 or empty = never treated'),
+  reps: z.number().int().min(1).max(1_000_000).default(1000).describe('number of placebo replicates (default 1000; 1..1e6)'),
+  mode: z.enum(['permute', 'random']).default('permute').describe('permute: shuffle adoption times across units; random: draw treated units and adoption times afresh'),
+  seed: z.number().int().optional().describe('extra seed mixed into the per-replicate streams (default: none; streams keyed by pipeline seed, node id, replicate)'),
+});
+export type PlaceboParams = z.infer<typeof placeboParams>;
+
+const QUANTILES = [0.01, 0.025, 0.05, 0.1, 0.5, 0.9, 0.95, 0.975, 0.99];
+
+/** Run `keys` in up to `threads` workers (contiguous chunks); null if workers cannot be used. */
+async function runInWorkers(ctx: StepContext, problem: PlaceboProblem, keys: string[], threads: number): Promise<ReplicateResults | null> {
+  const url = compiledUrl('steps/placebo-worker.ts');
+  if (!existsSync(fileURLToPath(url))) return null;
+  const { Worker } = await import('node:worker_threads');
+  const m = keys.length;
+  const chunks: [number, number][] = [];
+  const size = Math.ceil(m / threads);
+  for (let s = 0; s < m; s += size) chunks.push([s, Math.min(m, s + size)]);
+  const done = new Array<number>(chunks.length).fill(0);
+  const out: ReplicateResults = { estimate: new Float64Array(m), se: new Float64Array(m), p: new Float64Array(m) };
+  await Promise.all(
+    chunks.map(
+      ([s, e], c) =>
+        new Promise<void>((resolve, reject) => {
+          const w = new Worker(url, { workerData: { problem, keys: keys.slice(s, e) } });
+          let finished = false;
+          w.on('message', (msg: { type: string; done?: number; message?: string; estimate?: Float64Array; se?: Float64Array; p?: Float64Array }) => {
+            if (msg.type === 'progress') {
+              done[c] = msg.done!;
+              ctx.progress(done.reduce((a, b) => a + b, 0), m, 'placebo replicates');
+            } else if (msg.type === 'done') {
+              out.estimate.set(msg.estimate!, s);
+              out.se.set(msg.se!, s);
+              out.p.set(msg.p!, s);
+              finished = true;
+              void w.terminate();
+              resolve();
+            } else if (msg.type === 'error') {
+              finished = true;
+              void w.terminate();
+              reject(new StepError(`placebo (${ctx.nodeId}): worker failed: ${msg.message}`));
+            }
+          });
+          w.on('error', (err) => {
+            if (!finished) reject(new StepError(`placebo (${ctx.nodeId}): worker failed: ${err.message}`));
+          });
+          w.on('exit', (code) => {
+            if (!finished) reject(new StepError(`placebo (${ctx.nodeId}): worker exited with code ${code} before finishing`));
+          });
+        }),
+    ),
+  );
+  return out;
+}
+
+export default defineStep({
+  kind: 'placebo',
+  doc: 'Randomization-inference placebo for a DiD coefficient: permuted or random adoption times, FWL re-estimation per replicate in worker threads; outputs the replicates table and a summary.',
+  params: placeboParams,
+  pathParams: [],
+  inputs: { panel: { type: 'table', doc: 'the estimation data (with unit, time and adoption columns)' } },
+  outputs: { replicates: 'table', summary: 'json' },
+  cpu: false,
+  async run(ctx, inputs, params): Promise<Record<string, Artifact>> {
+    const who = `placebo (${ctx.nodeId})`;
+    const art = inputs.panel;
+    if (!art || Array.isArray(art) || art.type !== 'table') throw new StepError(`${who}: input "panel" must be one table`);
+    const cluster = asList(params.cluster);
+    const spec: RegressionSpec = {
+      y: params.y,
+      x: [params.treat, ...params.controls],
+      fe: asList(params.fe),
+      cluster,
+      vcov: resolveVcov(who, cluster, params.vcov),
+      weights: params.weights,
+      where: params.where,
+      exclude: params.exclude,
+      keep_singletons: params.keep_singletons,
+      level: params.level,
+    };
+    const prep = prepareRegression(art.table, spec, who, [params.unit, params.time, params.adopt]);
+    for (const c of [params.time, params.adopt])
+      if (!isNumeric(prep.table.columns[c]!)) throw new StepError(`${who}: column "${c}" must be numeric (years)`);
+    const fit = fitRegression(prep, spec, who);
+    reportDrops(ctx, fit, who);
+    if (fit.terms[0] !== params.treat) throw new StepError(`${who}: the treatment "${params.treat}" is collinear with the fixed effects or controls; nothing to test`);
+
+    // estimation-sample rows (into prep.table)
+    const rows = Int32Array.from(fit.internals.rows, (r) => prep.rows[r]!);
+    const n = rows.length;
+    const unitF = factorize(prep.table.columns[params.unit]!);
+    const timeCol = prep.table.columns[params.time] as Float64Array;
+    const adoptCol = prep.table.columns[params.adopt] as Float64Array;
+    const unitMap = new Int32Array(unitF.nlevels).fill(-1);
+    const unit = new Int32Array(n);
+    const time = new Float64Array(n);
+    const adoptU: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const r = rows[i]!;
+      const uc = unitF.codes[r]!;
+      if (unitMap[uc]! < 0) {
+        unitMap[uc] = adoptU.length;
+        adoptU.push(Number.isNaN(adoptCol[r]!) ? 0 : adoptCol[r]!);
+      }
+      const u = unitMap[uc]!;
+      unit[i] = u;
+      time[i] = timeCol[r]!;
+      const a = Number.isNaN(adoptCol[r]!) ? 0 : adoptCol[r]!;
+      if (a !== adoptU[u]) throw new StepError(`${who}: adoption column "${params.adopt}" is not constant within unit "${params.unit}" (row ${r + 1}); it must give one adoption time per unit`);
+    }
+    const adopt = Float64Array.from(adoptU);
+    const nTreated = adoptU.filter((a) => a > 0).length;
+    if (nTreated === 0) throw new StepError(`${who}: no unit has an adoption time > 0 in "${params.adopt}"; nothing to permute`);
+    const times = Float64Array.from([...new Set(Array.from(time))].sort((a, b) => a - b).slice(1));
+
+    const keptControls = fit.terms.slice(1);
+    const problem: PlaceboProblem = {
+      yt: fit.internals.yt,
+      Ct: keptControls.map((c) => fit.internals.Xt[spec.x.indexOf(c)]!),
+      fe: fit.internals.fe,
+      weights: fit.internals.weights,
+      clusters: fit.internals.clusters,
+      vcov: spec.vcov,
+      dofK: fit.dofK,
+      dfT: fit.dfT,
+      unit,
+      time,
+      adopt,
+      mode: params.mode,
+      times,
+    };
+    // observed, through the same code path as the replicates (checks the fast path too)
+    const treatCol = prep.table.columns[params.treat] as Float64Array;
+    const D = Float64Array.from(rows, (r) => treatCol[r]!);
+    const [obsEst, obsSe, obsP] = new PlaceboSolver(problem).fitTreatment(D);
+
+    const reps = params.reps;
+    const keys = Array.from({ length: reps }, (_, i) => ctx.rngKey(params.seed === undefined ? i : `${params.seed}:${i}`));
+    const threads = Math.max(1, Math.min(ctx.threads, reps));
+    ctx.progress(0, reps, 'placebo replicates');
+    let res: ReplicateResults | null = null;
+    if (threads > 1) {
+      res = await runInWorkers(ctx, problem, keys, threads);
+      if (res) ctx.info(`${who}: ${reps} replicates in ${threads} worker threads`);
+      else ctx.info(`${who}: compiled worker not found (run npm run build); replicates run in this thread`);
+    }
+    if (!res) res = runReplicates(problem, keys, (d) => ctx.progress(d, reps, 'placebo replicates'));
+    ctx.progress(reps, reps, 'placebo replicates');
+
+    const finite: number[] = [];
+    let extreme = 0;
+    for (let r = 0; r < reps; r++) {
+      const b = res.estimate[r]!;
+      if (Number.isNaN(b)) continue;
+      finite.push(b);
+      if (Math.abs(b) >= Math.abs(obsEst)) extreme++;
+    }
+    const valid = finite.length;
+    if (valid < reps) ctx.warn(`${who}: ${reps - valid} of ${reps} placebo draws were degenerate (treatment absorbed by the fixed effects) and are excluded`);
+    const sorted = Float64Array.from(finite).sort();
+    const mean = valid ? finite.reduce((a, b) => a + b, 0) / valid : NaN;
+    const sd = valid > 1 ? Math.sqrt(finite.reduce((a, b) => a + (b - mean) * (b - mean), 0) / (valid - 1)) : NaN;
+    const quantiles: Record<string, number> = {};
+    for (const q of QUANTILES) quantiles[String(q)] = quantile(sorted, q);
+    const summary = {
+      y: params.y,
+      treat: params.treat,
+      mode: params.mode,
+      reps,
+      valid,
+      n,
+      clusters: Object.values(fit.clusters).length ? Math.min(...Object.values(fit.clusters)) : null,
+      vcov: { type: spec.vcov, by: spec.vcov === 'cluster' ? cluster : null, df: fit.dfT },
+      observed: { estimate: obsEst, se: obsSe, p: obsP },
+      randomization_p: valid ? extreme / valid : NaN,
+      extreme,
+      mean,
+      sd,
+      quantiles,
+      treated_units: nTreated,
+      units: adopt.length,
+    };
+    const replicates = makeTable({
+      rep: Float64Array.from({ length: reps }, (_, i) => i + 1),
+      estimate: res.estimate,
+      se: res.se,
+      p: res.p,
+    });
+    return { replicates: { type: 'table', table: replicates }, summary: { type: 'json', value: summary } };
+  },
+});

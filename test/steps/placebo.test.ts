@@ -1,0 +1,107 @@
+/**
+ * The `placebo` step: identical output for 1 and 4 threads, replicate 0 equal to a full `estimate`
+ * run on the permuted treatment (checks the FWL fast path), observed = estimate step, and the
+ * randomization p recomputed from the replicates table.
+ * Worker threads load dist/: run `npx tsc -p .` (or `npm test`, which builds first).
+ */
+import { describe, expect, it } from 'vitest';
+import path from 'node:path';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import placebo from '../../steps/placebo.js';
+import estimate from '../../steps/estimate.js';
+import { PROJECT_ROOT, compiledUrl } from '../../engine/paths.js';
+import { numCol, strCol, withColumn, type Table } from '../../engine/table.js';
+import { rngFromKey } from '../../engine/rng.js';
+import { PlaceboSolver } from '../../stats/placebo.js';
+import { fakeCtx, loadCsv, relClose } from './stats-helpers.js';
+
+const synth = loadCsv(path.join(PROJECT_ROOT, 'test/fixtures/twfe-synth.csv'));
+const base = { y: 'y', treat: 'd', controls: ['x1', 'x2'], fe: ['unit', 'year'], cluster: 'unit', unit: 'unit', time: 'year', adopt: 'adopt' };
+
+async function runPlacebo(params: Record<string, unknown>, threads: number) {
+  const f = fakeCtx({ threads, nodeId: 'placebo_test' });
+  const out = await placebo.run(f.ctx, { panel: { type: 'table', table: synth } }, placebo.params.parse(params));
+  return { table: (out.replicates as { table: Table }).table, summary: (out.summary as { value: any }).value, f };
+}
+
+describe('placebo', () => {
+  it('gives identical results with 1 and 4 threads, and computes the randomization p as stated', async () => {
+    const a = await runPlacebo({ ...base, reps: 60 }, 1);
+    const b = await runPlacebo({ ...base, reps: 60 }, 4);
+    if (existsSync(fileURLToPath(compiledUrl('steps/placebo-worker.ts')))) expect(b.f.infos.join(' ')).toMatch(/4 worker threads/);
+    for (const c of ['rep', 'estimate', 'se', 'p']) expect(Array.from(numCol(b.table, c))).toEqual(Array.from(numCol(a.table, c)));
+    expect(b.summary).toEqual(a.summary);
+    const est = numCol(a.table, 'estimate');
+    const obs = a.summary.observed.estimate;
+    const valid = Array.from(est).filter((v) => !Number.isNaN(v));
+    expect(a.summary.valid).toBe(valid.length);
+    expect(a.summary.randomization_p).toBe(valid.filter((v) => Math.abs(v) >= Math.abs(obs)).length / valid.length);
+    expect(a.f.progress.at(-1)).toEqual([60, 60]);
+    // the draws differ from one another
+    expect(new Set(valid).size).toBeGreaterThan(50);
+  });
+
+  it('observed model equals the estimate step', async () => {
+    const { summary } = await runPlacebo({ ...base, reps: 5 }, 1);
+    const { ctx } = fakeCtx();
+    const m = ((await estimate.run(ctx, { panel: { type: 'table', table: synth } }, estimate.params.parse({ y: 'y', treat: 'd', controls: ['x1', 'x2'], fe: ['unit', 'year'], cluster: 'unit' }))).model as { value: any }).value;
+    expect(relClose(summary.observed.estimate, m.coefficients[0].estimate, 1e-10)).toBe(true);
+    expect(relClose(summary.observed.se, m.coefficients[0].se, 1e-10)).toBe(true);
+    expect(relClose(summary.observed.p, m.coefficients[0].p, 1e-8)).toBe(true);
+  });
+
+  for (const vcov of ['cluster', 'hc1', 'iid'] as const) {
+    it(`replicate 0 equals a full estimate on the permuted treatment (${vcov})`, async () => {
+      const params = { ...base, reps: 3, vcov };
+      const { table, f } = await runPlacebo(params, 1);
+      // rebuild replicate 0 by hand: shuffle the unit-level adoption vector (units in order of appearance)
+      const units = strCol(synth, 'unit');
+      const adopt = numCol(synth, 'adopt');
+      const order: string[] = [];
+      const a0 = new Map<string, number>();
+      // estimation sample: singletons (units seen once) are dropped first; x2 missing rows too
+      const x2 = numCol(synth, 'x2');
+      const count = new Map<string, number>();
+      units.forEach((u, i) => { if (!Number.isNaN(x2[i]!)) count.set(u!, (count.get(u!) ?? 0) + 1); });
+      units.forEach((u, i) => {
+        if (Number.isNaN(x2[i]!) || count.get(u!)! < 2 || a0.has(u!)) return;
+        order.push(u!);
+        a0.set(u!, adopt[i]!);
+      });
+      const shuffled = rngFromKey(f.ctx.rngKey(0)).shuffle(order.map((u) => a0.get(u)!));
+      const newAdopt = new Map(order.map((u, j) => [u, shuffled[j]!]));
+      const year = numCol(synth, 'year');
+      const pd = Float64Array.from(units, (u, i) => {
+        const a = newAdopt.get(u!) ?? 0;
+        return a > 0 && year[i]! >= a ? 1 : 0;
+      });
+      const t2 = withColumn(synth, 'pd', pd);
+      const m = ((await estimate.run(fakeCtx().ctx, { panel: { type: 'table', table: t2 } }, estimate.params.parse({ y: 'y', treat: 'pd', controls: ['x1', 'x2'], fe: ['unit', 'year'], cluster: 'unit', vcov }))).model as { value: any }).value;
+      expect(relClose(numCol(table, 'estimate')[0]!, m.coefficients[0].estimate, 1e-9)).toBe(true);
+      expect(relClose(numCol(table, 'se')[0]!, m.coefficients[0].se, 1e-9)).toBe(true);
+      expect(relClose(numCol(table, 'p')[0]!, m.coefficients[0].p, 1e-7)).toBe(true);
+    });
+  }
+
+  it('permute keeps the adoption times; random keeps the number treated', () => {
+    const adopt = Float64Array.from([0, 0, 2014, 2015, 0, 2016, 2014]);
+    const prob = { yt: new Float64Array(3), Ct: [], fe: [], weights: null, clusters: [], vcov: 'iid' as const, dofK: 2, dfT: 1, unit: new Int32Array(3), time: new Float64Array(3), adopt, times: Float64Array.from([2012, 2013, 2014, 2015, 2016]) };
+    const p = new PlaceboSolver({ ...prob, mode: 'permute' });
+    const r = new PlaceboSolver({ ...prob, mode: 'random' });
+    for (let i = 0; i < 20; i++) {
+      expect(Array.from(p.drawAdoption(`k${i}`)).sort()).toEqual(Array.from(adopt).sort());
+      const d = r.drawAdoption(`k${i}`);
+      expect(Array.from(d).filter((a) => a > 0).length).toBe(4);
+      for (const a of d) if (a > 0) expect(prob.times).toContain(a);
+    }
+  });
+
+  it('runs in random mode and rejects a non-constant adoption column', async () => {
+    const { summary } = await runPlacebo({ ...base, reps: 20, mode: 'random' }, 1);
+    expect(summary.mode).toBe('random');
+    expect(summary.valid).toBeGreaterThan(0);
+    const bad = withColumn(synth, 'adopt', Float64Array.from(numCol(synth, 'year')));
+    await expect(placebo.run(fakeCtx().ctx, { panel: { type: 'table', table: bad } }, placebo.params.parse({ ...base, reps: 2 }))).rejects.toThrow(/not constant within unit/);
+  });
+});
