@@ -1,0 +1,338 @@
+/**
+ * The self-contained HTML report: one file with inline CSS, inline SVG figures (PNG as data URIs), no
+ * scripts and no external requests. Pure function of its inputs (no clock, no environment), so the
+ * bytes are deterministic.
+ *
+ * Sections: simulated-data banner, run metadata, pipeline DAG with node status, tables, figures,
+ * paper-vs-this-run summary and details, notes (the paper's inconsistencies and the pipeline's choices),
+ * data provenance (file hashes).
+ */
+import { z } from 'zod';
+import { escapeHtml, fmtNum } from './format.js';
+import { TABLE_CSS, htmlBody, renderHtmlFragment } from './layout.js';
+import { comparisonLayout, type Comparison } from './compare.js';
+
+/**
+ * What the report knows about the run (the engine's view): pipeline name, seed, versions, and the DAG
+ * with each node's status. Same field names as the engine's run history (engine/history.ts NodeRecord)
+ * plus `inputs` (upstream node ids) for the graph.
+ */
+export const runInfoSchema = z.object({
+  pipeline: z.string().optional(),
+  file: z.string().optional(),
+  seed: z.number().optional(),
+  run: z.number().optional(),
+  started: z.string().optional(),
+  ms: z.number().optional(),
+  jobs: z.number().optional(),
+  versions: z.record(z.string(), z.string()).optional(),
+  nodes: z
+    .array(
+      z.object({
+        id: z.string(),
+        kind: z.string(),
+        status: z.string().optional(),
+        ms: z.number().optional(),
+        key: z.string().optional(),
+        reason: z.string().optional(),
+        inputs: z.array(z.string()).optional(),
+        publish: z.string().optional(),
+      }),
+    )
+    .default([]),
+});
+export type RunInfo = z.infer<typeof runInfoSchema>;
+
+export interface ReportTable {
+  /** Caption (from the table's <caption>), for the table of contents. */
+  title: string;
+  /** HTML fragment (table section), or preformatted text. */
+  html: string;
+}
+
+export interface ReportFigure {
+  title: string;
+  /** Inline SVG markup, or an <img> with a data URI. */
+  html: string;
+}
+
+export interface ProvenanceEntry {
+  file: string;
+  sha256: string;
+  bytes: number;
+  note?: string;
+}
+
+export interface ReportInput {
+  title: string;
+  subtitle?: string;
+  simulated: boolean;
+  simulatedText: string;
+  tables: ReportTable[];
+  figures: ReportFigure[];
+  comparisons: Comparison[];
+  comparisonDigits: number;
+  notes: { heading: string; items: string[] }[];
+  provenance: ProvenanceEntry[];
+  run?: RunInfo;
+  /** Package versions known without the engine (from package.json). */
+  packages: Record<string, string>;
+}
+
+const CSS = `
+:root { color-scheme: light; }
+body { font-family: "DejaVu Sans", "Liberation Sans", Arial, Helvetica, sans-serif; margin: 0; color: #1a1a1a; background: #fff; line-height: 1.4; }
+main { max-width: 72em; margin: 0 auto; padding: 1em 2em 3em 2em; }
+h1 { font-size: 1.6em; margin: 0.6em 0 0.2em 0; }
+h2 { font-size: 1.25em; margin-top: 2em; border-bottom: 1px solid #ccc; padding-bottom: 0.2em; }
+.subtitle { color: #555; margin: 0 0 1em 0; }
+.banner { padding: 0.8em 2em; font-weight: 600; }
+.banner.simulated { background: #fff3cd; color: #6b4c00; border-bottom: 3px solid #e0a800; }
+.banner.real { background: #e8f4ea; color: #1d5b2a; border-bottom: 3px solid #4a9b5d; }
+nav ul { display: flex; flex-wrap: wrap; gap: 0.4em 1.2em; list-style: none; padding: 0; margin: 0.5em 0; }
+nav a, a { color: #1f5fa8; }
+dl.meta { display: grid; grid-template-columns: max-content auto; gap: 0.2em 1.2em; }
+dl.meta dt { font-weight: 600; }
+dl.meta dd { margin: 0; font-family: "DejaVu Sans Mono", monospace; font-size: 0.92em; }
+table.plain { border-collapse: collapse; font-size: 0.9em; }
+table.plain th, table.plain td { border-bottom: 1px solid #ddd; padding: 0.2em 0.7em; text-align: left; vertical-align: top; }
+table.plain td.num { text-align: right; font-variant-numeric: tabular-nums; }
+code, .mono { font-family: "DejaVu Sans Mono", monospace; font-size: 0.9em; word-break: break-all; }
+.dag { display: flex; gap: 1.2em; overflow-x: auto; padding: 0.5em 0; align-items: flex-start; }
+.dag-layer { display: flex; flex-direction: column; gap: 0.5em; min-width: 11em; }
+.dag-layer h3 { font-size: 0.8em; color: #666; margin: 0; font-weight: normal; }
+.dag-node { border: 1px solid #999; border-left: 6px solid #999; border-radius: 4px; padding: 0.3em 0.5em; font-size: 0.85em; background: #fafafa; }
+.dag-node .id { font-weight: 600; }
+.dag-node .kind, .dag-node .from { color: #555; font-size: 0.9em; }
+.dag-node.ran { border-left-color: #2e7d32; }
+.dag-node.cached { border-left-color: #1f5fa8; }
+.dag-node.failed { border-left-color: #c62828; background: #fdecea; }
+.dag-node.skipped { border-left-color: #9e9e9e; color: #777; }
+.badge { display: inline-block; border-radius: 3px; padding: 0 0.35em; font-size: 0.8em; color: #fff; background: #777; }
+.badge.ran { background: #2e7d32; } .badge.cached { background: #1f5fa8; } .badge.failed { background: #c62828; } .badge.skipped { background: #9e9e9e; }
+.report-figure { margin: 1.5em 0; }
+.report-figure svg, .report-figure img { max-width: 100%; height: auto; display: block; }
+.report-figure figcaption { font-size: 0.9em; color: #444; margin-top: 0.3em; }
+.agree { color: #2e7d32; font-weight: 600; } .disagree { color: #c62828; font-weight: 600; }
+pre.text { background: #f6f6f6; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
+details { margin: 0.8em 0; } summary { cursor: pointer; font-weight: 600; }
+footer { margin-top: 3em; font-size: 0.8em; color: #777; }
+${TABLE_CSS}`;
+
+/** Longest-path depth of each node from the sources (unknown inputs are ignored). */
+export function dagLayers(nodes: RunInfo['nodes']): string[][] {
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  const depth = new Map<string, number>();
+  const visiting = new Set<string>();
+  const d = (id: string): number => {
+    const known = depth.get(id);
+    if (known !== undefined) return known;
+    if (visiting.has(id)) return 0; // a cycle cannot come from the engine; do not loop forever
+    visiting.add(id);
+    const ins = (byId.get(id)?.inputs ?? []).filter((i) => byId.has(i));
+    const v = ins.length ? 1 + Math.max(...ins.map(d)) : 0;
+    visiting.delete(id);
+    depth.set(id, v);
+    return v;
+  };
+  const layers: string[][] = [];
+  for (const n of nodes) {
+    const k = d(n.id);
+    (layers[k] ??= []).push(n.id);
+  }
+  return layers.map((l) => l ?? []);
+}
+
+const fmtMs = (ms: number | undefined) => (ms === undefined ? '' : ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(2)} s`);
+
+function runSection(r: RunInfo | undefined, packages: Record<string, string>): string {
+  const L: string[] = ['<section id="run"><h2>Run</h2>'];
+  if (!r) {
+    L.push('<p>No run metadata was passed to this report (input <code>run</code>); the engine records it in the run history (<code>repro log</code>).</p>');
+  } else {
+    const rows: [string, string][] = [];
+    if (r.pipeline) rows.push(['Pipeline', r.pipeline]);
+    if (r.file) rows.push(['File', r.file]);
+    if (r.run !== undefined) rows.push(['Run', String(r.run)]);
+    if (r.seed !== undefined) rows.push(['Seed', String(r.seed)]);
+    if (r.started) rows.push(['Started', r.started]);
+    if (r.ms !== undefined) rows.push(['Duration', fmtMs(r.ms)]);
+    if (r.jobs !== undefined) rows.push(['Jobs', String(r.jobs)]);
+    const counts = new Map<string, number>();
+    for (const n of r.nodes) if (n.status) counts.set(n.status, (counts.get(n.status) ?? 0) + 1);
+    if (counts.size) rows.push(['Nodes', [...counts].map(([s, c]) => `${c} ${s}`).join(', ')]);
+    L.push(`<dl class="meta">${rows.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join('')}</dl>`);
+  }
+  const versions = { ...packages, ...(r?.versions ?? {}) };
+  if (Object.keys(versions).length) {
+    L.push('<h3>Versions</h3>');
+    L.push(
+      `<table class="plain"><thead><tr><th>Component</th><th>Version</th></tr></thead><tbody>${Object.entries(versions)
+        .map(([k, v]) => `<tr><td>${escapeHtml(k)}</td><td class="mono">${escapeHtml(v)}</td></tr>`)
+        .join('')}</tbody></table>`,
+    );
+  }
+  L.push('</section>');
+  return L.join('\n');
+}
+
+function dagSection(r: RunInfo | undefined): string {
+  const L: string[] = ['<section id="dag"><h2>Pipeline</h2>'];
+  if (!r || r.nodes.length === 0) {
+    L.push('<p>The pipeline graph was not passed to this report (input <code>run</code>); <code>repro dag</code> prints it.</p></section>');
+    return L.join('\n');
+  }
+  L.push('<p>Nodes by depth (inputs to the left). Status as recorded by the run that built this report.</p>');
+  const byId = new Map(r.nodes.map((n) => [n.id, n]));
+  L.push('<div class="dag">');
+  dagLayers(r.nodes).forEach((layer, i) => {
+    L.push(`<div class="dag-layer"><h3>depth ${i}</h3>`);
+    for (const id of layer) {
+      const n = byId.get(id)!;
+      const st = n.status ? escapeHtml(n.status) : '';
+      L.push(
+        `<div class="dag-node ${st}" id="node-${escapeHtml(id.replace(/[^A-Za-z0-9_-]/g, '_'))}">` +
+          `<div class="id">${escapeHtml(id)}</div>` +
+          `<div class="kind">${escapeHtml(n.kind)}${st ? ` <span class="badge ${st}">${st}</span>` : ''}${n.ms !== undefined ? ` ${escapeHtml(fmtMs(n.ms))}` : ''}</div>` +
+          (n.inputs && n.inputs.length ? `<div class="from">← ${n.inputs.map(escapeHtml).join(', ')}</div>` : '') +
+          (n.reason ? `<div class="from">${escapeHtml(n.reason)}</div>` : '') +
+          '</div>',
+      );
+    }
+    L.push('</div>');
+  });
+  L.push('</div>');
+  const timed = r.nodes.filter((n) => n.ms !== undefined);
+  if (timed.length) {
+    L.push('<details><summary>Durations</summary><table class="plain"><thead><tr><th>Node</th><th>Kind</th><th>Status</th><th>Time</th><th>Why</th></tr></thead><tbody>');
+    for (const n of timed)
+      L.push(`<tr><td>${escapeHtml(n.id)}</td><td>${escapeHtml(n.kind)}</td><td>${escapeHtml(n.status ?? '')}</td><td class="num">${escapeHtml(fmtMs(n.ms))}</td><td>${escapeHtml(n.reason ?? '')}</td></tr>`);
+    L.push('</tbody></table></details>');
+  }
+  L.push('</section>');
+  return L.join('\n');
+}
+
+function comparisonSection(cs: Comparison[], digits: number): string {
+  if (cs.length === 0) return '';
+  const L: string[] = ['<section id="comparison"><h2>Paper vs this run</h2>'];
+  L.push(`<p>Each printed coefficient of the paper next to this run's estimate. ${escapeHtml(cs[0]!.rule)}.</p>`);
+  L.push('<table class="plain" id="comparison-summary"><thead><tr><th>Table</th><th>DID within 2 SE</th><th>All coefficients within 2 SE</th><th>DID: paper → this run</th></tr></thead><tbody>');
+  for (const c of cs) {
+    const s = c.summary;
+    const did = c.cells
+      .filter((x) => x.term === c.cells[0]?.term)
+      .map((x) => `${x.column}: ${fmtNum(x.paper.estimate, digits)} → ${x.run ? fmtNum(x.run.estimate, digits) : '—'}`)
+      .join('; ');
+    const cls = s.treatment_within_2se === s.treatment_cells ? 'agree' : 'disagree';
+    L.push(
+      `<tr><td><a href="#${escapeHtml(c.table)}-comparison">${escapeHtml(c.title)}</a></td><td class="num ${cls}">${s.treatment_within_2se} / ${s.treatment_cells}</td><td class="num">${s.within_2se} / ${s.cells}</td><td>${escapeHtml(did)}</td></tr>`,
+    );
+  }
+  L.push('</tbody></table>');
+  for (const c of cs) L.push(`<details><summary>${escapeHtml(c.title)}: details</summary>${renderHtmlFragment(comparisonLayout(c, digits))}</details>`);
+  L.push('</section>');
+  return L.join('\n');
+}
+
+/** Build the report page. */
+export function buildReport(r: ReportInput): string {
+  const toc: [string, string][] = [['run', 'Run'], ['dag', 'Pipeline']];
+  if (r.tables.length) toc.push(['tables', 'Tables']);
+  if (r.figures.length) toc.push(['figures', 'Figures']);
+  if (r.comparisons.length) toc.push(['comparison', 'Paper vs this run']);
+  if (r.notes.some((n) => n.items.length)) toc.push(['notes', 'Notes']);
+  toc.push(['provenance', 'Data provenance']);
+
+  const B: string[] = [];
+  B.push(
+    r.simulated
+      ? `<div class="banner simulated" role="alert" id="simulated-banner">${escapeHtml(r.simulatedText)}</div>`
+      : '<div class="banner real" id="data-banner">Data: the input files listed under Data provenance.</div>',
+  );
+  B.push('<main>');
+  B.push(`<header><h1>${escapeHtml(r.title)}</h1>${r.subtitle ? `<p class="subtitle">${escapeHtml(r.subtitle)}</p>` : ''}</header>`);
+  B.push(`<nav><ul>${toc.map(([id, t]) => `<li><a href="#${id}">${escapeHtml(t)}</a></li>`).join('')}</ul></nav>`);
+  B.push(runSection(r.run, r.packages));
+  B.push(dagSection(r.run));
+  if (r.tables.length) {
+    B.push('<section id="tables"><h2>Tables</h2>');
+    B.push(`<ul>${r.tables.map((t, i) => `<li><a href="#table-${i + 1}">${escapeHtml(t.title)}</a></li>`).join('')}</ul>`);
+    r.tables.forEach((t, i) => B.push(`<div class="report-table" id="table-${i + 1}">${t.html}</div>`));
+    B.push('</section>');
+  }
+  if (r.figures.length) {
+    B.push('<section id="figures"><h2>Figures</h2>');
+    r.figures.forEach((f, i) => B.push(`<figure class="report-figure" id="figure-${i + 1}">${f.html}<figcaption>${escapeHtml(f.title)}</figcaption></figure>`));
+    B.push('</section>');
+  }
+  B.push(comparisonSection(r.comparisons, r.comparisonDigits));
+  if (r.notes.some((n) => n.items.length)) {
+    B.push('<section id="notes"><h2>Notes</h2>');
+    for (const n of r.notes) if (n.items.length) B.push(`<h3>${escapeHtml(n.heading)}</h3><ul>${n.items.map((i) => `<li>${escapeHtml(i)}</li>`).join('')}</ul>`);
+    B.push('</section>');
+  }
+  B.push('<section id="provenance"><h2>Data provenance</h2>');
+  if (r.provenance.length) {
+    B.push('<table class="plain"><thead><tr><th>File</th><th>Bytes</th><th>SHA-256</th><th>Note</th></tr></thead><tbody>');
+    for (const p of r.provenance)
+      B.push(`<tr><td class="mono">${escapeHtml(p.file)}</td><td class="num">${p.bytes}</td><td class="mono">${escapeHtml(p.sha256)}</td><td>${escapeHtml(p.note ?? '')}</td></tr>`);
+    B.push('</tbody></table>');
+  } else B.push('<p>No input files were listed (param <code>provenance</code>).</p>');
+  B.push('</section>');
+  B.push('<footer>Generated by the repro pipeline. This page is self-contained: no scripts, no external resources.</footer>');
+  B.push('</main>');
+
+  return [
+    '<!DOCTYPE html>',
+    '<html lang="en">',
+    '<head>',
+    '<meta charset="utf-8">',
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    '<link rel="icon" href="data:,">',
+    `<title>${escapeHtml(r.title)}</title>`,
+    `<style>${CSS}</style>`,
+    '</head>',
+    '<body>',
+    ...B,
+    '</body>',
+    '</html>',
+    '',
+  ].join('\n');
+}
+
+/** Make the ids of an SVG unique within the page (prefix every id and its url(#…) / href="#…" references). */
+export function prefixSvgIds(svg: string, prefix: string): string {
+  const ids = [...svg.matchAll(/\sid="([^"]+)"/g)].map((m) => m[1]!);
+  if (ids.length === 0) return svg;
+  const set = new Set(ids);
+  return svg
+    .replace(/\sid="([^"]+)"/g, (_, id: string) => ` id="${prefix}${id}"`)
+    .replace(/url\(#([^)]+)\)/g, (m, id: string) => (set.has(id) ? `url(#${prefix}${id})` : m))
+    .replace(/href="#([^"]+)"/g, (m, id: string) => (set.has(id) ? `href="#${prefix}${id}"` : m));
+}
+
+/** The inline form of an SVG file: XML prolog and doctype dropped, ids made unique. */
+export function inlineSvg(svg: string, prefix: string): string {
+  const body = svg.replace(/^\s*<\?xml[^>]*\?>\s*/, '').replace(/<!DOCTYPE[^>]*>\s*/i, '').trim();
+  return prefixSvgIds(body, prefix);
+}
+
+/** The title of a vega SVG (its title mark's text), if any. */
+export function svgTitle(svg: string): string | undefined {
+  const m = /aria-label="Title text '([^']*)'"/.exec(svg) ?? /<title>([^<]*)<\/title>/.exec(svg);
+  return m ? unescapeHtml(m[1]!) : undefined;
+}
+
+/** Decode the five entities escapeHtml writes. */
+export function unescapeHtml(s: string): string {
+  return s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
+}
+
+/** The caption of the first table in an HTML page, if any, as plain text. */
+export function htmlCaption(html: string): string | undefined {
+  const m = /<caption>([\s\S]*?)<\/caption>/i.exec(html);
+  return m ? unescapeHtml(m[1]!.replace(/<[^>]+>/g, '').trim()) : undefined;
+}
+
+export { htmlBody };

@@ -1,0 +1,87 @@
+import { describe, it, expect, beforeAll } from 'vitest';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import def from '../../steps/report.js';
+import { dagLayers, prefixSvgIds } from '../../steps/render/report-html.js';
+import { renderCtx, buildFixtureReport, jsonArtifact, text, ROOT } from './render-ctx.js';
+
+let html = '';
+let tableTitles: string[] = [];
+let figureTitles: string[] = [];
+beforeAll(async () => {
+  ({ html, tableTitles, figureTitles } = await buildFixtureReport());
+});
+
+describe('report built from fixtures', () => {
+  it('contains every table and figure, inline, with their titles', () => {
+    expect(html.match(/<div class="report-table" id="table-\d+">/g)).toHaveLength(2);
+    for (const t of tableTitles) expect(html).toContain(`<caption>${t}</caption>`);
+    expect(html.match(/<figure class="report-figure" id="figure-\d+"><svg /g)).toHaveLength(2);
+    for (const f of figureTitles) expect(html).toContain(`<figcaption>${f}</figcaption>`);
+    expect(html).toContain('<td>-2.498***</td>');
+  });
+  it('is self-contained: no scripts, no external URLs except SVG namespaces', () => {
+    expect(html).not.toMatch(/<script/i);
+    const urls = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
+    for (const u of urls) expect(u.startsWith('#') || u.startsWith('data:')).toBe(true);
+    const http = [...html.matchAll(/https?:\/\/[^"'\s)]+/g)].map((m) => m[0]);
+    expect(new Set(http)).toEqual(new Set(['http://www.w3.org/2000/svg', 'http://www.w3.org/1999/xlink']));
+  });
+  it('shows the simulated banner, run metadata, the DAG with statuses, durations and versions', () => {
+    expect(html).toContain('id="simulated-banner"');
+    expect(html).toContain('The data are SIMULATED');
+    expect(html).toContain('<dt>Seed</dt><dd>20250217</dd>');
+    expect(html).toContain('<dt>Nodes</dt><dd>3 cached, 8 ran</dd>');
+    expect(html).toMatch(/<div class="dag-node ran" id="node-baseline"><div class="id">baseline<\/div><div class="kind">estimate <span class="badge ran">ran<\/span> 420 ms<\/div>/);
+    expect(html).toContain('<td>vega</td>');
+    expect(html).toContain('<td>node</td><td class="mono">v20.19.0</td>');
+    expect(html).toContain('6.10 s');
+  });
+  it('lists provenance with real hashes, the comparison, and both kinds of notes', () => {
+    const f = path.join(ROOT, 'test/fixtures/render/panel.json');
+    const sha = createHash('sha256').update(readFileSync(f)).digest('hex');
+    expect(html).toContain(sha);
+    expect(html).toContain('hand-made six-row panel');
+    expect(html).toMatch(/id="comparison-summary"[\s\S]*Table 3: Baseline Regression Results[\s\S]*2 \/ 2[\s\S]*9 \/ 9/);
+    expect(html).toContain('Main specification: city and year fixed effects, as in equation (1).');
+    expect(html).toContain('Inconsistencies in the paper');
+    expect(html).toContain('282 cities 2010-2022');
+  });
+  it('is byte-identical when rebuilt', async () => {
+    const again = await buildFixtureReport();
+    expect(again.html).toBe(html);
+  });
+});
+
+describe('report step details', () => {
+  it('layers the DAG by longest path', () => {
+    expect(dagLayers([{ id: 'a', kind: 'k' }, { id: 'b', kind: 'k', inputs: ['a'] }, { id: 'c', kind: 'k', inputs: ['a', 'b'] }, { id: 'd', kind: 'k', inputs: ['zzz'] }])).toEqual([
+      ['a', 'd'],
+      ['b'],
+      ['c'],
+    ]);
+  });
+  it('prefixes SVG ids and their references', () => {
+    const s = '<svg><clipPath id="clip1"><rect/></clipPath><g clip-path="url(#clip1)"/><use href="#clip1"/><a href="#other"/></svg>';
+    expect(prefixSvgIds(s, 'f1-')).toBe('<svg><clipPath id="f1-clip1"><rect/></clipPath><g clip-path="url(#f1-clip1)"/><use href="#f1-clip1"/><a href="#other"/></svg>');
+  });
+  it('drops the banner for real data, says what is missing without run metadata, embeds PNG', async () => {
+    const png: { type: 'file'; ext: string; bytes: Uint8Array } = { type: 'file', ext: 'png', bytes: new Uint8Array([0x89, 0x50, 0x4e, 0x47]) };
+    const out = await def.run(renderCtx('report'), { figures: [png] }, def.params.parse({ provenance: ['data/paper-tables.json'], paper_notes: false, figure_captions: ['Figure X'] }));
+    const h = text(out.html);
+    expect(h).not.toContain('SIMULATED');
+    expect(h).toContain('id="data-banner"');
+    expect(h).toContain('No run metadata was passed to this report');
+    expect(h).toContain('<img alt="Figure X" src="data:image/png;base64,iVBORw==">');
+    expect(h).not.toContain('Inconsistencies in the paper');
+  });
+  it('fails clearly on bad inputs and params', async () => {
+    const p = def.params.parse({});
+    await expect(def.run(renderCtx('r'), { tables: [jsonArtifact('run.json')] }, p)).rejects.toThrow(/tables\[0\] is a json artifact; wire a file output such as table3.html/);
+    await expect(def.run(renderCtx('r'), { figures: [{ type: 'file', ext: 'pdf', bytes: new Uint8Array() }] }, p)).rejects.toThrow(/figures\[0\] has extension .pdf/);
+    await expect(def.run(renderCtx('r'), {}, def.params.parse({ provenance: ['nope.csv'] }))).rejects.toThrow(/param provenance lists nope.csv, which cannot be read/);
+    await expect(def.run(renderCtx('r'), { run: { type: 'json', value: { nodes: [{ id: 1 }] } } }, p)).rejects.toThrow(/input run does not follow the artifact contract/);
+    await expect(def.run(renderCtx('r'), {}, def.params.parse({ provenance_notes: { 'x.csv': 'n' } }))).rejects.toThrow(/provenance_notes has a note for x.csv/);
+  });
+});
