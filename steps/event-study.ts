@@ -1,0 +1,156 @@
+/**
+ * `event-study`: dynamic DiD with one coefficient per period relative to adoption, never-treated
+ * units as controls, the base period normalised to 0, and a joint Wald F test of the pre-periods.
+ *
+ * @example
+ * event:
+ *   kind: event-study
+ *   in: panel
+ *   with: {y: so2, unit: city, time: year, adopt: pilot_year, base: -1, window: [-5, 4],
+ *          controls: [pgdp], cluster: city}
+ *
+ * The regression is y on the period dummies (stats/eventstudy.ts) and the controls, with fixed
+ * effects `fe` (default [unit, time]) absorbed as in `estimate`, clustered by `cluster` (default:
+ * the unit column). Output: the event-study JSON of DESIGN.md.
+ */
+import { z } from 'zod';
+import { defineStep, StepError, type Artifact } from '../engine/types.js';
+import { isNumeric, withColumn } from '../engine/table.js';
+import { eventDummies, periodTerm, waldF } from '../stats/eventstudy.js';
+import { tQuantile } from '../stats/dist.js';
+import { asList, fitRegression, prepareRegression, regressionParams, reportDrops, resolveVcov, type RegressionSpec } from './estimate.js';
+import { applyFilters } from './common/filter.js';
+
+export const eventStudyParams = z
+  .strictObject({
+    y: regressionParams.y,
+    unit: z.string().min(1).describe('unit column (e.g. city)'),
+    time: z.string().min(1).describe('time column (numeric, e.g. year)'),
+    adopt: z.string().optional().describe('adoption-time column (constant within unit); 0 or empty = never treated. Give adopt or event_time'),
+    event_time: z.string().optional().describe('precomputed relative-period column (integers; empty = never treated), instead of adopt'),
+    base: z.number().int().default(-1).describe('omitted reference period (default −1; the paper uses −10)'),
+    window: z
+      .tuple([z.number().int(), z.number().int()])
+      .optional()
+      .describe('[lo, hi] relative periods estimated (default: all observed periods)'),
+    bin_endpoints: z.boolean().default(true).describe('count periods beyond the window as its endpoints (default true); false drops those treated observations'),
+    controls: regressionParams.controls,
+    fe: z.union([z.string(), z.array(z.string())]).optional().describe('fixed-effect columns (default [unit, time])'),
+    cluster: regressionParams.cluster.describe('cluster column(s) (default: the unit column)'),
+    vcov: regressionParams.vcov,
+    where: regressionParams.where,
+    exclude: regressionParams.exclude,
+    weights: regressionParams.weights,
+    keep_singletons: regressionParams.keep_singletons,
+    level: regressionParams.level,
+  })
+  .refine((p) => (p.adopt === undefined) !== (p.event_time === undefined), { message: 'give exactly one of adopt or event_time' });
+export type EventStudyParams = z.infer<typeof eventStudyParams>;
+
+export default defineStep({
+  kind: 'event-study',
+  doc: 'Event-study regression: one coefficient per period relative to adoption (base period = 0), never-treated units as controls, fixed effects absorbed, clustered SEs, joint pre-trend F test.',
+  params: eventStudyParams,
+  inputs: { panel: { type: 'table', doc: 'the panel' } },
+  outputs: { event: 'json' },
+  async run(ctx, inputs, params): Promise<Record<string, Artifact>> {
+    const who = `event-study (${ctx.nodeId})`;
+    const art = inputs.panel;
+    if (!art || Array.isArray(art) || art.type !== 'table') throw new StepError(`${who}: input "panel" must be one table`);
+    let table = applyFilters(art.table, params.where, params.exclude, who);
+    const relCol = params.event_time ?? params.adopt!;
+    for (const c of [params.time, relCol, params.unit]) {
+      if (!(c in table.columns)) throw new StepError(`${who}: column "${c}" not found in the input table; columns are: ${table.names.join(', ')}`);
+    }
+    for (const c of [params.time, relCol]) if (!isNumeric(table.columns[c]!)) throw new StepError(`${who}: column "${c}" must be numeric`);
+    const timeC = table.columns[params.time] as Float64Array;
+    const src = table.columns[relCol] as Float64Array;
+    const n0 = table.nrows;
+    const rel = new Float64Array(n0);
+    for (let i = 0; i < n0; i++) {
+      if (params.event_time) rel[i] = src[i]!;
+      else {
+        const a = src[i]!;
+        rel[i] = Number.isNaN(a) || a === 0 ? NaN : timeC[i]! - a;
+      }
+    }
+    let lo = Infinity, hi = -Infinity;
+    for (let i = 0; i < n0; i++) {
+      const r = rel[i]!;
+      if (Number.isNaN(r) || Number.isNaN(timeC[i]!)) continue;
+      if (r < lo) lo = r;
+      if (r > hi) hi = r;
+    }
+    if (!Number.isFinite(lo)) throw new StepError(`${who}: no treated observation (every "${relCol}" is empty or 0)`);
+    if (params.window) [lo, hi] = params.window;
+    if (params.base < lo || params.base > hi) throw new StepError(`${who}: base period ${params.base} is outside the window [${lo}, ${hi}]; change params.base or params.window`);
+    let dummies;
+    try {
+      dummies = eventDummies(rel, { lo, hi, base: params.base, bin: params.bin_endpoints });
+    } catch (e) {
+      throw new StepError(`${who}: column "${relCol}": ${(e as Error).message}`);
+    }
+    const terms = dummies.periods.map(periodTerm);
+    for (const t of terms) if (t in table.columns) throw new StepError(`${who}: the input already has a column "${t}"; rename it`);
+    dummies.cols.forEach((c, j) => (table = withColumn(table, terms[j]!, c)));
+    let dropWindow = 0;
+    if (!params.bin_endpoints) {
+      const keep = dummies.keep;
+      for (let i = 0; i < n0; i++) if (!keep[i]) dropWindow++;
+      if (dropWindow > 0) {
+        const idx: number[] = [];
+        for (let i = 0; i < n0; i++) if (keep[i]) idx.push(i);
+        const { takeRows } = await import('../engine/table.js');
+        table = takeRows(table, idx);
+      }
+    }
+    const cluster = params.cluster === undefined ? [params.unit] : asList(params.cluster);
+    const spec: RegressionSpec = {
+      y: params.y,
+      x: [...terms, ...params.controls],
+      fe: params.fe === undefined ? [params.unit, params.time] : asList(params.fe),
+      cluster,
+      vcov: resolveVcov(who, cluster, params.vcov),
+      weights: params.weights,
+      keep_singletons: params.keep_singletons,
+      level: params.level,
+    };
+    const prep = prepareRegression(table, spec, who);
+    const fit = fitRegression(prep, spec, who);
+    reportDrops(ctx, fit, who);
+    const q = tQuantile(0.5 + params.level / 2, fit.dfT);
+    const byTerm = new Map(fit.coefficients.map((c) => [c.term, c]));
+    const all = [...dummies.periods, params.base].sort((a, b) => a - b);
+    const periods = all.map((p) => {
+      if (p === params.base) return { period: p, estimate: 0, se: 0, t: null, p: null, ci_low: 0, ci_high: 0, base: true };
+      const c = byTerm.get(periodTerm(p));
+      if (!c) return { period: p, estimate: null, se: null, t: null, p: null, ci_low: null, ci_high: null, base: false, dropped: true };
+      return { period: p, estimate: c.estimate, se: c.se, t: c.t, p: c.p, ci_low: c.estimate - q * c.se, ci_high: c.estimate + q * c.se, base: false };
+    });
+    const pre = dummies.periods.filter((p) => p < 0 && byTerm.has(periodTerm(p)));
+    const idx = pre.map((p) => fit.terms.indexOf(periodTerm(p)));
+    const k = fit.terms.length;
+    const Vpre = new Float64Array(idx.length * idx.length);
+    idx.forEach((a, i) => idx.forEach((b, j) => (Vpre[i * idx.length + j] = fit.V[a * k + b]!)));
+    const pretrend = { ...waldF(pre.map((p) => byTerm.get(periodTerm(p))!.estimate), Vpre, fit.dfT), periods: pre };
+    const G = Object.values(fit.clusters);
+    const value = {
+      y: params.y,
+      n: fit.n,
+      clusters: G.length ? Math.min(...G) : null,
+      cluster_counts: fit.clusters,
+      base: params.base,
+      window: [lo, hi],
+      bin_endpoints: params.bin_endpoints,
+      periods,
+      pretrend,
+      controls: fit.coefficients.filter((c) => params.controls.includes(c.term)),
+      fixed_effects: spec.fe,
+      vcov: { type: spec.vcov, by: spec.vcov === 'cluster' ? cluster : null, df: fit.dfT, k: fit.dofK },
+      r2: fit.r2,
+      r2_within: fit.r2_within,
+      dropped: { singletons: fit.singletons, collinear: fit.collinear, missing: prep.missing, outside_window: dropWindow, filtered: art.table.nrows - n0 },
+    };
+    return { event: { type: 'json', value } };
+  },
+});
