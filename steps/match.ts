@@ -16,10 +16,12 @@
  * Rows with a missing treatment, covariate or `by` value are dropped with a warning.
  *
  * @example
- * psm:                       # the paper's Table 4 col. 1: logit, 1:1, caliper 0.05 on the score
+ * psm:                       # the paper's Table 4 col. 1: logit, 1:1, caliper 0.05 on the score, pooled
  *   kind: match
  *   in: panel
  *   with: {treat: did, covariates: [pgdp, indus, urb, fin, fis], caliper: 0.05, caliper_scale: ps, order: data, id: city}
+ *   # psmatch2 matches WITH replacement unless told `noreplacement`: add `replace: true` to mimic its
+ *   # default (Stata's own tie-breaking among equal scores depends on the sort order and is not replicated)
  * psm_did:
  *   kind: estimate
  *   in: psm.sample
