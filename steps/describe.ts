@@ -95,7 +95,8 @@ export default defineStep<Params>({
   doc: 'Descriptive statistics (N, mean, SD with n−1, min, median (type 7), max, ...) of chosen panel columns, as a table and md/tex/csv/html.',
   params,
   inputs: { panel: { type: 'table', doc: 'the panel' } },
-  outputs: { table: 'table', html: 'file', md: 'file', tex: 'file', csv: 'file' },
+  // html first: `in: table2` (e.g. in the report's tables) means the rendered page
+  outputs: { html: 'file', md: 'file', tex: 'file', csv: 'file', table: 'table' },
   async run(ctx, inputs, p) {
     const who = `describe ${ctx.nodeId}`;
     const a = inputs.panel as Artifact | undefined;

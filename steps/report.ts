@@ -27,6 +27,8 @@ import { z } from 'zod';
 import { defineStep, StepError, type Artifact } from '../engine/types.js';
 import { PROJECT_ROOT } from '../engine/paths.js';
 import { escapeHtml } from './render/format.js';
+import { toRows, type Table } from '../engine/table.js';
+import { renderHtmlFragment, type TableLayout } from './render/layout.js';
 import { loadPaperTables, type Comparison } from './render/compare.js';
 import { parseArtifact } from './render/model.js';
 import {
@@ -81,13 +83,32 @@ function packageVersions(): Record<string, string> {
   }
 }
 
+/** A table artifact (e.g. describe's `table`) as a plain HTML table, numbers with up to 4 decimals. */
+function tableArtifactHtml(t: Table, title: string, id: string): ReportTable {
+  const layout: TableLayout = {
+    title,
+    stub: t.names[0] ?? '',
+    header: [t.names.slice(1).map((n) => ({ text: n }))],
+    body: toRows(t).map((r) => {
+      const cells = t.names.map((n) => {
+        const v = r[n];
+        return v === null || v === undefined ? '' : typeof v === 'number' ? String(Number(v.toFixed(4))) : v;
+      });
+      return { label: cells[0] ?? '', cells: cells.slice(1), kind: 'data' as const };
+    }),
+    notes: [],
+    id,
+  };
+  return { title, html: renderHtmlFragment(layout) };
+}
+
 export default defineStep<Params>({
   kind: 'report',
   doc: 'One self-contained HTML report: simulated-data banner, run metadata and DAG, every table and figure, paper comparison, notes, data provenance.',
   params,
   pathParams: ['provenance', 'paper_file'],
   inputs: {
-    tables: { type: 'file', many: true, optional: true, doc: 'html outputs of describe/tabulate (md/csv/tex shown as text)' },
+    tables: { type: ['file', 'table'], many: true, optional: true, doc: 'html outputs of describe/tabulate (md/csv/tex shown as text; a table artifact as a plain table)' },
     figures: { type: 'file', many: true, optional: true, doc: 'svg (inlined) or png (data URI) outputs of figure' },
     comparisons: { type: 'json', many: true, optional: true, doc: 'comparison outputs of tabulate' },
     run: { type: 'json', optional: true, doc: 'run metadata and DAG: {pipeline, seed, started, ms, versions, nodes: [{id, kind, status, ms, inputs}]}' },
@@ -97,6 +118,7 @@ export default defineStep<Params>({
     const who = `report ${ctx.nodeId}`;
 
     const tables: ReportTable[] = list(inputs.tables).map((a, i) => {
+      if (a.type === 'table') return tableArtifactHtml(a.table, `Table ${i + 1}`, `t${i + 1}`);
       if (a.type !== 'file') throw new StepError(`${who}: input tables[${i}] is a ${a.type} artifact; wire a file output such as table3.html`);
       const s = dec(a.bytes);
       if (a.ext === 'html') return { title: htmlCaption(s) ?? `Table ${i + 1}`, html: htmlBody(s) };

@@ -101,7 +101,7 @@ export interface Comparison {
   summary: { cells: number; within_2se: number; treatment_cells: number; treatment_within_2se: number };
 }
 
-export const COMPARISON_RULE = 'agrees when |this run − paper| <= 2 x this run\'s standard error; z = (this run − paper) / SE(this run)';
+export const COMPARISON_RULE = 'a coefficient agrees when |this run − paper| <= 2 x this run\'s standard error; z = (this run − paper) / SE(this run)';
 
 /**
  * Compare `models` with paper table `tableId`. `columns[i]` is the 1-based paper column matched to

@@ -216,7 +216,7 @@ function dagSection(r: RunInfo | undefined): string {
 function comparisonSection(cs: Comparison[], digits: number): string {
   if (cs.length === 0) return '';
   const L: string[] = ['<section id="comparison"><h2>Paper vs this run</h2>'];
-  L.push(`<p>Each printed coefficient of the paper next to this run's estimate. ${escapeHtml(cs[0]!.rule)}.</p>`);
+  L.push(`<p>Each printed coefficient of the paper next to this run's estimate. Rule: ${escapeHtml(cs[0]!.rule)}.</p>`);
   L.push('<table class="plain" id="comparison-summary"><thead><tr><th>Table</th><th>DID within 2 SE</th><th>All coefficients within 2 SE</th><th>DID: paper → this run</th></tr></thead><tbody>');
   for (const c of cs) {
     const s = c.summary;

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import def from '../../steps/report.js';
 import { dagLayers, prefixSvgIds } from '../../steps/render/report-html.js';
-import { renderCtx, buildFixtureReport, jsonArtifact, text, ROOT } from './render-ctx.js';
+import { renderCtx, buildFixtureReport, jsonArtifact, tableArtifact, text, ROOT } from './render-ctx.js';
 
 let html = '';
 let tableTitles: string[] = [];
@@ -75,6 +75,12 @@ describe('report step details', () => {
     expect(h).toContain('No run metadata was passed to this report');
     expect(h).toContain('<img alt="Figure X" src="data:image/png;base64,iVBORw==">');
     expect(h).not.toContain('Inconsistencies in the paper');
+  });
+  it('renders a table artifact (e.g. describe.table) as a plain table', async () => {
+    const out = await def.run(renderCtx('report'), { tables: [tableArtifact('panel.json')] }, def.params.parse({ paper_notes: false }));
+    const h = text(out.html);
+    expect(h).toContain('<th scope="col">city</th><th scope="col">year</th><th scope="col">so2</th>');
+    expect(h).toContain('<tr><td>b</td><td>2016</td><td></td><td>0</td><td>2.4</td></tr>');
   });
   it('fails clearly on bad inputs and params', async () => {
     const p = def.params.parse({});
