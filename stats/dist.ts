@@ -1,9 +1,10 @@
 /**
  * Distribution functions for inference, from jstat (a maintained library), with one refinement:
  * Student-t quantiles are polished by Newton steps on jstat's CDF so that confidence intervals
- * agree with R's `qt` to ~1e-12 relative (jstat's own inverse is accurate to ~1e-8).
+ * agree with R's `qt` to ~1e-9 relative, the precision of jstat's t CDF (its own inverse is
+ * accurate to ~1e-8 only). p-values agree with R's pt/pf to ~1e-9 relative.
  *
- * // R: pt, qt, pf (values checked in test/stats/dist.test.ts)
+ * // R: pt, qt, pf (values checked in test/stats/regression-core.test.ts)
  *
  * @example
  * tPValue(2.5, 10);     // 2 * pt(-2.5, 10) = 0.0314468...
