@@ -78,7 +78,14 @@ export function eventStudySpec(es: EventStudy, o: EventStudyOptions): Spec {
       kind: p.base || p.period === es.base ? `${o.labels?.marker ?? 'Base period'} (${p.period})` : 'Estimate with 95% CI',
     }));
   const periods = rows.map((r) => r.period).sort((a, b) => a - b);
-  const labelMap = o.periodLabels ?? {};
+  const labelMap: Record<string, string> = { ...(o.periodLabels ?? {}) };
+  // binned endpoints: label them "≤lo" / "≥hi" unless labels were given
+  if (!o.periodLabels || Object.keys(o.periodLabels).length === 0) {
+    if (es.bin_endpoints && es.window) {
+      labelMap[String(es.window[0])] = `≤${String(es.window[0]).replace('-', '−')}`;
+      labelMap[String(es.window[1])] = `≥${String(es.window[1]).replace('-', '−')}`;
+    }
+  }
   const labelExpr = Object.entries(labelMap).reduce(
     (acc, [k, v]) => `datum.value == ${Number(k)} ? ${lit(v)} : ${acc}`,
     'format(datum.value, "d")',
@@ -148,12 +155,13 @@ export interface PlaceboOptions extends ChartOptions {
 /** Vega-Lite spec of a placebo plot from the replicate estimates/p-values and the summary. */
 export function placeboSpec(reps: { estimate: number; p: number | null }[], s: PlaceboSummary, o: PlaceboOptions): Spec {
   const obs = s.observed.estimate;
+  const pRand = s.randomization_p ?? s.p_randomization;
   const values = reps.map((r) => ({ estimate: r.estimate, p: r.p }));
   const xTitle = o.labels?.x ?? 'Placebo estimate';
   const subtitle =
     o.subtitle ??
     `${reps.length} placebo draws; observed estimate ${obs.toFixed(3)}${
-      s.p_randomization !== null && s.p_randomization !== undefined ? `; randomization p = ${s.p_randomization.toFixed(3)}` : ''
+      pRand !== null && pRand !== undefined ? `; randomization p = ${pRand.toFixed(3)}` : ''
     }`;
   const xScale = { zero: false, nice: true };
   // evaluate the KDE a little beyond the data so its tails come down towards zero

@@ -52,13 +52,18 @@ export const eventStudySchema = z.object({
     )
     .min(1),
   pretrend: z.object({ stat: num, df1: num, df2: num, p: num }).nullable().optional(),
+  /** Set by the event-study step: the estimated window and whether periods beyond it were binned into its endpoints. */
+  window: z.tuple([z.number(), z.number()]).optional(),
+  bin_endpoints: z.boolean().optional(),
 });
 export type EventStudy = z.infer<typeof eventStudySchema>;
 
 /** The placebo step's summary. */
 export const placeboSummarySchema = z.object({
   observed: z.object({ estimate: z.number(), se: num, p: num }),
+  /** Randomization p-value (the placebo step writes `randomization_p`; `p_randomization` is accepted too). */
   p_randomization: num,
+  randomization_p: num,
   quantiles: z.record(z.string(), z.number().nullable()).optional(),
   reps: num,
   mode: z.string().optional(),

@@ -92,3 +92,29 @@ describe('figure: placebo', () => {
     expect(findFontFiles().length).toBeGreaterThan(0);
   });
 });
+
+describe('figure from the real event-study and placebo steps (mpdta)', () => {
+  it('accepts their artifacts as they are', async () => {
+    const { parse } = await import('csv-parse/sync');
+    const { readFileSync } = await import('node:fs');
+    const { fromRows } = await import('../../engine/table.js');
+    const rows = parse(readFileSync(path.join(ROOT, '..', 'shared', 'data', 'mpdta', 'mpdta.csv'), 'utf8'), {
+      columns: (h: string[]) => h.map((c) => c.replace('.', '_')),
+      cast: (v: string, c: { header: boolean }) => (c.header ? v : v === '' ? null : Number(v)),
+    }) as Record<string, unknown>[];
+    for (const r of rows) r.did = (r.first_treat as number) > 0 && (r.year as number) >= (r.first_treat as number) ? 1 : 0;
+    const panel = { type: 'table' as const, table: fromRows(rows) };
+    const esDef = (await import('../../steps/event-study.js')).default;
+    const plDef = (await import('../../steps/placebo.js')).default;
+    const es = await esDef.run(renderCtx('event_study'), { panel }, esDef.params.parse({ y: 'lemp', unit: 'countyreal', time: 'year', adopt: 'first_treat', base: -1, window: [-3, 2] }));
+    const pl = await plDef.run(renderCtx('placebo'), { panel }, plDef.params.parse({ y: 'lemp', treat: 'did', fe: ['countyreal', 'year'], cluster: 'countyreal', unit: 'countyreal', time: 'year', adopt: 'first_treat', reps: 40 }));
+    const f1 = await def.run(renderCtx('figure1'), { data: es.event! }, def.params.parse({ type: 'event-study', title: 'mpdta event study' }));
+    const svg1 = text(f1.svg);
+    expect(svg1).toContain('Base period (-1)');
+    expect(svg1).toContain('≤−3'); // binned endpoints labelled automatically
+    expect(svg1).toContain('≥2');
+    const f2 = await def.run(renderCtx('figure2'), { data: pl.summary!, replicates: pl.replicates! }, def.params.parse({ type: 'placebo', title: 'mpdta placebo' }));
+    const svg2 = text(f2.svg);
+    expect(svg2).toMatch(/40 placebo draws; observed estimate -?\d\.\d{3}; randomization p = \d\.\d{3}/);
+  });
+});
