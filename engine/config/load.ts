@@ -14,9 +14,6 @@ import path from 'node:path';
 import type { StepDef } from '../types.js';
 import type { ParamOverride, PipelineSpec } from '../spec.js';
 import { ConfigError } from './errors.js';
-import { normalize } from './normalize.js';
-import { rules } from './rules.js';
-import { checkSchema, parseYaml } from './schema.js';
 
 export { ConfigError, ConfigErrors } from './errors.js';
 export { parseOverride } from './overrides.js';
@@ -52,6 +49,12 @@ export async function loadPipeline(file: string, opts: LoadOptions): Promise<Pip
 /** Like {@link loadPipeline}, for YAML text already in memory (`file` is used for messages and paths). */
 export async function parsePipeline(text: string, file: string, opts: LoadOptions): Promise<PipelineSpec> {
   const abs = path.resolve(file);
+  // The passes (and with them `yaml` and `zod`) are loaded only when a pipeline is validated.
+  const [{ checkSchema, parseYaml }, { normalize }, { rules }] = await Promise.all([
+    import('./schema.js'),
+    import('./normalize.js'),
+    import('./rules.js'),
+  ]);
   const { doc, src } = parseYaml(abs, text);
   const raw = checkSchema(doc, src);
   const nodes = normalize(raw, opts.overrides ?? []);

@@ -19,7 +19,8 @@
  */
 import type { Node } from 'yaml';
 import type { ParamOverride } from '../spec.js';
-import { ConfigError, didYouMean, locate, overrideError, throwIfAny } from './errors.js';
+import { ConfigError, didYouMean, overrideError, throwIfAny } from './errors.js';
+import { locate } from './source.js';
 import { applyOverride, isPlainObject, overrideLabel } from './overrides.js';
 import type { RawPipeline, RawStep } from './schema.js';
 

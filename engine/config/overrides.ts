@@ -11,7 +11,7 @@
  * parseOverride('ingest.path=/data/yearbook.xlsx') // {id: 'ingest', param: 'path', value: '/data/yearbook.xlsx'}
  * parseOverride('by_region[east].where.year.le=2019')
  */
-import { parse as parseYamlValue } from 'yaml';
+import { createRequire } from 'node:module';
 import type { ParamOverride } from '../spec.js';
 import { overrideError } from './errors.js';
 
@@ -35,11 +35,16 @@ export function parseOverride(arg: string): ParamOverride {
   }
   let value: unknown;
   try {
-    value = rhs.trim() === '' ? null : parseYamlValue(rhs, { prettyErrors: false });
+    value = rhs.trim() === '' ? null : yamlParse()(rhs, { prettyErrors: false });
   } catch (e) {
     throw overrideError(arg, `VALUE is not valid YAML: ${(e as Error).message.split('\n')[0]}`, 'quote it, e.g. --set \'a.b="x: y"\'');
   }
   return { id: m[1]!, param: m[2]!, value: value === undefined ? null : value, arg };
+}
+
+/** `yaml`'s parse, loaded on first use (a run without --set need not load the YAML parser). */
+function yamlParse(): typeof import('yaml').parse {
+  return (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse;
 }
 
 /** Sets (or, for null, deletes) `dotPath` in `params`, copying the maps on the way (no aliasing). */

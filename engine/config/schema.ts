@@ -9,8 +9,9 @@
  * const raw = checkSchema(doc, src);   // throws ConfigError(s) with file:line:col
  */
 import { z } from 'zod';
-import { LineCounter, parseDocument, isMap, isPair, isScalar, type Document, type Node, type YAMLMap } from 'yaml';
-import { ConfigError, Source, didYouMean, locate, throwIfAny } from './errors.js';
+import { LineCounter, parseDocument, isMap, isPair, isScalar, isSeq, type Document, type Node, type YAMLMap } from 'yaml';
+import { ConfigError, didYouMean, throwIfAny } from './errors.js';
+import { Source, locate } from './source.js';
 
 /** Step ids: a letter or `_`, then letters, digits, `_` or `-` (no dots or brackets: those address outputs and foreach expansions). */
 export const STEP_ID = /^[A-Za-z_][A-Za-z0-9_-]*$/;
@@ -98,73 +99,52 @@ export interface RawPipeline {
   byId: Map<string, RawStep>;
 }
 
-/** Parses YAML text with positions; YAML syntax errors (and duplicate keys) become ConfigErrors. */
+/**
+ * Parses YAML text with positions; YAML syntax errors and duplicate keys become ConfigErrors.
+ * (Duplicate keys are found here in linear time: yaml's own `uniqueKeys` check is quadratic in
+ * the size of a map, too slow for a 10,000-step pipeline.)
+ */
 export function parseYaml(file: string, text: string): { doc: Document; src: Source } {
   const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, merge: true, prettyErrors: false, keepSourceTokens: false });
+  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: false, merge: true, prettyErrors: false, keepSourceTokens: false });
   const src = new Source(file, text, lc);
   const errors: ConfigError[] = [];
   for (const e of doc.errors) {
-    if (e.code === 'DUPLICATE_KEY') {
-      errors.push(duplicateKeyError(doc, src, e.pos[0]));
-    } else {
-      const msg = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-      errors.push(src.errorAt(e.pos[0], e.pos[1], `YAML syntax: ${lowerFirst(msg)}`, 'fix the YAML syntax (indentation, quotes, `:` after keys)'));
-    }
+    const msg = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+    errors.push(src.errorAt(e.pos[0], e.pos[1], `YAML syntax: ${lowerFirst(msg)}`, 'fix the YAML syntax (indentation, quotes, `:` after keys)'));
   }
+  if (errors.length === 0) duplicateKeys(doc.contents as Node | null, src, errors, true, false);
   throwIfAny(errors);
   return { doc, src };
 }
 
-function duplicateKeyError(doc: Document, src: Source, offset: number): ConfigError {
-  // Find the key at `offset` and its first occurrence in the same map.
-  const found = findDuplicate(doc.contents as Node | null, offset);
-  if (found) {
-    const { key, first, isStep } = found;
-    const line = src.lc.linePos(first).line;
-    return src.error(
-      key,
-      isStep ? `duplicate step id "${key.value}" (first defined on line ${line})` : `duplicate key "${key.value}" (first on line ${line})`,
-      isStep ? 'give each step a unique id' : 'remove or rename one of them',
-    );
-  }
-  return src.errorAt(offset, offset + 1, 'duplicate key', 'remove or rename one of them');
-}
-
-function findDuplicate(
-  node: Node | null,
-  offset: number,
-  isStepsMap = false,
-  isRoot = true,
-): { key: Node & { value: unknown }; first: number; isStep: boolean } | undefined {
-  if (!node || !node.range || offset < node.range[0] || offset > node.range[2]) return undefined;
+/** Reports every repeated key of every map (the step-id map gets a step-specific message). */
+function duplicateKeys(node: Node | null, src: Source, errors: ConfigError[], isRoot: boolean, isSteps: boolean): void {
+  if (!node) return;
   if (isMap(node)) {
     const seen = new Map<string, number>();
     for (const it of node.items) {
-      if (!isPair(it) || !isScalar(it.key)) continue;
-      const k = String(it.key.value);
-      const start = it.key.range?.[0] ?? -1;
-      const first = seen.get(k);
-      if (start === offset && first !== undefined) {
-        return { key: it.key as Node & { value: unknown }, first, isStep: isStepsMap };
-      }
-      if (first === undefined) seen.set(k, start);
-    }
-    for (const it of node.items) {
       if (!isPair(it)) continue;
+      if (isScalar(it.key)) {
+        const k = String(it.key.value);
+        const start = it.key.range?.[0] ?? 0;
+        const first = seen.get(k);
+        if (first === undefined) seen.set(k, start);
+        else {
+          const line = src.lc.linePos(first).line;
+          errors.push(
+            isSteps
+              ? src.error(it.key, `duplicate step id "${k}" (first defined on line ${line})`, 'give each step a unique id')
+              : src.error(it.key, `duplicate key "${k}" (first on line ${line})`, 'remove or rename one of them'),
+          );
+        }
+      }
       const steps = isRoot && isScalar(it.key) && it.key.value === 'steps';
-      const r = findDuplicate(it.value as Node | null, offset, steps, false);
-      if (r) return r;
+      duplicateKeys(it.value as Node | null, src, errors, false, steps);
     }
-    return undefined;
+  } else if (isSeq(node)) {
+    for (const it of node.items) duplicateKeys(it as Node | null, src, errors, false, false);
   }
-  const items = (node as { items?: unknown[] }).items;
-  if (!Array.isArray(items)) return undefined;
-  for (const it of items) {
-    const r = findDuplicate(it as Node | null, offset, false, false);
-    if (r) return r;
-  }
-  return undefined;
 }
 
 /** Checks the document against {@link pipelineSchema}; returns the steps with their nodes. */
