@@ -74,8 +74,8 @@ export function describeVcov(v: Model['vcov']): string {
   if (!v) return 'of unknown type';
   const by = v.by === null || v.by === undefined ? '' : Array.isArray(v.by) ? v.by.join(' and ') : v.by;
   const ty = v.type.toLowerCase();
-  if (/clust|^cr/.test(ty)) return `clustered by ${by || 'cluster'}${ty === 'cluster' || ty === 'clustered' ? '' : ` (${v.type})`}`;
-  if (/hc|robust|hetero/.test(ty)) return `heteroskedasticity-robust (${v.type.toUpperCase() === 'ROBUST' ? 'HC1' : v.type})`;
+  if (/clust|^cr/.test(ty)) return `clustered by ${by || 'cluster'}${ty === 'cluster' || ty === 'clustered' ? '' : ` (${v.type.toUpperCase()})`}`;
+  if (/hc|robust|hetero/.test(ty)) return `heteroskedasticity-robust (${ty === 'robust' ? 'HC1' : v.type.toUpperCase()})`;
   if (/iid|standard|ols|conventional/.test(ty)) return 'conventional (iid)';
   return `of type ${v.type}${by ? ` by ${by}` : ''}`;
 }

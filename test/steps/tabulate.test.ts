@@ -216,3 +216,29 @@ describe('data/paper-tables.json (transcription of the seed)', () => {
     for (const s of ['city fixed effects', 't-values', 'column (1)', '282 cities 2010-2022']) expect(all).toContain(s);
   });
 });
+
+describe('tabulate on the real estimate step (mpdta)', () => {
+  it('lays out its models as they are', async () => {
+    const { parse } = await import('csv-parse/sync');
+    const { fromRows } = await import('../../engine/table.js');
+    const rows = parse(readFileSync(path.join(ROOT, '..', 'shared', 'data', 'mpdta', 'mpdta.csv'), 'utf8'), {
+      columns: (h: string[]) => h.map((c) => c.replace('.', '_')),
+      cast: (v: string, c: { header: boolean }) => (c.header ? v : v === '' ? null : Number(v)),
+    }) as Record<string, unknown>[];
+    for (const r of rows) r.did = (r.first_treat as number) > 0 && (r.year as number) >= (r.first_treat as number) ? 1 : 0;
+    const panel = { type: 'table' as const, table: fromRows(rows) };
+    const est = (await import('../../steps/estimate.js')).default;
+    const a = await est.run(renderCtx('a'), { panel }, est.params.parse({ y: 'lemp', treat: 'did', fe: ['countyreal', 'year'], cluster: 'countyreal' }));
+    const b = await est.run(renderCtx('b'), { panel }, est.params.parse({ y: 'lemp', treat: 'did', controls: ['lpop'], fe: ['year'], vcov: 'hc1' }));
+    const out = await def.run(renderCtx('t'), { models: [a.model!, b.model!] }, def.params.parse({ fe_labels: { countyreal: 'County FE', year: 'Year FE' }, formats: ['csv'] }));
+    const csv = text(out.csv).split('\r\n');
+    const m = (a.model as { value: any }).value;
+    const did = m.coefficients[0];
+    expect(csv[2]).toBe(`did,${fmtNum(did.estimate, 3)}${stars(did.p)},${fmtNum((b.model as { value: any }).value.coefficients[0].estimate, 3)}${stars((b.model as { value: any }).value.coefficients[0].p)}`);
+    expect(csv).toContain('County FE,YES,NO');
+    expect(csv).toContain('Year FE,YES,YES');
+    expect(csv).toContain(`N,${m.n},2500`);
+    expect(csv.find((r) => r.startsWith('"Note:'))).toContain('(1) clustered by countyreal; (2) heteroskedasticity-robust (HC1)');
+    expect(csv.find((r) => r.startsWith('lpop'))).toMatch(/^lpop,,-?\d/);
+  });
+});
