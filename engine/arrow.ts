@@ -1,0 +1,120 @@
+/**
+ * Table ⇄ Arrow IPC (file format) for the store. Numeric columns become Float64 (NaN ↔ null), text
+ * columns Utf8. The bytes are a pure function of the table (names, order, values), so equal tables
+ * give equal object hashes. apache-arrow is heavy: callers import this module lazily.
+ */
+import {
+  Field,
+  Float64,
+  makeData,
+  RecordBatch,
+  Schema,
+  Struct,
+  Table as ArrowTable,
+  tableFromIPC,
+  tableToIPC,
+  Type,
+  Utf8,
+  type Data,
+} from 'apache-arrow';
+import { isNumeric, makeTable, type Column, type Table } from './table.js';
+
+const enc = new TextEncoder();
+
+function numData(c: Float64Array): Data<Float64> {
+  const n = c.length;
+  const values = new Float64Array(n);
+  const bitmap = new Uint8Array((n + 7) >> 3);
+  let nulls = 0;
+  for (let i = 0; i < n; i++) {
+    const v = c[i]!;
+    if (Number.isNaN(v)) nulls++;
+    else {
+      values[i] = v;
+      bitmap[i >> 3]! |= 1 << (i & 7);
+    }
+  }
+  return makeData({ type: new Float64(), length: n, nullCount: nulls, nullBitmap: nulls ? bitmap : null, data: values });
+}
+
+function strData(c: (string | null)[]): Data<Utf8> {
+  const n = c.length;
+  const offsets = new Int32Array(n + 1);
+  const bitmap = new Uint8Array((n + 7) >> 3);
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  let nulls = 0;
+  for (let i = 0; i < n; i++) {
+    const v = c[i];
+    if (v === null || v === undefined) nulls++;
+    else {
+      const b = enc.encode(v);
+      parts.push(b);
+      total += b.length;
+      bitmap[i >> 3]! |= 1 << (i & 7);
+    }
+    offsets[i + 1] = total;
+  }
+  const data = new Uint8Array(total);
+  let o = 0;
+  for (const p of parts) {
+    data.set(p, o);
+    o += p.length;
+  }
+  return makeData({ type: new Utf8(), length: n, nullCount: nulls, nullBitmap: nulls ? bitmap : null, valueOffsets: offsets, data });
+}
+
+/** Arrow IPC file bytes of a table. */
+export function tableToArrow(t: Table): Uint8Array {
+  const fields: Field[] = [];
+  const children: Data[] = [];
+  for (const name of t.names) {
+    const c = t.columns[name]!;
+    if (isNumeric(c)) {
+      fields.push(new Field(name, new Float64(), true));
+      children.push(numData(c));
+    } else {
+      fields.push(new Field(name, new Utf8(), true));
+      children.push(strData(c));
+    }
+  }
+  const schema = new Schema(fields);
+  const struct = makeData({ type: new Struct(fields), length: t.nrows, nullCount: 0, children });
+  const batch = new RecordBatch(schema, struct);
+  return tableToIPC(new ArrowTable(schema, [batch]), 'file');
+}
+
+/** A table from Arrow IPC bytes (file or stream format). Float columns → Float64Array (null → NaN); other types → strings. */
+export function arrowToTable(bytes: Uint8Array): Table {
+  const at = tableFromIPC(bytes);
+  const cols: Record<string, Column> = {};
+  const names: string[] = [];
+  const n = at.numRows;
+  at.schema.fields.forEach((f, j) => {
+    const vec = at.getChildAt(j)!;
+    names.push(f.name);
+    const tid = f.type.typeId;
+    if (tid === Type.Float || tid === Type.Int) {
+      const out = new Float64Array(n);
+      let row = 0;
+      for (const d of vec.data) {
+        const vals = d.values as ArrayLike<number | bigint>;
+        const bm = d.nullBitmap;
+        for (let i = 0; i < d.length; i++) {
+          const k = d.offset + i;
+          const valid = !bm || bm.length === 0 || d.nullCount === 0 || ((bm[k >> 3]! >> (k & 7)) & 1) === 1;
+          out[row++] = valid ? Number(vals[k]!) : NaN;
+        }
+      }
+      cols[f.name] = out;
+    } else {
+      const out: (string | null)[] = new Array(n);
+      for (let i = 0; i < n; i++) {
+        const v = vec.get(i);
+        out[i] = v === null || v === undefined ? null : String(v);
+      }
+      cols[f.name] = out;
+    }
+  });
+  return makeTable(cols, names);
+}

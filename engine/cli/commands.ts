@@ -1,0 +1,228 @@
+/**
+ * `repro status | why | dag | show | log | gc` (see main.ts for the synopsis).
+ */
+import path from 'node:path';
+import { intFlag, parseArgs } from './args.js';
+import { renderDag, UsageError, type DagFormat, type DagState } from '../graph.js';
+import { short } from '../canonical.js';
+
+const pipelineArg = (positionals: string[], command: string, max = 1): string => {
+  if (positionals.length > max) throw new UsageError(`repro ${command}: unexpected argument ${positionals.slice(max).join(' ')}`);
+  return positionals[max - 1] ?? 'pipeline.yaml';
+};
+
+export async function cmdStatus(argv: string[]): Promise<number> {
+  const p = parseArgs(argv, { repeat: ['target', 'force'], bools: ['json', 'verbose'] }, 'status');
+  const file = pipelineArg(p.positionals, 'status');
+  const { planPipeline } = await import('../plan.js');
+  const { session, nodes } = await planPipeline({ file, targets: p.lists.target ?? [], force: p.lists.force ?? [] });
+  const stale = nodes.filter((n) => n.state === 'stale');
+  const pending = nodes.filter((n) => n.state === 'pending');
+  if (p.bools.has('json')) {
+    process.stdout.write(
+      `${JSON.stringify({
+        pipeline: session.spec.name,
+        up_to_date: stale.length === 0 && pending.length === 0,
+        nodes: nodes.map((n) => ({ id: n.id, kind: n.kind, state: n.state, reason: n.reason, ...(n.key ? { key: n.key } : {}) })),
+      })}\n`,
+    );
+    return 0;
+  }
+  const { makeUi, nodeLine } = await import('./ui.js');
+  const ui = await makeUi();
+  const idw = Math.max(12, ...nodes.map((n) => Math.min(40, n.id.length)));
+  const kindw = Math.max(10, ...nodes.map((n) => n.kind.length));
+  // a 10,000-node pipeline should not print 10,000 "up to date" lines: show cached ones with --verbose, or when few
+  const showCached = p.bools.has('verbose') || nodes.length <= 60;
+  const lines: string[] = [];
+  for (const n of nodes) {
+    if (n.state === 'cached' && !showCached) continue;
+    lines.push(nodeLine(ui.c, n.state, n.id, n.kind, null, n.reason, idw, kindw));
+  }
+  if (lines.length) process.stdout.write(`${lines.join('\n')}\n`);
+  const cached = nodes.length - stale.length - pending.length;
+  const summary =
+    stale.length + pending.length === 0
+      ? ui.c.green(`${session.spec.name}: up to date (${cached} nodes cached)`)
+      : `${session.spec.name}: ${ui.c.yellow(`${stale.length} would run`)}, ${pending.length} wait for recomputed inputs (rerun only if those change), ${cached} cached`;
+  ui.out(summary);
+  return 0;
+}
+
+export async function cmdWhy(argv: string[]): Promise<number> {
+  const p = parseArgs(argv, { bools: ['json', 'verbose'] }, 'why');
+  if (p.positionals.length < 1) throw new UsageError('repro why: which node? usage: repro why ID [PIPELINE]');
+  const id = p.positionals[0]!;
+  const file = pipelineArg(p.positionals, 'why', 2);
+  const { openSession } = await import('../session.js');
+  const { planSession } = await import('../plan.js');
+  const s = await openSession({ file });
+  if (!s.graph.byId.has(id)) {
+    const { resolveIds } = await import('../graph.js');
+    resolveIds(s.graph, id, 'why'); // throws with suggestions unless it is a foreach base id
+    throw new UsageError(`repro why: ${id} is a foreach node; ask about one expansion: ${s.graph.nodes.filter((n) => n.baseId === id).map((n) => n.id).join(', ')}`);
+  }
+  const plan = await planSession(s, { targets: [id] });
+  const n = plan.find((x) => x.id === id)!;
+  const lines: string[] = [];
+  if (!n.latest) lines.push(`${id} (${n.kind}) has never run successfully${n.state === 'cached' ? ', but an identical computation is cached' : ''}.`);
+  else {
+    const when = `run #${n.latest.run} at ${n.latest.at}`;
+    if (n.state === 'cached' && n.changes.length === 0) lines.push(`${id} (${n.kind}) is up to date: nothing changed since ${when} (fingerprint ${short(n.key)}).`);
+    else {
+      const head =
+        n.state === 'cached'
+          ? `${id} (${n.kind}) is cached (an earlier computation matches), but differs from ${when}:`
+          : n.state === 'stale'
+            ? `${id} (${n.kind}) will run: ${n.reason}. Changes since ${when}:`
+            : `${id} (${n.kind}) waits for ${n.waitsFor.join(', ')}; changes since ${when}:`;
+      lines.push(head);
+      for (const ch of n.changes) lines.push(`  ${ch.line}`);
+      if (n.state === 'pending') for (const w of n.waitsFor) lines.push(`  input from ${w}: will be recomputed first (reruns ${id} only if it changes)`);
+      if (n.changes.length === 0 && n.state !== 'pending') lines.push(`  (no part changed: ${n.reason})`);
+    }
+  }
+  if (p.bools.has('json')) {
+    process.stdout.write(
+      `${JSON.stringify({ id, kind: n.kind, state: n.state, reason: n.reason, key: n.key ?? null, last: n.latest ? { run: n.latest.run, at: n.latest.at, key: n.latest.key } : null, changes: n.changes, waits_for: n.waitsFor })}\n`,
+    );
+  } else process.stdout.write(`${lines.join('\n')}\n`);
+  return 0;
+}
+
+export async function cmdDag(argv: string[]): Promise<number> {
+  const p = parseArgs(argv, { values: ['format'], bools: ['verbose'] }, 'dag');
+  const file = pipelineArg(p.positionals, 'dag');
+  const format = (p.values.format ?? 'text') as DagFormat;
+  if (!['text', 'mermaid', 'dot'].includes(format)) throw new UsageError(`repro dag: --format must be text, mermaid or dot, got "${format}"`);
+  const { planPipeline } = await import('../plan.js');
+  const { session, nodes } = await planPipeline({ file });
+  const state = new Map<string, DagState>(nodes.map((n) => [n.id, n.state]));
+  let paint: ((s: DagState, t: string) => string) | undefined;
+  if (format === 'text') {
+    const [{ makeUi, paintStatus }] = await Promise.all([import('./ui.js')]);
+    const ui = await makeUi();
+    paint = (s, t) => paintStatus(ui.c, s, t);
+  }
+  process.stdout.write(`${renderDag(session.graph, state, format, paint)}\n`);
+  return 0;
+}
+
+export async function cmdShow(argv: string[]): Promise<number> {
+  const p = parseArgs(argv, { bools: ['json', 'csv', 'verbose'], values: ['rows'] }, 'show');
+  if (p.positionals.length < 1) throw new UsageError('repro show: what? usage: repro show ID[.OUTPUT] [PIPELINE] [--json|--csv]');
+  if (p.bools.has('json') && p.bools.has('csv')) throw new UsageError('repro show: --json and --csv exclude each other');
+  const target = p.positionals[0]!;
+  const file = pipelineArg(p.positionals, 'show', 2);
+  const { openSession } = await import('../session.js');
+  const s = await openSession({ file });
+  let id = target;
+  let output: string | undefined;
+  if (!s.graph.byId.has(id)) {
+    const dot = target.lastIndexOf('.');
+    if (dot > 0 && s.graph.byId.has(target.slice(0, dot))) {
+      id = target.slice(0, dot);
+      output = target.slice(dot + 1);
+    } else {
+      const { resolveIds } = await import('../graph.js');
+      resolveIds(s.graph, id, 'show');
+      throw new UsageError(`repro show: ${id} is a foreach node; show one expansion: ${s.graph.nodes.filter((n) => n.baseId === id).map((n) => n.id).join(', ')}`);
+    }
+  }
+  const latest = await s.latest(id);
+  if (!latest) {
+    process.stderr.write(`repro show: ${id} has no successful run recorded; run \`repro run --target ${id}\` first\n`);
+    return 1;
+  }
+  const names = Object.keys(latest.outputs);
+  const name = output ?? names[0];
+  const ref = name !== undefined ? latest.outputs[name] : undefined;
+  if (!ref) throw new UsageError(`repro show: ${id} has no output "${output}"; outputs: ${names.join(', ')}`);
+  const art = await s.store.get(ref);
+  const out = (t: string | Uint8Array): void => void process.stdout.write(t);
+  if (art.type === 'table') {
+    const { tableToCsv } = await import('../csv.js');
+    const { toRows } = await import('../table.js');
+    if (p.bools.has('csv')) out(tableToCsv(art.table));
+    else if (p.bools.has('json')) out(`${JSON.stringify(toRows(art.table))}\n`);
+    else {
+      const max = intFlag(p, 'rows', 'show') ?? 20;
+      out(formatTable(art.table, max));
+      if (names.length > 1) process.stderr.write(`(outputs of ${id}: ${names.join(', ')}; this is ${name})\n`);
+    }
+  } else if (art.type === 'json') {
+    if (p.bools.has('csv')) throw new UsageError(`repro show: ${id}.${name} is JSON; --csv is for tables`);
+    out(`${JSON.stringify(art.value, null, p.bools.has('json') ? undefined : 2)}\n`);
+  } else {
+    if (p.bools.has('csv') && art.ext !== 'csv') throw new UsageError(`repro show: ${id}.${name} is a .${art.ext} file; --csv is for tables`);
+    out(art.bytes);
+  }
+  return 0;
+}
+
+function formatTable(t: import('../table.js').Table, max: number): string {
+  const rows = Math.min(max, t.nrows);
+  const cells: string[][] = [t.names];
+  for (let i = 0; i < rows; i++) {
+    cells.push(
+      t.names.map((n) => {
+        const c = t.columns[n]!;
+        const v = c[i];
+        if (typeof v === 'number') return Number.isNaN(v) ? 'NA' : Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(6)));
+        return v ?? 'NA';
+      }),
+    );
+  }
+  const w = t.names.map((_, j) => Math.max(...cells.map((r) => r[j]!.length)));
+  const lines = cells.map((r) => r.map((x, j) => (j === 0 ? x.padEnd(w[j]!) : x.padStart(w[j]!))).join('  '));
+  lines.splice(1, 0, w.map((x) => '─'.repeat(x)).join('  '));
+  return `${lines.join('\n')}\n${t.nrows > rows ? `… ${t.nrows - rows} more rows (${t.nrows} in all; --csv prints everything)\n` : `(${t.nrows} rows)\n`}`;
+}
+
+export async function cmdLog(argv: string[]): Promise<number> {
+  const p = parseArgs(argv, { values: ['limit'], bools: ['json', 'verbose'] }, 'log');
+  const file = pipelineArg(p.positionals, 'log');
+  const limit = intFlag(p, 'limit', 'log') ?? 20;
+  const storeDir = path.join(path.dirname(path.resolve(file)), 'artifacts');
+  const { readHistory } = await import('../history.js');
+  const h = await readHistory(storeDir);
+  const runs = h.runs.slice(-limit).reverse();
+  if (p.bools.has('json')) {
+    process.stdout.write(`${JSON.stringify(p.bools.has('verbose') ? runs : runs.map(({ nodes: _n, ...r }) => r))}\n`);
+    return 0;
+  }
+  const { makeUi, fmtMs } = await import('./ui.js');
+  const ui = await makeUi();
+  const c = ui.c;
+  if (!runs.length) {
+    ui.out(`no runs recorded in ${path.relative(process.cwd(), storeDir) || '.'}`);
+    return 0;
+  }
+  for (const r of runs) {
+    const t = r.started.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+    const counts = `${r.counts.ran} ran, ${r.counts.cached} cached, ${r.counts.failed} failed, ${r.counts.skipped} skipped`;
+    ui.out(`${c.bold(`#${r.id}`.padEnd(6))} ${t}  ${r.ok ? c.green('ok    ') : c.red('failed')}  ${counts.padEnd(44)} ${fmtMs(r.ms).padStart(8)}  ${c.dim(`${r.pipeline} (${r.file})`)}`);
+    if (p.bools.has('verbose')) {
+      for (const n of r.nodes) if (n.status !== 'cached') ui.out(c.dim(`         ${n.status.padEnd(7)} ${n.id}: ${n.error ?? n.reason}`));
+    }
+  }
+  return 0;
+}
+
+export async function cmdGc(argv: string[]): Promise<number> {
+  const p = parseArgs(argv, { values: ['keep-runs'], bools: ['dry-run', 'verbose', 'json'] }, 'gc');
+  const file = pipelineArg(p.positionals, 'gc');
+  const keepRuns = intFlag(p, 'keep-runs', 'gc', 0) ?? 5;
+  const [{ openSession }, { gcStore }, { fmtBytes }] = await Promise.all([import('../session.js'), import('../gc.js'), import('./ui.js')]);
+  const s = await openSession({ file });
+  const r = await gcStore(s, { dryRun: p.bools.has('dry-run'), keepRuns, onWait: (pids) => process.stderr.write(`waiting for running repro (pid ${pids.join(', ')})…\n`) });
+  if (p.bools.has('json')) {
+    process.stdout.write(`${JSON.stringify(r)}\n`);
+    return 0;
+  }
+  const verb = r.dryRun ? 'would remove' : 'removed';
+  process.stdout.write(
+    `gc: ${verb} ${r.objectsRemoved} objects and ${r.entriesRemoved} cache entries, ${r.dryRun ? 'would free' : 'freed'} ${fmtBytes(r.bytesFreed)}; kept ${r.objectsKept} objects (${fmtBytes(r.bytesKept)})\n`,
+  );
+  return 0;
+}

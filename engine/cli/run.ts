@@ -1,0 +1,134 @@
+/**
+ * `repro run`: run the pipeline (or `--dry-run`: show what would run), printing one line per node
+ * as it finishes, a progress bar for steps that report progress, and a summary; `--json` prints
+ * only the contract's JSON object on stdout.
+ */
+import { intFlag, parseArgs } from './args.js';
+import { UsageError } from '../graph.js';
+import type { NodeResult, RunEvent } from '../executor.js';
+import type { ParamOverride } from '../spec.js';
+
+export async function cmdRun(argv: string[]): Promise<number> {
+  const p = parseArgs(argv, { values: ['jobs'], repeat: ['target', 'force', 'set'], bools: ['dry-run', 'keep-going', 'json', 'verbose', 'no-spec-cache'] }, 'run');
+  if (p.positionals.length > 1) throw new UsageError(`repro run: expected at most one PIPELINE, got ${p.positionals.join(' ')}`);
+  const file = p.positionals[0] ?? 'pipeline.yaml';
+  const jobs = intFlag(p, 'jobs', 'run');
+  const json = p.bools.has('json');
+  const verbose = p.bools.has('verbose');
+  let overrides: ParamOverride[] = [];
+  if (p.lists.set?.length) {
+    const { parseOverride } = await import('../config/load.js');
+    overrides = p.lists.set.map((a) => parseOverride(a));
+  }
+  const common = {
+    file,
+    overrides,
+    targets: p.lists.target ?? [],
+    force: p.lists.force ?? [],
+    noSpecCache: p.bools.has('no-spec-cache'),
+  };
+
+  if (p.bools.has('dry-run')) return dryRun(common, json);
+
+  const [{ runSession }, { openSession }, { makeUi, nodeLine, ProgressBar, fmtMs }] = await Promise.all([import('../executor.js'), import('../session.js'), import('./ui.js')]);
+  const ui = await makeUi();
+  const c = ui.c;
+  const bar = json ? null : new ProgressBar(c);
+  let idw = 12;
+  let kindw = 10;
+  const say = (f: () => void): void => {
+    bar?.clear();
+    f();
+    bar?.redraw();
+  };
+  const onEvent = (e: RunEvent): void => {
+    if (json) return;
+    switch (e.type) {
+      case 'node': {
+        const n = e.node;
+        bar?.finish(n.id);
+        say(() => {
+          ui.out(nodeLine(c, n.status, n.id, n.kind, n.status === 'skipped' ? null : n.ms, n.reason, idw, kindw));
+          if (n.published?.length) ui.out(c.dim(`      published ${n.published.map((f) => rel(f)).join(', ')}`));
+          if (n.error) {
+            ui.err(c.red(`      ${n.id} (${n.kind}) failed: ${n.error.message}`));
+            if (!n.error.stepError && n.error.stack) {
+              if (verbose) ui.err(c.dim(indent(n.error.stack, 8)));
+              else ui.err(c.dim('      (--verbose shows the stack trace)'));
+            }
+          }
+        });
+        break;
+      }
+      case 'warn':
+        say(() => ui.err(c.yellow(`  ! ${e.id}: ${e.msg}`)));
+        break;
+      case 'info':
+        say(() => ui.err(c.dim(`    ${e.id}: ${e.msg}`)));
+        break;
+      case 'progress':
+        bar?.update(e.id, e.done, e.total, e.label);
+        break;
+      case 'wait':
+        say(() => ui.err(c.dim(e.msg)));
+        break;
+      case 'start':
+        break;
+      case 'running':
+        if (verbose) say(() => ui.err(c.dim(`  … ${e.id} (${e.kind}) started${e.worker ? ' in a worker thread' : ''}: ${e.reason}`)));
+        break;
+    }
+  };
+  // width of the id / kind columns, known once the spec is loaded
+  const session = await openSession(common);
+  for (const n of session.graph.nodes) {
+    idw = Math.max(idw, Math.min(40, n.id.length));
+    kindw = Math.max(kindw, n.kind.length);
+  }
+  const r = await runSession(session, { ...common, ...(jobs !== undefined ? { jobs } : {}), keepGoing: p.bools.has('keep-going'), argv: ['run', ...argv], onEvent });
+  bar?.clear();
+  if (json) {
+    const obj = {
+      ok: r.ok,
+      nodes: r.nodes.map((n: NodeResult) => ({ id: n.id, kind: n.kind, status: n.status, key: n.key, ms: Math.round(n.ms), reason: n.reason, ...(n.error ? { error: n.error.message } : {}), ...(n.warnings.length ? { warnings: n.warnings } : {}) })),
+    };
+    process.stdout.write(`${JSON.stringify(obj)}\n`);
+  } else {
+    const count = (s: string): number => r.nodes.filter((n) => n.status === s).length;
+    const parts = [`${count('ran')} ran`, `${count('cached')} cached`, `${count('failed')} failed`, `${count('skipped')} skipped`];
+    const line = `${r.pipeline}: ${parts.join(', ')} in ${fmtMs(r.ms)}${r.runId !== undefined ? c.dim(` (run #${r.runId})`) : ''}`;
+    ui.out(r.ok ? c.green(line) : c.red(line));
+  }
+  return r.ok ? 0 : 1;
+}
+
+async function dryRun(common: { file: string; overrides: ParamOverride[]; targets: string[]; force: string[]; noSpecCache: boolean }, json: boolean): Promise<number> {
+  const [{ planPipeline }, { makeUi, nodeLine }] = await Promise.all([import('../plan.js'), import('./ui.js')]);
+  const { session, nodes } = await planPipeline(common);
+  if (json) {
+    process.stdout.write(
+      `${JSON.stringify({ ok: true, dry_run: true, nodes: nodes.map((n) => ({ id: n.id, kind: n.kind, status: n.state === 'cached' ? 'cached' : n.state, key: n.key ?? '', ms: 0, reason: n.reason })) })}\n`,
+    );
+    return 0;
+  }
+  const ui = await makeUi();
+  const idw = Math.max(12, ...nodes.map((n) => Math.min(40, n.id.length)));
+  const kindw = Math.max(10, ...nodes.map((n) => n.kind.length));
+  for (const n of nodes) ui.out(nodeLine(ui.c, n.state, n.id, n.kind, null, n.reason, idw, kindw));
+  const stale = nodes.filter((n) => n.state === 'stale').length;
+  const pending = nodes.filter((n) => n.state === 'pending').length;
+  ui.out(`${session.spec.name}: dry run — ${stale} would run, ${pending} wait for recomputed inputs (run only if those change), ${nodes.length - stale - pending} cached`);
+  return 0;
+}
+
+function rel(f: string): string {
+  const path = process.cwd();
+  return f.startsWith(path + '/') ? f.slice(path.length + 1) : f;
+}
+
+function indent(s: string, n: number): string {
+  return s
+    .split('\n')
+    .map((l) => ' '.repeat(n) + l)
+    .join('\n');
+}

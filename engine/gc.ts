@@ -1,0 +1,75 @@
+/**
+ * Garbage collection of the store: delete the objects that neither the current pipeline (its
+ * cached nodes, and the latest successful outputs of its nodes, which `show` reads) nor the last
+ * `keepRuns` recorded runs reference, the cache entries that point at a deleted object, and stray
+ * temp files. Holds the exclusive gc lock (waits for running `repro run`s to finish).
+ */
+import fs from 'node:fs';
+import { acquireGcLock } from './lock.js';
+import { planSession } from './plan.js';
+import type { Session } from './session.js';
+
+export interface GcOptions {
+  dryRun?: boolean;
+  /** How many recent runs' outputs to keep (default 5). */
+  keepRuns?: number;
+  onWait?: (pids: number[]) => void;
+}
+
+export interface GcResult {
+  objectsRemoved: number;
+  entriesRemoved: number;
+  bytesFreed: number;
+  objectsKept: number;
+  bytesKept: number;
+  dryRun: boolean;
+}
+
+export async function gcStore(s: Session, opts: GcOptions = {}): Promise<GcResult> {
+  const held = opts.dryRun ? null : await acquireGcLock(s.store.locksDir, opts.onWait);
+  try {
+    const keep = new Set<string>();
+    const plan = await planSession(s);
+    for (const n of plan) for (const r of Object.values(n.outputs ?? {})) keep.add(r.hash);
+    const hist = await s.history();
+    for (const [id, l] of Object.entries(hist.latest[s.spec.name] ?? {})) {
+      if (s.graph.byId.has(id)) for (const r of Object.values(l.outputs)) keep.add(r.hash);
+    }
+    const keepRuns = opts.keepRuns ?? 5;
+    for (const run of hist.runs.slice(-keepRuns)) for (const n of run.nodes) for (const h of Object.values(n.outputs ?? {})) keep.add(h);
+
+    const res: GcResult = { objectsRemoved: 0, entriesRemoved: 0, bytesFreed: 0, objectsKept: 0, bytesKept: 0, dryRun: !!opts.dryRun };
+    // cache entries first (an entry must never point at a missing object for long)
+    for (const key of s.store.listEntries()) {
+      const e = s.store.readEntry(key);
+      const live = e && Object.values(e.outputs).every((r) => keep.has(r.hash));
+      if (live) continue;
+      const p = s.store.entryPath(key);
+      try {
+        res.bytesFreed += fs.statSync(p).size;
+      } catch {
+        /* raced */
+      }
+      res.entriesRemoved++;
+      if (!opts.dryRun) s.store.deleteEntry(key);
+    }
+    for (const o of s.store.listObjects()) {
+      if (keep.has(o.hash)) {
+        res.objectsKept++;
+        res.bytesKept += o.size;
+        continue;
+      }
+      res.objectsRemoved++;
+      res.bytesFreed += o.size;
+      if (!opts.dryRun) s.store.discardObject(o.hash);
+    }
+    if (!opts.dryRun) {
+      s.store.sweepTemp();
+      const { withMutex } = await import('./lock.js');
+      withMutex(s.store.locksDir, 'statcache', () => s.stat.save());
+    }
+    return res;
+  } finally {
+    held?.release();
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * Run history (invariant 7), kept with lowdb in `artifacts/history.json`.
+ *
+ * - `runs`: one record per `repro run` (newest last, the last {@link MAX_RUNS} kept): when, how
+ *   long, ok, and per node: status, fingerprint, digests of the fingerprint parts, ms, reason,
+ *   warnings, error, output hashes.
+ * - `latest[pipeline][node]`: the full fingerprint parts and outputs of the node's last successful
+ *   (ran or cached) run — what `why`, `status` and `show` compare against and read.
+ *
+ * Writes happen under the store mutex (re-read, append, write atomically), so concurrent runs
+ * never drop each other's records.
+ */
+import path from 'node:path';
+import { canonicalJson, sha256 } from './canonical.js';
+import type { FingerprintParts } from './fingerprint.js';
+import { acquireMutex } from './lock.js';
+import type { OutputRef } from './store.js';
+
+export const MAX_RUNS = 200;
+
+export type NodeStatus = 'ran' | 'cached' | 'failed' | 'skipped';
+
+/** Per-part digests of a fingerprint: enough to see which part changed between two runs. */
+export interface PartsDigest {
+  kind: string;
+  code: Record<string, string>;
+  params: string;
+  inputs: Record<string, string | string[]>;
+  files: Record<string, string>;
+  seed: string;
+}
+
+export interface NodeRecord {
+  id: string;
+  kind: string;
+  status: NodeStatus;
+  key?: string;
+  ms: number;
+  reason: string;
+  warnings: string[];
+  error?: string;
+  parts?: PartsDigest;
+  /** Output name → object hash (ran / cached). */
+  outputs?: Record<string, string>;
+}
+
+export interface RunRecord {
+  id: number;
+  /** ISO time the run started. */
+  started: string;
+  ms: number;
+  ok: boolean;
+  pipeline: string;
+  /** Pipeline file, relative to the store's parent directory. */
+  file: string;
+  jobs: number;
+  argv: string[];
+  counts: Record<NodeStatus, number>;
+  nodes: NodeRecord[];
+}
+
+export interface Latest {
+  key: string;
+  kind: string;
+  parts: FingerprintParts;
+  outputs: Record<string, OutputRef>;
+  run: number;
+  at: string;
+}
+
+export interface HistoryData {
+  version: 1;
+  nextId: number;
+  runs: RunRecord[];
+  latest: Record<string, Record<string, Latest>>;
+}
+
+const empty = (): HistoryData => ({ version: 1, nextId: 1, runs: [], latest: {} });
+
+export function digestParts(p: FingerprintParts): PartsDigest {
+  return {
+    kind: p.kind,
+    code: p.code,
+    params: sha256(canonicalJson(p.params)).slice(0, 16),
+    inputs: p.inputs,
+    files: p.files,
+    seed: canonicalJson(p.seed),
+  };
+}
+
+async function open(file: string): Promise<{ data: HistoryData }> {
+  const [{ Low }, { JSONFile }] = await Promise.all([import('lowdb'), import('lowdb/node')]);
+  const db = new Low<HistoryData>(new JSONFile<HistoryData>(file), empty());
+  await db.read();
+  if (!db.data || db.data.version !== 1 || !Array.isArray(db.data.runs)) db.data = empty();
+  return db;
+}
+
+/** Read the history (empty if none). */
+export async function readHistory(storeDir: string): Promise<HistoryData> {
+  return (await open(path.join(storeDir, 'history.json'))).data;
+}
+
+/**
+ * Append a run and update `latest` for its successful nodes. Returns the run id.
+ * `latest` maps node id → entry for the nodes that ran or were cached.
+ */
+export async function recordRun(
+  storeDir: string,
+  run: Omit<RunRecord, 'id'>,
+  latest: Record<string, Omit<Latest, 'run' | 'at'>>,
+): Promise<number> {
+  const file = path.join(storeDir, 'history.json');
+  const [{ Low }, { JSONFile }] = await Promise.all([import('lowdb'), import('lowdb/node')]);
+  const release = await acquireMutex(path.join(storeDir, 'locks'), 'history');
+  try {
+    const db = new Low<HistoryData>(new JSONFile<HistoryData>(file), empty());
+    await db.read();
+    if (!db.data || db.data.version !== 1 || !Array.isArray(db.data.runs)) db.data = empty();
+    const id = db.data.nextId++;
+    db.data.runs.push({ id, ...run });
+    if (db.data.runs.length > MAX_RUNS) db.data.runs.splice(0, db.data.runs.length - MAX_RUNS);
+    const mine = (db.data.latest[run.pipeline] ??= {});
+    for (const [nodeId, l] of Object.entries(latest)) mine[nodeId] = { ...l, run: id, at: run.started };
+    await db.write();
+    return id;
+  } finally {
+    release();
+  }
+}
+

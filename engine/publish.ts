@@ -1,0 +1,88 @@
+/**
+ * `publish:` — copy a node's outputs out of the store after it ran or was found cached.
+ *
+ * Layout (P = the publish path, relative to the YAML):
+ * - when the node's outputs all have different extensions (the usual case: one output, or
+ *   tabulate's md/tex/csv/html), each output goes to `P.<ext>` — e.g. `results/table7.md`,
+ *   `results/table7.tex`, `results/figure1.svg`, `results/baseline.json`;
+ * - otherwise (two outputs share an extension, e.g. match's sample/pairs/balance tables), to
+ *   `P/<output>.<ext>` — e.g. `results/match/sample.csv`.
+ *
+ * Extensions: file artifacts keep theirs, tables are written as CSV, json as pretty-printed JSON
+ * (sorted keys). A published file is rewritten only when missing or different; the stat cache
+ * remembers what was published so an all-cached run does not re-render it.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { sha256 } from './canonical.js';
+import { writeFileAtomic } from './fsutil.js';
+import type { StatCache } from './statcache.js';
+import { publishExt, type OutputRef, type Store } from './store.js';
+
+/** Destination file of each output (absolute). */
+export function publishTargets(baseDir: string, publish: string, outputs: Record<string, OutputRef>): Record<string, string> {
+  const base = path.resolve(baseDir, publish);
+  const names = Object.keys(outputs);
+  const exts = names.map((n) => publishExt(outputs[n]!));
+  const distinct = new Set(exts).size === exts.length;
+  const out: Record<string, string> = {};
+  names.forEach((n, i) => {
+    out[n] = distinct ? `${base}.${exts[i]}` : path.join(base, `${n}.${exts[i]}`);
+  });
+  return out;
+}
+
+/** The bytes an output is published as. */
+export async function publishedBytes(store: Store, ref: OutputRef): Promise<Uint8Array> {
+  const bytes = store.getBytes(ref.hash);
+  if (ref.type === 'file') return bytes;
+  if (ref.type === 'json') return new TextEncoder().encode(`${JSON.stringify(JSON.parse(new TextDecoder().decode(bytes)), null, 2)}\n`);
+  const [{ arrowToTable }, { tableToCsv }] = await Promise.all([import('./arrow.js'), import('./csv.js')]);
+  return new TextEncoder().encode(tableToCsv(arrowToTable(bytes)));
+}
+
+/**
+ * Publish a node's outputs; returns the files written (empty when all were already up to date).
+ * Source hash recorded in the stat cache ('p' namespace) lets cached runs skip unchanged files.
+ */
+export async function publishOutputs(
+  store: Store,
+  stat: StatCache | null,
+  baseDir: string,
+  publish: string,
+  outputs: Record<string, OutputRef>,
+): Promise<string[]> {
+  const written: string[] = [];
+  const targets = publishTargets(baseDir, publish, outputs);
+  for (const [name, dest] of Object.entries(targets)) {
+    const ref = outputs[name]!;
+    let st: fs.Stats | undefined;
+    try {
+      st = fs.statSync(dest);
+    } catch {
+      st = undefined;
+    }
+    if (st && stat) {
+      const hit = stat.get('p', dest, st);
+      if (hit && hit.x === ref.hash) continue;
+    }
+    const bytes = await publishedBytes(store, ref);
+    const want = sha256(bytes);
+    let same = false;
+    if (st && st.size === bytes.length) {
+      try {
+        same = sha256(fs.readFileSync(dest)) === want;
+      } catch {
+        same = false;
+      }
+    }
+    if (!same) {
+      fs.mkdirSync(path.dirname(dest), { recursive: true });
+      writeFileAtomic(dest, bytes);
+      written.push(dest);
+    }
+    // we wrote (or just compared) the file ourselves: not racy, record it
+    stat?.set('p', dest, fs.statSync(dest), want, ref.hash, Number.POSITIVE_INFINITY);
+  }
+  return written;
+}

@@ -1,0 +1,51 @@
+/**
+ * How the engine finds step kinds. The default registry is the study's hook `steps/index.ts`
+ * (export `registry`); it is imported lazily so the engine's own tests never load the study.
+ *
+ * `REPRO_REGISTRY=/abs/path/registry.js` replaces it with another ES module exporting `registry`
+ * (same shape) and optionally `codeRoot` (directory the entries' `file` paths are relative to;
+ * default: the project root). The benches and the engine's process-level tests use this to run
+ * pipelines of toy steps through the real CLI.
+ */
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { PROJECT_ROOT } from './paths.js';
+import type { StepDef } from './types.js';
+
+/** One step kind: its source file (for the code fingerprint) and a lazy loader of its definition. */
+export interface RegistryEntry {
+  /** Source file of the step, relative to the code root (or absolute). */
+  file: string;
+  load(): Promise<StepDef>;
+}
+
+export type Registry = Record<string, RegistryEntry>;
+
+export interface LoadedRegistry {
+  registry: Registry;
+  /** Directory `file` paths are relative to; code hashes are keyed relative to it. */
+  codeRoot: string;
+}
+
+/** The registry named by REPRO_REGISTRY, or the study's steps/index.ts. */
+export async function loadRegistry(env: NodeJS.ProcessEnv = process.env): Promise<LoadedRegistry> {
+  const alt = env.REPRO_REGISTRY;
+  if (alt) {
+    const abs = path.resolve(alt);
+    const mod = (await import(pathToFileURL(abs).href)) as { registry?: Registry; codeRoot?: string };
+    if (!mod.registry) throw new Error(`REPRO_REGISTRY=${alt}: the module does not export \`registry\``);
+    return { registry: mod.registry, codeRoot: mod.codeRoot ? path.resolve(path.dirname(abs), mod.codeRoot) : PROJECT_ROOT };
+  }
+  const mod = (await import('../steps/index.js')) as unknown as { registry: Registry };
+  return { registry: mod.registry, codeRoot: PROJECT_ROOT };
+}
+
+/** URL of the module a worker thread imports to run a step: compiled JS for `.ts` sources. */
+export function stepModuleUrl(file: string, codeRoot: string): URL {
+  const abs = path.resolve(codeRoot, file);
+  if (/\.(m|c)?ts$/.test(abs)) {
+    const rel = path.relative(PROJECT_ROOT, abs);
+    return pathToFileURL(path.join(PROJECT_ROOT, 'dist', rel.replace(/\.(m|c)?ts$/, (m) => m.replace('ts', 'js'))));
+  }
+  return pathToFileURL(abs);
+}

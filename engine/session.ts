@@ -1,0 +1,139 @@
+/**
+ * A session: one pipeline loaded against one store — what every command (run, status, why, dag,
+ * show, gc) starts from. Loads the spec (or takes a prebuilt one), opens the stat cache and the
+ * store under `artifacts/` next to the YAML, and computes fingerprint parts of nodes.
+ */
+import path from 'node:path';
+import { buildGraph, type Graph } from './graph.js';
+import { diffParts, Fingerprinter, fingerprintKey, reasonOf, type FingerprintParts } from './fingerprint.js';
+import type { HistoryData, Latest } from './history.js';
+import { loadRegistry, type Registry } from './registry.js';
+import type { InputRef, NodeSpec, ParamOverride, PipelineSpec } from './spec.js';
+import { StatCache } from './statcache.js';
+import { Store, type OutputRef } from './store.js';
+
+export interface SessionOptions {
+  /** Pipeline YAML (default `./pipeline.yaml`). Ignored when `spec` is given. */
+  file?: string;
+  /** A prebuilt, validated spec (tests); skips loading the YAML. */
+  spec?: PipelineSpec;
+  /** Step registry; default: REPRO_REGISTRY or steps/index.ts (see registry.ts). */
+  registry?: Registry;
+  /** Directory registry `file` paths are relative to (default: the project root, or the REPRO_REGISTRY module's `codeRoot`). */
+  codeRoot?: string;
+  /** `--set` overrides. */
+  overrides?: ParamOverride[];
+  /** Store directory (default: `artifacts/` next to the YAML). */
+  storeDir?: string;
+  /** Always validate the YAML (skip the validated-spec cache, see speccache.ts). */
+  noSpecCache?: boolean;
+}
+
+export interface Session {
+  spec: PipelineSpec;
+  graph: Graph;
+  registry: Registry;
+  codeRoot: string;
+  storeDir: string;
+  store: Store;
+  stat: StatCache;
+  fp: Fingerprinter;
+  /** Lazily read history. */
+  history(): Promise<HistoryData>;
+  /** Last successful record of a node in this pipeline. */
+  latest(id: string): Promise<Latest | undefined>;
+}
+
+export async function openSession(opts: SessionOptions): Promise<Session> {
+  let registry = opts.registry;
+  let codeRoot = opts.codeRoot;
+  if (!registry) {
+    const loaded = await loadRegistry();
+    registry = loaded.registry;
+    codeRoot ??= loaded.codeRoot;
+  }
+  if (!codeRoot) codeRoot = (await import('./paths.js')).PROJECT_ROOT;
+  let spec: PipelineSpec | null | undefined = opts.spec;
+  const abs = spec ? spec.file : path.resolve(opts.file ?? 'pipeline.yaml');
+  const storeDir = opts.storeDir ?? path.join(spec ? spec.baseDir : path.dirname(abs), 'artifacts');
+  const stat = new StatCache(path.join(storeDir, 'statcache.json'));
+  const store = new Store(storeDir, stat);
+  const fp = new Fingerprinter(codeRoot, stat);
+  if (!spec) {
+    const overrides = opts.overrides ?? [];
+    const sc = await import('./speccache.js');
+    spec = opts.noSpecCache ? null : sc.cachedSpec(storeDir, abs, overrides, registry, stat, fp);
+    if (!spec) {
+      const { loadPipeline } = await import('./config/load.js');
+      spec = await loadPipeline(abs, { registry, overrides });
+      if (!opts.noSpecCache) sc.saveSpec(storeDir, abs, overrides, registry, stat, fp, spec);
+    }
+  }
+  let hist: Promise<HistoryData> | undefined;
+  const history = (): Promise<HistoryData> => (hist ??= import('./history.js').then((h) => h.readHistory(storeDir)));
+  const s: Session = {
+    spec,
+    graph: buildGraph(spec),
+    registry,
+    codeRoot,
+    storeDir,
+    store,
+    stat,
+    fp,
+    history,
+    async latest(id) {
+      return (await history()).latest[spec!.name]?.[id];
+    },
+  };
+  return s;
+}
+
+/** Fingerprint parts other than the inputs (computable before the inputs exist). */
+export function staticParts(s: Session, n: NodeSpec): Omit<FingerprintParts, 'inputs'> {
+  const entry = s.registry[n.kind];
+  if (!entry) throw new Error(`unknown step kind "${n.kind}" (node ${n.id})`);
+  return {
+    kind: n.kind,
+    code: s.fp.code(n.kind, entry.file),
+    params: n.params,
+    files: s.fp.files(s.spec.baseDir, n.files),
+    seed: { root: s.spec.seed, node: n.id },
+  };
+}
+
+/** A node's input references as a flat list of [input name, ref]. */
+export function inputRefs(n: NodeSpec): [string, InputRef[] | InputRef][] {
+  return Object.entries(n.inputs);
+}
+
+/**
+ * The `inputs` part from the outputs of upstream nodes; throws a readable error if an upstream
+ * node did not produce the referenced output.
+ */
+export function inputHashes(n: NodeSpec, outputs: Map<string, Record<string, OutputRef>>): Record<string, string | string[]> {
+  const one = (name: string, r: InputRef): string => {
+    const o = outputs.get(r.node)?.[r.output];
+    if (!o) throw new Error(`input ${name}: node ${r.node} produced no output "${r.output}"`);
+    return o.hash;
+  };
+  const out: Record<string, string | string[]> = {};
+  for (const name of Object.keys(n.inputs).sort()) {
+    const v = n.inputs[name]!;
+    out[name] = Array.isArray(v) ? v.map((r) => one(name, r)) : one(name, v);
+  }
+  return out;
+}
+
+export function fullParts(stat: Omit<FingerprintParts, 'inputs'>, inputs: Record<string, string | string[]>): FingerprintParts {
+  return { kind: stat.kind, code: stat.code, params: stat.params, inputs, files: stat.files, seed: stat.seed };
+}
+
+export { fingerprintKey };
+
+/** Why a node must run, compared with its last successful run. */
+export function staleReason(latest: Latest | undefined, parts: FingerprintParts | Omit<FingerprintParts, 'inputs'>): string {
+  if (!latest) return 'never run';
+  const which = 'inputs' in parts ? undefined : (['kind', 'code', 'params', 'files', 'seed'] as const);
+  const changes = diffParts(latest.parts, parts as FingerprintParts, which ? [...which] : undefined);
+  return reasonOf(changes);
+}

@@ -1,0 +1,90 @@
+/**
+ * The validated-spec cache: a no-op run should not parse YAML, build zod schemas or import step
+ * modules. After a successful validation the PipelineSpec is saved in `artifacts/specs/` together
+ * with everything it was derived from: the YAML's content hash, the `--set` overrides, the
+ * registry file and code hash (source + transitive imports) of every step kind the pipeline uses,
+ * the code hash of the config layer (engine/config/) and of package-lock.json. When all of these are
+ * unchanged (checked through the stat cache: stats only) the saved spec is used as is; any
+ * difference falls back to the full validation (which also produces the positioned errors).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { canonicalJson, sha256 } from './canonical.js';
+import { codeClosure } from './codehash.js';
+import type { Fingerprinter } from './fingerprint.js';
+import { writeFileAtomic } from './fsutil.js';
+import { PROJECT_ROOT } from './paths.js';
+import type { Registry } from './registry.js';
+import type { ParamOverride, PipelineSpec } from './spec.js';
+import type { StatCache } from './statcache.js';
+
+interface SpecCacheFile {
+  v: 1;
+  yaml: string;
+  overrides: string;
+  env: string;
+  kinds: Record<string, { file: string; code: string }>;
+  spec: PipelineSpec;
+}
+
+function envHash(stat: StatCache): string {
+  const code = codeClosure(path.join(PROJECT_ROOT, 'engine/config/load.ts'), PROJECT_ROOT, stat);
+  let lock = 'none';
+  try {
+    lock = stat.fileHash(path.join(PROJECT_ROOT, 'package-lock.json')).hash;
+  } catch {
+    /* no lock file */
+  }
+  return sha256(canonicalJson({ code, lock }));
+}
+
+const cachePath = (storeDir: string, abs: string, overrides: ParamOverride[]): string =>
+  path.join(storeDir, 'specs', `${sha256(`${abs}\u0000${canonicalJson(overrides)}`).slice(0, 32)}.json`);
+
+/** The saved spec if everything it depends on is unchanged, else null. */
+export function cachedSpec(storeDir: string, abs: string, overrides: ParamOverride[], registry: Registry, stat: StatCache, fp: Fingerprinter): PipelineSpec | null {
+  let c: SpecCacheFile;
+  try {
+    c = JSON.parse(fs.readFileSync(cachePath(storeDir, abs, overrides), 'utf8')) as SpecCacheFile;
+  } catch {
+    return null;
+  }
+  try {
+    if (c.v !== 1 || c.spec.file !== abs) return null;
+    if (c.yaml !== stat.fileHash(abs).hash) return null;
+    if (c.overrides !== canonicalJson(overrides)) return null;
+    for (const [kind, k] of Object.entries(c.kinds)) {
+      const e = registry[kind];
+      if (!e || e.file !== k.file) return null;
+      if (sha256(canonicalJson(fp.code(kind, e.file))) !== k.code) return null;
+    }
+    if (c.env !== envHash(stat)) return null;
+    return c.spec;
+  } catch {
+    return null;
+  }
+}
+
+/** Save a freshly validated spec. */
+export function saveSpec(storeDir: string, abs: string, overrides: ParamOverride[], registry: Registry, stat: StatCache, fp: Fingerprinter, spec: PipelineSpec): void {
+  try {
+    const kinds: SpecCacheFile['kinds'] = {};
+    for (const kind of new Set(spec.nodes.map((n) => n.kind))) {
+      const e = registry[kind]!;
+      kinds[kind] = { file: e.file, code: sha256(canonicalJson(fp.code(kind, e.file))) };
+    }
+    const c: SpecCacheFile = {
+      v: 1,
+      yaml: stat.fileHash(abs).hash,
+      overrides: canonicalJson(overrides),
+      env: envHash(stat),
+      kinds,
+      spec,
+    };
+    const p = cachePath(storeDir, abs, overrides);
+    fs.mkdirSync(path.dirname(p), { recursive: true });
+    writeFileAtomic(p, JSON.stringify(c));
+  } catch {
+    /* a cache: failing to write it only costs speed */
+  }
+}

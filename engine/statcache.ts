@@ -1,0 +1,137 @@
+/**
+ * The stat cache (invariant 4): remembers a value computed from a file's bytes (its content hash,
+ * its normalized code hash and imports, a verified store object, a published copy) keyed by the
+ * file's (size, mtime, inode). While those three are unchanged the file is not read again, so an
+ * all-cached run stats its inputs but reads none of them.
+ *
+ * Entries for files modified less than {@link RACY_MS} before they were hashed are not kept
+ * ("racy" timestamps: a second write within the same mtime tick would go unnoticed).
+ * The cache lives in `artifacts/statcache.json`; it is only a cache: losing it costs rehashing.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import { writeFileAtomic } from './fsutil.js';
+
+/** Files modified this recently (ms) when read are not cached. */
+export const RACY_MS = 2000;
+
+export interface StatEntry {
+  size: number;
+  mtime: number;
+  ino: number;
+  /** sha256 (content, normalized code, …) */
+  h: string;
+  /** extra data (e.g. import specifiers of a code file, source object of a published file) */
+  x?: string[] | string;
+}
+
+interface StatFile {
+  version: 1;
+  entries: Record<string, StatEntry>;
+}
+
+export class StatCache {
+  private entries: Record<string, StatEntry> = {};
+  private dirty: Record<string, StatEntry | null> = {};
+  /** Number of files actually read (hashed) by this process, for tests and benches. */
+  reads = 0;
+
+  constructor(readonly file: string | null) {
+    if (file) {
+      try {
+        const parsed = JSON.parse(fs.readFileSync(file, 'utf8')) as StatFile;
+        if (parsed && parsed.version === 1 && parsed.entries) this.entries = parsed.entries;
+      } catch {
+        /* missing or unreadable: start empty */
+      }
+    }
+  }
+
+  /** The entry for `ns:file` if the file's stat still matches it. */
+  get(ns: string, file: string, st: fs.Stats): StatEntry | undefined {
+    const e = this.entries[`${ns}:${file}`];
+    if (e && e.size === st.size && e.mtime === st.mtimeMs && e.ino === st.ino) return e;
+    return undefined;
+  }
+
+  /** Remember a value for `ns:file` with stat `st` taken before reading, unless the stat is racy. */
+  set(ns: string, file: string, st: fs.Stats, h: string, x?: string[] | string, readStart = Date.now()): void {
+    const key = `${ns}:${file}`;
+    if (readStart - st.mtimeMs < RACY_MS) {
+      if (this.entries[key]) {
+        delete this.entries[key];
+        this.dirty[key] = null;
+      }
+      return;
+    }
+    const e: StatEntry = { size: st.size, mtime: st.mtimeMs, ino: st.ino, h };
+    if (x !== undefined) e.x = x;
+    this.entries[key] = e;
+    this.dirty[key] = e;
+  }
+
+  /** Forget an entry (e.g. a store object found corrupt). */
+  delete(ns: string, file: string): void {
+    const key = `${ns}:${file}`;
+    delete this.entries[key];
+    this.dirty[key] = null;
+  }
+
+  /** Content hash of a data file, from the cache or by reading it (streaming, any size). */
+  fileHash(file: string): { hash: string; cached: boolean } {
+    const st = fs.statSync(file);
+    const hit = this.get('f', file, st);
+    if (hit) return { hash: hit.h, cached: true };
+    const start = Date.now();
+    const hash = hashFileSync(file);
+    this.reads++;
+    this.set('f', file, st, hash, undefined, start);
+    return { hash, cached: false };
+  }
+
+  /** True if there is something to write. */
+  get isDirty(): boolean {
+    return Object.keys(this.dirty).length > 0;
+  }
+
+  /**
+   * Merge this process's changes into the file on disk (re-read first so concurrent runs don't
+   * drop each other's entries) and write it atomically. Call under the store mutex.
+   */
+  save(): void {
+    if (!this.file || !this.isDirty) return;
+    let onDisk: Record<string, StatEntry> = {};
+    try {
+      const parsed = JSON.parse(fs.readFileSync(this.file, 'utf8')) as StatFile;
+      if (parsed && parsed.version === 1 && parsed.entries) onDisk = parsed.entries;
+    } catch {
+      /* start from ours */
+    }
+    for (const [k, v] of Object.entries(this.dirty)) {
+      if (v === null) delete onDisk[k];
+      else onDisk[k] = v;
+    }
+    fs.mkdirSync(path.dirname(this.file), { recursive: true });
+    writeFileAtomic(this.file, JSON.stringify({ version: 1, entries: onDisk } satisfies StatFile));
+    this.entries = onDisk;
+    this.dirty = {};
+  }
+}
+
+/** sha256 of a file's bytes, read in 1 MiB chunks (works for files of any size). */
+export function hashFileSync(file: string): string {
+  const h = createHash('sha256');
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    for (;;) {
+      const n = fs.readSync(fd, buf, 0, buf.length, null);
+      if (n <= 0) break;
+      h.update(n === buf.length ? buf : buf.subarray(0, n));
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return h.digest('hex');
+}

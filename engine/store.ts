@@ -1,0 +1,294 @@
+/**
+ * The content-addressed store (invariant 2), under `artifacts/` next to the pipeline YAML:
+ *
+ * ```
+ * artifacts/objects/ab/ab12…   immutable artifact bytes, named by their sha256
+ * artifacts/cache/3f/3f2a….json cache entry: fingerprint → output hashes (written last)
+ * artifacts/tmp/               temp files (renamed into place; stray ones are swept)
+ * artifacts/statcache.json     stat cache (invariant 4)
+ * artifacts/history.json       run history (lowdb)
+ * artifacts/locks/             run / gc / mutex lock files
+ * ```
+ *
+ * Objects are written to a temp file and renamed into place, so a reader sees a whole object or
+ * none; a cache entry is written only after all its outputs are in place. Reads verify the hash
+ * (a full read is checked byte by byte; an existence check trusts the stat cache's record of the
+ * last verification). Serialization: table → Arrow IPC file (apache-arrow, imported lazily),
+ * json → canonical JSON, file → raw bytes.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { canonicalJson, sha256 } from './canonical.js';
+import { pidAlive, writeFileAtomic } from './fsutil.js';
+import { hashFileSync, type StatCache } from './statcache.js';
+import type { Artifact, ArtifactType } from './types.js';
+
+/** One stored output: its object hash, type and (for files) extension. */
+export interface OutputRef {
+  hash: string;
+  type: ArtifactType;
+  /** File extension without dot (file artifacts). */
+  ext?: string;
+  size: number;
+}
+
+/** A cache entry: the outputs a node with this fingerprint produced. */
+export interface CacheEntry {
+  v: 1;
+  key: string;
+  /** Node and kind that produced it (informational). */
+  node: string;
+  kind: string;
+  outputs: Record<string, OutputRef>;
+  /** How long the step took, ms. */
+  ms: number;
+}
+
+/** A store object whose bytes do not match its name (or that vanished). */
+export class CorruptObjectError extends Error {
+  constructor(readonly hash: string, readonly reason: 'missing' | 'corrupt') {
+    super(`store object ${hash.slice(0, 12)}… is ${reason}`);
+    this.name = 'CorruptObjectError';
+  }
+}
+
+export class Store {
+  readonly objectsDir: string;
+  readonly cacheDir: string;
+  readonly tmpDir: string;
+  readonly locksDir: string;
+  private madeDirs = new Set<string>();
+
+  constructor(readonly dir: string, readonly stat: StatCache | null = null) {
+    this.objectsDir = path.join(dir, 'objects');
+    this.cacheDir = path.join(dir, 'cache');
+    this.tmpDir = path.join(dir, 'tmp');
+    this.locksDir = path.join(dir, 'locks');
+  }
+
+  private mkdir(d: string): void {
+    if (this.madeDirs.has(d)) return;
+    fs.mkdirSync(d, { recursive: true });
+    this.madeDirs.add(d);
+  }
+
+  objectPath(hash: string): string {
+    return path.join(this.objectsDir, hash.slice(0, 2), hash);
+  }
+
+  entryPath(key: string): string {
+    return path.join(this.cacheDir, key.slice(0, 2), `${key}.json`);
+  }
+
+  /** Store bytes (if not already there) and return their hash. */
+  putBytes(bytes: Uint8Array): string {
+    const hash = sha256(bytes);
+    const p = this.objectPath(hash);
+    if (this.checkObject(hash) === 'ok') return hash;
+    this.mkdir(this.tmpDir);
+    this.mkdir(path.dirname(p));
+    writeFileAtomic(p, bytes, this.tmpDir);
+    // we just wrote these bytes: record them as verified (objects are immutable)
+    try {
+      this.stat?.set('o', p, fs.statSync(p), hash, undefined, Number.POSITIVE_INFINITY);
+    } catch {
+      /* removed concurrently (gc): the next check rehashes */
+    }
+    return hash;
+  }
+
+  /**
+   * Is the object present and intact? Uses the stat cache's record of the last verification when
+   * the file's (size, mtime, inode) are unchanged; otherwise rehashes the file.
+   */
+  checkObject(hash: string): 'ok' | 'missing' | 'corrupt' {
+    const p = this.objectPath(hash);
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(p);
+    } catch {
+      return 'missing';
+    }
+    const hit = this.stat?.get('o', p, st);
+    if (hit) return hit.h === hash ? 'ok' : 'corrupt';
+    const h = hashFileSync(p);
+    if (this.stat) this.stat.reads++;
+    if (h !== hash) return 'corrupt';
+    // objects are immutable: a later change of (size, mtime, inode) is what we watch for
+    this.stat?.set('o', p, st, h, undefined, Number.POSITIVE_INFINITY);
+    return 'ok';
+  }
+
+  /** The object's bytes, verified; throws CorruptObjectError (and removes a corrupt file). */
+  getBytes(hash: string): Uint8Array {
+    const p = this.objectPath(hash);
+    let bytes: Buffer;
+    try {
+      bytes = fs.readFileSync(p);
+    } catch {
+      throw new CorruptObjectError(hash, 'missing');
+    }
+    if (sha256(bytes) !== hash) {
+      this.discardObject(hash);
+      throw new CorruptObjectError(hash, 'corrupt');
+    }
+    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  /** Remove a (corrupt) object so it is rewritten. */
+  discardObject(hash: string): void {
+    const p = this.objectPath(hash);
+    this.stat?.delete('o', p);
+    try {
+      fs.unlinkSync(p);
+    } catch {
+      /* already gone */
+    }
+  }
+
+  readEntry(key: string): CacheEntry | null {
+    try {
+      const e = JSON.parse(fs.readFileSync(this.entryPath(key), 'utf8')) as CacheEntry;
+      return e && e.v === 1 && e.key === key && e.outputs ? e : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Record a cache entry. Call only after every output object is in place. */
+  writeEntry(e: CacheEntry): void {
+    const p = this.entryPath(e.key);
+    this.mkdir(this.tmpDir);
+    this.mkdir(path.dirname(p));
+    writeFileAtomic(p, JSON.stringify(e), this.tmpDir);
+  }
+
+  deleteEntry(key: string): void {
+    try {
+      fs.unlinkSync(this.entryPath(key));
+    } catch {
+      /* gone */
+    }
+  }
+
+  /** Encode and store an artifact. */
+  async put(a: Artifact): Promise<OutputRef> {
+    const { bytes, ext } = await encodeArtifact(a);
+    const hash = this.putBytes(bytes);
+    const ref: OutputRef = { hash, type: a.type, size: bytes.length };
+    if (ext !== undefined) ref.ext = ext;
+    return ref;
+  }
+
+  /** Read and decode an artifact (hash verified). */
+  async get(ref: OutputRef): Promise<Artifact> {
+    return decodeArtifact(ref, this.getBytes(ref.hash));
+  }
+
+  /** Remove temp files left by processes that no longer exist. */
+  sweepTemp(): void {
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.tmpDir);
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      const m = /^\.tmp-(\d+)-/.exec(n);
+      if (m && !pidAlive(Number(m[1]))) {
+        try {
+          fs.unlinkSync(path.join(this.tmpDir, n));
+        } catch {
+          /* raced */
+        }
+      }
+    }
+  }
+
+  /** Every object hash in the store with its size. */
+  listObjects(): { hash: string; size: number; file: string }[] {
+    const out: { hash: string; size: number; file: string }[] = [];
+    let shards: string[] = [];
+    try {
+      shards = fs.readdirSync(this.objectsDir);
+    } catch {
+      return out;
+    }
+    for (const s of shards) {
+      const d = path.join(this.objectsDir, s);
+      let names: string[] = [];
+      try {
+        names = fs.readdirSync(d);
+      } catch {
+        continue;
+      }
+      for (const n of names) {
+        const file = path.join(d, n);
+        try {
+          out.push({ hash: n, size: fs.statSync(file).size, file });
+        } catch {
+          /* raced */
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Every cache entry key. */
+  listEntries(): string[] {
+    const out: string[] = [];
+    let shards: string[] = [];
+    try {
+      shards = fs.readdirSync(this.cacheDir);
+    } catch {
+      return out;
+    }
+    for (const s of shards) {
+      try {
+        for (const n of fs.readdirSync(path.join(this.cacheDir, s))) if (n.endsWith('.json')) out.push(n.slice(0, -5));
+      } catch {
+        /* raced */
+      }
+    }
+    return out;
+  }
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/** Bytes of an artifact as stored. */
+export async function encodeArtifact(a: Artifact): Promise<{ bytes: Uint8Array; ext?: string }> {
+  switch (a.type) {
+    case 'table': {
+      const { tableToArrow } = await import('./arrow.js');
+      return { bytes: tableToArrow(a.table) };
+    }
+    case 'json':
+      return { bytes: enc.encode(canonicalJson(a.value)) };
+    case 'file':
+      if (!(a.bytes instanceof Uint8Array)) throw new Error(`file artifact must carry bytes (Uint8Array)`);
+      return { bytes: a.bytes, ext: a.ext };
+    default:
+      throw new Error(`unknown artifact type ${(a as { type: string }).type}`);
+  }
+}
+
+/** An artifact from its stored bytes. */
+export async function decodeArtifact(ref: OutputRef, bytes: Uint8Array): Promise<Artifact> {
+  switch (ref.type) {
+    case 'table': {
+      const { arrowToTable } = await import('./arrow.js');
+      return { type: 'table', table: arrowToTable(bytes) };
+    }
+    case 'json':
+      return { type: 'json', value: JSON.parse(dec.decode(bytes)) };
+    case 'file':
+      return { type: 'file', ext: ref.ext ?? 'bin', bytes };
+  }
+}
+
+/** The extension an output is published / shown with: file → its ext, table → csv, json → json. */
+export function publishExt(ref: OutputRef): string {
+  return ref.type === 'file' ? (ref.ext ?? 'bin') : ref.type === 'table' ? 'csv' : 'json';
+}
