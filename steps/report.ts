@@ -60,6 +60,10 @@ const params = z.strictObject({
   notes: z.array(z.string()).default([]).describe("the pipeline's choices, one sentence each (shown under Notes)"),
   paper_notes: z.boolean().default(true).describe("include the paper's inconsistencies recorded in paper_file (default true)"),
   paper_file: z.string().default('data/paper-tables.json').describe("the paper's transcribed tables and notes (relative to the YAML)"),
+  table_captions: z
+    .array(z.string())
+    .optional()
+    .describe("titles of the tables in input order, for the contents list; '' or a missing entry keeps the default (the table's caption; for a table artifact such as psm.balance, 'Additional table')"),
   figure_captions: z.array(z.string()).optional().describe('captions of the figures in input order (default: each figure\'s title)'),
   digits: z.number().int().min(0).max(8).default(3).describe('decimals in the comparison section (default 3)'),
 });
@@ -118,11 +122,13 @@ export default defineStep<Params>({
     const who = `report ${ctx.nodeId}`;
 
     const tables: ReportTable[] = list(inputs.tables).map((a, i) => {
-      if (a.type === 'table') return tableArtifactHtml(a.table, `Table ${i + 1}`, `t${i + 1}`);
+      const caption = p.table_captions?.[i] || undefined;
+      if (a.type === 'table') return tableArtifactHtml(a.table, caption ?? `Additional table (input ${i + 1})`, `t${i + 1}`);
       if (a.type !== 'file') throw new StepError(`${who}: input tables[${i}] is a ${a.type} artifact; wire a file output such as table3.html`);
       const s = dec(a.bytes);
-      if (a.ext === 'html') return { title: htmlCaption(s) ?? `Table ${i + 1}`, html: htmlBody(s) };
-      if (['md', 'csv', 'tex', 'txt'].includes(a.ext)) return { title: `Table ${i + 1} (${a.ext})`, html: `<pre class="text">${escapeHtml(s)}</pre>` };
+      if (a.ext === 'html') return { title: caption ?? htmlCaption(s) ?? `Additional table (input ${i + 1})`, html: htmlBody(s) };
+      if (['md', 'csv', 'tex', 'txt'].includes(a.ext))
+        return { title: caption ?? `Additional table (input ${i + 1}, ${a.ext})`, html: `<pre class="text">${escapeHtml(s)}</pre>` };
       throw new StepError(`${who}: input tables[${i}] has extension .${a.ext}; wire the html (or md/csv/tex) output of describe or tabulate`);
     });
 
@@ -149,7 +155,9 @@ export default defineStep<Params>({
       return a.value as Comparison;
     });
 
-    const runIn = list(inputs.run);
+    // the run metadata: the `run` input, else a `run` field the engine may put on the context
+    const ctxRun = (ctx as unknown as { run?: unknown }).run;
+    const runIn = list(inputs.run ?? (ctxRun === undefined ? undefined : { type: 'json', value: ctxRun }));
     if (runIn.length > 1) throw new StepError(`${who}: input run takes one json artifact`);
     let run: RunInfo | undefined;
     if (runIn[0]) {

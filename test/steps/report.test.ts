@@ -79,8 +79,17 @@ describe('report step details', () => {
   it('renders a table artifact (e.g. describe.table) as a plain table', async () => {
     const out = await def.run(renderCtx('report'), { tables: [tableArtifact('panel.json')] }, def.params.parse({ paper_notes: false }));
     const h = text(out.html);
+    expect(h).toContain('<caption>Additional table (input 1)</caption>');
+    const named = await def.run(renderCtx('report'), { tables: [tableArtifact('panel.json')] }, def.params.parse({ paper_notes: false, table_captions: ['PSM balance'] }));
+    expect(text(named.html)).toContain('<caption>PSM balance</caption>');
     expect(h).toContain('<th scope="col">city</th><th scope="col">year</th><th scope="col">so2</th>');
     expect(h).toContain('<tr><td>b</td><td>2016</td><td></td><td>0</td><td>2.4</td></tr>');
+  });
+  it('takes the run metadata from ctx.run when no run input is wired', async () => {
+    const ctx = Object.assign(renderCtx('report'), { run: { seed: 7, nodes: [{ id: 'x', kind: 'estimate', status: 'cached' }] } });
+    const h = text((await def.run(ctx, {}, def.params.parse({ paper_notes: false }))).html);
+    expect(h).toContain('<dt>Seed</dt><dd>7</dd>');
+    expect(h).toContain('<div class="dag-node cached" id="node-x">');
   });
   it('fails clearly on bad inputs and params', async () => {
     const p = def.params.parse({});
