@@ -116,6 +116,9 @@ export default defineStep<MatchParams>({
     for (const t of treat) n1 += t;
     if (n1 === 0 || n1 === n) throw new StepError(`${who}: params.treat: "${p.treat}" is ${n1 === 0 ? 'never 1' : 'always 1'} in the ${n} usable rows; matching needs treated and control rows`);
 
+    if (!p.replace && !p.by && n - n1 < p.ratio * n1) {
+      ctx.warn(`${who}: ${n - n1} control row(s) for ${n1} treated with ratio ${p.ratio} and no replacement: not every treated row can get ${p.ratio} control(s)`);
+    }
     // propensity score
     ctx.progress(0, 1, 'propensity score');
     let fit;
