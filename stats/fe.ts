@@ -22,6 +22,33 @@ export function factorize(col: Float64Array | (string | null)[]): Factor {
   const codes = new Int32Array(n);
   let nlevels = 0;
   if (col instanceof Float64Array) {
+    // fast path: integer codes in a compact range (ids, years) use a lookup table instead of a Map
+    let lo = Infinity, hi = -Infinity, ints = true;
+    for (let i = 0; i < n; i++) {
+      const v = col[i]!;
+      if (Number.isNaN(v)) continue;
+      if (!Number.isInteger(v)) {
+        ints = false;
+        break;
+      }
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    if (ints && (hi - lo < 4 * n + 1024 || lo > hi)) {
+      const table = new Int32Array(lo > hi ? 0 : hi - lo + 1).fill(-1);
+      for (let i = 0; i < n; i++) {
+        const v = col[i]!;
+        if (Number.isNaN(v)) {
+          codes[i] = -1;
+          continue;
+        }
+        const j = v - lo;
+        let c = table[j]!;
+        if (c < 0) table[j] = c = nlevels++;
+        codes[i] = c;
+      }
+      return { codes, nlevels };
+    }
     const map = new Map<number, number>();
     for (let i = 0; i < n; i++) {
       const v = col[i]!;

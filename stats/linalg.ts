@@ -16,17 +16,29 @@ export function dot(a: Float64Array, b: Float64Array, w?: Float64Array | null): 
   return s;
 }
 
-/** X'WX of the columns `cols` (K×K row-major), W = diag(w) or identity. */
+/** X'WX of the columns `cols` (K×K row-major), W = diag(w) or identity; blocked over rows for cache reuse. */
 export function crossprod(cols: Float64Array[], w?: Float64Array | null): Float64Array {
   const k = cols.length;
   const out = new Float64Array(k * k);
-  for (let a = 0; a < k; a++) {
-    for (let b = a; b < k; b++) {
-      const v = dot(cols[a]!, cols[b]!, w);
-      out[a * k + b] = v;
-      out[b * k + a] = v;
+  if (k === 0) return out;
+  const n = cols[0]!.length;
+  const B = 2048;
+  const wa = new Float64Array(Math.min(B, n));
+  for (let s = 0; s < n; s += B) {
+    const e = Math.min(n, s + B);
+    for (let a = 0; a < k; a++) {
+      const za = cols[a]!;
+      if (w) for (let i = s; i < e; i++) wa[i - s] = w[i]! * za[i]!;
+      else for (let i = s; i < e; i++) wa[i - s] = za[i]!;
+      for (let b = a; b < k; b++) {
+        const zb = cols[b]!;
+        let acc = 0;
+        for (let i = s; i < e; i++) acc += wa[i - s]! * zb[i]!;
+        out[a * k + b]! += acc;
+      }
     }
   }
+  for (let a = 0; a < k; a++) for (let b = 0; b < a; b++) out[a * k + b] = out[b * k + a]!;
   return out;
 }
 

@@ -60,9 +60,11 @@ export function clusterMeat(Z: Float64Array[], e: Float64Array, w: Float64Array 
   const we = new Float64Array(n);
   if (w) for (let i = 0; i < n; i++) we[i] = w[i]! * e[i]!;
   else we.set(e);
-  for (let a = 0; a < k; a++) {
-    const z = Z[a]!;
-    for (let i = 0; i < n; i++) S[codes[i]! * k + a]! += we[i]! * z[i]!;
+  // one pass over rows, k contiguous updates per row (cache friendly for many clusters)
+  for (let i = 0; i < n; i++) {
+    const o = codes[i]! * k;
+    const v = we[i]!;
+    for (let a = 0; a < k; a++) S[o + a]! += v * Z[a]![i]!;
   }
   const M = new Float64Array(k * k);
   for (let g = 0; g < G; g++) {
