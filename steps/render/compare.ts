@@ -167,7 +167,7 @@ export function comparisonLayout(c: Comparison, digits: number, title?: string):
     let first = true;
     for (const cell of c.cells.filter((x) => x.model === col.model)) {
       body.push({
-        label: first ? `${col.column} ${col.y_paper}` : '',
+        label: first ? (col.column === `(${col.model})` ? `${col.column} ${col.y_run}` : `(${col.model}) ${col.y_run} vs paper ${col.column}`) : '',
         ruleAbove: first && body.length > 0,
         kind: 'data',
         cells: [
