@@ -91,7 +91,8 @@ export function renderMarkdown(t: TableLayout): string {
 }
 
 /**
- * LaTeX with booktabs: a `table` float with caption, `tabular` with l + one c per column,
+ * LaTeX with booktabs: a `table` float with caption, `tabular` with l + one c per column, stars of
+ * coefficient rows as superscripts ($^{***}$),
  * \toprule, header rows (spanning labels via \multicolumn with \cmidrule under them), \midrule,
  * the body (\midrule before rows marked ruleAbove), \bottomrule, notes in a minipage-free footnotesize block.
  * Requires \usepackage{booktabs}.
@@ -125,7 +126,8 @@ export function renderTex(t: TableLayout): string {
   L.push('\\midrule');
   for (const r of t.body) {
     if (r.ruleAbove) L.push('\\midrule');
-    L.push(`${[r.label, ...r.cells].map(escapeTex).join(' & ')} \\\\`);
+    const cells = r.kind === 'coef' ? r.cells.map(texStars) : r.cells.map(escapeTex);
+    L.push(`${[escapeTex(r.label), ...cells].join(' & ')} \\\\`);
   }
   L.push('\\bottomrule');
   L.push('\\end{tabular}');
@@ -135,6 +137,12 @@ export function renderTex(t: TableLayout): string {
   }
   L.push('\\end{table}');
   return L.join('\n') + '\n';
+}
+
+/** A coefficient cell for LaTeX: trailing significance stars as a superscript, "-2.345$^{***}$". */
+function texStars(cell: string): string {
+  const m = /^(.*?)(\*{1,3})$/.exec(cell);
+  return m ? `${escapeTex(m[1]!)}$^{${m[2]}}$` : escapeTex(cell);
 }
 
 /** CSV: the title is not included; header rows (spans expanded), body rows, then one `Note:` row per note. */

@@ -108,8 +108,9 @@ describe('renderers', () => {
     expect(i('\\bottomrule')).toBeGreaterThan(i('R$^2$'));
     expect(tex).toContain('Variable & \\multicolumn{2}{c}{SO2} \\\\');
     expect(tex).toContain('\\cmidrule(lr){2-3}');
-    expect(tex).toContain('DID & -2.498*** & -2.345*** \\\\');
-    expect(tex).toContain('\\_cons & 4.519*** & 2.214** \\\\');
+    expect(tex).toContain('DID & -2.498$^{***}$ & -2.345$^{***}$ \\\\');
+    expect(tex).toContain('\\_cons & 4.519$^{***}$ & 2.214$^{**}$ \\\\');
+    expect(tex).toContain(' & (0.272) & (0.298) \\\\');
     // midrules: after the header, before FE rows, before N
     expect(lines.filter((x) => x === '\\midrule')).toHaveLength(3);
   });
