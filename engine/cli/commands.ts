@@ -6,16 +6,22 @@ import { intFlag, parseArgs } from './args.js';
 import { renderDag, UsageError, type DagFormat, type DagState } from '../graph.js';
 import { short } from '../canonical.js';
 
+async function overridesOf(p: { lists: Record<string, string[]> }): Promise<import('../spec.js').ParamOverride[]> {
+  if (!p.lists.set?.length) return [];
+  const { parseOverride } = await import('../config/load.js');
+  return p.lists.set.map((a) => parseOverride(a));
+}
+
 const pipelineArg = (positionals: string[], command: string, max = 1): string => {
   if (positionals.length > max) throw new UsageError(`repro ${command}: unexpected argument ${positionals.slice(max).join(' ')}`);
   return positionals[max - 1] ?? 'pipeline.yaml';
 };
 
 export async function cmdStatus(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, { repeat: ['target', 'force'], bools: ['json', 'verbose'] }, 'status');
+  const p = parseArgs(argv, { repeat: ['target', 'force', 'set'], bools: ['json', 'verbose'] }, 'status');
   const file = pipelineArg(p.positionals, 'status');
   const { planPipeline } = await import('../plan.js');
-  const { session, nodes } = await planPipeline({ file, targets: p.lists.target ?? [], force: p.lists.force ?? [] });
+  const { session, nodes } = await planPipeline({ file, targets: p.lists.target ?? [], force: p.lists.force ?? [], overrides: await overridesOf(p) });
   const stale = nodes.filter((n) => n.state === 'stale');
   const pending = nodes.filter((n) => n.state === 'pending');
   if (p.bools.has('json')) {
@@ -50,13 +56,13 @@ export async function cmdStatus(argv: string[]): Promise<number> {
 }
 
 export async function cmdWhy(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, { bools: ['json', 'verbose'] }, 'why');
+  const p = parseArgs(argv, { repeat: ['set'], bools: ['json', 'verbose'] }, 'why');
   if (p.positionals.length < 1) throw new UsageError('repro why: which node? usage: repro why ID [PIPELINE]');
   const id = p.positionals[0]!;
   const file = pipelineArg(p.positionals, 'why', 2);
   const { openSession } = await import('../session.js');
   const { planSession } = await import('../plan.js');
-  const s = await openSession({ file });
+  const s = await openSession({ file, overrides: await overridesOf(p) });
   if (!s.graph.byId.has(id)) {
     const { resolveIds } = await import('../graph.js');
     resolveIds(s.graph, id, 'why'); // throws with suggestions unless it is a foreach base id
@@ -91,12 +97,12 @@ export async function cmdWhy(argv: string[]): Promise<number> {
 }
 
 export async function cmdDag(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, { values: ['format'], bools: ['verbose'] }, 'dag');
+  const p = parseArgs(argv, { values: ['format'], repeat: ['set'], bools: ['verbose'] }, 'dag');
   const file = pipelineArg(p.positionals, 'dag');
   const format = (p.values.format ?? 'text') as DagFormat;
   if (!['text', 'mermaid', 'dot'].includes(format)) throw new UsageError(`repro dag: --format must be text, mermaid or dot, got "${format}"`);
   const { planPipeline } = await import('../plan.js');
-  const { session, nodes } = await planPipeline({ file });
+  const { session, nodes } = await planPipeline({ file, overrides: await overridesOf(p) });
   const state = new Map<string, DagState>(nodes.map((n) => [n.id, n.state]));
   let paint: ((s: DagState, t: string) => string) | undefined;
   if (format === 'text') {

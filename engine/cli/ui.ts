@@ -72,7 +72,8 @@ export class ProgressBar {
   update(id: string, done: number, total: number, label?: string): void {
     const now = Date.now();
     const prev = this.state.get(id);
-    const s = { done, total, lastPrint: prev?.lastPrint ?? 0, ...(label !== undefined ? { label } : {}) };
+    // on a pipe, the first line comes after 2 s of progress (quick steps print nothing)
+    const s = { done, total, lastPrint: prev?.lastPrint ?? now, ...(label !== undefined ? { label } : {}) };
     this.state.set(id, s);
     if (this.tty) {
       if (now - this.lastDraw >= 80 || done >= total) this.draw();
