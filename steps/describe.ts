@@ -6,7 +6,8 @@
  * - n: non-missing count; missing: missing count;
  * - mean; sd: the sample standard deviation (divisor n − 1, as Stata `summarize` and R `sd`);
  * - min, max; median, p25, p75: quantiles by linear interpolation between order statistics,
- *   Hyndman–Fan type 7 (R's default `quantile(type = 7)`; Stata's `summarize, detail` uses a different rule).
+ *   Hyndman–Fan type 7 (R's default `quantile(type = 7)`). The median equals Stata's `summarize, detail`
+ *   p50 (mean of the two middle values when n is even); Stata's p25/p75 use a different rule and can differ.
  *
  * @example
  * table2:

@@ -195,6 +195,7 @@ export default defineStep<Params>({
       provenance,
       run,
       packages: packageVersions(),
+      seed: ctx.seed,
     });
     return { html: { type: 'file', ext: 'html', bytes: new TextEncoder().encode(html) } };
   },

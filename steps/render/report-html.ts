@@ -75,6 +75,8 @@ export interface ReportInput {
   notes: { heading: string; items: string[] }[];
   provenance: ProvenanceEntry[];
   run?: RunInfo;
+  /** The pipeline seed (from the step context), shown when `run` is absent. */
+  seed?: number;
   /** Package versions known without the engine (from package.json). */
   packages: Record<string, string>;
 }
@@ -145,10 +147,11 @@ export function dagLayers(nodes: RunInfo['nodes']): string[][] {
 
 const fmtMs = (ms: number | undefined) => (ms === undefined ? '' : ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(2)} s`);
 
-function runSection(r: RunInfo | undefined, packages: Record<string, string>): string {
+function runSection(r: RunInfo | undefined, packages: Record<string, string>, seed: number | undefined): string {
   const L: string[] = ['<section id="run"><h2>Run</h2>'];
   if (!r) {
     L.push('<p>No run metadata was passed to this report (input <code>run</code>); the engine records it in the run history (<code>repro log</code>).</p>');
+    if (seed !== undefined) L.push(`<dl class="meta"><dt>Seed</dt><dd>${seed}</dd></dl>`);
   } else {
     const rows: [string, string][] = [];
     if (r.pipeline) rows.push(['Pipeline', r.pipeline]);
@@ -253,7 +256,7 @@ export function buildReport(r: ReportInput): string {
   B.push('<main>');
   B.push(`<header><h1>${escapeHtml(r.title)}</h1>${r.subtitle ? `<p class="subtitle">${escapeHtml(r.subtitle)}</p>` : ''}</header>`);
   B.push(`<nav><ul>${toc.map(([id, t]) => `<li><a href="#${id}">${escapeHtml(t)}</a></li>`).join('')}</ul></nav>`);
-  B.push(runSection(r.run, r.packages));
+  B.push(runSection(r.run, r.packages, r.seed));
   B.push(dagSection(r.run));
   if (r.tables.length) {
     B.push('<section id="tables"><h2>Tables</h2>');

@@ -73,6 +73,7 @@ describe('report step details', () => {
     expect(h).not.toContain('SIMULATED');
     expect(h).toContain('id="data-banner"');
     expect(h).toContain('No run metadata was passed to this report');
+    expect(h).toContain('<dt>Seed</dt><dd>1</dd>'); // from ctx.seed
     expect(h).toContain('<img alt="Figure X" src="data:image/png;base64,iVBORw==">');
     expect(h).not.toContain('Inconsistencies in the paper');
   });
