@@ -22,7 +22,8 @@ import { z } from 'zod';
 import { defineStep, StepError, type Artifact } from '../engine/types.js';
 import { makeTable, hasCol, isNumeric, type Table } from '../engine/table.js';
 import { applyFilters, excludeSchema, whereSchema } from './common/filter.js';
-import { renderFormats, TABLE_FORMATS, type BodyRow, type TableLayout } from './render/layout.js';
+import { renderFormats, renderHtmlPage, renderMarkdown, TABLE_FORMATS, type BodyRow, type TableLayout } from './render/layout.js';
+import { compareDescribe, describeComparisonLayout, loadPaperTables } from './render/compare.js';
 import { fmtInt, fmtNum } from './render/format.js';
 
 export const STATS = ['n', 'missing', 'mean', 'sd', 'min', 'p25', 'median', 'p75', 'max'] as const;
@@ -53,6 +54,11 @@ const params = z.strictObject({
   note: z.union([z.string(), z.array(z.string())]).optional().describe('note line(s) under the table'),
   stub: z.string().default('Variable').describe('header of the label column'),
   formats: z.array(z.enum(TABLE_FORMATS as [string, ...string[]])).min(1).default([...TABLE_FORMATS]).describe('rendered outputs: md, tex, csv, html (default all)'),
+  paper: z
+    .strictObject({ table: z.string().describe('table id in paper_file, e.g. table2') })
+    .optional()
+    .describe("compare with the paper's printed statistics: adds outputs comparison (json), comparison_md, comparison_html"),
+  paper_file: z.string().default('data/paper-tables.json').describe("the paper's transcribed tables (relative to the YAML)"),
 });
 type Params = z.infer<typeof params>;
 
@@ -97,7 +103,8 @@ export default defineStep<Params>({
   params,
   inputs: { panel: { type: 'table', doc: 'the panel' } },
   // html first: `in: table2` (e.g. in the report's tables) means the rendered page
-  outputs: { html: 'file', md: 'file', tex: 'file', csv: 'file', table: 'table' },
+  outputs: { html: 'file', md: 'file', tex: 'file', csv: 'file', table: 'table', comparison: 'json', comparison_md: 'file', comparison_html: 'file' },
+  pathParams: ['paper_file'],
   async run(ctx, inputs, p) {
     const who = `describe ${ctx.nodeId}`;
     const a = inputs.panel as Artifact | undefined;
@@ -131,6 +138,16 @@ export default defineStep<Params>({
       notes: [...notes, `N = ${t.nrows} rows${p.where || p.exclude ? ' after filters' : ''}; Std. Dev. with divisor n−1; quantiles by linear interpolation (type 7).`],
       id: ctx.nodeId.replace(/[^A-Za-z0-9_-]/g, '_'),
     };
-    return { table: { type: 'table', table }, ...renderFormats(layout, p.formats as ('md' | 'tex' | 'csv' | 'html')[]) };
+    const out: Record<string, Artifact> = { table: { type: 'table', table }, ...renderFormats(layout, p.formats as ('md' | 'tex' | 'csv' | 'html')[]) };
+    if (p.paper) {
+      const paper = loadPaperTables(ctx.resolvePath(p.paper_file), who);
+      const cmp = compareDescribe(paper, p.paper.table, vars.map(([v, l], i) => ({ variable: v, label: l, stats: results[i]! })), who);
+      const cl = describeComparisonLayout(cmp, p.digits, STAT_LABELS);
+      const enc = new TextEncoder();
+      out.comparison = { type: 'json', value: cmp };
+      out.comparison_md = { type: 'file', ext: 'md', bytes: enc.encode(renderMarkdown(cl)) };
+      out.comparison_html = { type: 'file', ext: 'html', bytes: enc.encode(renderHtmlPage(cl)) };
+    }
+    return out;
   },
 });

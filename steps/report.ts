@@ -29,7 +29,7 @@ import { PROJECT_ROOT } from '../engine/paths.js';
 import { escapeHtml } from './render/format.js';
 import { toRows, type Table } from '../engine/table.js';
 import { renderHtmlFragment, type TableLayout } from './render/layout.js';
-import { loadPaperTables, type Comparison } from './render/compare.js';
+import { loadPaperTables, type Comparison, type DescribeComparison } from './render/compare.js';
 import { parseArtifact } from './render/model.js';
 import {
   buildReport,
@@ -150,9 +150,11 @@ export default defineStep<Params>({
       throw new StepError(`${who}: param figure_captions has ${p.figure_captions.length} entries for ${figures.length} figures`);
 
     const comparisons = list(inputs.comparisons).map((a, i) => {
-      if (a.type !== 'json' || typeof a.value !== 'object' || a.value === null || !Array.isArray((a.value as Comparison).cells))
-        throw new StepError(`${who}: input comparisons[${i}] is not a tabulate comparison; wire e.g. table3.comparison`);
-      return a.value as Comparison;
+      const v = a.type === 'json' ? (a.value as Record<string, unknown> | null) : null;
+      if (v && typeof v === 'object' && v.kind === 'describe' && Array.isArray(v.rows)) return v as unknown as DescribeComparison;
+      if (!v || typeof v !== 'object' || !Array.isArray(v.cells))
+        throw new StepError(`${who}: input comparisons[${i}] is not a tabulate or describe comparison; wire e.g. table3.comparison`);
+      return v as unknown as Comparison;
     });
 
     // the run metadata: the `run` input, else a `run` field the engine may put on the context

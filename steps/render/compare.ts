@@ -197,3 +197,56 @@ export function comparisonLayout(c: Comparison, digits: number, title?: string):
     id: `${c.table}-comparison`,
   };
 }
+
+/** Paper vs this run for a descriptive-statistics table (Table 2): per variable and statistic, both values and the difference. */
+export interface DescribeComparison {
+  kind: 'describe';
+  table: string;
+  title: string;
+  stats: string[];
+  rows: { term: string; label: string; run_label: string | null; values: Record<string, { paper: number | null; run: number | null; diff: number | null }> }[];
+}
+
+/**
+ * Compare describe results (`runRows`: variable → statistic → value) with paper table `tableId`
+ * (kind 'describe'). Variables are matched by `term` (case-insensitive); statistics by name.
+ */
+export function compareDescribe(
+  paper: PaperFile,
+  tableId: string,
+  runRows: { variable: string; label: string; stats: Record<string, number> }[],
+  who: string,
+): DescribeComparison {
+  const t = paper.tables[tableId];
+  if (!t) throw new StepError(`${who}: paper table "${tableId}" is not in the paper tables file; known: ${Object.keys(paper.tables).join(', ')}`);
+  if (t.kind !== 'describe') throw new StepError(`${who}: paper table "${tableId}" is a ${t.kind} table; describe compares with a describe table (e.g. table2)`);
+  const rows = t.rows.map((pr) => {
+    const term = String(pr.term);
+    const rr = runRows.find((r) => r.variable.toLowerCase() === term.toLowerCase());
+    const values: DescribeComparison['rows'][number]['values'] = {};
+    for (const s of t.columns) {
+      const pv = typeof pr[s] === 'number' ? (pr[s] as number) : null;
+      const rv = rr && Number.isFinite(rr.stats[s]) ? rr.stats[s]! : null;
+      values[s] = { paper: pv, run: rv, diff: pv !== null && rv !== null ? rv - pv : null };
+    }
+    return { term, label: String(pr.label ?? term), run_label: rr ? rr.label : null, values };
+  });
+  return { kind: 'describe', table: tableId, title: t.title, stats: t.columns, rows };
+}
+
+/** Layout: one row per variable; per statistic a "paper | this run" pair under a spanning header. */
+export function describeComparisonLayout(c: DescribeComparison, digits: number, statLabels: Record<string, string>): TableLayout {
+  const fmt = (s: string, v: number | null) => (v === null ? '' : s === 'n' || s === 'missing' ? fmtInt(v) : fmtNum(v, digits));
+  return {
+    title: `${c.title}: paper vs this run`,
+    stub: 'Variable',
+    header: [c.stats.map((s) => ({ text: statLabels[s] ?? s, span: 2 })), c.stats.flatMap(() => [{ text: 'Paper' }, { text: 'This run' }])],
+    body: c.rows.map((r) => ({
+      label: r.label,
+      kind: 'data' as const,
+      cells: c.stats.flatMap((s) => [fmt(s, r.values[s]!.paper), r.run_label === null ? 'not described' : fmt(s, r.values[s]!.run)]),
+    })),
+    notes: ['Descriptive statistics have no standard errors: compare the levels; the paper prints two decimals.'],
+    id: `${c.table}-comparison`,
+  };
+}

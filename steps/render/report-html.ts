@@ -10,7 +10,10 @@
 import { z } from 'zod';
 import { escapeHtml, fmtNum } from './format.js';
 import { TABLE_CSS, htmlBody, renderHtmlFragment } from './layout.js';
-import { comparisonLayout, type Comparison } from './compare.js';
+import { comparisonLayout, describeComparisonLayout, type Comparison, type DescribeComparison } from './compare.js';
+
+/** Column labels of describe statistics in the comparison (as the paper prints them). */
+const DESCRIBE_LABELS: Record<string, string> = { n: 'Observations', mean: 'Mean', sd: 'Std. Dev.', min: 'Min', median: 'Median', max: 'Max', p25: 'P25', p75: 'P75', missing: 'Missing' };
 
 /**
  * What the report knows about the run (the engine's view): pipeline name, seed, versions, and the DAG
@@ -70,7 +73,7 @@ export interface ReportInput {
   simulatedText: string;
   tables: ReportTable[];
   figures: ReportFigure[];
-  comparisons: Comparison[];
+  comparisons: (Comparison | DescribeComparison)[];
   comparisonDigits: number;
   notes: { heading: string; items: string[] }[];
   provenance: ProvenanceEntry[];
@@ -216,10 +219,17 @@ function dagSection(r: RunInfo | undefined): string {
   return L.join('\n');
 }
 
-function comparisonSection(cs: Comparison[], digits: number): string {
-  if (cs.length === 0) return '';
+function comparisonSection(all: (Comparison | DescribeComparison)[], digits: number): string {
+  if (all.length === 0) return '';
+  const cs = all.filter((c): c is Comparison => (c as DescribeComparison).kind !== 'describe');
+  const ds = all.filter((c): c is DescribeComparison => (c as DescribeComparison).kind === 'describe');
   const L: string[] = ['<section id="comparison"><h2>Paper vs this run</h2>'];
-  L.push(`<p>Each printed coefficient of the paper next to this run's estimate. Rule: ${escapeHtml(cs[0]!.rule)}.</p>`);
+  L.push(`<p>Each printed number of the paper next to this run's.${cs[0] ? ` Rule for coefficients: ${escapeHtml(cs[0].rule)}.` : ''}</p>`);
+  for (const d of ds) L.push(`<details><summary>${escapeHtml(d.title)}: paper vs this run</summary>${renderHtmlFragment(describeComparisonLayout(d, digits, DESCRIBE_LABELS))}</details>`);
+  if (cs.length === 0) {
+    L.push('</section>');
+    return L.join('\n');
+  }
   L.push('<table class="plain" id="comparison-summary"><thead><tr><th>Table</th><th>DID within 2 SE</th><th>All coefficients within 2 SE</th><th>DID: paper → this run</th></tr></thead><tbody>');
   for (const c of cs) {
     const s = c.summary;

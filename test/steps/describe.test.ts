@@ -5,7 +5,7 @@ import { parse } from 'csv-parse/sync';
 import def, { describeColumn, quantile7 } from '../../steps/describe.js';
 import { fromRows, toRows } from '../../engine/table.js';
 import type { Artifact } from '../../engine/types.js';
-import { renderCtx, text, ROOT } from './render-ctx.js';
+import { renderCtx, tableArtifact, text, ROOT } from './render-ctx.js';
 
 // R: test/golden/describe-mpdta.R (base R mean, sd, quantile type 7) on ../shared/data/mpdta/mpdta.csv
 const golden = JSON.parse(readFileSync(path.join(ROOT, 'test', 'golden', 'describe-mpdta.json'), 'utf8'));
@@ -53,6 +53,24 @@ describe('describe step output', () => {
     expect(text(out.tex)).toContain('\\begin{tabular}{lcccccc}');
     expect(text(out.html)).toContain('<caption>Table 2: Descriptive statistics</caption>');
     expect(text(out.md)).toContain('| LEMP | 2500 |');
+  });
+  it('compares with the paper\'s Table 2 when asked', async () => {
+    const out = await run({ vars: { lemp: 'LEMP', treat: 'DID' }, paper: { table: 'table2' }, where: { year: { le: 2005 } } });
+    const cmp = (out.comparison as { value: any }).value;
+    expect(cmp.kind).toBe('describe');
+    expect(cmp.rows.map((r: any) => r.term)).toEqual(['so2', 'did', 'pgdp', 'indus', 'urb', 'fin', 'fis']);
+    // the panel has no column named did: nothing to compare; so2 likewise
+    expect(cmp.rows[1].values.n).toEqual({ paper: 5364, run: null, diff: null });
+    const md = text(out.comparison_md);
+    expect(md).toContain('| DID | 5364 | not described |');
+    // variables are matched by column name: the fixture panel has so2, did and pgdp
+    const small = await def.run(renderCtx('t2'), { panel: tableArtifact('panel.json') }, def.params.parse({ vars: ['so2', 'did', 'pgdp'], paper: { table: 'table2' } }));
+    const rows = (small.comparison as { value: any }).value.rows;
+    expect(rows[0].values.n).toEqual({ paper: 5001, run: 5, diff: -4996 });
+    expect(rows[1].values.max).toEqual({ paper: 1, run: 1, diff: 0 });
+    expect(rows[2].values.median.run).toBeCloseTo(3.2, 12); // pgdp 2.1, 2.4, 3.2, 3.5, 8.9
+    expect(rows[3].run_label).toBeNull(); // indus not described
+    await expect(run({ vars: ['lemp'], paper: { table: 'table3' } })).rejects.toThrow(/is a regression table; describe compares with a describe table/);
   });
   it('names the bad column or param', async () => {
     await expect(run({ vars: ['nope'] })).rejects.toThrow(/param vars names column "nope"/);

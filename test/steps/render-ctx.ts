@@ -72,6 +72,7 @@ export async function buildFixtureReport(): Promise<{ html: string; tableTitles:
   const t2 = await describeDef.run(renderCtx('table2'), { panel: tableArtifact('panel.json') }, describeDef.params.parse({
     vars: { so2: 'SO₂', did: 'DID', pgdp: 'PGDP' },
     title: 'Table 2: Descriptive statistics of main variables',
+    paper: { table: 'table2' },
   }));
   const t3 = await tabulateDef.run(renderCtx('table3'), { models: [jsonArtifact('model-did-only.json'), jsonArtifact('model-controls.json')] }, tabulateDef.params.parse({
     title: 'Table 3: Baseline regression results',
@@ -90,7 +91,7 @@ export async function buildFixtureReport(): Promise<{ html: string; tableTitles:
   }));
   const rep = await reportDef.run(
     renderCtx('report'),
-    { tables: [t2.html!, t3.html!], figures: [f1.svg!, f2.svg!], comparisons: [t3.comparison!], run: jsonArtifact('run.json') },
+    { tables: [t2.html!, t3.html!], figures: [f1.svg!, f2.svg!], comparisons: [t2.comparison!, t3.comparison!], run: jsonArtifact('run.json') },
     reportDef.params.parse({
       title: 'Replication report (fixtures)',
       simulated: true,

@@ -44,6 +44,8 @@ describe('report built from fixtures', () => {
     expect(html).toContain(sha);
     expect(html).toContain('hand-made six-row panel');
     expect(html).toMatch(/id="comparison-summary"[\s\S]*Table 3: Baseline Regression Results[\s\S]*2 \/ 2[\s\S]*9 \/ 9/);
+    expect(html).toContain('<summary>Table 2: Descriptive Statistics of Main Variables: paper vs this run</summary>');
+    expect(html).toContain('<td>SO2</td><td>5001</td><td>5</td>');
     expect(html).toContain('Main specification: city and year fixed effects, as in equation (1).');
     expect(html).toContain('Inconsistencies in the paper');
     expect(html).toContain('282 cities 2010-2022');
