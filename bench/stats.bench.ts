@@ -168,6 +168,8 @@ function benchScaling(): void {
 
 /** Run both benchmarks, printing to stdout. */
 export default async function main(): Promise<void> {
+  const load = os.loadavg().map((x) => x.toFixed(2)).join(' ');
+  console.log(`machine: ${os.availableParallelism()} cores, load average ${load} (wall times scale with contention)`);
   await benchPlacebo();
   benchScaling();
 }

@@ -1,9 +1,9 @@
 /**
  * Placebo (randomization-inference) replicates of a fixed-effects DiD regression, by the
  * Frisch–Waugh–Lovell fast path: y and the controls are demeaned once; for each replicate only the
- * new treatment column is built, demeaned and the K×K system solved, with the treatment's
- * standard error (iid / HC1 / one- or two-way CR1, same factors as vcov.ts) computed from the
- * first row of the bread only.
+ * new treatment column is built, demeaned and residualised on the (demeaned) controls, whose Gram
+ * matrix is inverted once; the treatment's standard error (iid / HC1 / one- or two-way CR1, same
+ * factors as vcov.ts) needs only the first row of the bread, D̈'/D̈'WD̈.
  *
  * Replicate r draws from its own counter-based stream (`keys[r]`), so results do not depend on how
  * replicates are split across threads.
@@ -21,7 +21,7 @@
  */
 import { Demeaner } from './demean.js';
 import type { Factor } from './fe.js';
-import { cholSolve, crossprod, crossvec, dot, spdInverse } from './linalg.js';
+import { cholSolve, crossprod, crossvec, spdInverse } from './linalg.js';
 import { intersectFactors, type VcovType } from './vcov.js';
 import { tPValue } from './dist.js';
 import { rngFromKey } from '../engine/rng.js';
@@ -64,8 +64,13 @@ export interface ReplicateResults {
 /** Precomputed pieces shared by all replicates of a problem. */
 export class PlaceboSolver {
   private readonly dm: Demeaner;
-  private readonly CC: Float64Array;
-  private readonly Cy: Float64Array;
+  private readonly CCinv: Float64Array;
+  /** ỹ residualised on the demeaned controls. */
+  private readonly yr: Float64Array;
+  private readonly cbuf: Float64Array;
+  private readonly delta: Float64Array;
+  private readonly nz: Int32Array;
+  private readonly collinTol = 1e-10;
   private readonly n: number;
   private readonly k: number;
   private readonly D: Float64Array;
@@ -80,8 +85,18 @@ export class PlaceboSolver {
     this.k = prob.Ct.length + 1;
     const fe = prob.fe.length > 0 ? prob.fe : [{ codes: new Int32Array(this.n), nlevels: 1 }];
     this.dm = new Demeaner(fe, { weights: prob.weights, tol: prob.tol });
-    this.CC = crossprod(prob.Ct, prob.weights);
-    this.Cy = crossvec(prob.Ct, prob.yt, prob.weights);
+    const kc = prob.Ct.length;
+    const CC = crossprod(prob.Ct, prob.weights);
+    this.CCinv = kc > 0 ? spdInverse(CC, kc) : new Float64Array(0);
+    const gamma = kc > 0 ? cholSolve(CC, kc, crossvec(prob.Ct, prob.yt, prob.weights)) : new Float64Array(0);
+    this.yr = Float64Array.from(prob.yt);
+    for (let j = 0; j < kc; j++) {
+      const cj = prob.Ct[j]!, g = gamma[j]!;
+      for (let i = 0; i < this.yr.length; i++) this.yr[i]! -= g * cj[i]!;
+    }
+    this.cbuf = new Float64Array(kc);
+    this.delta = new Float64Array(kc);
+    this.nz = new Int32Array(this.n);
     this.D = new Float64Array(this.n);
     this.Dt = new Float64Array(this.n);
     this.e = new Float64Array(this.n);
@@ -112,75 +127,88 @@ export class PlaceboSolver {
     return out;
   }
 
-  /** Estimate, se and p of the treatment column `D` (any 0/1 or numeric column on the sample). */
+  /**
+   * Estimate, se and p of the treatment column `D` (any numeric column on the sample).
+   * FWL: with D̃ the demeaned treatment and D̈ its (weighted) residual on the demeaned controls,
+   * β = D̈'W ỹ_r / D̈'W D̈ (ỹ_r = ỹ residualised on the controls, precomputed), e = ỹ_r − β D̈, and
+   * the first row of (Z'WZ)⁻¹ Z' is D̈'/D̈'W D̈, so Var(β) needs only the scores Σ w e D̈ per cluster.
+   */
   fitTreatment(D: Float64Array): [number, number, number] {
-    const { yt, Ct, weights: w, clusters, vcov, dofK, dfT } = this.prob;
-    const n = this.n, k = this.k;
+    const { Ct, weights: w, clusters, vcov, dofK, dfT } = this.prob;
+    const n = this.n, kc = this.k - 1;
     const Dt = this.dm.demean(D, this.Dt, 'placebo treatment');
-    // degenerate: treatment absorbed by the fixed effects (or constant)
-    let raw = 0, within = 0, mean = 0;
-    for (let i = 0; i < n; i++) mean += (w ? w[i]! : 1) * D[i]!;
-    mean /= this.sw;
+    // degenerate: treatment constant or absorbed by the fixed effects.
+    // C̃'W D̃ = C̃'W D and D̃'W D̃ = D'W D̃ (C̃ and D − D̃ are orthogonal / in the FE space), so the
+    // cross products only need the rows where D ≠ 0 (the treated observations).
+    let sD = 0, sDD = 0, within = 0;
+    const nz = this.nz;
+    let m = 0;
     for (let i = 0; i < n; i++) {
-      const wi = w ? w[i]! : 1;
-      raw += wi * (D[i]! - mean) * (D[i]! - mean);
-      within += wi * Dt[i]! * Dt[i]!;
-    }
-    if (!(raw > 0) || !(within > 1e-10 * raw)) return [NaN, NaN, NaN];
-    const A = new Float64Array(k * k);
-    A[0] = within;
-    const b = new Float64Array(k);
-    b[0] = dot(Dt, yt, w);
-    for (let a = 1; a < k; a++) {
-      const v = dot(Dt, Ct[a - 1]!, w);
-      A[a] = v;
-      A[a * k] = v;
-      b[a] = this.Cy[a - 1]!;
-      for (let c = 1; c < k; c++) A[a * k + c] = this.CC[(a - 1) * (k - 1) + (c - 1)]!;
-    }
-    let beta: Float64Array, B: Float64Array;
-    try {
-      beta = cholSolve(A, k, b);
-      B = spdInverse(A, k);
-    } catch {
-      return [NaN, NaN, NaN];
-    }
-    // residuals and u_i = (row 0 of B) · z_i
-    const e = this.e, u = this.u;
-    const b0 = beta[0]!;
-    const B00 = B[0]!;
-    for (let i = 0; i < n; i++) {
-      e[i] = yt[i]! - b0 * Dt[i]!;
-      u[i] = B00 * Dt[i]!;
-    }
-    for (let a = 1; a < k; a++) {
-      const c = Ct[a - 1]!, ba = beta[a]!, Ba = B[a]!;
-      for (let i = 0; i < n; i++) {
-        e[i]! -= ba * c[i]!;
-        u[i]! += Ba * c[i]!;
+      const d = D[i]!;
+      if (d !== 0) {
+        const wd = w ? w[i]! * d : d;
+        sD += wd;
+        sDD += wd * d;
+        within += wd * Dt[i]!;
+        nz[m++] = i;
       }
+    }
+    const c = this.cbuf;
+    for (let j = 0; j < kc; j++) {
+      const cj = Ct[j]!;
+      let acc = 0;
+      if (w) for (let r = 0; r < m; r++) { const i = nz[r]!; acc += w[i]! * D[i]! * cj[i]!; }
+      else for (let r = 0; r < m; r++) { const i = nz[r]!; acc += D[i]! * cj[i]!; }
+      c[j] = acc;
+    }
+    const raw = sDD - (sD * sD) / this.sw;
+    if (!(raw > 0) || !(within > 1e-10 * raw)) return [NaN, NaN, NaN];
+    // δ = (C'WC)⁻¹ C'W D̃ ; D̈ = D̃ − C δ
+    const delta = this.delta;
+    for (let a = 0; a < kc; a++) {
+      let v = 0;
+      for (let b = 0; b < kc; b++) v += this.CCinv[a * kc + b]! * c[b]!;
+      delta[a] = v;
+    }
+    const Dr = this.e; // reuse as D̈
+    Dr.set(Dt);
+    for (let j = 0; j < kc; j++) {
+      const cj = Ct[j]!, dj = delta[j]!;
+      for (let i = 0; i < n; i++) Dr[i]! -= dj * cj[i]!;
+    }
+    const yr = this.yr;
+    let dd = 0, dy = 0;
+    if (w) for (let i = 0; i < n; i++) { const wv = w[i]! * Dr[i]!; dd += wv * Dr[i]!; dy += wv * yr[i]!; }
+    else for (let i = 0; i < n; i++) { const v = Dr[i]!; dd += v * v; dy += v * yr[i]!; }
+    if (!(dd > this.collinTol * within)) return [NaN, NaN, NaN];
+    const beta = dy / dd;
+    // u_i = D̈_i / dd ; scores w e u ; e = yr − β D̈
+    const u = this.u;
+    for (let i = 0; i < n; i++) {
+      const ei = yr[i]! - beta * Dr[i]!;
+      u[i] = ((w ? w[i]! : 1) * ei * Dr[i]!) / dd; // w e u
     }
     let v: number;
     if (vcov === 'iid') {
       let rss = 0;
-      for (let i = 0; i < n; i++) rss += (w ? w[i]! : 1) * e[i]! * e[i]!;
-      v = (rss / (n - dofK)) * B00;
-    } else if (vcov === 'hc1') {
-      let s = 0;
       for (let i = 0; i < n; i++) {
-        const we = (w ? w[i]! : 1) * e[i]! * u[i]!;
-        s += we * we;
+        const ei = yr[i]! - beta * Dr[i]!;
+        rss += (w ? w[i]! : 1) * ei * ei;
       }
-      v = (n / (n - dofK)) * s;
+      v = rss / (n - dofK) / dd;
+    } else if (vcov === 'hc1') {
+      let s2 = 0;
+      for (let i = 0; i < n; i++) s2 += u[i]! * u[i]!;
+      v = (n / (n - dofK)) * s2;
     } else {
       const G = clusters.map((f) => f.nlevels);
       const Gmin = Math.min(...G);
-      let s = clusterSq(clusters[0]!, e, u, w);
-      if (clusters.length === 2) s += clusterSq(clusters[1]!, e, u, w) - clusterSq(this.inter!, e, u, w);
-      v = ((n - 1) / (n - dofK)) * (Gmin / (Gmin - 1)) * s;
+      let s2 = clusterSq(clusters[0]!, u);
+      if (clusters.length === 2) s2 += clusterSq(clusters[1]!, u) - clusterSq(this.inter!, u);
+      v = ((n - 1) / (n - dofK)) * (Gmin / (Gmin - 1)) * s2;
     }
     const se = v >= 0 ? Math.sqrt(v) : NaN;
-    return [b0, se, tPValue(b0 / se, dfT)];
+    return [beta, se, tPValue(beta / se, dfT)];
   }
 
   /** Estimate, se and p of replicate `key`. */
@@ -196,15 +224,14 @@ export class PlaceboSolver {
   }
 }
 
-/** Σ_g (Σ_{i∈g} w e u)². */
-function clusterSq(f: Factor, e: Float64Array, u: Float64Array, w: Float64Array | null): number {
+/** Σ_g (Σ_{i∈g} s_i)² for per-observation scores s. */
+function clusterSq(f: Factor, s: Float64Array): number {
   const S = new Float64Array(f.nlevels);
   const codes = f.codes;
-  if (w) for (let i = 0; i < e.length; i++) S[codes[i]!]! += w[i]! * e[i]! * u[i]!;
-  else for (let i = 0; i < e.length; i++) S[codes[i]!]! += e[i]! * u[i]!;
-  let s = 0;
-  for (let g = 0; g < S.length; g++) s += S[g]! * S[g]!;
-  return s;
+  for (let i = 0; i < s.length; i++) S[codes[i]!]! += s[i]!;
+  let t = 0;
+  for (let g = 0; g < S.length; g++) t += S[g]! * S[g]!;
+  return t;
 }
 
 /** Run the replicates whose stream keys are given, in order; `onProgress(done)` every 25 replicates. */

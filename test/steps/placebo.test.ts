@@ -51,9 +51,15 @@ describe('placebo', () => {
     expect(relClose(summary.observed.p, m.coefficients[0].p, 1e-8)).toBe(true);
   });
 
-  for (const vcov of ['cluster', 'hc1', 'iid'] as const) {
-    it(`replicate 0 equals a full estimate on the permuted treatment (${vcov})`, async () => {
-      const params = { ...base, reps: 3, vcov };
+  const variants: { label: string; extra: Record<string, unknown> }[] = [
+    { label: 'cluster', extra: { vcov: 'cluster' } },
+    { label: 'hc1', extra: { vcov: 'hc1' } },
+    { label: 'iid', extra: { vcov: 'iid' } },
+    { label: 'weighted, two-way clustered', extra: { weights: 'w', cluster: ['unit', 'year'] } },
+  ];
+  for (const { label, extra } of variants) {
+    it(`replicate 0 equals a full estimate on the permuted treatment (${label})`, async () => {
+      const params = { ...base, reps: 3, ...extra };
       const { table, f } = await runPlacebo(params, 1);
       // rebuild replicate 0 by hand: shuffle the unit-level adoption vector (units in order of appearance)
       const units = strCol(synth, 'unit');
@@ -77,7 +83,7 @@ describe('placebo', () => {
         return a > 0 && year[i]! >= a ? 1 : 0;
       });
       const t2 = withColumn(synth, 'pd', pd);
-      const m = ((await estimate.run(fakeCtx().ctx, { panel: { type: 'table', table: t2 } }, estimate.params.parse({ y: 'y', treat: 'pd', controls: ['x1', 'x2'], fe: ['unit', 'year'], cluster: 'unit', vcov }))).model as { value: any }).value;
+      const m = ((await estimate.run(fakeCtx().ctx, { panel: { type: 'table', table: t2 } }, estimate.params.parse({ y: 'y', treat: 'pd', controls: ['x1', 'x2'], fe: ['unit', 'year'], cluster: 'unit', ...extra }))).model as { value: any }).value;
       expect(relClose(numCol(table, 'estimate')[0]!, m.coefficients[0].estimate, 1e-9)).toBe(true);
       expect(relClose(numCol(table, 'se')[0]!, m.coefficients[0].se, 1e-9)).toBe(true);
       expect(relClose(numCol(table, 'p')[0]!, m.coefficients[0].p, 1e-7)).toBe(true);
