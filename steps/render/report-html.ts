@@ -225,7 +225,7 @@ function comparisonSection(all: (Comparison | DescribeComparison)[], digits: num
   const ds = all.filter((c): c is DescribeComparison => (c as DescribeComparison).kind === 'describe');
   const L: string[] = ['<section id="comparison"><h2>Paper vs this run</h2>'];
   L.push(`<p>Each printed number of the paper next to this run's.${cs[0] ? ` Rule for coefficients: ${escapeHtml(cs[0].rule)}.` : ''}</p>`);
-  for (const d of ds) L.push(`<details><summary>${escapeHtml(d.title)}: paper vs this run</summary>${renderHtmlFragment(describeComparisonLayout(d, digits, DESCRIBE_LABELS))}</details>`);
+  for (const d of ds) L.push(`<details><summary>${escapeHtml(d.title)}: paper vs this run</summary>${renderHtmlFragment(describeComparisonLayout(d, 2, DESCRIBE_LABELS))}</details>`);
   if (cs.length === 0) {
     L.push('</section>');
     return L.join('\n');
