@@ -99,6 +99,14 @@ describe('estimate errors', () => {
   it('rejects unknown params', () => {
     expect(() => estimate.params.parse({ y: 'y', treat: 'd', bogus: 1 })).toThrow();
   });
+  it('lists several treatment columns first, in the order given', async () => {
+    const { model } = await run({ y: 'y', treat: ['x1', 'd'], controls: ['x2'], fe: ['unit', 'year'], cluster: 'unit' }, synth());
+    expect(model.coefficients.map((c: any) => c.term)).toEqual(['x1', 'd', 'x2', '_cons']);
+    const ref = golden.cases.find((c) => c.name === 'synth_2fe_cluster_unit')!;
+    const d = model.coefficients.find((c: any) => c.term === 'd');
+    expect(relClose(d.estimate, ref.coefficients[0]!.estimate, 1e-8)).toBe(true);
+    expect(relClose(d.se, ref.coefficients[0]!.se as number, 1e-6)).toBe(true);
+  });
   it('counts rows with missing values and applies where', async () => {
     const { model } = await run({ y: 'y', treat: 'd', controls: ['x2'], fe: ['unit', 'year'], where: { year: { le: 2018 } } }, synth());
     expect(model.dropped.missing).toBeGreaterThan(0);
