@@ -17,13 +17,18 @@ interface JStatLike {
   centralF: { cdf(x: number, df1: number, df2: number): number };
   normal: { cdf(x: number, mean: number, sd: number): number; inv(p: number, mean: number, sd: number): number };
 }
-const jStat = (createRequire(import.meta.url)('jstat') as { jStat: JStatLike }).jStat;
+let jstatCache: JStatLike | null = null;
+/** jstat, loaded on first use (keeps module import cheap, e.g. in worker threads and validation). */
+function J(): JStatLike {
+  if (!jstatCache) jstatCache = (createRequire(import.meta.url)('jstat') as { jStat: JStatLike }).jStat;
+  return jstatCache;
+}
 
 /** CDF of Student's t with `df` degrees of freedom (df = Infinity → standard normal). */
 export function tCdf(x: number, df: number): number {
   if (!(df > 0)) throw new Error(`tCdf: degrees of freedom must be > 0, got ${df}`);
-  if (!Number.isFinite(df)) return jStat.normal.cdf(x, 0, 1);
-  return jStat.studentt.cdf(x, df);
+  if (!Number.isFinite(df)) return J().normal.cdf(x, 0, 1);
+  return J().studentt.cdf(x, df);
 }
 
 /** Two-sided p-value of a t statistic: 2·P(T_df ≥ |t|). NaN in, NaN out. */
@@ -37,11 +42,11 @@ export function tPValue(t: number, df: number): number {
 export function tQuantile(p: number, df: number): number {
   if (!(p > 0 && p < 1)) throw new Error(`tQuantile: probability must be in (0, 1), got ${p}`);
   if (!(df > 0)) throw new Error(`tQuantile: degrees of freedom must be > 0, got ${df}`);
-  if (!Number.isFinite(df)) return jStat.normal.inv(p, 0, 1);
-  let x = jStat.studentt.inv(p, df);
+  if (!Number.isFinite(df)) return J().normal.inv(p, 0, 1);
+  let x = J().studentt.inv(p, df);
   for (let k = 0; k < 4; k++) {
-    const f = jStat.studentt.cdf(x, df) - p;
-    const d = jStat.studentt.pdf(x, df);
+    const f = J().studentt.cdf(x, df) - p;
+    const d = J().studentt.pdf(x, df);
     if (!(d > 0)) break;
     const step = f / d;
     x -= step;
@@ -55,5 +60,5 @@ export function fPValue(f: number, df1: number, df2: number): number {
   if (Number.isNaN(f)) return NaN;
   if (!(df1 > 0 && df2 > 0)) throw new Error(`fPValue: degrees of freedom must be > 0, got (${df1}, ${df2})`);
   if (f <= 0) return 1;
-  return Math.min(1, Math.max(0, 1 - jStat.centralF.cdf(f, df1, df2)));
+  return Math.min(1, Math.max(0, 1 - J().centralF.cdf(f, df1, df2)));
 }
