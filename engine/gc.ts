@@ -36,7 +36,7 @@ export async function gcStore(s: Session, opts: GcOptions = {}): Promise<GcResul
       if (s.graph.byId.has(id)) for (const r of Object.values(l.outputs)) keep.add(r.hash);
     }
     const keepRuns = opts.keepRuns ?? 5;
-    for (const run of hist.runs.slice(-keepRuns)) for (const n of run.nodes) for (const h of Object.values(n.outputs ?? {})) keep.add(h);
+    for (const run of keepRuns > 0 ? hist.runs.slice(-keepRuns) : []) for (const n of run.nodes) for (const h of Object.values(n.outputs ?? {})) keep.add(h);
 
     const res: GcResult = { objectsRemoved: 0, entriesRemoved: 0, bytesFreed: 0, objectsKept: 0, bytesKept: 0, dryRun: !!opts.dryRun };
     // cache entries first (an entry must never point at a missing object for long)

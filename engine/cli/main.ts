@@ -92,10 +92,12 @@ function invokedDirectly(): boolean {
 }
 
 // run when executed directly (not when imported by tests); exit explicitly so that no stray
-// handle keeps the process alive (stdout/stderr writes are synchronous for files and pipes on Linux)
+// handle keeps the process alive
 if (invokedDirectly()) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (e) => process.exit(reportError(e, true)),
-  );
+  const exit = (code: number): void => {
+    process.exitCode = code;
+    // wait until stdout and stderr are flushed, then exit even if a stray handle remains
+    process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+  };
+  main(process.argv.slice(2)).then(exit, (e) => exit(reportError(e, true)));
 }

@@ -39,15 +39,15 @@ const cases: Case[] = [
     name: 'YAML syntax error (bad indentation)',
     yaml: y('steps:', '  ingest:', '    kind: source', '   with: {path: x.csv}'),
     line: 4,
-    col: 1,
-    message: 'YAML syntax: all mapping items must start at the same column',
+    col: 4,
+    message: 'YAML syntax: bad indentation of a mapping entry',
   },
   {
     name: 'YAML syntax error (unclosed flow sequence)',
     yaml: y('steps:', '  baseline:', '    kind: model', '    with: {y: so2, controls: [a, b}', '  other:', '    kind: model'),
     line: 4,
     col: 35,
-    message: /^YAML syntax: /,
+    message: 'YAML syntax: missed comma between flow collection entries',
   },
   {
     name: 'unknown top-level key',
@@ -418,5 +418,22 @@ describe('error report', () => {
     expect(e.errors).toHaveLength(1);
     expect([e.line, e.col]).toEqual([5, 36]);
     expect(e.message).toMatch(/^param "rows": too small/i);
+  });
+});
+
+describe('YAML details', () => {
+  test('several documents in one file are rejected', async () => {
+    const e = await errorOf(y('steps:', ...ingest, '---', 'steps:', ...ingest));
+    expect([e.line, e.col, e.message]).toEqual([5, 1, 'YAML syntax: several YAML documents in one file (remove the `---` separators)']);
+  });
+
+  test('a quoted value is pointed at from its opening quote', async () => {
+    const e = await errorOf(y('steps:', '  ingest:', '    kind: "sourse"'));
+    expect([e.line, e.col, e.length]).toEqual([3, 11, 8]);
+  });
+
+  test('anchors and aliases resolve (values and positions)', async () => {
+    const e = await errorOf(y('steps:', '  ingest:', '    kind: source', '    with: &w {path: 5}', '  other:', '    kind: source', '    with: *w'));
+    expect(e.errors.map((x) => `${x.line}:${x.col} ${x.message}`)).toEqual(['4:21 param "path": expected string, received number']);
   });
 });
