@@ -17,7 +17,7 @@
  * @example
  * const nodes = normalize(raw, [parseOverride('baseline.cluster=year')]);
  */
-import type { Node } from 'yaml';
+import type { YNode as Node } from './yaml-tree.js';
 import type { ParamOverride } from '../spec.js';
 import { ConfigError, didYouMean, overrideError, throwIfAny } from './errors.js';
 import { locate } from './source.js';
@@ -171,13 +171,13 @@ export function normalize(raw: RawPipeline, overrides: readonly ParamOverride[] 
     if (typeof v === 'string') {
       n.inputs.push({ list: false, refs: resolveRef(v, at), yaml: at });
     } else if (Array.isArray(v)) {
-      n.inputs.push({ list: true, refs: v.flatMap((x, i) => resolveRef(x, locate(raw.doc, at, [i]).value ?? at)), yaml: at });
+      n.inputs.push({ list: true, refs: v.flatMap((x, i) => resolveRef(x, locate(at, [i]).value ?? at)), yaml: at });
     } else if (isPlainObject(v)) {
       for (const [name, x] of Object.entries(v)) {
-        const loc = locate(raw.doc, at, [name]);
+        const loc = locate(at, [name]);
         const yaml = loc.value ?? loc.key ?? at;
         const entry: InputEntry = Array.isArray(x)
-          ? { name, list: true, refs: x.flatMap((y, i) => resolveRef(y, locate(raw.doc, loc.value, [i]).value ?? yaml)), yaml }
+          ? { name, list: true, refs: x.flatMap((y, i) => resolveRef(y, locate(loc.value, [i]).value ?? yaml)), yaml }
           : { name, list: false, refs: resolveRef(x, yaml), yaml };
         if (loc.key) entry.nameNode = loc.key;
         n.inputs.push(entry);
@@ -224,7 +224,7 @@ export function paramWhere(
   let best: { key?: Node; value?: Node; depth: number } | undefined;
   let bestWith: { key: Node; value: Node | undefined } | undefined;
   for (const w of n.withChain) {
-    const loc = locate(raw.doc, w.value, p);
+    const loc = locate(w.value, p);
     if (!best || loc.depth > best.depth) {
       best = loc;
       bestWith = w;
@@ -247,7 +247,7 @@ function resolveExtends(raw: RawPipeline, errors: ConfigError[]): Map<string, Re
   const visiting: string[] = [];
   const field = <T>(step: RawStep, key: string, value: T | undefined): Field<T> | undefined => {
     if (value === undefined) return undefined;
-    const loc = locate(raw.doc, step.node, [key]);
+    const loc = locate(step.node, [key]);
     return { value, node: loc.value, keyNode: loc.key };
   };
   const resolve = (step: RawStep): Resolved | undefined => {
@@ -255,7 +255,7 @@ function resolveExtends(raw: RawPipeline, errors: ConfigError[]): Map<string, Re
     if (done) return done;
     if (failed.has(step.id)) return undefined;
     const d = step.data;
-    const withLoc = locate(raw.doc, step.node, ['with']);
+    const withLoc = locate(step.node, ['with']);
     const own: Resolved = {
       with: isPlainObject(d.with) ? d.with : {},
       withChain: withLoc.key ? [{ key: withLoc.key, value: withLoc.value }] : [],
@@ -272,7 +272,7 @@ function resolveExtends(raw: RawPipeline, errors: ConfigError[]): Map<string, Re
       out.set(step.id, own);
       return own;
     }
-    const extNode = locate(raw.doc, step.node, ['extends']).value;
+    const extNode = locate(step.node, ['extends']).value;
     const parent = raw.byId.get(d.extends);
     if (!parent) {
       errors.push(raw.src.error(extNode, `extends a missing step "${d.extends}"`, didYouMean(d.extends, [...raw.byId.keys()], 'step ids')));

@@ -35,16 +35,17 @@ export function parseOverride(arg: string): ParamOverride {
   }
   let value: unknown;
   try {
-    value = rhs.trim() === '' ? null : yamlParse()(rhs, { prettyErrors: false });
+    value = rhs.trim() === '' ? null : yamlParse()(rhs);
   } catch (e) {
-    throw overrideError(arg, `VALUE is not valid YAML: ${(e as Error).message.split('\n')[0]}`, 'quote it, e.g. --set \'a.b="x: y"\'');
+    throw overrideError(arg, `VALUE is not valid YAML: ${(e as { reason?: string }).reason ?? (e as Error).message.split('\n')[0]}`, 'quote it, e.g. --set \'a.b="x: y"\'');
   }
   return { id: m[1]!, param: m[2]!, value: value === undefined ? null : value, arg };
 }
 
-/** `yaml`'s parse, loaded on first use (a run without --set need not load the YAML parser). */
-function yamlParse(): typeof import('yaml').parse {
-  return (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse;
+/** js-yaml's load (core schema, as for the pipeline file), loaded on first use. */
+function yamlParse(): (text: string) => unknown {
+  const jsYaml = createRequire(import.meta.url)('js-yaml') as typeof import('js-yaml');
+  return (text) => jsYaml.load(text);
 }
 
 /** Sets (or, for null, deletes) `dotPath` in `params`, copying the maps on the way (no aliasing). */

@@ -43,7 +43,7 @@ export function rules(
   const specs = new Map<string, NodeSpec>();
   const publishers = new Map<string, string>();
 
-  const pos = (n: NormNode) => src.lc.linePos(n.raw.keyNode.range?.[0] ?? 0);
+  const pos = (n: NormNode) => src.pos(n.raw.keyNode);
   // Errors are reported once per YAML location even when several foreach expansions share it.
   const seen = new Set<string>();
   const push = (e: ConfigError) => {
@@ -200,7 +200,21 @@ export function rules(
 
 function topoOrder(nodes: NormNode[], errors: ConfigError[], raw: RawPipeline): NormNode[] {
   const index = new Map(nodes.map((n, i) => [n.id, i]));
-  const deps: number[][] = nodes.map((n) => [...new Set(n.inputs.flatMap((e) => e.refs.map((r) => index.get(r.node)!)))]);
+  const deps: number[][] = new Array<number[]>(nodes.length);
+  for (let i = 0; i < nodes.length; i++) {
+    const ds: number[] = [];
+    const seen = new Set<number>();
+    for (const e of nodes[i]!.inputs) {
+      for (const r of e.refs) {
+        const d = index.get(r.node)!;
+        if (!seen.has(d)) {
+          seen.add(d);
+          ds.push(d);
+        }
+      }
+    }
+    deps[i] = ds;
+  }
   const users: number[][] = nodes.map(() => []);
   const indeg = new Int32Array(nodes.length);
   deps.forEach((ds, i) => {

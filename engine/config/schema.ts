@@ -9,7 +9,7 @@
  * const raw = checkSchema(doc, src);   // throws ConfigError(s) with file:line:col
  */
 import { z } from 'zod';
-import { LineCounter, parseDocument, isMap, isPair, isScalar, isSeq, type Document, type Node, type YAMLMap } from 'yaml';
+import { LineIndex, YamlSyntaxError, parseYamlTree, type YMap, type YNode, type YamlTree } from './yaml-tree.js';
 import { ConfigError, didYouMean, throwIfAny } from './errors.js';
 import { Source, locate } from './source.js';
 
@@ -84,97 +84,73 @@ export interface RawStep {
   /** Position in the YAML `steps` map (0-based). */
   index: number;
   /** The step's key node (`baseline:`). */
-  keyNode: Node;
+  keyNode: YNode;
   /** The step's map node (null for an empty step). */
-  node: YAMLMap | null;
+  node: YMap | null;
   data: StepYaml;
 }
 
 export interface RawPipeline {
   src: Source;
-  doc: Document;
+  doc: YamlTree;
   name?: string;
   seed?: number;
   steps: RawStep[];
   byId: Map<string, RawStep>;
 }
 
-/**
- * Parses YAML text with positions; YAML syntax errors and duplicate keys become ConfigErrors.
- * (Duplicate keys are found here in linear time: yaml's own `uniqueKeys` check is quadratic in
- * the size of a map, too slow for a 10,000-step pipeline.)
- */
-export function parseYaml(file: string, text: string): { doc: Document; src: Source } {
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: false, merge: true, prettyErrors: false, keepSourceTokens: false });
-  const src = new Source(file, text, lc);
-  const errors: ConfigError[] = [];
-  for (const e of doc.errors) {
-    const msg = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-    errors.push(src.errorAt(e.pos[0], e.pos[1], `YAML syntax: ${lowerFirst(msg)}`, 'fix the YAML syntax (indentation, quotes, `:` after keys)'));
+/** Parses YAML text with positions; YAML syntax errors and repeated keys become ConfigErrors. */
+export function parseYaml(file: string, text: string): { doc: YamlTree; src: Source } {
+  const lines = new LineIndex(text);
+  const src = new Source(file, text, lines);
+  let doc: YamlTree;
+  try {
+    doc = parseYamlTree(text, lines);
+  } catch (e) {
+    if (!(e instanceof YamlSyntaxError)) throw e;
+    throw src.errorAt(e.offset, e.offset + 1, `YAML syntax: ${e.reason}`, 'fix the YAML syntax (indentation, quotes, `:` after keys)');
   }
-  if (errors.length === 0) duplicateKeys(doc.contents as Node | null, src, errors, true, false);
+  const errors: ConfigError[] = [];
+  for (const d of doc.duplicates) {
+    const line = src.pos(d.first).line;
+    errors.push(
+      d.path.length === 1 && d.path[0] === 'steps'
+        ? src.error(d.key, `duplicate step id "${d.name}" (first defined on line ${line})`, 'give each step a unique id')
+        : src.error(d.key, `duplicate key "${d.name}" (first on line ${line})`, 'remove or rename one of them'),
+    );
+  }
   throwIfAny(errors);
   return { doc, src };
 }
 
-/** Reports every repeated key of every map (the step-id map gets a step-specific message). */
-function duplicateKeys(node: Node | null, src: Source, errors: ConfigError[], isRoot: boolean, isSteps: boolean): void {
-  if (!node) return;
-  if (isMap(node)) {
-    const seen = new Map<string, number>();
-    for (const it of node.items) {
-      if (!isPair(it)) continue;
-      if (isScalar(it.key)) {
-        const k = String(it.key.value);
-        const start = it.key.range?.[0] ?? 0;
-        const first = seen.get(k);
-        if (first === undefined) seen.set(k, start);
-        else {
-          const line = src.lc.linePos(first).line;
-          errors.push(
-            isSteps
-              ? src.error(it.key, `duplicate step id "${k}" (first defined on line ${line})`, 'give each step a unique id')
-              : src.error(it.key, `duplicate key "${k}" (first on line ${line})`, 'remove or rename one of them'),
-          );
-        }
-      }
-      const steps = isRoot && isScalar(it.key) && it.key.value === 'steps';
-      duplicateKeys(it.value as Node | null, src, errors, false, steps);
-    }
-  } else if (isSeq(node)) {
-    for (const it of node.items) duplicateKeys(it as Node | null, src, errors, false, false);
-  }
-}
-
 /** Checks the document against {@link pipelineSchema}; returns the steps with their nodes. */
-export function checkSchema(doc: Document, src: Source): RawPipeline {
-  const root = doc.contents as Node | null;
-  const js = doc.toJS({ maxAliasCount: -1 }) as unknown;
+export function checkSchema(doc: YamlTree, src: Source): RawPipeline {
+  const root = doc.root;
+  const js = doc.value;
   if (js === null || js === undefined || typeof js !== 'object' || Array.isArray(js)) {
     throw src.error(root, 'expected the pipeline to be a map with `steps:`', 'start with `name: ...`, `seed: ...` and `steps:`');
   }
   const parsed = pipelineSchema.safeParse(js);
   if (!parsed.success) {
     const errors: ConfigError[] = [];
-    for (const iss of parsed.error.issues) errors.push(...issueErrors(doc, src, root, iss));
+    for (const iss of parsed.error.issues) errors.push(...issueErrors(src, root, iss));
     throwIfAny(errors);
   }
   const data = parsed.data!;
-  const stepsNode = locate(doc, root, ['steps']).value;
+  const stepsNode = locate(root, ['steps']).value;
   const steps: RawStep[] = [];
   const byId = new Map<string, RawStep>();
-  if (isMap(stepsNode)) {
+  if (stepsNode?.kind === 'map') {
     for (const it of stepsNode.items) {
-      if (!isPair(it) || !isScalar(it.key)) continue;
-      const id = String(it.key.value);
+      if (it.key.kind !== 'scalar' || it.key.key === undefined) continue;
+      const id = it.key.key;
       const stepData = data.steps[id];
       if (!stepData || byId.has(id)) continue;
       const raw: RawStep = {
         id,
         index: steps.length,
-        keyNode: it.key as Node,
-        node: isMap(it.value) ? (it.value as YAMLMap) : null,
+        keyNode: it.key,
+        node: it.value.kind === 'map' ? it.value : null,
         data: stepData,
       };
       steps.push(raw);
@@ -182,7 +158,7 @@ export function checkSchema(doc: Document, src: Source): RawPipeline {
     }
   }
   if (steps.length === 0) {
-    throw src.error(locate(doc, root, ['steps']).key ?? root, 'the pipeline has no steps', 'add steps under `steps:`');
+    throw src.error(locate(root, ['steps']).key ?? root, 'the pipeline has no steps', 'add steps under `steps:`');
   }
   return {
     src,
@@ -197,11 +173,11 @@ export function checkSchema(doc: Document, src: Source): RawPipeline {
 const STEP_KEYS = ['kind', 'in', 'with', 'extends', 'foreach', 'publish'];
 const TOP_KEYS = ['name', 'seed', 'steps'];
 
-function issueErrors(doc: Document, src: Source, root: Node | null, iss: z.core.$ZodIssue): ConfigError[] {
+function issueErrors(src: Source, root: YNode | undefined, iss: z.core.$ZodIssue): ConfigError[] {
   const p = iss.path;
   if (iss.code === 'unrecognized_keys') {
     return iss.keys.map((k) => {
-      const at = locate(doc, root, [...p, k]);
+      const at = locate(root, [...p, k]);
       if (p.length === 0) return src.error(at.key, `unknown top-level key "${k}"`, didYouMean(k, TOP_KEYS, 'allowed keys'));
       if (p.length === 2 && p[0] === 'steps') {
         return src.error(at.key, `unknown key "${k}" in step "${String(p[1])}"`, didYouMean(k, STEP_KEYS, 'a step has'));
@@ -209,7 +185,7 @@ function issueErrors(doc: Document, src: Source, root: Node | null, iss: z.core.
       return src.error(at.key, `unknown key "${k}"`, 'remove it');
     });
   }
-  const at = locate(doc, root, p);
+  const at = locate(root, p);
   if (iss.code === 'invalid_key' && p.length === 2 && p[0] === 'steps') {
     return [
       src.error(at.key, `invalid step id "${String(p[1])}"`, 'ids start with a letter or _ and contain only letters, digits, _ and -'),
