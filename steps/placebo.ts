@@ -65,7 +65,8 @@ async function runInWorkers(ctx: StepContext, problem: PlaceboProblem, keys: str
     chunks.map(
       ([s, e], c) =>
         new Promise<void>((resolve, reject) => {
-          const w = new Worker(url, { workerData: { problem, keys: keys.slice(s, e) } });
+          // plain compiled JS: do not inherit the parent's exec flags (loaders, --input-type, test hooks)
+          const w = new Worker(url, { workerData: { problem, keys: keys.slice(s, e) }, execArgv: [] });
           let finished = false;
           w.on('message', (msg: { type: string; done?: number; message?: string; estimate?: Float64Array; se?: Float64Array; p?: Float64Array }) => {
             if (msg.type === 'progress') {
