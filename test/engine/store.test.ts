@@ -1,0 +1,153 @@
+/**
+ * Units of the store layer: canonical JSON, Arrow IPC round trip and determinism, verified reads,
+ * fingerprint diffs as `why` prints them, the publish layout, stale-lock recovery, the stat cache.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { tableFromIPC } from 'apache-arrow';
+import { canonicalJson } from '../../engine/canonical.js';
+import { arrowToTable, tableToArrow } from '../../engine/arrow.js';
+import { diffParts, fingerprintKey, reasonOf, type FingerprintParts } from '../../engine/fingerprint.js';
+import { publishTargets } from '../../engine/publish.js';
+import { withMutex } from '../../engine/lock.js';
+import { StatCache } from '../../engine/statcache.js';
+import { CorruptObjectError, Store, encodeArtifact } from '../../engine/store.js';
+import { makeTable } from '../../engine/table.js';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'repro-store-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+describe('canonical JSON', () => {
+  it('sorts keys at every level and writes typed arrays as arrays', () => {
+    expect(canonicalJson({ b: 1, a: { d: [1, { z: 1, y: 2 }], c: new Float64Array([0.5, 2]) } })).toBe('{"a":{"c":[0.5,2],"d":[1,{"y":2,"z":1}]},"b":1}');
+    expect(canonicalJson({ a: undefined, b: NaN })).toBe('{"b":null}');
+  });
+});
+
+describe('Arrow IPC tables', () => {
+  const t = makeTable(
+    { '2019': new Float64Array([1.5, NaN, -0, 1e300]), city: ['北京', null, 'a,b', ''], y: new Float64Array([1, 2, 3, 4]) },
+    ['y', '2019', 'city'],
+  );
+  it('round-trips numbers (NaN ↔ null), text (null kept) and column order', () => {
+    const back = arrowToTable(tableToArrow(t));
+    expect(back.names).toEqual(['y', '2019', 'city']);
+    expect(Array.from(back.columns['2019'] as Float64Array)).toEqual([1.5, NaN, -0, 1e300]);
+    expect(back.columns.city).toEqual(['北京', null, 'a,b', '']);
+    expect(back.nrows).toBe(4);
+  });
+  it('is deterministic and readable by apache-arrow as Float64/Utf8 with nulls', () => {
+    const a = tableToArrow(t);
+    const b = tableToArrow(makeTable({ ...t.columns }, [...t.names]));
+    expect(Buffer.from(a).equals(Buffer.from(b))).toBe(true);
+    const at = tableFromIPC(a);
+    expect(at.schema.fields.map((f) => `${f.name}:${f.type}`)).toEqual(['y:Float64', '2019:Float64', 'city:Utf8']);
+    expect(at.getChild('2019')!.get(1)).toBeNull();
+    expect(at.getChild('city')!.get(1)).toBeNull();
+  });
+});
+
+describe('store', () => {
+  it('names objects by sha256, verifies on read, and reports corruption', async () => {
+    const stat = new StatCache(null);
+    const s = new Store(path.join(tmp, 'a'), stat);
+    const ref = await s.put({ type: 'json', value: { b: 2, a: [1, 2] } });
+    expect(fs.readFileSync(s.objectPath(ref.hash), 'utf8')).toBe('{"a":[1,2],"b":2}');
+    expect(await s.get(ref)).toEqual({ type: 'json', value: { a: [1, 2], b: 2 } });
+    // same content, same object
+    const ref2 = await s.put({ type: 'json', value: { a: [1, 2], b: 2 } });
+    expect(ref2.hash).toBe(ref.hash);
+    fs.writeFileSync(s.objectPath(ref.hash), '{"a":[1,2],"b":3}');
+    expect(s.checkObject(ref.hash)).toBe('corrupt');
+    expect(() => s.getBytes(ref.hash)).toThrow(CorruptObjectError);
+    expect(fs.existsSync(s.objectPath(ref.hash))).toBe(false); // discarded
+    expect(s.checkObject(ref.hash)).toBe('missing');
+  });
+
+  it('encodes file artifacts as raw bytes with their extension', async () => {
+    const e = await encodeArtifact({ type: 'file', ext: 'md', bytes: new TextEncoder().encode('# x\n') });
+    expect(e.ext).toBe('md');
+    expect(new TextDecoder().decode(e.bytes)).toBe('# x\n');
+  });
+});
+
+describe('fingerprint parts and why lines', () => {
+  const before: FingerprintParts = {
+    kind: 'estimate',
+    code: { 'steps/estimate.ts': 'a1', 'stats/ols.ts': 'b1' },
+    params: { y: 'so2', controls: ['pgdp'], where: { year: { le: 2019 } } },
+    inputs: { panel: '3f2a00112233' },
+    files: { 'data/pilot-zones.csv': 'c1' },
+    seed: { root: 1, node: 'baseline' },
+  };
+  it('ignores param key order', () => {
+    const reordered = { ...before, params: { where: { year: { le: 2019 } }, controls: ['pgdp'], y: 'so2' } };
+    expect(fingerprintKey(reordered)).toBe(fingerprintKey(before));
+  });
+  it('says which part changed', () => {
+    const after: FingerprintParts = {
+      ...before,
+      code: { 'steps/estimate.ts': 'a1', 'stats/ols.ts': 'b2' },
+      params: { y: 'so2', controls: ['pgdp', 'indus'], where: { year: { le: 2018 } } },
+      inputs: { panel: '9c1d44556677' },
+      files: { 'data/pilot-zones.csv': 'c2' },
+    };
+    const lines = diffParts(before, after).map((c) => c.line);
+    expect(lines).toEqual([
+      'code: stats/ols.ts',
+      'params.controls: [pgdp] → [pgdp, indus]',
+      'params.where.year.le: 2019 → 2018',
+      'input panel: 3f2a0011… → 9c1d4455…',
+      'file data/pilot-zones.csv changed',
+    ]);
+    expect(reasonOf(diffParts(before, { ...before, params: { ...before.params, controls: ['x'] } }))).toBe('params.controls changed');
+    expect(reasonOf(diffParts(before, { ...before, code: { ...before.code, 'stats/ols.ts': 'z' } }))).toBe('code of stats/ols.ts changed');
+  });
+});
+
+describe('publish layout', () => {
+  it('P.<ext> when extensions are distinct, P/<output>.<ext> otherwise', () => {
+    const f = (type: 'table' | 'json' | 'file', ext?: string) => ({ hash: 'h', type, size: 1, ...(ext ? { ext } : {}) });
+    expect(publishTargets('/p', 'results/table7', { md: f('file', 'md'), tex: f('file', 'tex'), csv: f('file', 'csv') })).toEqual({
+      md: '/p/results/table7.md',
+      tex: '/p/results/table7.tex',
+      csv: '/p/results/table7.csv',
+    });
+    expect(publishTargets('/p', 'results/baseline', { model: f('json') })).toEqual({ model: '/p/results/baseline.json' });
+    expect(publishTargets('/p', 'results/match', { sample: f('table'), pairs: f('table') })).toEqual({
+      sample: '/p/results/match/sample.csv',
+      pairs: '/p/results/match/pairs.csv',
+    });
+  });
+});
+
+describe('locks and the stat cache', () => {
+  it('a mutex left by a dead process is taken over', () => {
+    const locks = path.join(tmp, 'locks');
+    fs.mkdirSync(locks, { recursive: true });
+    fs.writeFileSync(path.join(locks, 'x.mutex'), '999999999'); // no such pid
+    expect(withMutex(locks, 'x', () => 42)).toBe(42);
+    expect(fs.existsSync(path.join(locks, 'x.mutex'))).toBe(false);
+  });
+
+  it('rehashes a file only when its stat changes (and never caches racy timestamps)', () => {
+    const f = path.join(tmp, 'data.txt');
+    fs.writeFileSync(f, 'abc');
+    const old = new Date(Date.now() - 60_000);
+    fs.utimesSync(f, old, old);
+    const c = new StatCache(path.join(tmp, 'stat.json'));
+    const h1 = c.fileHash(f);
+    expect(h1.cached).toBe(false);
+    expect(c.fileHash(f)).toEqual({ hash: h1.hash, cached: true });
+    c.save();
+    const c2 = new StatCache(path.join(tmp, 'stat.json'));
+    expect(c2.fileHash(f).cached).toBe(true);
+    expect(c2.reads).toBe(0);
+    fs.writeFileSync(f, 'abd'); // fresh mtime: racy, not cached
+    const h2 = c2.fileHash(f);
+    expect(h2.hash).not.toBe(h1.hash);
+    expect(c2.fileHash(f).cached).toBe(false);
+  });
+});
