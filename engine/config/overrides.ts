@@ -3,7 +3,8 @@
  *
  * - ID is a step id, a foreach expansion (`by_region[east]`), or a foreach base id (`by_region`,
  *   which applies to every expansion).
- * - PARAM is a dot path into the params (`where.year.le`); missing intermediate maps are created.
+ * - PARAM is a dot path into the params (`where.year.le`; `controls.0` indexes a list); missing
+ *   intermediate maps are created.
  * - VALUE is parsed as YAML (`5` → number, `[a, b]` → list, `{le: 2019}` → map, `x` → string).
  *   An empty VALUE or `null` removes the param, so the step's default applies.
  *
@@ -48,22 +49,30 @@ function yamlParse(): (text: string) => unknown {
   return (text) => jsYaml.load(text);
 }
 
-/** Sets (or, for null, deletes) `dotPath` in `params`, copying the maps on the way (no aliasing). */
+/**
+ * Sets (or, for null, deletes) `dotPath` in `params`, copying the maps and lists on the way (no
+ * aliasing). A numeric segment indexes a list (`controls.0`); missing maps are created.
+ */
 export function applyOverride(params: Record<string, unknown>, dotPath: string, value: unknown): Record<string, unknown> {
-  const keys = dotPath.split('.');
-  const root: Record<string, unknown> = { ...params };
-  let cur = root;
-  for (let i = 0; i < keys.length - 1; i++) {
-    const k = keys[i]!;
-    const next = cur[k];
-    const copy = isPlainObject(next) ? { ...next } : {};
-    cur[k] = copy;
-    cur = copy;
+  return setIn(params, dotPath.split('.'), 0, value) as Record<string, unknown>;
+}
+
+function setIn(cur: unknown, keys: string[], i: number, value: unknown): unknown {
+  const k = keys[i]!;
+  const last = i === keys.length - 1;
+  if (Array.isArray(cur) && /^\d+$/.test(k)) {
+    const copy = [...cur];
+    const idx = Number(k);
+    if (!last) copy[idx] = setIn(copy[idx], keys, i + 1, value);
+    else if (value === null) copy.splice(idx, 1);
+    else copy[idx] = value;
+    return copy;
   }
-  const last = keys[keys.length - 1]!;
-  if (value === null) delete cur[last];
-  else cur[last] = value;
-  return root;
+  const obj: Record<string, unknown> = isPlainObject(cur) ? { ...cur } : {};
+  if (!last) obj[k] = setIn(obj[k], keys, i + 1, value);
+  else if (value === null) delete obj[k];
+  else obj[k] = value;
+  return obj;
 }
 
 export function isPlainObject(v: unknown): v is Record<string, unknown> {

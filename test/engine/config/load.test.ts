@@ -306,6 +306,11 @@ describe('--set overrides', () => {
     expect(node(spec, 'baseline').params.level).toBe(0.95);
   });
 
+  test('a numeric segment indexes a list', async () => {
+    const spec = await load(y('steps:', ...ingest, '  m:', '    kind: model', '    in: ingest', '    with: {y: so2, controls: [a, b, c]}'), ['m.controls.1=x', 'm.controls.2=']);
+    expect(node(spec, 'm').params.controls).toEqual(['a', 'x']);
+  });
+
   test('an override is validated by the step schema', async () => {
     await expect(load(steps, ['by_region.level=2'])).rejects.toMatchObject({ file: '--set by_region.level=2', line: 0 });
   });
