@@ -99,10 +99,19 @@ export async function decodeText(bytes: Uint8Array, encoding: IngestParams['enco
   return { text: iconv.decode(Buffer.from(bytes), encoding), encoding };
 }
 
-async function readCsv(file: string, p: IngestParams, info: (m: string) => void): Promise<Raw> {
+async function readCsv(file: string, p: IngestParams, info: (m: string) => void, warn: (m: string) => void): Promise<Raw> {
   const { parse } = await import('csv-parse/sync');
   const { text, encoding } = await decodeText(readFileSync(file), p.encoding);
   info(`ingest: ${path.basename(file)} read as ${encoding}`);
+  // leading comment lines are passed on: a file that says it is simulated makes a warning (kept in the run history)
+  if (p.comment !== '') {
+    for (const line of text.replace(/^\uFEFF/, '').split(/\r?\n/, 20)) {
+      if (!line.startsWith(p.comment)) break;
+      const note = line.slice(p.comment.length).trim();
+      if (/simulated/i.test(note)) warn(`ingest: ${path.basename(file)} says: ${note}`);
+      else if (note) info(`ingest: ${path.basename(file)}: ${note}`);
+    }
+  }
   let records: { record: string[]; info: { lines: number } }[];
   try {
     records = parse(text, {
@@ -326,7 +335,7 @@ export default defineStep<IngestParams>({
     }
     if (statSync(file).size === 0) throw new StepError(`ingest: ${file} is empty (0 bytes). Point path at a file with a header line and data rows.`);
     const fmt = formatOf(file, p.format);
-    const raw = fmt === 'xlsx' ? await readXlsx(file, p) : fmt === 'arrow' ? await readArrow(file) : await readCsv(file, p, (m) => ctx.info(m));
+    const raw = fmt === 'xlsx' ? await readXlsx(file, p) : fmt === 'arrow' ? await readArrow(file) : await readCsv(file, p, (m) => ctx.info(m), (m) => ctx.warn(m));
     if (raw.rows.length === 0) throw new StepError(`ingest: ${file} has a header but no data rows. Point path at a file with data.`);
     const table = typeRaw(raw, p, file);
     ctx.info(`ingest: ${table.nrows} rows × ${table.names.length} columns from ${path.basename(file)}`);
