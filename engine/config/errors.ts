@@ -125,7 +125,7 @@ export function suggest(name: string, candidates: Iterable<string>): string[] {
   const scored: { c: string; d: number }[] = [];
   for (const c of candidates) {
     const d = distance(name.toLowerCase(), c.toLowerCase());
-    if (d <= limit) scored.push({ c, d });
+    if (d <= limit && d < name.length) scored.push({ c, d });
   }
   return scored.sort((a, b) => a.d - b.d).slice(0, 3).map((s) => s.c);
 }

@@ -57,7 +57,8 @@ export async function parsePipeline(text: string, file: string, opts: LoadOption
   ]);
   const { doc, src } = parseYaml(abs, text);
   const raw = checkSchema(doc, src);
-  const nodes = normalize(raw, opts.overrides ?? []);
+  const earlier: ConfigError[] = [];
+  const nodes = normalize(raw, opts.overrides ?? [], earlier);
   const kinds = [...new Set(nodes.map((n) => n.kind).filter((k): k is string => k !== undefined && Object.hasOwn(opts.registry, k)))];
   const loaded = await Promise.all(
     kinds.map(async (k) => {
@@ -74,5 +75,5 @@ export async function parsePipeline(text: string, file: string, opts: LoadOption
     file: abs,
     baseDir: path.dirname(abs),
     name: raw.name ?? path.basename(abs).replace(/\.ya?ml$/i, ''),
-  });
+  }, earlier);
 }

@@ -64,6 +64,8 @@ export interface NormNode {
   overrides: ParamOverride[];
   inputs: InputEntry[];
   inNode?: Node;
+  /** Some reference in `in` was invalid (already reported): do not report missing inputs. */
+  brokenInputs?: boolean;
   publish?: string;
   publishNode?: Node;
 }
@@ -83,9 +85,13 @@ interface Resolved {
   withChain: { key: Node; value: Node | undefined }[];
 }
 
-/** Normalizes the steps; throws all problems found as ConfigError(s). */
-export function normalize(raw: RawPipeline, overrides: readonly ParamOverride[] = []): NormNode[] {
-  const errors: ConfigError[] = [];
+/**
+ * Normalizes the steps. Problems are pushed to `errors` when given (the nodes that could be built
+ * are still returned, so that the rules pass can report its own problems too), else thrown.
+ */
+export function normalize(raw: RawPipeline, overrides: readonly ParamOverride[] = [], collect?: ConfigError[]): NormNode[] {
+  const errors: ConfigError[] = collect ?? [];
+  let current: NormNode | undefined;
   const resolved = resolveExtends(raw, errors);
 
   // Expand foreach.
@@ -144,6 +150,11 @@ export function normalize(raw: RawPipeline, overrides: readonly ParamOverride[] 
   const byId = new Map(nodes.map((n) => [n.id, n]));
   const allIds = [...byId.keys(), ...expansions.keys()];
   const resolveRef = (text: unknown, yaml: Node | undefined): RefItem[] => {
+    const refs = resolveRefInner(text, yaml);
+    if (refs.length === 0 && current) current.brokenInputs = true;
+    return refs;
+  };
+  const resolveRefInner = (text: unknown, yaml: Node | undefined): RefItem[] => {
     if (typeof text !== 'string') {
       errors.push(raw.src.error(yaml, `expected a step id, got ${JSON.stringify(text)}`, 'write `ID` or `ID.OUTPUT`'));
       return [];
@@ -167,6 +178,7 @@ export function normalize(raw: RawPipeline, overrides: readonly ParamOverride[] 
     return [];
   };
   for (const [n, v] of inRaw) {
+    current = n;
     const at = n.inNode;
     if (typeof v === 'string') {
       n.inputs.push({ list: false, refs: resolveRef(v, at), yaml: at });
@@ -201,7 +213,7 @@ export function normalize(raw: RawPipeline, overrides: readonly ParamOverride[] 
     }
   }
 
-  throwIfAny(errors);
+  if (!collect) throwIfAny(errors);
   return nodes;
 }
 

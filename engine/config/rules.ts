@@ -29,15 +29,19 @@ interface ZodIssueLike {
   input?: unknown;
 }
 
-/** Validates nodes against step definitions and returns the spec (throws ConfigError(s)). */
+/**
+ * Validates nodes against step definitions and returns the spec; throws ConfigError(s), together
+ * with `earlier` problems (from normalize) if any.
+ */
 export function rules(
   raw: RawPipeline,
   nodes: NormNode[],
   defs: ReadonlyMap<string, StepDef>,
   known: readonly string[],
   where: { file: string; baseDir: string; name: string },
+  earlier: readonly ConfigError[] = [],
 ): PipelineSpec {
-  const errors: ConfigError[] = [];
+  const errors: ConfigError[] = [...earlier];
   const src = raw.src;
   const byId = new Map(nodes.map((n) => [n.id, n]));
   const specs = new Map<string, NodeSpec>();
@@ -94,9 +98,9 @@ export function rules(
         continue;
       }
       if (!spec.many && (entry.list || entry.refs.length > 1)) {
-        const what = entry.refs[0]?.expandedFrom
+        const what = entry.refs[0]?.expandedFrom && !entry.list
           ? `"${entry.refs[0].expandedFrom}" stands for ${entry.refs.length} foreach nodes`
-          : `${entry.refs.length} references given`;
+          : 'a list was given';
         push(
           src.error(entry.yaml, `input "${name}" of kind "${n.kind}" takes one artifact, but ${what}`, 'bind a single step id (e.g. `by_region[east]`), or use a step whose input accepts a list'),
         );
@@ -136,7 +140,7 @@ export function rules(
       const bound = inputs[name];
       const empty = bound === undefined || (Array.isArray(bound) && bound.length === 0);
       const given = n.inputs.some((e) => (e.name ?? primary) === name);
-      if (!spec.optional && empty && !given && !misnamed) {
+      if (!spec.optional && empty && !given && !misnamed && !n.brokenInputs) {
         const hint = name === primary ? `add \`in: ID\` (or \`in: {${name}: ID}\`)` : `add \`${name}: ID\` under \`in:\``;
         push(src.error(n.inNode ?? n.raw.keyNode, `step "${n.baseId}" (kind "${n.kind}") is missing its input "${name}"`, hint));
       }

@@ -259,7 +259,7 @@ const cases: Case[] = [
     yaml: y('steps:', ...ingest, '  baseline:', '    kind: model', '    in: [ingest, ingest]', '    with: {y: so2}'),
     line: 7,
     col: 9,
-    message: 'input "panel" of kind "model" takes one artifact, but 2 references given',
+    message: 'input "panel" of kind "model" takes one artifact, but a list was given',
   },
   {
     name: 'a foreach id bound to a single input',
@@ -435,5 +435,17 @@ describe('YAML details', () => {
   test('anchors and aliases resolve (values and positions)', async () => {
     const e = await errorOf(y('steps:', '  ingest:', '    kind: source', '    with: &w {path: 5}', '  other:', '    kind: source', '    with: *w'));
     expect(e.errors.map((x) => `${x.line}:${x.col} ${x.message}`)).toEqual(['4:21 param "path": expected string, received number']);
+  });
+});
+
+describe('errors from different passes are reported together', () => {
+  test('a bad reference (normalize) and a bad param (rules), without a spurious "missing input"', async () => {
+    const e = await errorOf(
+      y('steps:', '  ingest:', '    kind: source', '    with: {path: d.csv, rowz: 3}', '  m:', '    kind: model', '    in: ingst', '    with: {y: so2}'),
+    );
+    expect(e.errors.map((x) => `${x.line}:${x.col} ${x.message}`)).toEqual([
+      '4:25 unknown param "rowz" for kind "source"',
+      '7:9 unknown input id "ingst"',
+    ]);
   });
 });
