@@ -108,7 +108,7 @@ export function parseYaml(file: string, text: string): { doc: YamlTree; src: Sou
     doc = parseYamlTree(text, lines);
   } catch (e) {
     if (!(e instanceof YamlSyntaxError)) throw e;
-    throw src.errorAt(e.offset, e.offset + 1, `YAML syntax: ${e.reason}`, 'fix the YAML syntax (indentation, quotes, `:` after keys)');
+    throw src.errorAt(e.offset, e.offset + 1, `YAML syntax: ${e.reason}`, syntaxHint(e.reason));
   }
   const errors: ConfigError[] = [];
   for (const d of doc.duplicates) {
@@ -206,6 +206,16 @@ function issueErrors(src: Source, root: YNode | undefined, iss: z.core.$ZodIssue
         ? 'e.g. `in: panel`, `in: [a, b]` or `in: {panel: ingest}`'
         : undefined;
   return [src.error(where, lowerFirst(`${label}${msg}`), hint)];
+}
+
+function syntaxHint(reason: string): string {
+  if (/deficient indentation|unexpected end of the stream|end of the stream/.test(reason)) {
+    return 'is a quote, bracket or brace above this point left open?';
+  }
+  if (/bad indentation/.test(reason)) return 'keys of one map must start at the same column (indent with spaces)';
+  if (/missed comma/.test(reason)) return 'separate the items of a [list] or {map} with commas, and close it';
+  if (/tab/i.test(reason)) return 'indent with spaces, not tabs';
+  return 'fix the YAML syntax (indentation, quotes, `:` after keys)';
 }
 
 function lowerFirst(s: string): string {
