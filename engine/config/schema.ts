@@ -137,7 +137,8 @@ export function checkSchema(doc: YamlTree, src: Source): RawPipeline {
     throwIfAny(errors);
   }
   const data = parsed.data!;
-  const stepsNode = locate(root, ['steps']).value;
+  const deref = (n: YNode | undefined): YNode | undefined => (n?.kind === 'alias' ? n.target : n);
+  const stepsNode = deref(locate(root, ['steps']).value);
   const steps: RawStep[] = [];
   const byId = new Map<string, RawStep>();
   if (stepsNode?.kind === 'map') {
@@ -146,11 +147,12 @@ export function checkSchema(doc: YamlTree, src: Source): RawPipeline {
       const id = it.key.key;
       const stepData = data.steps[id];
       if (!stepData || byId.has(id)) continue;
+      const value = deref(it.value);
       const raw: RawStep = {
         id,
         index: steps.length,
         keyNode: it.key,
-        node: it.value.kind === 'map' ? it.value : null,
+        node: value?.kind === 'map' ? value : null,
         data: stepData,
       };
       steps.push(raw);
@@ -178,6 +180,7 @@ function issueErrors(src: Source, root: YNode | undefined, iss: z.core.$ZodIssue
   if (iss.code === 'unrecognized_keys') {
     return iss.keys.map((k) => {
       const at = locate(root, [...p, k]);
+      if (k === '<<') return src.error(at.key, 'YAML merge keys (`<<`) are not supported', 'use `extends: ID` to inherit a step');
       if (p.length === 0) return src.error(at.key, `unknown top-level key "${k}"`, didYouMean(k, TOP_KEYS, 'allowed keys'));
       if (p.length === 2 && p[0] === 'steps') {
         return src.error(at.key, `unknown key "${k}" in step "${String(p[1])}"`, didYouMean(k, STEP_KEYS, 'a step has'));

@@ -340,3 +340,42 @@ describe('loadPipeline (from disk)', () => {
     });
   });
 });
+
+describe('YAML features', () => {
+  test('anchors and aliases, comments, quoted keys and block scalars', async () => {
+    const spec = await load(
+      y(
+        '# a comment',
+        'steps:',
+        '  "ingest":           # quoted id',
+        '    kind: source',
+        '    with: &src {path: data/x.csv}',
+        '  copy: &step',
+        '    kind: source',
+        '    with: *src',
+        '  copy2: *step',
+        '  m:',
+        '    kind: model',
+        '    in: ingest',
+        '    with:',
+        '      y: |-',
+        '        so2',
+      ),
+    );
+    expect(spec.nodes.map((n) => [n.id, n.params])).toEqual([
+      ['ingest', { path: 'data/x.csv', rows: 10 }],
+      ['copy', { path: 'data/x.csv', rows: 10 }],
+      ['copy2', { path: 'data/x.csv', rows: 10 }],
+      ['m', { y: 'so2', controls: [], level: 0.95, opts: { tol: 1e-8, iter: 100 } }],
+    ]);
+    expect(node(spec, 'ingest').pos).toEqual({ line: 3, col: 3 });
+  });
+
+  test('YAML merge keys are rejected with a pointer to extends', async () => {
+    await expect(load(y('steps:', '  a: &a', '    kind: source', '    with: {path: x}', '  b:', '    <<: *a'))).rejects.toMatchObject({
+      line: 6,
+      col: 5,
+      message: 'YAML merge keys (`<<`) are not supported',
+    });
+  });
+});
