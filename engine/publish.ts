@@ -1,12 +1,13 @@
 /**
  * `publish:` — copy a node's outputs out of the store after it ran or was found cached.
  *
- * Layout (P = the publish path, relative to the YAML):
- * - when the node's outputs all have different extensions (the usual case: one output, or
- *   tabulate's md/tex/csv/html), each output goes to `P.<ext>` — e.g. `results/table7.md`,
- *   `results/table7.tex`, `results/figure1.svg`, `results/baseline.json`;
- * - otherwise (two outputs share an extension, e.g. match's sample/pairs/balance tables), to
- *   `P/<output>.<ext>` — e.g. `results/match/sample.csv`.
+ * Layout (P = the publish path, relative to the YAML, used as a file-name prefix):
+ * - an output named like its extension (tabulate's `md`, `tex`, `csv`, `html`; figure's `svg`,
+ *   `png`), or the node's only output, goes to `P.<ext>` — e.g. `results/table7.md`,
+ *   `results/figure1.svg`, `results/report.html`;
+ * - any other output goes to `P.<output>.<ext>` — e.g. `results/table7.comparison.json`,
+ *   `results/psm.sample.csv`.
+ * Output names are unique, so two outputs never map to the same file.
  *
  * Extensions: file artifacts keep theirs, tables are written as CSV, json as pretty-printed JSON
  * (sorted keys). A published file is rewritten only when missing or different; the stat cache
@@ -23,12 +24,11 @@ import { publishExt, type OutputRef, type Store } from './store.js';
 export function publishTargets(baseDir: string, publish: string, outputs: Record<string, OutputRef>): Record<string, string> {
   const base = path.resolve(baseDir, publish);
   const names = Object.keys(outputs);
-  const exts = names.map((n) => publishExt(outputs[n]!));
-  const distinct = new Set(exts).size === exts.length;
   const out: Record<string, string> = {};
-  names.forEach((n, i) => {
-    out[n] = distinct ? `${base}.${exts[i]}` : path.join(base, `${n}.${exts[i]}`);
-  });
+  for (const n of names) {
+    const ext = publishExt(outputs[n]!);
+    out[n] = n === ext || names.length === 1 ? `${base}.${ext}` : `${base}.${n}.${ext}`;
+  }
   return out;
 }
 

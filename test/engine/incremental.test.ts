@@ -97,14 +97,14 @@ describe('incremental runs', () => {
     rig = await base();
     await rig.run();
     const md = path.join(rig.dir, 'results/rep.md');
-    const js = path.join(rig.dir, 'results/rep.json');
+    const js = path.join(rig.dir, 'results/rep.summary.json');
     expect(fs.readFileSync(md, 'utf8')).toContain('# Report');
     expect(JSON.parse(fs.readFileSync(js, 'utf8'))).toEqual({ n: 1 });
     fs.rmSync(md);
     fs.writeFileSync(js, '{"n": 2}\n');
     const r = await rig.run();
     expect(statuses(r).rep).toBe('cached');
-    expect(r.nodes.find((n) => n.id === 'rep')!.published!.map((f) => path.basename(f)).sort()).toEqual(['rep.json', 'rep.md']);
+    expect(r.nodes.find((n) => n.id === 'rep')!.published!.map((f) => path.basename(f)).sort()).toEqual(['rep.md', 'rep.summary.json']);
     expect(fs.readFileSync(md, 'utf8')).toContain('# Report');
     expect(JSON.parse(fs.readFileSync(js, 'utf8'))).toEqual({ n: 1 });
     const again = await rig.run();

@@ -110,7 +110,7 @@ describe('process level', () => {
     const finRun = JSON.parse(fin.stdout) as JsonRun;
     expect(finRun.nodes.map((n) => [n.id, n.key]), `moments ${moments}`).toEqual(refRun.nodes.map((n) => [n.id, n.key]));
     expect(outputsOf(rig.dir, finRun)).toEqual(refOut);
-    for (const f of ['results/rep.md', 'results/rep.json']) expect(fs.readFileSync(path.join(rig.dir, f))).toEqual(fs.readFileSync(path.join(ref.dir, f)));
+    for (const f of ['results/rep.md', 'results/rep.summary.json']) expect(fs.readFileSync(path.join(rig.dir, f))).toEqual(fs.readFileSync(path.join(ref.dir, f)));
     checkStore(rig.dir);
     expect(fs.readdirSync(path.join(rig.dir, 'artifacts/tmp')).filter((f) => f.startsWith('.tmp-'))).toEqual([]);
     // and now everything is cached
