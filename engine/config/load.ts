@@ -1,9 +1,23 @@
 /**
- * Loading a pipeline: YAML → (schema → normalize → rules) → {@link PipelineSpec}.
+ * Loading a pipeline: YAML → (schema.ts → normalize.ts → rules.ts) → {@link PipelineSpec}.
  *
  * Every invalid input throws a {@link ConfigError} (a {@link ConfigErrors} when there are several;
  * it is also a ConfigError describing the first) with `file:line:col`; print `err.format()` and
- * exit 2. Only the step modules of kinds the pipeline uses are loaded (through the registry).
+ * exit 2. Only the step modules of kinds the pipeline uses are loaded (through the registry), and
+ * the passes themselves (with js-yaml and zod) are imported only when a pipeline is validated, so
+ * importing this module for `parseOverride` or `ConfigError` is cheap.
+ *
+ * Semantics in short (details in normalize.ts and rules.ts):
+ * - top level: `name` (default: file name without .yaml), `seed` (integer >= 0, default 0), `steps`.
+ * - `extends`: kind, in, publish, foreach inherited; `with` deep-merged (maps merge, lists and
+ *   scalars replace, `null` removes an inherited param).
+ * - `foreach: {v: [..]}` → ids `base[v]` (`base[v1,v2]` for several variables, cartesian product);
+ *   `${v}` substituted in `with`, `in`, `publish`; a foreach base id in `in` = all its expansions.
+ * - `in: X | [X, Y] | {name: X | [X, Y]}`; X = `ID` (first output) or `ID.OUTPUT`.
+ * - `--set ID.PARAM=VALUE` (parseOverride) applied last; ID may be a foreach base (all expansions).
+ * - `publish`: relative to the YAML, inside its folder, unique across nodes.
+ * - NodeSpec.params are the step schema's parsed output (defaults applied); NodeSpec.files the
+ *   step's pathParams resolved against the YAML folder (missing files are not config errors).
  *
  * @example
  * import { registry } from '../../steps/index.js';
