@@ -71,7 +71,16 @@ export async function cmdWhy(argv: string[]): Promise<number> {
   const plan = await planSession(s, { targets: [id] });
   const n = plan.find((x) => x.id === id)!;
   const lines: string[] = [];
-  if (!n.latest) lines.push(`${id} (${n.kind}) has never run successfully${n.state === 'cached' ? ', but an identical computation is cached' : ''}.`);
+  if (!n.latest) {
+    lines.push(`${id} (${n.kind}) has never run successfully${n.state === 'cached' ? ', but an identical computation is cached' : ''}.`);
+    const hist = await s.history();
+    for (let i = hist.runs.length - 1; i >= 0; i--) {
+      const rec = hist.runs[i]!.nodes.find((x) => x.id === id);
+      if (!rec || hist.runs[i]!.pipeline !== s.spec.name) continue;
+      lines.push(`  last attempt: run #${hist.runs[i]!.id} at ${hist.runs[i]!.started}: ${rec.status}${rec.error ? ` — ${rec.error}` : rec.reason ? ` (${rec.reason})` : ''}`);
+      break;
+    }
+  }
   else {
     const when = `run #${n.latest.run} at ${n.latest.at}`;
     if (n.state === 'cached' && n.changes.length === 0) lines.push(`${id} (${n.kind}) is up to date: nothing changed since ${when} (fingerprint ${short(n.key)}).`);

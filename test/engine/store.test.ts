@@ -152,3 +152,33 @@ describe('locks and the stat cache', () => {
     expect(c2.fileHash(f).cached).toBe(false);
   });
 });
+
+describe('run and gc locks', () => {
+  it('gc waits for a live run; a run waits for a live gc; dead holders are ignored', async () => {
+    const { acquireGcLock, acquireRunLock } = await import('../../engine/lock.js');
+    const locks = path.join(tmp, 'locks2');
+    fs.mkdirSync(locks, { recursive: true });
+    fs.writeFileSync(path.join(locks, 'run-999999999-dead'), '999999999'); // stale: removed
+    const run = await acquireRunLock(locks);
+    const order: string[] = [];
+    let waitedFor: number[] = [];
+    const gc = acquireGcLock(locks, (pids) => (waitedFor = pids)).then((h) => {
+      order.push('gc');
+      return h;
+    });
+    await new Promise((r) => setTimeout(r, 250));
+    order.push('run released');
+    run.release();
+    const gcHeld = await gc;
+    expect(order).toEqual(['run released', 'gc']);
+    expect(waitedFor).toEqual([process.pid]);
+    expect(fs.existsSync(path.join(locks, 'run-999999999-dead'))).toBe(false);
+    let runWaited = false;
+    const run2 = acquireRunLock(locks, () => (runWaited = true));
+    await new Promise((r) => setTimeout(r, 250));
+    gcHeld.release();
+    (await run2).release();
+    expect(runWaited).toBe(true);
+    expect(fs.readdirSync(locks)).toEqual([]);
+  });
+});
