@@ -10,6 +10,7 @@
  * Writes happen under the store mutex (re-read, append, write atomically), so concurrent runs
  * never drop each other's records.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { canonicalJson, sha256 } from './canonical.js';
 import type { FingerprintParts } from './fingerprint.js';
@@ -88,10 +89,22 @@ export function digestParts(p: FingerprintParts): PartsDigest {
   };
 }
 
-async function open(file: string): Promise<{ data: HistoryData }> {
+async function open(file: string): Promise<{ data: HistoryData; write(): Promise<void> }> {
   const [{ Low }, { JSONFile }] = await Promise.all([import('lowdb'), import('lowdb/node')]);
   const db = new Low<HistoryData>(new JSONFile<HistoryData>(file), empty());
-  await db.read();
+  try {
+    await db.read();
+  } catch (e) {
+    // unreadable history (hand-edited?): keep it aside and start a new one; the store is unaffected
+    const aside = `${file}.unreadable-${Date.now()}`;
+    try {
+      fs.renameSync(file, aside);
+    } catch {
+      /* raced */
+    }
+    process.stderr.write(`repro: warning: ${file} could not be read (${(e as Error).message}); moved to ${aside}\n`);
+    db.data = empty();
+  }
   if (!db.data || db.data.version !== 1 || !Array.isArray(db.data.runs)) db.data = empty();
   return db;
 }
@@ -111,12 +124,9 @@ export async function recordRun(
   latest: Record<string, Omit<Latest, 'run' | 'at'>>,
 ): Promise<number> {
   const file = path.join(storeDir, 'history.json');
-  const [{ Low }, { JSONFile }] = await Promise.all([import('lowdb'), import('lowdb/node')]);
   const release = await acquireMutex(path.join(storeDir, 'locks'), 'history');
   try {
-    const db = new Low<HistoryData>(new JSONFile<HistoryData>(file), empty());
-    await db.read();
-    if (!db.data || db.data.version !== 1 || !Array.isArray(db.data.runs)) db.data = empty();
+    const db = await open(file);
     const id = db.data.nextId++;
     db.data.runs.push({ id, ...run });
     if (db.data.runs.length > MAX_RUNS) db.data.runs.splice(0, db.data.runs.length - MAX_RUNS);
