@@ -26,6 +26,7 @@ export async function pipelineJsonSchema(registry: Registry): Promise<Record<str
   const kinds = Object.keys(registry).sort();
   step.properties.kind.enum = kinds;
   const allOf: unknown[] = [];
+  const defs: Record<string, unknown> = {};
   for (const kind of kinds) {
     const entry = registry[kind]!;
     let def;
@@ -36,6 +37,7 @@ export async function pipelineJsonSchema(registry: Registry): Promise<Record<str
     }
     const params = z.toJSONSchema(def.params, OPTS) as Record<string, any>;
     delete params.$schema;
+    hoistDefs(kind, params, defs);
     const required = params.required as string[] | undefined;
     delete params.required;
     if (def.doc) params.description = def.doc;
@@ -51,7 +53,36 @@ export async function pipelineJsonSchema(registry: Registry): Promise<Record<str
     $id: 'pipeline.schema.json',
     title: 'repro pipeline',
     ...Object.fromEntries(Object.entries(base).filter(([k]) => k !== '$schema')),
+    ...(Object.keys(defs).length ? { $defs: defs } : {}),
   };
+}
+
+/**
+ * A step's schema is nested under `then.properties.with`, so its own `$defs` (recursive or
+ * registered zod schemas) move to the root as `<kind>__<name>` and its `$ref`s are rewritten.
+ */
+function hoistDefs(kind: string, schema: Record<string, any>, into: Record<string, unknown>): void {
+  const local = schema.$defs as Record<string, unknown> | undefined;
+  delete schema.$defs;
+  const rewrite = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(rewrite);
+    else if (v && typeof v === 'object') {
+      const o = v as Record<string, unknown>;
+      if (typeof o.$ref === 'string') {
+        if (o.$ref === '#') o.$ref = `#/$defs/${kind}__root`;
+        else if (o.$ref.startsWith('#/$defs/')) o.$ref = `#/$defs/${kind}__${o.$ref.slice(8)}`;
+      }
+      for (const x of Object.values(o)) rewrite(x);
+    }
+  };
+  rewrite(schema);
+  if (local) {
+    for (const [name, d] of Object.entries(local)) {
+      rewrite(d);
+      into[`${kind}__${name}`] = d;
+    }
+  }
+  if (JSON.stringify(schema).includes(`"#/$defs/${kind}__root"`)) into[`${kind}__root`] = schema;
 }
 
 /** The file's text: pretty JSON with a trailing newline. */

@@ -33,6 +33,20 @@ describe('pipeline.schema.json', () => {
     });
   });
 
+  test('a step schema with its own $defs (recursive) is hoisted to the root, refs rewritten', async () => {
+    const { z } = await import('zod');
+    const Node: z.ZodType<unknown> = z.lazy(() => z.strictObject({ name: z.string(), children: z.array(Node).optional() }));
+    const tree = { kind: 'tree', doc: 'A tree.', params: z.strictObject({ root: Node }), inputs: {}, outputs: { t: 'json' as const }, run: async () => ({}) };
+    const s = (await pipelineJsonSchema({ tree: { file: 'tree.ts', load: async () => tree } })) as any;
+    const text = JSON.stringify(s);
+    const refs = [...text.matchAll(/"\$ref":"([^"]+)"/g)].map((m) => m[1]!);
+    expect(refs.length).toBeGreaterThan(0);
+    for (const r of refs) {
+      expect(r).toMatch(/^#\/\$defs\/tree__/);
+      expect(s.$defs[r.slice('#/$defs/'.length)]).toBeDefined();
+    }
+  });
+
   test('the committed file matches the step registry', async () => {
     const committed = await readFile(path.join(PROJECT_ROOT, 'pipeline.schema.json'), 'utf8').catch(() => '');
     let fresh: string;
