@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { z } from 'zod';
 import { pipelineJsonSchema, pipelineSchemaText, WRITE_SCHEMA_COMMAND } from '../../../engine/config/json-schema.js';
 import { PROJECT_ROOT } from '../../../engine/paths.js';
 import { registry } from '../../../steps/index.js';
@@ -34,7 +35,6 @@ describe('pipeline.schema.json', () => {
   });
 
   test('a step schema with its own $defs (recursive) is hoisted to the root, refs rewritten', async () => {
-    const { z } = await import('zod');
     const Node: z.ZodType<unknown> = z.lazy(() => z.strictObject({ name: z.string(), children: z.array(Node).optional() }));
     const tree = { kind: 'tree', doc: 'A tree.', params: z.strictObject({ root: Node }), inputs: {}, outputs: { t: 'json' as const }, run: async () => ({}) };
     const s = (await pipelineJsonSchema({ tree: { file: 'tree.ts', load: async () => tree } })) as any;
