@@ -119,11 +119,22 @@ describe('store integrity', () => {
     const yaml = `${BASE_YAML}  noise:\n    kind: noisy\n    in: r\n    with: {draws: 300}\n  noise2:\n    kind: noisy\n    in: plus\n`;
     const a = await rigWith(yaml);
     const b = await rigWith(yaml);
-    const ra = await a.run({ jobs: 1 });
+    const events: string[] = [];
+    const ra = await a.run({
+      jobs: 1,
+      onEvent: (e) => {
+        if ((e.type === 'progress' || e.type === 'info') && e.id === 'noise') events.push(e.type === 'info' ? `info ${e.msg}` : `progress ${e.done}/${e.total} ${e.label}`);
+        if (e.type === 'running' && e.id === 'noise') events.push(`running worker=${e.worker}`);
+      },
+    });
     const rb = await b.run({ jobs: 4 });
     expect(ra.ok && rb.ok).toBe(true);
     const view = (r: typeof ra) => r.nodes.map((n) => [n.id, n.key, Object.fromEntries(Object.entries(n.outputs!).map(([k, v]) => [k, v.hash]))]).sort();
     expect(view(ra)).toEqual(view(rb));
+    // the cpu step ran in a worker thread, its ctx.progress / ctx.info came back as events
+    expect(events[0]).toBe('running worker=true');
+    expect(events).toContain('progress 275/300 draws');
+    expect(events.at(-1)).toBe('info drew 300');
     // the worker step really ran off the main thread with ctx.rng: its draws are reproducible
     const noise = ra.nodes.find((n) => n.id === 'noise')!;
     const store = new Store(path.join(a.dir, 'artifacts'));

@@ -82,6 +82,24 @@ describe('incremental runs', () => {
     expect(statuses(e).r).toBe('ran');
   });
 
+  it('an all-cached run reads no file: data, code and store objects are known by their stat', async () => {
+    rig = await base();
+    const old = new Date(Date.now() - 60_000); // older than the stat cache's racy window
+    for (const f of ['data/nums.txt', 'pipeline.yaml']) fs.utimesSync(path.join(rig.dir, f), old, old);
+    await rig.run();
+    const { openSession } = await import('../../engine/session.js');
+    const { runSession } = await import('../../engine/executor.js');
+    const s = await openSession({ file: rig.yaml, registry: rig.registry, codeRoot: rig.codeRoot });
+    const r = await runSession(s, { jobs: 2 });
+    expect(r.nodes.every((n) => n.status === 'cached')).toBe(true);
+    expect(s.stat.reads).toBe(0);
+    // a changed data file is read again
+    fs.writeFileSync(path.join(rig.dir, 'data/nums.txt'), NUMS);
+    const s2 = await openSession({ file: rig.yaml, registry: rig.registry, codeRoot: rig.codeRoot });
+    await runSession(s2, { jobs: 2 });
+    expect(s2.stat.reads).toBe(1);
+  });
+
   it('(4) adding a node runs only that node', async () => {
     rig = await base();
     await rig.run();
