@@ -185,21 +185,23 @@ export class Store {
     return decodeArtifact(ref, this.getBytes(ref.hash));
   }
 
-  /** Remove temp files left by processes that no longer exist. */
+  /** Remove temp files left by processes that no longer exist (store temp dir, store root, specs/). */
   sweepTemp(): void {
-    let names: string[];
-    try {
-      names = fs.readdirSync(this.tmpDir);
-    } catch {
-      return;
-    }
-    for (const n of names) {
-      const m = /^\.tmp-(\d+)-/.exec(n);
-      if (m && !pidAlive(Number(m[1]))) {
-        try {
-          fs.unlinkSync(path.join(this.tmpDir, n));
-        } catch {
-          /* raced */
+    for (const dir of [this.tmpDir, this.dir, path.join(this.dir, 'specs')]) {
+      let names: string[];
+      try {
+        names = fs.readdirSync(dir);
+      } catch {
+        continue;
+      }
+      for (const n of names) {
+        const m = /^\.tmp-(\d+)-/.exec(n);
+        if (m && !pidAlive(Number(m[1]))) {
+          try {
+            fs.unlinkSync(path.join(dir, n));
+          } catch {
+            /* raced */
+          }
         }
       }
     }
