@@ -14,6 +14,7 @@
  * const spec = eventStudySpec(es, { title: 'Figure 1' });
  * const { svg, png } = await renderSpec(spec, 2);
  */
+import { createRequire } from 'node:module';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { EventStudy, PlaceboSummary } from './model.js';
@@ -218,8 +219,23 @@ export function placeboSpec(reps: { estimate: number; p: number | null }[], s: P
   };
 }
 
-/** Font files for resvg: DejaVu Sans (regular, bold) or Liberation Sans if installed, else any TTF/OTF found. */
+/** DejaVu Sans from the pinned npm package `dejavu-fonts-ttf` (a dependency), so PNGs render alike on any machine. */
+function bundledFontFiles(): string[] {
+  try {
+    const dir = path.join(path.dirname(createRequire(import.meta.url).resolve('dejavu-fonts-ttf/package.json')), 'ttf');
+    return ['DejaVuSans.ttf', 'DejaVuSans-Bold.ttf'].map((f) => path.join(dir, f)).filter((f) => existsSync(f));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Font files for resvg: the bundled DejaVu Sans (regular, bold); failing that DejaVu or Liberation Sans
+ * if installed, else any TTF/OTF found.
+ */
 export function findFontFiles(dirs = ['/usr/share/fonts', '/usr/local/share/fonts']): string[] {
+  const bundled = bundledFontFiles();
+  if (bundled.length) return bundled;
   const preferred = [
     '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf',
     '/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf',
