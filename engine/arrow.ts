@@ -69,13 +69,23 @@ export function tableToArrow(t: Table): Uint8Array {
   const fields: Field[] = [];
   const children: Data[] = [];
   for (const name of t.names) {
-    const c = t.columns[name]!;
-    if (isNumeric(c)) {
+    const c = t.columns[name] as unknown;
+    if (c === undefined) throw new Error(`table column "${name}" is listed in names but missing`);
+    if (isNumeric(c as Float64Array) || (ArrayBuffer.isView(c) && !(c instanceof DataView))) {
+      // other typed arrays (Int32Array, …) are stored as Float64 too
+      const f = isNumeric(c as Float64Array) ? (c as Float64Array) : Float64Array.from(c as unknown as ArrayLike<number>);
       fields.push(new Field(name, new Float64(), true));
-      children.push(numData(c));
+      children.push(numData(f));
     } else {
+      if (!Array.isArray(c)) throw new Error(`table column "${name}" must be a Float64Array or an array of strings/nulls`);
+      const bad = c.findIndex((v) => v !== null && typeof v !== 'string');
+      if (bad >= 0) {
+        throw new Error(
+          `table column "${name}" row ${bad + 1} holds ${typeof c[bad]} ${JSON.stringify(c[bad])}: text columns hold strings or null; numeric columns must be Float64Array (engine/table.ts)`,
+        );
+      }
       fields.push(new Field(name, new Utf8(), true));
-      children.push(strData(c));
+      children.push(strData(c as (string | null)[]));
     }
   }
   const schema = new Schema(fields);

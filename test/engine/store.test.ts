@@ -182,3 +182,12 @@ describe('run and gc locks', () => {
     expect(fs.readdirSync(locks)).toEqual([]);
   });
 });
+
+describe('table validation on store', () => {
+  it('rejects numbers in a plain-array column with a message naming the column and the fix', () => {
+    const t = { names: ['x'], columns: { x: [1, 2] as unknown as string[] }, nrows: 2 };
+    expect(() => tableToArrow(t)).toThrow(/column "x" row 1 holds number 1: .*Float64Array/);
+    const i = arrowToTable(tableToArrow({ names: ['n'], columns: { n: Int32Array.of(1, 2) as unknown as Float64Array }, nrows: 2 }));
+    expect(Array.from(i.columns.n as Float64Array)).toEqual([1, 2]);
+  });
+});
