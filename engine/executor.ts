@@ -18,6 +18,7 @@
  * const r = await runPipeline({ file: 'pipeline.yaml', jobs: 2 });
  * r.ok; r.nodes.map((n) => `${n.id} ${n.status} ${n.reason}`);
  */
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -25,12 +26,13 @@ import { ancestorsClosure, descendants, resolveIds } from './graph.js';
 import type { FingerprintParts } from './fingerprint.js';
 import type { Latest, NodeRecord, NodeStatus, RunRecord } from './history.js';
 import { acquireRunLock } from './lock.js';
+import { PROJECT_ROOT } from './paths.js';
 import { stepModuleUrl } from './registry.js';
 import { rngFromKey, rngKeyOf } from './rng.js';
 import { fingerprintKey, fullParts, inputHashes, openSession, staleReason, staticParts, type Session, type SessionOptions } from './session.js';
 import type { NodeSpec } from './spec.js';
 import { CorruptObjectError, type CacheEntry, type OutputRef } from './store.js';
-import type { Artifact, ArtifactType, StepContext, StepDef } from './types.js';
+import type { Artifact, ArtifactType, RunView, StepContext, StepDef } from './types.js';
 
 export interface RunOptions extends SessionOptions {
   /** Only these nodes (ids or foreach base ids) and what they depend on. */
@@ -163,6 +165,28 @@ export async function runSession(s: Session, opts: RunOptions = {}): Promise<Run
       done({ id: n.id, kind: n.kind, status: 'failed', key, ms, reason, warnings, error });
     };
 
+    /** What a step sees as ctx.run: the nodes of this run with their status so far. */
+    const runView = (): RunView => ({
+      pipeline: s.spec.name,
+      file: path.relative(process.cwd(), s.spec.file) || s.spec.file,
+      seed: s.spec.seed,
+      started,
+      ms: Math.round(now() - t0),
+      jobs,
+      versions: toolVersions(),
+      nodes: nodes.map((n) => {
+        const r = results.get(n.id);
+        return {
+          id: n.id,
+          kind: n.kind,
+          status: r?.status ?? 'pending',
+          ...(r ? { ms: Math.round(r.ms), key: r.key, reason: r.reason } : {}),
+          inputs: g.deps.get(n.id) ?? [],
+          ...(n.publish ? { publish: n.publish } : {}),
+        };
+      }),
+    });
+
     /** Decide cached vs run for a ready node; returns true if it completed synchronously. */
     const evaluate = async (n: NodeSpec): Promise<void> => {
       const t = now();
@@ -252,7 +276,7 @@ export async function runSession(s: Session, opts: RunOptions = {}): Promise<Run
         };
         const produced = useWorker
           ? await runInWorker(s, n, inputs, jobs, ctxHooks)
-          : await def.run(makeContext(s, n, jobs, ctxHooks), inputs, n.params);
+          : await def.run(makeContext(s, n, jobs, ctxHooks, runView), inputs, n.params);
         const refs = await storeOutputs(s, n, def, produced);
         const ms = now() - t;
         const entry: CacheEntry = { v: 1, key, node: n.id, kind: n.kind, outputs: refs, ms: Math.round(ms) };
@@ -371,11 +395,32 @@ interface Hooks {
   progress(done: number, total: number, label?: string): void;
 }
 
+let versionsMemo: Record<string, string> | undefined;
+/** Versions recorded in ctx.run: Node.js and this package (read once, only when a step asks). */
+function toolVersions(): Record<string, string> {
+  if (!versionsMemo) {
+    versionsMemo = { node: process.versions.node };
+    try {
+      const pkg = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      versionsMemo[pkg.name ?? 'repro'] = pkg.version ?? '?';
+    } catch {
+      /* no package.json: only the Node version */
+    }
+  }
+  return versionsMemo;
+}
+
 /** The StepContext of a node run on the main thread. */
-export function makeContext(s: Session, n: NodeSpec, jobs: number, hooks: Hooks): StepContext {
+export function makeContext(s: Session, n: NodeSpec, jobs: number, hooks: Hooks, run?: () => RunView): StepContext {
   const seed = s.spec.seed;
   const baseDir = s.spec.baseDir;
   return {
+    get run() {
+      const v = run?.();
+      const self = v?.nodes.find((x) => x.id === n.id);
+      if (self) self.status = 'running';
+      return v;
+    },
     nodeId: n.id,
     seed,
     baseDir,

@@ -75,6 +75,29 @@ export interface StepContext {
   progress(done: number, total: number, label?: string): void;
   /** Number of worker threads this step may use for its own parallel work (>= 1). */
   readonly threads: number;
+  /**
+   * The run this step is part of, as known when the step starts: every node with its status so far
+   * (`ran`/`cached`/`failed`/`skipped`, or `pending`), duration and fingerprint. For reports. It is
+   * NOT part of the fingerprint: a cached artifact shows the run that built it. Absent in worker threads.
+   */
+  readonly run?: RunView;
+}
+
+/** A read-only view of the current run (see {@link StepContext.run}). */
+export interface RunView {
+  pipeline: string;
+  /** The YAML path relative to the current directory. */
+  file: string;
+  seed: number;
+  /** Run number in the history, when known. */
+  run?: number;
+  /** ISO time the run started. */
+  started: string;
+  /** Milliseconds since the run started. */
+  ms: number;
+  jobs: number;
+  versions: Record<string, string>;
+  nodes: { id: string; kind: string; status: string; ms?: number; key?: string; reason?: string; inputs: string[]; publish?: string }[];
 }
 
 /**
