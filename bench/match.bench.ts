@@ -3,9 +3,8 @@
  * synthetic city-year panel the size of the paper's (287 cities × 18 years = 5,166 rows, pooled),
  * and on 10× and 100× that. Prints milliseconds per stage (median of 5 runs after a warm-up).
  *
- * Run: `npm run build && node dist/bench/match.js` (or call benchMatch() from bench/index.ts).
+ * Run: `npm run bench` (all benches) or `node dist/bench/index.js match`.
  */
-import { pathToFileURL } from 'node:url';
 import { rngFromKey, rngKeyOf } from '../engine/rng.js';
 import { fitBinary } from '../stats/glm.js';
 import { nearestNeighbor, attWeights, sampleSd, type NearestOptions } from '../stats/match.js';
@@ -53,6 +52,9 @@ export function benchMatch(): string[] {
   return lines;
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+
+/** Entry point for `npm run bench` (bench/index.ts). */
+export default async function main(): Promise<void> {
+  console.log('Propensity-score matching (logit + nearest neighbour + balance), median of 5 runs:');
   for (const l of benchMatch()) console.log(l);
 }
