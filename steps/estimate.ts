@@ -23,9 +23,11 @@ import type { VcovType } from '../stats/vcov.js';
 
 const strOrList = z.union([z.string(), z.array(z.string())]);
 
-/** Params shared by estimate, event-study and placebo (the regression part). */
+/** The outcome param of estimate, event-study and placebo. */
+export const outcomeParam = z.string().min(1).describe('outcome column (numeric)');
+
+/** Params shared by estimate, event-study and placebo (the regression part after y and the treatment). */
 export const regressionParams = {
-  y: z.string().min(1).describe('outcome column (numeric)'),
   controls: z.array(z.string()).default([]).describe('control columns (numeric), after the treatment in outputs'),
   fe: strOrList.default([]).describe('fixed-effect columns to absorb (numeric or text), any number; [] = intercept only'),
   cluster: z
@@ -44,17 +46,9 @@ export const regressionParams = {
 };
 
 export const estimateParams = z.strictObject({
-  y: regressionParams.y,
+  y: outcomeParam,
   treat: strOrList.describe('regressor(s) of interest (numeric), listed first in outputs'),
-  controls: regressionParams.controls,
-  fe: regressionParams.fe,
-  cluster: regressionParams.cluster,
-  vcov: regressionParams.vcov,
-  where: regressionParams.where,
-  exclude: regressionParams.exclude,
-  weights: regressionParams.weights,
-  keep_singletons: regressionParams.keep_singletons,
-  level: regressionParams.level,
+  ...regressionParams,
 });
 export type EstimateParams = z.infer<typeof estimateParams>;
 

@@ -18,12 +18,12 @@ import { defineStep, StepError, type Artifact } from '../engine/types.js';
 import { isNumeric, withColumn } from '../engine/table.js';
 import { eventDummies, periodTerm, waldF } from '../stats/eventstudy.js';
 import { tQuantile } from '../stats/dist.js';
-import { asList, fitRegression, prepareRegression, regressionParams, reportDrops, resolveVcov, type RegressionSpec } from './estimate.js';
+import { asList, fitRegression, prepareRegression, outcomeParam, regressionParams, reportDrops, resolveVcov, type RegressionSpec } from './estimate.js';
 import { applyFilters } from './common/filter.js';
 
 export const eventStudyParams = z
   .strictObject({
-    y: regressionParams.y,
+    y: outcomeParam,
     unit: z.string().min(1).describe('unit column (e.g. city)'),
     time: z.string().min(1).describe('time column (numeric, e.g. year)'),
     adopt: z.string().optional().describe('adoption-time column (constant within unit); 0 or empty = never treated. Give adopt or event_time'),
@@ -34,15 +34,9 @@ export const eventStudyParams = z
       .optional()
       .describe('[lo, hi] relative periods estimated (default: all observed periods)'),
     bin_endpoints: z.boolean().default(true).describe('count periods beyond the window as its endpoints (default true); false drops those treated observations'),
-    controls: regressionParams.controls,
+    ...regressionParams,
     fe: z.union([z.string(), z.array(z.string())]).optional().describe('fixed-effect columns (default [unit, time])'),
     cluster: regressionParams.cluster.describe('cluster column(s) (default: the unit column)'),
-    vcov: regressionParams.vcov,
-    where: regressionParams.where,
-    exclude: regressionParams.exclude,
-    weights: regressionParams.weights,
-    keep_singletons: regressionParams.keep_singletons,
-    level: regressionParams.level,
   })
   .refine((p) => (p.adopt === undefined) !== (p.event_time === undefined), { message: 'give exactly one of adopt or event_time' });
 export type EventStudyParams = z.infer<typeof eventStudyParams>;

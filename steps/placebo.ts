@@ -25,20 +25,12 @@ import { isNumeric, makeTable } from '../engine/table.js';
 import { compiledUrl } from '../engine/paths.js';
 import { factorize } from '../stats/fe.js';
 import { PlaceboSolver, quantile, runReplicates, type PlaceboProblem, type ReplicateResults } from '../stats/placebo.js';
-import { asList, fitRegression, prepareRegression, regressionParams, reportDrops, resolveVcov, type RegressionSpec } from './estimate.js';
+import { asList, fitRegression, prepareRegression, outcomeParam, regressionParams, reportDrops, resolveVcov, type RegressionSpec } from './estimate.js';
 
 export const placeboParams = z.strictObject({
-  y: regressionParams.y,
+  y: outcomeParam,
   treat: z.string().min(1).describe('the observed treatment column (numeric 0/1), e.g. did'),
-  controls: regressionParams.controls,
-  fe: regressionParams.fe,
-  cluster: regressionParams.cluster,
-  vcov: regressionParams.vcov,
-  where: regressionParams.where,
-  exclude: regressionParams.exclude,
-  weights: regressionParams.weights,
-  keep_singletons: regressionParams.keep_singletons,
-  level: regressionParams.level,
+  ...regressionParams,
   unit: z.string().min(1).describe('unit (e.g. city) column: adoption times are permuted across its values'),
   time: z.string().min(1).describe('time (e.g. year) column, numeric'),
   adopt: z.string().min(1).describe('adoption-time column, constant within unit; 0 or empty = never treated'),
