@@ -151,9 +151,11 @@ const rngFor = (stream: string, seed: number): Rng => rngFromKey(rngKeyOf(seed, 
 /**
  * The two-way fixed-effects DID estimand of an effect τ_it on a balanced subsample, controls included:
  * by FWL, β = Σ r_it τ_it did_it / Σ r_it², r = residual of the two-way-demeaned did on the
- * two-way-demeaned controls (X = null: no controls). Returns w_it = r_it / Σ r² on treated cells, so β = Σ w τ.
+ * two-way-demeaned controls (X = null: no controls). Returns w_it = r_it / Σ r² for every cell of the
+ * subsample (`w[a][b]` for city rows[a], year years[b]): the estimand of an additive component u_it of
+ * the outcome is Σ w u (so β = Σ_treated w τ for an effect τ).
  */
-export function twfeWeights(did: Float64Array[], X: number[][][] | null, rows: number[], years: number[]): Map<string, number> {
+export function twfeWeights(did: Float64Array[], X: number[][][] | null, rows: number[], years: number[]): number[][] {
   const nI = rows.length;
   const nT = years.length;
   const demean = (get: (i: number, t: number) => number): number[][] => {
@@ -183,11 +185,7 @@ export function twfeWeights(did: Float64Array[], X: number[][][] | null, rows: n
   }
   let ss = 0;
   for (const row of r) for (const v of row) ss += v * v;
-  const w = new Map<string, number>();
-  rows.forEach((i, a) => years.forEach((t, b) => {
-    if (did[i]![t]! === 1) w.set(`${i},${t}`, r[a]![b]! / ss);
-  }));
-  return w;
+  return r.map((row) => row.map((v) => v / ss));
 }
 
 /** Weighted least squares by normal equations (small systems). */
@@ -218,8 +216,12 @@ function wls(X: number[][], y: number[], w: number[]): number[] {
 }
 
 export interface EffectModel {
-  /** τ_i = a + b_central·C + b_west·W + b_northeast·NE + c·resource + d·large */
-  params: Record<'a' | 'central' | 'west' | 'northeast' | 'resource' | 'large', number>;
+  /**
+   * τ_i = a + central·C + west·W + northeast·NE + resource·R + large·L (the effect of city i, scaled by
+   * the build-up profile), and `covid_small`: a shift of SO2 in the small/medium cities (treated or
+   * not) in 2020–2022 (see {@link fitEffects}).
+   */
+  params: Record<(typeof FEATURES)[number], number>;
   /** build-up slope of the profile (see {@link profile}) */
   gamma: number;
   /** TWFE estimand (controls included, balanced, noiseless) of every target split under the fitted model. */
@@ -229,28 +231,41 @@ export interface EffectModel {
 /** Effect profile in event time e ≥ 0 (build-up): g(e) = 1 + gamma·(min(e, 4) − 2). */
 export const profile = (gamma: number, e: number): number => 1 + gamma * (Math.min(e, 4) - 2);
 
-/** Weight of the ridge pseudo-observations (group term = 0) in the effect fit. */
-const RIDGE = 0.5;
-/** Build-up of the effect in event time (design choice): g(0) = 0.7, g(1) = 0.85, g(2) = 1, g(3) = 1.15, g(4+) = 1.3. */
-export const GAMMA = 0.15;
+/** Weight of the ridge pseudo-observations (parameter = 0) in the effect fit, per parameter (none on `a`). */
+const RIDGE: Record<(typeof FEATURES)[number], number> = { a: 0, central: 0.5, west: 0.5, northeast: 0.5, resource: 0.5, large: 0.5, covid_small: 0.05, covid_resource: 0.05 };
+
+/** Build-up of the effect in event time (design choice): g(0) = 0.8, g(1) = 0.9, g(2) = 1, g(3) = 1.1, g(4+) = 1.2. */
+export const GAMMA = 0.1;
 /** The baseline (Table 3) counts this many times in the effect fit: it comes first. */
-const BASELINE_WEIGHT = 25;
-const FEATURES = ['a', 'central', 'west', 'northeast', 'resource', 'large'] as const;
+const BASELINE_WEIGHT = 4;
+const FEATURES = ['a', 'central', 'west', 'northeast', 'resource', 'large', 'covid_small', 'covid_resource'] as const;
+/** First year of the small-city shift (`covid_small`). */
+export const COVID_YEAR = 2020;
 
 /**
- * Fit the effect model to the printed split estimates (Tables 3, 6, 7, 8) by weighted least squares:
- * weights 1/SE², the baseline ×{@link BASELINE_WEIGHT}, plus ridge pseudo-observations; the build-up
- * profile is fixed ({@link GAMMA}). Two printed columns are not targeted: Table 4 (4) without the
- * municipalities (N 3819 is not the baseline sample minus four cities, and −4.479 would need a
- * municipality effect of about +40) and Table 4 (5) up to 2019 (N 4481 is not the baseline sample
- * minus 2020–2022 either).
+ * Fit the effect model to the printed split estimates (Tables 3, 4 col. 5, 6, 7, 8) by weighted least
+ * squares: weights 1/SE², the baseline ×{@link BASELINE_WEIGHT}, plus ridge pseudo-observations; the
+ * build-up profile is fixed ({@link GAMMA}).
+ *
+ * The printed splits are not consistent with a pooled regression of group effects alone: small/medium
+ * cities +0.571 and large cities −2.266 cannot average to −2.345, nor can the 2015–2019 cohorts give
+ * −1.352 up to 2019 and −2.345 over 2005–2022 with a common year effect. One term reconciles them:
+ * `covid_small`, a rise of SO2 in every small/medium city in 2020–2022 relative to the large ones
+ * (industry moving out of the big cities). It is absorbed by the year effects of the by-size
+ * regressions and absent before 2020, but in the pooled regression the (mostly large) treated cities
+ * fall relative to the common year effect after 2020, which makes the pooled DID more negative than
+ * either size group and than the ≤ 2019 estimate.
+ *
+ * Not targeted: Table 4 (4) without the municipalities (N 3819 is not the baseline sample minus four
+ * cities, and −4.479 would need a municipality effect of about +40).
  */
-export function fitEffects(cities: SimCity[], large: boolean[], X: number[][][]): EffectModel {
+export function fitEffects(cities: SimCity[], large: boolean[], X: number[][][], gamma = GAMMA, covidRidge = RIDGE.covid_small): EffectModel {
   const did = cities.map((c) => Float64Array.from(YEARS, (y) => (!Number.isNaN(c.adopt) && y >= c.adopt ? 1 : 0)));
   const all = cities.map((_, i) => i);
   const T = YEARS.map((_, t) => t);
   const splits: [keyof typeof TARGETS, number[], number[]][] = [
     ['baseline', all, T],
+    ['pre_covid', all, T.filter((t) => YEARS[t]! < COVID_YEAR)],
     ['resource', all.filter((i) => cities[i]!.resource_based === 1), T],
     ['non_resource', all.filter((i) => cities[i]!.resource_based === 0), T],
     ['east', all.filter((i) => cities[i]!.region === 'east'), T],
@@ -260,30 +275,27 @@ export function fitEffects(cities: SimCity[], large: boolean[], X: number[][][])
     ['large', all.filter((i) => large[i]), T],
     ['small', all.filter((i) => !large[i]), T],
   ];
-  const weights = splits.map(([, rows, years]) => twfeWeights(did, X, rows, years));
-  const feat = (i: number) => {
+  const feat = (i: number, t: number) => {
     const c = cities[i]!;
-    return [1, c.region === 'central' ? 1 : 0, c.region === 'west' ? 1 : 0, c.region === 'northeast' ? 1 : 0, c.resource_based, large[i] ? 1 : 0];
+    const g = did[i]![t] ? profile(gamma, YEARS[t]! - c.adopt) : 0;
+    return [g, c.region === 'central' ? g : 0, c.region === 'west' ? g : 0, c.region === 'northeast' ? g : 0, c.resource_based * g, large[i] ? g : 0,
+      !large[i] && YEARS[t]! >= COVID_YEAR ? 1 : 0, c.resource_based && YEARS[t]! >= COVID_YEAR ? 1 : 0];
   };
   const K = FEATURES.length;
-  const design = (gamma: number) =>
-    weights.map((w) => {
-      const row = new Array<number>(K).fill(0);
-      for (const [key, wt] of w) {
-        const [i, t] = key.split(',').map(Number) as [number, number];
-        const f = feat(i);
-        const gg = profile(gamma, YEARS[t]! - cities[i]!.adopt);
-        for (let k = 0; k < K; k++) row[k]! += wt * gg * f[k]!;
-      }
-      return row;
-    });
+  const D = splits.map(([, rows, years]) => {
+    const w = twfeWeights(did, X, rows, years);
+    const row = new Array<number>(K).fill(0);
+    rows.forEach((i, a) => years.forEach((t, b) => {
+      const f = feat(i, t);
+      for (let k = 0; k < K; k++) row[k]! += w[a]![b]! * f[k]!;
+    }));
+    return row;
+  });
   const y = splits.map(([name]) => TARGETS[name].b);
   const wv = splits.map(([name]) => (name === 'baseline' ? BASELINE_WEIGHT : 1) / TARGETS[name].se ** 2);
-  const gamma = GAMMA;
-  const D = design(gamma);
-  // ridge pseudo-observations (group term = 0) keep the group terms moderate: the printed splits are not mutually consistent
-  const ridge = FEATURES.slice(1).map((_, k) => FEATURES.map((__, j) => (j === k + 1 ? 1 : 0)));
-  const p = wls([...D, ...ridge], [...y, ...ridge.map(() => 0)], [...wv, ...ridge.map(() => RIDGE)]);
+  // ridge pseudo-observations (parameter = 0) keep the terms moderate
+  const ridge = FEATURES.map((_, k) => FEATURES.map((__, j) => (j === k ? 1 : 0)));
+  const p = wls([...D, ...ridge], [...y, ...ridge.map(() => 0)], [...wv, ...FEATURES.map((n) => (n.startsWith('covid_') ? covidRidge : RIDGE[n]))]);
   const fit: EffectModel['fit'] = {};
   splits.forEach(([name], r) => {
     fit[name] = { target: TARGETS[name].b, se: TARGETS[name].se, estimand: D[r]!.reduce((a, x, k) => a + x * p[k]!, 0) };
@@ -301,10 +313,68 @@ export interface SimResult {
   floored: { untreated: number; treated: number };
 }
 
-const logistic = (x: number) => 1 / (1 + Math.exp(-x));
+/**
+ * Tuning constants of the data-generating process (the calibrated defaults are {@link SIM_TUNING}).
+ * Noise SDs are in the variable's units (log units for pgdp, fin, fis).
+ */
+export interface SimTuning {
+  /** SD of the log city level of pgdp */
+  pgdpLevelSd: number;
+  /** within-city noise: pgdp (log), indus (points), urb (share), fin (log), fis (log) */
+  pgdpNoise: number;
+  indusNoise: number;
+  urbNoise: number;
+  finNoise: number;
+  fisNoise: number;
+  /** SO2 noise SD of city i: (so2NoiseBase + so2NoiseScale · L_i^so2NoisePow) × so2RegionNoise[region]; AR(1) with so2Rho */
+  so2NoiseBase: number;
+  so2NoiseScale: number;
+  so2NoisePow: number;
+  so2NoiseCap: number;
+  /** ridge weight of the 2020–2022 shifts in the effect fit (larger: smaller shifts, looser fit) */
+  covidRidge: number;
+  /** scale of the common SO2 year effects */
+  so2YearScale: number;
+  /** scale of the city SO2 levels L_i (offsets the 2020–2022 rises in Table 2's mean) */
+  so2LevelScale: number;
+  so2Rho: number;
+  so2RegionNoise: Record<SimCity['region'], number>;
+  /** multiplier of the SO2 noise SD in large cities (urban population ≥ 1 million) */
+  so2LargeNoise: number;
+  /** noise of the other outcomes: CO2 (10k t; plus 5% of the city level), green patents (count; plus 20% of the city level), SO2 intensity */
+  co2Noise: number;
+  patNoise: number;
+  intNoise: number;
+  /** build-up slope of the effect profile, see {@link profile} */
+  gamma: number;
+}
+
+export const SIM_TUNING: SimTuning = {
+  pgdpLevelSd: 0.55,
+  pgdpNoise: 0.07,
+  indusNoise: 5,
+  urbNoise: 0.045,
+  finNoise: 0.15,
+  fisNoise: 0.12,
+  so2NoiseBase: 0.05,
+  so2NoiseScale: 0.35,
+  so2NoisePow: 1,
+  so2NoiseCap: 14,
+  covidRidge: 0.05,
+  so2YearScale: 1,
+  so2LevelScale: 0.85,
+  so2Rho: 0.15,
+  so2RegionNoise: { east: 0.75, central: 0.5, west: 2, northeast: 0.3 },
+  so2LargeNoise: 1.3,
+  co2Noise: 700,
+  patNoise: 350,
+  intNoise: 0.0016,
+  gamma: GAMMA,
+};
 
 /** Generate the demo panel in memory. Deterministic for a given seed and data/ files. */
-export function simulate(seed = SIM_SEED, root = ROOT): SimResult {
+export function simulate(seed = SIM_SEED, root = ROOT, tune: Partial<SimTuning> = {}): SimResult {
+  const T: SimTuning = { ...SIM_TUNING, ...tune };
   const cities = sampleCities(root);
   const nI = cities.length;
   const nT = YEARS.length;
@@ -329,15 +399,18 @@ export function simulate(seed = SIM_SEED, root = ROOT): SimResult {
     z[i] = 0.75 * rc.normal() + pilot + (c.municipality ? 1.5 : 0) - 0.35;
     upBase[i] = c.municipality ? 1400 * Math.exp(0.3 * rc.normal()) : Math.exp(Math.log(60) + 0.75 * z[i]! + 0.25 * rc.normal());
     popBase[i] = c.municipality ? 2000 * Math.exp(0.3 * rc.normal()) : Math.exp(Math.log(380) + 0.3 * z[i]! + 0.45 * rc.normal());
-    pg[i] = Math.log(3.3) + 0.3 * z[i]! + 0.38 * rc.normal() + (c.region === 'west' ? -0.15 : c.region === 'east' ? 0.15 : 0);
+    // control levels are independent of treatment, size, region and resource type: with trends that
+    // are common (additive) or proportional to a level that is unrelated to treatment, the controls'
+    // within-city variation carries nothing the (heterogeneous, dynamic) effect could leak into
+    pg[i] = Math.log(3.5) + T.pgdpLevelSd * rc.normal();
     ind[i] = 47 + 10.5 * rc.normal() + (c.resource_based ? 4 : -1.5) - (c.municipality ? 8 : 0);
-    ub[i] = 0.1 + 0.45 * z[i]! + 0.45 * rc.normal() + (c.municipality ? 1.2 : 0);
-    fn[i] = Math.log(0.78) + 0.2 * z[i]! + 0.55 * rc.normal();
-    fs[i] = Math.log(0.155) - 0.15 * z[i]! + 0.6 * rc.normal() + (c.region === 'west' ? 0.25 : 0);
+    ub[i] = 0.53 + 0.16 * rc.normal() + (c.municipality ? 0.3 : 0);
+    fn[i] = Math.log(0.8) + 0.6 * rc.normal();
+    fs[i] = Math.log(0.165) + 0.65 * rc.normal();
     // base SO2 level: pilot cities are big emitters (the earlier the batch, the bigger), which keeps the
     // printed effects (about −2.3 × up to 2.4 in 2020–2022) within their levels
     const lp = Number.isNaN(c.adopt) ? 0 : c.adopt <= 2016 ? 15 : c.adopt <= 2018 ? 11.5 : c.adopt <= 2019 ? 9.5 : c.adopt <= 2020 ? 6.5 : 5;
-    L[i] = lp > 0 ? Math.exp(Math.log(lp * 0.93) + 0.5 * rc.normal()) : 0.4 + Math.exp(Math.log(0.65) + 0.3 * z[i]! + 0.9 * rc.normal() + (c.resource_based ? 0.3 : 0));
+    L[i] = T.so2LevelScale * (lp > 0 ? Math.exp(Math.log(lp * 0.93) + 0.5 * rc.normal()) : 0.4 + Math.exp(Math.log(0.65) + 0.3 * z[i]! + 0.9 * rc.normal() + (c.resource_based ? 0.3 : 0)));
     co2a[i] = Math.exp(Math.log(2300) + 0.45 * z[i]! + 0.6 * rc.normal());
     pata[i] = Math.exp(Math.log(60) + 1.1 * z[i]! + 0.6 * rc.normal());
     inta[i] = Math.exp(Math.log(0.0022) + 0.7 * rc.normal() + (c.resource_based ? 0.3 : 0));
@@ -362,11 +435,11 @@ export function simulate(seed = SIM_SEED, root = ROOT): SimResult {
       const r = i * nT + t;
       const y = YEARS[t]!;
       const dt = y - 2013.5;
-      const pgdp = Math.exp(pg[i]! + 0.065 * dt + 0.07 * rx.normal());
-      const indus = Math.min(90, Math.max(9, ind[i]! - 0.55 * dt - (y >= 2015 ? 1.5 : 0) + 2.6 * rx.normal()));
-      const urb = Math.min(1, Math.max(0.11, logistic(ub[i]! + 0.06 * dt + 0.05 * rx.normal())));
-      const fin = Math.exp(fn[i]! + 0.03 * dt + 0.1 * rx.normal());
-      const fis = Math.exp(fs[i]! + 0.025 * dt + 0.1 * rx.normal());
+      const pgdp = Math.exp(pg[i]! + 0.065 * dt + T.pgdpNoise * rx.normal());
+      const indus = Math.min(90, Math.max(9, ind[i]! - 0.55 * dt - (y >= 2015 ? 1.5 : 0) + T.indusNoise * rx.normal()));
+      const urb = Math.min(1, Math.max(0.11, ub[i]! + 0.009 * dt + T.urbNoise * rx.normal()));
+      const fin = Math.exp(fn[i]! + 0.03 * dt + T.finNoise * rx.normal());
+      const fis = Math.exp(fs[i]! + 0.025 * dt + T.fisNoise * rx.normal());
       const pop = popBase[i]! * Math.exp(0.004 * dt + 0.01 * rx.normal());
       Xs.push([pgdp, indus, urb, fin, fis]);
       cols.city_code![r] = Number(c.code);
@@ -382,7 +455,7 @@ export function simulate(seed = SIM_SEED, root = ROOT): SimResult {
     }
     Xall.push(Xs);
   }
-  const model = fitEffects(cities, large, Xall);
+  const model = fitEffects(cities, large, Xall, T.gamma, T.covidRidge);
   const tauOf = (i: number): number => {
     const c = cities[i]!;
     const p = model.params;
@@ -391,9 +464,18 @@ export function simulate(seed = SIM_SEED, root = ROOT): SimResult {
   };
   // --- outcomes: the city effect absorbs the city mean of θ'X (α_i = base_i − mean_t θ'X_it), so θ acts
   // through within-city variation and levels stay driven by the city's base emissions
-  const ry = rngFor('outcomes', seed);
+  // one stream per outcome: retuning one outcome's noise does not redraw the others
+  const ry = { so2: rngFor('so2', seed), co2: rngFor('co2', seed), pat: rngFor('green_patents', seed), int: rngFor('so2_int', seed) };
   const floored = [0, 0]; // so2 cells floored at 0: [untreated, treated]
-  const lamSo2 = YEARS.map((y) => 0.3 - 0.03 * (y - 2005) - (y >= 2017 ? 0.2 : 0));
+  // the 2020–2022 shifts are written as non-negative rises (small cities by covid_small; resource-based
+  // cities by covid_resource, or the others by −covid_resource when it is negative): only their
+  // differences matter, a common shift being absorbed by the year effects, and rises floor no cell at 0
+  const kS = model.params.covid_small;
+  const kR = model.params.covid_resource;
+  const covidShift = (i: number, y: number): number =>
+    y < COVID_YEAR ? 0 : Math.max(0, kS) * (large[i] ? 0 : 1) + Math.max(0, -kS) * (large[i] ? 1 : 0) +
+      (cities[i]!.resource_based ? Math.max(0, kR) : Math.max(0, -kR));
+  const lamSo2 = YEARS.map((y) => T.so2YearScale * (0.3 - 0.03 * (y - 2005) - (y >= 2017 ? 0.2 : 0)));
   const lamCo2 = YEARS.map((y) => 40 * (y - 2005) - 2.2 * (y - 2005) ** 2);
   const lamPat = YEARS.map((y) => 9 * (y - 2005));
   const lamInt = YEARS.map((y) => 0.0004 - 0.00004 * (y - 2005));
@@ -402,7 +484,7 @@ export function simulate(seed = SIM_SEED, root = ROOT): SimResult {
     const c = cities[i]!;
     const Xs = Xall[i]!;
     let e1 = 0;
-    const sd1 = 0.15 + 0.15 * L[i]! ** 0.8;
+    const sd1 = (T.so2NoiseBase + T.so2NoiseScale * Math.min(L[i]!, T.so2NoiseCap) ** T.so2NoisePow) * T.so2RegionNoise[c.region] * (large[i] ? T.so2LargeNoise : 1);
     const tau = tauOf(i);
     const mean = (th: number[]) => Xs.reduce((s2, X) => s2 + dot(th, X), 0) / nT;
     const m = { so2: mean(THETA.so2), co2: mean(THETA.co2), pat: mean(THETA.green_patents), int: mean(THETA.so2_int) };
@@ -412,11 +494,11 @@ export function simulate(seed = SIM_SEED, root = ROOT): SimResult {
       const X = Xs[t]!;
       const e = y - c.adopt;
       const did = !Number.isNaN(c.adopt) && e >= 0 ? 1 : 0;
-      e1 = t === 0 ? ry.normal() * sd1 : 0.5 * e1 + Math.sqrt(1 - 0.25) * sd1 * ry.normal();
-      const so2 = L[i]! + lamSo2[t]! + dot(THETA.so2, X) - m.so2 + (did ? tau * profile(model.gamma, e) : 0) + e1;
-      const co2 = co2a[i]! + lamCo2[t]! + dot(THETA.co2, X) - m.co2 + (did ? TARGETS.co2.b : 0) + (120 + 0.05 * co2a[i]!) * ry.normal();
-      const pat = pata[i]! + lamPat[t]! + dot(THETA.green_patents, X) - m.pat + (did ? TARGETS.green_patents.b : 0) + (15 + 0.2 * pata[i]!) * ry.normal();
-      const sint = inta[i]! + lamInt[t]! + dot(THETA.so2_int, X) - m.int + (did ? TARGETS.so2_int.b : 0) + 0.0008 * ry.normal();
+      e1 = t === 0 ? ry.so2.normal() * sd1 : T.so2Rho * e1 + Math.sqrt(1 - T.so2Rho ** 2) * sd1 * ry.so2.normal();
+      const so2 = L[i]! + lamSo2[t]! + covidShift(i, y) + dot(THETA.so2, X) - m.so2 + (did ? tau * profile(model.gamma, e) : 0) + e1;
+      const co2 = co2a[i]! + lamCo2[t]! + dot(THETA.co2, X) - m.co2 + (did ? TARGETS.co2.b : 0) + (T.co2Noise + 0.05 * co2a[i]!) * ry.co2.normal();
+      const pat = pata[i]! + lamPat[t]! + dot(THETA.green_patents, X) - m.pat + (did ? TARGETS.green_patents.b : 0) + (T.patNoise + 0.2 * pata[i]!) * ry.pat.normal();
+      const sint = inta[i]! + lamInt[t]! + dot(THETA.so2_int, X) - m.int + (did ? TARGETS.so2_int.b : 0) + T.intNoise * ry.int.normal();
       if (so2 < 0) floored[did]!++;
       cols.so2![r] = Math.max(0, so2);
       cols.co2![r] = Math.max(0, co2);
