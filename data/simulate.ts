@@ -12,15 +12,22 @@
  * 雄安 do not treat their parent prefecture: merge-roster's default `county_zones: ignore`).
  *
  * Data-generating process (units: Table 2's; so2 in 10k t, pgdp in 10k yuan, indus in %, urb, fin, fis ratios):
- *   X_it  = controls with city levels (tied to a latent city size), common trends and noise;
- *   so2   = α_i + λ_t + θ'X_it + τ_i·g(t − adopt_i)·did_it + ε_it (AR(1) ε, floored at 0),
- *           θ = Table 3 col. 2; τ_i = a + region + resource + large + municipality terms and g(e) a
- *           build-up profile, both fitted so that the two-way-FE estimand of every split of Tables 3,
- *           4 (cols 4–5), 6, 7 and 8 is as close as possible to the printed DID (weighted by 1/SE²);
- *   co2, green_patents, so2_int: same structure with Table 4 cols 2–3 and Table 5 coefficients
- *           (printed signs kept: the paper prints +302.281 for CO2 and +0.003 for SO2 intensity).
+ *   X_it  = controls: a city level (independent of treatment, size, region and resource type), a
+ *           common trend (additive, or proportional for the log-normal pgdp, fin, fis) and i.i.d. noise,
+ *           so their within-city variation carries nothing the heterogeneous, dynamic effect could
+ *           leak into (the printed control coefficients are recovered);
+ *   so2   = L_i + λ_t + s_it + θ'(X_it − mean_t X_i) + τ_i·g(t − adopt_i)·did_it + ε_it (floored at 0),
+ *           θ = Table 3 col. 2; τ_i = a + region + resource-based + large-city terms; g(e) = 0.8 … 1.2
+ *           a build-up over event time; s_it = 2020–2022 rises of the small/medium and the
+ *           (non-)resource-based cities; ε_it independent, SD ∝ L_i (capped) with region and size
+ *           factors, calibrated to the printed SEs and R² (≈ 0.75). τ's terms and s are fitted (see
+ *           {@link fitEffects}) so that the two-way-FE estimand of Table 3 col. 2 and of every split of
+ *           Tables 6, 7 and 8 is within a fraction of the printed SE of the printed DID;
+ *   co2, green_patents, so2_int: same structure with a constant effect equal to the printed DID of
+ *           Table 4 cols 2–3 and Table 5 (printed signs kept: +302.281 for CO2 and +0.003 for SO2
+ *           intensity), θ their printed control coefficients, noise to their printed SEs.
  * There are no pre-trends: the effect starts in the adoption year. Missing cells are placed at
- * random so each variable's N is close to Table 2's N.
+ * random so each variable's N is close to Table 2's N. The constants are in {@link SIM_TUNING}.
  */
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -236,7 +243,7 @@ const RIDGE: Record<(typeof FEATURES)[number], number> = { a: 0, central: 0.1, w
 
 /** Build-up of the effect in event time (design choice): g(0) = 0.8, g(1) = 0.9, g(2) = 1, g(3) = 1.1, g(4+) = 1.2. */
 export const GAMMA = 0.1;
-/** The baseline (Table 3) counts this many times in the effect fit: it comes first. */
+/** The baseline's (Table 3 col. 2) gap counts √(this) times in the minimax effect fit: it comes first. */
 const BASELINE_WEIGHT = 4;
 /** Iterations of the minimax reweighting in {@link fitEffects} (0 = plain weighted least squares). */
 const MINIMAX_ITER = 60;
@@ -245,20 +252,24 @@ const FEATURES = ['a', 'central', 'west', 'northeast', 'resource', 'large', 'cov
 export const COVID_YEAR = 2020;
 
 /**
- * Fit the effect model to the printed split estimates (Tables 3, 4 col. 5, 6, 7, 8) by weighted least
- * squares: weights 1/SE², the baseline ×{@link BASELINE_WEIGHT}, plus ridge pseudo-observations; the
- * build-up profile is fixed ({@link GAMMA}).
+ * Fit the effect model to the printed split estimates (Table 3 col. 2, Tables 6, 7, 8) by weighted
+ * least squares reweighted towards the minimax solution (the smallest largest gap in printed SEs; the
+ * baseline's gap counts double), plus ridge pseudo-observations; the build-up profile is fixed
+ * ({@link GAMMA}). The estimands are those of the balanced, noiseless panel (FWL weights of
+ * {@link twfeWeights}, controls included).
  *
  * The printed splits are not consistent with a pooled regression of group effects alone: small/medium
- * cities +0.571 and large cities −2.266 cannot average to −2.345, nor can the 2015–2019 cohorts give
- * −1.352 up to 2019 and −2.345 over 2005–2022 with a common year effect. One term reconciles them:
+ * cities +0.571 and large cities −2.266 cannot average to −2.345 (nor resource-based −1.439 and
+ * the others −3.249, with most pilot cities not resource-based). Two terms reconcile them:
  * `covid_small`, a rise of SO2 in every small/medium city in 2020–2022 relative to the large ones
- * (industry moving out of the big cities). It is absorbed by the year effects of the by-size
- * regressions and absent before 2020, but in the pooled regression the (mostly large) treated cities
- * fall relative to the common year effect after 2020, which makes the pooled DID more negative than
- * either size group and than the ≤ 2019 estimate.
+ * (industry moving out of the big cities), and `covid_resource`, the same between resource-based and
+ * other cities. They are absorbed by the year effects of the split regressions and absent before 2020,
+ * but in the pooled regression the (mostly large, non-resource-based) treated cities fall relative to
+ * the common year effect after 2020, which moves the pooled DID outside the range of the split estimates.
  *
- * Not targeted: Table 4 (4) without the municipalities (N 3819 is not the baseline sample minus four
+ * Not targeted (reported in `fit` with weight 0 or absent): Table 4 (5) up to 2019 (−1.352; N 4481 is
+ * not the baseline sample minus 2020–2022; targeting it too leaves every other column about one SE
+ * off) and Table 4 (4) without the municipalities (N 3819 is not the baseline sample minus four
  * cities, and −4.479 would need a municipality effect of about +40).
  */
 export function fitEffects(cities: SimCity[], large: boolean[], X: number[][][], gamma = GAMMA, covidRidge = RIDGE.covid_small): EffectModel {

@@ -82,6 +82,24 @@ describe('data/demo/city-panel.csv', () => {
   });
 });
 
+describe('the data-generating process', () => {
+  it('fits the effect model: every targeted split\'s TWFE estimand within 0.5 printed SE of the printed DID', () => {
+    const targeted = ['baseline', 'resource', 'non_resource', 'east', 'central', 'west', 'northeast', 'large', 'small'];
+    for (const name of targeted) {
+      const f = sim.model.fit[name]!;
+      expect(Math.abs(f.estimand - f.target) / f.se, `${name}: estimand ${f.estimand} vs ${f.target} (${f.se})`).toBeLessThan(0.5);
+    }
+  });
+
+  it('controls do not move with adoption (their within-city variation is unrelated to treatment)', async () => {
+    for (const x of CONTROLS) {
+      const m = jsonOf((await runStep(estimate, { y: x, treat: 'did', fe: ['city', 'year'], cluster: 'city' }, { panel: { type: 'table', table: panel } })).model);
+      const d = m.coefficients[0] as { estimate: number; se: number };
+      expect(Math.abs(d.estimate / d.se), `${x} on did: ${d.estimate} (${d.se})`).toBeLessThan(3);
+    }
+  });
+});
+
 describe('recovery: TWFE (city + year FE, clustered by city) on the demo panel', () => {
   it('baseline (Table 3 col. 2) within the printed SE', async () => {
     const b = await did('so2');
