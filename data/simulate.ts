@@ -351,7 +351,10 @@ export interface SimTuning {
   urbNoise: number;
   finNoise: number;
   fisNoise: number;
-  /** SO2 noise SD of city i: (so2NoiseBase + so2NoiseScale · L_i^so2NoisePow) × so2RegionNoise[region]; AR(1) with so2Rho */
+  /**
+   * SO2 noise SD of city i: (so2NoiseBase + so2NoiseScale · min(L_i, so2NoiseCap)^so2NoisePow)
+   * × so2RegionNoise[region] × (so2LargeNoise in large cities); AR(1) over years with so2Rho (0 = independent)
+   */
   so2NoiseBase: number;
   so2NoiseScale: number;
   so2NoisePow: number;
@@ -365,7 +368,9 @@ export interface SimTuning {
   /** log-SD of the SO2 level of pilot cities around their batch's level, and of the other cities */
   so2PilotLevelSd: number;
   so2OtherLevelSd: number;
+  /** AR(1) coefficient of the SO2 noise, in [0, 1) */
   so2Rho: number;
+  /** SO2 noise factor per NBS region */
   so2RegionNoise: Record<SimCity['region'], number>;
   /** multiplier of the SO2 noise SD in large cities (urban population ≥ 1 million) */
   so2LargeNoise: number;
@@ -377,6 +382,7 @@ export interface SimTuning {
   gamma: number;
 }
 
+/** The calibrated constants (Table 2 moments; printed SEs and R² of Tables 3–8). */
 export const SIM_TUNING: SimTuning = {
   pgdpLevelSd: 0.55,
   pgdpNoise: 0.07,
