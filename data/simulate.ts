@@ -377,6 +377,8 @@ export interface SimTuning {
   /** noise of the other outcomes: CO2 (10k t; plus 5% of the city level), green patents (count; plus 20% of the city level), SO2 intensity */
   co2Noise: number;
   patNoise: number;
+  /** green patents: noise SD per unit of the city's level (heteroskedastic part) */
+  patNoiseRel: number;
   intNoise: number;
   /** build-up slope of the effect profile, see {@link profile} */
   gamma: number;
@@ -403,7 +405,8 @@ export const SIM_TUNING: SimTuning = {
   so2RegionNoise: { east: 0.9, central: 0.75, west: 1.3, northeast: 0.6 },
   so2LargeNoise: 1.05,
   co2Noise: 700,
-  patNoise: 350,
+  patNoise: 150,
+  patNoiseRel: 0.8,
   intNoise: 0.0016,
   gamma: GAMMA,
 };
@@ -533,7 +536,7 @@ export function simulate(seed = SIM_SEED, root = ROOT, tune: Partial<SimTuning> 
       e1 = t === 0 ? ry.so2.normal() * sd1 : T.so2Rho * e1 + Math.sqrt(1 - T.so2Rho ** 2) * sd1 * ry.so2.normal();
       const so2 = L[i]! + lamSo2[t]! + covidShift(i, y) + dot(THETA.so2, X) - m.so2 + (did ? tau * profile(model.gamma, e) : 0) + e1;
       const co2 = co2a[i]! + lamCo2[t]! + dot(THETA.co2, X) - m.co2 + (did ? TARGETS.co2.b : 0) + (T.co2Noise + 0.05 * co2a[i]!) * ry.co2.normal();
-      const pat = pata[i]! + lamPat[t]! + dot(THETA.green_patents, X) - m.pat + (did ? TARGETS.green_patents.b : 0) + (T.patNoise + 0.2 * pata[i]!) * ry.pat.normal();
+      const pat = pata[i]! + lamPat[t]! + dot(THETA.green_patents, X) - m.pat + (did ? TARGETS.green_patents.b : 0) + (T.patNoise + T.patNoiseRel * pata[i]!) * ry.pat.normal();
       const sint = inta[i]! + lamInt[t]! + dot(THETA.so2_int, X) - m.int + (did ? TARGETS.so2_int.b : 0) + T.intNoise * ry.int.normal();
       if (so2 < 0) floored[did]!++;
       cols.so2![r] = Math.max(0, so2);
