@@ -29,10 +29,11 @@
  * There are no pre-trends: the effect starts in the adoption year. Missing cells are placed at
  * random so each variable's N is close to Table 2's N. The constants are in {@link SIM_TUNING}.
  */
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { rngFromKey, rngKeyOf } from '../engine/rng.js';
+import { readCsvRecords } from '../steps/common/csv-records.js';
 import type { Rng } from '../engine/types.js';
 
 export const SIM_SEED = 20250217;
@@ -92,37 +93,11 @@ export interface SimCity {
   adopt: number; // NaN = never
 }
 
-function readCsv(file: string): Record<string, string>[] {
-  const lines = readFileSync(file, 'utf8').replace(/^\uFEFF/, '').split(/\r?\n/).filter((l) => l.trim() !== '');
-  const split = (line: string): string[] => {
-    const out: string[] = [];
-    let cur = '';
-    let q = false;
-    for (let i = 0; i < line.length; i++) {
-      const c = line[i]!;
-      if (q) {
-        if (c === '"' && line[i + 1] === '"') {
-          cur += '"';
-          i++;
-        } else if (c === '"') q = false;
-        else cur += c;
-      } else if (c === '"') q = true;
-      else if (c === ',') {
-        out.push(cur);
-        cur = '';
-      } else cur += c;
-    }
-    out.push(cur);
-    return out;
-  };
-  const header = split(lines[0]!);
-  return lines.slice(1).map((l) => Object.fromEntries(split(l).map((v, j) => [header[j]!, v])));
-}
 
 /** The 287 sample units with region, resource type, municipality flag and adoption year. */
 export function sampleCities(root = ROOT): SimCity[] {
-  const reg = readCsv(path.join(root, 'data/cities.csv'));
-  const roster = readCsv(path.join(root, 'data/pilot-zones.csv'));
+  const reg = readCsvRecords(path.join(root, 'data/cities.csv'));
+  const roster = readCsvRecords(path.join(root, 'data/pilot-zones.csv'));
   const adopt = new Map<string, number>();
   for (const r of roster) {
     if (r.level !== 'prefecture' && r.level !== 'municipality') continue; // county_zones: ignore

@@ -20,9 +20,10 @@
  *   in: {panel: ingest}
  *   with: {roster: data/pilot-zones.csv, register: data/cities.csv, county_zones: ignore}
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { defineStep, StepError } from '../engine/types.js';
+import { readCsvRecords } from './common/csv-records.js';
 import { hasCol, isNumeric, type Table, takeRows, withColumn } from '../engine/table.js';
 
 const params = z.strictObject({
@@ -44,41 +45,6 @@ const params = z.strictObject({
     .describe('panel rows whose code is not in the register: error (default) or drop them (reported)'),
 });
 export type MergeRosterParams = z.infer<typeof params>;
-
-/** Minimal CSV reader for the project's own small files (quotes, commas, no embedded newlines). */
-export function readSimpleCsv(file: string): Record<string, string>[] {
-  let text = readFileSync(file, 'utf8');
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '' && !l.startsWith('#'));
-  const split = (line: string): string[] => {
-    const out: string[] = [];
-    let cur = '';
-    let q = false;
-    for (let i = 0; i < line.length; i++) {
-      const c = line[i]!;
-      if (q) {
-        if (c === '"' && line[i + 1] === '"') {
-          cur += '"';
-          i++;
-        } else if (c === '"') q = false;
-        else cur += c;
-      } else if (c === '"') q = true;
-      else if (c === ',') {
-        out.push(cur);
-        cur = '';
-      } else cur += c;
-    }
-    out.push(cur);
-    return out;
-  };
-  const header = split(lines[0] ?? '').map((h) => h.trim());
-  return lines.slice(1).map((l) => {
-    const cells = split(l);
-    const r: Record<string, string> = {};
-    header.forEach((h, j) => (r[h] = (cells[j] ?? '').trim()));
-    return r;
-  });
-}
 
 /** Levenshtein distance (for "closest register names" suggestions). */
 function lev(a: string, b: string): number {
@@ -133,7 +99,7 @@ export default defineStep<MergeRosterParams>({
     const load = (param: 'roster' | 'register', need: string[]) => {
       const f = ctx.resolvePath(p[param]);
       if (!existsSync(f)) throw new StepError(`${who}: ${param} file not found: ${f} (param ${param} "${p[param]}", relative to ${ctx.baseDir}). Fix param ${param}.`);
-      const rows = readSimpleCsv(f);
+      const rows = readCsvRecords(f);
       if (rows.length === 0) throw new StepError(`${who}: ${param} file ${f} has no rows.`);
       const cols = Object.keys(rows[0]!);
       for (const c of need) if (!cols.includes(c)) throw new StepError(`${who}: ${param} file ${f} lacks column "${c}"; its columns are: ${cols.join(', ')}.`);
