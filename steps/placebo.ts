@@ -21,7 +21,7 @@ import { z } from 'zod';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { defineStep, StepError, type Artifact, type StepContext } from '../engine/types.js';
-import { isNumeric, makeTable } from '../engine/table.js';
+import { hasCol, isNumeric, makeTable } from '../engine/table.js';
 import { compiledUrl } from '../engine/paths.js';
 import { factorize } from '../stats/fe.js';
 import { PlaceboSolver, quantile, runReplicates, type PlaceboProblem, type ReplicateResults } from '../stats/placebo.js';
@@ -114,7 +114,10 @@ export default defineStep({
       keep_singletons: params.keep_singletons,
       level: params.level,
     };
-    const prep = prepareRegression(art.table, spec, who, [params.unit, params.time, params.adopt]);
+    // adopt is not a required column: missing (like 0) means never treated, so those units stay in
+    if (!hasCol(art.table, params.adopt))
+      throw new StepError(`${who}: adoption column "${params.adopt}" not found in the input table; columns are: ${art.table.names.join(', ')}`);
+    const prep = prepareRegression(art.table, spec, who, [params.unit, params.time]);
     for (const c of [params.time, params.adopt])
       if (!isNumeric(prep.table.columns[c]!)) throw new StepError(`${who}: column "${c}" must be numeric (years)`);
     const fit = fitRegression(prep, spec, who);

@@ -147,5 +147,10 @@ describe('recovery: pipeline.yaml on the simulated demo panel reproduces the pri
     expect(Math.abs(s.mean), `placebo mean ${s.mean}`).toBeLessThan(0.5);
     expect(s.observed.estimate).toBeLessThan(-1.5);
     expect(Math.abs(s.observed.estimate - s.mean)).toBeGreaterThan(4 * s.sd);
+    // the placebo's observed estimate is the baseline model (same sample: never-treated cities included)
+    const m = await out('baseline', 'model');
+    expect(s.n).toBe(m.n);
+    expect(s.observed.estimate).toBeCloseTo(m.coefficients[0].estimate, 10);
+    expect(s.observed.se).toBeCloseTo(m.coefficients[0].se, 10);
   });
 });

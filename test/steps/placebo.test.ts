@@ -110,4 +110,22 @@ describe('placebo', () => {
     const bad = withColumn(synth, 'adopt', Float64Array.from(numCol(synth, 'year')));
     await expect(placebo.run(fakeCtx().ctx, { panel: { type: 'table', table: bad } }, placebo.params.parse({ ...base, reps: 2 }))).rejects.toThrow(/not constant within unit/);
   });
+
+  it('keeps never-treated units whose adoption cell is missing (as merge-roster writes them), like adopt = 0', async () => {
+    const adopt = numCol(synth, 'adopt');
+    const missing = withColumn(synth, 'adopt', Float64Array.from(adopt, (a) => (a === 0 ? NaN : a)));
+    const run = async (t: Table) =>
+      ((await placebo.run(fakeCtx({ nodeId: 'placebo_test' }).ctx, { panel: { type: 'table', table: t } }, placebo.params.parse({ ...base, reps: 5 }))).summary as { value: any }).value;
+    const withZero = await run(synth);
+    const withNaN = await run(missing);
+    expect(Array.from(adopt).some((a) => a === 0)).toBe(true);
+    expect(withNaN.n).toBe(withZero.n);
+    expect(withNaN.units).toBe(withZero.units);
+    expect(withNaN.observed).toEqual(withZero.observed);
+    // and the observed model is the estimate step's on the full sample
+    const est = await estimate.run(fakeCtx().ctx, { panel: { type: 'table', table: missing } }, estimate.params.parse({ y: 'y', treat: 'd', controls: ['x1', 'x2'], fe: ['unit', 'year'], cluster: 'unit' }));
+    const model = (est.model as { value: any }).value;
+    expect(withNaN.n).toBe(model.n);
+    expect(relClose(withNaN.observed.estimate, model.coefficients[0].estimate, 1e-10)).toBe(true);
+  });
 });
