@@ -9,7 +9,7 @@
  * `import('./x.js')` with a literal relative specifier (`import type` / `export type` are skipped:
  * they vanish at run time). `.js` specifiers map back to `.ts` sources when those exist.
  *
- * Per-file results are cached in the stat cache by (size, mtime, inode), so a run only stats the
+ * Per-file results are cached in the stat cache by (size, mtime, inode, ctime), so a run only stats the
  * files of an unchanged code base.
  *
  * @example

@@ -1,11 +1,15 @@
 /**
  * The stat cache (invariant 4): remembers a value computed from a file's bytes (its content hash,
  * its normalized code hash and imports, a verified store object, a published copy) keyed by the
- * file's (size, mtime, inode). While those three are unchanged the file is not read again, so an
+ * file's (size, mtime, inode, ctime). While those are unchanged the file is not read again, so an
  * all-cached run stats its inputs but reads none of them.
  *
- * Entries for files modified less than {@link RACY_MS} before they were hashed are not kept
- * ("racy" timestamps: a second write within the same mtime tick would go unnoticed).
+ * ctime is part of the key because mtime alone can be set back: a tool that rewrites a file in
+ * place with the same size and restores its mtime (`touch -d`, `cp -p`, `rsync -t`, an archive
+ * extract) leaves size, mtime and inode unchanged, but the kernel always moves ctime forward.
+ *
+ * Entries for files modified (mtime or ctime) less than {@link RACY_MS} before they were hashed
+ * are not kept ("racy" timestamps: a second write within the same tick would go unnoticed).
  * The cache lives in `artifacts/statcache.json`; it is only a cache: losing it costs rehashing.
  */
 import fs from 'node:fs';
@@ -20,6 +24,8 @@ export interface StatEntry {
   size: number;
   mtime: number;
   ino: number;
+  /** status-change time (ms); entries written before it was recorded lack it and miss once */
+  ctime?: number;
   /** sha256 (content, normalized code, …) */
   h: string;
   /** extra data (e.g. import specifiers of a code file, source object of a published file) */
@@ -51,21 +57,21 @@ export class StatCache {
   /** The entry for `ns:file` if the file's stat still matches it. */
   get(ns: string, file: string, st: fs.Stats): StatEntry | undefined {
     const e = this.entries[`${ns}:${file}`];
-    if (e && e.size === st.size && e.mtime === st.mtimeMs && e.ino === st.ino) return e;
+    if (e && e.size === st.size && e.mtime === st.mtimeMs && e.ino === st.ino && e.ctime === st.ctimeMs) return e;
     return undefined;
   }
 
   /** Remember a value for `ns:file` with stat `st` taken before reading, unless the stat is racy. */
   set(ns: string, file: string, st: fs.Stats, h: string, x?: string[] | string, readStart = Date.now()): void {
     const key = `${ns}:${file}`;
-    if (readStart - st.mtimeMs < RACY_MS) {
+    if (readStart - Math.max(st.mtimeMs, st.ctimeMs) < RACY_MS) {
       if (this.entries[key]) {
         delete this.entries[key];
         this.dirty[key] = null;
       }
       return;
     }
-    const e: StatEntry = { size: st.size, mtime: st.mtimeMs, ino: st.ino, h };
+    const e: StatEntry = { size: st.size, mtime: st.mtimeMs, ino: st.ino, ctime: st.ctimeMs, h };
     if (x !== undefined) e.x = x;
     this.entries[key] = e;
     this.dirty[key] = e;

@@ -99,7 +99,7 @@ export class Store {
 
   /**
    * Is the object present and intact? Uses the stat cache's record of the last verification when
-   * the file's (size, mtime, inode) are unchanged; otherwise rehashes the file.
+   * the file's (size, mtime, inode, ctime) are unchanged; otherwise rehashes the file.
    */
   checkObject(hash: string): 'ok' | 'missing' | 'corrupt' {
     const p = this.objectPath(hash);
@@ -114,7 +114,7 @@ export class Store {
     const h = hashFileSync(p);
     if (this.stat) this.stat.reads++;
     if (h !== hash) return 'corrupt';
-    // objects are immutable: a later change of (size, mtime, inode) is what we watch for
+    // objects are immutable: a later change of (size, mtime, inode, ctime) is what we watch for
     this.stat?.set('o', p, st, h, undefined, Number.POSITIVE_INFINITY);
     return 'ok';
   }
