@@ -1,0 +1,183 @@
+/**
+ * End-to-end cross-check of pipeline.yaml against R: the engine runs the real pipeline on the
+ * SIMULATED demo panel (ingest → clean → merge-roster → estimate / event-study / match / placebo),
+ * and every model is compared with test/golden/pipeline/pipeline.json, which
+ * test/golden/pipeline/pipeline.R computes from the three input files alone (its own roster/register
+ * merge by code, derived `large`, where/exclude filters, iterative singleton dropping, lm + factor
+ * dummies, sandwich::vcovCL scaled to the project's CR1, MatchIt for the PSM) — no TypeScript output
+ * is read by the R side. So this checks the wiring of the steps, not only the numerical core (which
+ * has its own unit-level golden tests in test/golden/twfe, eventstudy, glm, match).
+ *
+ * Tolerances: coefficients 1e-8 relative, SEs 1e-6 relative (issue 3); N, clusters, singletons
+ * and the CR1 parameter count K exactly; the PSM pairs (input row numbers) exactly.
+ * Conventions shared with R (documented in pipeline.R): K leaves out fixed effects nested in the
+ * cluster; the matched sample holds each used control once and psm_did is unweighted.
+ *
+ * Runs in a temp store (`storeDir`), steps in-process (`workers: false`), placebo shrunk to 5 draws;
+ * nothing is written into the repository's artifacts/ or results/.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runSession, type RunResult } from '../engine/executor.js';
+import { PROJECT_ROOT } from '../engine/paths.js';
+import { openSession, type Session } from '../engine/session.js';
+import type { Table } from '../engine/table.js';
+
+interface Coef { term: string; estimate: number; se: number; t: number; p: number; ci_low: number; ci_high: number }
+interface GoldenModel {
+  id: string; spec: string; n: number; clusters: number; k: number; singletons: number;
+  r2: number; r2_within: number; coefficients: Coef[]; cons: number;
+}
+interface Golden {
+  panel: { rows: number; cities: number; treated_cities: number; did_sum: number; large_cities: number; adopt_counts: Record<string, number> };
+  models: GoldenModel[];
+  event_study: {
+    n: number; clusters: number; k: number; singletons: number; base: number; window: [number, number];
+    periods: { period: number; estimate: number; se: number; base: boolean }[];
+    controls: Coef[]; pretrend: { stat: number; df1: number; df2: number; p: number }; r2: number; r2_within: number;
+  };
+  psm: {
+    rows_used: number; treated: number; matched_treated: number; distinct_controls: number; sample_rows: number;
+    pairs: { treated_row: number[]; control_row: number[]; ps_treated: number[]; ps_control: number[] };
+    sample_row: number[];
+  };
+}
+
+const golden = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'test/golden/pipeline/pipeline.json'), 'utf8')) as Golden;
+const TARGETS = [...new Set(golden.models.map((m) => m.id.replace(/\[.*\]$/, ''))), 'event_study', 'placebo', 'psm', 'panel'];
+
+/** |a − b| ≤ tol · max(|b|, floor): relative, with an absolute floor for values near 0. */
+const close = (a: number, b: number, tol: number, floor = 1e-12) => Math.abs(a - b) <= tol * Math.max(Math.abs(b), floor);
+const expectRel = (a: number, b: number, tol: number, what: string) =>
+  expect(close(a, b, tol), `${what}: engine ${a} vs R ${b} (rel. diff ${((a - b) / b).toExponential(2)}, tolerance ${tol})`).toBe(true);
+
+let dir: string;
+let session: Session;
+let run: RunResult;
+const artifact = async (id: string, name: string) => {
+  const node = run.nodes.find((n) => n.id === id);
+  if (!node?.outputs?.[name]) throw new Error(`pipeline-vs-r: node ${id} has no output ${name} (status ${node?.status}: ${node?.error?.message ?? ''})`);
+  return session.store.get(node.outputs[name]!);
+};
+const json = async (id: string, name: string): Promise<any> => {
+  const a = await artifact(id, name);
+  if (a.type !== 'json') throw new Error(`pipeline-vs-r: ${id}.${name} is not json`);
+  return a.value;
+};
+const table = async (id: string, name: string): Promise<Table> => {
+  const a = await artifact(id, name);
+  if (a.type !== 'table') throw new Error(`pipeline-vs-r: ${id}.${name} is not a table`);
+  return a.table;
+};
+const numbers = (t: Table, col: string): number[] => Array.from(t.columns[col] as Float64Array);
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'repro-vs-r-'));
+  session = await openSession({
+    file: path.join(PROJECT_ROOT, 'pipeline.yaml'),
+    storeDir: dir,
+    noSpecCache: true,
+    overrides: [{ id: 'placebo', param: 'reps', value: 5, arg: 'placebo.reps=5' }],
+  });
+  run = await runSession(session, { targets: TARGETS, workers: false, noHistory: true, jobs: 2 });
+  const failed = run.nodes.filter((n) => n.status === 'failed');
+  if (failed.length) throw new Error(`pipeline-vs-r: nodes failed: ${failed.map((n) => `${n.id}: ${n.error?.message}`).join('; ')}`);
+}, 120_000);
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('pipeline.yaml end to end vs an independent R implementation (test/golden/pipeline/pipeline.R)', () => {
+  it('the merged panel: rows, cities, pilot cities and their adoption years, did, large', async () => {
+    const t = await table('panel', 'panel');
+    const g = golden.panel;
+    expect(t.nrows).toBe(g.rows);
+    const code = numbers(t, 'city_code'), adopt = numbers(t, 'adopt'), did = numbers(t, 'did'), large = numbers(t, 'large');
+    expect(new Set(code).size).toBe(g.cities);
+    const firstRow = new Map<number, number>();
+    code.forEach((c, i) => { if (!firstRow.has(c)) firstRow.set(c, i); });
+    const counts: Record<string, number> = {};
+    let treated = 0;
+    for (const i of firstRow.values()) if (!Number.isNaN(adopt[i]!)) { treated++; counts[String(adopt[i])] = (counts[String(adopt[i])] ?? 0) + 1; }
+    expect(treated).toBe(g.treated_cities);
+    expect(counts).toEqual(g.adopt_counts);
+    expect(did.reduce((s, v) => s + v, 0)).toBe(g.did_sum);
+    expect(new Set(code.filter((_, i) => large[i] === 1)).size).toBe(g.large_cities);
+  });
+
+  it.each(golden.models.map((m) => [m.id, m] as const))('%s: N, clusters, K, singletons, coefficients, SEs, R² as in R', async (id, g) => {
+    const m = await json(id, 'model');
+    expect(m.n, `${id} N`).toBe(g.n);
+    expect(m.clusters, `${id} clusters`).toBe(g.clusters);
+    expect(m.vcov.k, `${id} CR1 parameter count K`).toBe(g.k);
+    expect(m.dropped.singletons, `${id} singletons`).toBe(g.singletons);
+    const terms = (m.coefficients as Coef[]).filter((c) => c.term !== '_cons');
+    expect(terms.map((c) => c.term)).toEqual(g.coefficients.map((c) => c.term));
+    for (const [j, r] of g.coefficients.entries()) {
+      const c = terms[j]!;
+      expectRel(c.estimate, r.estimate, 1e-8, `${id} ${r.term} estimate`);
+      expectRel(c.se, r.se, 1e-6, `${id} ${r.term} SE`);
+      expectRel(c.t, r.t, 1e-6, `${id} ${r.term} t`);
+      expect(Math.abs(c.p - r.p), `${id} ${r.term} p: ${c.p} vs ${r.p}`).toBeLessThanOrEqual(1e-8 + 1e-5 * r.p);
+      expectRel(c.ci_low, r.ci_low, 1e-6, `${id} ${r.term} ci_low`);
+      expectRel(c.ci_high, r.ci_high, 1e-6, `${id} ${r.term} ci_high`);
+    }
+    const cons = (m.coefficients as Coef[]).find((c) => c.term === '_cons')!;
+    expectRel(cons.estimate, g.cons, 1e-8, `${id} _cons`);
+    expectRel(m.r2, g.r2, 1e-8, `${id} R²`);
+    expectRel(m.r2_within, g.r2_within, 1e-8, `${id} within R²`);
+  });
+
+  it('event study: N, clusters, every period (base −10 at 0), controls and the pre-trend F as in R', async () => {
+    const e = await json('event_study', 'event');
+    const g = golden.event_study;
+    expect([e.n, e.clusters, e.vcov.k, e.dropped.singletons]).toEqual([g.n, g.clusters, g.k, g.singletons]);
+    expect(e.base).toBe(g.base);
+    expect(e.window).toEqual(g.window);
+    expect(e.periods.map((p: { period: number }) => p.period)).toEqual(g.periods.map((p) => p.period));
+    for (const [j, r] of g.periods.entries()) {
+      const p = e.periods[j];
+      expect(p.base, `period ${r.period} base flag`).toBe(r.base);
+      if (r.base) {
+        expect([p.estimate, p.se]).toEqual([0, 0]);
+        continue;
+      }
+      expectRel(p.estimate, r.estimate, 1e-8, `period ${r.period} estimate`);
+      expectRel(p.se, r.se, 1e-6, `period ${r.period} SE`);
+    }
+    for (const r of g.controls) {
+      const c = e.controls.find((x: Coef) => x.term === r.term);
+      expectRel(c.estimate, r.estimate, 1e-8, `event study ${r.term} estimate`);
+      expectRel(c.se, r.se, 1e-6, `event study ${r.term} SE`);
+    }
+    expect([e.pretrend.df1, e.pretrend.df2]).toEqual([g.pretrend.df1, g.pretrend.df2]);
+    expectRel(e.pretrend.stat, g.pretrend.stat, 1e-6, 'pre-trend F');
+    expectRel(e.pretrend.p, g.pretrend.p, 1e-6, 'pre-trend p');
+    expectRel(e.r2, g.r2, 1e-8, 'event study R²');
+  });
+
+  it('PSM: the same pairs (panel row numbers), scores and matched sample as R (MatchIt + brute force)', async () => {
+    const pairs = await table('psm', 'pairs');
+    const sample = await table('psm', 'sample');
+    const g = golden.psm;
+    expect(pairs.nrows, 'matched treated rows').toBe(g.matched_treated);
+    expect(numbers(pairs, 'treated_row')).toEqual(g.pairs.treated_row);
+    expect(numbers(pairs, 'control_row')).toEqual(g.pairs.control_row);
+    const pt = numbers(pairs, 'ps_treated'), pc = numbers(pairs, 'ps_control');
+    g.pairs.ps_treated.forEach((v, i) => expectRel(pt[i]!, v, 1e-6, `score of treated row ${g.pairs.treated_row[i]}`));
+    g.pairs.ps_control.forEach((v, i) => expectRel(pc[i]!, v, 1e-6, `score of control row ${g.pairs.control_row[i]}`));
+    expect(new Set(numbers(pairs, 'control_row')).size).toBe(g.distinct_controls);
+    expect(sample.nrows).toBe(g.sample_rows);
+  });
+
+  it('placebo: its observed regression uses the baseline sample (never-treated cities included)', async () => {
+    const s = await json('placebo', 'summary');
+    const base = golden.models.find((m) => m.id === 'baseline')!;
+    expect(s.n).toBe(base.n);
+    expectRel(s.observed.estimate, base.coefficients[0]!.estimate, 1e-8, 'placebo observed estimate');
+    expectRel(s.observed.se, base.coefficients[0]!.se, 1e-6, 'placebo observed SE');
+  });
+});
