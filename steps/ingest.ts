@@ -50,6 +50,18 @@ const params = z.strictObject({
     .record(z.string(), z.enum(['number', 'string', 'auto']))
     .optional()
     .describe('column types by (new) name: number, string or auto (default: number if every non-missing cell parses as a number)'),
+  header_row: z
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .describe('line (CSV) or row (XLSX) number of the header, 1-based as an editor or spreadsheet shows it; rows above it are skipped (for title rows above the header). Default: the first non-empty, non-comment line'),
+  footer: z
+    .union([z.literal('auto'), z.number().int().min(0)])
+    .default('auto')
+    .describe(
+      'trailing rows to drop: a count, or auto (default): drop trailing note rows, i.e. rows at the end whose only non-empty cell is text starting with Note/Source/注/资料来源/数据来源/说明/备注 (each dropped row is reported as a warning); 0 keeps every row',
+    ),
   require: z.array(z.string()).optional().describe('columns (after renaming) that must exist; key and typed columns are required too'),
   key: z.array(z.string()).optional().describe('columns whose combination must be unique, e.g. [city_code, year]'),
   na: z.array(z.string()).default(DEFAULT_NA).describe(`cell values read as missing (compared after trimming); default ${JSON.stringify(DEFAULT_NA)}`),
@@ -62,8 +74,39 @@ type Cell = string | number | null;
 interface Raw {
   header: string[];
   rows: Cell[][];
-  /** Human location of data row i, e.g. "line 7" or "row 7". */
+  /** Human location of data row i, 1-based as an editor/spreadsheet shows it, e.g. "line 7" or "sheet \"Panel\" row 7". */
   where(i: number): string;
+  /** Human location of the cell in data row i and column j (0-based), e.g. "line 7, column 3" or "sheet \"Panel\" cell C7". */
+  cell(i: number, j: number): string;
+}
+
+/** Spreadsheet column letters of a 0-based column index: 0 → A, 25 → Z, 26 → AA. */
+export function columnLetter(j: number): string {
+  let s = '';
+  for (let n = j + 1; n > 0; n = Math.floor((n - 1) / 26)) s = String.fromCharCode(65 + ((n - 1) % 26)) + s;
+  return s;
+}
+
+const NOTE_RE = /^\s*(?:notes?|sources?|注|资料来源|数据来源|说明|备注)(?:\b|[:：\s])/i;
+
+/**
+ * Drop trailing rows (param footer): a fixed count, or 'auto': rows at the end whose only non-empty
+ * cell is text that starts like a note (Note:, Source:, 注：, 资料来源 …). Returns the number of rows kept.
+ */
+function footerKeep(rows: Cell[][], footer: IngestParams['footer'], dropped: (i: number, text: string) => void): number {
+  if (typeof footer === 'number') {
+    const keep = Math.max(0, rows.length - footer);
+    for (let i = keep; i < rows.length; i++) dropped(i, rows[i]!.filter((c) => c !== null && c !== '').join(' | '));
+    return keep;
+  }
+  let keep = rows.length;
+  while (keep > 0) {
+    const filled = rows[keep - 1]!.filter((c) => c !== null && String(c).trim() !== '');
+    if (filled.length !== 1 || typeof filled[0] !== 'string' || !NOTE_RE.test(filled[0])) break;
+    dropped(keep - 1, filled[0]);
+    keep--;
+  }
+  return keep;
 }
 
 const NUM_RE = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
@@ -119,19 +162,47 @@ async function readCsv(file: string, p: IngestParams, info: (m: string) => void,
       comment: p.comment === '' ? undefined : p.comment,
       comment_no_infix: true,
       skip_empty_lines: true,
-      relax_column_count: false,
+      // row lengths are checked below, so that a trailing note row can be told apart from a broken row
+      relax_column_count: true,
+      // a quote inside an unquoted field (注："—"表示缺失) is kept as text, as R and pandas read it
+      relax_quotes: true,
       info: true,
     }) as unknown as { record: string[]; info: { lines: number } }[];
   } catch (e) {
     throw new StepError(`ingest: cannot parse ${file} as CSV: ${(e as Error).message}. Check the delimiter (param delimiter) and the quoting on that line.`);
   }
+  if (p.header_row !== undefined) {
+    const h = p.header_row;
+    records = records.filter((r) => r.info.lines >= h);
+    if (records.length === 0 || records[0]!.info.lines !== h) {
+      throw new StepError(`ingest: ${file} has no header at line ${h} (param header_row): that line is empty, a comment or past the end. Set header_row to the line number of the header as an editor shows it.`);
+    }
+  }
   if (records.length === 0) throw new StepError(`ingest: ${file} is empty (no header line). Point path at a file with a header line and data rows.`);
   const header = records[0]!.record.map((h) => h.trim());
-  const body = records.slice(1);
-  return { header, rows: body.map((r) => r.record), where: (i) => `line ${body[i]!.info.lines}` };
+  let body = records.slice(1);
+  const keep = footerKeep(
+    body.map((r) => r.record),
+    p.footer,
+    (i, t) => warn(`ingest: ${path.basename(file)}: dropped trailing row at line ${body[i]!.info.lines} (param footer): ${JSON.stringify(t.slice(0, 80))}`),
+  );
+  body = body.slice(0, keep);
+  const bad = body.find((r) => r.record.length !== header.length);
+  if (bad) {
+    throw new StepError(
+      `ingest: cannot parse ${file} as CSV: line ${bad.info.lines} has ${bad.record.length} field(s) but the header (line ${records[0]!.info.lines}) has ${header.length}. ` +
+        `Check the delimiter (param delimiter) and the quoting on that line; a note row at the end can be dropped with param footer.`,
+    );
+  }
+  return {
+    header,
+    rows: body.map((r) => r.record),
+    where: (i) => `line ${body[i]!.info.lines}`,
+    cell: (i, j) => `line ${body[i]!.info.lines}, column ${j + 1}`,
+  };
 }
 
-async function readXlsx(file: string, p: IngestParams): Promise<Raw> {
+async function readXlsx(file: string, p: IngestParams, warn: (m: string) => void): Promise<Raw> {
   const ExcelJS = (await import('exceljs')).default;
   const wb = new ExcelJS.Workbook();
   try {
@@ -166,8 +237,12 @@ async function readXlsx(file: string, p: IngestParams): Promise<Raw> {
   let header: string[] | null = null;
   let width = 0;
   ws.eachRow({ includeEmpty: false }, (row, n) => {
+    if (p.header_row !== undefined && n < p.header_row) return;
     const vals = (row.values as unknown[]).slice(1).map(cellValue);
     if (header === null) {
+      if (p.header_row !== undefined && n !== p.header_row) {
+        throw new StepError(`ingest: sheet "${ws.name}" of ${file} has no header at row ${p.header_row} (param header_row): that row is empty. Set header_row to the row number of the header as the spreadsheet shows it.`);
+      }
       header = vals.map((v) => (v === null ? '' : String(v).trim()));
       width = header.length;
       return;
@@ -178,7 +253,14 @@ async function readXlsx(file: string, p: IngestParams): Promise<Raw> {
     rowNums.push(n);
   });
   if (header === null) throw new StepError(`ingest: sheet "${ws.name}" of ${file} is empty (no header row). Choose another sheet (param sheet) or fix the file.`);
-  return { header, rows, where: (i) => `sheet "${ws.name}" row ${rowNums[i]}` };
+  const keep = footerKeep(rows, p.footer, (i, t) => warn(`ingest: ${path.basename(file)}: dropped trailing row ${rowNums[i]} of sheet "${ws.name}" (param footer): ${JSON.stringify(t.slice(0, 80))}`));
+  rows.length = keep;
+  return {
+    header,
+    rows,
+    where: (i) => `sheet "${ws.name}" row ${rowNums[i]}`,
+    cell: (i, j) => `sheet "${ws.name}" cell ${columnLetter(j)}${rowNums[i]}`,
+  };
 }
 
 async function readArrow(file: string): Promise<Raw> {
@@ -206,7 +288,7 @@ async function readArrow(file: string): Promise<Raw> {
       }),
     );
   }
-  return { header, rows, where: (i) => `record ${i + 1}` };
+  return { header, rows, where: (i) => `record ${i + 1}`, cell: (i, j) => `record ${i + 1}, column ${j + 1}` };
 }
 
 function formatOf(file: string, f: IngestParams['format']): 'csv' | 'xlsx' | 'arrow' {
@@ -217,32 +299,83 @@ function formatOf(file: string, f: IngestParams['format']): 'csv' | 'xlsx' | 'ar
   return 'csv';
 }
 
-/** Type the raw cells into a Table, applying renames, NA markers, types, key checks. Throws StepError. */
-export function typeRaw(raw: Raw, p: IngestParams, file: string): Table {
+/** Levenshtein distance, for "did you mean" suggestions of column names. */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = d[0]!;
+    d[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = d[j]!;
+      d[j] = Math.min(d[j]! + 1, d[j - 1]! + 1, prev + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return d[b.length]!;
+}
+
+/** The existing names closest to `name` (at most 2 edits, or one contains the other), best first. */
+function closest(name: string, names: string[]): string[] {
+  const lo = name.toLowerCase();
+  return names
+    .map((n) => ({ n, d: n.toLowerCase().includes(lo) || lo.includes(n.toLowerCase()) ? 0.5 : editDistance(name, n) }))
+    .filter((x) => x.d <= 2)
+    .sort((a, b) => a.d - b.d)
+    .slice(0, 3)
+    .map((x) => x.n);
+}
+
+/**
+ * Type the raw cells into a Table, applying renames, NA markers, types, key checks. Throws StepError.
+ * Repeated header names (e.g. "County Name" over a Chinese and an English column) get a suffix
+ * `_2`, `_3` … in order, reported through `warn`.
+ */
+export function typeRaw(raw: Raw, p: IngestParams, file: string, warn: (m: string) => void = () => {}): Table {
   const who = `ingest (${file})`;
   const listCols = (cols: string[]) => cols.map((c) => JSON.stringify(c)).join(', ');
-  // duplicate / empty header names
-  const seen = new Set<string>();
+  // empty header names get their position; repeated names a suffix
+  const count = new Map<string, number>();
+  const taken = new Set(raw.header);
   raw.header.forEach((h, j) => {
-    if (h === '') raw.header[j] = `column_${j + 1}`;
-    else if (seen.has(h)) throw new StepError(`${who}: the header has column "${h}" twice. Rename one of them in the file.`);
-    seen.add(raw.header[j]!);
+    if (h === '') {
+      raw.header[j] = `column_${j + 1}`;
+      return;
+    }
+    const k = (count.get(h) ?? 0) + 1;
+    count.set(h, k);
+    if (k > 1) {
+      let m = k;
+      while (taken.has(`${h}_${m}`)) m++;
+      raw.header[j] = `${h}_${m}`;
+      taken.add(raw.header[j]!);
+      warn(`ingest: ${path.basename(file)}: the header has "${h}" more than once; column ${j + 1} is read as "${raw.header[j]}" (rename it with param columns: {new_name: ${raw.header[j]}})`);
+    }
   });
   // renames
   const names = [...raw.header];
   for (const [to, from] of Object.entries(p.columns ?? {})) {
     const j = raw.header.indexOf(from);
     if (j < 0) {
-      throw new StepError(`${who}: param columns.${to} names column "${from}", which the file does not have; its columns are: ${listCols(raw.header)}.`);
+      const near = closest(from, raw.header);
+      throw new StepError(
+        `${who}: param columns.${to} names column "${from}", which the file does not have${near.length ? ` (did you mean ${listCols(near)}?)` : ''}; its columns are: ${listCols(raw.header)}. Fix param columns.${to}.`,
+      );
     }
     names[j] = to;
   }
   if (new Set(names).size !== names.length) throw new StepError(`${who}: after renaming, two columns share a name (${listCols(names)}). Fix param columns.`);
   const required = new Set([...(p.require ?? []), ...(p.key ?? []), ...Object.keys(p.types ?? {}), ...(p.select ?? [])]);
-  for (const c of required) {
-    if (!names.includes(c)) {
-      throw new StepError(`${who}: required column "${c}" is missing; the columns are: ${listCols(names)}. Rename one with param columns ({${c}: name_in_file}) or fix the file.`);
-    }
+  const missing = [...required].filter((c) => !names.includes(c));
+  if (missing.length > 0) {
+    const hints = missing.map((c) => {
+      const near = closest(c, names);
+      return near.length ? ` "${c}": did you mean ${listCols(near)}?` : '';
+    });
+    throw new StepError(
+      `${who}: required column${missing.length > 1 ? 's' : ''} ${listCols(missing)} ${missing.length > 1 ? 'are' : 'is'} missing (needed by params require/key/types/select); ` +
+        `the file's columns are: ${listCols(names)}.${hints.join('')} ` +
+        `Map a column of the file to it with param columns ({${missing[0]}: name_in_file}) or fix the file.`,
+    );
   }
   const na = new Set(p.na.map((s) => s.trim()));
   const cols: Record<string, Column> = {};
@@ -283,7 +416,7 @@ export function typeRaw(raw: Raw, p: IngestParams, file: string): Table {
     if (type === 'number' || (good > bad.length && good > 0)) {
       const shown = bad
         .slice(0, 3)
-        .map((i) => `${raw.where(i)}: ${JSON.stringify(cells[i])}`)
+        .map((i) => `${raw.cell(i, j)}: ${JSON.stringify(cells[i])}`)
         .join('; ');
       throw new StepError(
         `${who}: column "${name}" is numeric but has ${bad.length} non-numeric cell(s) (${shown}${bad.length > 3 ? '; …' : ''}). ` +
@@ -335,9 +468,9 @@ export default defineStep<IngestParams>({
     }
     if (statSync(file).size === 0) throw new StepError(`ingest: ${file} is empty (0 bytes). Point path at a file with a header line and data rows.`);
     const fmt = formatOf(file, p.format);
-    const raw = fmt === 'xlsx' ? await readXlsx(file, p) : fmt === 'arrow' ? await readArrow(file) : await readCsv(file, p, (m) => ctx.info(m), (m) => ctx.warn(m));
+    const raw = fmt === 'xlsx' ? await readXlsx(file, p, (m) => ctx.warn(m)) : fmt === 'arrow' ? await readArrow(file) : await readCsv(file, p, (m) => ctx.info(m), (m) => ctx.warn(m));
     if (raw.rows.length === 0) throw new StepError(`ingest: ${file} has a header but no data rows. Point path at a file with data.`);
-    const table = typeRaw(raw, p, file);
+    const table = typeRaw(raw, p, file, (m) => ctx.warn(m));
     ctx.info(`ingest: ${table.nrows} rows × ${table.names.length} columns from ${path.basename(file)}`);
     return { table: { type: 'table', table } };
   },

@@ -1,8 +1,8 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import ingest, { parseNumber } from '../../steps/ingest.js';
+import ingest, { columnLetter, parseNumber } from '../../steps/ingest.js';
 import { StepError } from '../../engine/types.js';
 import { toRows } from '../../engine/table.js';
 import { PROJECT_ROOT } from '../../engine/paths.js';
@@ -92,7 +92,11 @@ describe('ingest: XLSX and Arrow', () => {
     ]);
     const t2 = tableOf((await runStep(ingest, { path: 'p.xlsx', sheet: 2 }, {}, ctxAt(tmp))).table);
     expect(t2.nrows).toBe(3);
-    await expectError({ path: 'p.xlsx', sheet: 'Sheet1' }, [/no sheet "Sheet1"/, /"notes", "panel"/, /param sheet/], tmp);
+    await expectError({ path: 'p.xlsx', sheet: 'Sheet1' }, [/p\.xlsx has no sheet "Sheet1"/, /its sheets are: "notes", "panel"/, /Set param sheet to one of them/], tmp);
+    // a bad cell is named by its spreadsheet address
+    ws.getCell('C3').value = 'n.a.';
+    await wb.xlsx.writeFile(path.join(tmp, 'p2.xlsx'));
+    await expectError({ path: 'p2.xlsx', sheet: 'panel' }, [/column "工业二氧化硫排放量" is numeric/, /sheet "panel" cell C3: "n\.a\."/], tmp);
   });
 
   it('reads Arrow IPC with numeric and text columns', async () => {
@@ -107,23 +111,113 @@ describe('ingest: XLSX and Arrow', () => {
   });
 });
 
-describe('ingest: bad input', () => {
-  it('missing file: names the path and the --set fix', async () => {
-    await expectError({ path: 'nope.csv' }, [/file not found/, /nope\.csv/, /--set ingest\.path=/]);
+describe('ingest: bad input (issue 4): each names the file, the place and the fix', () => {
+  it('missing file: names the path, the base directory and the --set fix', async () => {
+    await expectError({ path: 'nope.csv' }, [/file not found: .*test\/fixtures\/data\/nope\.csv/, /relative to .*fixtures\/data/, /--set ingest\.path=/]);
   });
-  it('missing required column: lists the columns that exist', async () => {
-    await expectError({ path: 'yearbook-bom.csv', key: ['city_code', 'year'] }, [/required column "city_code" is missing/, /"年份", "城市代码", "城市"/]);
-    await expectError({ path: 'yearbook-bom.csv', columns: { so2: 'SO2排放' } }, [/columns\.so2 names column "SO2排放"/, /"工业二氧化硫排放量"/]);
+  it('missing required column: lists the columns that exist, suggests a near name, says how to map one', async () => {
+    await expectError({ path: 'yearbook-bom.csv', key: ['city_code', 'year'] }, [
+      /yearbook-bom\.csv/,
+      /required columns "city_code", "year" are missing/,
+      /the file's columns are: "年份", "城市代码", "城市", "工业二氧化硫排放量", "人均GDP"/,
+      /param columns \(\{city_code: name_in_file\}\)/,
+    ]);
+    await expectError({ path: 'bad-number.csv', require: ['so_2'] }, [/required column "so_2" is missing/, /"so_2": did you mean "so2"\?/]);
+    await expectError({ path: 'yearbook-bom.csv', columns: { so2: 'SO2排放' } }, [/columns\.so2 names column "SO2排放"/, /"工业二氧化硫排放量"/, /Fix param columns\.so2/]);
   });
-  it('non-numeric cell: row, column and value', async () => {
-    await expectError({ path: 'bad-number.csv' }, [/column "so2"/, /line 3: "abc"/, /param na|types/]);
-    await expectError({ path: 'bad-number.csv', types: { so2: 'number' } }, [/line 3: "abc"/]);
+  it('non-numeric cell: line and column as an editor shows them (header = line 1), the value, the fix', async () => {
+    await expectError({ path: 'bad-number.csv' }, [/bad-number\.csv/, /column "so2" is numeric/, /\(line 3, column 3: "abc"\)/, /Add the marker to param na/, /types: \{so2: string\}/]);
+    await expectError({ path: 'bad-number.csv', types: { so2: 'number' } }, [/line 3, column 3: "abc"/]);
+    // a '#' comment line above the header is line 1, as in the demo panel
+    await expectError({ path: 'bad-number-commented.csv' }, [/line 4, column 3: "abc"/]);
   });
-  it('duplicate key rows: the first few', async () => {
-    await expectError({ path: 'dup-key.csv', key: ['city_code', 'year'] }, [/not unique: 2 duplicate/, /city_code=330100, year=2011 at line 2 and line 3/, /city_code=331000/]);
+  it('duplicate key rows: the first few, with both lines, and the fix', async () => {
+    await expectError({ path: 'dup-key.csv', key: ['city_code', 'year'] }, [
+      /dup-key\.csv/,
+      /not unique: 2 duplicate/,
+      /city_code=330100, year=2011 at line 2 and line 3/,
+      /city_code=331000, year=2011 at line 4 and line 5/,
+      /Remove the duplicates or extend param key/,
+    ]);
   });
-  it('empty file and header-only file', async () => {
-    await expectError({ path: 'empty.csv' }, [/empty/, /empty\.csv/]);
-    await expectError({ path: 'header-only.csv' }, [/no data rows/]);
+  it('empty file, comment-only file and header-only file', async () => {
+    await expectError({ path: 'empty.csv' }, [/empty\.csv is empty \(0 bytes\)/, /Point path at a file with a header line and data rows/]);
+    writeFileSync(path.join(tmp, 'comment-only.csv'), '# nothing but a comment\n\n');
+    await expectError({ path: 'comment-only.csv' }, [/comment-only\.csv is empty \(no header line\)/], tmp);
+    await expectError({ path: 'header-only.csv' }, [/header-only\.csv has a header but no data rows/]);
+  });
+  it('a row with the wrong number of fields: its line, both counts, the fix', async () => {
+    writeFileSync(path.join(tmp, 'ragged.csv'), 'city_code,year,so2\n330100,2011,1\n330100,2012\n');
+    await expectError({ path: 'ragged.csv' }, [/ragged\.csv/, /line 3 has 2 field\(s\) but the header \(line 1\) has 3/, /param delimiter/], tmp);
+  });
+  it('a trailing note row is kept (and is an error) with footer: 0', async () => {
+    await expectError({ path: 'trailing-note.csv', footer: 0 }, [/line 5 has 1 field\(s\)/, /param footer/]);
+  });
+});
+
+describe('ingest: real-world files', () => {
+  it('drops a trailing note row (warning names its line), reads "1,234.5" and "..."', async () => {
+    const fake = ctxAt(FIX);
+    const t = tableOf((await runStep(ingest, { path: 'trailing-note.csv', columns: { city_code: '城市代码', year: '年份', so2: '工业二氧化硫排放量' } }, {}, fake)).table);
+    expect(toRows(t)).toEqual([
+      { city_code: 330100, year: 2011, so2: 1234.5 },
+      { city_code: 331000, year: 2011, so2: null },
+    ]);
+    expect(fake.warnings).toEqual([expect.stringMatching(/dropped trailing row at line 5 \(param footer\): "注：数据来源/)]);
+    // footer as a count drops that many last rows
+    const t2 = tableOf((await runStep(ingest, { path: 'dup-key.csv', footer: 2 }, {}, ctxAt(FIX))).table);
+    expect(toRows(t2).map((r) => r.so2)).toEqual([1, 2, 3]);
+  });
+
+  it('custom na markers; a marker not listed is an error naming its cell', async () => {
+    writeFileSync(path.join(tmp, 'na.csv'), 'city_code,so2\n1,n/a\n2,—\n3,...\n4,"2,000"\n');
+    const t = tableOf((await runStep(ingest, { path: 'na.csv', na: ['n/a', '—', '...'] }, {}, ctxAt(tmp))).table);
+    expect(Array.from(t.columns.so2 as Float64Array)).toEqual([NaN, NaN, NaN, 2000]);
+    await expectError({ path: 'na.csv', na: ['—', '...'], types: { so2: 'number' } }, [/line 2, column 2: "n\/a"/], tmp);
+  });
+
+  it('header_row skips title lines above the header (line numbers stay those of the file)', async () => {
+    writeFileSync(path.join(tmp, 'title.csv'), '表1 城市面板,,\n\ncity_code,year,so2\n330100,2011,x\n');
+    await expectError({ path: 'title.csv', header_row: 3, types: { so2: 'number' } }, [/line 4, column 3: "x"/], tmp);
+    await expectError({ path: 'title.csv', header_row: 2 }, [/no header at line 2 \(param header_row\)/], tmp);
+  });
+
+  it('repeated header names get a suffix, with a warning saying how to rename them', async () => {
+    writeFileSync(path.join(tmp, 'dup-head.csv'), 'code,Name,Name,Name_2\n1,杭州市,Hangzhou,x\n');
+    const fake = ctxAt(tmp);
+    const t = tableOf((await runStep(ingest, { path: 'dup-head.csv', columns: { name_en: 'Name_3' } }, {}, fake)).table);
+    expect(t.names).toEqual(['code', 'Name', 'name_en', 'Name_2']);
+    expect(toRows(t)).toEqual([{ code: 1, Name: '杭州市', name_en: 'Hangzhou', Name_2: 'x' }]);
+    expect(fake.warnings.join('\n')).toMatch(/"Name" more than once; column 3 is read as "Name_3"/);
+  });
+});
+
+const CO2_XLSX = path.join(PROJECT_ROOT, '../shared/data/china-county-co2-1997-2017/co2.xlsx');
+const CO2_CSV = path.join(PROJECT_ROOT, '../shared/data/china-county-co2-1997-2017/county_co2_1997_2017.csv');
+describe.skipIf(!existsSync(CO2_XLSX) || !existsSync(CO2_CSV))('ingest: the real county CO2 workbook (../shared/data, read in place)', () => {
+  it('reads its named sheet, Chinese/duplicated headers and trailing note row; agrees with the R readxl conversion', async () => {
+    const cols = { distcode: 'DISTCODE地区代码', county_zh: 'County Name', county_en: 'County Name_2', city_zh: 'City Name' };
+    await expectError({ path: CO2_XLSX, sheet: 'Sheet1' }, [/no sheet "Sheet1"; its sheets are: "Unit \(Million tons\)"/]);
+    // three distcodes carry a "（2）" suffix: the error names their cells
+    await expectError({ path: CO2_XLSX, sheet: 'Unit (Million tons)', columns: cols }, [/column "distcode" is numeric but has 3 non-numeric/, /cell A\d+: "\d{6}（2）"/]);
+    const fake = ctxAt(tmp);
+    const t = tableOf((await runStep(ingest, { path: CO2_XLSX, sheet: 'Unit (Million tons)', columns: cols, types: { distcode: 'string' }, key: ['distcode'] }, {}, fake)).table);
+    expect(fake.warnings.join('\n')).toMatch(/dropped trailing row 2738 of sheet "Unit \(Million tons\)" \(param footer\): "Note: County name/);
+    const ref = tableOf((await runStep(ingest, { path: CO2_CSV, types: { distcode: 'string' }, key: ['distcode'] }, {}, ctxAt(tmp))).table);
+    expect(t.nrows).toBe(2735);
+    expect(ref.nrows).toBe(2735);
+    expect(t.columns.distcode).toEqual(ref.columns.distcode);
+    expect(t.columns.county_zh).toEqual(ref.columns.county_zh);
+    for (const y of [1997, 2005, 2017]) {
+      const a = t.columns[`C${y}`] as Float64Array;
+      const b = ref.columns[`C${y}`] as Float64Array;
+      for (let i = 0; i < a.length; i++) expect(Math.abs(a[i]! - b[i]!)).toBeLessThan(1e-9 * Math.max(1, Math.abs(b[i]!)));
+    }
+  }, 30_000);
+});
+
+describe('columnLetter', () => {
+  it('maps 0-based indices to spreadsheet letters', () => {
+    expect([0, 5, 25, 26, 27, 51, 52, 701, 702].map(columnLetter)).toEqual(['A', 'F', 'Z', 'AA', 'AB', 'AZ', 'BA', 'ZZ', 'AAA']);
   });
 });
