@@ -30,11 +30,12 @@ interface GoldenModel {
   id: string; spec: string; n: number; clusters: number; k: number; singletons: number;
   r2: number; r2_within: number; coefficients: Coef[]; cons: number;
 }
-interface Golden {
+interface GoldenRun {
   panel: { rows: number; cities: number; treated_cities: number; did_sum: number; large_cities: number; adopt_counts: Record<string, number> };
   models: GoldenModel[];
   event_study: {
     n: number; clusters: number; k: number; singletons: number; base: number; window: [number, number];
+    bin_endpoints: boolean; rows_outside_window: number;
     periods: { period: number; estimate: number; se: number; base: boolean }[];
     controls: Coef[]; pretrend: { stat: number; df1: number; df2: number; p: number }; r2: number; r2_within: number;
   };
@@ -44,140 +45,186 @@ interface Golden {
     sample_row: number[];
   };
 }
+interface Golden extends GoldenRun {
+  /** The same checks with non-default paths: see VARIANT below. */
+  variant: GoldenRun & { overrides: Record<string, string | boolean>; parent_adoption: Record<string, number> };
+}
 
 const golden = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'test/golden/pipeline/pipeline.json'), 'utf8')) as Golden;
 const TARGETS = [...new Set(golden.models.map((m) => m.id.replace(/\[.*\]$/, ''))), 'event_study', 'placebo', 'psm', 'panel'];
+/**
+ * The variant run exercises paths the pipeline's settings leave unused: county-level zones and 雄安
+ * attributed to their parent prefecture (merge-roster `county_zones: parent`), an event study that
+ * drops treated rows outside the window instead of binning them, and matching without replacement
+ * (largest score first). Same store, so ingest and clean are reused.
+ */
+const VARIANT_OVERRIDES = Object.entries(golden.variant.overrides).map(([k, value]) => {
+  const dot = k.indexOf('.');
+  return { id: k.slice(0, dot), param: k.slice(dot + 1), value, arg: `${k}=${value}` };
+});
+const VARIANT_TARGETS = ['panel', ...golden.variant.models.map((m) => m.id), 'event_study', 'psm'];
 
 /** |a − b| ≤ tol · max(|b|, floor): relative, with an absolute floor for values near 0. */
 const close = (a: number, b: number, tol: number, floor = 1e-12) => Math.abs(a - b) <= tol * Math.max(Math.abs(b), floor);
 const expectRel = (a: number, b: number, tol: number, what: string) =>
   expect(close(a, b, tol), `${what}: engine ${a} vs R ${b} (rel. diff ${((a - b) / b).toExponential(2)}, tolerance ${tol})`).toBe(true);
+const numbers = (t: Table, col: string): number[] => Array.from(t.columns[col] as Float64Array);
+
+/** One engine run in the temp store and typed access to its artifacts. */
+class EngineRun {
+  session!: Session;
+  run!: RunResult;
+  async start(dir: string, overrides: { id: string; param: string; value: unknown; arg: string }[], targets: string[]): Promise<void> {
+    this.session = await openSession({ file: path.join(PROJECT_ROOT, 'pipeline.yaml'), storeDir: dir, noSpecCache: true, overrides });
+    this.run = await runSession(this.session, { targets, workers: false, noHistory: true, jobs: 2 });
+    const failed = this.run.nodes.filter((n) => n.status === 'failed');
+    if (failed.length) throw new Error(`pipeline-vs-r: nodes failed: ${failed.map((n) => `${n.id}: ${n.error?.message}`).join('; ')}`);
+  }
+  async artifact(id: string, name: string) {
+    const node = this.run.nodes.find((n) => n.id === id);
+    if (!node?.outputs?.[name]) throw new Error(`pipeline-vs-r: node ${id} has no output ${name} (status ${node?.status}: ${node?.error?.message ?? ''})`);
+    return this.session.store.get(node.outputs[name]!);
+  }
+  async json(id: string, name: string): Promise<any> {
+    const a = await this.artifact(id, name);
+    if (a.type !== 'json') throw new Error(`pipeline-vs-r: ${id}.${name} is not json`);
+    return a.value;
+  }
+  async table(id: string, name: string): Promise<Table> {
+    const a = await this.artifact(id, name);
+    if (a.type !== 'table') throw new Error(`pipeline-vs-r: ${id}.${name} is not a table`);
+    return a.table;
+  }
+}
 
 let dir: string;
-let session: Session;
-let run: RunResult;
-const artifact = async (id: string, name: string) => {
-  const node = run.nodes.find((n) => n.id === id);
-  if (!node?.outputs?.[name]) throw new Error(`pipeline-vs-r: node ${id} has no output ${name} (status ${node?.status}: ${node?.error?.message ?? ''})`);
-  return session.store.get(node.outputs[name]!);
-};
-const json = async (id: string, name: string): Promise<any> => {
-  const a = await artifact(id, name);
-  if (a.type !== 'json') throw new Error(`pipeline-vs-r: ${id}.${name} is not json`);
-  return a.value;
-};
-const table = async (id: string, name: string): Promise<Table> => {
-  const a = await artifact(id, name);
-  if (a.type !== 'table') throw new Error(`pipeline-vs-r: ${id}.${name} is not a table`);
-  return a.table;
-};
-const numbers = (t: Table, col: string): number[] => Array.from(t.columns[col] as Float64Array);
+const main = new EngineRun();
+const variant = new EngineRun();
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'repro-vs-r-'));
-  session = await openSession({
-    file: path.join(PROJECT_ROOT, 'pipeline.yaml'),
-    storeDir: dir,
-    noSpecCache: true,
-    overrides: [{ id: 'placebo', param: 'reps', value: 5, arg: 'placebo.reps=5' }],
-  });
-  run = await runSession(session, { targets: TARGETS, workers: false, noHistory: true, jobs: 2 });
-  const failed = run.nodes.filter((n) => n.status === 'failed');
-  if (failed.length) throw new Error(`pipeline-vs-r: nodes failed: ${failed.map((n) => `${n.id}: ${n.error?.message}`).join('; ')}`);
+  await main.start(dir, [{ id: 'placebo', param: 'reps', value: 5, arg: 'placebo.reps=5' }], TARGETS);
+  await variant.start(dir, VARIANT_OVERRIDES, VARIANT_TARGETS);
 }, 120_000);
 
 afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
+async function checkPanel(e: EngineRun, g: GoldenRun['panel']): Promise<Map<number, number>> {
+  const t = await e.table('panel', 'panel');
+  expect(t.nrows).toBe(g.rows);
+  const code = numbers(t, 'city_code'), adopt = numbers(t, 'adopt'), did = numbers(t, 'did'), large = numbers(t, 'large');
+  expect(new Set(code).size).toBe(g.cities);
+  const adoptOf = new Map<number, number>();
+  code.forEach((c, i) => { if (!adoptOf.has(c)) adoptOf.set(c, adopt[i]!); });
+  const counts: Record<string, number> = {};
+  let treated = 0;
+  for (const a of adoptOf.values()) if (!Number.isNaN(a)) { treated++; counts[String(a)] = (counts[String(a)] ?? 0) + 1; }
+  expect(treated).toBe(g.treated_cities);
+  expect(counts).toEqual(g.adopt_counts);
+  expect(did.reduce((s, v) => s + v, 0)).toBe(g.did_sum);
+  expect(new Set(code.filter((_, i) => large[i] === 1)).size).toBe(g.large_cities);
+  return adoptOf;
+}
+
+async function checkModel(e: EngineRun, id: string, g: GoldenModel): Promise<void> {
+  const m = await e.json(id, 'model');
+  expect(m.n, `${id} N`).toBe(g.n);
+  expect(m.clusters, `${id} clusters`).toBe(g.clusters);
+  expect(m.vcov.k, `${id} CR1 parameter count K`).toBe(g.k);
+  expect(m.dropped.singletons, `${id} singletons`).toBe(g.singletons);
+  const terms = (m.coefficients as Coef[]).filter((c) => c.term !== '_cons');
+  expect(terms.map((c) => c.term)).toEqual(g.coefficients.map((c) => c.term));
+  for (const [j, r] of g.coefficients.entries()) {
+    const c = terms[j]!;
+    expectRel(c.estimate, r.estimate, 1e-8, `${id} ${r.term} estimate`);
+    expectRel(c.se, r.se, 1e-6, `${id} ${r.term} SE`);
+    expectRel(c.t, r.t, 1e-6, `${id} ${r.term} t`);
+    expect(Math.abs(c.p - r.p), `${id} ${r.term} p: ${c.p} vs ${r.p}`).toBeLessThanOrEqual(1e-8 + 1e-5 * r.p);
+    expectRel(c.ci_low, r.ci_low, 1e-6, `${id} ${r.term} ci_low`);
+    expectRel(c.ci_high, r.ci_high, 1e-6, `${id} ${r.term} ci_high`);
+  }
+  const cons = (m.coefficients as Coef[]).find((c) => c.term === '_cons')!;
+  expectRel(cons.estimate, g.cons, 1e-8, `${id} _cons`);
+  expectRel(m.r2, g.r2, 1e-8, `${id} R²`);
+  expectRel(m.r2_within, g.r2_within, 1e-8, `${id} within R²`);
+}
+
+async function checkEventStudy(run: EngineRun, g: GoldenRun['event_study']): Promise<void> {
+  const e = await run.json('event_study', 'event');
+  expect([e.n, e.clusters, e.vcov.k, e.dropped.singletons]).toEqual([g.n, g.clusters, g.k, g.singletons]);
+  expect([e.base, e.bin_endpoints, e.dropped.outside_window]).toEqual([g.base, g.bin_endpoints, g.rows_outside_window]);
+  expect(e.window).toEqual(g.window);
+  expect(e.periods.map((p: { period: number }) => p.period)).toEqual(g.periods.map((p) => p.period));
+  for (const [j, r] of g.periods.entries()) {
+    const p = e.periods[j];
+    expect(p.base, `period ${r.period} base flag`).toBe(r.base);
+    if (r.base) {
+      expect([p.estimate, p.se]).toEqual([0, 0]);
+      continue;
+    }
+    expectRel(p.estimate, r.estimate, 1e-8, `period ${r.period} estimate`);
+    expectRel(p.se, r.se, 1e-6, `period ${r.period} SE`);
+  }
+  for (const r of g.controls) {
+    const c = e.controls.find((x: Coef) => x.term === r.term);
+    expectRel(c.estimate, r.estimate, 1e-8, `event study ${r.term} estimate`);
+    expectRel(c.se, r.se, 1e-6, `event study ${r.term} SE`);
+  }
+  expect([e.pretrend.df1, e.pretrend.df2]).toEqual([g.pretrend.df1, g.pretrend.df2]);
+  expectRel(e.pretrend.stat, g.pretrend.stat, 1e-6, 'pre-trend F');
+  expectRel(e.pretrend.p, g.pretrend.p, 1e-6, 'pre-trend p');
+  expectRel(e.r2, g.r2, 1e-8, 'event study R²');
+}
+
+async function checkPsm(e: EngineRun, g: GoldenRun['psm']): Promise<void> {
+  const pairs = await e.table('psm', 'pairs');
+  const sample = await e.table('psm', 'sample');
+  expect(pairs.nrows, 'matched treated rows').toBe(g.matched_treated);
+  expect(numbers(pairs, 'treated_row')).toEqual(g.pairs.treated_row);
+  expect(numbers(pairs, 'control_row')).toEqual(g.pairs.control_row);
+  const pt = numbers(pairs, 'ps_treated'), pc = numbers(pairs, 'ps_control');
+  g.pairs.ps_treated.forEach((v, i) => expectRel(pt[i]!, v, 1e-6, `score of treated row ${g.pairs.treated_row[i]}`));
+  g.pairs.ps_control.forEach((v, i) => expectRel(pc[i]!, v, 1e-6, `score of control row ${g.pairs.control_row[i]}`));
+  expect(new Set(numbers(pairs, 'control_row')).size).toBe(g.distinct_controls);
+  expect(sample.nrows).toBe(g.sample_rows);
+}
+
 describe('pipeline.yaml end to end vs an independent R implementation (test/golden/pipeline/pipeline.R)', () => {
   it('the merged panel: rows, cities, pilot cities and their adoption years, did, large', async () => {
-    const t = await table('panel', 'panel');
-    const g = golden.panel;
-    expect(t.nrows).toBe(g.rows);
-    const code = numbers(t, 'city_code'), adopt = numbers(t, 'adopt'), did = numbers(t, 'did'), large = numbers(t, 'large');
-    expect(new Set(code).size).toBe(g.cities);
-    const firstRow = new Map<number, number>();
-    code.forEach((c, i) => { if (!firstRow.has(c)) firstRow.set(c, i); });
-    const counts: Record<string, number> = {};
-    let treated = 0;
-    for (const i of firstRow.values()) if (!Number.isNaN(adopt[i]!)) { treated++; counts[String(adopt[i])] = (counts[String(adopt[i])] ?? 0) + 1; }
-    expect(treated).toBe(g.treated_cities);
-    expect(counts).toEqual(g.adopt_counts);
-    expect(did.reduce((s, v) => s + v, 0)).toBe(g.did_sum);
-    expect(new Set(code.filter((_, i) => large[i] === 1)).size).toBe(g.large_cities);
+    await checkPanel(main, golden.panel);
   });
-
   it.each(golden.models.map((m) => [m.id, m] as const))('%s: N, clusters, K, singletons, coefficients, SEs, R² as in R', async (id, g) => {
-    const m = await json(id, 'model');
-    expect(m.n, `${id} N`).toBe(g.n);
-    expect(m.clusters, `${id} clusters`).toBe(g.clusters);
-    expect(m.vcov.k, `${id} CR1 parameter count K`).toBe(g.k);
-    expect(m.dropped.singletons, `${id} singletons`).toBe(g.singletons);
-    const terms = (m.coefficients as Coef[]).filter((c) => c.term !== '_cons');
-    expect(terms.map((c) => c.term)).toEqual(g.coefficients.map((c) => c.term));
-    for (const [j, r] of g.coefficients.entries()) {
-      const c = terms[j]!;
-      expectRel(c.estimate, r.estimate, 1e-8, `${id} ${r.term} estimate`);
-      expectRel(c.se, r.se, 1e-6, `${id} ${r.term} SE`);
-      expectRel(c.t, r.t, 1e-6, `${id} ${r.term} t`);
-      expect(Math.abs(c.p - r.p), `${id} ${r.term} p: ${c.p} vs ${r.p}`).toBeLessThanOrEqual(1e-8 + 1e-5 * r.p);
-      expectRel(c.ci_low, r.ci_low, 1e-6, `${id} ${r.term} ci_low`);
-      expectRel(c.ci_high, r.ci_high, 1e-6, `${id} ${r.term} ci_high`);
-    }
-    const cons = (m.coefficients as Coef[]).find((c) => c.term === '_cons')!;
-    expectRel(cons.estimate, g.cons, 1e-8, `${id} _cons`);
-    expectRel(m.r2, g.r2, 1e-8, `${id} R²`);
-    expectRel(m.r2_within, g.r2_within, 1e-8, `${id} within R²`);
+    await checkModel(main, id, g);
   });
-
   it('event study: N, clusters, every period (base −10 at 0), controls and the pre-trend F as in R', async () => {
-    const e = await json('event_study', 'event');
-    const g = golden.event_study;
-    expect([e.n, e.clusters, e.vcov.k, e.dropped.singletons]).toEqual([g.n, g.clusters, g.k, g.singletons]);
-    expect(e.base).toBe(g.base);
-    expect(e.window).toEqual(g.window);
-    expect(e.periods.map((p: { period: number }) => p.period)).toEqual(g.periods.map((p) => p.period));
-    for (const [j, r] of g.periods.entries()) {
-      const p = e.periods[j];
-      expect(p.base, `period ${r.period} base flag`).toBe(r.base);
-      if (r.base) {
-        expect([p.estimate, p.se]).toEqual([0, 0]);
-        continue;
-      }
-      expectRel(p.estimate, r.estimate, 1e-8, `period ${r.period} estimate`);
-      expectRel(p.se, r.se, 1e-6, `period ${r.period} SE`);
-    }
-    for (const r of g.controls) {
-      const c = e.controls.find((x: Coef) => x.term === r.term);
-      expectRel(c.estimate, r.estimate, 1e-8, `event study ${r.term} estimate`);
-      expectRel(c.se, r.se, 1e-6, `event study ${r.term} SE`);
-    }
-    expect([e.pretrend.df1, e.pretrend.df2]).toEqual([g.pretrend.df1, g.pretrend.df2]);
-    expectRel(e.pretrend.stat, g.pretrend.stat, 1e-6, 'pre-trend F');
-    expectRel(e.pretrend.p, g.pretrend.p, 1e-6, 'pre-trend p');
-    expectRel(e.r2, g.r2, 1e-8, 'event study R²');
+    await checkEventStudy(main, golden.event_study);
   });
-
-  it('PSM: the same pairs (panel row numbers), scores and matched sample as R (MatchIt + brute force)', async () => {
-    const pairs = await table('psm', 'pairs');
-    const sample = await table('psm', 'sample');
-    const g = golden.psm;
-    expect(pairs.nrows, 'matched treated rows').toBe(g.matched_treated);
-    expect(numbers(pairs, 'treated_row')).toEqual(g.pairs.treated_row);
-    expect(numbers(pairs, 'control_row')).toEqual(g.pairs.control_row);
-    const pt = numbers(pairs, 'ps_treated'), pc = numbers(pairs, 'ps_control');
-    g.pairs.ps_treated.forEach((v, i) => expectRel(pt[i]!, v, 1e-6, `score of treated row ${g.pairs.treated_row[i]}`));
-    g.pairs.ps_control.forEach((v, i) => expectRel(pc[i]!, v, 1e-6, `score of control row ${g.pairs.control_row[i]}`));
-    expect(new Set(numbers(pairs, 'control_row')).size).toBe(g.distinct_controls);
-    expect(sample.nrows).toBe(g.sample_rows);
+  it('PSM (with replacement): the same pairs (panel row numbers), scores and matched sample as R (MatchIt + brute force)', async () => {
+    await checkPsm(main, golden.psm);
   });
-
   it('placebo: its observed regression uses the baseline sample (never-treated cities included)', async () => {
-    const s = await json('placebo', 'summary');
+    const s = await main.json('placebo', 'summary');
     const base = golden.models.find((m) => m.id === 'baseline')!;
     expect(s.n).toBe(base.n);
     expectRel(s.observed.estimate, base.coefficients[0]!.estimate, 1e-8, 'placebo observed estimate');
     expectRel(s.observed.se, base.coefficients[0]!.se, 1e-6, 'placebo observed SE');
+  });
+});
+
+describe(`variant (${VARIANT_OVERRIDES.map((o) => o.arg).join(', ')}) vs R`, () => {
+  it('county_zones: parent — 义乌 → 金华 2018, 绥芬河 → 牡丹江 2019, 满洲里 → 呼伦贝尔 and 雄安 → 保定 2020', async () => {
+    const adoptOf = await checkPanel(variant, golden.variant.panel);
+    for (const [code, year] of Object.entries(golden.variant.parent_adoption)) expect(adoptOf.get(Number(code)), `adopt of ${code}`).toBe(year);
+  });
+  it.each(golden.variant.models.map((m) => [m.id, m] as const))('%s as in R', async (id, g) => {
+    await checkModel(variant, id, g);
+  });
+  it('event study without binning: treated rows outside [−10, 7] dropped, periods as in R', async () => {
+    await checkEventStudy(variant, golden.variant.event_study);
+  });
+  it('PSM without replacement (largest score first): the same pairs as R', async () => {
+    await checkPsm(variant, golden.variant.psm);
   });
 });

@@ -73,12 +73,21 @@ resolve <- function(code) {
   NA_character_
 }
 
-# roster → adoption year per register code (own-code entries only; county-level zones ignored)
-own <- roster[!(roster$level %in% c("county", "new-area")), ]
-stopifnot(all(own$code != ""))          # no entry needs the name fallback
-own$unit <- vapply(own$code, resolve, "")
-stopifnot(!anyNA(own$unit))
-adopt_by_unit <- tapply(as.integer(own$year), own$unit, min)
+# roster → adoption year per register code: own-code entries; county-level zones and 雄安 are ignored
+# (county_zones: ignore, the pipeline's setting) or attributed to their parent prefecture (parent,
+# the variant checked below)
+adoption <- function(county_zones = "ignore") {
+  own <- roster[!(roster$level %in% c("county", "new-area")), ]
+  stopifnot(all(own$code != ""))          # no entry needs the name fallback
+  own$unit <- vapply(own$code, resolve, "")
+  if (county_zones == "parent") {
+    cz <- roster[roster$level %in% c("county", "new-area"), ]
+    cz$unit <- vapply(cz$parent_code, resolve, "")
+    own <- rbind(own, cz)
+  }
+  stopifnot(!anyNA(own$unit))
+  tapply(as.integer(own$year), own$unit, min)
+}
 
 # merge by code
 panel$unit <- vapply(as.character(panel$city_code), resolve, "")
@@ -87,11 +96,16 @@ ri <- match(panel$unit, reg$code)
 panel$region <- reg$region[ri]
 panel$resource_based <- as.numeric(reg$resource_based[ri])
 panel$municipality <- as.numeric(reg$municipality[ri])
-panel$adopt <- as.numeric(adopt_by_unit[panel$unit])      # NA = never a pilot
-panel$treat <- as.numeric(!is.na(panel$adopt))
-panel$did <- as.numeric(!is.na(panel$adopt) & panel$year >= panel$adopt)
-rownames(panel) <- NULL
-panel$.row <- seq_len(nrow(panel))                         # 1-based row number of the merged panel
+with_adoption <- function(panel, adopt_by_unit) {
+  panel$adopt <- as.numeric(adopt_by_unit[panel$unit])      # NA = never a pilot
+  panel$treat <- as.numeric(!is.na(panel$adopt))
+  panel$did <- as.numeric(!is.na(panel$adopt) & panel$year >= panel$adopt)
+  panel
+}
+panel_parent <- with_adoption(panel, adoption("parent"))
+panel <- with_adoption(panel, adoption("ignore"))
+rownames(panel) <- NULL; rownames(panel_parent) <- NULL
+panel$.row <- panel_parent$.row <- seq_len(nrow(panel))    # 1-based row number of the merged panel
 
 controls <- c("pgdp", "indus", "urb", "fin", "fis")
 
@@ -165,75 +179,112 @@ for (v in c("east", "central", "west", "northeast")) add(sprintf("by_region[%s]"
 for (v in c(1, 0)) add(sprintf("by_size[%d]", v), panel[!is.na(panel$large) & panel$large == v, ], "so2", X, desc = sprintf("where large == %d", v))
 
 # ---------------------------------------------------------------------------------------------------
-# event study: base −10, window [−10, 7], endpoints binned, never-treated as controls
-ev <- panel
-rel <- ev$year - ev$adopt                                  # NA for never-treated
-rel <- pmin(pmax(rel, -10), 7)
-periods <- setdiff(-10:7, -10)
-pname <- function(p) ifelse(p < 0, paste0("ev_m", -p), paste0("ev_p", p))
-for (p in periods) ev[[pname(p)]] <- as.numeric(!is.na(rel) & rel == p)
-er <- fit_model(ev, "so2", c(pname(periods), controls))
-eb <- vapply(er$model$coefficients, `[[`, 0, "estimate")
-es <- vapply(er$model$coefficients, `[[`, 0, "se")
-pre <- pname(periods[periods < 0])
-bpre <- eb[match(pre, c(pname(periods), controls))]
-W <- drop(t(bpre) %*% solve(er$V[pre, pre], bpre))
-Fs <- W / length(pre)
-event <- list(
-  n = er$model$n, clusters = er$model$clusters, k = er$model$k, singletons = er$model$singletons,
-  base = -10, window = c(-10, 7),
-  periods = c(list(list(period = -10, estimate = 0, se = 0, base = TRUE)),
-              lapply(seq_along(periods), function(j) list(period = periods[j], estimate = eb[j], se = es[j], base = FALSE))),
-  controls = er$model$coefficients[length(periods) + seq_along(controls)],
-  pretrend = list(stat = Fs, df1 = length(pre), df2 = er$G - 1, p = pf(Fs, length(pre), er$G - 1, lower.tail = FALSE)),
-  r2 = er$model$r2, r2_within = er$model$r2_within)
+# event study: base −10, window [−10, 7], never-treated as controls; endpoints binned (rel < −10
+# counts as the base −10, rel > 7 as 7) or, with bin = FALSE, treated rows outside the window dropped
+event_study <- function(panel, bin = TRUE, lo = -10, hi = 7, base = -10) {
+  ev <- panel
+  rel <- ev$year - ev$adopt                                  # NA for never-treated
+  if (bin) rel <- pmin(pmax(rel, lo), hi)
+  else { ev <- ev[is.na(rel) | (rel >= lo & rel <= hi), ]; rel <- rel[is.na(rel) | (rel >= lo & rel <= hi)] }
+  periods <- setdiff(lo:hi, base)
+  pname <- function(p) ifelse(p < 0, paste0("ev_m", -p), paste0("ev_p", p))
+  for (p in periods) ev[[pname(p)]] <- as.numeric(!is.na(rel) & rel == p)
+  er <- fit_model(ev, "so2", c(pname(periods), controls))
+  eb <- vapply(er$model$coefficients, `[[`, 0, "estimate")
+  es <- vapply(er$model$coefficients, `[[`, 0, "se")
+  pre <- pname(periods[periods < 0])
+  bpre <- eb[match(pre, c(pname(periods), controls))]
+  W <- drop(t(bpre) %*% solve(er$V[pre, pre], bpre))
+  Fs <- W / length(pre)
+  all <- sort(c(periods, base))
+  list(
+    n = er$model$n, clusters = er$model$clusters, k = er$model$k, singletons = er$model$singletons,
+    base = base, window = c(lo, hi), bin_endpoints = bin, rows_outside_window = nrow(panel) - nrow(ev),
+    periods = lapply(all, function(p) if (p == base) list(period = p, estimate = 0, se = 0, base = TRUE)
+                     else list(period = p, estimate = eb[match(p, periods)], se = es[match(p, periods)], base = FALSE)),
+    controls = er$model$coefficients[length(periods) + seq_along(controls)],
+    pretrend = list(stat = Fs, df1 = length(pre), df2 = er$G - 1, p = pf(Fs, length(pre), er$G - 1, lower.tail = FALSE)),
+    r2 = er$model$r2, r2_within = er$model$r2_within)
+}
+event <- event_study(panel)
 
 # ---------------------------------------------------------------------------------------------------
-# PSM: logit score on the 5 controls, 1:1 NN with replacement, caliper 0.05 (raw score units)
-pm <- panel[complete.cases(panel[, c("treat", controls)]), ]
-g <- glm(treat ~ pgdp + indus + urb + fin + fis, data = pm, family = binomial("logit"),
-         control = glm.control(epsilon = 1e-14, maxit = 100))
-ps <- unname(fitted(g))
-caliper <- 0.05
-# brute-force nearest neighbour with replacement (order irrelevant with replacement): the nearest
-# control on each side of the treated row in the stable sort by score; a side beyond the caliper has
-# none; the lower-score side wins an exact tie.
-pos <- integer(nrow(pm)); pos[order(ps, seq_along(ps))] <- seq_along(ps)
-ctl <- which(pm$treat == 0); ctl <- ctl[order(pos[ctl])]
-tr <- which(pm$treat == 1)
-brute <- vapply(tr, function(i) {
-  k <- findInterval(pos[i], pos[ctl])                      # controls with pos < pos[i]: ctl[1..k]
-  kl <- if (k >= 1) ctl[k] else NA; kr <- if (k < length(ctl)) ctl[k + 1] else NA
-  if (!is.na(kl) && abs(ps[i] - ps[kl]) > caliper) kl <- NA
-  if (!is.na(kr) && abs(ps[i] - ps[kr]) > caliper) kr <- NA
-  if (!is.na(kl) && !is.na(kr)) { if (abs(ps[kl] - ps[i]) <= abs(ps[kr] - ps[i])) kl else kr } else if (!is.na(kl)) kl else kr
-}, 0L)
-SCALE <- floor(2e9 / (max(ps) - min(ps)))
-m <- matchit(treat ~ pgdp + indus + urb + fin + fis, data = pm, method = "nearest", distance = ps * SCALE,
-             replace = TRUE, ratio = 1, caliper = caliper * SCALE, std.caliper = FALSE)
-mi <- match(m$match.matrix[, 1], rownames(pm))
-stopifnot(identical(as.integer(mi), as.integer(brute)))
-matched_t <- tr[!is.na(brute)]
-used_c <- sort(unique(brute[!is.na(brute)]))
-sample <- pm[sort(c(matched_t, used_c)), ]
-stopifnot(all(m$weights[sort(c(matched_t, used_c))] > 0), sum(m$weights > 0) == nrow(sample))
-psm_fit <- add("psm_did", sample, "so2", X, desc = "baseline on the PSM sample (unweighted)")
-psm <- list(
-  rows_used = nrow(pm), treated = length(tr), matched_treated = length(matched_t), distinct_controls = length(used_c),
-  sample_rows = nrow(sample), scale = SCALE,
-  glm = as.list(coef(g)),
-  pairs = list(treated_row = pm$.row[matched_t], control_row = pm$.row[brute[!is.na(brute)]],
-               ps_treated = ps[matched_t], ps_control = ps[brute[!is.na(brute)]]),
-  sample_row = sample$.row)
+# PSM: logit score on the 5 controls, 1:1 NN, caliper 0.05 (raw score units); with replacement
+# (the pipeline), or without, treated rows choosing in order of decreasing score (MatchIt's default
+# m.order = "largest", the match step's default order; the variant below)
+psm_match <- function(panel, replace = TRUE, caliper = 0.05) {
+  pm <- panel[complete.cases(panel[, c("treat", controls)]), ]
+  g <- glm(treat ~ pgdp + indus + urb + fin + fis, data = pm, family = binomial("logit"),
+           control = glm.control(epsilon = 1e-14, maxit = 100))
+  ps <- unname(fitted(g))
+  # brute force: each treated row (all of them in data order with replacement, else by decreasing
+  # score, stable) takes the nearest still-available control on each side of its position in the
+  # stable sort by score; a side whose nearest available control is beyond the caliper has none;
+  # the lower-score side wins an exact tie; without replacement the chosen control is used up.
+  pos <- integer(nrow(pm)); pos[order(ps, seq_along(ps))] <- seq_along(ps)
+  ctl <- which(pm$treat == 0); ctl <- ctl[order(pos[ctl])]
+  tr <- which(pm$treat == 1)
+  avail <- rep(TRUE, length(ctl))
+  brute <- rep(NA_integer_, length(tr))
+  visit <- if (replace) seq_along(tr) else order(-ps[tr], tr)
+  for (j in visit) {
+    i <- tr[j]
+    k <- findInterval(pos[i], pos[ctl])                      # controls with pos < pos[i]: ctl[1..k]
+    l <- which(avail[seq_len(k)]); r <- which(avail[k + seq_len(length(ctl) - k)])
+    kl <- if (length(l)) ctl[max(l)] else NA; kr <- if (length(r)) ctl[k + min(r)] else NA
+    if (!is.na(kl) && abs(ps[i] - ps[kl]) > caliper) kl <- NA
+    if (!is.na(kr) && abs(ps[i] - ps[kr]) > caliper) kr <- NA
+    c <- if (!is.na(kl) && !is.na(kr)) { if (abs(ps[kl] - ps[i]) <= abs(ps[kr] - ps[i])) kl else kr } else if (!is.na(kl)) kl else kr
+    if (!is.na(c)) { brute[j] <- c; if (!replace) avail[match(c, ctl)] <- FALSE }
+  }
+  SCALE <- floor(2e9 / (max(ps) - min(ps)))
+  m <- matchit(treat ~ pgdp + indus + urb + fin + fis, data = pm, method = "nearest", distance = ps * SCALE,
+               replace = replace, ratio = 1, caliper = caliper * SCALE, std.caliper = FALSE, m.order = "largest")
+  mi <- match(m$match.matrix[, 1], rownames(pm))
+  stopifnot(identical(as.integer(mi), as.integer(brute)))
+  matched_t <- tr[!is.na(brute)]
+  used_c <- sort(unique(brute[!is.na(brute)]))
+  sample <- pm[sort(c(matched_t, used_c)), ]
+  stopifnot(all(m$weights[sort(c(matched_t, used_c))] > 0), sum(m$weights > 0) == nrow(sample))
+  list(sample = sample, info = list(
+    replace = replace, rows_used = nrow(pm), treated = length(tr), matched_treated = length(matched_t), distinct_controls = length(used_c),
+    sample_rows = nrow(sample), scale = SCALE,
+    glm = as.list(coef(g)),
+    pairs = list(treated_row = pm$.row[matched_t], control_row = pm$.row[brute[!is.na(brute)]],
+                 ps_treated = ps[matched_t], ps_control = ps[brute[!is.na(brute)]]),
+    sample_row = sample$.row))
+}
+pr <- psm_match(panel)
+add("psm_did", pr$sample, "so2", X, desc = "baseline on the PSM sample (unweighted)")
+psm <- pr$info
+
+# ---------------------------------------------------------------------------------------------------
+# a variant exercising non-default paths (test: overrides panel.county_zones=parent,
+# event_study.bin_endpoints=false, psm.replace=false): county-level zones and 雄安 treat their parent
+# prefecture from their year; the event study drops treated rows outside [−10, 7]; PSM without
+# replacement, largest score first.
+panel_summary <- function(panel) list(
+  rows = nrow(panel), cities = length(unique(panel$city_code)),
+  treated_cities = length(unique(panel$city_code[panel$treat == 1])),
+  adopt_counts = as.list(table(panel$adopt[!duplicated(panel$city_code)])),
+  did_sum = sum(panel$did), large_cities = length(unique(panel$city_code[panel$large %in% 1])))
+main_nodes <- nodes
+nodes <- list()
+add("baseline", panel_parent, "so2", X, desc = "baseline, county_zones: parent")
+vp <- psm_match(panel_parent, replace = FALSE)
+add("psm_did", vp$sample, "so2", X, desc = "PSM-DID, county_zones: parent, matched without replacement")
+variant <- list(
+  overrides = list("panel.county_zones" = "parent", "event_study.bin_endpoints" = FALSE, "psm.replace" = FALSE),
+  panel = panel_summary(panel_parent),
+  parent_adoption = lapply(split(panel_parent, panel_parent$city_code), function(d) d$adopt[1])[
+    as.character(unique(panel_parent$city_code[!is.na(panel_parent$adopt) & (is.na(panel$adopt) | panel$adopt != panel_parent$adopt)]))],
+  models = unname(nodes), event_study = event_study(panel_parent, bin = FALSE), psm = vp$info)
 
 out <- list(
   generated_by = "Rscript test/golden/pipeline/pipeline.R",
   r_version = R.version.string, sandwich = as.character(packageVersion("sandwich")), matchit = as.character(packageVersion("MatchIt")),
-  panel = list(rows = nrow(panel), cities = length(unique(panel$city_code)),
-               treated_cities = length(unique(panel$city_code[panel$treat == 1])),
-               adopt_counts = as.list(table(panel$adopt[!duplicated(panel$city_code)])),
-               did_sum = sum(panel$did), large_cities = length(unique(panel$city_code[panel$large %in% 1]))),
-  models = unname(nodes), event_study = event, psm = psm)
+  panel = panel_summary(panel),
+  models = unname(main_nodes), event_study = event, psm = psm, variant = variant)
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, pretty = TRUE, null = "null", na = "null"),
            "test/golden/pipeline/pipeline.json")
-cat("wrote test/golden/pipeline/pipeline.json:", length(nodes), "models, event study, psm\n")
+cat("wrote test/golden/pipeline/pipeline.json:", length(main_nodes), "models, event study, psm; variant\n")
