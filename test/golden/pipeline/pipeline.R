@@ -5,7 +5,9 @@
 #
 # Run from the project root:  Rscript test/golden/pipeline/pipeline.R   → test/golden/pipeline/pipeline.json
 # (R 4.2 with sandwich, jsonlite, MatchIt 4.5.1; Debian packages r-cran-sandwich r-cran-matchit.)
-# Checked by test/pipeline-vs-r.test.ts, which runs pipeline.yaml through the engine API.
+# Checked by test/pipeline-vs-r.test.ts, which runs pipeline.yaml through the engine API, twice: as
+# written, and with --set panel.county_zones=parent, event_study.bin_endpoints=false, psm.replace=false
+# (the `variant` part of the JSON: paths the pipeline's own settings leave unused).
 #
 # The rules implemented here, from steps/merge-roster.ts's docs and data/demo/README.md:
 # - panel:   data/demo/city-panel.csv, first line a `# SIMULATED …` comment (skipped), then a header.
