@@ -65,6 +65,10 @@ const TEX_SPECIAL: Record<string, string> = {
   '}': '\\}',
   '~': '\\textasciitilde{}',
   '^': '\\textasciicircum{}',
+  // with the default OT1 font encoding, bare < > | in text print as ¡ ¿ — (e.g. the star note's "p<0.01")
+  '<': '\\textless{}',
+  '>': '\\textgreater{}',
+  '|': '\\textbar{}',
 };
 /** Unicode characters that appear in labels, mapped to LaTeX (math sub/superscripts, dashes, ≤ ≥). */
 const TEX_UNICODE: Record<string, string> = {

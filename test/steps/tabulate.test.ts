@@ -7,7 +7,60 @@ import { regressionLayout, describeVcov } from '../../steps/render/esttab.js';
 import { renderTex, renderCsv, renderMarkdown } from '../../steps/render/layout.js';
 import { loadPaperTables } from '../../steps/render/compare.js';
 import type { Model } from '../../steps/render/model.js';
+import describeStep from '../../steps/describe.js';
 import { renderCtx, jsonArtifact, fixture, text, ROOT } from './render-ctx.js';
+
+/**
+ * Structural LaTeX check (no TeX engine here): balanced braces and environments; in text, no bare
+ * special characters (_ % # ^ ~ $ and < > |, which OT1 prints as other glyphs) outside math; every
+ * tabular row has as many cells as the column spec (\multicolumn spans counted); & only in rows.
+ */
+function texProblems(tex: string): string[] {
+  const out: string[] = [];
+  const src = tex
+    .split('\n')
+    .filter((l) => !l.startsWith('%'))
+    .join('\n');
+  let depth = 0;
+  for (let i = 0; i < src.length; i++) {
+    const ch = src[i];
+    if (ch === '\\') i++;
+    else if (ch === '{') depth++;
+    else if (ch === '}' && --depth < 0) out.push(`unbalanced } at ${i}`);
+  }
+  if (depth !== 0) out.push(`unbalanced braces: depth ${depth} at the end`);
+  const envs: string[] = [];
+  for (const m of src.matchAll(/\\(begin|end)\{(\w+)\}/g)) {
+    if (m[1] === 'begin') envs.push(m[2]!);
+    else if (envs.pop() !== m[2]) out.push(`\\end{${m[2]}} does not close the open environment`);
+  }
+  if (envs.length) out.push(`unclosed environments: ${envs.join(', ')}`);
+  // text with math, escapes and command names removed
+  const plain = src
+    .replace(/\\\\/g, ' ')
+    .replace(/\\[_%&#${}]/g, ' ')
+    .replace(/\$[^$]*\$/g, ' ')
+    .replace(/\\[A-Za-z]+\*?/g, ' ');
+  const bare = plain.match(/[_%#^~$<>|]/g);
+  if (bare) out.push(`bare special characters in text: ${[...new Set(bare)].join(' ')}`);
+  const spec = /\\begin\{tabular\}\{([lcr]+)\}/.exec(src);
+  if (!spec) out.push('no tabular');
+  const ncols = spec ? spec[1]!.length : 0;
+  const inner = src.slice(src.indexOf('\\begin{tabular}'), src.indexOf('\\end{tabular}'));
+  for (const line of inner.split('\n').slice(1)) {
+    if (line === '' || /^\\(toprule|midrule|bottomrule|cmidrule)/.test(line)) continue;
+    if (!line.endsWith(' \\\\')) {
+      out.push(`row does not end with \\\\: ${line}`);
+      continue;
+    }
+    const cells = line.slice(0, -3).replace(/\\&/g, '').split('&');
+    const width = cells.reduce((a, c) => a + Number(/\\multicolumn\{(\d+)\}/.exec(c)?.[1] ?? 1), 0);
+    if (width !== ncols) out.push(`row has ${width} cells, the tabular ${ncols}: ${line}`);
+  }
+  const outside = src.slice(0, src.indexOf('\\begin{tabular}')) + src.slice(src.indexOf('\\end{tabular}'));
+  if (/(^|[^\\])&/.test(outside)) out.push('& outside the tabular');
+  return out;
+}
 
 const m1 = fixture('model-did-only.json') as Model;
 const m2 = fixture('model-controls.json') as Model;
@@ -128,12 +181,53 @@ describe('renderers', () => {
     expect(md).toContain('| DID | -2.498\\*\\*\\* | -2.345\\*\\*\\* |');
     expect(md.split('\n')[0]).toBe('**Table 3: Baseline**');
   });
+  it('LaTeX is structurally valid, also with specials in titles, labels, groups and notes', () => {
+    expect(texProblems(renderTex(l))).toEqual([]);
+    const nasty = regressionLayout([m1, m2, m3], {
+      title: 'Table 9: 50% of R&D_spend <all> | #1 ~ $ ^',
+      labels: { did: 'DID_{t}', pgdp: 'PGDP (10^4 yuan/person)' },
+      groups: [{ label: 'A & B', span: 1 }, { label: 'C_2 > 1%', span: 2 }],
+      notes: ['p<0.01 & 5% level; "quoted"'],
+    });
+    const tex = renderTex(nasty);
+    expect(texProblems(tex)).toEqual([]);
+    // the star note's "p<0.01" is \textless (OT1 would print "p¡0.01")
+    expect(tex).toContain('*** p\\textless{}0.01, ** p\\textless{}0.05, * p\\textless{}0.1.');
+    expect(tex).toContain('\\caption{Table 9: 50\\% of R\\&D\\_spend \\textless{}all\\textgreater{} \\textbar{} \\#1 \\textasciitilde{} \\$ \\textasciicircum{}}');
+    // the checker does catch what it claims to
+    expect(texProblems('\\begin{tabular}{lc}\na & b & c \\\\\n\\end{tabular}\n_cons p<0.01 {')).toEqual([
+      'unbalanced braces: depth 1 at the end',
+      'bare special characters in text: _ <',
+      'row has 3 cells, the tabular 2: a & b & c \\\\',
+    ]);
+  });
   it('rejects a ragged layout', () => {
     expect(() => renderTex({ stub: 'x', header: [[{ text: 'a' }]], body: [{ label: 'r', cells: ['1', '2'] }], notes: [] })).toThrow(/header row 1 spans 1 columns, the body has 2/);
   });
 });
 
 describe('tabulate step', () => {
+  it('writes valid LaTeX and a CSV with one header and equal-length records (tabulate and describe)', async () => {
+    const { parse } = await import('csv-parse/sync');
+    const out = await run({
+      title: 'Table 3: Baseline, 5% sample & so2_t',
+      columns: ['(1) DID only', '(2) Controls_all'],
+      groups: [{ label: 'SO2 (10^4 t)', span: 2 }],
+      labels: { did: 'DID', pgdp: 'PGDP' },
+    });
+    const d = await describeStep.run(
+      renderCtx('table2'),
+      { panel: { type: 'table', table: (await import('../../engine/table.js')).fromRows(fixture('panel.json') as Record<string, unknown>[]) } },
+      describeStep.params.parse({ vars: { so2: 'SO2_t', pgdp: 'PGDP (%)' }, title: 'Table 2: 100% of cities' }),
+    );
+    for (const o of [out, d]) {
+      expect(texProblems(text(o.tex))).toEqual([]);
+      const recs = parse(text(o.csv), { relax_column_count: false }) as string[][];
+      expect(recs.length).toBeGreaterThan(3);
+      expect(new Set(recs.map((r) => r.length)).size).toBe(1);
+    }
+    expect(text(out.tex)).toContain('\\caption{Table 3: Baseline, 5\\% sample \\& so2\\_t}');
+  });
   it('writes only the requested formats', async () => {
     const out = await run({ formats: ['md', 'tex'] });
     expect(Object.keys(out).sort()).toEqual(['md', 'tex']);
