@@ -24,6 +24,7 @@ import { runSession, type RunResult } from '../engine/executor.js';
 import { PROJECT_ROOT } from '../engine/paths.js';
 import { openSession, type Session } from '../engine/session.js';
 import type { Table } from '../engine/table.js';
+import { sharedExists } from './data/shared.js';
 
 interface Coef { term: string; estimate: number; se: number; t: number; p: number; ci_low: number; ci_high: number }
 interface GoldenModel {
@@ -74,8 +75,8 @@ const numbers = (t: Table, col: string): number[] => Array.from(t.columns[col] a
 class EngineRun {
   session!: Session;
   run!: RunResult;
-  async start(dir: string, overrides: { id: string; param: string; value: unknown; arg: string }[], targets: string[]): Promise<void> {
-    this.session = await openSession({ file: path.join(PROJECT_ROOT, 'pipeline.yaml'), storeDir: dir, noSpecCache: true, overrides });
+  async start(dir: string, overrides: { id: string; param: string; value: unknown; arg: string }[], targets: string[], file = 'pipeline.yaml'): Promise<void> {
+    this.session = await openSession({ file: path.join(PROJECT_ROOT, file), storeDir: dir, noSpecCache: true, overrides });
     this.run = await runSession(this.session, { targets, workers: false, noHistory: true, jobs: 2 });
     const failed = this.run.nodes.filter((n) => n.status === 'failed');
     if (failed.length) throw new Error(`pipeline-vs-r: nodes failed: ${failed.map((n) => `${n.id}: ${n.error?.message}`).join('; ')}`);
@@ -97,24 +98,34 @@ class EngineRun {
   }
 }
 
+/** pipelines/public-2011-2019.yaml on the real panel in ../shared/data (test/golden/pipeline/public.R). */
+const PUBLIC_DATA = 'china-city-so2-2011-2019/panel_data_so2_new.csv';
+const havePublic = sharedExists(PUBLIC_DATA);
+const publicGolden = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'test/golden/pipeline/public.json'), 'utf8')) as Omit<GoldenRun, 'psm' | 'panel'> & {
+  panel: Omit<GoldenRun['panel'], 'large_cities'>;
+};
+
 let dir: string;
 const main = new EngineRun();
 const variant = new EngineRun();
+const pub = new EngineRun();
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'repro-vs-r-'));
   await main.start(dir, [{ id: 'placebo', param: 'reps', value: 5, arg: 'placebo.reps=5' }], TARGETS);
   await variant.start(dir, VARIANT_OVERRIDES, VARIANT_TARGETS);
+  if (havePublic)
+    await pub.start(dir, [{ id: 'placebo', param: 'reps', value: 5, arg: 'placebo.reps=5' }], ['panel', 'baseline', 'event_study', 'placebo'], 'pipelines/public-2011-2019.yaml');
 }, 120_000);
 
 afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function checkPanel(e: EngineRun, g: GoldenRun['panel']): Promise<Map<number, number>> {
+async function checkPanel(e: EngineRun, g: Omit<GoldenRun['panel'], 'large_cities'> & { large_cities?: number }): Promise<Map<number, number>> {
   const t = await e.table('panel', 'panel');
   expect(t.nrows).toBe(g.rows);
-  const code = numbers(t, 'city_code'), adopt = numbers(t, 'adopt'), did = numbers(t, 'did'), large = numbers(t, 'large');
+  const code = numbers(t, 'city_code'), adopt = numbers(t, 'adopt'), did = numbers(t, 'did');
   expect(new Set(code).size).toBe(g.cities);
   const adoptOf = new Map<number, number>();
   code.forEach((c, i) => { if (!adoptOf.has(c)) adoptOf.set(c, adopt[i]!); });
@@ -124,7 +135,10 @@ async function checkPanel(e: EngineRun, g: GoldenRun['panel']): Promise<Map<numb
   expect(treated).toBe(g.treated_cities);
   expect(counts).toEqual(g.adopt_counts);
   expect(did.reduce((s, v) => s + v, 0)).toBe(g.did_sum);
-  expect(new Set(code.filter((_, i) => large[i] === 1)).size).toBe(g.large_cities);
+  if (g.large_cities !== undefined) {
+    const large = numbers(t, 'large');
+    expect(new Set(code.filter((_, i) => large[i] === 1)).size).toBe(g.large_cities);
+  }
   return adoptOf;
 }
 
@@ -226,5 +240,23 @@ describe(`variant (${VARIANT_OVERRIDES.map((o) => o.arg).join(', ')}) vs R`, () 
   });
   it('PSM without replacement (largest score first): the same pairs as R', async () => {
     await checkPsm(variant, golden.variant.psm);
+  });
+});
+
+describe.skipIf(!havePublic)('pipelines/public-2011-2019.yaml on the real panel (../shared/data) vs R (test/golden/pipeline/public.R)', () => {
+  it('the merged panel after ingest (BOM, renamed columns) and clean (2011–2019, so2 in 10,000 t, rows without so2 dropped)', async () => {
+    await checkPanel(pub, publicGolden.panel);
+  });
+  it('baseline: N, clusters, K, singletons, coefficients, SEs as in R', async () => {
+    await checkModel(pub, 'baseline', publicGolden.models[0]!);
+  });
+  it('event study (base −1, window [−6, 3], binned; 2020/2022 adopters observed only before adoption) as in R', async () => {
+    await checkEventStudy(pub, publicGolden.event_study);
+  });
+  it('placebo (permute): the observed regression is the baseline sample', async () => {
+    const s = await pub.json('placebo', 'summary');
+    const base = publicGolden.models[0]!;
+    expect(s.n).toBe(base.n);
+    expectRel(s.observed.estimate, base.coefficients[0]!.estimate, 1e-8, 'placebo observed estimate');
   });
 });
