@@ -26,7 +26,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { defineStep, StepError, type Artifact } from '../engine/types.js';
 import { PROJECT_ROOT } from '../engine/paths.js';
-import { escapeHtml } from './render/format.js';
+import { escapeHtml, fmtNum } from './render/format.js';
 import { toRows, type Table } from '../engine/table.js';
 import { renderHtmlFragment, type TableLayout } from './render/layout.js';
 import { loadPaperTables, type Comparison, type DescribeComparison } from './render/compare.js';
@@ -56,7 +56,10 @@ const params = z.strictObject({
     .describe('show the SIMULATED-data banner; default: true when a provenance file path contains "demo" or "simulat", or when no provenance is listed'),
   simulated_text: z.string().default(DEFAULT_SIMULATED_TEXT).describe('text of the simulated-data banner'),
   provenance: z.array(z.string()).default([]).describe('input files to list with size and SHA-256 (relative to the YAML); hashed into the fingerprint'),
-  provenance_notes: z.record(z.string(), z.string()).default({}).describe('a note per provenance file, keyed by the path as written in provenance'),
+  provenance_notes: z
+    .record(z.string(), z.string())
+    .default({})
+    .describe("a note per provenance file, keyed by the path as written in provenance; default for a file whose first line is a '#' comment: that line"),
   notes: z.array(z.string()).default([]).describe("the pipeline's choices, one sentence each (shown under Notes)"),
   paper_notes: z.boolean().default(true).describe("include the paper's inconsistencies recorded in paper_file (default true)"),
   paper_file: z.string().default('data/paper-tables.json').describe("the paper's transcribed tables and notes (relative to the YAML)"),
@@ -65,7 +68,7 @@ const params = z.strictObject({
     .optional()
     .describe("titles of the tables in input order, for the contents list; '' or a missing entry keeps the default (the table's caption; for a table artifact such as psm.balance, 'Additional table')"),
   figure_captions: z.array(z.string()).optional().describe('captions of the figures in input order (default: each figure\'s title)'),
-  digits: z.number().int().min(0).max(8).default(3).describe('decimals in the comparison section (default 3)'),
+  digits: z.number().int().min(0).max(8).default(3).describe('decimals in the comparison section and in tables wired as table artifacts such as psm.balance (default 3, bounds 0–8)'),
 });
 type Params = z.infer<typeof params>;
 
@@ -87,16 +90,29 @@ function packageVersions(): Record<string, string> {
   }
 }
 
-/** A table artifact (e.g. describe's `table`) as a plain HTML table, numbers with up to 4 decimals. */
-function tableArtifactHtml(t: Table, title: string, id: string): ReportTable {
+/**
+ * A table artifact (e.g. match's `balance`) as a plain HTML table: underscores in column names shown
+ * as spaces (so long headers can wrap), integer columns as integers, other numeric columns with
+ * `digits` decimals (a column is integer when every value is).
+ */
+export function tableArtifactHtml(t: Table, title: string, id: string, digits: number): ReportTable {
+  const isInt = new Map(
+    t.names.map((n) => {
+      const c = t.columns[n]!;
+      return [n, c instanceof Float64Array && c.every((v) => Number.isNaN(v) || Number.isInteger(v))] as const;
+    }),
+  );
+  const label = (n: string) => n.replace(/_/g, ' ').trim() || n;
   const layout: TableLayout = {
     title,
-    stub: t.names[0] ?? '',
-    header: [t.names.slice(1).map((n) => ({ text: n }))],
+    stub: label(t.names[0] ?? ''),
+    header: [t.names.slice(1).map((n) => ({ text: label(n) }))],
     body: toRows(t).map((r) => {
       const cells = t.names.map((n) => {
         const v = r[n];
-        return v === null || v === undefined ? '' : typeof v === 'number' ? String(Number(v.toFixed(4))) : v;
+        if (v === null || v === undefined) return '';
+        if (typeof v !== 'number') return v;
+        return isInt.get(n) ? String(v) : fmtNum(v, digits);
       });
       return { label: cells[0] ?? '', cells: cells.slice(1), kind: 'data' as const };
     }),
@@ -123,7 +139,7 @@ export default defineStep<Params>({
 
     const tables: ReportTable[] = list(inputs.tables).map((a, i) => {
       const caption = p.table_captions?.[i] || undefined;
-      if (a.type === 'table') return tableArtifactHtml(a.table, caption ?? `Additional table (input ${i + 1})`, `t${i + 1}`);
+      if (a.type === 'table') return tableArtifactHtml(a.table, caption ?? `Additional table (input ${i + 1})`, `t${i + 1}`, p.digits);
       if (a.type !== 'file') throw new StepError(`${who}: input tables[${i}] is a ${a.type} artifact; wire a file output such as table3.html`);
       const s = dec(a.bytes);
       if (a.ext === 'html') return { title: caption ?? htmlCaption(s) ?? `Additional table (input ${i + 1})`, html: htmlBody(s) };
@@ -174,7 +190,10 @@ export default defineStep<Params>({
       } catch (e) {
         throw new StepError(`${who}: param provenance lists ${f}, which cannot be read (${(e as Error).message}); fix the path (relative to the pipeline file)`);
       }
-      return { file: f, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), note: p.provenance_notes[f] };
+      // without a note, a leading '#' comment line of a text file (the demo panel's "SIMULATED DATA …") is the note
+      const head = p.provenance_notes[f] === undefined && bytes[0] === 0x23 ? bytes.subarray(0, 400).toString('utf8').split(/\r?\n/)[0]! : '';
+      const note = p.provenance_notes[f] ?? (head ? `first line: ${head.slice(0, 300)}` : undefined);
+      return { file: f, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), note };
     });
     for (const k of Object.keys(p.provenance_notes))
       if (!p.provenance.includes(k)) throw new StepError(`${who}: param provenance_notes has a note for ${k}, which is not listed in provenance`);

@@ -162,7 +162,12 @@ export function placeboSpec(reps: { estimate: number; p: number | null }[], s: P
   const subtitle =
     o.subtitle ??
     `${reps.length} placebo draws; observed estimate ${obs.toFixed(3)}${
-      pRand !== null && pRand !== undefined ? `; randomization p = ${pRand.toFixed(3)}` : ''
+      pRand === null || pRand === undefined || Number.isNaN(pRand)
+        ? ''
+        : // p = share of draws at least as extreme: 0 of n reads "p < 1/n", not "p = 0.000"
+          pRand === 0 && reps.length > 0
+          ? `; randomization p < ${Number((1 / reps.length).toPrecision(2))} (no draw as extreme)`
+          : `; randomization p = ${pRand.toFixed(3)}`
     }`;
   const xScale = { zero: false, nice: true };
   // evaluate the KDE a little beyond the data so its tails come down towards zero

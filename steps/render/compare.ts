@@ -244,9 +244,13 @@ export function describeComparisonLayout(c: DescribeComparison, digits: number, 
     body: c.rows.map((r) => ({
       label: r.label,
       kind: 'data' as const,
-      cells: c.stats.flatMap((s) => [fmt(s, r.values[s]!.paper), r.run_label === null ? 'not described' : fmt(s, r.values[s]!.run)]),
+      // a short mark, explained in the note: "not described" in every cell made the table too wide for a page
+      cells: c.stats.flatMap((s) => [fmt(s, r.values[s]!.paper), r.run_label === null ? '—' : fmt(s, r.values[s]!.run)]),
     })),
-    notes: ['Descriptive statistics have no standard errors: compare the levels; the paper prints two decimals.'],
+    notes: [
+      'Descriptive statistics have no standard errors: compare the levels; the paper prints two decimals.',
+      ...(c.rows.some((r) => r.run_label === null) ? ['— : a variable of the paper that this run does not describe.'] : []),
+    ],
     id: `${c.table}-comparison`,
   };
 }

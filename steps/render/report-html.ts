@@ -122,7 +122,9 @@ code, .mono { font-family: "DejaVu Sans Mono", monospace; font-size: 0.9em; word
 pre.text { background: #f6f6f6; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
 details { margin: 0.8em 0; } summary { cursor: pointer; font-weight: 600; }
 footer { margin-top: 3em; font-size: 0.8em; color: #777; }
-${TABLE_CSS}`;
+${TABLE_CSS}
+/* in the report, long header labels wrap instead of pushing a table past the page edge */
+.report-table .repro-table thead th { white-space: normal; }`;
 
 /** Longest-path depth of each node from the sources (unknown inputs are ignored). */
 export function dagLayers(nodes: RunInfo['nodes']): string[][] {
@@ -166,7 +168,8 @@ function runSection(r: RunInfo | undefined, packages: Record<string, string>, se
     if (r.jobs !== undefined) rows.push(['Jobs', String(r.jobs)]);
     const counts = new Map<string, number>();
     for (const n of r.nodes) if (n.status) counts.set(n.status, (counts.get(n.status) ?? 0) + 1);
-    if (counts.size) rows.push(['Nodes', [...counts].map(([s, c]) => `${c} ${s}`).join(', ')]);
+    // the report node itself is still running when the page is built
+    if (counts.size) rows.push(['Nodes', [...counts].map(([s, c]) => `${c} ${s}${s === 'running' ? ' (this report)' : ''}`).join(', ')]);
     L.push(`<dl class="meta">${rows.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join('')}</dl>`);
   }
   const versions = { ...packages, ...(r?.versions ?? {}) };
@@ -201,7 +204,7 @@ function dagSection(r: RunInfo | undefined): string {
           `<div class="id">${escapeHtml(id)}</div>` +
           `<div class="kind">${escapeHtml(n.kind)}${st ? ` <span class="badge ${st}">${st}</span>` : ''}${n.ms !== undefined ? ` ${escapeHtml(fmtMs(n.ms))}` : ''}</div>` +
           (n.inputs && n.inputs.length ? `<div class="from">← ${n.inputs.map(escapeHtml).join(', ')}</div>` : '') +
-          (n.reason ? `<div class="from">${escapeHtml(n.reason)}</div>` : '') +
+          (n.reason ? `<div class="from">why: ${escapeHtml(n.reason)}</div>` : '') +
           '</div>',
       );
     }
@@ -235,7 +238,8 @@ function comparisonSection(all: (Comparison | DescribeComparison)[], digits: num
     const s = c.summary;
     const did = c.cells
       .filter((x) => x.term === c.cells[0]?.term)
-      .map((x) => `${x.column}: ${fmtNum(x.paper.estimate, digits)} → ${x.run ? fmtNum(x.run.estimate, digits) : '—'}`)
+      // label by this run's column; say which paper column it is compared with when they differ (Table 3 col. 3 ↔ paper (2))
+      .map((x) => `${x.column === `(${x.model})` ? x.column : `(${x.model}) vs paper ${x.column}`}: ${fmtNum(x.paper.estimate, digits)} → ${x.run ? fmtNum(x.run.estimate, digits) : '—'}`)
       .join('; ');
     const cls = s.treatment_within_2se === s.treatment_cells ? 'agree' : 'disagree';
     L.push(

@@ -62,7 +62,8 @@ describe('describe step output', () => {
     // the panel has no column named did: nothing to compare; so2 likewise
     expect(cmp.rows[1].values.n).toEqual({ paper: 5364, run: null, diff: null });
     const md = text(out.comparison_md);
-    expect(md).toContain('| DID | 5364 | not described |');
+    expect(md).toContain('| DID | 5364 | — |');
+    expect(md).toContain('— : a variable of the paper that this run does not describe.');
     // variables are matched by column name: the fixture panel has so2, did and pgdp
     const small = await def.run(renderCtx('t2'), { panel: tableArtifact('panel.json') }, def.params.parse({ vars: ['so2', 'did', 'pgdp'], paper: { table: 'table2' } }));
     const rows = (small.comparison as { value: any }).value.rows;

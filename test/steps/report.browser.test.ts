@@ -70,6 +70,19 @@ describe.skipIf(!haveChromium)('report in headless Chromium', () => {
       }
 
       expect(await page.locator('#simulated-banner').isVisible()).toBe(true);
+      // the banner is the first thing on the page, and nothing is wider than the page (no table cut off)
+      await page.evaluate(() => window.scrollTo(0, 0));
+      expect((await page.locator('#simulated-banner').boundingBox())!.y).toBe(0);
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1280);
+      // also with every <details> (comparison tables) opened
+      const overflowing = await page.evaluate(() => {
+        document.querySelectorAll('details').forEach((d) => (d.open = true));
+        return [...document.querySelectorAll('table, svg, figure, pre')]
+          .filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5 || e.scrollWidth > e.clientWidth + 1)
+          .map((e) => e.outerHTML.slice(0, 80));
+      });
+      expect(overflowing).toEqual([]);
+      await page.evaluate(() => document.querySelectorAll('details').forEach((d) => (d.open = false)));
       expect(await page.locator('.dag-node').count()).toBe(11);
       expect(await page.locator('#comparison-summary').isVisible()).toBe(true);
 
@@ -79,6 +92,32 @@ describe.skipIf(!haveChromium)('report in headless Chromium', () => {
       expect(shot.length).toBeGreaterThan(10_000);
 
       expect(problems).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('a wide table artifact (9 columns with long names, like psm.balance) fits the page: headers wrap', async () => {
+    const def = (await import('../../steps/report.js')).default;
+    const { fromRows } = await import('../../engine/table.js');
+    const { renderCtx, text } = await import('./render-ctx.js');
+    const row = (c: string, x: number) => ({ covariate: c, mean_treated: 4.758612 * x, mean_control: 4.46311 * x, mean_treated_matched: 4.758612 * x, mean_control_matched: 4.642913 * x, smd_before: 0.088, smd_after: 0.0345, var_ratio_before: 1.0733, var_ratio_after: 1.146 });
+    const balance = fromRows(['_ps', 'pgdp', 'indus', 'urb', 'fin', 'fis'].map((c, i) => row(c, 10 ** (i % 3))));
+    const html = text((await def.run(renderCtx('report'), { tables: [{ type: 'table', table: balance }] }, def.params.parse({ paper_notes: false, table_captions: ['PSM balance'] }))).html);
+    const file = path.join(ROOT, 'test-output', 'report-wide-table.html');
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, html);
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      await page.goto(`file://${file}`, { waitUntil: 'load' });
+      const t = page.locator('.report-table table');
+      expect(await t.locator('th').nth(3).innerText()).toBe('mean treated matched');
+      const box = (await t.boundingBox())!;
+      const section = (await page.locator('.report-table .repro-table').boundingBox())!;
+      expect(box.x + box.width).toBeLessThanOrEqual(section.x + section.width + 0.5);
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1280);
     } finally {
       await browser.close();
     }

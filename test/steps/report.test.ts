@@ -86,7 +86,45 @@ describe('report step details', () => {
     const named = await def.run(renderCtx('report'), { tables: [tableArtifact('panel.json')] }, def.params.parse({ paper_notes: false, table_captions: ['PSM balance'] }));
     expect(text(named.html)).toContain('<caption>PSM balance</caption>');
     expect(h).toContain('<th scope="col">city</th><th scope="col">year</th><th scope="col">so2</th>');
-    expect(h).toContain('<tr><td>b</td><td>2016</td><td></td><td>0</td><td>2.4</td></tr>');
+    // integer columns as integers, others with `digits` decimals (default 3), missing as blank
+    expect(h).toContain('<tr><td>b</td><td>2016</td><td></td><td>0</td><td>2.400</td></tr>');
+    const two = text((await def.run(renderCtx('report'), { tables: [tableArtifact('panel.json')] }, def.params.parse({ paper_notes: false, digits: 2 }))).html);
+    expect(two).toContain('<tr><td>a</td><td>2015</td><td>4.10</td><td>0</td><td>3.20</td></tr>');
+  });
+  it('a wide table artifact (PSM balance) gets readable headers that may wrap, and fits a 1280 px page', async () => {
+    const { fromRows } = await import('../../engine/table.js');
+    const balance = fromRows([
+      { covariate: 'pgdp', mean_treated: 4.758612, mean_control: 4.46311, mean_treated_matched: 4.758612, mean_control_matched: 4.642913, smd_before: 0.088, smd_after: 0.0345, var_ratio_before: 1.0733, var_ratio_after: 1.146 },
+    ]);
+    const h = text((await def.run(renderCtx('report'), { tables: [{ type: 'table', table: balance }] }, def.params.parse({ paper_notes: false }))).html);
+    expect(h).toContain('<th scope="col">mean treated matched</th>');
+    expect(h).toContain('<tr><td>pgdp</td><td>4.759</td><td>4.463</td><td>4.759</td><td>4.643</td><td>0.088</td><td>0.035</td><td>1.073</td><td>1.146</td></tr>');
+    expect(h).toContain('.report-table .repro-table thead th { white-space: normal; }');
+  });
+  it('labels the DAG reason, the running report node, and a first-line comment as the provenance note', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const os = await import('node:os');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'report-prov-'));
+    writeFileSync(path.join(dir, 'panel.csv'), '# SIMULATED DATA, NOT REAL OBSERVATIONS\ncity_code,year\n1,2\n');
+    writeFileSync(path.join(dir, 'plain.csv'), 'city_code,year\n1,2\n');
+    const ctx = Object.assign(renderCtx('report', dir), {
+      run: { nodes: [{ id: 'x', kind: 'estimate', status: 'ran', reason: 'never run' }, { id: 'report', kind: 'report', status: 'running', inputs: ['x'] }] },
+    });
+    const h = text((await def.run(ctx, {}, def.params.parse({ paper_notes: false, provenance: ['panel.csv', 'plain.csv'] }))).html);
+    expect(h).toContain('<div class="from">why: never run</div>');
+    expect(h).toContain('<dt>Nodes</dt><dd>1 ran, 1 running (this report)</dd>');
+    expect(h).toMatch(/<td class="mono">panel\.csv<\/td>.*<td>first line: # SIMULATED DATA, NOT REAL OBSERVATIONS<\/td><\/tr>/);
+    expect(h).toMatch(/<td class="mono">plain\.csv<\/td>.*<td><\/td><\/tr>/);
+  });
+  it('the comparison summary labels a column by this run\'s number and the paper column it is compared with', async () => {
+    const tabulateDef = (await import('../../steps/tabulate.js')).default;
+    const t3 = await tabulateDef.run(
+      renderCtx('table3'),
+      { models: ['model-did-only.json', 'model-controls.json', 'model-province-hc1.json'].map(jsonArtifact) },
+      tabulateDef.params.parse({ paper: { table: 'table3', columns: [1, 2, 2] } }),
+    );
+    const h = text((await def.run(renderCtx('report'), { comparisons: [t3.comparison!] }, def.params.parse({ paper_notes: false }))).html);
+    expect(h).toMatch(/<td>\(1\): -2\.498 → -?\d\.\d{3}; \(2\): -2\.345 → -?\d\.\d{3}; \(3\) vs paper \(2\): -2\.345 → -?\d\.\d{3}<\/td>/);
   });
   it('takes the run metadata from ctx.run when no run input is wired', async () => {
     const ctx = Object.assign(renderCtx('report'), { run: { seed: 7, nodes: [{ id: 'x', kind: 'estimate', status: 'cached' }] } });
