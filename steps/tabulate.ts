@@ -41,6 +41,10 @@ const params = z.strictObject({
   paren: z.enum(['se', 't']).default('se').describe("what goes in parentheses: 'se' (default) or 't'"),
   stars: z.boolean().default(true).describe('significance stars *** p<0.01, ** p<0.05, * p<0.1 (default true)'),
   fe_labels: z.record(z.string(), z.string()).default({}).describe('labels of fixed-effect rows, e.g. {city: City FE, year: Year FE}; default "<Name> FE"'),
+  cluster_labels: z
+    .record(z.string(), z.string())
+    .default({})
+    .describe('names of cluster variables in the SE note, e.g. {city_code: city}; default: the fe_labels label without " FE", lower-cased (City FE → "clustered by city"), else the variable name'),
   fe: z.array(z.string()).optional().describe('fixed effects to list (in order); default every fixed effect of any model'),
   stats: z.array(z.enum(['n', 'r2', 'r2_within', 'clusters'])).default(['n', 'r2']).describe('statistics rows (default [n, r2])'),
   stub: z.string().default('Variable').describe('header of the label column'),
@@ -96,6 +100,7 @@ export default defineStep<Params>({
       paren: p.paren,
       stars: p.stars,
       feLabels: p.fe_labels,
+      clusterLabels: p.cluster_labels,
       fe: p.fe,
       stats: p.stats,
       notes: p.note === undefined ? [] : Array.isArray(p.note) ? p.note : [p.note],

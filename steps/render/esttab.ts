@@ -41,6 +41,12 @@ export interface RegressionLayoutOptions {
   stars?: boolean;
   /** Labels of fixed-effect rows, e.g. {city: 'City FE', year: 'Year FE'}. Default "<Name> FE". */
   feLabels?: Record<string, string>;
+  /**
+   * Names of cluster variables in the SE note, e.g. {city_code: 'city'}. Default: the variable's
+   * fixed-effect label without " FE", lower-cased (feLabels {city_code: 'City FE'} → "clustered by
+   * city"), else the variable name.
+   */
+  clusterLabels?: Record<string, string>;
   /** Fixed effects to list, in order. Default: every fixed effect of any model, in order of appearance. */
   fe?: string[];
   /** Statistics rows. Default ['n', 'r2']. */
@@ -69,10 +75,10 @@ export function defaultTermOrder(models: Model[]): string[] {
   return [...seen.filter((t) => t !== '_cons'), ...cons];
 }
 
-/** A sentence describing the variance estimator of a model's vcov, e.g. "clustered by city". */
-export function describeVcov(v: Model['vcov']): string {
+/** A sentence describing the variance estimator of a model's vcov, e.g. "clustered by city"; `label` names a cluster variable. */
+export function describeVcov(v: Model['vcov'], label: (by: string) => string = (b) => b): string {
   if (!v) return 'of unknown type';
-  const by = v.by === null || v.by === undefined ? '' : Array.isArray(v.by) ? v.by.join(' and ') : v.by;
+  const by = v.by === null || v.by === undefined ? '' : (Array.isArray(v.by) ? v.by : [v.by]).map(label).join(' and ');
   const ty = v.type.toLowerCase();
   if (/clust|^cr/.test(ty)) return `clustered by ${by || 'cluster'}${ty === 'cluster' || ty === 'clustered' ? '' : ` (${v.type.toUpperCase()})`}`;
   if (/hc|robust|hetero/.test(ty)) return `heteroskedasticity-robust (${ty === 'robust' ? 'HC1' : v.type.toUpperCase()})`;
@@ -81,8 +87,8 @@ export function describeVcov(v: Model['vcov']): string {
 }
 
 /** The note line: what the parentheses hold, the SE type(s) and the star levels. */
-export function seNote(models: Model[], paren: 'se' | 't', withStars: boolean): string {
-  const kinds = models.map((m) => describeVcov(m.vcov));
+export function seNote(models: Model[], paren: 'se' | 't', withStars: boolean, label?: (by: string) => string): string {
+  const kinds = models.map((m) => describeVcov(m.vcov, label));
   const uniq = [...new Set(kinds)];
   const seText =
     uniq.length === 1 ? `standard errors ${uniq[0]}` : `standard errors: ${kinds.map((k, i) => `(${i + 1}) ${k}`).join('; ')}`;
@@ -102,6 +108,12 @@ export function regressionLayout(models: Model[], o: RegressionLayoutOptions = {
   const useStars = o.stars ?? true;
   const labels = o.labels ?? {};
   const drop = new Set(o.drop ?? []);
+  const clusterLabel = (by: string): string => {
+    const explicit = o.clusterLabels?.[by];
+    if (explicit !== undefined) return explicit;
+    const fe = /^(.+?)\s+FE$/i.exec(o.feLabels?.[by] ?? '');
+    return fe ? fe[1]!.toLowerCase() : by;
+  };
 
   const rowSpecs: { term: string; label: string }[] = (o.rows ?? defaultTermOrder(models))
     .map((r) => (typeof r === 'string' ? { term: r, label: labels[r] ?? r } : { term: r.term, label: r.label ?? labels[r.term] ?? r.term }))
@@ -158,7 +170,7 @@ export function regressionLayout(models: Model[], o: RegressionLayoutOptions = {
     stub: o.stub ?? 'Variable',
     header,
     body,
-    notes: [seNote(models, paren, useStars), ...(o.notes ?? [])],
+    notes: [seNote(models, paren, useStars, clusterLabel), ...(o.notes ?? [])],
     id: o.id,
   };
 }

@@ -141,6 +141,12 @@ describe('regressionLayout', () => {
   it('describes vcov types', () => {
     expect(describeVcov({ type: 'cluster', by: 'city' })).toBe('clustered by city');
     expect(describeVcov({ type: 'iid', by: null })).toBe('conventional (iid)');
+    expect(describeVcov({ type: 'cluster', by: 'city_code' }, (b) => (b === 'city_code' ? 'city' : b))).toBe('clustered by city');
+    // the SE note names the cluster by its FE label (City FE → city) unless cluster_labels says otherwise
+    const byCode = { ...m2, vcov: { type: 'cluster', by: 'city_code' } } as Model;
+    expect(regressionLayout([byCode], { feLabels: { city_code: 'City FE' } }).notes[0]).toMatch(/^Standard errors in parentheses; standard errors clustered by city\. /);
+    expect(regressionLayout([byCode], { feLabels: { city_code: 'City FE' }, clusterLabels: { city_code: 'prefecture' } }).notes[0]).toMatch(/clustered by prefecture\. /);
+    expect(regressionLayout([byCode]).notes[0]).toMatch(/clustered by city_code\. /);
   });
 });
 
@@ -333,7 +339,7 @@ describe('tabulate on the real estimate step (mpdta)', () => {
     expect(csv).toContain('County FE,YES,NO');
     expect(csv).toContain('Year FE,YES,YES');
     expect(csv).toContain(`N,${m.n},2500`);
-    expect(csv.find((r) => r.startsWith('"Note:'))).toContain('(1) clustered by countyreal; (2) heteroskedasticity-robust (HC1)');
+    expect(csv.find((r) => r.startsWith('"Note:'))).toContain('(1) clustered by county; (2) heteroskedasticity-robust (HC1)');
     expect(csv.find((r) => r.startsWith('lpop'))).toMatch(/^lpop,,-?\d/);
   });
 });
