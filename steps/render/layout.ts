@@ -167,6 +167,9 @@ export const TABLE_CSS = `
 .repro-table tbody tr:last-child td { border-bottom: 2px solid #222; }
 .repro-table tr.rule-above td { border-top: 1px solid #222; }
 .repro-table tr.se td { color: #444; padding-top: 0; }
+/* a spanning header is underlined, trimmed at both ends like booktabs' \\cmidrule(lr) */
+.repro-table th[colspan] { position: relative; }
+.repro-table th[colspan]::after { content: ''; position: absolute; left: 0.5em; right: 0.5em; bottom: 0; border-bottom: 1px solid #222; }
 .repro-table .notes { font-size: 0.85em; color: #333; margin: 0.4em 0 0 0; max-width: 60em; }
 .repro-table .notes p { margin: 0.15em 0; }
 `;

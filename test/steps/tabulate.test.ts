@@ -246,6 +246,10 @@ describe('tabulate step', () => {
     expect(html.indexOf('No controls')).toBeLessThan(html.indexOf('>Controls<'));
     expect(html).toContain('<tr class="se"><td></td><td>(0.272)</td><td>(0.298)</td></tr>');
     expect(html).not.toMatch(/(src|href)="http/);
+    // a spanning group header is underlined like \cmidrule(lr)
+    const grouped = text((await run({ groups: [{ label: 'SO2', span: 2 }] })).html);
+    expect(grouped).toContain('<th scope="col" colspan="2">SO2</th>');
+    expect(grouped).toContain('.repro-table th[colspan]::after {');
   });
   it('compares with the paper: every printed cell, within-2-SE flags and N/R²', async () => {
     const out = await run({ paper: { table: 'table3' } });
