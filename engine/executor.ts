@@ -19,6 +19,8 @@
  * r.ok; r.nodes.map((n) => `${n.id} ${n.status} ${n.reason}`);
  */
 import { readFileSync } from 'node:fs';
+import { nonFinitePaths } from './canonical.js';
+import { asError, contractError } from './thrown.js';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -29,7 +31,7 @@ import { acquireRunLock } from './lock.js';
 import { PROJECT_ROOT } from './paths.js';
 import { stepModuleUrl } from './registry.js';
 import { rngFromKey, rngKeyOf } from './rng.js';
-import { fingerprintKey, fullParts, inputHashes, openSession, staleReason, staticParts, type Session, type SessionOptions } from './session.js';
+import { fingerprintKey, fullParts, inputHashes, missingOutput, openSession, staleReason, staticParts, type Session, type SessionOptions } from './session.js';
 import type { NodeSpec } from './spec.js';
 import { CorruptObjectError, type CacheEntry, type OutputRef } from './store.js';
 import type { Artifact, ArtifactType, RunView, StepContext, StepDef } from './types.js';
@@ -119,7 +121,7 @@ export async function runSession(s: Session, opts: RunOptions = {}): Promise<Run
 
   const lock = await acquireRunLock(s.store.locksDir, (pid) => emit({ type: 'wait', msg: `waiting for gc (pid ${pid}) to finish…` }));
   try {
-    s.store.sweepTemp();
+    s.store.sweepTemp(nodes.filter((n) => n.publish).map((n) => path.dirname(path.resolve(s.spec.baseDir, n.publish!))));
     emit({ type: 'start', total: nodes.length, jobs });
 
     const results = new Map<string, NodeResult>();
@@ -158,7 +160,7 @@ export async function runSession(s: Session, opts: RunOptions = {}): Promise<Run
     };
 
     const fail = (n: NodeSpec, key: string, ms: number, reason: string, err: unknown, warnings: string[]): void => {
-      const e = err instanceof Error ? err : new Error(String(err));
+      const e = asError(err);
       const stepError = e.name === 'StepError';
       const error: NodeError = { message: e.message, stepError };
       if (!stepError && e.stack) error.stack = e.stack;
@@ -277,7 +279,7 @@ export async function runSession(s: Session, opts: RunOptions = {}): Promise<Run
         const produced = useWorker
           ? await runInWorker(s, n, inputs, jobs, ctxHooks)
           : await def.run(makeContext(s, n, jobs, ctxHooks, runView), inputs, n.params);
-        const refs = await storeOutputs(s, n, def, produced);
+        const refs = await storeOutputs(s, n, def, produced, ctxHooks.warn);
         const ms = now() - t;
         const entry: CacheEntry = { v: 1, key, node: n.id, kind: n.kind, outputs: refs, ms: Math.round(ms) };
         s.store.writeEntry(entry); // last: after every output object is in place
@@ -381,7 +383,7 @@ async function loadInputs(s: Session, n: NodeSpec, outputs: Map<string, Record<s
   for (const [name, v] of Object.entries(n.inputs)) {
     const get = async (r: { node: string; output: string }): Promise<Artifact> => {
       const ref = outputs.get(r.node)?.[r.output];
-      if (!ref) throw new Error(`input ${name}: node ${r.node} produced no output "${r.output}"`);
+      if (!ref) throw missingOutput(name, r, outputs.get(r.node));
       return s.store.get(ref);
     };
     out[name] = Array.isArray(v) ? await Promise.all(v.map(get)) : await get(v);
@@ -466,6 +468,7 @@ async function runInWorker(s: Session, n: NodeSpec, inputs: Record<string, Artif
         const e = new Error(m.message);
         e.name = m.name;
         if (m.stack) e.stack = m.stack;
+        else delete e.stack; // a non-Error thrown in the worker: no stack of ours either
         finish(() => reject(e));
       }
     });
@@ -479,15 +482,20 @@ async function runInWorker(s: Session, n: NodeSpec, inputs: Record<string, Artif
 const TYPES: ArtifactType[] = ['table', 'json', 'file'];
 
 /** Check a step's returned outputs against its definition and store them. */
-async function storeOutputs(s: Session, n: NodeSpec, def: StepDef, produced: Record<string, Artifact>): Promise<Record<string, OutputRef>> {
-  if (!produced || typeof produced !== 'object') throw new Error(`step ${n.kind} returned ${String(produced)}, expected an object of named outputs`);
+async function storeOutputs(s: Session, n: NodeSpec, def: StepDef, produced: Record<string, Artifact>, warn: (msg: string) => void): Promise<Record<string, OutputRef>> {
+  if (!produced || typeof produced !== 'object') throw contractError(`step ${n.kind} returned ${String(produced)}, expected an object of named outputs`);
   const refs: Record<string, OutputRef> = {};
   for (const name of Object.keys(produced).sort()) {
     const a = produced[name]!;
     const declared = def.outputs[name];
-    if (!declared) throw new Error(`step ${n.kind} returned an undeclared output "${name}" (declared: ${Object.keys(def.outputs).join(', ')})`);
-    if (!a || !TYPES.includes(a.type)) throw new Error(`step ${n.kind}: output "${name}" is not an artifact ({type: 'table'|'json'|'file', …})`);
-    if (a.type !== declared) throw new Error(`step ${n.kind}: output "${name}" is declared ${declared} but a ${a.type} was returned`);
+    if (!declared) throw contractError(`step ${n.kind} returned an undeclared output "${name}" (declared: ${Object.keys(def.outputs).join(', ')})`);
+    if (!a || !TYPES.includes(a.type)) throw contractError(`step ${n.kind}: output "${name}" is not an artifact ({type: 'table'|'json'|'file', …})`);
+    if (a.type !== declared) throw contractError(`step ${n.kind}: output "${name}" is declared ${declared} but a ${a.type} was returned`);
+    if (a.type === 'json') {
+      // JSON has no NaN/Infinity: they are stored as null (see canonical.ts); say so rather than silently
+      const nf = nonFinitePaths(a.value);
+      if (nf.count) warn(`output ${name}: ${nf.count} non-finite number(s) stored as null in JSON (${nf.paths.join(', ')}${nf.count > nf.paths.length ? ', …' : ''})`);
+    }
     refs[name] = await s.store.put(a);
   }
   // keep the declared order (publish and `show` list outputs that way)

@@ -6,7 +6,8 @@
  *   (transitively), by project-relative path — see codehash.ts;
  * - `params`: the params after defaults, `extends`, `foreach` and `--set` (key order irrelevant);
  * - `inputs`: the content hash of each input artifact (a list for `many` inputs);
- * - `files`: the content hash of each file named by a path param, by path relative to the YAML;
+ * - `files`: the content hash of each file named by a path param, by its path as written
+ *   (relative to the YAML, or absolute), so moving the project folder changes nothing;
  * - `seed`: the node's random stream root — pipeline seed and node id (the id keys the stream).
  *
  * No absolute paths, no timestamps. The parts are kept (in the history) so `why` and `status` can
@@ -29,7 +30,7 @@ export interface FingerprintParts {
 
 /** The fingerprint (hex sha256) of a node's parts. */
 export function fingerprintKey(p: FingerprintParts): string {
-  return sha256(canonicalJson(p));
+  return sha256(canonicalJson(p, true)); // exact: NaN / ±Infinity in params stay distinct
 }
 
 /** Computes the non-input parts of fingerprints with per-process memoization. */
@@ -65,20 +66,27 @@ export class Fingerprinter {
     return h;
   }
 
-  /** The `files` part: content hash by path relative to the YAML directory. Missing files hash as "missing". */
+  /**
+   * The `files` part: content hash by path as written — relative to the YAML directory (forward
+   * slashes), or absolute when written absolute — so neither form depends on where the project
+   * folder is. A missing file hashes as "missing", a directory as "directory" (the step reports
+   * the problem when it runs; the fingerprint never throws).
+   */
   files(baseDir: string, files: string[]): Record<string, string> {
     const out: Record<string, string> = {};
-    for (const f of [...files].sort()) {
+    for (const f of files) {
       const abs = path.resolve(baseDir, f);
       let h: string;
       try {
         h = this.fileHash(abs);
-      } catch {
-        h = 'missing';
+      } catch (e) {
+        h = (e as NodeJS.ErrnoException).code === 'EISDIR' ? 'directory' : 'missing';
       }
-      out[relPosix(baseDir, abs)] = h;
+      out[path.isAbsolute(f) ? abs.split(path.sep).join('/') : relPosix(baseDir, abs)] = h;
     }
-    return out;
+    const sorted: Record<string, string> = {};
+    for (const k of Object.keys(out).sort()) sorted[k] = out[k]!;
+    return sorted;
   }
 }
 
@@ -110,7 +118,7 @@ export function flow(v: unknown): string {
 const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 function diffParams(prefix: string, a: unknown, b: unknown, out: PartChange[]): void {
-  if (canonicalJson(a) === canonicalJson(b)) return;
+  if (canonicalJson(a, true) === canonicalJson(b, true)) return;
   if (isObj(a) && isObj(b)) {
     for (const k of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) diffParams(`${prefix}.${k}`, a[k], b[k], out);
     return;
@@ -152,7 +160,7 @@ export function diffParts(before: FingerprintParts, after: FingerprintParts, whi
       const a = before.files?.[f];
       const b = after.files?.[f];
       if (a === b) continue;
-      const line = a === undefined ? `file ${f} added` : b === undefined ? `file ${f} no longer used` : b === 'missing' ? `file ${f} is missing` : `file ${f} changed`;
+      const line = a === undefined ? `file ${f} added` : b === undefined ? `file ${f} no longer used` : b === 'missing' ? `file ${f} is missing` : b === 'directory' ? `file ${f} is a directory` : `file ${f} changed`;
       out.push({ part: 'files', what: `file ${f}`, line });
     }
   }

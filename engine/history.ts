@@ -82,31 +82,84 @@ export function digestParts(p: FingerprintParts): PartsDigest {
   return {
     kind: p.kind,
     code: p.code,
-    params: sha256(canonicalJson(p.params)).slice(0, 16),
+    params: sha256(canonicalJson(p.params, true)).slice(0, 16),
     inputs: p.inputs,
     files: p.files,
     seed: canonicalJson(p.seed),
   };
 }
 
-async function open(file: string): Promise<{ data: HistoryData; write(): Promise<void> }> {
+/**
+ * Open the history. Unreadable JSON (truncated, hand-edited) reads as empty with a warning; only
+ * a writer (`repair`, which holds the history mutex) moves the bad file aside — a reader doing so
+ * could move away a good file a concurrent run had just written.
+ */
+async function open(file: string, repair = false): Promise<{ data: HistoryData; write(): Promise<void> }> {
   const [{ Low }, { JSONFile }] = await Promise.all([import('lowdb'), import('lowdb/node')]);
   const db = new Low<HistoryData>(new JSONFile<HistoryData>(file), empty());
   try {
     await db.read();
   } catch (e) {
-    // unreadable history (hand-edited?): keep it aside and start a new one; the store is unaffected
-    const aside = `${file}.unreadable-${Date.now()}`;
-    try {
-      fs.renameSync(file, aside);
-    } catch {
-      /* raced */
-    }
-    process.stderr.write(`repro: warning: ${file} could not be read (${(e as Error).message}); moved to ${aside}\n`);
+    // unreadable history: start a new one (the writer keeps the old file aside); the store is unaffected
+    if (repair) {
+      const aside = `${file}.unreadable-${Date.now()}`;
+      try {
+        fs.renameSync(file, aside);
+      } catch {
+        /* raced */
+      }
+      process.stderr.write(`repro: warning: ${file} could not be read (${(e as Error).message}); moved to ${aside}\n`);
+    } else process.stderr.write(`repro: warning: ${file} could not be read (${(e as Error).message}); treating it as empty (the next run moves it aside)\n`);
     db.data = empty();
   }
-  if (!db.data || db.data.version !== 1 || !Array.isArray(db.data.runs)) db.data = empty();
+  const dropped = sanitize(db);
+  if (dropped) process.stderr.write(`repro: warning: ${file}: ignored ${dropped} malformed record(s) (hand-edited or from another version)\n`);
   return db;
+}
+
+const isRec = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * Make parsed history data safe to use: valid JSON of the wrong shape (a hand edit, another
+ * version) must not crash `run`, `status`, `why` or `log`. Malformed runs and `latest` entries
+ * are dropped (the store is unaffected: history is only explanation). Returns how many were dropped.
+ */
+function sanitize(db: { data: HistoryData }): number {
+  const d = db.data as unknown;
+  if (!isRec(d) || d.version !== 1) {
+    db.data = empty();
+    return d === null || d === undefined ? 0 : 1;
+  }
+  let dropped = 0;
+  const runs = Array.isArray(d.runs)
+    ? d.runs.filter((r: unknown) => {
+        const ok =
+          isRec(r) && Number.isInteger(r.id) && typeof r.started === 'string' && typeof r.pipeline === 'string' &&
+          typeof r.file === 'string' && isRec(r.counts) && Array.isArray(r.nodes) && r.nodes.every((n) => isRec(n) && typeof n.id === 'string' && typeof n.status === 'string');
+        if (!ok) dropped++;
+        return ok;
+      })
+    : [];
+  const latest: HistoryData['latest'] = {};
+  for (const [pipe, nodes] of Object.entries(isRec(d.latest) ? d.latest : {})) {
+    if (!isRec(nodes)) {
+      dropped++;
+      continue;
+    }
+    const keep: Record<string, Latest> = {};
+    for (const [id, l] of Object.entries(nodes)) {
+      const ok =
+        isRec(l) && typeof l.key === 'string' && isRec(l.parts) && isRec(l.outputs) &&
+        Object.values(l.outputs).every((o) => isRec(o) && typeof o.hash === 'string' && /^[0-9a-f]{64}$/.test(o.hash) && typeof o.type === 'string');
+      if (ok) keep[id] = l as unknown as Latest;
+      else dropped++;
+    }
+    latest[pipe] = keep;
+  }
+  const maxId = runs.reduce((m: number, r) => Math.max(m, (r as RunRecord).id), 0);
+  const nextId = Number.isInteger(d.nextId) && (d.nextId as number) > maxId ? (d.nextId as number) : maxId + 1;
+  db.data = { version: 1, nextId, runs: runs as RunRecord[], latest };
+  return dropped;
 }
 
 /** Read the history (empty if none). */
@@ -126,7 +179,7 @@ export async function recordRun(
   const file = path.join(storeDir, 'history.json');
   const release = await acquireMutex(path.join(storeDir, 'locks'), 'history');
   try {
-    const db = await open(file);
+    const db = await open(file, true);
     const id = db.data.nextId++;
     db.data.runs.push({ id, ...run });
     if (db.data.runs.length > MAX_RUNS) db.data.runs.splice(0, db.data.runs.length - MAX_RUNS);

@@ -11,6 +11,7 @@ import { loadRegistry, type Registry } from './registry.js';
 import type { InputRef, NodeSpec, ParamOverride, PipelineSpec } from './spec.js';
 import { StatCache } from './statcache.js';
 import { Store, type OutputRef } from './store.js';
+import { contractError } from './thrown.js';
 
 export interface SessionOptions {
   /** Pipeline YAML (default `./pipeline.yaml`). Ignored when `spec` is given. */
@@ -27,6 +28,8 @@ export interface SessionOptions {
   storeDir?: string;
   /** Always validate the YAML (skip the validated-spec cache, see speccache.ts). */
   noSpecCache?: boolean;
+  /** Write nothing (`run --dry-run`): the validated-spec cache is read but not saved. */
+  readOnly?: boolean;
 }
 
 export interface Session {
@@ -66,7 +69,7 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
     if (!spec) {
       const { loadPipeline } = await import('./config/load.js');
       spec = await loadPipeline(abs, { registry, overrides });
-      if (!opts.noSpecCache) sc.saveSpec(storeDir, abs, overrides, registry, stat, fp, spec);
+      if (!opts.noSpecCache && !opts.readOnly) sc.saveSpec(storeDir, abs, overrides, registry, stat, fp, spec);
     }
   }
   let hist: Promise<HistoryData> | undefined;
@@ -113,7 +116,7 @@ export function inputRefs(n: NodeSpec): [string, InputRef[] | InputRef][] {
 export function inputHashes(n: NodeSpec, outputs: Map<string, Record<string, OutputRef>>): Record<string, string | string[]> {
   const one = (name: string, r: InputRef): string => {
     const o = outputs.get(r.node)?.[r.output];
-    if (!o) throw new Error(`input ${name}: node ${r.node} produced no output "${r.output}"`);
+    if (!o) throw missingOutput(name, r, outputs.get(r.node));
     return o.hash;
   };
   const out: Record<string, string | string[]> = {};
@@ -122,6 +125,19 @@ export function inputHashes(n: NodeSpec, outputs: Map<string, Record<string, Out
     out[name] = Array.isArray(v) ? v.map((r) => one(name, r)) : one(name, v);
   }
   return out;
+}
+
+/**
+ * The error for an input whose upstream output does not exist: a step may leave declared outputs
+ * out (e.g. tabulate writes only the requested formats), so a node that asks for one is told which
+ * outputs there are. No stack: it is a pipeline problem, not an engine bug.
+ */
+export function missingOutput(name: string, r: InputRef, produced: Record<string, OutputRef> | undefined): Error {
+  const have = produced ? Object.keys(produced) : [];
+  return contractError(
+    `input ${name}: ${r.node} produced no output "${r.output}" (its outputs this run: ${have.join(', ') || 'none'}); ` +
+      `change the input to one of those, or the params of ${r.node} so that it writes "${r.output}"`,
+  );
 }
 
 export function fullParts(stat: Omit<FingerprintParts, 'inputs'>, inputs: Record<string, string | string[]>): FingerprintParts {

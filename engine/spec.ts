@@ -30,7 +30,11 @@ export interface NodeSpec {
   inputs: Record<string, InputRef | InputRef[]>;
   /** Project/YAML-relative directory to copy outputs to after a successful run. */
   publish?: string;
-  /** Absolute paths of files named by the step's path params (hashed into the fingerprint). */
+  /**
+   * Files named by the step's path params, as written (normalized): relative to the YAML folder
+   * (`baseDir`), or absolute. Hashed by content into the fingerprint; resolve with
+   * `path.resolve(baseDir, f)`.
+   */
   files: string[];
   /** Where the node is defined, for messages. */
   pos: SourcePos;

@@ -9,7 +9,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { canonicalJson, sha256 } from './canonical.js';
+import { canonicalJson, nonFinitePaths, sha256 } from './canonical.js';
 import { codeClosure } from './codehash.js';
 import type { Fingerprinter } from './fingerprint.js';
 import { writeFileAtomic } from './fsutil.js';
@@ -39,7 +39,7 @@ function envHash(stat: StatCache): string {
 }
 
 const cachePath = (storeDir: string, abs: string, overrides: ParamOverride[]): string =>
-  path.join(storeDir, 'specs', `${sha256(`${abs}\u0000${canonicalJson(overrides)}`).slice(0, 32)}.json`);
+  path.join(storeDir, 'specs', `${sha256(`${abs}\u0000${canonicalJson(overrides, true)}`).slice(0, 32)}.json`);
 
 /** The saved spec if everything it depends on is unchanged, else null. */
 export function cachedSpec(storeDir: string, abs: string, overrides: ParamOverride[], registry: Registry, stat: StatCache, fp: Fingerprinter): PipelineSpec | null {
@@ -52,7 +52,7 @@ export function cachedSpec(storeDir: string, abs: string, overrides: ParamOverri
   try {
     if (c.v !== 1 || c.spec.file !== abs) return null;
     if (c.yaml !== stat.fileHash(abs).hash) return null;
-    if (c.overrides !== canonicalJson(overrides)) return null;
+    if (c.overrides !== canonicalJson(overrides, true)) return null;
     for (const [kind, k] of Object.entries(c.kinds)) {
       const e = registry[kind];
       if (!e || e.file !== k.file) return null;
@@ -68,6 +68,8 @@ export function cachedSpec(storeDir: string, abs: string, overrides: ParamOverri
 /** Save a freshly validated spec. */
 export function saveSpec(storeDir: string, abs: string, overrides: ParamOverride[], registry: Registry, stat: StatCache, fp: Fingerprinter, spec: PipelineSpec): void {
   try {
+    // JSON would turn NaN / ±Infinity in params into null: such a spec is not cached
+    if (nonFinitePaths(spec, 1).count > 0) return;
     const kinds: SpecCacheFile['kinds'] = {};
     for (const kind of new Set(spec.nodes.map((n) => n.kind))) {
       const e = registry[kind]!;
@@ -76,7 +78,7 @@ export function saveSpec(storeDir: string, abs: string, overrides: ParamOverride
     const c: SpecCacheFile = {
       v: 1,
       yaml: stat.fileHash(abs).hash,
-      overrides: canonicalJson(overrides),
+      overrides: canonicalJson(overrides, true),
       env: envHash(stat),
       kinds,
       spec,

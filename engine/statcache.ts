@@ -8,8 +8,11 @@
  * place with the same size and restores its mtime (`touch -d`, `cp -p`, `rsync -t`, an archive
  * extract) leaves size, mtime and inode unchanged, but the kernel always moves ctime forward.
  *
- * Entries for files modified (mtime or ctime) less than {@link RACY_MS} before they were hashed
- * are not kept ("racy" timestamps: a second write within the same tick would go unnoticed).
+ * Entries for files modified less than {@link RACY_MS} before they were hashed (by mtime) are not
+ * kept ("racy" timestamps: a second write within the same mtime tick would go unnoticed). ctime
+ * needs no such window: the kernel sets it to the current time on every change, so a later write
+ * could only match a recorded ctime within the same clock tick as the hash — and it is a second
+ * line of defence anyway, behind size and mtime. (This keeps `touch -d`-aged files cacheable at once.)
  * The cache lives in `artifacts/statcache.json`; it is only a cache: losing it costs rehashing.
  */
 import fs from 'node:fs';
@@ -64,7 +67,7 @@ export class StatCache {
   /** Remember a value for `ns:file` with stat `st` taken before reading, unless the stat is racy. */
   set(ns: string, file: string, st: fs.Stats, h: string, x?: string[] | string, readStart = Date.now()): void {
     const key = `${ns}:${file}`;
-    if (readStart - Math.max(st.mtimeMs, st.ctimeMs) < RACY_MS) {
+    if (readStart - st.mtimeMs < RACY_MS) {
       if (this.entries[key]) {
         delete this.entries[key];
         this.dirty[key] = null;

@@ -149,7 +149,12 @@ export class Store {
   readEntry(key: string): CacheEntry | null {
     try {
       const e = JSON.parse(fs.readFileSync(this.entryPath(key), 'utf8')) as CacheEntry;
-      return e && e.v === 1 && e.key === key && e.outputs ? e : null;
+      // valid JSON of the wrong shape (hand edit, another version) is a miss, never a crash
+      if (!e || e.v !== 1 || e.key !== key || !e.outputs || typeof e.outputs !== 'object') return null;
+      for (const r of Object.values(e.outputs)) {
+        if (!r || typeof r !== 'object' || typeof r.hash !== 'string' || !/^[0-9a-f]{64}$/.test(r.hash) || !['table', 'json', 'file'].includes(r.type)) return null;
+      }
+      return e;
     } catch {
       return null;
     }
@@ -185,9 +190,12 @@ export class Store {
     return decodeArtifact(ref, this.getBytes(ref.hash));
   }
 
-  /** Remove temp files left by processes that no longer exist (store temp dir, store root, specs/). */
-  sweepTemp(): void {
-    for (const dir of [this.tmpDir, this.dir, path.join(this.dir, 'specs')]) {
+  /**
+   * Remove temp files left by processes that no longer exist (store temp dir, store root, specs/,
+   * and `extraDirs`: the publish folders, where a run killed while publishing leaves its temp file).
+   */
+  sweepTemp(extraDirs: Iterable<string> = []): void {
+    for (const dir of new Set([this.tmpDir, this.dir, path.join(this.dir, 'specs'), ...extraDirs])) {
       let names: string[];
       try {
         names = fs.readdirSync(dir);

@@ -7,6 +7,7 @@
 import { parentPort } from 'node:worker_threads';
 import path from 'node:path';
 import { rngFromKey, rngKeyOf } from './rng.js';
+import { asError } from './thrown.js';
 import type { Artifact, StepContext, StepDef } from './types.js';
 
 export interface WorkerTask {
@@ -69,7 +70,7 @@ if (parentPort) {
       const outputs = await def.run(ctx, task.inputs, task.params);
       port.postMessage({ t: 'done', outputs } satisfies WorkerMessage, transferList(Object.values(outputs ?? {})));
     } catch (e) {
-      const err = e instanceof Error ? e : new Error(String(e));
+      const err = asError(e);
       const msg: WorkerMessage = { t: 'error', name: err.name, message: err.message };
       if (err.stack) msg.stack = err.stack;
       port.postMessage(msg);

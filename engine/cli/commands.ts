@@ -145,10 +145,8 @@ export async function cmdShow(argv: string[]): Promise<number> {
     }
   }
   const latest = await s.latest(id);
-  if (!latest) {
-    process.stderr.write(`repro show: ${id} has no successful run recorded; run \`repro run --target ${id}\` first\n`);
-    return 1;
-  }
+  // not a usage error (the node exists): exit 1, and with --json an error object on stdout (main.ts)
+  if (!latest) throw new Error(`repro show: ${id} has no successful run recorded; run \`repro run --target ${id}\` first`);
   const names = Object.keys(latest.outputs);
   const name = output ?? names[0];
   const ref = name !== undefined ? latest.outputs[name] : undefined;

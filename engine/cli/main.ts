@@ -52,33 +52,58 @@ export async function main(argv: string[]): Promise<number> {
         return await f(rest);
       }
       case undefined:
+        process.stderr.write(`${USAGE}\n`); // usage error: exit 2, nothing on stdout
+        return 2;
       case 'help':
       case '--help':
       case '-h':
         process.stdout.write(`${USAGE}\n`);
-        return cmd === undefined ? 2 : 0;
+        return 0;
       default:
         throw new UsageError(`unknown command "${cmd}"\n\n${USAGE}`);
     }
   } catch (e) {
-    return reportError(e, argv.includes('--verbose'));
+    return reportError(e, argv.includes('--verbose'), argv.includes('--json'));
   }
 }
 
-/** Print an error that escaped a command and return the exit code. */
-export function reportError(e: unknown, verbose: boolean): number {
-  const err = e as Error & { format?: () => string };
+/**
+ * Print an error that escaped a command and return the exit code (2 usage or invalid pipeline,
+ * 1 anything else). The human message always goes to stderr; with `json` stdout also gets exactly
+ * one JSON object, `{"ok": false, "error": {"exit", "type": "usage"|"config"|"error", "message",
+ * "errors"?: [{file, line, col, message, hint}]}}`, so a script reading stdout always has one.
+ */
+export function reportError(e: unknown, verbose: boolean, json = false): number {
+  const err = e as Error & { format?: () => string; errors?: { file: string; line: number; col: number; message: string; hint?: string }[] };
+  let code = 1;
+  let type: 'usage' | 'config' | 'error' = 'error';
+  let text: string;
   if (err && err.name === 'UsageError') {
-    process.stderr.write(`repro: ${err.message}\n`);
-    return 2;
+    code = 2;
+    type = 'usage';
+    text = err.message.startsWith('repro ') ? err.message : `repro: ${err.message}`;
+    process.stderr.write(`${text}\n`);
+  } else if (err && (err.name === 'ConfigError' || err.name === 'ConfigErrors') && typeof err.format === 'function') {
+    code = 2;
+    type = 'config';
+    text = err.format();
+    process.stderr.write(`${text}\n`);
+  } else {
+    const m = err?.message ?? String(e);
+    text = m.startsWith('repro ') ? m : `repro: ${m}`;
+    process.stderr.write(`${text}\n`);
+    if (verbose && err?.stack) process.stderr.write(`${err.stack}\n`);
   }
-  if (err && (err.name === 'ConfigError' || err.name === 'ConfigErrors') && typeof err.format === 'function') {
-    process.stderr.write(`${err.format()}\n`);
-    return 2;
+  if (json) {
+    const error: Record<string, unknown> = { exit: code, type, message: type === 'config' ? err.message : text.replace(/^repro: /, '') };
+    if (type === 'config') {
+      type Pos = { file: string; line: number; col: number; message: string; hint?: string };
+      const list: Pos[] = Array.isArray(err.errors) && err.errors.length ? err.errors : [err as unknown as Pos];
+      error.errors = list.map((x) => ({ file: x.file, line: x.line, col: x.col, message: x.message, ...(x.hint ? { hint: x.hint } : {}) }));
+    }
+    process.stdout.write(`${JSON.stringify({ ok: false, error })}\n`);
   }
-  process.stderr.write(`repro: ${err?.message ?? String(e)}\n`);
-  if (verbose && err?.stack) process.stderr.write(`${err.stack}\n`);
-  return 1;
+  return code;
 }
 
 function invokedDirectly(): boolean {
@@ -99,5 +124,5 @@ if (invokedDirectly()) {
     // wait until stdout and stderr are flushed, then exit even if a stray handle remains
     process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
   };
-  main(process.argv.slice(2)).then(exit, (e) => exit(reportError(e, true)));
+  main(process.argv.slice(2)).then(exit, (e) => exit(reportError(e, true, process.argv.includes('--json'))));
 }

@@ -104,7 +104,7 @@ export async function cmdRun(argv: string[]): Promise<number> {
 
 async function dryRun(common: { file: string; overrides: ParamOverride[]; targets: string[]; force: string[]; noSpecCache: boolean }, json: boolean): Promise<number> {
   const [{ planPipeline }, { makeUi, nodeLine }] = await Promise.all([import('../plan.js'), import('./ui.js')]);
-  const { session, nodes } = await planPipeline(common);
+  const { session, nodes } = await planPipeline({ ...common, readOnly: true }); // a dry run writes nothing
   if (json) {
     process.stdout.write(
       `${JSON.stringify({ ok: true, dry_run: true, nodes: nodes.map((n) => ({ id: n.id, kind: n.kind, status: n.state === 'cached' ? 'cached' : n.state, key: n.key ?? '', ms: 0, reason: n.reason })) })}\n`,

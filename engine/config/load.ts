@@ -17,7 +17,7 @@
  * - `--set ID.PARAM=VALUE` (parseOverride) applied last; ID may be a foreach base (all expansions).
  * - `publish`: relative to the YAML, inside its folder, unique across nodes.
  * - NodeSpec.params are the step schema's parsed output (defaults applied); NodeSpec.files the
- *   step's pathParams resolved against the YAML folder (missing files are not config errors).
+ *   step's pathParams as written, relative to the YAML folder or absolute (missing files are not config errors).
  *
  * @example
  * import { registry } from '../../steps/index.js';

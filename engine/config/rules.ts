@@ -7,7 +7,7 @@
  * inputs declared by the step, bound to known outputs of the right artifact type, a list only for
  * `many` inputs, required inputs present; publish paths relative, inside the project, not empty
  * and not shared; no cycles (printed `a → b → c → a`). Nodes come out in a topological order,
- * ties broken by YAML order. `files` are the step's path params resolved against the YAML dir.
+ * ties broken by YAML order. `files` are the step's path params as written (relative to the YAML dir, or absolute).
  *
  * @example
  * const spec = rules(raw, nodes, defs, { file, baseDir });
@@ -173,7 +173,9 @@ export function rules(
       let v: unknown = params;
       for (const k of pp.split('.')) v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined;
       const list = Array.isArray(v) ? v : [v];
-      for (const f of list) if (typeof f === 'string' && f !== '') files.push(path.resolve(where.baseDir, f));
+      // as written (normalized): relative to the YAML folder, or absolute. Not resolved here, so the
+      // fingerprint does not change when the project folder moves (see Fingerprinter.files).
+      for (const f of list) if (typeof f === 'string' && f !== '') files.push(path.isAbsolute(f) ? path.normalize(f) : relPosixNorm(f));
     }
     const p = pos(n);
     const spec: NodeSpec = {
@@ -377,3 +379,7 @@ function describeParam(schema: unknown, p: readonly PropertyKey[]): string | und
   return d ? `${p.map(String).join('.')}: ${d}` : undefined;
 }
 
+/** A relative path normalized with forward slashes (`./data//x.csv` → `data/x.csv`). */
+function relPosixNorm(f: string): string {
+  return path.posix.normalize(f.split(path.sep).join('/'));
+}

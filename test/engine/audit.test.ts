@@ -27,7 +27,6 @@ describe('stat cache', () => {
     const data = path.join(rig.dir, 'data/nums.txt');
     const old = new Date(Math.floor(Date.now() / 1000) * 1000 - 3600_000); // whole seconds: restorable exactly
     fs.utimesSync(data, old, old);
-    await new Promise((r) => setTimeout(r, 2100)); // let ctime age past the racy window
     expect((await rig.run()).ok).toBe(true);
     rig.executed();
     const mtime = fs.statSync(data).mtime;
@@ -39,5 +38,176 @@ describe('stat cache', () => {
     const r = await rig.run();
     expect(statuses(r).src).toBe('ran');
     expect(rig.executed()).toContain('src');
+  });
+});
+
+describe('fingerprint', () => {
+  it('does not depend on where the project folder is: path params keep the form they were written in', async () => {
+    rig = await base();
+    // a data file outside the project, named by an absolute path (as `--set ingest.path=/data/x.xlsx` would)
+    const outside = path.join(path.dirname(rig.dir), `outside-${path.basename(rig.dir)}.txt`);
+    fs.writeFileSync(outside, '12345');
+    try {
+      rig.setYaml(`${BASE_YAML}  size:\n    kind: filesize\n    with: {path: ${outside}}\n`);
+      const first = await rig.run();
+      expect(first.ok).toBe(true);
+      // move the whole project folder: every fingerprint stays, nothing reruns
+      // one level deeper, so a path relative to the project to the outside file would change too
+      const moved = path.join(`${rig.dir}-moved`, 'inner');
+      fs.mkdirSync(path.dirname(moved), { recursive: true });
+      fs.renameSync(rig.dir, moved);
+      const oldDir = rig.dir;
+      const movedRig = { ...rig, cleanup: () => fs.rmSync(path.dirname(moved), { recursive: true, force: true }) };
+      rig = movedRig;
+      const { runPipeline } = await import('../../engine/executor.js');
+      const again = await runPipeline({ file: path.join(moved, 'pipeline.yaml'), registry: rig.registry, codeRoot: rig.codeRoot, jobs: 2 });
+      expect(again.nodes.map((n) => [n.id, n.status])).toEqual(first.nodes.map((n) => [n.id, 'cached']));
+      expect(again.nodes.map((n) => n.key)).toEqual(first.nodes.map((n) => n.key));
+      const { openSession, staticParts } = await import('../../engine/session.js');
+      const s = await openSession({ file: path.join(moved, 'pipeline.yaml'), registry: rig.registry, codeRoot: rig.codeRoot });
+      expect(Object.keys(staticParts(s, s.graph.byId.get('src')!).files)).toEqual(['data/nums.txt']);
+      expect(Object.keys(staticParts(s, s.graph.byId.get('size')!).files)).toEqual([outside]);
+      expect(JSON.stringify(staticParts(s, s.graph.byId.get('src')!))).not.toContain(moved);
+      expect(oldDir).not.toBe(moved);
+    } finally {
+      fs.rmSync(outside, { force: true });
+    }
+  });
+
+  it('a path param naming a directory or a missing file: the fingerprint says so, the step reports it', async () => {
+    rig = await base(`name: t\nseed: 1\nsteps:\n  d:\n    kind: source\n    with: {path: data}\n  m:\n    kind: source\n    with: {path: nope.txt}\n`);
+    const r = await rig.run({ keepGoing: true });
+    expect(statuses(r)).toEqual({ d: 'failed', m: 'failed' });
+    expect(r.nodes.every((n) => n.key !== '' && n.error !== undefined)).toBe(true); // fingerprinted, then failed in the step
+    const { openSession, staticParts } = await import('../../engine/session.js');
+    const s = await openSession({ file: rig.yaml, registry: rig.registry, codeRoot: rig.codeRoot });
+    expect(staticParts(s, s.graph.byId.get('d')!).files).toEqual({ data: 'directory' });
+    expect(staticParts(s, s.graph.byId.get('m')!).files).toEqual({ 'nope.txt': 'missing' });
+  });
+
+  it('NaN and ±Infinity in params stay distinct (canonical JSON of fingerprints is exact)', async () => {
+    const { fingerprintKey } = await import('../../engine/fingerprint.js');
+    const { canonicalJson } = await import('../../engine/canonical.js');
+    const parts = (v: unknown) => ({ kind: 'k', code: {}, params: { where: { x: { lt: v } } }, inputs: {}, files: {}, seed: { root: 1, node: 'n' } });
+    const keys = [Infinity, -Infinity, NaN, null].map((v) => fingerprintKey(parts(v)));
+    expect(new Set(keys).size).toBe(4);
+    expect(canonicalJson({ a: NaN })).toBe('{"a":null}'); // artifacts: plain JSON
+    expect(canonicalJson({ a: -Infinity }, true)).toBe('{"a":{"$number":"-Infinity"}}');
+    // finite values are unchanged by `exact`, so existing fingerprints are unchanged
+    expect(canonicalJson({ b: [1.5, 'x', null] }, true)).toBe(canonicalJson({ b: [1.5, 'x', null] }));
+  });
+});
+
+describe('failure semantics', () => {
+  const MIS = (mode: string, kind = 'misbehave') => `  ${kind.replace('-', '_')}_${mode.replace(/-/g, '_')}:\n    kind: ${kind}\n    with: {mode: ${mode}}\n`;
+
+  it('a thrown non-Error (main thread or worker) is described, not "[object Object]", and has no engine stack', async () => {
+    const modes = ['throw-string', 'throw-object', 'throw-undefined'];
+    rig = await base(`name: t\nseed: 1\nsteps:\n${modes.map((m) => MIS(m) + MIS(m, 'misbehave-cpu')).join('')}`);
+    const r = await rig.run({ keepGoing: true });
+    const err = (id: string) => r.nodes.find((n) => n.id === id)!.error!;
+    for (const k of ['misbehave', 'misbehave_cpu']) {
+      expect(err(`${k}_throw_string`).message).toBe('threw a non-Error value: "a plain string"');
+      expect(err(`${k}_throw_object`).message).toBe("threw a non-Error value: { code: 42, detail: 'an object' }");
+      expect(err(`${k}_throw_undefined`).message).toBe('threw a non-Error value: undefined');
+      for (const m of modes) expect(err(`${k}_${m.replace(/-/g, '_')}`).stack).toBeUndefined();
+    }
+  });
+
+  it('contract breaks: undeclared or mistyped outputs fail the node; a declared output may be left out, and a node that needs it is told which exist', async () => {
+    rig = await base(`name: t\nseed: 1\nsteps:\n${MIS('undeclared')}${MIS('wrong-type')}${MIS('subset')}  uses_table:\n    kind: sum\n    in: [misbehave_subset]\n  uses_extra:\n    kind: report\n    in: [misbehave_subset.extra]\n`);
+    const r = await rig.run({ keepGoing: true });
+    expect(statuses(r)).toEqual({ misbehave_undeclared: 'failed', misbehave_wrong_type: 'failed', misbehave_subset: 'ran', uses_table: 'ran', uses_extra: 'failed' });
+    const err = (id: string) => r.nodes.find((n) => n.id === id)!.error!;
+    expect(err('misbehave_undeclared').message).toBe('step misbehave returned an undeclared output "bogus" (declared: table, extra)');
+    expect(err('misbehave_wrong_type').message).toBe('step misbehave: output "table" is declared table but a json was returned');
+    expect(err('uses_extra').message).toMatch(/^input in: misbehave_subset produced no output "extra" \(its outputs this run: table\); change the input/);
+    expect(err('uses_extra').stack).toBeUndefined();
+    // nothing was cached for the failed nodes
+    const { Store } = await import('../../engine/store.js');
+    const store = new Store(path.join(rig.dir, 'artifacts'));
+    expect(store.readEntry(r.nodes.find((n) => n.id === 'misbehave_undeclared')!.key)).toBeNull();
+  });
+
+  it('NaN / Infinity in a JSON output: stored as null (what JSON readers see), with a warning naming where', async () => {
+    rig = await base(`name: t\nseed: 1\nsteps:\n${MIS('nan')}${MIS('nan-null')}${MIS('nan', 'misbehave-cpu')}`);
+    const r = await rig.run();
+    expect(r.ok).toBe(true);
+    const node = (id: string) => r.nodes.find((n) => n.id === id)!;
+    for (const id of ['misbehave_nan', 'misbehave_cpu_nan']) {
+      expect(node(id).warnings).toEqual(['output extra: 2 non-finite number(s) stored as null in JSON ($.a (NaN), $.b[1] (Infinity))']);
+    }
+    expect(node('misbehave_nan_null').warnings).toEqual([]);
+    // the stored bytes are the same as for explicit nulls: identical for every reader downstream
+    expect(node('misbehave_nan').outputs!.extra!.hash).toBe(node('misbehave_nan_null').outputs!.extra!.hash);
+  });
+});
+
+describe('store and history recovery', () => {
+  it('a malformed cache entry (valid JSON, bad refs) is a miss, never a crash or a path outside the store', async () => {
+    rig = await base();
+    const first = await rig.run();
+    rig.executed();
+    const { Store } = await import('../../engine/store.js');
+    const store = new Store(path.join(rig.dir, 'artifacts'));
+    const plus = first.nodes.find((n) => n.id === 'plus')!;
+    fs.writeFileSync(store.entryPath(plus.key), JSON.stringify({ v: 1, key: plus.key, node: 'plus', kind: 'add', ms: 1, outputs: { table: { hash: '../../../../etc/passwd', type: 'table' } } }));
+    const src = first.nodes.find((n) => n.id === 'src')!;
+    fs.writeFileSync(store.entryPath(src.key), JSON.stringify({ v: 1, key: src.key, outputs: { table: { type: 'table' } } }));
+    expect(store.readEntry(plus.key)).toBeNull();
+    const r = await rig.run();
+    expect(r.ok).toBe(true);
+    expect(statuses(r)).toMatchObject({ src: 'ran', plus: 'ran' });
+    expect(rig.executed()).toEqual(['plus', 'src']); // outputs came out identical: early cutoff downstream
+    expect(store.readEntry(plus.key)!.outputs.table!.hash).toBe(plus.outputs!.table!.hash);
+  });
+
+  it('history.json that is valid JSON of the wrong shape, or truncated: run, status, why and log still work', async () => {
+    rig = await base();
+    await rig.run();
+    const hist = path.join(rig.dir, 'artifacts/history.json');
+    const { planPipeline } = await import('../../engine/plan.js');
+    const { readHistory } = await import('../../engine/history.js');
+    const opts = { file: rig.yaml, registry: rig.registry, codeRoot: rig.codeRoot };
+    const bad = [
+      '{"version":1,"runs":[]}', // no latest
+      '{"version":1,"nextId":3,"runs":[{"id":1},{"id":"x","started":5}],"latest":{"toy":{"src":{},"plus":null}}}',
+      '{"version":1,"runs":{},"latest":[]}',
+      '[1,2,3]',
+      '{"version":1,"nextId":2,"runs":[',
+    ];
+    const stderr = process.stderr.write;
+    process.stderr.write = (() => true) as typeof process.stderr.write; // the warnings are expected
+    try {
+      for (const text of bad) {
+        fs.writeFileSync(hist, text);
+        const h = await readHistory(path.join(rig.dir, 'artifacts'));
+        expect(Array.isArray(h.runs) && typeof h.latest === 'object').toBe(true);
+        const { nodes } = await planPipeline(opts);
+        expect(nodes.every((n) => n.state === 'cached')).toBe(true);
+        expect(fs.readFileSync(hist, 'utf8')).toBe(text); // readers never rewrite or move it
+        const r = await rig.run();
+        expect(r.ok).toBe(true);
+        expect(r.runId).toBeGreaterThan(0);
+        const after = await readHistory(path.join(rig.dir, 'artifacts'));
+        expect(after.runs.at(-1)!.id).toBe(r.runId);
+        expect(Object.keys(after.latest.toy ?? {}).sort()).toEqual(['plus', 'r', 'rep', 'side', 'src', 'total']);
+      }
+    } finally {
+      process.stderr.write = stderr;
+    }
+  });
+
+  it('a run sweeps temp files left in publish folders by a killed run', async () => {
+    rig = await base();
+    await rig.run();
+    const stray = path.join(rig.dir, 'results/.tmp-999999999-abcdef');
+    const live = path.join(rig.dir, `results/.tmp-${process.pid}-abcdef`);
+    fs.writeFileSync(stray, 'partial');
+    fs.writeFileSync(live, 'being written by a live process');
+    await rig.run();
+    expect(fs.existsSync(stray)).toBe(false);
+    expect(fs.existsSync(live)).toBe(true);
+    expect(fs.readdirSync(path.join(rig.dir, 'results')).filter((f) => !f.startsWith('.tmp-')).sort()).toEqual(['rep.md', 'rep.summary.json']);
   });
 });

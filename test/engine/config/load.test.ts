@@ -22,7 +22,7 @@ const node = (spec: PipelineSpec, id: string): NodeSpec => {
 const ingest = ['  ingest:', '    kind: source', '    with: {path: data/x.csv}'];
 
 describe('top level', () => {
-  test('name and seed, defaults applied to params, file paths resolved against the YAML dir', async () => {
+  test('name and seed, defaults applied to params, file paths kept as written (relative to the YAML dir)', async () => {
     const spec = await load(y('name: demo', 'seed: 20250217', 'steps:', ...ingest));
     expect(spec).toEqual({
       file: FILE,
@@ -36,7 +36,7 @@ describe('top level', () => {
           kind: 'source',
           params: { path: 'data/x.csv', rows: 10 },
           inputs: {},
-          files: ['/proj/sub/data/x.csv'],
+          files: ['data/x.csv'], // as written: relative to the YAML dir
           pos: { line: 4, col: 3 },
         },
       ],
@@ -51,7 +51,7 @@ describe('top level', () => {
   test('nested defaults and list path params', async () => {
     const spec = await load(y('steps:', ...ingest, '  t:', '    kind: transform', '    in: ingest', '    with: {lookup: [a.csv, /abs/b.csv]}', '  m:', '    kind: model', '    in: t', '    with: {y: so2}'));
     expect(node(spec, 't').params).toEqual({ factor: 1, lookup: ['a.csv', '/abs/b.csv'] });
-    expect(node(spec, 't').files).toEqual(['/proj/sub/a.csv', '/abs/b.csv']);
+    expect(node(spec, 't').files).toEqual(['a.csv', '/abs/b.csv']); // as written
     expect(node(spec, 'm').params).toEqual({ y: 'so2', controls: [], level: 0.95, opts: { tol: 1e-8, iter: 100 } });
   });
 
@@ -167,7 +167,7 @@ describe('foreach', () => {
     );
     expect(node(spec, 'm[west]').inputs).toEqual({ panel: { node: 'src[west]', output: 'table' } });
     expect(node(spec, 'm[west]').publish).toBe('results/m/west');
-    expect(node(spec, 'src[east]').files).toEqual(['/proj/sub/data/east.csv']);
+    expect(node(spec, 'src[east]').files).toEqual(['data/east.csv']);
     expect(node(spec, 't').inputs).toEqual({
       models: [
         { node: 'm[east]', output: 'model' },
@@ -329,7 +329,7 @@ describe('loadPipeline (from disk)', () => {
     const spec = await loadPipeline(file, { registry: toyRegistry() });
     expect(spec.file).toBe(file);
     expect(spec.name).toBe('p');
-    expect(spec.nodes[0]!.files).toEqual([path.join(dir, 'missing.csv')]);
+    expect(spec.nodes[0]!.files).toEqual(['missing.csv']);
   });
 
   test('a missing pipeline file is a ConfigError', async () => {
