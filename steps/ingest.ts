@@ -2,7 +2,12 @@
  * `ingest`: read a data file into a table. CSV (UTF-8 with or without BOM, GBK/GB18030 as Chinese
  * yearbook exports often are; the encoding is detected unless given), XLSX (one sheet) or Arrow IPC.
  * Columns can be renamed (`columns: {new: old}`), typed, checked for a unique key, and missing-value
- * markers (`na`) set. Numbers written with thousands separators (`1,234.5`) parse.
+ * markers (`na`) set. Numbers written with thousands separators (`1,234.5`) parse. Title rows above
+ * the header (`header_row`) and trailing note rows ("注：…", "Note: …"; `footer`) are skipped; a
+ * repeated header name gets a suffix (`County Name`, `County Name_2`).
+ *
+ * Errors name the file and the place as an editor or spreadsheet shows it: CSV "line 40, column 6"
+ * (physical lines, so a leading `#` comment line is line 1), XLSX `sheet "Panel" cell F10`.
  *
  * @example
  * ingest:
@@ -12,6 +17,15 @@
  *     columns: {so2: 工业二氧化硫排放量, city_code: 城市代码}
  *     key: [city_code, year]
  *     na: ['', '—', '...']
+ *
+ * # the real county CO2 workbook: named sheet, Chinese and repeated headers, a trailing note row
+ * co2:
+ *   kind: ingest
+ *   with:
+ *     path: ../shared/data/china-county-co2-1997-2017/co2.xlsx
+ *     sheet: Unit (Million tons)
+ *     columns: {distcode: DISTCODE地区代码, county_en: County Name_2}
+ *     types: {distcode: string}
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
