@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BASE_YAML, makeRig, NUMS, statuses, type Rig } from './rig.js';
+import { BASE_YAML, cli, makeRig, NUMS, statuses, type Rig } from './rig.js';
 
 let rig: Rig | undefined;
 afterEach(() => {
@@ -209,5 +209,60 @@ describe('store and history recovery', () => {
     expect(fs.existsSync(stray)).toBe(false);
     expect(fs.existsSync(live)).toBe(true);
     expect(fs.readdirSync(path.join(rig.dir, 'results')).filter((f) => !f.startsWith('.tmp-')).sort()).toEqual(['rep.md', 'rep.summary.json']);
+  });
+});
+
+describe('CLI contract', () => {
+  it('with --json, stdout holds exactly one JSON object also for usage, config and command errors; exit codes 2 / 1', async () => {
+    rig = await base();
+    const one = (stdout: string) => {
+      expect(stdout.trim().split('\n')).toHaveLength(1);
+      return JSON.parse(stdout) as { ok: boolean; error: { exit: number; type: string; message: string; errors?: { line: number; col: number; message: string }[] } };
+    };
+    const usage = await cli(['run', '--json', '--bogus'], rig.dir);
+    expect(usage.code).toBe(2);
+    expect(one(usage.stdout)).toMatchObject({ ok: false, error: { exit: 2, type: 'usage' } });
+    expect(usage.stderr).toMatch(/^repro run: unknown option --bogus/); // one "repro" prefix, not two
+
+    rig.write('bad.yaml', 'name: x\nsteps:\n  a:\n    kind: nosuchkind\n');
+    const config = await cli(['run', 'bad.yaml', '--json'], rig.dir);
+    expect(config.code).toBe(2);
+    const cj = one(config.stdout);
+    expect(cj.error.type).toBe('config');
+    expect(cj.error.errors![0]).toMatchObject({ line: 4, col: 11, message: 'unknown step kind "nosuchkind"' });
+    expect(config.stderr).toContain('bad.yaml:4:11');
+
+    const why = await cli(['why', 'nope', '--json'], rig.dir);
+    expect([why.code, one(why.stdout).error.type]).toEqual([2, 'usage']);
+    const show = await cli(['show', 'plus', '--json'], rig.dir); // exists, never ran
+    expect(show.code).toBe(1);
+    expect(one(show.stdout).error).toMatchObject({ exit: 1, type: 'error', message: expect.stringContaining('plus has no successful run') });
+    const status = await cli(['status', '--json'], rig.dir);
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout).up_to_date).toBe(false);
+  });
+
+  it('usage errors print on stderr only: no command, log --limit 0, show of a missing output', async () => {
+    rig = await base();
+    const none = await cli([], rig.dir);
+    expect([none.code, none.stdout]).toEqual([2, '']);
+    expect(none.stderr).toContain('usage:');
+    expect((await cli(['help'], rig.dir)).code).toBe(0);
+    const lim = await cli(['log', '--limit', '0'], rig.dir);
+    expect([lim.code, lim.stdout]).toEqual([2, '']);
+    expect(lim.stderr).toContain('--limit must be an integer >= 1');
+    expect((await cli(['run'], rig.dir)).code).toBe(0);
+    const out = await cli(['show', 'plus.nope'], rig.dir);
+    expect([out.code, out.stdout]).toEqual([2, '']);
+    expect(out.stderr).toContain('plus has no output "nope"; outputs: table');
+  });
+
+  it('run --dry-run writes nothing, not even the validated-spec cache', async () => {
+    rig = await base();
+    const r = await cli(['run', '--dry-run', '--json'], rig.dir);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).nodes.map((n: { status: string }) => n.status)).toEqual(Array(6).fill('stale')); // never run
+    expect(fs.existsSync(path.join(rig.dir, 'artifacts'))).toBe(false);
+    expect(fs.existsSync(path.join(rig.dir, 'results'))).toBe(false);
   });
 });
