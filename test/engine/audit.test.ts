@@ -251,7 +251,7 @@ describe('CLI contract', () => {
     const lim = await cli(['log', '--limit', '0'], rig.dir);
     expect([lim.code, lim.stdout]).toEqual([2, '']);
     expect(lim.stderr).toContain('--limit must be an integer >= 1');
-    expect((await cli(['run'], rig.dir)).code).toBe(0);
+    expect((await cli(['run'], rig.dir, { TOY_COUNTER: rig.counter })).code).toBe(0);
     const out = await cli(['show', 'plus.nope'], rig.dir);
     expect([out.code, out.stdout]).toEqual([2, '']);
     expect(out.stderr).toContain('plus has no output "nope"; outputs: table');
