@@ -36,7 +36,7 @@ const params = z.strictObject({
     .strictObject({
       x: z.string().optional().describe('x-axis title'),
       y: z.string().optional().describe('y-axis title (placebo: the density axis)'),
-      y2: z.string().optional().describe('placebo: the p-value axis title'),
+      y2: z.string().optional().describe('placebo: the p-value axis title (default "p-value of each draw (dots)")'),
       marker: z.string().optional().describe('name of the marked point/line: base period (event study) or observed estimate (placebo)'),
     })
     .default({})

@@ -189,7 +189,7 @@ export function placeboSpec(reps: { estimate: number; p: number | null }[], s: P
         mark: { type: 'area', color: '#1f5fa8', opacity: 0.25, line: { color: '#1f5fa8' } },
         encoding: {
           x: { field: 'estimate', type: 'quantitative', title: xTitle, scale: xScale },
-          y: { field: 'density', type: 'quantitative', title: o.labels?.y ?? 'Density', axis: { orient: 'left', grid: false } },
+          y: { field: 'density', type: 'quantitative', title: o.labels?.y ?? 'Density of estimates (curve)', axis: { orient: 'left', grid: false, titleColor: '#1f5fa8' } },
         },
       },
       {
@@ -199,7 +199,7 @@ export function placeboSpec(reps: { estimate: number; p: number | null }[], s: P
             mark: { type: 'point', size: 14, opacity: 0.55, color: '#e08a1e', filled: true },
             encoding: {
               x: { field: 'estimate', type: 'quantitative', scale: xScale },
-              y: { field: 'p', type: 'quantitative', title: o.labels?.y2 ?? 'p-value', scale: { domain: [0, 1] }, axis: { orient: 'right', grid: false } },
+              y: { field: 'p', type: 'quantitative', title: o.labels?.y2 ?? 'p-value of each draw (dots)', scale: { domain: [0, 1] }, axis: { orient: 'right', grid: false, titleColor: '#b8680a' } },
             },
           },
           {

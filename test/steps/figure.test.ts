@@ -73,8 +73,9 @@ describe('figure: placebo', () => {
     expect(svg).toMatch(/class="mark-area role-mark/);
     const pts = /class="mark-symbol role-mark[^"]*"[^>]*>([\s\S]*?)<\/g>/.exec(svg);
     expect(pts![1]!.match(/<path/g)).toHaveLength(200);
-    expect(svg).toContain('>Density<');
-    expect(svg).toContain('>p-value<');
+    // axis titles say which marks they belong to, coloured like them
+    expect(svg).toMatch(/fill="#1f5fa8"[^>]*>Density of estimates \(curve\)</);
+    expect(svg).toMatch(/fill="#b8680a"[^>]*>p-value of each draw \(dots\)</);
     const png = out.png!.type === 'file' ? out.png.bytes : new Uint8Array();
     expect([...png.slice(0, 8)]).toEqual(PNG_SIG);
     save('figure2.svg', out.svg!.type === 'file' ? out.svg.bytes : new Uint8Array());
