@@ -484,6 +484,11 @@ const TYPES: ArtifactType[] = ['table', 'json', 'file'];
 /** Check a step's returned outputs against its definition and store them. */
 async function storeOutputs(s: Session, n: NodeSpec, def: StepDef, produced: Record<string, Artifact>, warn: (msg: string) => void): Promise<Record<string, OutputRef>> {
   if (!produced || typeof produced !== 'object') throw contractError(`step ${n.kind} returned ${String(produced)}, expected an object of named outputs`);
+  // declared outputs may be left out (tabulate writes only the requested formats; a node that
+  // needs a missing one gets a clear error), but none at all is a broken step, not a result
+  if (Object.keys(produced).length === 0 && Object.keys(def.outputs).length > 0) {
+    throw contractError(`step ${n.kind} returned no outputs (declared: ${Object.keys(def.outputs).join(', ')})`);
+  }
   const refs: Record<string, OutputRef> = {};
   for (const name of Object.keys(produced).sort()) {
     const a = produced[name]!;

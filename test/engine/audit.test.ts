@@ -115,12 +115,14 @@ describe('failure semantics', () => {
   });
 
   it('contract breaks: undeclared or mistyped outputs fail the node; a declared output may be left out, and a node that needs it is told which exist', async () => {
-    rig = await base(`name: t\nseed: 1\nsteps:\n${MIS('undeclared')}${MIS('wrong-type')}${MIS('subset')}  uses_table:\n    kind: sum\n    in: [misbehave_subset]\n  uses_extra:\n    kind: report\n    in: [misbehave_subset.extra]\n`);
+    rig = await base(`name: t\nseed: 1\nsteps:\n${MIS('undeclared')}${MIS('wrong-type')}${MIS('none')}${MIS('not-object')}${MIS('subset')}  uses_table:\n    kind: sum\n    in: [misbehave_subset]\n  uses_extra:\n    kind: report\n    in: [misbehave_subset.extra]\n`);
     const r = await rig.run({ keepGoing: true });
-    expect(statuses(r)).toEqual({ misbehave_undeclared: 'failed', misbehave_wrong_type: 'failed', misbehave_subset: 'ran', uses_table: 'ran', uses_extra: 'failed' });
+    expect(statuses(r)).toEqual({ misbehave_undeclared: 'failed', misbehave_wrong_type: 'failed', misbehave_none: 'failed', misbehave_not_object: 'failed', misbehave_subset: 'ran', uses_table: 'ran', uses_extra: 'failed' });
     const err = (id: string) => r.nodes.find((n) => n.id === id)!.error!;
     expect(err('misbehave_undeclared').message).toBe('step misbehave returned an undeclared output "bogus" (declared: table, extra)');
     expect(err('misbehave_wrong_type').message).toBe('step misbehave: output "table" is declared table but a json was returned');
+    expect(err('misbehave_none').message).toBe('step misbehave returned no outputs (declared: table, extra)');
+    expect(err('misbehave_not_object').message).toBe('step misbehave returned 42, expected an object of named outputs');
     expect(err('uses_extra').message).toMatch(/^input in: misbehave_subset produced no output "extra" \(its outputs this run: table\); change the input/);
     expect(err('uses_extra').stack).toBeUndefined();
     // nothing was cached for the failed nodes
