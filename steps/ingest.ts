@@ -486,6 +486,19 @@ export default defineStep<IngestParams>({
     if (raw.rows.length === 0) throw new StepError(`ingest: ${file} has a header but no data rows. Point path at a file with data.`);
     const table = typeRaw(raw, p, file, (m) => ctx.warn(m));
     ctx.info(`ingest: ${table.nrows} rows × ${table.names.length} columns from ${path.basename(file)}`);
+    // what was read as missing (empty or an na marker), so a user sees that "—" became NA
+    const missing = table.names
+      .map((n) => {
+        const c = table.columns[n]!;
+        let k = 0;
+        for (let i = 0; i < table.nrows; i++) {
+          const v = c[i];
+          if (v === null || (typeof v === 'number' && Number.isNaN(v))) k++;
+        }
+        return [n, k] as const;
+      })
+      .filter(([, k]) => k > 0);
+    if (missing.length) ctx.info(`ingest: missing cells (empty or one of na ${JSON.stringify(p.na)}): ${missing.map(([n, k]) => `${n} ${k}`).join(', ')}`);
     return { table: { type: 'table', table } };
   },
 });

@@ -42,8 +42,10 @@ describe('parseNumber', () => {
 
 describe('ingest: CSV', () => {
   it('reads UTF-8 with BOM and Chinese headers, renames, parses 1,234.5, honours NA markers', async () => {
-    const out = await runStep(ingest, { path: 'yearbook-bom.csv', columns: rename, key: ['city_code', 'year'] }, {}, ctxAt(FIX));
+    const fake = ctxAt(FIX);
+    const out = await runStep(ingest, { path: 'yearbook-bom.csv', columns: rename, key: ['city_code', 'year'] }, {}, fake);
     const t = tableOf(out.table);
+    expect(fake.infos).toContain('ingest: missing cells (empty or one of na ["","NA","—","...","-"]): so2 1, pgdp 1');
     expect(t.names).toEqual(['year', 'city_code', 'city', 'so2', 'pgdp']);
     expect(toRows(t)).toEqual(expected);
   });
