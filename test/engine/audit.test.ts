@@ -41,6 +41,36 @@ describe('stat cache', () => {
   });
 });
 
+describe('stat cache and early cutoff', () => {
+  it('an atomic replace (new inode) with the same size and mtime is rehashed', async () => {
+    const { StatCache } = await import('../../engine/statcache.js');
+    rig = await base();
+    const f = path.join(rig.dir, 'data/nums.txt');
+    const old = new Date(Math.floor(Date.now() / 1000) * 1000 - 3600_000);
+    fs.utimesSync(f, old, old);
+    const c = new StatCache(null);
+    const h1 = c.fileHash(f);
+    expect(c.fileHash(f)).toEqual({ hash: h1.hash, cached: true });
+    const tmp = path.join(rig.dir, 'data/.new');
+    fs.writeFileSync(tmp, NUMS.replace('1.2', '1.3'));
+    fs.utimesSync(tmp, old, old);
+    fs.renameSync(tmp, f);
+    const h2 = c.fileHash(f);
+    expect(h2.cached).toBe(false);
+    expect(h2.hash).not.toBe(h1.hash);
+  });
+
+  it('early cutoff holds across several levels: a byte-identical output stops the cascade for everything below', async () => {
+    rig = await base(`name: t\nseed: 1\nsteps:\n  src:\n    kind: source\n    with: {path: data/nums.txt}\n  a:\n    kind: add\n    in: src\n  r:\n    kind: round\n    in: a\n  b:\n    kind: add\n    in: r\n    with: {k: 1}\n  c:\n    kind: add\n    in: b\n  d:\n    kind: sum\n    in: [c, b]\n`);
+    await rig.run();
+    rig.executed();
+    rig.write('data/nums.txt', NUMS.replace('1.2', '1.3')); // rounds to the same integers
+    const r = await rig.run();
+    expect(statuses(r)).toEqual({ src: 'ran', a: 'ran', r: 'ran', b: 'cached', c: 'cached', d: 'cached' });
+    expect(rig.executed()).toEqual(['a', 'r', 'src']);
+  });
+});
+
 describe('fingerprint', () => {
   it('does not depend on where the project folder is: path params keep the form they were written in', async () => {
     rig = await base();
