@@ -19,6 +19,7 @@ import { z } from 'zod';
 import { defineStep, StepError } from '../engine/types.js';
 import { filterRows, hasCol, isNumeric, type Table, withColumn } from '../engine/table.js';
 import { applyFilters, excludeSchema, whereSchema } from './common/filter.js';
+import { nearest } from './common/suggest.js';
 import { columnRefs, evaluate, ExprError, parseExpr } from './common/expr.js';
 
 const params = z.strictObject({
@@ -90,7 +91,11 @@ export default defineStep<CleanParams>({
       try {
         const tree = parseExpr(src);
         for (const ref of columnRefs(tree)) {
-          if (!hasCol(t, ref.name)) throw new ExprError(`unknown column "${ref.name}" (columns: ${t.names.join(', ')})`, ref.pos, src);
+          if (!hasCol(t, ref.name)) {
+            const near = nearest(ref.name, t.names);
+            const hint = near.length ? `did you mean "${near[0]}"? ` : '';
+            throw new ExprError(`unknown column "${ref.name}" (${hint}columns: ${t.names.join(', ')})`, ref.pos, src);
+          }
         }
         col = evaluate(tree, t, src);
       } catch (e) {

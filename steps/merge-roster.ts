@@ -24,6 +24,7 @@ import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { defineStep, StepError } from '../engine/types.js';
 import { readCsvRecords } from './common/csv-records.js';
+import { editDistance } from './common/suggest.js';
 import { hasCol, isNumeric, type Table, takeRows, withColumn } from '../engine/table.js';
 
 const params = z.strictObject({
@@ -45,21 +46,6 @@ const params = z.strictObject({
     .describe('panel rows whose code is not in the register: error (default) or drop them (reported)'),
 });
 export type MergeRosterParams = z.infer<typeof params>;
-
-/** Levenshtein distance (for "closest register names" suggestions). */
-function lev(a: string, b: string): number {
-  const d = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = d[0]!;
-    d[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = d[j]!;
-      d[j] = Math.min(d[j]! + 1, d[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return d[b.length]!;
-}
 
 interface Unit {
   code: string;
@@ -133,7 +119,7 @@ export default defineStep<MergeRosterParams>({
     const closest = (name: string): string => {
       const scored = [...units.values()].map((u) => ({
         u,
-        d: Math.min(lev(name, u.name_zh), u.name_pinyin ? lev(name.toLowerCase(), u.name_pinyin.toLowerCase()) : 99),
+        d: Math.min(editDistance(name, u.name_zh), u.name_pinyin ? editDistance(name.toLowerCase(), u.name_pinyin.toLowerCase()) : 99),
       }));
       scored.sort((x, y) => x.d - y.d || x.u.code.localeCompare(y.u.code));
       return scored
@@ -186,7 +172,7 @@ export default defineStep<MergeRosterParams>({
       if (p.unknown_codes === 'error') {
         const shown = list
           .slice(0, 8)
-          .map((x) => `${x.code} (${x.rows} rows, first at row ${unknown.get(x.code)![0]! + 1})`)
+          .map((x) => `${x.code} (${x.rows} rows, first at panel row ${unknown.get(x.code)![0]! + 1}, counting data rows from 1)`)
           .join(', ');
         throw new StepError(
           `${who}: ${list.length} panel city code(s) in column "${p.code}" are not in the register ${reg.f}: ${shown}${list.length > 8 ? ', …' : ''}. ` +

@@ -107,7 +107,7 @@ describe('clean step', () => {
   it('derive errors name the param, show the position and list the columns', async () => {
     const err = (await runStep(clean, { derive: { x: 'log(so3 + 1)' } }, input).catch((e: unknown) => e)) as Error;
     expect(err).toBeInstanceOf(StepError);
-    expect(err.message).toMatch(/derive\.x: unknown column "so3"/);
+    expect(err.message).toMatch(/derive\.x: unknown column "so3" \(did you mean "so2"\?/);
     expect(err.message).toMatch(/position 5/);
     expect(err.message).toMatch(/columns: city_code, year, so2/);
     expect(err.message).toContain('log(so3 + 1)\n        ^');

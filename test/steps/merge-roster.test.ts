@@ -66,7 +66,7 @@ describe('merge-roster', () => {
     const bad = { panel: { type: 'table' as const, table: fromRows([{ city_code: 330100, year: 2015 }, { city_code: 999999, year: 2015 }]) } };
     const err = (await runStep(merge, {}, bad).catch((e: unknown) => e)) as Error;
     expect(err).toBeInstanceOf(StepError);
-    expect(err.message).toMatch(/999999 \(1 rows, first at row 2\)/);
+    expect(err.message).toMatch(/999999 \(1 rows, first at panel row 2, counting data rows from 1\)/);
     expect(err.message).toMatch(/unknown_codes: drop/);
     const fake = makeCtx();
     const out = await runStep(merge, { unknown_codes: 'drop' }, bad, fake);
