@@ -18,7 +18,7 @@
  * const r = await runPipeline({ file: 'pipeline.yaml', jobs: 2 });
  * r.ok; r.nodes.map((n) => `${n.id} ${n.status} ${n.reason}`);
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { nonFinitePaths } from './canonical.js';
 import { asError, contractError } from './thrown.js';
 import os from 'node:os';
@@ -28,7 +28,7 @@ import { ancestorsClosure, descendants, resolveIds } from './graph.js';
 import type { FingerprintParts } from './fingerprint.js';
 import type { Latest, NodeRecord, NodeStatus, RunRecord } from './history.js';
 import { acquireRunLock } from './lock.js';
-import { PROJECT_ROOT } from './paths.js';
+import { DIST_ROOT, PROJECT_ROOT, RUNNING_COMPILED } from './paths.js';
 import { stepModuleUrl } from './registry.js';
 import { rngFromKey, rngKeyOf } from './rng.js';
 import { fingerprintKey, fullParts, inputHashes, missingOutput, openSession, staleReason, staticParts, type Session, type SessionOptions } from './session.js';
@@ -266,6 +266,7 @@ export async function runSession(s: Session, opts: RunOptions = {}): Promise<Run
       try {
         def = await s.registry[n.kind]!.load();
         const useWorker = !!def.cpu && opts.workers !== false;
+        if (RUNNING_COMPILED || useWorker) assertCompiledFresh(n, parts.code, s.codeRoot);
         emit({ type: 'running', id: n.id, kind: n.kind, reason, worker: useWorker });
         const inputs = await loadInputs(s, n, outputs);
         const ctxHooks = {
@@ -375,6 +376,43 @@ export async function runSession(s: Session, opts: RunOptions = {}): Promise<Run
 async function publish(s: Session, n: NodeSpec, refs: Record<string, OutputRef>): Promise<string[]> {
   const { publishOutputs } = await import('./publish.js');
   return publishOutputs(s.store, s.stat, s.spec.baseDir, n.publish!, refs);
+}
+
+/**
+ * The fingerprint hashes the TypeScript sources, but compiled JS (dist/) is what runs from the CLI
+ * and in worker threads. If a source was edited and not rebuilt, the old code would run and its
+ * result be cached under the new code's fingerprint — and still be served after the rebuild. So a
+ * node whose code closure has a `.ts` file newer than its compiled `.js` (or without one) is not
+ * run: it fails with the fix (`npm run build`). Stats only; cached nodes are not checked.
+ */
+export function assertCompiledFresh(n: NodeSpec, code: Record<string, string>, codeRoot: string): void {
+  const stale: string[] = [];
+  for (const rel of Object.keys(code)) {
+    if (!/\.(m|c)?ts$/.test(rel) || rel.endsWith('.d.ts')) continue;
+    const src = path.resolve(codeRoot, rel);
+    const inProject = path.relative(PROJECT_ROOT, src);
+    if (inProject.startsWith('..') || path.isAbsolute(inProject)) continue; // not compiled by this project
+    const js = path.join(DIST_ROOT, inProject.replace(/\.(m|c)?ts$/, (m) => m.replace('ts', 'js')));
+    let srcM: number;
+    try {
+      srcM = statSync(src).mtimeMs;
+    } catch {
+      continue; // a missing source is already in the fingerprint as "missing"
+    }
+    let jsM = -1;
+    try {
+      jsM = statSync(js).mtimeMs;
+    } catch {
+      /* not compiled */
+    }
+    if (jsM < srcM) stale.push(jsM < 0 ? `${inProject} (no ${path.relative(PROJECT_ROOT, js)})` : inProject);
+  }
+  if (stale.length) {
+    throw contractError(
+      `compiled code is out of date: ${stale.slice(0, 3).join(', ')}${stale.length > 3 ? ` (+${stale.length - 3} more)` : ''} changed since the last build; ` +
+        `run \`npm run build\` and run again (not running ${n.id}, so that no result of the old code is cached under the new code's fingerprint)`,
+    );
+  }
 }
 
 /** Decode a node's inputs from the store (hashes verified on read). */

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BASE_YAML, cli, makeRig, NUMS, statuses, type Rig } from './rig.js';
+import { BASE_YAML, cli, makeRig, NUMS, ROOT, statuses, type Rig } from './rig.js';
 
 let rig: Rig | undefined;
 afterEach(() => {
@@ -296,5 +296,32 @@ describe('CLI contract', () => {
     expect(JSON.parse(r.stdout).nodes.map((n: { status: string }) => n.status)).toEqual(Array(6).fill('stale')); // never run
     expect(fs.existsSync(path.join(rig.dir, 'artifacts'))).toBe(false);
     expect(fs.existsSync(path.join(rig.dir, 'results'))).toBe(false);
+  });
+});
+
+describe('compiled code', () => {
+  it('a node whose TypeScript source is newer than its compiled JS is not run (its old code would be cached under the new fingerprint)', async () => {
+    const { assertCompiledFresh } = await import('../../engine/executor.js');
+    const rel = `.repro-tmp/compiled-${process.pid}`;
+    const src = path.join(ROOT, rel, 'step.ts');
+    const js = path.join(ROOT, 'dist', rel, 'step.js');
+    fs.mkdirSync(path.dirname(src), { recursive: true });
+    try {
+      fs.writeFileSync(src, 'export default 1;\n');
+      const node = { id: 'n' } as Parameters<typeof assertCompiledFresh>[0];
+      const code = { [`${rel}/step.ts`]: 'h', 'lib/plain.js': 'h', '../outside/x.ts': 'h' };
+      expect(() => assertCompiledFresh(node, code, ROOT)).toThrow(`compiled code is out of date: ${rel}/step.ts (no dist/${rel}/step.js) changed since the last build; run \`npm run build\``);
+      fs.mkdirSync(path.dirname(js), { recursive: true });
+      fs.writeFileSync(js, 'export default 1;\n');
+      const t = Date.now() / 1000;
+      fs.utimesSync(src, t - 10, t - 10);
+      fs.utimesSync(js, t - 5, t - 5);
+      expect(() => assertCompiledFresh(node, code, ROOT)).not.toThrow();
+      fs.utimesSync(src, t, t); // edited after the build
+      expect(() => assertCompiledFresh(node, code, ROOT)).toThrow(/out of date: .*step\.ts changed since the last build.*not running n/);
+    } finally {
+      fs.rmSync(path.join(ROOT, rel), { recursive: true, force: true });
+      fs.rmSync(path.join(ROOT, 'dist', rel), { recursive: true, force: true });
+    }
   });
 });
