@@ -151,7 +151,13 @@ export async function cmdShow(argv: string[]): Promise<number> {
   const name = output ?? names[0];
   const ref = name !== undefined ? latest.outputs[name] : undefined;
   if (!ref) throw new UsageError(`repro show: ${id} has no output "${output}"; outputs: ${names.join(', ')}`);
-  const art = await s.store.get(ref);
+  let art: import('../types.js').Artifact;
+  try {
+    art = await s.store.get(ref);
+  } catch (e) {
+    if ((e as Error).name !== 'CorruptObjectError') throw e;
+    throw new Error(`repro show: ${id}.${name}: ${(e as Error).message} (removed by gc, or damaged); \`repro run --target ${id}\` recomputes it`);
+  }
   const out = (t: string | Uint8Array): void => void process.stdout.write(t);
   if (art.type === 'table') {
     const { tableToCsv } = await import('../csv.js');
