@@ -230,6 +230,20 @@ describe('store and history recovery', () => {
     }
   });
 
+  it('a truncated stat cache or validated-spec cache costs rehashing only', async () => {
+    rig = await base();
+    const first = await rig.run();
+    rig.executed();
+    const art = path.join(rig.dir, 'artifacts');
+    const cut = (f: string) => fs.writeFileSync(f, fs.readFileSync(f, 'utf8').slice(0, 40));
+    cut(path.join(art, 'statcache.json'));
+    for (const f of fs.readdirSync(path.join(art, 'specs'))) cut(path.join(art, 'specs', f));
+    const { runPipeline } = await import('../../engine/executor.js');
+    const r = await runPipeline({ file: rig.yaml, registry: rig.registry, codeRoot: rig.codeRoot }); // spec cache on, as the CLI
+    expect(r.nodes.map((n) => [n.id, n.status, n.key])).toEqual(first.nodes.map((n) => [n.id, 'cached', n.key]));
+    expect(rig.executed()).toEqual([]);
+  });
+
   it('a run sweeps temp files left in publish folders by a killed run', async () => {
     rig = await base();
     await rig.run();
@@ -287,6 +301,25 @@ describe('CLI contract', () => {
     const out = await cli(['show', 'plus.nope'], rig.dir);
     expect([out.code, out.stdout]).toEqual([2, '']);
     expect(out.stderr).toContain('plus has no output "nope"; outputs: table');
+  });
+
+  it('show of an object removed from the store: exit 1 and how to recompute it; --target with a foreach base id', async () => {
+    rig = await base(`${BASE_YAML}  fe:\n    kind: add\n    in: src\n    foreach: {k: [1, 2]}\n    with: {k: "\${k}"}\n`);
+    const env = { TOY_COUNTER: rig.counter };
+    const t = await cli(['run', '--target', 'fe', '--json'], rig.dir, env);
+    expect(t.code).toBe(0);
+    expect(JSON.parse(t.stdout).nodes.map((n: { id: string }) => n.id)).toEqual(['src', 'fe[1]', 'fe[2]']);
+    const { readHistory } = await import('../../engine/history.js');
+    const h = await readHistory(path.join(rig.dir, 'artifacts'));
+    const hash = h.latest.toy!['fe[2]']!.outputs.table!.hash;
+    fs.rmSync(path.join(rig.dir, 'artifacts/objects', hash.slice(0, 2), hash));
+    const show = await cli(['show', 'fe[2]'], rig.dir);
+    expect(show.code).toBe(1);
+    expect(show.stderr).toContain('repro show: fe[2].table: store object');
+    expect(show.stderr).toContain('`repro run --target fe[2]` recomputes it');
+    const again = await cli(['run', '--target', 'fe[2]'], rig.dir, env);
+    expect(again.code).toBe(0);
+    expect((await cli(['show', 'fe[2]', '--json'], rig.dir)).stdout).toBe('[{"x":3.2},{"x":4.5},{"x":5.7}]\n');
   });
 
   it('run --dry-run writes nothing, not even the validated-spec cache', async () => {
