@@ -135,4 +135,30 @@ describe('process level', () => {
     expect(log.map((r) => r.id).sort()).toEqual([1, 2, 3]);
     expect(fs.readdirSync(path.join(rig.dir, 'artifacts/locks'))).toEqual([]);
   });
+
+  it('concurrent runs with different --set values, a gc in the middle and a gc killed with SIGKILL: all end well, the store stays consistent', async () => {
+    const rig = await rigWith(SLOW_YAML);
+    const sets = ['a.k=1', 'a.k=5', 'b.k=7'];
+    const runs = sets.map((v) => cli(['run', '--json', '--jobs', '2', '--set', v], rig.dir));
+    await new Promise((r) => setTimeout(r, 150));
+    const gc = await cli(['gc'], rig.dir); // waits for the running runs, then collects
+    const done = await Promise.all(runs);
+    for (const d of done) expect(d.code, d.stderr).toBe(0);
+    expect(gc.code, gc.stderr).toBe(0);
+    checkStore(rig.dir);
+    // every --set variant is still complete in the store: rerunning each executes nothing
+    for (const v of sets) {
+      const again = JSON.parse((await cli(['run', '--json', '--set', v], rig.dir)).stdout) as JsonRun;
+      expect(again.nodes.every((n) => n.status === 'cached'), v).toBe(true);
+    }
+    // a gc killed at a random moment leaves a store the next run completes
+    const at = 5 + Math.floor(Math.random() * 60);
+    const killed = await cli(['gc', '--keep-runs', '0'], rig.dir, {}, (_pid, kill) => setTimeout(() => kill('SIGKILL'), at));
+    expect(killed.signal === 'SIGKILL' || killed.code === 0, `kill at ${at} ms`).toBe(true);
+    checkStore(rig.dir);
+    const fin = await cli(['run', '--json', '--set', 'b.k=7'], rig.dir);
+    expect(fin.code, fin.stderr).toBe(0);
+    checkStore(rig.dir);
+    expect(fs.readdirSync(path.join(rig.dir, 'artifacts/locks'))).toEqual([]);
+  });
 });
