@@ -511,7 +511,7 @@ async function runInWorker(s: Session, n: NodeSpec, inputs: Record<string, Artif
       }
     });
     w.on('error', (e) => finish(() => reject(e)));
-    w.on('exit', (code) => finish(() => reject(new Error(`worker thread exited with code ${code} before the step finished`))));
+    w.on('exit', (code) => finish(() => reject(contractError(`worker thread exited with code ${code} before the step finished (did the step call process.exit?)`))));
     // inputs are fresh decodes owned by this call: transfer their buffers instead of copying
     w.postMessage(task, transferList(Object.values(inputs), true));
   });

@@ -68,7 +68,12 @@ if (parentPort) {
         progress: (done, total, label) => port.postMessage({ t: 'progress', done, total, label } satisfies WorkerMessage),
       };
       const outputs = await def.run(ctx, task.inputs, task.params);
-      port.postMessage({ t: 'done', outputs } satisfies WorkerMessage, transferList(Object.values(outputs ?? {})));
+      try {
+        port.postMessage({ t: 'done', outputs } satisfies WorkerMessage, transferList(Object.values(outputs ?? {})));
+      } catch (e) {
+        const m = e instanceof Error ? e.message : String(e);
+        port.postMessage({ t: 'error', name: 'Error', message: `the step's outputs could not be sent back from its worker thread: ${m} (artifacts hold plain data: tables, JSON values, bytes)` } satisfies WorkerMessage);
+      }
     } catch (e) {
       const err = asError(e);
       const msg: WorkerMessage = { t: 'error', name: err.name, message: err.message };
