@@ -77,3 +77,35 @@ export function sha256(data: string | Uint8Array): string {
 export function short(hash: string | undefined | null): string {
   return hash ? `${hash.slice(0, 8)}…` : '∅';
 }
+
+/**
+ * The first place (`$.a[0].b`) where a value is not JSON data, with what is there, or null.
+ * JSON data: null, booleans, strings, numbers, arrays, typed arrays, plain objects, and objects
+ * with a toJSON method (Date). `undefined` members are allowed (dropped, as JSON.stringify does).
+ * A function, symbol, bigint, Map, Set or class instance would be dropped or turned into `{}` by
+ * the canonical JSON without a word: a JSON artifact holding one is refused instead.
+ */
+export function nonJsonAt(v: unknown): string | null {
+  const walk = (x: unknown, at: string, depth: number): string | null => {
+    if (depth > 200) return `${at}: nested more than 200 levels (a cycle?)`;
+    if (x === null || x === undefined || typeof x === 'boolean' || typeof x === 'string' || typeof x === 'number') return null;
+    if (typeof x === 'function' || typeof x === 'symbol' || typeof x === 'bigint') return `${at}: a ${typeof x}`;
+    if (ArrayBuffer.isView(x)) return null;
+    if (Array.isArray(x)) {
+      for (let i = 0; i < x.length; i++) {
+        const p = walk(x[i], `${at}[${i}]`, depth + 1);
+        if (p) return p;
+      }
+      return null;
+    }
+    if (typeof (x as { toJSON?: unknown }).toJSON === 'function') return null;
+    const proto = Object.getPrototypeOf(x);
+    if (proto !== Object.prototype && proto !== null) return `${at}: a ${(proto as { constructor?: { name?: string } }).constructor?.name ?? 'non-plain object'}`;
+    for (const k of Object.keys(x)) {
+      const p = walk((x as Record<string, unknown>)[k], /^[A-Za-z_$][\w$]*$/.test(k) ? `${at}.${k}` : `${at}[${JSON.stringify(k)}]`, depth + 1);
+      if (p) return p;
+    }
+    return null;
+  };
+  return walk(v, '$', 0);
+}

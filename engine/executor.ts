@@ -19,7 +19,7 @@
  * r.ok; r.nodes.map((n) => `${n.id} ${n.status} ${n.reason}`);
  */
 import { readFileSync, statSync } from 'node:fs';
-import { nonFinitePaths } from './canonical.js';
+import { nonFinitePaths, nonJsonAt } from './canonical.js';
 import { asError, contractError } from './thrown.js';
 import os from 'node:os';
 import path from 'node:path';
@@ -535,6 +535,8 @@ async function storeOutputs(s: Session, n: NodeSpec, def: StepDef, produced: Rec
     if (!a || !TYPES.includes(a.type)) throw contractError(`step ${n.kind}: output "${name}" is not an artifact ({type: 'table'|'json'|'file', …})`);
     if (a.type !== declared) throw contractError(`step ${n.kind}: output "${name}" is declared ${declared} but a ${a.type} was returned`);
     if (a.type === 'json') {
+      const bad = nonJsonAt(a.value);
+      if (bad) throw contractError(`step ${n.kind}: output "${name}" is not JSON data at ${bad} (use plain objects, arrays, strings, numbers, booleans, null)`);
       // JSON has no NaN/Infinity: they are stored as null (see canonical.ts); say so rather than silently
       const nf = nonFinitePaths(a.value);
       if (nf.count) warn(`output ${name}: ${nf.count} non-finite number(s) stored as null in JSON (${nf.paths.join(', ')}${nf.count > nf.paths.length ? ', …' : ''})`);

@@ -154,6 +154,15 @@ describe('failure semantics', () => {
     expect(err('misbehave_cpu_function').message).toMatch(/^the step's outputs could not be sent back from its worker thread: .*could not be cloned/);
   });
 
+  it('a JSON output holding something JSON cannot say (a Map, a function) fails instead of being stored as {} or dropped', async () => {
+    rig = await base(`name: t\nseed: 1\nsteps:\n${MIS('map')}${MIS('function')}${MIS('map', 'misbehave-cpu')}`);
+    const r = await rig.run({ keepGoing: true });
+    const err = (id: string) => r.nodes.find((n) => n.id === id)!.error?.message;
+    expect(err('misbehave_map')).toBe('step misbehave: output "extra" is not JSON data at $.rows[0].m: a Map (use plain objects, arrays, strings, numbers, booleans, null)');
+    expect(err('misbehave_cpu_map')).toBe('step misbehave-cpu: output "extra" is not JSON data at $.rows[0].m: a Map (use plain objects, arrays, strings, numbers, booleans, null)');
+    expect(err('misbehave_function')).toBe('step misbehave: output "extra" is not JSON data at $.f: a function (use plain objects, arrays, strings, numbers, booleans, null)');
+  });
+
   it('contract breaks: undeclared or mistyped outputs fail the node; a declared output may be left out, and a node that needs it is told which exist', async () => {
     rig = await base(`name: t\nseed: 1\nsteps:\n${MIS('undeclared')}${MIS('wrong-type')}${MIS('none')}${MIS('not-object')}${MIS('subset')}  uses_table:\n    kind: sum\n    in: [misbehave_subset]\n  uses_extra:\n    kind: report\n    in: [misbehave_subset.extra]\n`);
     const r = await rig.run({ keepGoing: true });
