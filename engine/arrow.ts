@@ -66,11 +66,21 @@ function strData(c: (string | null)[]): Data<Utf8> {
 
 /** Arrow IPC file bytes of a table. */
 export function tableToArrow(t: Table): Uint8Array {
+  // a malformed table would be stored truncated or padded without a word: refuse it
+  if (!t || !Array.isArray(t.names) || !t.columns || typeof t.columns !== 'object') throw new Error('a table needs names (string[]), columns and nrows (engine/table.ts makeTable builds one)');
+  if (!Number.isInteger(t.nrows) || t.nrows < 0) throw new Error(`table nrows must be a non-negative integer, got ${String(t.nrows)}`);
+  const seen = new Set<string>();
+  for (const name of t.names) {
+    if (seen.has(name)) throw new Error(`table column "${name}" is listed twice in names`);
+    seen.add(name);
+  }
   const fields: Field[] = [];
   const children: Data[] = [];
   for (const name of t.names) {
     const c = t.columns[name] as unknown;
     if (c === undefined) throw new Error(`table column "${name}" is listed in names but missing`);
+    const len = (c as { length?: unknown }).length;
+    if (len !== t.nrows) throw new Error(`table column "${name}" has ${String(len)} values but the table has nrows = ${t.nrows}: every column must have one value per row`);
     if (isNumeric(c as Float64Array) || (ArrayBuffer.isView(c) && !(c instanceof DataView))) {
       // other typed arrays (Int32Array, …) are stored as Float64 too
       const f = isNumeric(c as Float64Array) ? (c as Float64Array) : Float64Array.from(c as unknown as ArrayLike<number>);

@@ -194,6 +194,19 @@ describe('failure semantics', () => {
   });
 });
 
+describe('table artifacts', () => {
+  it('a malformed table is refused, never stored truncated or padded', async () => {
+    const { tableToArrow, arrowToTable } = await import('../../engine/arrow.js');
+    const T = (names: string[], columns: Record<string, unknown>, nrows: unknown) => ({ names, columns, nrows }) as unknown as Parameters<typeof tableToArrow>[0];
+    expect(() => tableToArrow(T(['x'], { x: Float64Array.of(1, 2, 3) }, 2))).toThrow('table column "x" has 3 values but the table has nrows = 2');
+    expect(() => tableToArrow(T(['x', 's'], { x: Float64Array.of(1, 2, 3), s: ['a'] }, 3))).toThrow('table column "s" has 1 values but the table has nrows = 3');
+    expect(() => tableToArrow(T(['x', 'x'], { x: Float64Array.of(1) }, 1))).toThrow('table column "x" is listed twice in names');
+    expect(() => tableToArrow(T(['x'], { x: Float64Array.of(1) }, undefined))).toThrow('table nrows must be a non-negative integer, got undefined');
+    const ok = arrowToTable(tableToArrow(T(['x', 's'], { x: Float64Array.of(1, NaN), s: ['a', null] }, 2)));
+    expect([ok.nrows, Array.from(ok.columns.x as Float64Array), ok.columns.s]).toEqual([2, [1, NaN], ['a', null]]);
+  });
+});
+
 describe('store and history recovery', () => {
   it('a malformed cache entry (valid JSON, bad refs) is a miss, never a crash or a path outside the store', async () => {
     rig = await base();
