@@ -278,6 +278,8 @@ export async function encodeArtifact(a: Artifact): Promise<{ bytes: Uint8Array; 
       return { bytes: enc.encode(canonicalJson(a.value)) };
     case 'file':
       if (!(a.bytes instanceof Uint8Array)) throw new Error(`file artifact must carry bytes (Uint8Array)`);
+      // the extension becomes part of published file names: no separators, no dots
+      if (typeof a.ext !== 'string' || !/^[A-Za-z0-9_-]{1,16}$/.test(a.ext)) throw new Error(`file artifact extension must be letters/digits (e.g. "md", "png"), got ${JSON.stringify(a.ext)}`);
       return { bytes: a.bytes, ext: a.ext };
     default:
       throw new Error(`unknown artifact type ${(a as { type: string }).type}`);

@@ -205,6 +205,14 @@ describe('table artifacts', () => {
     const ok = arrowToTable(tableToArrow(T(['x', 's'], { x: Float64Array.of(1, NaN), s: ['a', null] }, 2)));
     expect([ok.nrows, Array.from(ok.columns.x as Float64Array), ok.columns.s]).toEqual([2, [1, NaN], ['a', null]]);
   });
+
+  it('a file artifact extension cannot leave the publish folder', async () => {
+    const { encodeArtifact } = await import('../../engine/store.js');
+    const bytes = new Uint8Array([1]);
+    await expect(encodeArtifact({ type: 'file', ext: '../../x', bytes })).rejects.toThrow('file artifact extension must be letters/digits');
+    await expect(encodeArtifact({ type: 'file', ext: '', bytes })).rejects.toThrow('file artifact extension');
+    expect((await encodeArtifact({ type: 'file', ext: 'png', bytes })).ext).toBe('png');
+  });
 });
 
 describe('store and history recovery', () => {
