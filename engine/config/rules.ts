@@ -156,6 +156,9 @@ export function rules(
         push(src.error(n.publishNode, `publish path "${n.publish}" is absolute`, 'give a path relative to the pipeline file, e.g. `publish: results/table7`'));
       } else if (norm === '..' || norm.startsWith('../')) {
         push(src.error(n.publishNode, `publish path "${n.publish}" leaves the project`, 'publish inside the project, e.g. `publish: results/table7`'));
+      } else if (norm === 'artifacts' || norm.startsWith('artifacts/')) {
+        // published files would land among the store's own files (history.json, objects/, …)
+        push(src.error(n.publishNode, `publish path "${n.publish}" is inside the store (artifacts/)`, 'publish elsewhere, e.g. `publish: results/table7`'));
       } else {
         const other = publishers.get(norm);
         if (other !== undefined) {

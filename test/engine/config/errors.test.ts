@@ -355,6 +355,13 @@ const cases: Case[] = [
     message: 'publish path "results/../../out" leaves the project',
   },
   {
+    name: 'publish path inside the store',
+    yaml: y('steps:', ...ingest, '    publish: artifacts/history'),
+    line: 5,
+    col: 14,
+    message: 'publish path "artifacts/history" is inside the store (artifacts/)',
+  },
+  {
     name: 'empty publish path',
     yaml: y('steps:', ...ingest, '    publish: ""'),
     line: 5,
