@@ -7,7 +7,8 @@
  * and whitespace. The normalized hash is sha256 of the token list. The same token list gives the
  * module's imports: `import … from './x.js'`, `import './x.js'`, `export … from './x.js'` and
  * `import('./x.js')` with a literal relative specifier (`import type` / `export type` are skipped:
- * they vanish at run time). `.js` specifiers map back to `.ts` sources when those exist.
+ * they vanish at run time), plus modules loaded by URL for worker threads:
+ * `compiledUrl('steps/x-worker.ts')` (project-root relative) and `new URL('./x.js', import.meta.url)`. `.js` specifiers map back to `.ts` sources when those exist.
  *
  * Per-file results are cached in the stat cache by (size, mtime, inode, ctime), so a run only stats the
  * files of an unchanged code base.
@@ -225,6 +226,19 @@ export function importsOf({ toks, kinds }: Tokens): string[] {
   for (let i = 0; i < n; i++) {
     if (kinds[i] !== K.Ident) continue;
     const t = toks[i]!;
+    // modules loaded by URL rather than imported (worker-thread entries): compiledUrl('steps/x.ts')
+    // names a file relative to the project root; new URL('./x.js', import.meta.url) one relative
+    // to this file. They are code the step runs, so they belong to its closure.
+    if (t === 'compiledUrl' && toks[i + 1] === '(' && i + 2 < n && toks[i - 1] !== '.' && toks[i - 1] !== 'function') {
+      const s = literal(toks[i + 2]!, kinds[i + 2]!);
+      if (s !== null && toks[i + 3] === ')') out.push(`${ROOT_PREFIX}${s}`);
+      continue;
+    }
+    if (t === 'URL' && toks[i - 1] === 'new' && toks[i + 1] === '(' && i + 2 < n) {
+      const s = literal(toks[i + 2]!, kinds[i + 2]!);
+      if (s !== null && (s.startsWith('./') || s.startsWith('../')) && toks.slice(i + 3, i + 10).join('') === ',import.meta.url)') out.push(s);
+      continue;
+    }
     if (t !== 'import' && t !== 'export') continue;
     if (i > 0 && toks[i - 1] === '.') continue; // obj.import
     const nx = toks[i + 1];
@@ -251,6 +265,9 @@ export function importsOf({ toks, kinds }: Tokens): string[] {
   }
   return out;
 }
+
+/** Marks a specifier relative to the project root (from `compiledUrl('steps/x.ts')`). */
+export const ROOT_PREFIX = '#root:';
 
 /** Normalized hash of a source text and the specifiers it imports. */
 export function normalizeSource(src: string): { hash: string; imports: string[] } {
@@ -292,7 +309,8 @@ export const MISSING = 'missing';
  */
 export function fileCodeInfo(file: string, stat: StatCache | null): { hash: string; imports: string[] } {
   const st = fs.statSync(file);
-  const hit = stat?.get('c', file, st);
+  // 'c2': the import list is cached with the hash; the namespace changes when import detection does
+  const hit = stat?.get('c2', file, st);
   if (hit) return { hash: hit.h, imports: Array.isArray(hit.x) ? hit.x : [] };
   const start = Date.now();
   const src = fs.readFileSync(file, 'utf8');
@@ -300,7 +318,7 @@ export function fileCodeInfo(file: string, stat: StatCache | null): { hash: stri
   const info = file.endsWith('.json')
     ? { hash: createHash('sha256').update(src).digest('hex'), imports: [] }
     : normalizeSource(src);
-  stat?.set('c', file, st, info.hash, info.imports, start);
+  stat?.set('c2', file, st, info.hash, info.imports, start);
   return info;
 }
 
@@ -329,11 +347,13 @@ export function codeClosure(
       } else {
         const info = fileCodeInfo(f, stat);
         const deps: string[] = [];
-        for (const s of info.imports) {
+        for (const spec of info.imports) {
+          // root-relative (compiledUrl) specifiers resolve as if imported from a file in the root
+          const [from, s] = spec.startsWith(ROOT_PREFIX) ? [path.join(root, '_'), `./${spec.slice(ROOT_PREFIX.length)}`] : [f, spec];
           if (!s.startsWith('./') && !s.startsWith('../')) continue;
-          const r = resolveSpecifier(f, s);
+          const r = resolveSpecifier(from, s);
           // an unresolved relative import is recorded, so that the file appearing changes the hash
-          deps.push(r ?? path.resolve(path.dirname(f), s));
+          deps.push(r ?? path.resolve(path.dirname(from), s));
         }
         m = { hash: info.hash, deps };
       }
