@@ -19,11 +19,10 @@
  * r.ok; r.nodes.map((n) => `${n.id} ${n.status} ${n.reason}`);
  */
 import { readFileSync, statSync } from 'node:fs';
-import { nonFinitePaths, nonJsonAt } from './canonical.js';
-import { asError, contractError } from './thrown.js';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { nonFinitePaths, nonJsonAt } from './canonical.js';
 import { ancestorsClosure, descendants, resolveIds } from './graph.js';
 import type { FingerprintParts } from './fingerprint.js';
 import type { Latest, NodeRecord, NodeStatus, RunRecord } from './history.js';
@@ -34,6 +33,7 @@ import { rngFromKey, rngKeyOf } from './rng.js';
 import { fingerprintKey, fullParts, inputHashes, missingOutput, openSession, staleReason, staticParts, type Session, type SessionOptions } from './session.js';
 import type { NodeSpec } from './spec.js';
 import { CorruptObjectError, type CacheEntry, type OutputRef } from './store.js';
+import { asError, contractError } from './thrown.js';
 import type { Artifact, ArtifactType, RunView, StepContext, StepDef } from './types.js';
 
 export interface RunOptions extends SessionOptions {
@@ -541,7 +541,12 @@ async function storeOutputs(s: Session, n: NodeSpec, def: StepDef, produced: Rec
       const nf = nonFinitePaths(a.value);
       if (nf.count) warn(`output ${name}: ${nf.count} non-finite number(s) stored as null in JSON (${nf.paths.join(', ')}${nf.count > nf.paths.length ? ', …' : ''})`);
     }
-    refs[name] = await s.store.put(a);
+    try {
+      refs[name] = await s.store.put(a);
+    } catch (e) {
+      // a malformed table or file (see arrow.ts, store.ts): say which output of which step
+      throw contractError(`step ${n.kind}: output "${name}": ${(e as Error).message}`);
+    }
   }
   // keep the declared order (publish and `show` list outputs that way)
   const ordered: Record<string, OutputRef> = {};

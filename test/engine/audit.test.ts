@@ -179,12 +179,13 @@ describe('failure semantics', () => {
     expect(err('misbehave_cpu_function').message).toMatch(/^the step's outputs could not be sent back from its worker thread: .*could not be cloned/);
   });
 
-  it('a JSON output holding something JSON cannot say (a Map, a function) fails instead of being stored as {} or dropped', async () => {
-    rig = await base(`name: t\nseed: 1\nsteps:\n${MIS('map')}${MIS('function')}${MIS('map', 'misbehave-cpu')}`);
+  it('a JSON output holding something JSON cannot say (a Map, a function), or a ragged table, fails instead of being stored as {} / dropped / truncated', async () => {
+    rig = await base(`name: t\nseed: 1\nsteps:\n${MIS('map')}${MIS('function')}${MIS('ragged')}${MIS('map', 'misbehave-cpu')}`);
     const r = await rig.run({ keepGoing: true });
     const err = (id: string) => r.nodes.find((n) => n.id === id)!.error?.message;
     expect(err('misbehave_map')).toBe('step misbehave: output "extra" is not JSON data at $.rows[0].m: a Map (use plain objects, arrays, strings, numbers, booleans, null)');
     expect(err('misbehave_cpu_map')).toBe('step misbehave-cpu: output "extra" is not JSON data at $.rows[0].m: a Map (use plain objects, arrays, strings, numbers, booleans, null)');
+    expect(err('misbehave_ragged')).toBe('step misbehave: output "table": table column "x" has 3 values but the table has nrows = 2: every column must have one value per row');
     expect(err('misbehave_function')).toBe('step misbehave: output "extra" is not JSON data at $.f: a function (use plain objects, arrays, strings, numbers, booleans, null)');
   });
 
