@@ -310,6 +310,7 @@ export const MISSING = 'missing';
 export function fileCodeInfo(file: string, stat: StatCache | null): { hash: string; imports: string[] } {
   const st = fs.statSync(file);
   // 'c2': the import list is cached with the hash; the namespace changes when import detection does
+  // (keep StatCache.prune's list of live namespaces in step)
   const hit = stat?.get('c2', file, st);
   if (hit) return { hash: hit.h, imports: Array.isArray(hit.x) ? hit.x : [] };
   const start = Date.now();

@@ -66,6 +66,7 @@ export async function gcStore(s: Session, opts: GcOptions = {}): Promise<GcResul
     if (!opts.dryRun) {
       s.store.sweepTemp();
       const { withMutex } = await import('./lock.js');
+      s.stat.prune(); // entries of files that are gone (removed objects, moved data) would only grow the cache
       withMutex(s.store.locksDir, 'statcache', () => s.stat.save());
     }
     return res;

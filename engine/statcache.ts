@@ -99,6 +99,24 @@ export class StatCache {
     return { hash, cached: false };
   }
 
+  /**
+   * Forget entries whose file no longer exists or whose namespace is not in `live` (e.g. the old
+   * `c` code namespace). For gc: the cache otherwise only grows. Returns how many were dropped.
+   */
+  prune(live: string[] = ['f', 'c2', 'o', 'p']): number {
+    const keep = new Set(live);
+    let n = 0;
+    for (const key of Object.keys(this.entries)) {
+      const i = key.indexOf(':');
+      const ns = key.slice(0, i);
+      if (keep.has(ns) && fs.existsSync(key.slice(i + 1))) continue;
+      delete this.entries[key];
+      this.dirty[key] = null;
+      n++;
+    }
+    return n;
+  }
+
   /** True if there is something to write. */
   get isDirty(): boolean {
     return Object.keys(this.dirty).length > 0;

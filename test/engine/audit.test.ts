@@ -310,6 +310,26 @@ describe('store and history recovery', () => {
     expect(rig.executed()).toEqual([]);
   });
 
+  it('gc prunes stat-cache entries of files that are gone', async () => {
+    rig = await base();
+    await rig.run();
+    const file = path.join(rig.dir, 'artifacts/statcache.json');
+    const read = () => Object.keys((JSON.parse(fs.readFileSync(file, 'utf8')) as { entries: Record<string, unknown> }).entries);
+    const gone = path.join(rig.dir, 'data/gone.txt');
+    const data = JSON.parse(fs.readFileSync(file, 'utf8')) as { entries: Record<string, unknown> };
+    data.entries[`f:${gone}`] = { size: 1, mtime: 1, ino: 1, ctime: 1, h: 'x' };
+    data.entries[`c:${path.join(rig.dir, 'pipeline.yaml')}`] = { size: 1, mtime: 1, ino: 1, h: 'x' }; // an old namespace
+    fs.writeFileSync(file, JSON.stringify(data));
+    const before = read();
+    const { openSession } = await import('../../engine/session.js');
+    const { gcStore } = await import('../../engine/gc.js');
+    await gcStore(await openSession({ file: rig.yaml, registry: rig.registry, codeRoot: rig.codeRoot }));
+    const after = read();
+    expect(before.filter((k) => !after.includes(k)).sort()).toEqual([`c:${path.join(rig.dir, 'pipeline.yaml')}`, `f:${gone}`]);
+    expect(after.length).toBeGreaterThan(5);
+    expect((await rig.run()).nodes.every((n) => n.status === 'cached')).toBe(true);
+  });
+
   it('a run sweeps temp files left in publish folders by a killed run', async () => {
     rig = await base();
     await rig.run();
