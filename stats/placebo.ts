@@ -249,12 +249,3 @@ export function runReplicates(prob: PlaceboProblem, keys: string[], onProgress?:
   return out;
 }
 
-/** Quantile (type 7, R's default) of the finite values of x. */
-export function quantile(sorted: Float64Array, q: number): number {
-  const n = sorted.length;
-  if (n === 0) return NaN;
-  const h = (n - 1) * q;
-  const lo = Math.floor(h);
-  const hi = Math.min(n - 1, lo + 1);
-  return sorted[lo]! + (h - lo) * (sorted[hi]! - sorted[lo]!);
-}

@@ -18,6 +18,7 @@
 import { z } from 'zod';
 import { defineStep, StepError } from '../engine/types.js';
 import { filterRows, hasCol, isNumeric, type Table, withColumn } from '../engine/table.js';
+import { quantile7 } from '../stats/quantile.js';
 import { applyFilters, excludeSchema, whereSchema } from './common/filter.js';
 import { nearest } from './common/suggest.js';
 import { columnRefs, evaluate, ExprError, parseExpr } from './common/expr.js';
@@ -54,15 +55,7 @@ const params = z.strictObject({
 });
 export type CleanParams = z.infer<typeof params>;
 
-/** Quantile of sorted finite values, R type 7 (linear interpolation). R: quantile(x, q, type = 7) */
-export function quantile7(sorted: ArrayLike<number>, q: number): number {
-  const n = sorted.length;
-  if (n === 0) return NaN;
-  const h = (n - 1) * q;
-  const lo = Math.floor(h);
-  const hi = Math.min(lo + 1, n - 1);
-  return sorted[lo]! + (h - lo) * (sorted[hi]! - sorted[lo]!);
-}
+
 
 export default defineStep<CleanParams>({
   kind: 'clean',

@@ -21,6 +21,7 @@
 import { z } from 'zod';
 import { defineStep, StepError, type Artifact } from '../engine/types.js';
 import { makeTable, hasCol, isNumeric, type Table } from '../engine/table.js';
+import { quantile7 } from '../stats/quantile.js';
 import { applyFilters, excludeSchema, whereSchema } from './common/filter.js';
 import { renderFormats, renderHtmlPage, renderMarkdown, TABLE_FORMATS, type BodyRow, type TableLayout } from './render/layout.js';
 import { compareDescribe, describeComparisonLayout, loadPaperTables } from './render/compare.js';
@@ -62,15 +63,7 @@ const params = z.strictObject({
 });
 type Params = z.infer<typeof params>;
 
-/** Quantile `q` ∈ [0, 1] of sorted values, Hyndman–Fan type 7 (R: quantile(x, q, type = 7)). NaN if empty. */
-export function quantile7(sorted: ArrayLike<number>, q: number): number {
-  const n = sorted.length;
-  if (n === 0) return NaN;
-  const h = (n - 1) * q;
-  const lo = Math.floor(h);
-  const hi = Math.min(lo + 1, n - 1);
-  return sorted[lo]! + (h - lo) * (sorted[hi]! - sorted[lo]!);
-}
+
 
 /**
  * The statistics of one column, skipping NaN. Mean and SD by a two-pass algorithm

@@ -31,6 +31,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { defineStep, StepError } from '../engine/types.js';
+import { editDistance } from './common/suggest.js';
 import { type Column, makeTable, type Table } from '../engine/table.js';
 
 const DEFAULT_NA = ['', 'NA', '—', '...', '-'];
@@ -313,26 +314,12 @@ function formatOf(file: string, f: IngestParams['format']): 'csv' | 'xlsx' | 'ar
   return 'csv';
 }
 
-/** Levenshtein distance, for "did you mean" suggestions of column names. */
-function editDistance(a: string, b: string): number {
-  const d = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = d[0]!;
-    d[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = d[j]!;
-      d[j] = Math.min(d[j]! + 1, d[j - 1]! + 1, prev + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return d[b.length]!;
-}
 
 /** The existing names closest to `name` (at most 2 edits, or one contains the other), best first. */
 function closest(name: string, names: string[]): string[] {
   const lo = name.toLowerCase();
   return names
-    .map((n) => ({ n, d: n.toLowerCase().includes(lo) || lo.includes(n.toLowerCase()) ? 0.5 : editDistance(name, n) }))
+    .map((n) => ({ n, d: n.toLowerCase().includes(lo) || lo.includes(n.toLowerCase()) ? 0.5 : editDistance(name.toLowerCase(), n.toLowerCase()) }))
     .filter((x) => x.d <= 2)
     .sort((a, b) => a.d - b.d)
     .slice(0, 3)

@@ -24,7 +24,8 @@ import { defineStep, StepError, type Artifact, type StepContext } from '../engin
 import { hasCol, isNumeric, makeTable } from '../engine/table.js';
 import { compiledUrl } from '../engine/paths.js';
 import { factorize } from '../stats/fe.js';
-import { PlaceboSolver, quantile, runReplicates, type PlaceboProblem, type ReplicateResults } from '../stats/placebo.js';
+import { quantile7 } from '../stats/quantile.js';
+import { PlaceboSolver, runReplicates, type PlaceboProblem, type ReplicateResults } from '../stats/placebo.js';
 import { asList, fitRegression, prepareRegression, outcomeParam, regressionParams, reportDrops, resolveVcov, type RegressionSpec } from './estimate.js';
 
 export const placeboParams = z.strictObject({
@@ -200,7 +201,7 @@ export default defineStep({
     const mean = valid ? finite.reduce((a, b) => a + b, 0) / valid : NaN;
     const sd = valid > 1 ? Math.sqrt(finite.reduce((a, b) => a + (b - mean) * (b - mean), 0) / (valid - 1)) : NaN;
     const quantiles: Record<string, number> = {};
-    for (const q of QUANTILES) quantiles[String(q)] = quantile(sorted, q);
+    for (const q of QUANTILES) quantiles[String(q)] = quantile7(sorted, q);
     const summary = {
       y: params.y,
       treat: params.treat,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import clean, { quantile7 } from '../../steps/clean.js';
+import clean from '../../steps/clean.js';
+import { quantile7 } from '../../stats/quantile.js';
 import { evaluate, ExprError, parseExpr } from '../../steps/common/expr.js';
 import { StepError } from '../../engine/types.js';
 import { makeTable, toRows } from '../../engine/table.js';
