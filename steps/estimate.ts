@@ -68,6 +68,26 @@ export interface RegressionSpec {
   level: number;
 }
 
+/** The regression params shared by estimate and placebo, as parsed. */
+type SharedRegressionParams = { y: string; controls: string[]; fe: string | string[]; cluster?: string | string[]; vcov?: VcovType; weights?: string; where?: Where; exclude?: Exclude; keep_singletons: boolean; level: number };
+
+/** The RegressionSpec of estimate/placebo params, `treat` first among the regressors. */
+export function regressionSpecOf(who: string, params: SharedRegressionParams, treat: string[]): RegressionSpec {
+  const cluster = asList(params.cluster);
+  return {
+    y: params.y,
+    x: [...treat, ...params.controls],
+    fe: asList(params.fe),
+    cluster,
+    vcov: resolveVcov(who, cluster, params.vcov),
+    weights: params.weights,
+    where: params.where,
+    exclude: params.exclude,
+    keep_singletons: params.keep_singletons,
+    level: params.level,
+  };
+}
+
 /** Resolve the vcov default and check cluster/vcov consistency. */
 export function resolveVcov(who: string, cluster: string[], vcov: VcovType | undefined): VcovType {
   const v = vcov ?? (cluster.length > 0 ? 'cluster' : 'iid');
@@ -229,19 +249,7 @@ export default defineStep({
     if (!art || Array.isArray(art) || art.type !== 'table') throw new StepError(`${who}: input "panel" must be one table`);
     const treat = asList(params.treat);
     if (treat.length === 0) throw new StepError(`${who}: params.treat must name at least one column`);
-    const cluster = asList(params.cluster);
-    const spec: RegressionSpec = {
-      y: params.y,
-      x: [...treat, ...params.controls],
-      fe: asList(params.fe),
-      cluster,
-      vcov: resolveVcov(who, cluster, params.vcov),
-      weights: params.weights,
-      where: params.where,
-      exclude: params.exclude,
-      keep_singletons: params.keep_singletons,
-      level: params.level,
-    };
+    const spec = regressionSpecOf(who, params, treat);
     const prep = prepareRegression(art.table, spec, who);
     const fit = fitRegression(prep, spec, who);
     reportDrops(ctx, fit, who);

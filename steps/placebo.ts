@@ -26,7 +26,7 @@ import { compiledUrl } from '../engine/paths.js';
 import { factorize } from '../stats/fe.js';
 import { quantile7 } from '../stats/quantile.js';
 import { PlaceboSolver, runReplicates, type PlaceboProblem, type ReplicateResults } from '../stats/placebo.js';
-import { asList, fitRegression, prepareRegression, outcomeParam, regressionParams, reportDrops, resolveVcov, type RegressionSpec } from './estimate.js';
+import { fitRegression, prepareRegression, outcomeParam, regressionParams, regressionSpecOf, reportDrops } from './estimate.js';
 
 export const placeboParams = z.strictObject({
   y: outcomeParam,
@@ -102,19 +102,7 @@ export default defineStep({
     const who = `placebo (${ctx.nodeId})`;
     const art = inputs.panel;
     if (!art || Array.isArray(art) || art.type !== 'table') throw new StepError(`${who}: input "panel" must be one table`);
-    const cluster = asList(params.cluster);
-    const spec: RegressionSpec = {
-      y: params.y,
-      x: [params.treat, ...params.controls],
-      fe: asList(params.fe),
-      cluster,
-      vcov: resolveVcov(who, cluster, params.vcov),
-      weights: params.weights,
-      where: params.where,
-      exclude: params.exclude,
-      keep_singletons: params.keep_singletons,
-      level: params.level,
-    };
+    const spec = regressionSpecOf(who, params, [params.treat]);
     // adopt is not a required column: missing (like 0) means never treated, so those units stay in
     if (!hasCol(art.table, params.adopt))
       throw new StepError(`${who}: adoption column "${params.adopt}" not found in the input table; columns are: ${art.table.names.join(', ')}`);
@@ -210,7 +198,7 @@ export default defineStep({
       valid,
       n,
       clusters: Object.values(fit.clusters).length ? Math.min(...Object.values(fit.clusters)) : null,
-      vcov: { type: spec.vcov, by: spec.vcov === 'cluster' ? cluster : null, df: fit.dfT },
+      vcov: { type: spec.vcov, by: spec.vcov === 'cluster' ? spec.cluster : null, df: fit.dfT },
       observed: { estimate: obsEst, se: obsSe, p: obsP },
       randomization_p: valid ? extreme / valid : NaN,
       extreme,
