@@ -1,10 +1,12 @@
 /**
  * Garbage collection of the store: delete the objects that neither the current pipeline (its
  * cached nodes, and the latest successful outputs of its nodes, which `show` reads) nor the last
- * `keepRuns` recorded runs reference, the cache entries that point at a deleted object, and stray
- * temp files. Holds the exclusive gc lock (waits for running `repro run`s to finish).
+ * `keepRuns` recorded runs reference, the cache entries that point at a deleted object, stray
+ * temp files, and all but the `keepSpecs` most recently used validated specs (one is saved per
+ * pipeline file and `--set` combination; a dropped one only costs one validation). Holds the exclusive gc lock (waits for running `repro run`s to finish).
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { acquireGcLock } from './lock.js';
 import { planSession } from './plan.js';
 import type { Session } from './session.js';
@@ -13,12 +15,16 @@ export interface GcOptions {
   dryRun?: boolean;
   /** How many recent runs' outputs to keep (default 5). */
   keepRuns?: number;
+  /** How many most recently used validated specs (artifacts/specs/) to keep (default 20). */
+  keepSpecs?: number;
   onWait?: (pids: number[]) => void;
 }
 
 export interface GcResult {
   objectsRemoved: number;
   entriesRemoved: number;
+  /** Validated specs removed from artifacts/specs/. */
+  specsRemoved: number;
   bytesFreed: number;
   objectsKept: number;
   bytesKept: number;
@@ -38,7 +44,7 @@ export async function gcStore(s: Session, opts: GcOptions = {}): Promise<GcResul
     const keepRuns = opts.keepRuns ?? 5;
     for (const run of keepRuns > 0 ? hist.runs.slice(-keepRuns) : []) for (const n of run.nodes) for (const h of Object.values(n.outputs ?? {})) keep.add(h);
 
-    const res: GcResult = { objectsRemoved: 0, entriesRemoved: 0, bytesFreed: 0, objectsKept: 0, bytesKept: 0, dryRun: !!opts.dryRun };
+    const res: GcResult = { objectsRemoved: 0, entriesRemoved: 0, specsRemoved: 0, bytesFreed: 0, objectsKept: 0, bytesKept: 0, dryRun: !!opts.dryRun };
     // cache entries first (an entry must never point at a missing object for long)
     for (const key of s.store.listEntries()) {
       const e = s.store.readEntry(key);
@@ -62,6 +68,26 @@ export async function gcStore(s: Session, opts: GcOptions = {}): Promise<GcResul
       res.objectsRemoved++;
       res.bytesFreed += o.size;
       if (!opts.dryRun) s.store.discardObject(o.hash);
+    }
+    // validated specs: keep the most recently used (a cache hit touches the file's mtime)
+    const specsDir = path.join(s.storeDir, 'specs');
+    let specs: { p: string; t: number; size: number }[] = [];
+    try {
+      specs = fs
+        .readdirSync(specsDir)
+        .filter((f) => f.endsWith('.json'))
+        .map((f) => {
+          const st = fs.statSync(path.join(specsDir, f));
+          return { p: path.join(specsDir, f), t: st.mtimeMs, size: st.size };
+        })
+        .sort((a, b) => b.t - a.t || (a.p < b.p ? -1 : 1));
+    } catch {
+      /* no specs yet */
+    }
+    for (const sp of specs.slice(Math.max(0, opts.keepSpecs ?? 20))) {
+      res.specsRemoved++;
+      res.bytesFreed += sp.size;
+      if (!opts.dryRun) fs.rmSync(sp.p, { force: true });
     }
     if (!opts.dryRun) {
       s.store.sweepTemp();

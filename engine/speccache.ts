@@ -44,8 +44,9 @@ const cachePath = (storeDir: string, abs: string, overrides: ParamOverride[]): s
 /** The saved spec if everything it depends on is unchanged, else null. */
 export function cachedSpec(storeDir: string, abs: string, overrides: ParamOverride[], registry: Registry, stat: StatCache, fp: Fingerprinter): PipelineSpec | null {
   let c: SpecCacheFile;
+  const file = cachePath(storeDir, abs, overrides);
   try {
-    c = JSON.parse(fs.readFileSync(cachePath(storeDir, abs, overrides), 'utf8')) as SpecCacheFile;
+    c = JSON.parse(fs.readFileSync(file, 'utf8')) as SpecCacheFile;
   } catch {
     return null;
   }
@@ -59,9 +60,19 @@ export function cachedSpec(storeDir: string, abs: string, overrides: ParamOverri
       if (sha256(canonicalJson(fp.code(kind, e.file))) !== k.code) return null;
     }
     if (c.env !== envHash(stat)) return null;
+    touch(file); // gc keeps the most recently used specs (by mtime)
     return c.spec;
   } catch {
     return null;
+  }
+}
+
+function touch(file: string): void {
+  try {
+    const now = new Date();
+    fs.utimesSync(file, now, now);
+  } catch {
+    /* read-only store: gc may then drop this spec, which only costs one validation */
   }
 }
 
