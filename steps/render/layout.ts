@@ -104,7 +104,13 @@ export function renderTex(t: TableLayout): string {
   L.push('% Requires \\usepackage{booktabs}');
   L.push('\\begin{table}[htbp]');
   L.push('\\centering');
-  if (t.title) L.push(`\\caption{${escapeTex(t.title)}}`);
+  if (t.title) {
+    // LaTeX numbers captions itself: "Table 4: Robustness" would print "Table 1: Table 4: Robustness".
+    // Keep the paper's number by setting the counter, and caption the rest.
+    const m = /^Table\s+(\d+)\s*[:.]\s*/i.exec(t.title);
+    if (m) L.push(`\\setcounter{table}{${Number(m[1]) - 1}}`);
+    L.push(`\\caption{${escapeTex(m ? t.title.slice(m[0].length) : t.title)}}`);
+  }
   if (t.id) L.push(`\\label{tab:${t.id.replace(/[^A-Za-z0-9:_-]/g, '')}}`);
   L.push(`\\begin{tabular}{l${'c'.repeat(n)}}`);
   L.push('\\toprule');
