@@ -120,14 +120,7 @@ export async function acquireRunLock(locksDir: string, onWait?: (pid: number | n
     }
     await sleep(100);
   }
-  let released = false;
-  return {
-    release() {
-      if (released) return;
-      released = true;
-      fs.rmSync(mine, { force: true });
-    },
-  };
+  return heldFile(mine);
 }
 
 /** Take the exclusive gc lock and wait until no live run holds the store. */
@@ -152,12 +145,17 @@ export async function acquireGcLock(locksDir: string, onWait?: (pids: number[]) 
     }
     await sleep(100);
   }
+  return heldFile(gc);
+}
+
+/** A held lock file, removed once on release. */
+function heldFile(file: string): Held {
   let released = false;
   return {
     release() {
       if (released) return;
       released = true;
-      fs.rmSync(gc, { force: true });
+      fs.rmSync(file, { force: true });
     },
   };
 }

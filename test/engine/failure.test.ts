@@ -7,19 +7,10 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readHistory } from '../../engine/history.js';
 import { Store } from '../../engine/store.js';
-import { BASE_YAML, makeRig, NUMS, statuses, type Rig } from './rig.js';
+import { BASE_YAML, rigPool, statuses } from './rig.js';
 
-const rigs: Rig[] = [];
-afterEach(() => {
-  for (const r of rigs.splice(0)) r.cleanup();
-});
-async function rigWith(yaml: string): Promise<Rig> {
-  const r = await makeRig();
-  rigs.push(r);
-  r.write('data/nums.txt', NUMS);
-  r.setYaml(yaml);
-  return r;
-}
+const { rigWith, cleanupAll } = rigPool();
+afterEach(cleanupAll);
 
 const FAIL_YAML = `name: failing
 seed: 1

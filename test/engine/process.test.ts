@@ -8,7 +8,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Store } from '../../engine/store.js';
-import { cli, CLI, makeRig, NUMS, type Rig } from './rig.js';
+import { cli, CLI, rigPool } from './rig.js';
 
 const SLOW_YAML = `name: slow
 seed: 3
@@ -44,17 +44,8 @@ steps:
     publish: results/rep
 `;
 
-const rigs: Rig[] = [];
-afterEach(() => {
-  for (const r of rigs.splice(0)) r.cleanup();
-});
-async function rigWith(yaml: string): Promise<Rig> {
-  const r = await makeRig();
-  rigs.push(r);
-  r.write('data/nums.txt', NUMS);
-  r.setYaml(yaml);
-  return r;
-}
+const { rigWith, cleanupAll } = rigPool();
+afterEach(cleanupAll);
 
 interface JsonRun {
   ok: boolean;

@@ -130,3 +130,23 @@ steps:
 `;
 
 export const NUMS = '1.2\n2.5\n3.7\n';
+
+/**
+ * Rigs for one test file: `rigWith(yaml)` makes a rig with data/nums.txt and the given YAML; call
+ * `cleanupAll()` in afterEach.
+ */
+export function rigPool(): { rigWith(yaml: string): Promise<Rig>; cleanupAll(): void } {
+  const rigs: Rig[] = [];
+  return {
+    async rigWith(yaml) {
+      const r = await makeRig();
+      rigs.push(r);
+      r.write('data/nums.txt', NUMS);
+      r.setYaml(yaml);
+      return r;
+    },
+    cleanupAll() {
+      for (const r of rigs.splice(0)) r.cleanup();
+    },
+  };
+}

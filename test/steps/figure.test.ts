@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import def from '../../steps/figure.js';
-import { renderCtx, jsonArtifact, tableArtifact, text, ROOT } from './render-ctx.js';
+import { renderCtx, jsonArtifact, tableArtifact, text, ROOT, mpdtaPanel } from './render-ctx.js';
 import { findFontFiles } from '../../steps/render/charts.js';
 
 const OUT = path.join(ROOT, 'test-output');
@@ -96,15 +96,7 @@ describe('figure: placebo', () => {
 
 describe('figure from the real event-study and placebo steps (mpdta)', () => {
   it('accepts their artifacts as they are', async () => {
-    const { parse } = await import('csv-parse/sync');
-    const { readFileSync } = await import('node:fs');
-    const { fromRows } = await import('../../engine/table.js');
-    const rows = parse(readFileSync(path.join(ROOT, '..', 'shared', 'data', 'mpdta', 'mpdta.csv'), 'utf8'), {
-      columns: (h: string[]) => h.map((c) => c.replace('.', '_')),
-      cast: (v: string, c: { header: boolean }) => (c.header ? v : v === '' ? null : Number(v)),
-    }) as Record<string, unknown>[];
-    for (const r of rows) r.did = (r.first_treat as number) > 0 && (r.year as number) >= (r.first_treat as number) ? 1 : 0;
-    const panel = { type: 'table' as const, table: fromRows(rows) };
+    const panel = mpdtaPanel();
     const esDef = (await import('../../steps/event-study.js')).default;
     const plDef = (await import('../../steps/placebo.js')).default;
     const es = await esDef.run(renderCtx('event_study'), { panel }, esDef.params.parse({ y: 'lemp', unit: 'countyreal', time: 'year', adopt: 'first_treat', base: -1, window: [-3, 2] }));

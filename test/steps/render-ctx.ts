@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { Artifact, StepContext } from '../../engine/types.js';
 import { rngFromKey, rngKeyOf } from '../../engine/rng.js';
 import { fromRows } from '../../engine/table.js';
+import { parse } from 'csv-parse/sync';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'render');
@@ -37,6 +38,16 @@ export function renderCtx(nodeId = 'node', baseDir = ROOT, seed = 1): FakeCtx {
 }
 
 /** A fixture JSON file under test/fixtures/render/. */
+/** The real mpdta panel from ../shared/data (read in place), with a `did` column, as a table artifact. */
+export function mpdtaPanel(): Artifact & { type: 'table' } {
+  const rows = parse(readFileSync(path.join(ROOT, '..', 'shared', 'data', 'mpdta', 'mpdta.csv'), 'utf8'), {
+    columns: (h: string[]) => h.map((c) => c.replace('.', '_')),
+    cast: (v: string, c: { header: boolean }) => (c.header ? v : v === '' ? null : Number(v)),
+  }) as Record<string, unknown>[];
+  for (const r of rows) r.did = (r.first_treat as number) > 0 && (r.year as number) >= (r.first_treat as number) ? 1 : 0;
+  return { type: 'table', table: fromRows(rows) };
+}
+
 export function fixture(name: string): unknown {
   return JSON.parse(readFileSync(path.join(FIXTURES, name), 'utf8'));
 }

@@ -10,7 +10,7 @@ import { renderTex, renderCsv, renderMarkdown } from '../../steps/render/layout.
 import { loadPaperTables } from '../../steps/render/compare.js';
 import type { Model } from '../../steps/render/model.js';
 import describeStep from '../../steps/describe.js';
-import { renderCtx, jsonArtifact, fixture, text, ROOT } from './render-ctx.js';
+import { renderCtx, jsonArtifact, fixture, text, ROOT, mpdtaPanel } from './render-ctx.js';
 
 /**
  * Structural LaTeX check (no TeX engine here): balanced braces and environments; in text, no bare
@@ -348,14 +348,7 @@ describe('data/paper-tables.json (transcription of the seed)', () => {
 
 describe('tabulate on the real estimate step (mpdta)', () => {
   it('lays out its models as they are', async () => {
-    const { parse } = await import('csv-parse/sync');
-    const { fromRows } = await import('../../engine/table.js');
-    const rows = parse(readFileSync(path.join(ROOT, '..', 'shared', 'data', 'mpdta', 'mpdta.csv'), 'utf8'), {
-      columns: (h: string[]) => h.map((c) => c.replace('.', '_')),
-      cast: (v: string, c: { header: boolean }) => (c.header ? v : v === '' ? null : Number(v)),
-    }) as Record<string, unknown>[];
-    for (const r of rows) r.did = (r.first_treat as number) > 0 && (r.year as number) >= (r.first_treat as number) ? 1 : 0;
-    const panel = { type: 'table' as const, table: fromRows(rows) };
+    const panel = mpdtaPanel();
     const est = (await import('../../steps/estimate.js')).default;
     const a = await est.run(renderCtx('a'), { panel }, est.params.parse({ y: 'lemp', treat: 'did', fe: ['countyreal', 'year'], cluster: 'countyreal' }));
     const b = await est.run(renderCtx('b'), { panel }, est.params.parse({ y: 'lemp', treat: 'did', controls: ['lpop'], fe: ['year'], vcov: 'hc1' }));
