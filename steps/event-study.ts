@@ -18,8 +18,9 @@ import { defineStep, StepError, type Artifact } from '../engine/types.js';
 import { isNumeric, withColumn } from '../engine/table.js';
 import { eventDummies, periodTerm, waldF } from '../stats/eventstudy.js';
 import { tQuantile } from '../stats/dist.js';
-import { asList, fitRegression, prepareRegression, outcomeParam, regressionParams, reportDrops, resolveVcov, type RegressionSpec } from './estimate.js';
+import { asList, fitRegression, prepareRegression, outcomeParam, regressionParams, reportDrops, resolveVcov, type RegressionSpec } from './common/regression.js';
 import { applyFilters } from './common/filter.js';
+import { unitCohorts } from './common/cohorts.js';
 
 export const eventStudyParams = z
   .strictObject({
@@ -53,20 +54,21 @@ export default defineStep({
     if (!art || Array.isArray(art) || art.type !== 'table') throw new StepError(`${who}: input "panel" must be one table`);
     let table = applyFilters(art.table, params.where, params.exclude, who);
     const relCol = params.event_time ?? params.adopt!;
-    for (const c of [params.time, relCol, params.unit]) {
-      if (!(c in table.columns)) throw new StepError(`${who}: column "${c}" not found in the input table; columns are: ${table.names.join(', ')}`);
-    }
-    for (const c of [params.time, relCol]) if (!isNumeric(table.columns[c]!)) throw new StepError(`${who}: column "${c}" must be numeric`);
-    const timeC = table.columns[params.time] as Float64Array;
-    const src = table.columns[relCol] as Float64Array;
     const n0 = table.nrows;
-    const rel = new Float64Array(n0);
-    for (let i = 0; i < n0; i++) {
-      if (params.event_time) rel[i] = src[i]!;
-      else {
-        const a = src[i]!;
-        rel[i] = Number.isNaN(a) || a === 0 ? NaN : timeC[i]! - a;
+    let rel: Float64Array;
+    let timeC: Float64Array;
+    if (params.adopt !== undefined) {
+      // one adoption time per unit (checked), relative time = time − adoption, NaN for never treated
+      const c = unitCohorts(table, { unit: params.unit, time: params.time, adopt: params.adopt }, who);
+      rel = c.rel;
+      timeC = c.time;
+    } else {
+      for (const c of [params.time, relCol, params.unit]) {
+        if (!(c in table.columns)) throw new StepError(`${who}: column "${c}" not found in the input table; columns are: ${table.names.join(', ')}`);
       }
+      for (const c of [params.time, relCol]) if (!isNumeric(table.columns[c]!)) throw new StepError(`${who}: column "${c}" must be numeric`);
+      timeC = table.columns[params.time] as Float64Array;
+      rel = Float64Array.from(table.columns[relCol] as Float64Array);
     }
     let lo = Infinity, hi = -Infinity;
     for (let i = 0; i < n0; i++) {

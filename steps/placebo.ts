@@ -23,10 +23,10 @@ import { fileURLToPath } from 'node:url';
 import { defineStep, StepError, type Artifact, type StepContext } from '../engine/types.js';
 import { hasCol, isNumeric, makeTable } from '../engine/table.js';
 import { compiledUrl } from '../engine/paths.js';
-import { factorize } from '../stats/fe.js';
 import { quantile7 } from '../stats/quantile.js';
 import { PlaceboSolver, runReplicates, type PlaceboProblem, type ReplicateResults } from '../stats/placebo.js';
-import { fitRegression, prepareRegression, outcomeParam, regressionParams, regressionSpecOf, reportDrops } from './estimate.js';
+import { unitCohorts } from './common/cohorts.js';
+import { fitRegression, prepareRegression, outcomeParam, regressionParams, regressionSpecOf, reportDrops } from './common/regression.js';
 
 export const placeboParams = z.strictObject({
   y: outcomeParam,
@@ -107,37 +107,17 @@ export default defineStep({
     if (!hasCol(art.table, params.adopt))
       throw new StepError(`${who}: adoption column "${params.adopt}" not found in the input table; columns are: ${art.table.names.join(', ')}`);
     const prep = prepareRegression(art.table, spec, who, [params.unit, params.time]);
-    for (const c of [params.time, params.adopt])
-      if (!isNumeric(prep.table.columns[c]!)) throw new StepError(`${who}: column "${c}" must be numeric (years)`);
     const fit = fitRegression(prep, spec, who);
     reportDrops(ctx, fit, who);
     if (fit.terms[0] !== params.treat) throw new StepError(`${who}: the treatment "${params.treat}" is collinear with the fixed effects or controls; nothing to test`);
 
-    // estimation-sample rows (into prep.table)
+    // estimation-sample rows (into prep.table), their units and the units' adoption times
     const rows = Int32Array.from(fit.internals.rows, (r) => prep.rows[r]!);
     const n = rows.length;
-    const unitF = factorize(prep.table.columns[params.unit]!);
-    const timeCol = prep.table.columns[params.time] as Float64Array;
-    const adoptCol = prep.table.columns[params.adopt] as Float64Array;
-    const unitMap = new Int32Array(unitF.nlevels).fill(-1);
-    const unit = new Int32Array(n);
-    const time = new Float64Array(n);
-    const adoptU: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const r = rows[i]!;
-      const uc = unitF.codes[r]!;
-      if (unitMap[uc]! < 0) {
-        unitMap[uc] = adoptU.length;
-        adoptU.push(Number.isNaN(adoptCol[r]!) ? 0 : adoptCol[r]!);
-      }
-      const u = unitMap[uc]!;
-      unit[i] = u;
-      time[i] = timeCol[r]!;
-      const a = Number.isNaN(adoptCol[r]!) ? 0 : adoptCol[r]!;
-      if (a !== adoptU[u]) throw new StepError(`${who}: adoption column "${params.adopt}" is not constant within unit "${params.unit}" (row ${r + 1}); it must give one adoption time per unit`);
-    }
-    const adopt = Float64Array.from(adoptU);
-    const nTreated = adoptU.filter((a) => a > 0).length;
+    const cohorts = unitCohorts(prep.table, { unit: params.unit, time: params.time, adopt: params.adopt }, who, rows);
+    const { unit, time } = cohorts;
+    const adopt = cohorts.adopt;
+    const nTreated = cohorts.treated;
     if (nTreated === 0) throw new StepError(`${who}: no unit has an adoption time > 0 in "${params.adopt}"; nothing to permute`);
     const times = Float64Array.from([...new Set(Array.from(time))].sort((a, b) => a - b).slice(1));
 
