@@ -35,6 +35,10 @@ function benchCtx(threads: number): StepContext {
     warn: () => {},
     progress: () => {},
     threads,
+    map: async <C, R>(fn: string, chunks: C[], shared?: unknown): Promise<R[]> => {
+      const f = placebo.tasks![fn]!;
+      return chunks.map((c) => f(c, shared) as R);
+    },
   };
 }
 

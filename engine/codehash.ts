@@ -7,8 +7,9 @@
  * and whitespace. The normalized hash is sha256 of the token list. The same token list gives the
  * module's imports: `import … from './x.js'`, `import './x.js'`, `export … from './x.js'` and
  * `import('./x.js')` with a literal relative specifier (`import type` / `export type` are skipped:
- * they vanish at run time), plus modules loaded by URL for worker threads:
- * `compiledUrl('steps/x-worker.ts')` (project-root relative) and `new URL('./x.js', import.meta.url)`. `.js` specifiers map back to `.ts` sources when those exist.
+ * they vanish at run time), plus modules loaded by URL (`new URL('./x.js', import.meta.url)`).
+ * `.js` specifiers map back to `.ts` sources when those exist. Bare specifiers name third-party
+ * packages: their resolved versions enter the fingerprint separately ({@link packageVersions}).
  *
  * Per-file results are cached in the stat cache by (size, mtime, inode, ctime), so a run only stats the
  * files of an unchanged code base.
@@ -226,14 +227,8 @@ export function importsOf({ toks, kinds }: Tokens): string[] {
   for (let i = 0; i < n; i++) {
     if (kinds[i] !== K.Ident) continue;
     const t = toks[i]!;
-    // modules loaded by URL rather than imported (worker-thread entries): compiledUrl('steps/x.ts')
-    // names a file relative to the project root; new URL('./x.js', import.meta.url) one relative
-    // to this file. They are code the step runs, so they belong to its closure.
-    if (t === 'compiledUrl' && toks[i + 1] === '(' && i + 2 < n && toks[i - 1] !== '.' && toks[i - 1] !== 'function') {
-      const s = literal(toks[i + 2]!, kinds[i + 2]!);
-      if (s !== null && toks[i + 3] === ')') out.push(`${ROOT_PREFIX}${s}`);
-      continue;
-    }
+    // a module loaded by URL rather than imported: new URL('./x.js', import.meta.url) names a file
+    // relative to this one. It is code the module runs, so it belongs to its closure.
     if (t === 'URL' && toks[i - 1] === 'new' && toks[i + 1] === '(' && i + 2 < n) {
       const s = literal(toks[i + 2]!, kinds[i + 2]!);
       if (s !== null && (s.startsWith('./') || s.startsWith('../')) && toks.slice(i + 3, i + 10).join('') === ',import.meta.url)') out.push(s);
@@ -265,9 +260,6 @@ export function importsOf({ toks, kinds }: Tokens): string[] {
   }
   return out;
 }
-
-/** Marks a specifier relative to the project root (from `compiledUrl('steps/x.ts')`). */
-export const ROOT_PREFIX = '#root:';
 
 /** Normalized hash of a source text and the specifiers it imports. */
 export function normalizeSource(src: string): { hash: string; imports: string[] } {
@@ -332,7 +324,9 @@ export function codeClosure(
   entry: string,
   root: string,
   stat: StatCache | null,
-  memo: Map<string, { hash: string; deps: string[] }> = new Map(),
+  memo: Map<string, { hash: string; deps: string[]; bare?: string[] }> = new Map(),
+  /** Collects the package names of bare (third-party) imports of the closure, e.g. `jstat`, `@resvg/resvg-js`. */
+  bare?: Set<string>,
 ): Record<string, string> {
   const out: Record<string, string> = {};
   const seen = new Set<string>();
@@ -348,22 +342,88 @@ export function codeClosure(
       } else {
         const info = fileCodeInfo(f, stat);
         const deps: string[] = [];
+        const pkgs: string[] = [];
         for (const spec of info.imports) {
-          // root-relative (compiledUrl) specifiers resolve as if imported from a file in the root
-          const [from, s] = spec.startsWith(ROOT_PREFIX) ? [path.join(root, '_'), `./${spec.slice(ROOT_PREFIX.length)}`] : [f, spec];
+          const pkg = packageOf(spec);
+          if (pkg) pkgs.push(pkg);
+          const [from, s] = [f, spec];
           if (!s.startsWith('./') && !s.startsWith('../')) continue;
           const r = resolveSpecifier(from, s);
           // an unresolved relative import is recorded, so that the file appearing changes the hash
           deps.push(r ?? path.resolve(path.dirname(from), s));
         }
-        m = { hash: info.hash, deps };
+        m = { hash: info.hash, deps, bare: pkgs };
       }
       memo.set(f, m);
     }
     out[relPosix(root, f)] = m.hash;
+    if (bare) for (const b of m.bare ?? []) bare.add(b);
     for (const d of m.deps) if (!seen.has(d)) stack.push(d);
   }
   const sorted: Record<string, string> = {};
   for (const k of Object.keys(out).sort()) sorted[k] = out[k]!;
   return sorted;
+}
+
+/** The npm package a bare specifier names (`@scope/name/sub` → `@scope/name`), or null (relative, `node:`, URL). */
+export function packageOf(spec: string): string | null {
+  if (spec.startsWith('.') || spec.startsWith('/') || spec.startsWith('node:') || /^[a-z]+:/i.test(spec)) return null;
+  const parts = spec.split('/');
+  const name = spec.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
+  if (!/^(@[a-z0-9][\w.-]*\/)?[a-z0-9][\w.-]*$/i.test(name)) return null;
+  if (BUILTINS.has(name)) return null;
+  return name;
+}
+
+const BUILTINS = new Set(['fs', 'path', 'os', 'url', 'util', 'crypto', 'stream', 'events', 'zlib', 'child_process', 'worker_threads', 'perf_hooks', 'assert', 'buffer', 'readline', 'http', 'https', 'net', 'tty', 'module', 'process', 'v8', 'vm', 'timers', 'string_decoder', 'querystring', 'dns']);
+
+const lockMemo = new Map<string, Record<string, string>>();
+
+/** Top-level package versions of package-lock.json (`node_modules/NAME` → version), through the stat cache. */
+function lockVersions(root: string, stat: StatCache | null): Record<string, string> {
+  let v = lockMemo.get(root);
+  if (v) return v;
+  const file = path.join(root, 'package-lock.json');
+  v = {};
+  try {
+    const st = fs.statSync(file);
+    const hit = stat?.get('pk', file, st);
+    if (hit && typeof hit.x === 'string') v = JSON.parse(hit.x) as Record<string, string>;
+    else {
+      const start = Date.now();
+      const pk = (JSON.parse(fs.readFileSync(file, 'utf8')) as { packages?: Record<string, { version?: string }> }).packages ?? {};
+      for (const [k, e] of Object.entries(pk)) {
+        if (!k.startsWith('node_modules/') || k.indexOf('/node_modules/', 1) >= 0 || !e.version) continue;
+        v[k.slice('node_modules/'.length)] = e.version;
+      }
+      stat?.set('pk', file, st, 'lock', JSON.stringify(v), start);
+    }
+  } catch {
+    /* no lock file: fall back to the installed package.json files */
+  }
+  lockMemo.set(root, v);
+  return v;
+}
+
+/**
+ * Resolved versions of packages, from the project's package-lock.json, else the installed
+ * `node_modules/NAME/package.json`; `unknown` when neither says. Sorted by name.
+ */
+export function packageVersions(names: Iterable<string>, root: string, stat: StatCache | null = null): Record<string, string> {
+  const sorted = [...names].sort();
+  const out: Record<string, string> = {};
+  if (sorted.length === 0) return out;
+  const lock = lockVersions(root, stat);
+  for (const n of sorted) {
+    let v = lock[n];
+    if (!v) {
+      try {
+        v = (JSON.parse(fs.readFileSync(path.join(root, 'node_modules', n, 'package.json'), 'utf8')) as { version?: string }).version;
+      } catch {
+        /* not installed here */
+      }
+    }
+    out[n] = v ?? 'unknown';
+  }
+  return out;
 }

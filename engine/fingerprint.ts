@@ -8,14 +8,17 @@
  * - `inputs`: the content hash of each input artifact (a list for `many` inputs);
  * - `files`: the content hash of each file named by a path param, by its path as written
  *   (relative to the YAML, or absolute), so moving the project folder changes nothing;
- * - `seed`: the node's random stream root — pipeline seed and node id (the id keys the stream).
+ * - `seed`: the node's random stream root — pipeline seed and node id (the id keys the stream);
+ * - `packages`: the resolved versions of the third-party packages the code closure imports
+ *   (`{jstat: '1.9.6'}`, from package-lock.json), so upgrading a numerical dependency reruns what
+ *   uses it (as wireit records tool versions).
  *
  * No absolute paths, no timestamps. The parts are kept (in the history) so `why` and `status` can
- * say which part changed.
+ * say which part changed (reasons.ts renders the differences).
  */
 import path from 'node:path';
-import { canonicalJson, sha256, short } from './canonical.js';
-import { codeClosure } from './codehash.js';
+import { canonicalJson, sha256 } from './canonical.js';
+import { codeClosure, packageVersions } from './codehash.js';
 import { relPosix } from './fsutil.js';
 import type { StatCache } from './statcache.js';
 
@@ -26,6 +29,7 @@ export interface FingerprintParts {
   inputs: Record<string, string | string[]>;
   files: Record<string, string>;
   seed: { root: number; node: string };
+  packages: Record<string, string>;
 }
 
 /** The fingerprint (hex sha256) of a node's parts. */
@@ -36,7 +40,7 @@ export function fingerprintKey(p: FingerprintParts): string {
 /** Computes the non-input parts of fingerprints with per-process memoization. */
 export class Fingerprinter {
   private codeMemo = new Map<string, { hash: string; deps: string[] }>();
-  private codeByKind = new Map<string, Record<string, string>>();
+  private codeByKind = new Map<string, { code: Record<string, string>; packages: Record<string, string> }>();
   private fileMemo = new Map<string, string>();
 
   constructor(
@@ -47,9 +51,20 @@ export class Fingerprinter {
 
   /** The code part for a step kind whose source file is `file` (relative to codeRoot, or absolute). */
   code(kind: string, file: string): Record<string, string> {
+    return this.closure(kind, file).code;
+  }
+
+  /** The packages part: versions of the third-party packages the step's code closure imports. */
+  packages(kind: string, file: string): Record<string, string> {
+    return this.closure(kind, file).packages;
+  }
+
+  private closure(kind: string, file: string): { code: Record<string, string>; packages: Record<string, string> } {
     let c = this.codeByKind.get(kind);
     if (!c) {
-      c = codeClosure(path.resolve(this.codeRoot, file), this.codeRoot, this.stat, this.codeMemo);
+      const bare = new Set<string>();
+      const code = codeClosure(path.resolve(this.codeRoot, file), this.codeRoot, this.stat, this.codeMemo, bare);
+      c = { code, packages: packageVersions(bare, this.codeRoot, this.stat) };
       this.codeByKind.set(kind, c);
     }
     return c;
@@ -88,93 +103,4 @@ export class Fingerprinter {
     for (const k of Object.keys(out).sort()) sorted[k] = out[k]!;
     return sorted;
   }
-}
-
-/** One difference between two sets of parts, for `why`. */
-export interface PartChange {
-  /** 'kind' | 'code' | 'params' | 'inputs' | 'files' | 'seed' */
-  part: keyof FingerprintParts;
-  /** e.g. `params.controls`, `input panel`, `code: stats/ols.ts`, `file data/x.csv` */
-  what: string;
-  /** Full human line, e.g. `params.controls: [pgdp] → [pgdp, indus]`. */
-  line: string;
-}
-
-/** A value in YAML flow style, for messages: [a, b], {k: v}, strings bare when safe. */
-export function flow(v: unknown): string {
-  if (v === undefined) return '(unset)';
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return `[${v.map(flow).join(', ')}]`;
-  if (typeof v === 'object') {
-    return `{${Object.keys(v as object)
-      .sort()
-      .map((k) => `${k}: ${flow((v as Record<string, unknown>)[k])}`)
-      .join(', ')}}`;
-  }
-  if (typeof v === 'string') return /^[\w./@-][\w ./@-]*$/.test(v) && v.trim() === v && !/^(true|false|null|[\d.+-].*)$/.test(v) ? v : JSON.stringify(v);
-  return String(v);
-}
-
-const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
-
-function diffParams(prefix: string, a: unknown, b: unknown, out: PartChange[]): void {
-  if (canonicalJson(a, true) === canonicalJson(b, true)) return;
-  if (isObj(a) && isObj(b)) {
-    for (const k of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) diffParams(`${prefix}.${k}`, a[k], b[k], out);
-    return;
-  }
-  const line = `${prefix}: ${flow(a)} → ${flow(b)}`;
-  out.push({ part: 'params', what: prefix, line: line.length > 300 ? `${prefix} changed` : line });
-}
-
-/** What changed from `before` to `after`, part by part (kind, code, params, inputs, files, seed). */
-export function diffParts(before: FingerprintParts, after: FingerprintParts, which: (keyof FingerprintParts)[] = ['kind', 'code', 'params', 'inputs', 'files', 'seed']): PartChange[] {
-  const out: PartChange[] = [];
-  const want = new Set(which);
-  if (want.has('kind') && before.kind !== after.kind) out.push({ part: 'kind', what: 'kind', line: `kind: ${before.kind} → ${after.kind}` });
-  if (want.has('code')) {
-    const files = [...new Set([...Object.keys(before.code ?? {}), ...Object.keys(after.code ?? {})])].sort();
-    for (const f of files) {
-      const a = before.code?.[f];
-      const b = after.code?.[f];
-      if (a === b) continue;
-      const line = a === undefined ? `code: ${f} (now imported)` : b === undefined ? `code: ${f} (no longer imported)` : `code: ${f}`;
-      out.push({ part: 'code', what: f, line });
-    }
-  }
-  if (want.has('params')) diffParams('params', before.params ?? {}, after.params ?? {}, out);
-  if (want.has('inputs')) {
-    const names = [...new Set([...Object.keys(before.inputs ?? {}), ...Object.keys(after.inputs ?? {})])].sort();
-    for (const n of names) {
-      const a = before.inputs?.[n];
-      const b = after.inputs?.[n];
-      if (canonicalJson(a) === canonicalJson(b)) continue;
-      const show = (v: string | string[] | undefined): string =>
-        v === undefined ? '(none)' : Array.isArray(v) ? `[${v.map(short).join(', ')}]` : short(v);
-      out.push({ part: 'inputs', what: `input ${n}`, line: `input ${n}: ${show(a)} → ${show(b)}` });
-    }
-  }
-  if (want.has('files')) {
-    const files = [...new Set([...Object.keys(before.files ?? {}), ...Object.keys(after.files ?? {})])].sort();
-    for (const f of files) {
-      const a = before.files?.[f];
-      const b = after.files?.[f];
-      if (a === b) continue;
-      const line = a === undefined ? `file ${f} added` : b === undefined ? `file ${f} no longer used` : b === 'missing' ? `file ${f} is missing` : b === 'directory' ? `file ${f} is a directory` : `file ${f} changed`;
-      out.push({ part: 'files', what: `file ${f}`, line });
-    }
-  }
-  if (want.has('seed') && canonicalJson(before.seed) !== canonicalJson(after.seed)) {
-    out.push({ part: 'seed', what: 'seed', line: `seed: ${flow(before.seed)} → ${flow(after.seed)}` });
-  }
-  return out;
-}
-
-/** A short reason phrase from changes: `params.controls changed`, `input panel changed`, `code of steps/estimate.ts changed`. */
-export function reasonOf(changes: PartChange[]): string {
-  if (changes.length === 0) return 'not in cache';
-  const phrase = (c: PartChange): string =>
-    c.part === 'code' ? `code of ${c.what} changed` : c.part === 'files' ? c.line : `${c.what} changed`;
-  const first = changes.slice(0, 2).map(phrase);
-  return changes.length > 2 ? `${first.join(', ')} (+${changes.length - 2} more)` : first.join(', ');
 }

@@ -2,6 +2,7 @@
  * The DAG of a validated pipeline: dependencies and dependants of each node, target selection,
  * descendants, and rendering as text, Mermaid or Graphviz dot (coloured by status).
  */
+import { UsageError } from './errors.js';
 import type { NodeSpec, PipelineSpec } from './spec.js';
 
 export interface Graph {
@@ -15,13 +16,6 @@ export interface Graph {
   children: Map<string, string[]>;
 }
 
-/** A usage error (unknown target id, bad flag…): exit code 2, nothing runs. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
 
 /** Upstream node ids of a node, deduplicated, in input order. */
 export function depsOf(n: NodeSpec): string[] {
@@ -56,6 +50,85 @@ export function buildGraph(spec: PipelineSpec): Graph {
     }
   }
   return { spec, nodes: spec.nodes, byId, deps, children };
+}
+
+/**
+ * Topological order of nodes 0..n−1 given each node's dependencies (Kahn's algorithm, ties broken
+ * by index — the YAML order — with a min-heap; iterative, so deep graphs cannot overflow the stack).
+ * When there is a cycle, `order` holds the nodes outside it and `cycle` one cycle in data-flow
+ * order, starting at its lowest index.
+ */
+export function topoSort(deps: readonly (readonly number[])[]): { order: number[]; cycle: number[] | null } {
+  const n = deps.length;
+  const users: number[][] = Array.from({ length: n }, () => []);
+  const indeg = new Int32Array(n);
+  const uniq: number[][] = deps.map((ds) => [...new Set(ds)]);
+  uniq.forEach((ds, i) => {
+    indeg[i] = ds.length;
+    for (const d of ds) users[d]!.push(i);
+  });
+  const heap = new MinHeap();
+  for (let i = 0; i < n; i++) if (indeg[i] === 0) heap.push(i);
+  const order: number[] = [];
+  while (heap.size > 0) {
+    const i = heap.pop();
+    order.push(i);
+    for (const u of users[i]!) if (--indeg[u]! === 0) heap.push(u);
+  }
+  if (order.length === n) return { order, cycle: null };
+  // walk predecessors among the remaining nodes from the first one until one repeats
+  let start = 0;
+  while (indeg[start] === 0) start++;
+  const seenAt = new Map<number, number>();
+  const walk: number[] = [];
+  let cur = start;
+  while (!seenAt.has(cur)) {
+    seenAt.set(cur, walk.length);
+    walk.push(cur);
+    cur = uniq[cur]!.find((d) => indeg[d]! > 0)!;
+  }
+  const cyc = walk.slice(seenAt.get(cur)!).reverse(); // data-flow order
+  const first = Math.min(...cyc);
+  const k = cyc.indexOf(first);
+  return { order, cycle: [...cyc.slice(k), ...cyc.slice(0, k)] };
+}
+
+class MinHeap {
+  private a: number[] = [];
+  get size(): number {
+    return this.a.length;
+  }
+  push(x: number): void {
+    const a = this.a;
+    a.push(x);
+    let i = a.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (a[p]! <= x) break;
+      a[i] = a[p]!;
+      i = p;
+    }
+    a[i] = x;
+  }
+  pop(): number {
+    const a = this.a;
+    const top = a[0]!;
+    const last = a.pop()!;
+    if (a.length > 0) {
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= a.length) break;
+        const r = l + 1;
+        const c = r < a.length && a[r]! < a[l]! ? r : l;
+        if (a[c]! >= last) break;
+        a[i] = a[c]!;
+        i = c;
+      }
+      a[i] = last;
+    }
+    return top;
+  }
 }
 
 /** Node ids a `--target`/`--force`/`why` argument names: an id, or a foreach base id (all expansions). */

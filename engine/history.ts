@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { canonicalJson, sha256 } from './canonical.js';
 import type { FingerprintParts } from './fingerprint.js';
+import type { Reason } from './reasons.js';
 import { acquireMutex } from './lock.js';
 import type { OutputRef } from './store.js';
 
@@ -29,6 +30,7 @@ export interface PartsDigest {
   inputs: Record<string, string | string[]>;
   files: Record<string, string>;
   seed: string;
+  packages?: Record<string, string>;
 }
 
 export interface NodeRecord {
@@ -38,6 +40,8 @@ export interface NodeRecord {
   key?: string;
   ms: number;
   reason: string;
+  /** Why, as data (reasons.ts); absent in records of older versions. */
+  reasons?: Reason[];
   warnings: string[];
   error?: string;
   parts?: PartsDigest;
@@ -86,6 +90,7 @@ export function digestParts(p: FingerprintParts): PartsDigest {
     inputs: p.inputs,
     files: p.files,
     seed: canonicalJson(p.seed),
+    packages: p.packages,
   };
 }
 

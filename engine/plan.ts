@@ -1,17 +1,19 @@
 /**
  * Planning without running: for `status`, `run --dry-run`, `dag`, `why` and `gc`.
  *
- * Walks the DAG in order and classifies each node:
+ * Walks the DAG in order and asks the one decision module (decide.ts) about each node, with the
+ * outputs of the upstream nodes that are cached:
  * - `cached`: its fingerprint is computable (all inputs cached) and the store holds intact outputs;
- * - `stale`: it will run — never run, a part of its fingerprint changed (the reason says which),
- *   forced, or its outputs are missing/corrupt in the store;
+ * - `stale`: it will run — never run, a part of its fingerprint changed, forced, or its outputs are
+ *   missing/corrupt in the store;
  * - `pending`: an input will be recomputed first; it reruns only if that input comes out different
  *   (early cutoff), unless its own params/code/files changed (then it is `stale`).
  */
-import { diffParts, type FingerprintParts, type PartChange } from './fingerprint.js';
-import { ancestorsClosure, resolveIds } from './graph.js';
+import { decide, selectNodes } from './decide.js';
+import type { FingerprintParts } from './fingerprint.js';
 import type { Latest } from './history.js';
-import { fingerprintKey, fullParts, inputHashes, openSession, staleReason, staticParts, type Session, type SessionOptions } from './session.js';
+import { reasonPhrase, type Reason } from './reasons.js';
+import { openSession, type Session, type SessionOptions } from './session.js';
 import type { OutputRef } from './store.js';
 
 export type PlanState = 'cached' | 'stale' | 'pending';
@@ -20,13 +22,16 @@ export interface PlanNode {
   id: string;
   kind: string;
   state: PlanState;
+  /** One-line reason (rendered from `reasons`). */
   reason: string;
+  /** Why, as data (see reasons.ts). */
+  reasons: Reason[];
   /** Fingerprint when computable. */
   key?: string;
   /** Full parts when computable; otherwise the parts other than inputs. */
   parts: FingerprintParts | Omit<FingerprintParts, 'inputs'>;
   /** Changes since the last successful run (empty when never run). */
-  changes: PartChange[];
+  changes: Reason[];
   latest?: Latest;
   outputs?: Record<string, OutputRef>;
   /** Upstream nodes that are stale or pending. */
@@ -45,47 +50,28 @@ export async function planPipeline(opts: PlanOptions = {}): Promise<{ session: S
 
 export async function planSession(s: Session, opts: { targets?: string[]; force?: string[] } = {}): Promise<PlanNode[]> {
   const g = s.graph;
-  const selected = opts.targets?.length ? ancestorsClosure(g, opts.targets.flatMap((t) => resolveIds(g, t, '--target'))) : null;
-  const forced = new Set((opts.force ?? []).flatMap((f) => resolveIds(g, f, '--force')));
+  const { nodes, forced } = selectNodes(g, opts.targets, opts.force);
   const hist = await s.history();
   const latestMap = hist.latest[s.spec.name] ?? {};
   const outputs = new Map<string, Record<string, OutputRef>>();
   const state = new Map<string, PlanState>();
   const out: PlanNode[] = [];
-  for (const n of g.nodes) {
-    if (selected && !selected.has(n.id)) continue;
+  for (const n of nodes) {
     const latest = latestMap[n.id];
-    const sp = staticParts(s, n);
     const waitsFor = (g.deps.get(n.id) ?? []).filter((d) => state.get(d) !== 'cached');
-    const base = { id: n.id, kind: n.kind, waitsFor, ...(latest ? { latest } : {}) };
-    if (waitsFor.length) {
-      const changes = latest ? diffParts(latest.parts, sp as FingerprintParts, ['kind', 'code', 'params', 'files', 'seed']) : [];
-      const own = !latest ? 'never run' : changes.length ? staleReason(latest, sp) : null;
-      const st: PlanState = own || forced.has(n.id) ? 'stale' : 'pending';
-      const reason = forced.has(n.id) ? 'forced' : own ?? `input ${waitsFor.join(', ')} will be recomputed (reruns only if it changes)`;
-      state.set(n.id, st);
-      out.push({ ...base, state: st, reason, parts: sp, changes });
-      continue;
+    const d = decide(s, n, { outputs, forced: forced.has(n.id), latest, waitsFor });
+    const base = { id: n.id, kind: n.kind, reasons: d.reasons, reason: reasonPhrase(d.reasons), changes: d.changes, parts: d.parts, waitsFor, ...(latest ? { latest } : {}) };
+    if (d.action === 'wait') {
+      state.set(n.id, d.state);
+      out.push({ ...base, state: d.state });
+    } else if (d.action === 'cached') {
+      state.set(n.id, 'cached');
+      outputs.set(n.id, d.entry.outputs);
+      out.push({ ...base, state: 'cached', key: d.key, outputs: d.entry.outputs });
+    } else {
+      state.set(n.id, 'stale');
+      out.push({ ...base, state: 'stale', key: d.key });
     }
-    const parts = fullParts(sp, inputHashes(n, outputs));
-    const key = fingerprintKey(parts);
-    const changes = latest ? diffParts(latest.parts, parts) : [];
-    let st: PlanState = 'stale';
-    let reason: string;
-    const entry = s.store.readEntry(key);
-    if (forced.has(n.id)) reason = 'forced';
-    else if (entry) {
-      const bad = Object.entries(entry.outputs).filter(([, r]) => s.store.checkObject(r.hash) !== 'ok');
-      if (bad.length === 0) {
-        st = 'cached';
-        reason = 'up to date';
-        outputs.set(n.id, entry.outputs);
-      } else reason = `output ${bad.map(([k]) => k).join(', ')} missing or corrupt in the store`;
-    } else reason = staleReason(latest, parts);
-    state.set(n.id, st);
-    const pn: PlanNode = { ...base, state: st, reason, key, parts, changes };
-    if (entry && st === 'cached') pn.outputs = entry.outputs;
-    out.push(pn);
   }
   return out;
 }

@@ -5,13 +5,13 @@
  */
 import path from 'node:path';
 import { buildGraph, type Graph } from './graph.js';
-import { diffParts, Fingerprinter, fingerprintKey, reasonOf, type FingerprintParts } from './fingerprint.js';
+import { Fingerprinter, fingerprintKey, type FingerprintParts } from './fingerprint.js';
 import type { HistoryData, Latest } from './history.js';
 import { loadRegistry, type Registry } from './registry.js';
 import type { InputRef, NodeSpec, ParamOverride, PipelineSpec } from './spec.js';
 import { StatCache } from './statcache.js';
 import { Store, type OutputRef } from './store.js';
-import { contractError } from './thrown.js';
+import { contractError } from './errors.js';
 
 export interface SessionOptions {
   /** Pipeline YAML (default `./pipeline.yaml`). Ignored when `spec` is given. */
@@ -101,12 +101,8 @@ export function staticParts(s: Session, n: NodeSpec): Omit<FingerprintParts, 'in
     params: n.params,
     files: s.fp.files(s.spec.baseDir, n.files),
     seed: { root: s.spec.seed, node: n.id },
+    packages: s.fp.packages(n.kind, entry.file),
   };
-}
-
-/** A node's input references as a flat list of [input name, ref]. */
-export function inputRefs(n: NodeSpec): [string, InputRef[] | InputRef][] {
-  return Object.entries(n.inputs);
 }
 
 /**
@@ -140,16 +136,4 @@ export function missingOutput(name: string, r: InputRef, produced: Record<string
   );
 }
 
-export function fullParts(stat: Omit<FingerprintParts, 'inputs'>, inputs: Record<string, string | string[]>): FingerprintParts {
-  return { kind: stat.kind, code: stat.code, params: stat.params, inputs, files: stat.files, seed: stat.seed };
-}
-
 export { fingerprintKey };
-
-/** Why a node must run, compared with its last successful run. */
-export function staleReason(latest: Latest | undefined, parts: FingerprintParts | Omit<FingerprintParts, 'inputs'>): string {
-  if (!latest) return 'never run';
-  const which = 'inputs' in parts ? undefined : (['kind', 'code', 'params', 'files', 'seed'] as const);
-  const changes = diffParts(latest.parts, parts as FingerprintParts, which ? [...which] : undefined);
-  return reasonOf(changes);
-}

@@ -16,6 +16,7 @@
  * last verification). Serialization: table → Arrow IPC file (apache-arrow, imported lazily),
  * json → canonical JSON, file → raw bytes.
  */
+import { CorruptObjectError } from './errors.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { canonicalJson, sha256 } from './canonical.js';
@@ -44,13 +45,10 @@ export interface CacheEntry {
   ms: number;
 }
 
-/** A store object whose bytes do not match its name (or that vanished). */
-export class CorruptObjectError extends Error {
-  constructor(readonly hash: string, readonly reason: 'missing' | 'corrupt') {
-    super(`store object ${hash.slice(0, 12)}… is ${reason}`);
-    this.name = 'CorruptObjectError';
-  }
-}
+/** What {@link Store.checkObject} finds. */
+export type ObjectState = 'ok' | 'missing' | 'corrupt';
+
+export { CorruptObjectError };
 
 export class Store {
   readonly objectsDir: string;
@@ -101,7 +99,7 @@ export class Store {
    * Is the object present and intact? Uses the stat cache's record of the last verification when
    * the file's (size, mtime, inode, ctime) are unchanged; otherwise rehashes the file.
    */
-  checkObject(hash: string): 'ok' | 'missing' | 'corrupt' {
+  checkObject(hash: string): ObjectState {
     const p = this.objectPath(hash);
     let st: fs.Stats;
     try {

@@ -33,6 +33,22 @@ export interface InputSpec {
   optional?: boolean;
   /** One line for docs and error messages. */
   doc?: string;
+  /**
+   * Artifact contracts accepted (opaque names such as `model`, `event-study`; see {@link OutputSpec}):
+   * a producer output whose declared contract is not listed is a validation error at the `in:` line.
+   * A function gets the node's params (e.g. `figure` accepts what its `type` draws). Default: any.
+   */
+  accepts?: string[] | ((params: any) => string[] | undefined);
+}
+
+/**
+ * One named output: its artifact type, and optionally the contract its content follows (an opaque
+ * name the engine compares with consumers' `accepts`; the study defines the names and their
+ * TypeScript types in steps/common/contracts.ts).
+ */
+export interface OutputSpec {
+  type: ArtifactType;
+  contract?: string;
 }
 
 /** A random stream: a counter-based generator, bit-identical across runs, machines and `--jobs`. */
@@ -73,8 +89,18 @@ export interface StepContext {
   warn(msg: string): void;
   /** Report progress on long work; the CLI draws a bar. Cheap to call often. */
   progress(done: number, total: number, label?: string): void;
-  /** Number of worker threads this step may use for its own parallel work (>= 1). */
+  /** The run's thread budget (`--jobs`), the most threads {@link map} can use at once (>= 1). */
   readonly threads: number;
+  /**
+   * Apply the step's task `fn` (a function in its definition's `tasks`) to every chunk, on the run's
+   * worker pool within the thread budget, and return the results in chunk order — identical for any
+   * `--jobs`. `shared` is sent once per worker. Without compiled workers the chunks run in this
+   * thread. `opts.progress` labels a progress bar advanced per chunk.
+   *
+   * @example
+   * const parts = await ctx.map('replicates', [[0, 250], [250, 500]], problem, { progress: 'draws' });
+   */
+  map<C, R>(fn: string, chunks: C[], shared?: unknown, opts?: { progress?: string }): Promise<R[]>;
   /**
    * The run this step is part of, as known when the step starts: every node with its status so far
    * (`ran`/`cached`/`failed`/`skipped`, or `pending`), duration and fingerprint. For reports. It is
@@ -126,10 +152,18 @@ export interface StepDef<P = any> {
   pathParams?: string[];
   /** Named inputs. The first one is the primary input: `in: X` and `in: [X, Y]` bind to it. */
   inputs: Record<string, InputSpec>;
-  /** Named outputs and their types. The first one is the default when a node is referenced as `in: id`. */
-  outputs: Record<string, ArtifactType>;
-  /** CPU-heavy: the engine runs it in a worker thread. */
+  /**
+   * Named outputs: their types, or {type, contract}. The first one is the default when a node is
+   * referenced as `in: id`.
+   */
+  outputs: Record<string, ArtifactType | OutputSpec>;
+  /** CPU-heavy: the engine runs it in a worker thread of the run's pool (holding one `--jobs` token). */
   cpu?: boolean;
+  /**
+   * Functions {@link StepContext.map} can apply to chunks, on any thread: `(chunk, shared) => result`,
+   * pure and deterministic (plain data in, plain data out).
+   */
+  tasks?: Record<string, (chunk: any, shared: any) => unknown>;
   run(
     ctx: StepContext,
     inputs: Record<string, Artifact | Artifact[] | undefined>,
@@ -142,13 +176,10 @@ export function defineStep<P>(def: StepDef<P>): StepDef<P> {
   return def;
 }
 
-/**
- * A step's failure with a message meant for the user: it should name the file, row/column or
- * param at fault and say how to fix it. The engine prints it as is (no stack trace).
- */
-export class StepError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'StepError';
-  }
-}
+/** Steps throw StepError (defined with the other error classes in errors.ts). */
+export { StepError } from './errors.js';
+
+/** The artifact type of an output spec. */
+export const outputType = (o: ArtifactType | OutputSpec): ArtifactType => (typeof o === 'string' ? o : o.type);
+/** The contract of an output spec, if declared. */
+export const outputContract = (o: ArtifactType | OutputSpec): string | undefined => (typeof o === 'string' ? undefined : o.contract);

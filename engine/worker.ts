@@ -1,13 +1,15 @@
 /**
- * Worker thread for CPU-heavy steps (`cpu: true`). The main thread sends the step's module URL
- * (compiled JS), its params and decoded inputs; the worker imports the step, builds a StepContext
- * whose info/warn/progress are forwarded as messages, runs it, and posts the outputs back with
- * their buffers transferred (no copy).
+ * A worker thread of the run's pool (pool.ts). It serves two kinds of job, one at a time:
+ * - `step`: import a step module (compiled JS), build a StepContext whose info/warn/progress are
+ *   forwarded as messages and whose `map` asks the main thread to spread chunks over the pool, run
+ *   the step, and post the outputs back with their buffers transferred (no copy);
+ * - `map-init` / `chunk` / `map-end`: apply one of a step module's `tasks` to chunks of a
+ *   `ctx.map` call, the shared data received once per job.
  */
 import { parentPort } from 'node:worker_threads';
 import path from 'node:path';
 import { rngFromKey, rngKeyOf } from './rng.js';
-import { asError } from './thrown.js';
+import { asError } from './errors.js';
 import type { Artifact, StepContext, StepDef } from './types.js';
 
 export interface WorkerTask {
@@ -20,11 +22,27 @@ export interface WorkerTask {
   inputs: Record<string, Artifact | Artifact[] | undefined>;
 }
 
-export type WorkerMessage =
+/** Messages from the main thread to a worker. */
+export type ToWorker =
+  | { t: 'step'; task: WorkerTask }
+  | { t: 'map-done'; id: number; results: unknown[] }
+  | { t: 'map-error'; id: number; name: string; message: string }
+  | { t: 'map-init'; id: number; moduleUrl: string; fn: string; shared: unknown }
+  | { t: 'chunk'; id: number; index: number; chunk: unknown }
+  | { t: 'map-end'; id: number };
+
+/** Messages from a worker to the main thread. */
+export type FromWorker =
   | { t: 'info' | 'warn'; msg: string }
   | { t: 'progress'; done: number; total: number; label?: string }
+  | { t: 'map'; id: number; fn: string; shared: unknown; chunks: unknown[]; progress?: string }
   | { t: 'done'; outputs: Record<string, Artifact> }
-  | { t: 'error'; name: string; message: string; stack?: string };
+  | { t: 'error'; name: string; message: string; stack?: string }
+  | { t: 'chunk'; id: number; index: number; result: unknown }
+  | { t: 'chunk-error'; id: number; name: string; message: string };
+
+/** @deprecated name kept for the executor's imports: the messages a step worker posts. */
+export type WorkerMessage = FromWorker;
 
 /**
  * Buffers of an artifact set that can be transferred (deduplicated; shared memory excluded).
@@ -48,13 +66,78 @@ export function transferList(arts: Iterable<Artifact | Artifact[] | undefined>, 
   return [...seen];
 }
 
+async function loadDef(moduleUrl: string): Promise<StepDef> {
+  const mod = (await import(moduleUrl)) as { default?: StepDef };
+  const def = mod.default;
+  if (!def || typeof def.run !== 'function') throw new Error(`${moduleUrl} does not default-export a step definition`);
+  return def;
+}
+
+/** The task function `fn` of a step definition (for ctx.map). */
+export function taskOf(def: StepDef, fn: string): (chunk: unknown, shared: unknown) => unknown {
+  const f = def.tasks?.[fn];
+  if (typeof f !== 'function') throw new Error(`step ${def.kind} has no task "${fn}" (its definition's tasks: ${Object.keys(def.tasks ?? {}).join(', ') || 'none'})`);
+  return f;
+}
+
 if (parentPort) {
   const port = parentPort;
-  port.once('message', async (task: WorkerTask) => {
+  const post = (m: FromWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
+  /** Pending ctx.map calls of the step running here. */
+  const maps = new Map<number, { resolve(r: unknown[]): void; reject(e: Error): void }>();
+  let mapSeq = 0;
+  /** The current chunk job. */
+  let job: { id: number; f: (chunk: unknown, shared: unknown) => unknown; shared: unknown } | null = null;
+  let jobInit: Promise<void> | null = null;
+
+  port.on('message', (m: ToWorker) => {
+    switch (m.t) {
+      case 'step':
+        void runStep(m.task);
+        break;
+      case 'map-done':
+        maps.get(m.id)?.resolve(m.results);
+        maps.delete(m.id);
+        break;
+      case 'map-error': {
+        const e = new Error(m.message);
+        e.name = m.name;
+        delete e.stack;
+        maps.get(m.id)?.reject(e);
+        maps.delete(m.id);
+        break;
+      }
+      case 'map-init':
+        jobInit = loadDef(m.moduleUrl).then((def) => {
+          job = { id: m.id, f: taskOf(def, m.fn), shared: m.shared };
+        });
+        jobInit.catch(() => {});
+        break;
+      case 'chunk': {
+        const id = m.id;
+        void (async () => {
+          try {
+            await jobInit;
+            if (!job || job.id !== id) throw new Error('chunk without its map-init');
+            const r = await job.f(m.chunk, job.shared);
+            post({ t: 'chunk', id, index: m.index, result: r });
+          } catch (e) {
+            const err = asError(e);
+            post({ t: 'chunk-error', id, name: err.name, message: err.message });
+          }
+        })();
+        break;
+      }
+      case 'map-end':
+        job = null;
+        jobInit = null;
+        break;
+    }
+  });
+
+  const runStep = async (task: WorkerTask): Promise<void> => {
     try {
-      const mod = (await import(task.moduleUrl)) as { default?: StepDef };
-      const def = mod.default;
-      if (!def || typeof def.run !== 'function') throw new Error(`${task.moduleUrl} does not default-export a step definition`);
+      const def = await loadDef(task.moduleUrl);
       const ctx: StepContext = {
         nodeId: task.nodeId,
         seed: task.seed,
@@ -63,22 +146,30 @@ if (parentPort) {
         resolvePath: (p) => path.resolve(task.baseDir, p),
         rng: (stream = '') => rngFromKey(rngKeyOf(task.seed, task.nodeId, stream)),
         rngKey: (stream = '') => rngKeyOf(task.seed, task.nodeId, stream),
-        info: (msg) => port.postMessage({ t: 'info', msg: String(msg) } satisfies WorkerMessage),
-        warn: (msg) => port.postMessage({ t: 'warn', msg: String(msg) } satisfies WorkerMessage),
-        progress: (done, total, label) => port.postMessage({ t: 'progress', done, total, label } satisfies WorkerMessage),
+        info: (msg) => post({ t: 'info', msg: String(msg) }),
+        warn: (msg) => post({ t: 'warn', msg: String(msg) }),
+        progress: (done, total, label) => post({ t: 'progress', done, total, ...(label !== undefined ? { label } : {}) }),
+        map: <C, R>(fn: string, chunks: C[], shared?: unknown, opts?: { progress?: string }) => {
+          taskOf(def, fn); // fail here, in the step, when the task does not exist
+          const id = ++mapSeq;
+          return new Promise<R[]>((resolve, reject) => {
+            maps.set(id, { resolve: resolve as (r: unknown[]) => void, reject });
+            post({ t: 'map', id, fn, shared, chunks, ...(opts?.progress ? { progress: opts.progress } : {}) });
+          });
+        },
       };
       const outputs = await def.run(ctx, task.inputs, task.params);
       try {
-        port.postMessage({ t: 'done', outputs } satisfies WorkerMessage, transferList(Object.values(outputs ?? {})));
+        post({ t: 'done', outputs }, transferList(Object.values(outputs ?? {})));
       } catch (e) {
         const m = e instanceof Error ? e.message : String(e);
-        port.postMessage({ t: 'error', name: 'Error', message: `the step's outputs could not be sent back from its worker thread: ${m} (artifacts hold plain data: tables, JSON values, bytes)` } satisfies WorkerMessage);
+        post({ t: 'error', name: 'Error', message: `the step's outputs could not be sent back from its worker thread: ${m} (artifacts hold plain data: tables, JSON values, bytes)` });
       }
     } catch (e) {
       const err = asError(e);
-      const msg: WorkerMessage = { t: 'error', name: err.name, message: err.message };
+      const msg: FromWorker = { t: 'error', name: err.name, message: err.message };
       if (err.stack) msg.stack = err.stack;
-      port.postMessage(msg);
+      post(msg);
     }
-  });
+  };
 }

@@ -78,6 +78,11 @@ export class PlaceboSolver {
   private readonly e: Float64Array;
   private readonly u: Float64Array;
   private readonly inter: Factor | null;
+
+  /** The replicates of `keys` (one stream key each), in order. */
+  run(keys: string[], onProgress?: (done: number) => void): ReplicateResults {
+    return runWith(this, keys, onProgress);
+  }
   private readonly sw: number;
 
   constructor(readonly prob: PlaceboProblem) {
@@ -236,7 +241,10 @@ function clusterSq(f: Factor, s: Float64Array): number {
 
 /** Run the replicates whose stream keys are given, in order; `onProgress(done)` every 25 replicates. */
 export function runReplicates(prob: PlaceboProblem, keys: string[], onProgress?: (done: number) => void): ReplicateResults {
-  const solver = new PlaceboSolver(prob);
+  return new PlaceboSolver(prob).run(keys, onProgress);
+}
+
+function runWith(solver: PlaceboSolver, keys: string[], onProgress?: (done: number) => void): ReplicateResults {
   const m = keys.length;
   const out: ReplicateResults = { estimate: new Float64Array(m), se: new Float64Array(m), p: new Float64Array(m) };
   for (let r = 0; r < m; r++) {

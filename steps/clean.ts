@@ -15,6 +15,7 @@
  *     require: [so2, pgdp]
  *     winsorize: {columns: [pgdp], quantiles: [0.01, 0.99]}
  */
+import { CONTRACT } from './common/contracts.js';
 import { z } from 'zod';
 import { defineStep, StepError } from '../engine/types.js';
 import { filterRows, hasCol, isNumeric, type Table, withColumn } from '../engine/table.js';
@@ -62,7 +63,7 @@ export default defineStep<CleanParams>({
   doc: 'Derive columns with a safe expression language, restrict years, filter rows, drop missing, winsorize; reports what was dropped and why.',
   params,
   inputs: { table: { type: 'table', doc: 'the panel to clean' } },
-  outputs: { table: 'table', report: 'json' },
+  outputs: { table: 'table', report: { type: 'json', contract: CONTRACT.dataReport } },
   async run(ctx, inputs, p) {
     const a = inputs.table;
     if (!a || Array.isArray(a) || a.type !== 'table') throw new StepError(`clean (${ctx.nodeId}): input "table" must be one table artifact`);

@@ -18,6 +18,7 @@
  *     title: "Table 2: Descriptive statistics of main variables"
  *   publish: results/table2
  */
+import { CONTRACT } from './common/contracts.js';
 import { z } from 'zod';
 import { defineStep, StepError, type Artifact } from '../engine/types.js';
 import { makeTable, hasCol, isNumeric, type Table } from '../engine/table.js';
@@ -96,7 +97,7 @@ export default defineStep<Params>({
   params,
   inputs: { panel: { type: 'table', doc: 'the panel' } },
   // html first: `in: table2` (e.g. in the report's tables) means the rendered page
-  outputs: { html: 'file', md: 'file', tex: 'file', csv: 'file', table: 'table', comparison: 'json', comparison_md: 'file', comparison_html: 'file' },
+  outputs: { html: 'file', md: 'file', tex: 'file', csv: 'file', table: 'table', comparison: { type: 'json', contract: CONTRACT.paperComparison }, comparison_md: 'file', comparison_html: 'file' },
   pathParams: ['paper_file'],
   async run(ctx, inputs, p) {
     const who = `describe ${ctx.nodeId}`;

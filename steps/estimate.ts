@@ -14,6 +14,7 @@
  * the parameter count K of the CR1 factor (fixed effects nested in a cluster variable not counted).
  */
 import { defineStep, StepError, type Artifact } from '../engine/types.js';
+import { CONTRACT } from './common/contracts.js';
 import { asList, estimateParams, fitRegression, modelJson, prepareRegression, regressionSpecOf, reportDrops } from './common/regression.js';
 
 export default defineStep({
@@ -21,7 +22,8 @@ export default defineStep({
   doc: 'Linear regression of y on treat and controls with absorbed fixed effects (alternating projections), iid/HC1/one- or two-way clustered (CR1) inference; outputs the model JSON.',
   params: estimateParams,
   inputs: { panel: { type: 'table', doc: 'the estimation data' } },
-  outputs: { model: 'json' },
+  outputs: { model: { type: 'json', contract: CONTRACT.model } },
+  cpu: true,
   async run(ctx, inputs, params): Promise<Record<string, Artifact>> {
     const who = `estimate (${ctx.nodeId})`;
     const art = inputs.panel;

@@ -21,6 +21,7 @@ import { tQuantile } from '../stats/dist.js';
 import { asList, fitRegression, prepareRegression, outcomeParam, regressionParams, reportDrops, resolveVcov, type RegressionSpec } from './common/regression.js';
 import { applyFilters } from './common/filter.js';
 import { unitCohorts } from './common/cohorts.js';
+import { CONTRACT, type EventStudyArtifact } from './common/contracts.js';
 
 export const eventStudyParams = z
   .strictObject({
@@ -47,7 +48,8 @@ export default defineStep({
   doc: 'Event-study regression: one coefficient per period relative to adoption (base period = 0), never-treated units as controls, fixed effects absorbed, clustered SEs, joint pre-trend F test.',
   params: eventStudyParams,
   inputs: { panel: { type: 'table', doc: 'the panel' } },
-  outputs: { event: 'json' },
+  outputs: { event: { type: 'json', contract: CONTRACT.eventStudy } },
+  cpu: true,
   async run(ctx, inputs, params): Promise<Record<string, Artifact>> {
     const who = `event-study (${ctx.nodeId})`;
     const art = inputs.panel;
@@ -130,23 +132,28 @@ export default defineStep({
     idx.forEach((a, i) => idx.forEach((b, j) => (Vpre[i * idx.length + j] = fit.V[a * k + b]!)));
     const pretrend = { ...waldF(pre.map((p) => byTerm.get(periodTerm(p))!.estimate), Vpre, fit.dfT), periods: pre };
     const G = Object.values(fit.clusters);
+    // the full covariance of the estimated (non-base) period coefficients, for joint tests and HonestDiD
+    const estPeriods = dummies.periods.filter((p) => byTerm.has(periodTerm(p)));
+    const ix = estPeriods.map((p) => fit.terms.indexOf(periodTerm(p)));
+    const matrix = ix.map((a) => ix.map((b) => fit.V[a * k + b]!));
     const value = {
       y: params.y,
       n: fit.n,
       clusters: G.length ? Math.min(...G) : null,
       cluster_counts: fit.clusters,
       base: params.base,
+      estimator: 'twfe',
       window: [lo, hi],
       bin_endpoints: params.bin_endpoints,
       periods,
       pretrend,
       controls: fit.coefficients.filter((c) => params.controls.includes(c.term)),
       fixed_effects: spec.fe,
-      vcov: { type: spec.vcov, by: spec.vcov === 'cluster' ? cluster : null, df: fit.dfT, k: fit.dofK },
+      vcov: { type: spec.vcov, by: spec.vcov === 'cluster' ? cluster : null, df: fit.dfT, k: fit.dofK, periods: estPeriods, matrix },
       r2: fit.r2,
       r2_within: fit.r2_within,
       dropped: { singletons: fit.singletons, collinear: fit.collinear, missing: prep.missing, outside_window: dropWindow, filtered: art.table.nrows - n0 },
     };
-    return { event: { type: 'json', value } };
+    return { event: { type: 'json', value: value satisfies EventStudyArtifact } };
   },
 });

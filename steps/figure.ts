@@ -22,6 +22,7 @@
  *   with: {type: placebo, title: "Figure 2: Placebo test"}
  *   publish: results/figure2
  */
+import { CONTRACT } from './common/contracts.js';
 import { z } from 'zod';
 import { defineStep, StepError, type Artifact } from '../engine/types.js';
 import { isNumeric } from '../engine/table.js';
@@ -85,8 +86,8 @@ export default defineStep<Params>({
   doc: 'Event-study (Figure 1) or placebo (Figure 2) plot, drawn with Vega-Lite, as SVG and PNG.',
   params,
   inputs: {
-    data: { type: 'json', doc: 'event-study artifact, or the placebo summary' },
-    replicates: { type: ['table', 'json'], optional: true, doc: 'placebo only: the replicate table (estimate, p)' },
+    data: { type: 'json', accepts: (p: { type?: string }) => (p.type === 'placebo' ? [CONTRACT.placebo] : [CONTRACT.eventStudy]), doc: 'event-study artifact, or the placebo summary' },
+    replicates: { type: ['table', 'json'], optional: true, accepts: [CONTRACT.placeboReplicates], doc: 'placebo only: the replicate table (estimate, p)' },
   },
   outputs: { svg: 'file', png: 'file' },
   async run(ctx, inputs, p) {

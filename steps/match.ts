@@ -27,6 +27,7 @@
  *   in: psm.sample
  *   with: {y: so2, treat: did, controls: [pgdp, indus, urb, fin, fis], fe: [city, year], cluster: city}
  */
+import { CONTRACT } from './common/contracts.js';
 import { z } from 'zod';
 import { defineStep, StepError, type Artifact } from '../engine/types.js';
 import { type Column, hasCol, isNumeric, makeTable, takeRows, withColumn, strCol } from '../engine/table.js';
@@ -68,7 +69,7 @@ export default defineStep<MatchParams>({
   doc: 'Propensity-score nearest-neighbour matching (logit/probit score; ratio, caliper, replacement, order, by-group) with MatchIt weights, a pairs table and a balance table.',
   params: matchParams,
   inputs: { panel: { type: 'table', doc: 'rows to match (e.g. the city-year panel)' } },
-  outputs: { sample: 'table', pairs: 'table', balance: 'table' },
+  outputs: { sample: 'table', pairs: 'table', balance: { type: 'table', contract: CONTRACT.matchBalance } },
   cpu: true,
   async run(ctx, inputs, p) {
     const who = `match (${ctx.nodeId})`;

@@ -20,6 +20,7 @@
  *   in: {panel: ingest}
  *   with: {roster: data/pilot-zones.csv, register: data/cities.csv, county_zones: ignore}
  */
+import { CONTRACT } from './common/contracts.js';
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { defineStep, StepError } from '../engine/types.js';
@@ -76,7 +77,7 @@ export default defineStep<MergeRosterParams>({
   params,
   pathParams: ['roster', 'register'],
   inputs: { panel: { type: 'table', doc: 'city-year panel with a GB/T 2260 code column and a year column' } },
-  outputs: { panel: 'table', report: 'json' },
+  outputs: { panel: 'table', report: { type: 'json', contract: CONTRACT.dataReport } },
   async run(ctx, inputs, p) {
     const who = `merge-roster (${ctx.nodeId})`;
     const a = inputs.panel;

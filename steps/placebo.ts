@@ -3,9 +3,9 @@
  * `estimate` model; then `reps` placebo treatments are drawn (`permute`: the unit-level adoption
  * times shuffled across units; `random`: as many treated units drawn afresh with random adoption
  * times — see stats/placebo.ts), each re-estimated by the Frisch–Waugh–Lovell fast path with the
- * same fixed effects, controls and standard errors. Replicates run in worker threads
- * (ctx.threads) with per-replicate random streams ctx.rngKey(i), so the output is identical for
- * any thread count; without compiled workers (dist/ not built) they run in this thread.
+ * same fixed effects, controls and standard errors. Replicates are split into fixed chunks of 50
+ * that `ctx.map` spreads over the run's worker pool (within the `--jobs` budget), each replicate
+ * with its own random stream ctx.rngKey(i), so the output is identical for any thread count.
  *
  * Outputs: `replicates` (rep, estimate, se, p) and `summary` (observed estimate/se/p, randomization
  * p = share of valid replicates with |placebo| ≥ |observed|, quantiles, mean, sd).
@@ -18,14 +18,12 @@
  *          unit: city, time: year, adopt: pilot_year, reps: 1000, mode: permute}
  */
 import { z } from 'zod';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { defineStep, StepError, type Artifact, type StepContext } from '../engine/types.js';
 import { hasCol, isNumeric, makeTable } from '../engine/table.js';
-import { compiledUrl } from '../engine/paths.js';
 import { quantile7 } from '../stats/quantile.js';
-import { PlaceboSolver, runReplicates, type PlaceboProblem, type ReplicateResults } from '../stats/placebo.js';
+import { PlaceboSolver, type PlaceboProblem, type ReplicateResults } from '../stats/placebo.js';
 import { unitCohorts } from './common/cohorts.js';
+import { CONTRACT, type PlaceboSummary } from './common/contracts.js';
 import { fitRegression, prepareRegression, outcomeParam, regressionParams, regressionSpecOf, reportDrops } from './common/regression.js';
 
 export const placeboParams = z.strictObject({
@@ -43,51 +41,17 @@ export type PlaceboParams = z.infer<typeof placeboParams>;
 
 const QUANTILES = [0.01, 0.025, 0.05, 0.1, 0.5, 0.9, 0.95, 0.975, 0.99];
 
-/** Run `keys` in up to `threads` workers (contiguous chunks); null if workers cannot be used. */
-async function runInWorkers(ctx: StepContext, problem: PlaceboProblem, keys: string[], threads: number): Promise<ReplicateResults | null> {
-  const url = compiledUrl('steps/placebo-worker.ts');
-  if (!existsSync(fileURLToPath(url))) return null;
-  const { Worker } = await import('node:worker_threads');
-  const m = keys.length;
-  const chunks: [number, number][] = [];
-  const size = Math.ceil(m / threads);
-  for (let s = 0; s < m; s += size) chunks.push([s, Math.min(m, s + size)]);
-  const done = new Array<number>(chunks.length).fill(0);
-  const out: ReplicateResults = { estimate: new Float64Array(m), se: new Float64Array(m), p: new Float64Array(m) };
-  await Promise.all(
-    chunks.map(
-      ([s, e], c) =>
-        new Promise<void>((resolve, reject) => {
-          // plain compiled JS: do not inherit the parent's exec flags (loaders, --input-type, test hooks)
-          const w = new Worker(url, { workerData: { problem, keys: keys.slice(s, e) }, execArgv: [] });
-          let finished = false;
-          w.on('message', (msg: { type: string; done?: number; message?: string; estimate?: Float64Array; se?: Float64Array; p?: Float64Array }) => {
-            if (msg.type === 'progress') {
-              done[c] = msg.done!;
-              ctx.progress(done.reduce((a, b) => a + b, 0), m, 'placebo replicates');
-            } else if (msg.type === 'done') {
-              out.estimate.set(msg.estimate!, s);
-              out.se.set(msg.se!, s);
-              out.p.set(msg.p!, s);
-              finished = true;
-              void w.terminate();
-              resolve();
-            } else if (msg.type === 'error') {
-              finished = true;
-              void w.terminate();
-              reject(new StepError(`placebo (${ctx.nodeId}): worker failed: ${msg.message}`));
-            }
-          });
-          w.on('error', (err) => {
-            if (!finished) reject(new StepError(`placebo (${ctx.nodeId}): worker failed: ${err.message}`));
-          });
-          w.on('exit', (code) => {
-            if (!finished) reject(new StepError(`placebo (${ctx.nodeId}): worker exited with code ${code} before finishing`));
-          });
-        }),
-    ),
-  );
-  return out;
+/** Replicates per ctx.map chunk: fixed, so the split (and the output) never depends on --jobs. */
+const CHUNK = 50;
+
+/** One solver per problem object and thread: chunks of one map call share the precomputation. */
+const solvers = new WeakMap<PlaceboProblem, PlaceboSolver>();
+
+/** The ctx.map task: replicates of a chunk of stream keys. */
+function replicatesTask(keys: string[], problem: PlaceboProblem): ReplicateResults {
+  let solver = solvers.get(problem);
+  if (!solver) solvers.set(problem, (solver = new PlaceboSolver(problem)));
+  return solver.run(keys);
 }
 
 export default defineStep({
@@ -96,8 +60,9 @@ export default defineStep({
   params: placeboParams,
   pathParams: [],
   inputs: { panel: { type: 'table', doc: 'the estimation data (with unit, time and adoption columns)' } },
-  outputs: { replicates: 'table', summary: 'json' },
-  cpu: false,
+  outputs: { replicates: { type: 'table', contract: CONTRACT.placeboReplicates }, summary: { type: 'json', contract: CONTRACT.placebo } },
+  cpu: true,
+  tasks: { replicates: replicatesTask },
   async run(ctx, inputs, params): Promise<Record<string, Artifact>> {
     const who = `placebo (${ctx.nodeId})`;
     const art = inputs.panel;
@@ -144,15 +109,16 @@ export default defineStep({
 
     const reps = params.reps;
     const keys = Array.from({ length: reps }, (_, i) => ctx.rngKey(params.seed === undefined ? i : `${params.seed}:${i}`));
-    const threads = Math.max(1, Math.min(ctx.threads, reps));
+    const chunks: string[][] = [];
+    for (let s0 = 0; s0 < reps; s0 += CHUNK) chunks.push(keys.slice(s0, s0 + CHUNK));
     ctx.progress(0, reps, 'placebo replicates');
-    let res: ReplicateResults | null = null;
-    if (threads > 1) {
-      res = await runInWorkers(ctx, problem, keys, threads);
-      if (res) ctx.info(`${who}: ${reps} replicates in ${threads} worker threads`);
-      else ctx.info(`${who}: compiled worker not found (run npm run build); replicates run in this thread`);
-    }
-    if (!res) res = runReplicates(problem, keys, (d) => ctx.progress(d, reps, 'placebo replicates'));
+    const parts = await ctx.map<string[], ReplicateResults>('replicates', chunks, problem, { progress: 'placebo replicate chunks' });
+    const res: ReplicateResults = { estimate: new Float64Array(reps), se: new Float64Array(reps), p: new Float64Array(reps) };
+    parts.forEach((r, c) => {
+      res.estimate.set(r.estimate, c * CHUNK);
+      res.se.set(r.se, c * CHUNK);
+      res.p.set(r.p, c * CHUNK);
+    });
     ctx.progress(reps, reps, 'placebo replicates');
 
     const finite: number[] = [];
@@ -194,6 +160,6 @@ export default defineStep({
       se: res.se,
       p: res.p,
     });
-    return { replicates: { type: 'table', table: replicates }, summary: { type: 'json', value: summary } };
+    return { replicates: { type: 'table', table: replicates }, summary: { type: 'json', value: summary satisfies PlaceboSummary } };
   },
 });

@@ -20,6 +20,7 @@
  *     notes: ["Main specification: city and year fixed effects (eq. 1); node baseline_province uses province FE as the tables print."]
  *   publish: results
  */
+import { CONTRACT } from './common/contracts.js';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -130,7 +131,7 @@ export default defineStep<Params>({
   inputs: {
     tables: { type: ['file', 'table'], many: true, optional: true, doc: 'html outputs of describe/tabulate (md/csv/tex shown as text; a table artifact as a plain table)' },
     figures: { type: 'file', many: true, optional: true, doc: 'svg (inlined) or png (data URI) outputs of figure' },
-    comparisons: { type: 'json', many: true, optional: true, doc: 'comparison outputs of tabulate' },
+    comparisons: { type: 'json', many: true, optional: true, accepts: [CONTRACT.paperComparison], doc: 'comparison outputs of tabulate' },
     run: { type: 'json', optional: true, doc: 'run metadata and DAG: {pipeline, seed, started, ms, versions, nodes: [{id, kind, status, ms, inputs}]}' },
   },
   outputs: { html: 'file' },

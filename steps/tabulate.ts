@@ -14,6 +14,7 @@
  *     paper: {table: table3}
  *   publish: results/table3
  */
+import { CONTRACT } from './common/contracts.js';
 import { z } from 'zod';
 import { defineStep, StepError, type Artifact } from '../engine/types.js';
 import { regressionLayout } from './render/esttab.js';
@@ -76,8 +77,8 @@ export default defineStep<Params>({
   doc: 'Regression table in the esttab/etable style (one column per model; coefficient with stars, SE in parentheses; FE YES/NO, N, R²) as md, tex (booktabs), csv and html; optionally compared with the paper\'s printed numbers.',
   params,
   pathParams: ['paper_file'],
-  inputs: { models: { type: 'json', many: true, doc: 'model artifacts (estimate), one per column, in order' } },
-  outputs: { html: 'file', md: 'file', tex: 'file', csv: 'file', comparison: 'json', comparison_md: 'file', comparison_html: 'file' },
+  inputs: { models: { type: 'json', many: true, accepts: [CONTRACT.model], doc: 'model artifacts (estimate), one per column, in order' } },
+  outputs: { html: 'file', md: 'file', tex: 'file', csv: 'file', comparison: { type: 'json', contract: CONTRACT.paperComparison }, comparison_md: 'file', comparison_html: 'file' },
   async run(ctx, inputs, p) {
     const who = `tabulate ${ctx.nodeId}`;
     const models = modelsOf(inputs.models, who);

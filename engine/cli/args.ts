@@ -1,12 +1,19 @@
 /**
- * A small argv parser for `repro` (no dependency, nothing to load at start-up): positionals,
- * boolean flags, and value flags (`--jobs 4`, `--jobs=4`, repeatable ones collected in order).
+ * Argument parsing for `repro` commands: node:util `parseArgs` (strict: unknown options and
+ * missing values are usage errors, exit 2), with repeatable flags collected in order, and the
+ * options every command has: `--help`/`-h` (prints the command's help on stdout) and `--no-color`.
+ *
+ * @example
+ * const p = parseArgs(argv, { values: ['jobs'], repeat: ['set'], bools: ['json'] }, 'run');
+ * p.values.jobs; p.lists.set; p.bools.has('json'); p.positionals;
  */
-import { UsageError } from '../graph.js';
+import { parseArgs as utilParseArgs } from 'node:util';
+import { UsageError } from '../errors.js';
 
 export interface FlagSpec {
-  /** Flags that take a value; repeatable ones collect into arrays. */
+  /** Flags that take one value (`--jobs 4`, `--jobs=4`). */
   values?: string[];
+  /** Flags that take a value and may repeat (`--set a=1 --set b=2`), collected in order. */
   repeat?: string[];
   /** Boolean flags. */
   bools?: string[];
@@ -16,46 +23,47 @@ export interface Parsed {
   positionals: string[];
   values: Record<string, string>;
   lists: Record<string, string[]>;
+  /** Boolean flags given, including `help` and `no-color`. */
   bools: Set<string>;
 }
 
+/** Options every command takes. */
+const COMMON = ['help', 'no-color'];
+
 export function parseArgs(argv: string[], spec: FlagSpec, command: string): Parsed {
-  const out: Parsed = { positionals: [], values: {}, lists: {}, bools: new Set() };
-  const values = new Set(spec.values ?? []);
-  const repeat = new Set(spec.repeat ?? []);
-  const bools = new Set(spec.bools ?? []);
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--') {
-      out.positionals.push(...argv.slice(i + 1));
-      break;
+  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = {};
+  for (const v of spec.values ?? []) options[v] = { type: 'string' };
+  for (const r of spec.repeat ?? []) options[r] = { type: 'string', multiple: true };
+  for (const b of [...(spec.bools ?? []), ...COMMON]) options[b] = { type: 'boolean' };
+  options.help = { type: 'boolean', short: 'h' };
+  const known = Object.keys(options).map((f) => `--${f}`);
+  let parsed: ReturnType<typeof utilParseArgs>;
+  try {
+    parsed = utilParseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    const flag = /'(-[^' ]+)/.exec(err.message)?.[1] ?? '';
+    const name = flag.replace(/^-+/, '');
+    if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UsageError(`repro ${command}: unknown option ${flag} (options: ${known.join(', ')})`);
+    if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+      if (options[name]?.type === 'boolean') throw new UsageError(`repro ${command}: --${name} takes no value`);
+      throw new UsageError(`repro ${command}: --${name} needs a value`);
     }
-    if (!a.startsWith('--') || a === '-') {
-      if (a.startsWith('-') && a.length > 1) throw new UsageError(`repro ${command}: unknown option ${a}`);
-      out.positionals.push(a);
-      continue;
+    throw new UsageError(`repro ${command}: ${err.message}`);
+  }
+  const out: Parsed = { positionals: parsed.positionals, values: {}, lists: {}, bools: new Set() };
+  for (const [k, v] of Object.entries(parsed.values)) {
+    if (v === undefined) continue;
+    if (typeof v === 'boolean') {
+      if (v) out.bools.add(k);
+    } else if (Array.isArray(v)) {
+      const vals = v.filter((x): x is string => typeof x === 'string');
+      for (const x of vals) if (x.startsWith('--') && x.length > 2) throw new UsageError(`repro ${command}: --${k} needs a value`);
+      out.lists[k] = vals;
+    } else {
+      if (v.startsWith('--') && v.length > 2) throw new UsageError(`repro ${command}: --${k} needs a value`);
+      out.values[k] = v;
     }
-    const eq = a.indexOf('=');
-    const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
-    if (bools.has(name)) {
-      if (eq > 0) throw new UsageError(`repro ${command}: --${name} takes no value`);
-      out.bools.add(name);
-      continue;
-    }
-    if (values.has(name) || repeat.has(name)) {
-      let v: string | undefined;
-      if (eq > 0) v = a.slice(eq + 1);
-      else {
-        v = argv[i + 1];
-        if (v === undefined || (v.startsWith('--') && v.length > 2)) throw new UsageError(`repro ${command}: --${name} needs a value`);
-        i++;
-      }
-      if (repeat.has(name)) (out.lists[name] ??= []).push(v);
-      else out.values[name] = v;
-      continue;
-    }
-    const known = [...bools, ...values, ...repeat].map((f) => `--${f}`).join(', ');
-    throw new UsageError(`repro ${command}: unknown option --${name} (options: ${known || 'none'})`);
   }
   return out;
 }

@@ -3,8 +3,10 @@
  */
 import path from 'node:path';
 import { intFlag, parseArgs } from './args.js';
-import { renderDag, UsageError, type DagFormat, type DagState } from '../graph.js';
+import { renderDag, type DagFormat, type DagState } from '../graph.js';
+import { UsageError } from '../errors.js';
 import { short } from '../canonical.js';
+import { reasonLine } from '../reasons.js';
 
 async function overridesOf(p: { lists: Record<string, string[]> }): Promise<import('../spec.js').ParamOverride[]> {
   if (!p.lists.set?.length) return [];
@@ -29,7 +31,7 @@ export async function cmdStatus(argv: string[]): Promise<number> {
       `${JSON.stringify({
         pipeline: session.spec.name,
         up_to_date: stale.length === 0 && pending.length === 0,
-        nodes: nodes.map((n) => ({ id: n.id, kind: n.kind, state: n.state, reason: n.reason, ...(n.key ? { key: n.key } : {}) })),
+        nodes: nodes.map((n) => ({ id: n.id, kind: n.kind, state: n.state, reason: n.reason, reasons: n.reasons, ...(n.key ? { key: n.key } : {}) })),
       })}\n`,
     );
     return 0;
@@ -92,14 +94,14 @@ export async function cmdWhy(argv: string[]): Promise<number> {
             ? `${id} (${n.kind}) will run: ${n.reason}. Changes since ${when}:`
             : `${id} (${n.kind}) waits for ${n.waitsFor.join(', ')}; changes since ${when}:`;
       lines.push(head);
-      for (const ch of n.changes) lines.push(`  ${ch.line}`);
+      for (const ch of n.changes) lines.push(`  ${reasonLine(ch)}`);
       if (n.state === 'pending') for (const w of n.waitsFor) lines.push(`  input from ${w}: will be recomputed first (reruns ${id} only if it changes)`);
       if (n.changes.length === 0 && n.state !== 'pending') lines.push(`  (no part changed: ${n.reason})`);
     }
   }
   if (p.bools.has('json')) {
     process.stdout.write(
-      `${JSON.stringify({ id, kind: n.kind, state: n.state, reason: n.reason, key: n.key ?? null, last: n.latest ? { run: n.latest.run, at: n.latest.at, key: n.latest.key } : null, changes: n.changes, waits_for: n.waitsFor })}\n`,
+      `${JSON.stringify({ id, kind: n.kind, state: n.state, reason: n.reason, key: n.key ?? null, last: n.latest ? { run: n.latest.run, at: n.latest.at, key: n.latest.key } : null, reasons: n.reasons, changes: n.changes, waits_for: n.waitsFor })}\n`,
     );
   } else process.stdout.write(`${lines.join('\n')}\n`);
   return 0;

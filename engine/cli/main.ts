@@ -19,7 +19,7 @@
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { UsageError } from '../graph.js';
+import { UsageError } from '../errors.js';
 
 const USAGE = `repro — declarative pipelines with content-hash caching
 
@@ -33,11 +33,62 @@ usage:
   repro log [PIPELINE] [--limit N] [--json]           run history
   repro gc [PIPELINE] [--dry-run] [--keep-runs N]     delete artifacts nothing needs
 
+options of every command: --help (this command's help), --no-color (also NO_COLOR=1)
+repro --version                                      the version of repro
+
 PIPELINE defaults to ./pipeline.yaml. Exit codes: 0 ok, 1 a step failed, 2 invalid pipeline or usage.`;
+
+/** `repro CMD --help`. */
+const HELP: Record<string, string> = {
+  run: `repro run [PIPELINE] [options]     run what is stale, in dependency order
+
+  --target ID       only ID (a node or foreach base id) and what it depends on; repeatable
+  --force ID        rerun ID even if cached (descendants rerun only if its output changes); repeatable
+  --set ID.PARAM=V  override a param for this run (V is YAML; PARAM may be a dot path); repeatable
+  --jobs N          thread budget: nodes and their own parallel work use at most N threads
+                    (default: the machine's cores)
+  --dry-run         show what would run, and why, without running or writing anything
+  --keep-going      after a failure, still run every node that does not depend on it
+  --json            print one JSON object {ok, nodes: [{id, kind, status, key, ms, reason, reasons}]}
+  --verbose         stack traces of unexpected errors; every node's start
+  --no-spec-cache   always re-validate the YAML`,
+  status: `repro status [PIPELINE] [--target ID]... [--force ID]... [--set ID.PARAM=V]... [--json] [--verbose]
+
+  What would run, and why (nothing runs). --json: {pipeline, up_to_date, nodes: [{id, kind, state, reason, reasons, key}]}.`,
+  why: `repro why ID [PIPELINE] [--set ID.PARAM=V]... [--json]
+
+  Which fingerprint parts of ID changed since its last successful run, one line each
+  (params with old → new values, code files, packages, inputs, files, seed).`,
+  dag: `repro dag [PIPELINE] [--format text|mermaid|dot] [--set ID.PARAM=V]...
+
+  The pipeline's graph, each node with its state (cached, stale, pending).`,
+  show: `repro show ID[.OUTPUT] [PIPELINE] [--json|--csv] [--rows N]
+
+  An artifact of the latest successful run: tables as aligned text (--csv: CSV), JSON as JSON.`,
+  log: `repro log [PIPELINE] [--limit N] [--json]
+
+  The run history, newest last.`,
+  gc: `repro gc [PIPELINE] [--dry-run] [--keep-runs N]
+
+  Delete store objects that no recorded run (of the last N) and no current node needs.`,
+};
+
+/** The package version (package.json next to dist/ or the sources). */
+async function version(): Promise<string> {
+  const [{ readFileSync }, path, { PROJECT_ROOT }] = await Promise.all([import('node:fs'), import('node:path'), import('../paths.js')]);
+  const pkg = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version?: string };
+  return pkg.version ?? 'unknown';
+}
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
+  // --no-color anywhere (as NO_COLOR=1): chalk is created uncoloured (see ui.ts)
+  if (argv.includes('--no-color')) process.env.NO_COLOR = '1';
   try {
+    if (cmd !== undefined && cmd in HELP && (rest.includes('--help') || rest.includes('-h'))) {
+      process.stdout.write(`${HELP[cmd]}\n`);
+      return 0;
+    }
     switch (cmd) {
       case 'run':
         return await (await import('./run.js')).cmdRun(rest);
@@ -57,8 +108,16 @@ export async function main(argv: string[]): Promise<number> {
       case 'help':
       case '--help':
       case '-h':
-        process.stdout.write(`${USAGE}\n`);
+        if (cmd === 'help' && rest[0] && rest[0] in HELP) process.stdout.write(`${HELP[rest[0]]}\n`);
+        else process.stdout.write(`${USAGE}\n`);
         return 0;
+      case '--version':
+      case '-V':
+      case 'version':
+        process.stdout.write(`repro ${await version()}\n`);
+        return 0;
+      case '--no-color':
+        return main(rest);
       default:
         throw new UsageError(`unknown command "${cmd}"\n\n${USAGE}`);
     }

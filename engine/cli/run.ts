@@ -4,7 +4,7 @@
  * only the contract's JSON object on stdout.
  */
 import { intFlag, parseArgs } from './args.js';
-import { UsageError } from '../graph.js';
+import { UsageError } from '../errors.js';
 import type { NodeResult, RunEvent } from '../executor.js';
 import type { ParamOverride } from '../spec.js';
 
@@ -93,7 +93,7 @@ export async function cmdRun(argv: string[]): Promise<number> {
   if (json) {
     const obj = {
       ok: r.ok,
-      nodes: r.nodes.map((n: NodeResult) => ({ id: n.id, kind: n.kind, status: n.status, key: n.key, ms: Math.round(n.ms), reason: n.reason, ...(n.error ? { error: n.error.message } : {}), ...(n.warnings.length ? { warnings: n.warnings } : {}) })),
+      nodes: r.nodes.map((n: NodeResult) => ({ id: n.id, kind: n.kind, status: n.status, key: n.key, ms: Math.round(n.ms), reason: n.reason, reasons: n.reasons, ...(n.error ? { error: n.error.message } : {}), ...(n.warnings.length ? { warnings: n.warnings } : {}) })),
     };
     process.stdout.write(`${JSON.stringify(obj)}\n`);
   } else {
@@ -110,7 +110,7 @@ async function dryRun(common: { file: string; overrides: ParamOverride[]; target
   const { session, nodes } = await planPipeline({ ...common, readOnly: true }); // a dry run writes nothing
   if (json) {
     process.stdout.write(
-      `${JSON.stringify({ ok: true, dry_run: true, nodes: nodes.map((n) => ({ id: n.id, kind: n.kind, status: n.state === 'cached' ? 'cached' : n.state, key: n.key ?? '', ms: 0, reason: n.reason })) })}\n`,
+      `${JSON.stringify({ ok: true, dry_run: true, nodes: nodes.map((n) => ({ id: n.id, kind: n.kind, status: n.state === 'cached' ? 'cached' : n.state, key: n.key ?? '', ms: 0, reason: n.reason, reasons: n.reasons })) })}\n`,
     );
     return 0;
   }

@@ -10,10 +10,12 @@ export interface Ui {
   err(line: string): void;
 }
 
+/** Colour unless NO_COLOR is set (non-empty; `--no-color` sets it) — https://no-color.org — or chalk finds no colour support. */
 export async function makeUi(): Promise<Ui> {
-  const { default: chalk } = await import('chalk');
+  const { default: chalk, Chalk } = await import('chalk');
+  const c = process.env.NO_COLOR ? new Chalk({ level: 0 }) : chalk;
   return {
-    c: chalk,
+    c,
     out: (l) => process.stdout.write(`${l}\n`),
     err: (l) => process.stderr.write(`${l}\n`),
   };

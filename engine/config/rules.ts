@@ -4,7 +4,8 @@
  *
  * Checks: known kind; params valid for the step's own zod schema (defaults applied; each zod
  * issue is reported at the YAML key/value it concerns, or at the `--set` argument that set it);
- * inputs declared by the step, bound to known outputs of the right artifact type, a list only for
+ * inputs declared by the step, bound to known outputs of the right artifact type and of a contract
+ * the input accepts (`model`, `event-study`, … — opaque names to the engine), a list only for
  * `many` inputs, required inputs present; publish paths relative, inside the project, not empty
  * and not shared; no cycles (printed `a → b → c → a`). Nodes come out in a topological order,
  * ties broken by YAML order. `files` are the step's path params as written (relative to the YAML dir, or absolute).
@@ -13,11 +14,12 @@
  * const spec = rules(raw, nodes, defs, { file, baseDir });
  */
 import path from 'node:path';
-import type { ArtifactType, StepDef } from '../types.js';
+import { outputContract, outputType, type ArtifactType, type InputSpec, type StepDef } from '../types.js';
 import type { InputRef, NodeSpec, PipelineSpec } from '../spec.js';
 import { ConfigError, didYouMean, overrideError, throwIfAny } from './errors.js';
 import { paramWhere, type NormNode } from './normalize.js';
 import { overrideLabel } from './overrides.js';
+import { topoSort } from '../graph.js';
 import type { RawPipeline } from './schema.js';
 
 interface ZodIssueLike {
@@ -122,14 +124,30 @@ export function rules(
           );
           continue;
         }
-        const type = tdef.outputs[output]!;
+        const type = outputType(tdef.outputs[output]!);
         const accepted: ArtifactType[] = Array.isArray(spec.type) ? spec.type : [spec.type];
         if (!accepted.includes(type)) {
-          const others = outs.filter((o) => accepted.includes(tdef.outputs[o]!));
+          const others = outs.filter((o) => accepted.includes(outputType(tdef.outputs[o]!)));
           push(
             src.error(r.yaml, `input "${name}" of kind "${n.kind}" takes ${accepted.join(' or ')}, but ${r.node}.${output} is ${type === 'json' ? 'a json' : `a ${type}`} artifact`, others.length ? `use ${others.map((o) => `${r.node}.${o}`).join(' or ')}` : `connect a step that produces a ${accepted.join(' or ')}`),
           );
           continue;
+        }
+        // Artifact contracts: opaque names the producer declares and the consumer accepts.
+        const contracts = parsed.success ? acceptsOf(spec, params) : undefined;
+        if (contracts) {
+          const c = outputContract(tdef.outputs[output]!);
+          if (c === undefined || !contracts.includes(c)) {
+            const others = outs.filter((o) => { const oc = outputContract(tdef.outputs[o]!); return oc !== undefined && contracts.includes(oc); });
+            push(
+              src.error(
+                r.yaml,
+                `input "${name}" of kind "${n.kind}" accepts ${contracts.map((x) => `"${x}"`).join(' or ')} artifacts, but ${r.node}.${output} (kind "${target.kind}") is ${c === undefined ? 'not declared as any of them' : `a "${c}" artifact`}`,
+                others.length ? `use ${others.map((o) => `${r.node}.${o}`).join(' or ')}` : `connect a step that produces ${contracts.map((x) => `"${x}"`).join(' or ')} (or change the params of ${n.baseId} so it takes what ${r.node} produces)`,
+              ),
+            );
+            continue;
+          }
         }
         refs.push({ node: r.node, output });
       }
@@ -207,102 +225,31 @@ export function rules(
   };
 }
 
+/** The contracts an input accepts for these params (undefined = any). */
+function acceptsOf(spec: InputSpec, params: Record<string, unknown>): string[] | undefined {
+  if (spec.accepts === undefined) return undefined;
+  return typeof spec.accepts === 'function' ? spec.accepts(params) : spec.accepts;
+}
+
 function topoOrder(nodes: NormNode[], errors: ConfigError[], raw: RawPipeline): NormNode[] {
   const index = new Map(nodes.map((n, i) => [n.id, i]));
-  const deps: number[][] = new Array<number[]>(nodes.length);
-  for (let i = 0; i < nodes.length; i++) {
+  const deps = nodes.map((n) => {
     const ds: number[] = [];
-    const seen = new Set<number>();
-    for (const e of nodes[i]!.inputs) {
-      for (const r of e.refs) {
-        const d = index.get(r.node)!;
-        if (!seen.has(d)) {
-          seen.add(d);
-          ds.push(d);
-        }
-      }
-    }
-    deps[i] = ds;
-  }
-  const users: number[][] = nodes.map(() => []);
-  const indeg = new Int32Array(nodes.length);
-  deps.forEach((ds, i) => {
-    indeg[i] = ds.length;
-    for (const d of ds) users[d]!.push(i);
+    for (const e of n.inputs) for (const r of e.refs) ds.push(index.get(r.node)!);
+    return ds;
   });
-  const heap = new MinHeap();
-  for (let i = 0; i < nodes.length; i++) if (indeg[i] === 0) heap.push(i);
-  const out: NormNode[] = [];
-  while (heap.size > 0) {
-    const i = heap.pop();
-    out.push(nodes[i]!);
-    for (const u of users[i]!) if (--indeg[u]! === 0) heap.push(u);
-  }
-  if (out.length < nodes.length) {
-    // Walk predecessors among the remaining nodes from the first one in YAML order until one repeats.
-    let start = 0;
-    while (indeg[start] === 0) start++;
-    const seenAt = new Map<number, number>();
-    const walk: number[] = [];
-    let cur = start;
-    while (!seenAt.has(cur)) {
-      seenAt.set(cur, walk.length);
-      walk.push(cur);
-      cur = deps[cur]!.find((d) => indeg[d]! > 0)!;
-    }
-    const cyc = walk.slice(seenAt.get(cur)!).reverse(); // data-flow order
+  const { order, cycle } = topoSort(deps);
+  if (cycle) {
     // Report at the first cycle node (YAML order), pointing at its reference to its predecessor.
-    const first = Math.min(...cyc);
-    const k = cyc.indexOf(first);
-    const rotated = [...cyc.slice(k), ...cyc.slice(0, k)];
-    const ids = rotated.map((i) => nodes[i]!.id);
-    const at = nodes[first]!;
-    const pred = nodes[rotated[rotated.length - 1]!]!.id;
+    const ids = cycle.map((i) => nodes[i]!.id);
+    const at = nodes[cycle[0]!]!;
+    const pred = nodes[cycle[cycle.length - 1]!]!.id;
     const ref = at.inputs.flatMap((e) => e.refs).find((r) => r.node === pred);
     errors.push(
       raw.src.error(ref?.yaml ?? at.inNode ?? at.raw.keyNode, `cycle: ${[...ids, ids[0]].join(' → ')}`, 'a step cannot depend on its own output; remove one of these inputs'),
     );
   }
-  return out;
-}
-
-/** Binary min-heap of node indices (YAML order = priority). */
-class MinHeap {
-  private a: number[] = [];
-  get size(): number {
-    return this.a.length;
-  }
-  push(x: number): void {
-    const a = this.a;
-    a.push(x);
-    let i = a.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (a[p]! <= x) break;
-      a[i] = a[p]!;
-      i = p;
-    }
-    a[i] = x;
-  }
-  pop(): number {
-    const a = this.a;
-    const top = a[0]!;
-    const last = a.pop()!;
-    if (a.length > 0) {
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        if (l >= a.length) break;
-        const r = l + 1;
-        const c = r < a.length && a[r]! < a[l]! ? r : l;
-        if (a[c]! >= last) break;
-        a[i] = a[c]!;
-        i = c;
-      }
-      a[i] = last;
-    }
-    return top;
-  }
+  return order.map((i) => nodes[i]!);
 }
 
 function paramErrors(raw: RawPipeline, n: NormNode, def: StepDef, iss: ZodIssueLike): ConfigError[] {

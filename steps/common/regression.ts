@@ -20,6 +20,7 @@ import { applyFilters, whereSchema, excludeSchema, type Where, type Exclude } fr
 import { factorize, type Factor } from '../../stats/fe.js';
 import { feols, type FeolsResult } from '../../stats/ols.js';
 import type { VcovType } from '../../stats/vcov.js';
+import type { ModelArtifact } from './contracts.js';
 
 const strOrList = z.union([z.string(), z.array(z.string())]);
 
@@ -211,7 +212,7 @@ export function fitRegression(prep: PreparedRegression, spec: RegressionSpec, wh
 }
 
 /** The model JSON of DESIGN.md's contract from a fit. */
-export function modelJson(fit: FeolsResult, spec: RegressionSpec, prep: PreparedRegression): Record<string, unknown> {
+export function modelJson(fit: FeolsResult, spec: RegressionSpec, prep: PreparedRegression): ModelArtifact {
   const G = Object.values(fit.clusters);
   return {
     y: spec.y,
@@ -229,7 +230,7 @@ export function modelJson(fit: FeolsResult, spec: RegressionSpec, prep: Prepared
     weights: spec.weights ?? null,
     where: spec.where ?? null,
     exclude: spec.exclude ?? null,
-  };
+  } satisfies ModelArtifact;
 }
 
 /** Report singletons and collinear drops through the context. */

@@ -72,27 +72,25 @@ describe('stat cache and early cutoff', () => {
 });
 
 describe('code closure', () => {
-  it('includes worker-thread entries loaded by URL: compiledUrl(root-relative) and new URL(relative, import.meta.url)', async () => {
-    const { codeClosure, importsOf, tokenize, ROOT_PREFIX } = await import('../../engine/codehash.js');
+  it('includes modules loaded by URL (new URL(relative, import.meta.url)); compiledUrl is no longer special', async () => {
+    const { codeClosure, importsOf, tokenize } = await import('../../engine/codehash.js');
     const src = `
       import { compiledUrl } from '../engine/paths.js';
       const a = compiledUrl('steps/x-worker.ts');
       const b = new Worker(new URL('./y-worker.js', import.meta.url));
       const c = new URL('https://example.org/');
-      export function compiledUrlLike(p) { return p; }
     `;
-    expect(importsOf(tokenize(src))).toEqual(['../engine/paths.js', `${ROOT_PREFIX}steps/x-worker.ts`, './y-worker.js']);
+    expect(importsOf(tokenize(src))).toEqual(['../engine/paths.js', './y-worker.js']);
     rig = await base();
     const root = path.join(rig.dir, 'proj');
     const w = (rel: string, text: string) => {
       fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
       fs.writeFileSync(path.join(root, rel), text);
     };
-    w('steps/s.ts', `import { compiledUrl } from '../engine/paths.js';\nexport const u = compiledUrl('steps/s-worker.ts');\n`);
+    w('steps/s.ts', `export const u = new URL('./s-worker.js', import.meta.url);\n`);
     w('steps/s-worker.ts', `import { f } from '../stats/f.js';\nf();\n`);
     w('stats/f.ts', 'export function f() { return 1; }\n');
-    w('engine/paths.ts', 'export function compiledUrl(p: string) { return p; }\n');
-    expect(Object.keys(codeClosure('steps/s.ts', root, null))).toEqual(['engine/paths.ts', 'stats/f.ts', 'steps/s-worker.ts', 'steps/s.ts']);
+    expect(Object.keys(codeClosure('steps/s.ts', root, null))).toEqual(['stats/f.ts', 'steps/s-worker.ts', 'steps/s.ts']);
   });
 });
 

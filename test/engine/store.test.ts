@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { tableFromIPC } from 'apache-arrow';
 import { canonicalJson } from '../../engine/canonical.js';
 import { arrowToTable, tableToArrow } from '../../engine/arrow.js';
-import { diffParts, fingerprintKey, reasonOf, type FingerprintParts } from '../../engine/fingerprint.js';
+import { fingerprintKey, type FingerprintParts } from '../../engine/fingerprint.js';
 import { publishTargets } from '../../engine/publish.js';
 import { withMutex } from '../../engine/lock.js';
 import { StatCache } from '../../engine/statcache.js';
@@ -81,29 +81,11 @@ describe('fingerprint parts and why lines', () => {
     inputs: { panel: '3f2a00112233' },
     files: { 'data/pilot-zones.csv': 'c1' },
     seed: { root: 1, node: 'baseline' },
+    packages: {},
   };
   it('ignores param key order', () => {
     const reordered = { ...before, params: { where: { year: { le: 2019 } }, controls: ['pgdp'], y: 'so2' } };
     expect(fingerprintKey(reordered)).toBe(fingerprintKey(before));
-  });
-  it('says which part changed', () => {
-    const after: FingerprintParts = {
-      ...before,
-      code: { 'steps/estimate.ts': 'a1', 'stats/ols.ts': 'b2' },
-      params: { y: 'so2', controls: ['pgdp', 'indus'], where: { year: { le: 2018 } } },
-      inputs: { panel: '9c1d44556677' },
-      files: { 'data/pilot-zones.csv': 'c2' },
-    };
-    const lines = diffParts(before, after).map((c) => c.line);
-    expect(lines).toEqual([
-      'code: stats/ols.ts',
-      'params.controls: [pgdp] → [pgdp, indus]',
-      'params.where.year.le: 2019 → 2018',
-      'input panel: 3f2a0011… → 9c1d4455…',
-      'file data/pilot-zones.csv changed',
-    ]);
-    expect(reasonOf(diffParts(before, { ...before, params: { ...before.params, controls: ['x'] } }))).toBe('params.controls changed');
-    expect(reasonOf(diffParts(before, { ...before, code: { ...before.code, 'stats/ols.ts': 'z' } }))).toBe('code of stats/ols.ts changed');
   });
 });
 

@@ -1,7 +1,9 @@
 /**
- * A small fake StepContext for unit tests of step kinds: paths resolve against `baseDir`,
- * randomness comes from engine/rng.ts keyed like the engine does (seed, node id, stream), and
- * info/warn/progress calls are collected for assertions.
+ * The one StepContext builder of the tests: paths resolve against `baseDir`, randomness comes from
+ * engine/rng.ts keyed like the engine does (seed, node id, stream), info/warn/progress calls are
+ * collected for assertions, and `ctx.map` applies the step's `tasks` in this thread, in order (as
+ * the engine does without compiled workers). stats-helpers' fakeCtx and render-ctx's renderCtx are
+ * this builder with other defaults.
  *
  * @example
  * const { ctx, warnings } = makeCtx({ baseDir: PROJECT_ROOT });
@@ -14,12 +16,23 @@ import { PROJECT_ROOT } from '../../engine/paths.js';
 
 export interface FakeCtx {
   ctx: StepContext;
+  /** The step whose tasks ctx.map runs (set by runStep). */
+  def?: Pick<StepDef, 'kind' | 'tasks'>;
   infos: string[];
   warnings: string[];
   progress: [number, number, string | undefined][];
 }
 
-export function makeCtx(opts: { baseDir?: string; seed?: number; nodeId?: string; threads?: number } = {}): FakeCtx {
+export interface CtxOptions {
+  baseDir?: string;
+  seed?: number;
+  nodeId?: string;
+  threads?: number;
+  /** The step whose `tasks` ctx.map runs (runStep sets it). */
+  def?: Pick<StepDef, 'kind' | 'tasks'>;
+}
+
+export function makeCtx(opts: CtxOptions = {}): FakeCtx {
   const baseDir = opts.baseDir ?? PROJECT_ROOT;
   const seed = opts.seed ?? 20250217;
   const nodeId = opts.nodeId ?? 'test';
@@ -37,8 +50,19 @@ export function makeCtx(opts: { baseDir?: string; seed?: number; nodeId?: string
     warn: (m) => void warnings.push(m),
     progress: (d, t, l) => void progress.push([d, t, l]),
     threads: opts.threads ?? 1,
+    map: async <C, R>(fn: string, chunks: C[], shared?: unknown, o?: { progress?: string }): Promise<R[]> => {
+      const f = (fake.def ?? opts.def)?.tasks?.[fn];
+      if (typeof f !== 'function') throw new Error(`test ctx: no task "${fn}" (pass the step as makeCtx({ def }))`);
+      const out: R[] = [];
+      for (let i = 0; i < chunks.length; i++) {
+        out.push((await f(chunks[i], shared)) as R);
+        if (o?.progress) progress.push([i + 1, chunks.length, o.progress]);
+      }
+      return out;
+    },
   };
-  return { ctx, infos, warnings, progress };
+  const fake: FakeCtx = { ctx, infos, warnings, progress };
+  return fake;
 }
 
 /** Parse `params` with the step's schema (defaults applied) and run it, like the engine does. */
@@ -49,6 +73,7 @@ export async function runStep<P>(
   fake: FakeCtx = makeCtx(),
 ): Promise<Record<string, Artifact>> {
   const parsed = def.params.parse(params);
+  fake.def ??= def;
   return def.run(fake.ctx, inputs, parsed);
 }
 

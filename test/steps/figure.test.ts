@@ -100,7 +100,7 @@ describe('figure from the real event-study and placebo steps (mpdta)', () => {
     const esDef = (await import('../../steps/event-study.js')).default;
     const plDef = (await import('../../steps/placebo.js')).default;
     const es = await esDef.run(renderCtx('event_study'), { panel }, esDef.params.parse({ y: 'lemp', unit: 'countyreal', time: 'year', adopt: 'first_treat', base: -1, window: [-3, 2] }));
-    const pl = await plDef.run(renderCtx('placebo'), { panel }, plDef.params.parse({ y: 'lemp', treat: 'did', fe: ['countyreal', 'year'], cluster: 'countyreal', unit: 'countyreal', time: 'year', adopt: 'first_treat', reps: 40 }));
+    const pl = await plDef.run(renderCtx('placebo', undefined, undefined, plDef), { panel }, plDef.params.parse({ y: 'lemp', treat: 'did', fe: ['countyreal', 'year'], cluster: 'countyreal', unit: 'countyreal', time: 'year', adopt: 'first_treat', reps: 40 }));
     const f1 = await def.run(renderCtx('figure1'), { data: es.event! }, def.params.parse({ type: 'event-study', title: 'mpdta event study' }));
     const svg1 = text(f1.svg);
     expect(svg1).toContain('Base period (-1)');

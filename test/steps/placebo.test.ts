@@ -1,16 +1,15 @@
 /**
- * The `placebo` step: identical output for 1 and 4 threads, replicate 0 equal to a full `estimate`
+ * The `placebo` step: replicates split in chunks equal one uninterrupted stream of replicates,
+ * replicate 0 equal to a full `estimate`
  * run on the permuted treatment (checks the FWL fast path), observed = estimate step, and the
  * randomization p recomputed from the replicates table.
- * Worker threads load dist/: run `npx tsc -p .` (or `npm test`, which builds first).
+ * (Identical output for any --jobs through the engine's worker pool: test/engine/pool.test.ts.)
  */
 import { describe, expect, it } from 'vitest';
 import path from 'node:path';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import placebo from '../../steps/placebo.js';
 import estimate from '../../steps/estimate.js';
-import { PROJECT_ROOT, compiledUrl } from '../../engine/paths.js';
+import { PROJECT_ROOT } from '../../engine/paths.js';
 import { numCol, strCol, withColumn, type Table } from '../../engine/table.js';
 import { rngFromKey } from '../../engine/rng.js';
 import { PlaceboSolver } from '../../stats/placebo.js';
@@ -20,26 +19,31 @@ const synth = loadCsv(path.join(PROJECT_ROOT, 'test/fixtures/twfe-synth.csv'));
 const base = { y: 'y', treat: 'd', controls: ['x1', 'x2'], fe: ['unit', 'year'], cluster: 'unit', unit: 'unit', time: 'year', adopt: 'adopt' };
 
 async function runPlacebo(params: Record<string, unknown>, threads: number) {
-  const f = fakeCtx({ threads, nodeId: 'placebo_test' });
+  const f = fakeCtx({ threads, nodeId: 'placebo_test', def: placebo });
   const out = await placebo.run(f.ctx, { panel: { type: 'table', table: synth } }, placebo.params.parse(params));
   return { table: (out.replicates as { table: Table }).table, summary: (out.summary as { value: any }).value, f };
 }
 
 describe('placebo', () => {
-  it('gives identical results with 1 and 4 threads, and computes the randomization p as stated', async () => {
-    const a = await runPlacebo({ ...base, reps: 60 }, 1);
-    const b = await runPlacebo({ ...base, reps: 60 }, 4);
-    if (existsSync(fileURLToPath(compiledUrl('steps/placebo-worker.ts')))) expect(b.f.infos.join(' ')).toMatch(/4 worker threads/);
-    for (const c of ['rep', 'estimate', 'se', 'p']) expect(Array.from(numCol(b.table, c))).toEqual(Array.from(numCol(a.table, c)));
-    expect(b.summary).toEqual(a.summary);
+  it('merges its chunks into one stream of replicates, and computes the randomization p as stated', async () => {
+    const a = await runPlacebo({ ...base, reps: 120 }, 1);
+    // the chunked result equals one solver running all 120 stream keys in order
+    const { ctx } = fakeCtx({ nodeId: 'placebo_test' });
+    const keys = Array.from({ length: 120 }, (_, i) => ctx.rngKey(i));
+    let seen: unknown = null;
+    const spy = fakeCtx({ nodeId: 'placebo_test', def: { kind: 'placebo', tasks: { replicates: (c: string[], problem: unknown) => ((seen = problem), placebo.tasks!.replicates!(c, problem)) } } });
+    await placebo.run(spy.ctx, { panel: { type: 'table', table: synth } }, placebo.params.parse({ ...base, reps: 120 }));
+    const whole = new PlaceboSolver(seen as never).run(keys);
+    expect(Array.from(numCol(a.table, 'estimate'))).toEqual(Array.from(whole.estimate));
+    expect(Array.from(numCol(a.table, 'se'))).toEqual(Array.from(whole.se));
     const est = numCol(a.table, 'estimate');
     const obs = a.summary.observed.estimate;
     const valid = Array.from(est).filter((v) => !Number.isNaN(v));
     expect(a.summary.valid).toBe(valid.length);
     expect(a.summary.randomization_p).toBe(valid.filter((v) => Math.abs(v) >= Math.abs(obs)).length / valid.length);
-    expect(a.f.progress.at(-1)).toEqual([60, 60]);
+    expect(a.f.progress.at(-1)).toEqual([120, 120, 'placebo replicates']);
     // the draws differ from one another
-    expect(new Set(valid).size).toBeGreaterThan(50);
+    expect(new Set(valid).size).toBeGreaterThan(100);
   });
 
   it('observed model equals the estimate step', async () => {
@@ -108,14 +112,14 @@ describe('placebo', () => {
     expect(summary.mode).toBe('random');
     expect(summary.valid).toBeGreaterThan(0);
     const bad = withColumn(synth, 'adopt', Float64Array.from(numCol(synth, 'year')));
-    await expect(placebo.run(fakeCtx().ctx, { panel: { type: 'table', table: bad } }, placebo.params.parse({ ...base, reps: 2 }))).rejects.toThrow(/not constant within unit/);
+    await expect(placebo.run(fakeCtx({ def: placebo }).ctx, { panel: { type: 'table', table: bad } }, placebo.params.parse({ ...base, reps: 2 }))).rejects.toThrow(/not constant within unit/);
   });
 
   it('keeps never-treated units whose adoption cell is missing (as merge-roster writes them), like adopt = 0', async () => {
     const adopt = numCol(synth, 'adopt');
     const missing = withColumn(synth, 'adopt', Float64Array.from(adopt, (a) => (a === 0 ? NaN : a)));
     const run = async (t: Table) =>
-      ((await placebo.run(fakeCtx({ nodeId: 'placebo_test' }).ctx, { panel: { type: 'table', table: t } }, placebo.params.parse({ ...base, reps: 5 }))).summary as { value: any }).value;
+      ((await placebo.run(fakeCtx({ nodeId: 'placebo_test', def: placebo }).ctx, { panel: { type: 'table', table: t } }, placebo.params.parse({ ...base, reps: 5 }))).summary as { value: any }).value;
     const withZero = await run(synth);
     const withNaN = await run(missing);
     expect(Array.from(adopt).some((a) => a === 0)).toBe(true);

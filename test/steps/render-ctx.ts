@@ -5,8 +5,8 @@
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Artifact, StepContext } from '../../engine/types.js';
-import { rngFromKey, rngKeyOf } from '../../engine/rng.js';
+import type { Artifact, StepContext, StepDef } from '../../engine/types.js';
+import { makeCtx } from './ctx.js';
 import { fromRows } from '../../engine/table.js';
 import { parse } from 'csv-parse/sync';
 
@@ -18,23 +18,9 @@ export interface FakeCtx extends StepContext {
   warnings: string[];
 }
 
-export function renderCtx(nodeId = 'node', baseDir = ROOT, seed = 1): FakeCtx {
-  const infos: string[] = [];
-  const warnings: string[] = [];
-  return {
-    nodeId,
-    seed,
-    baseDir,
-    threads: 1,
-    infos,
-    warnings,
-    resolvePath: (p: string) => path.resolve(baseDir, p),
-    rng: (stream?: string | number) => rngFromKey(rngKeyOf(seed, nodeId, stream)),
-    rngKey: (stream?: string | number) => rngKeyOf(seed, nodeId, stream),
-    info: (m: string) => void infos.push(m),
-    warn: (m: string) => void warnings.push(m),
-    progress: () => {},
-  };
+export function renderCtx(nodeId = 'node', baseDir = ROOT, seed = 1, def?: Pick<StepDef, 'kind' | 'tasks'>): FakeCtx {
+  const f = makeCtx({ nodeId, baseDir, seed, ...(def ? { def } : {}) });
+  return Object.assign(f.ctx, { infos: f.infos, warnings: f.warnings });
 }
 
 /** A fixture JSON file under test/fixtures/render/. */

@@ -8,8 +8,8 @@ import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { makeTable, type Column, type Table } from '../../engine/table.js';
 import { PROJECT_ROOT } from '../../engine/paths.js';
-import { rngFromKey, rngKeyOf } from '../../engine/rng.js';
-import type { StepContext } from '../../engine/types.js';
+import type { StepDef } from '../../engine/types.js';
+import { makeCtx } from './ctx.js';
 
 /** Path of a shared data file (../shared/data relative to the project root). */
 export const sharedData = (rel: string): string => path.resolve(PROJECT_ROOT, '..', 'shared', 'data', rel);
@@ -29,25 +29,10 @@ export function loadCsv(file: string): Table {
   return makeTable(cols, header);
 }
 
-export function fakeCtx(opts: { threads?: number; nodeId?: string; seed?: number } = {}) {
-  const warnings: string[] = [];
-  const infos: string[] = [];
-  const progress: [number, number][] = [];
-  const seed = opts.seed ?? 20250217;
-  const nodeId = opts.nodeId ?? 'test';
-  const ctx: StepContext = {
-    nodeId,
-    seed,
-    baseDir: PROJECT_ROOT,
-    resolvePath: (p) => path.resolve(PROJECT_ROOT, p),
-    rng: (s = '') => rngFromKey(rngKeyOf(seed, nodeId, s)),
-    rngKey: (s = '') => rngKeyOf(seed, nodeId, s),
-    info: (m) => void infos.push(m),
-    warn: (m) => void warnings.push(m),
-    progress: (d, t) => void progress.push([d, t]),
-    threads: opts.threads ?? 1,
-  };
-  return { ctx, warnings, infos, progress };
+/** makeCtx of ./ctx.ts with the project root as base (progress as [done, total]). */
+export function fakeCtx(opts: { threads?: number; nodeId?: string; seed?: number; def?: Pick<StepDef, 'kind' | 'tasks'> } = {}) {
+  const f = makeCtx({ ...opts, baseDir: PROJECT_ROOT });
+  return { ctx: f.ctx, warnings: f.warnings, infos: f.infos, progress: f.progress };
 }
 
 /** |a − b| ≤ rel·max(|b|, floor): relative agreement with an absolute floor for values near 0. */

@@ -1,0 +1,396 @@
+/**
+ * Per-node handling of a run, apart from the scheduler (executor.ts) — as wireit separates its
+ * per-script execution from the scheduling:
+ *
+ * - {@link NodeRunner.evaluate}: ask the decision module (decide.ts) whether the node is fresh; a
+ *   cache hit is resolved here (outputs checked, published); corrupt cached outputs are discarded;
+ *   otherwise it returns a {@link Job} for the scheduler to queue.
+ * - {@link NodeRunner.execute}: run the step (on the main thread, or in a worker of the run's pool
+ *   for `cpu: true` steps), check and store its outputs, write the cache entry last (invariant 2),
+ *   publish.
+ *
+ * Both return a {@link NodeResult}; nothing here decides order or concurrency.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { nonFinitePaths, nonJsonAt } from './canonical.js';
+import { decide } from './decide.js';
+import type { FingerprintParts } from './fingerprint.js';
+import type { Latest, NodeStatus } from './history.js';
+import { DIST_ROOT, PROJECT_ROOT, RUNNING_COMPILED } from './paths.js';
+import type { StepHooks, WorkerPool } from './pool.js';
+import { reasonPhrase, type Reason } from './reasons.js';
+import { stepModuleUrl } from './registry.js';
+import { rngFromKey, rngKeyOf } from './rng.js';
+import { missingOutput, type Session } from './session.js';
+import type { NodeSpec } from './spec.js';
+import type { CacheEntry, OutputRef } from './store.js';
+import { asError, contractError, CorruptObjectError } from './errors.js';
+import { outputType, type Artifact, type ArtifactType, type RunView, type StepContext, type StepDef } from './types.js';
+
+export interface NodeError {
+  message: string;
+  /** True for StepError (a message meant for the user, printed without stack). */
+  stepError: boolean;
+  stack?: string;
+}
+
+export interface NodeResult {
+  id: string;
+  kind: string;
+  status: NodeStatus;
+  /** Fingerprint (empty when it could not be computed: skipped nodes). */
+  key: string;
+  ms: number;
+  /** One-line reason, rendered from `reasons`. */
+  reason: string;
+  /** Why, as data (reasons.ts). */
+  reasons: Reason[];
+  warnings: string[];
+  error?: NodeError;
+  /** Output name → stored ref (ran / cached). */
+  outputs?: Record<string, OutputRef>;
+  /** Files written by publish in this run. */
+  published?: string[];
+}
+
+/** A node that must run: what the scheduler queues. */
+export interface Job {
+  n: NodeSpec;
+  key: string;
+  parts: FingerprintParts;
+  reasons: Reason[];
+  warnings: string[];
+}
+
+export type RunEvent =
+  | { type: 'start'; total: number; jobs: number }
+  | { type: 'running'; id: string; kind: string; reason: string; worker: boolean }
+  | { type: 'node'; node: NodeResult }
+  | { type: 'progress'; id: string; done: number; total: number; label?: string }
+  | { type: 'info' | 'warn'; id: string; msg: string }
+  | { type: 'wait'; msg: string };
+
+const now = (): number => performance.now();
+
+/** Build a NodeResult with its rendered reason. */
+export function nodeResult(n: { id: string; kind: string }, status: NodeStatus, key: string, ms: number, reasons: Reason[], warnings: string[], extra: Partial<NodeResult> = {}): NodeResult {
+  return { id: n.id, kind: n.kind, status, key, ms, reason: reasonPhrase(reasons), reasons, warnings, ...extra };
+}
+
+/** The error of a failed node, from what the step threw. */
+export function nodeError(err: unknown): NodeError {
+  const e = asError(err);
+  const stepError = e.name === 'StepError';
+  const error: NodeError = { message: e.message, stepError };
+  if (!stepError && e.stack) error.stack = e.stack;
+  return error;
+}
+
+export interface RunnerOptions {
+  jobs: number;
+  /** Run `cpu: true` steps in worker threads (default true). */
+  workers: boolean;
+  pool: WorkerPool | null;
+  emit: (e: RunEvent) => void;
+  /** ctx.run of the steps. */
+  runView: () => RunView;
+}
+
+/** Per-node decisions and execution for one run. */
+export class NodeRunner {
+  /** Outputs of nodes that ran or were cached in this run. */
+  readonly outputs = new Map<string, Record<string, OutputRef>>();
+  /** `latest` history entries of the successful nodes. */
+  readonly latestOut: Record<string, Omit<Latest, 'run' | 'at'>> = {};
+  /** Full fingerprint parts of every node that got that far. */
+  readonly partsOf = new Map<string, FingerprintParts>();
+  /** Store-level warnings (corrupt objects, …), also listed on their nodes. */
+  readonly storeWarnings: string[] = [];
+
+  constructor(
+    private readonly s: Session,
+    private readonly opts: RunnerOptions,
+  ) {}
+
+  /** Use the run's worker pool from now on (created when the first job is queued). */
+  usePool(pool: WorkerPool): void {
+    this.opts.pool = pool;
+  }
+
+  /** Fresh, cache hit or needs a run: a finished NodeResult, or the Job to queue. */
+  async evaluate(n: NodeSpec, forced: boolean): Promise<NodeResult | Job> {
+    const t = now();
+    const warnings: string[] = [];
+    let d;
+    try {
+      d = decide(this.s, n, { outputs: this.outputs, forced, latest: await this.s.latest(n.id) });
+    } catch (e) {
+      return nodeResult(n, 'failed', '', now() - t, [{ kind: 'not-in-cache' }], warnings, { error: nodeError(e), reason: 'could not fingerprint' });
+    }
+    if (d.action === 'wait') throw new Error('decide: wait without waitsFor'); // not reachable while running
+    this.partsOf.set(n.id, d.parts);
+    if (d.action === 'cached') {
+      const refs = d.entry.outputs;
+      this.succeeded(n, d.key, d.parts, refs);
+      const r = nodeResult(n, 'cached', d.key, now() - t, d.reasons, warnings, { outputs: refs });
+      if (n.publish) {
+        try {
+          r.published = await this.publish(n, refs);
+        } catch (e) {
+          this.outputs.delete(n.id);
+          delete this.latestOut[n.id];
+          return nodeResult(n, 'failed', d.key, now() - t, d.reasons, warnings, { error: nodeError(e), reason: `publish to ${n.publish} failed` });
+        }
+      }
+      return r;
+    }
+    for (const c of d.corrupt ?? []) {
+      const msg = `store object ${c.ref.hash.slice(0, 12)}… (output ${c.name} of ${n.id}) is ${c.state}; recomputing`;
+      warnings.push(msg);
+      this.storeWarnings.push(msg);
+      this.opts.emit({ type: 'warn', id: n.id, msg });
+      this.s.store.discardObject(c.ref.hash);
+    }
+    if (d.corrupt?.length) this.s.store.deleteEntry(d.key);
+    return { n, key: d.key, parts: d.parts, reasons: d.reasons, warnings };
+  }
+
+  private succeeded(n: NodeSpec, key: string, parts: FingerprintParts, refs: Record<string, OutputRef>): void {
+    this.outputs.set(n.id, refs);
+    this.latestOut[n.id] = { key, kind: n.kind, parts, outputs: refs };
+  }
+
+  /** Run a job's step, store its outputs and the cache entry, publish. */
+  async execute(job: Job): Promise<NodeResult> {
+    const { n, key, parts, reasons, warnings } = job;
+    const s = this.s;
+    const t = now();
+    try {
+      const def = await s.registry[n.kind]!.load();
+      const useWorker = !!def.cpu && this.opts.workers && this.opts.pool !== null;
+      if (RUNNING_COMPILED || useWorker || (def.tasks && this.opts.pool)) assertCompiledFresh(n, parts.code, s.codeRoot);
+      this.opts.emit({ type: 'running', id: n.id, kind: n.kind, reason: reasonPhrase(reasons), worker: useWorker });
+      const inputs = await loadInputs(s, n, this.outputs);
+      const hooks: StepHooks = {
+        info: (msg) => this.opts.emit({ type: 'info', id: n.id, msg }),
+        warn: (msg) => {
+          warnings.push(msg);
+          this.opts.emit({ type: 'warn', id: n.id, msg });
+        },
+        progress: (d, total, label) => this.opts.emit({ type: 'progress', id: n.id, done: d, total, ...(label !== undefined ? { label } : {}) }),
+      };
+      let produced: Record<string, Artifact>;
+      if (useWorker) {
+        const { transferList } = await import('./worker.js');
+        const moduleUrl = stepModuleUrl(s.registry[n.kind]!.file, s.codeRoot);
+        checkCompiled(n, moduleUrl);
+        const task = { moduleUrl: moduleUrl.href, nodeId: n.id, seed: s.spec.seed, baseDir: s.spec.baseDir, threads: this.opts.jobs, params: n.params, inputs };
+        // inputs are fresh decodes owned by this call: transfer their buffers instead of copying
+        produced = await this.opts.pool!.runStep(task, hooks, transferList(Object.values(inputs), true));
+      } else {
+        produced = await def.run(makeContext(s, n, this.opts.jobs, hooks, this.opts.runView, def, this.opts.pool), inputs, n.params);
+      }
+      const refs = await storeOutputs(s, n, def, produced, hooks.warn);
+      const ms = now() - t;
+      const entry: CacheEntry = { v: 1, key, node: n.id, kind: n.kind, outputs: refs, ms: Math.round(ms) };
+      s.store.writeEntry(entry); // last: after every output object is in place
+      this.succeeded(n, key, parts, refs);
+      const r = nodeResult(n, 'ran', key, ms, reasons, warnings, { outputs: refs });
+      if (n.publish) r.published = await this.publish(n, refs);
+      return r;
+    } catch (e) {
+      if (e instanceof CorruptObjectError) {
+        // an input object went bad after it was checked: drop every cache entry that points at it
+        const msg = `${e.message}; the entry that produced it was dropped, run again to recompute it`;
+        for (const [up, refs] of this.outputs) {
+          if (Object.values(refs).some((r) => r.hash === e.hash)) {
+            const k = this.latestOut[up]?.key;
+            if (k) s.store.deleteEntry(k);
+          }
+        }
+        this.storeWarnings.push(msg);
+        return nodeResult(n, 'failed', key, now() - t, reasons, warnings, { error: nodeError(contractError(msg)) });
+      }
+      return nodeResult(n, 'failed', key, now() - t, reasons, warnings, { error: nodeError(e) });
+    }
+  }
+
+  private async publish(n: NodeSpec, refs: Record<string, OutputRef>): Promise<string[]> {
+    const { publishOutputs } = await import('./publish.js');
+    return publishOutputs(this.s.store, this.s.stat, this.s.spec.baseDir, n.publish!, refs);
+  }
+}
+
+function checkCompiled(n: NodeSpec, moduleUrl: URL): void {
+  try {
+    statSync(moduleUrl);
+  } catch {
+    throw contractError(`${n.kind} is a cpu step and runs in a worker thread, which needs compiled code: ${moduleUrl.pathname} is missing (run \`npm run build\`)`);
+  }
+}
+
+/**
+ * The fingerprint hashes the TypeScript sources, but compiled JS (dist/) is what runs from the CLI
+ * and in worker threads. If a source was edited and not rebuilt, the old code would run and its
+ * result be cached under the new code's fingerprint — and still be served after the rebuild. So a
+ * node whose code closure has a `.ts` file newer than its compiled `.js` (or without one) is not
+ * run: it fails with the fix (`npm run build`). Stats only; cached nodes are not checked.
+ */
+export function assertCompiledFresh(n: NodeSpec, code: Record<string, string>, codeRoot: string): void {
+  const stale: string[] = [];
+  for (const rel of Object.keys(code)) {
+    if (!/\.(m|c)?ts$/.test(rel) || rel.endsWith('.d.ts')) continue;
+    const src = path.resolve(codeRoot, rel);
+    const inProject = path.relative(PROJECT_ROOT, src);
+    if (inProject.startsWith('..') || path.isAbsolute(inProject)) continue; // not compiled by this project
+    const js = path.join(DIST_ROOT, inProject.replace(/\.(m|c)?ts$/, (m) => m.replace('ts', 'js')));
+    let srcM: number;
+    try {
+      srcM = statSync(src).mtimeMs;
+    } catch {
+      continue; // a missing source is already in the fingerprint as "missing"
+    }
+    let jsM = -1;
+    try {
+      jsM = statSync(js).mtimeMs;
+    } catch {
+      /* not compiled */
+    }
+    if (jsM < srcM) stale.push(jsM < 0 ? `${inProject} (no ${path.relative(PROJECT_ROOT, js)})` : inProject);
+  }
+  if (stale.length) {
+    throw contractError(
+      `compiled code is out of date: ${stale.slice(0, 3).join(', ')}${stale.length > 3 ? ` (+${stale.length - 3} more)` : ''} changed since the last build; ` +
+        `run \`npm run build\` and run again (not running ${n.id}, so that no result of the old code is cached under the new code's fingerprint)`,
+    );
+  }
+}
+
+/** Decode a node's inputs from the store (hashes verified on read). */
+async function loadInputs(s: Session, n: NodeSpec, outputs: Map<string, Record<string, OutputRef>>): Promise<Record<string, Artifact | Artifact[] | undefined>> {
+  const out: Record<string, Artifact | Artifact[] | undefined> = {};
+  for (const [name, v] of Object.entries(n.inputs)) {
+    const get = async (r: { node: string; output: string }): Promise<Artifact> => {
+      const ref = outputs.get(r.node)?.[r.output];
+      if (!ref) throw missingOutput(name, r, outputs.get(r.node));
+      return s.store.get(ref);
+    };
+    out[name] = Array.isArray(v) ? await Promise.all(v.map(get)) : await get(v);
+  }
+  return out;
+}
+
+let versionsMemo: Record<string, string> | undefined;
+/** Versions recorded in ctx.run: Node.js and this package (read once, only when a step asks). */
+export function toolVersions(): Record<string, string> {
+  if (!versionsMemo) {
+    versionsMemo = { node: process.versions.node };
+    try {
+      const pkg = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      versionsMemo[pkg.name ?? 'repro'] = pkg.version ?? '?';
+    } catch {
+      /* no package.json: only the Node version */
+    }
+  }
+  return versionsMemo;
+}
+
+/**
+ * `ctx.map` of a step running on this thread: chunks go to the run's worker pool (the step's own
+ * token plus free ones) when the step's compiled module exists, else run here in order.
+ */
+function mapper(s: Session, n: NodeSpec, def: StepDef, pool: WorkerPool | null, hooks: StepHooks): StepContext['map'] {
+  return async <C, R>(fn: string, chunks: C[], shared?: unknown, opts?: { progress?: string }): Promise<R[]> => {
+    const f = def.tasks?.[fn];
+    if (typeof f !== 'function') throw new Error(`step ${def.kind} has no task "${fn}" (its definition's tasks: ${Object.keys(def.tasks ?? {}).join(', ') || 'none'})`);
+    const url = stepModuleUrl(s.registry[n.kind]!.file, s.codeRoot);
+    let compiled = false;
+    try {
+      compiled = pool !== null && statSync(url).isFile();
+    } catch {
+      compiled = false;
+    }
+    if (compiled && chunks.length > 1) {
+      const onChunk = opts?.progress ? (d: number, t: number) => hooks.progress(d, t, opts.progress) : undefined;
+      return (await pool!.map({ moduleUrl: url.href, fn, shared, chunks, ...(onChunk ? { onChunk } : {}) }, 1)) as R[];
+    }
+    const out: R[] = [];
+    for (let i = 0; i < chunks.length; i++) {
+      out.push((await f(chunks[i], shared)) as R);
+      if (opts?.progress) hooks.progress(i + 1, chunks.length, opts.progress);
+    }
+    return out;
+  };
+}
+
+/** The StepContext of a node run on the main thread. */
+export function makeContext(s: Session, n: NodeSpec, jobs: number, hooks: StepHooks, run?: () => RunView, def?: StepDef, pool: WorkerPool | null = null): StepContext {
+  const seed = s.spec.seed;
+  const baseDir = s.spec.baseDir;
+  const inline: StepContext['map'] = async <C, R>(fn: string, chunks: C[], shared?: unknown): Promise<R[]> => {
+    const f = def?.tasks?.[fn];
+    if (typeof f !== 'function') throw new Error(`step ${n.kind} has no task "${fn}"`);
+    const out: R[] = [];
+    for (const c of chunks) out.push((await f(c, shared)) as R);
+    return out;
+  };
+  return {
+    get run() {
+      const v = run?.();
+      const self = v?.nodes.find((x) => x.id === n.id);
+      if (self) self.status = 'running';
+      return v;
+    },
+    nodeId: n.id,
+    seed,
+    baseDir,
+    threads: Math.max(1, jobs),
+    resolvePath: (p) => path.resolve(baseDir, p),
+    rng: (stream = '') => rngFromKey(rngKeyOf(seed, n.id, stream)),
+    rngKey: (stream = '') => rngKeyOf(seed, n.id, stream),
+    info: (m) => hooks.info(String(m)),
+    warn: (m) => hooks.warn(String(m)),
+    progress: (d, t, l) => hooks.progress(d, t, l),
+    map: def ? mapper(s, n, def, pool, hooks) : inline,
+  };
+}
+
+const TYPES: ArtifactType[] = ['table', 'json', 'file'];
+
+/** Check a step's returned outputs against its definition and store them. */
+async function storeOutputs(s: Session, n: NodeSpec, def: StepDef, produced: Record<string, Artifact>, warn: (msg: string) => void): Promise<Record<string, OutputRef>> {
+  if (!produced || typeof produced !== 'object') throw contractError(`step ${n.kind} returned ${String(produced)}, expected an object of named outputs`);
+  // declared outputs may be left out (tabulate writes only the requested formats; a node that
+  // needs a missing one gets a clear error), but none at all is a broken step, not a result
+  if (Object.keys(produced).length === 0 && Object.keys(def.outputs).length > 0) {
+    throw contractError(`step ${n.kind} returned no outputs (declared: ${Object.keys(def.outputs).join(', ')})`);
+  }
+  const refs: Record<string, OutputRef> = {};
+  for (const name of Object.keys(produced).sort()) {
+    const a = produced[name]!;
+    const spec = def.outputs[name];
+    if (!spec) throw contractError(`step ${n.kind} returned an undeclared output "${name}" (declared: ${Object.keys(def.outputs).join(', ')})`);
+    const declared = outputType(spec);
+    if (!a || !TYPES.includes(a.type)) throw contractError(`step ${n.kind}: output "${name}" is not an artifact ({type: 'table'|'json'|'file', …})`);
+    if (a.type !== declared) throw contractError(`step ${n.kind}: output "${name}" is declared ${declared} but a ${a.type} was returned`);
+    if (a.type === 'json') {
+      const bad = nonJsonAt(a.value);
+      if (bad) throw contractError(`step ${n.kind}: output "${name}" is not JSON data at ${bad} (use plain objects, arrays, strings, numbers, booleans, null)`);
+      // JSON has no NaN/Infinity: they are stored as null (see canonical.ts); say so rather than silently
+      const nf = nonFinitePaths(a.value);
+      if (nf.count) warn(`output ${name}: ${nf.count} non-finite number(s) stored as null in JSON (${nf.paths.join(', ')}${nf.count > nf.paths.length ? ', …' : ''})`);
+    }
+    try {
+      refs[name] = await s.store.put(a);
+    } catch (e) {
+      // a malformed table or file (see arrow.ts, store.ts): say which output of which step
+      throw contractError(`step ${n.kind}: output "${name}": ${(e as Error).message}`);
+    }
+  }
+  // keep the declared order (publish and `show` list outputs that way)
+  const ordered: Record<string, OutputRef> = {};
+  for (const name of Object.keys(def.outputs)) if (refs[name]) ordered[name] = refs[name]!;
+  return ordered;
+}

@@ -1,0 +1,252 @@
+/**
+ * One thread budget and one pool of worker threads for the whole run (DESIGN invariant 6).
+ *
+ * - {@link ThreadBudget}: `--jobs N` tokens. A running node holds one token (on the main thread or
+ *   in a pool worker); a step that splits its own work (`ctx.map`) borrows the tokens that are free
+ *   at that moment, so the busy threads of the run never exceed N (as Snakemake's `_cores`).
+ * - {@link WorkerPool}: worker threads started on demand and reused across nodes; each runs either a
+ *   whole `cpu: true` step or chunks of a `ctx.map` call (a function a step module exports in its
+ *   definition's `tasks`). Results of a map come back in chunk order, so output is identical for
+ *   any `--jobs`.
+ *
+ * @example
+ * const budget = new ThreadBudget(2);
+ * const pool = new WorkerPool(budget);
+ * await budget.acquire();
+ * const outputs = await pool.runStep(task, hooks); // ctx.map inside it borrows free tokens
+ * budget.release();
+ * await pool.close();
+ */
+import type { Worker } from 'node:worker_threads';
+import { compiledUrl } from './paths.js';
+import { contractError } from './errors.js';
+import type { Artifact } from './types.js';
+import type { FromWorker, ToWorker, WorkerTask } from './worker.js';
+
+/** Counting semaphore of thread tokens. */
+export class ThreadBudget {
+  private free: number;
+  private waiters: (() => void)[] = [];
+  /**
+   * @param total tokens, ≥ 1 (`--jobs`)
+   */
+  constructor(readonly total: number) {
+    if (!(Number.isInteger(total) && total >= 1)) throw new Error(`ThreadBudget: total must be an integer >= 1, got ${total}`);
+    this.free = total;
+  }
+  /** Wait for one token. */
+  async acquire(): Promise<void> {
+    if (this.free > 0) {
+      this.free--;
+      return;
+    }
+    await new Promise<void>((r) => this.waiters.push(r));
+  }
+  /** Take up to `max` tokens that are free now (never waits); returns how many were taken. */
+  tryAcquire(max: number): number {
+    const k = Math.max(0, Math.min(max, this.free));
+    this.free -= k;
+    return k;
+  }
+  /** Give back `k` tokens. */
+  release(k = 1): void {
+    for (let i = 0; i < k; i++) {
+      const w = this.waiters.shift();
+      if (w) w();
+      else this.free++;
+    }
+  }
+  /** Tokens free right now. */
+  get available(): number {
+    return this.free;
+  }
+}
+
+export interface StepHooks {
+  info(msg: string): void;
+  warn(msg: string): void;
+  progress(done: number, total: number, label?: string): void;
+}
+
+/** One chunked job: `fn` of the definition exported by `moduleUrl`, applied to each chunk with `shared`. */
+export interface MapJob {
+  moduleUrl: string;
+  fn: string;
+  shared: unknown;
+  chunks: unknown[];
+  /** Called as chunks finish (count done, total). */
+  onChunk?: (done: number, total: number) => void;
+}
+
+interface PoolWorker {
+  w: Worker;
+  /** Handler of the current job's messages. */
+  onMessage: ((m: FromWorker) => void) | null;
+  onFail: ((e: Error) => void) | null;
+  dead: boolean;
+}
+
+let seq = 0;
+
+/** Worker threads of one run, started lazily, reused, terminated by {@link close}. */
+export class WorkerPool {
+  private idle: PoolWorker[] = [];
+  private all = new Set<PoolWorker>();
+
+  constructor(readonly budget: ThreadBudget) {}
+
+  private async spawn(): Promise<PoolWorker> {
+    const { Worker } = await import('node:worker_threads');
+    // plain compiled JS: do not inherit the parent's exec flags (loaders, test hooks)
+    const w = new Worker(compiledUrl('engine/worker.ts'), { execArgv: [] });
+    const pw: PoolWorker = { w, onMessage: null, onFail: null, dead: false };
+    w.on('message', (m: FromWorker) => pw.onMessage?.(m));
+    w.on('error', (e) => {
+      pw.dead = true;
+      pw.onFail?.(e);
+    });
+    w.on('exit', (code) => {
+      pw.dead = true;
+      this.all.delete(pw);
+      this.idle = this.idle.filter((x) => x !== pw);
+      pw.onFail?.(contractError(`worker thread exited with code ${code} before the step finished (did the step call process.exit?)`));
+    });
+    this.all.add(pw);
+    return pw;
+  }
+
+  /** A worker for a job; it keeps the process alive while busy (ref), not while idle (unref). */
+  private async take(): Promise<PoolWorker> {
+    for (;;) {
+      const pw = this.idle.pop() ?? (await this.spawn());
+      if (pw.dead) continue;
+      pw.w.ref();
+      return pw;
+    }
+  }
+
+  private give(pw: PoolWorker): void {
+    pw.onMessage = null;
+    pw.onFail = null;
+    if (!pw.dead) {
+      pw.w.unref();
+      this.idle.push(pw);
+    }
+  }
+
+  private post(pw: PoolWorker, msg: ToWorker, transfer: ArrayBuffer[] = []): void {
+    pw.w.postMessage(msg, transfer);
+  }
+
+  /**
+   * Run a whole step in a worker (the caller holds its token). `ctx.map` calls from inside the
+   * step are served here with borrowed tokens.
+   */
+  async runStep(task: WorkerTask, hooks: StepHooks, transfer: ArrayBuffer[]): Promise<Record<string, Artifact>> {
+    const pw = await this.take();
+    try {
+      return await new Promise<Record<string, Artifact>>((resolve, reject) => {
+        pw.onFail = reject;
+        pw.onMessage = (m) => {
+          switch (m.t) {
+            case 'info':
+              hooks.info(m.msg);
+              break;
+            case 'warn':
+              hooks.warn(m.msg);
+              break;
+            case 'progress':
+              hooks.progress(m.done, m.total, m.label);
+              break;
+            case 'map':
+              this.map({ moduleUrl: task.moduleUrl, fn: m.fn, shared: m.shared, chunks: m.chunks, onChunk: (d, t) => m.progress && hooks.progress(d, t, m.progress) }, 1).then(
+                (results) => this.post(pw, { t: 'map-done', id: m.id, results }),
+                (e: Error) => this.post(pw, { t: 'map-error', id: m.id, name: e.name, message: e.message }),
+              );
+              break;
+            case 'done':
+              resolve(m.outputs);
+              break;
+            case 'error': {
+              const e = new Error(m.message);
+              e.name = m.name;
+              if (m.stack) e.stack = m.stack;
+              else delete e.stack; // a non-Error thrown in the worker: no stack of ours either
+              reject(e);
+              break;
+            }
+            case 'chunk':
+            case 'chunk-error':
+              break;
+          }
+        };
+        this.post(pw, { t: 'step', task }, transfer);
+      });
+    } finally {
+      this.give(pw);
+    }
+  }
+
+  /**
+   * Apply a task function to every chunk on pool workers: `own` tokens the caller already holds
+   * (its own thread, idle while it waits) plus whatever tokens are free now; at least one worker.
+   * Results in chunk order.
+   */
+  async map(job: MapJob, own: number): Promise<unknown[]> {
+    const n = job.chunks.length;
+    if (n === 0) return [];
+    const borrowed = this.budget.tryAcquire(Math.max(0, n - own));
+    const lanes = Math.max(1, Math.min(n, own + borrowed));
+    const results = new Array<unknown>(n);
+    let next = 0;
+    let done = 0;
+    let failed: Error | null = null;
+    const id = ++seq;
+    const lane = async (): Promise<void> => {
+      const pw = await this.take();
+      try {
+        // the shared data goes once per worker and job; chunks follow one at a time
+        this.post(pw, { t: 'map-init', id, moduleUrl: job.moduleUrl, fn: job.fn, shared: job.shared });
+        while (!failed && next < n) {
+          const i = next++;
+          const r = await new Promise<unknown>((resolve, reject) => {
+            pw.onFail = reject;
+            pw.onMessage = (m) => {
+              if (m.t === 'chunk' && m.id === id && m.index === i) resolve(m.result);
+              else if (m.t === 'chunk-error' && m.id === id) {
+                const e = new Error(m.message);
+                e.name = m.name;
+                delete e.stack;
+                reject(e);
+              }
+            };
+            this.post(pw, { t: 'chunk', id, index: i, chunk: job.chunks[i] });
+          });
+          results[i] = r;
+          done++;
+          job.onChunk?.(done, n);
+        }
+        this.post(pw, { t: 'map-end', id });
+      } catch (e) {
+        failed ??= e as Error;
+      } finally {
+        this.give(pw);
+      }
+    };
+    try {
+      await Promise.all(Array.from({ length: lanes }, lane));
+    } finally {
+      this.budget.release(borrowed);
+    }
+    if (failed) throw failed;
+    return results;
+  }
+
+  /** Terminate every worker. */
+  async close(): Promise<void> {
+    const ws = [...this.all];
+    this.all.clear();
+    this.idle = [];
+    await Promise.all(ws.map((pw) => pw.w.terminate()));
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * The study's artifact contracts: their names (what producers declare on an output and consumers
+ * list in `accepts`; the engine compares the names only and knows no economics) and the TypeScript
+ * shape of each JSON contract, which producers check with `satisfies` (DESIGN.md "Artifact
+ * contracts").
+ *
+ * @example
+ * outputs: { model: { type: 'json', contract: CONTRACT.model } },
+ * inputs: { models: { type: 'json', many: true, accepts: [CONTRACT.model] } },
+ * return { model: { type: 'json', value: m satisfies ModelArtifact } };
+ */
+
+export const CONTRACT = {
+  /** A regression: coefficients with SEs (estimate, psm-did, the overall ATT of DID estimators). */
+  model: 'model',
+  /** Coefficients by period relative to treatment, with their covariance. */
+  eventStudy: 'event-study',
+  /** Summary of a randomization-inference placebo. */
+  placebo: 'placebo',
+  /** One row per placebo replicate (estimate, se, p). */
+  placeboReplicates: 'placebo-replicates',
+  /** Covariate balance before/after matching. */
+  matchBalance: 'match-balance',
+  /** A "paper vs this run" comparison of tabulate/describe. */
+  paperComparison: 'paper-comparison',
+  /** What a data step did to the rows (clean, merge-roster). */
+  dataReport: 'data-report',
+} as const;
+
+export type ContractName = (typeof CONTRACT)[keyof typeof CONTRACT];
+
+/** One coefficient of a model. */
+export interface Coefficient {
+  term: string;
+  estimate: number;
+  se: number;
+  t: number | null;
+  p: number | null;
+  ci_low: number;
+  ci_high: number;
+}
+
+/** `model` (DESIGN.md): the treatment first, `_cons` in the reghdfe convention. */
+export interface ModelArtifact {
+  y: string;
+  n: number;
+  clusters: number | null;
+  r2: number | null;
+  r2_within: number | null;
+  fixed_effects: string[];
+  vcov: { type: string; by: string[] | null; [k: string]: unknown };
+  coefficients: Coefficient[];
+  dropped: Record<string, unknown>;
+  [k: string]: unknown;
+}
+
+/** One period of an event study; the base period has estimate 0 and `base: true`. */
+export interface EventPeriod {
+  period: number;
+  estimate: number | null;
+  se: number | null;
+  ci_low: number | null;
+  ci_high: number | null;
+  base: boolean;
+  [k: string]: unknown;
+}
+
+/** `event-study` (DESIGN.md): `vcov.matrix` is the covariance of the non-base estimates in `vcov.periods` order. */
+export interface EventStudyArtifact {
+  y: string;
+  n: number;
+  clusters: number | null;
+  base: number;
+  estimator: string;
+  periods: EventPeriod[];
+  vcov: { type: string; by: string[] | null; periods: number[]; matrix: number[][]; [k: string]: unknown };
+  pretrend: { stat: number; df1: number; df2: number; p: number; [k: string]: unknown } | null;
+  [k: string]: unknown;
+}
+
+/** `placebo`: observed estimate, randomization p, quantiles of the placebo distribution. */
+export interface PlaceboSummary {
+  y: string;
+  treat: string;
+  reps: number;
+  valid: number;
+  observed: { estimate: number; se: number; p: number };
+  randomization_p: number;
+  quantiles: Record<string, number>;
+  [k: string]: unknown;
+}
