@@ -30,6 +30,7 @@ import { type Column, filterRows, hasCol, isNumeric, makeTable, type Table, with
 import { quantile7 } from '../stats/quantile.js';
 import { applyFilters, excludeSchema, whereSchema } from './common/filter.js';
 import { nearest } from './common/suggest.js';
+import { ParamError, withYamlLine } from './common/yaml-where.js';
 import { columnRefs, evaluate, ExprError, parseExpr } from './common/expr.js';
 
 const cell = z.union([z.number(), z.string(), z.null()]);
@@ -100,11 +101,11 @@ export function applyFixes(t: Table, fixes: CellFix[], nodeId: string): { table:
   fixes.forEach((f, i) => {
     const at = `${who}: param fixes[${i}] (${JSON.stringify(f.key)}, ${f.column})`;
     const keyCols = Object.keys(f.key);
-    if (keyCols.length === 0) throw new StepError(`${at}: key is empty; name the row by its key columns, e.g. {city_code: 450300, year: 2016}.`);
+    if (keyCols.length === 0) throw new ParamError(['fixes', i], `${at}: key is empty; name the row by its key columns, e.g. {city_code: 450300, year: 2016}.`);
     for (const c of [...keyCols, f.column]) {
       if (!hasCol(t, c)) {
         const near = nearest(c, t.names);
-        throw new StepError(`${at}: unknown column "${c}"${near.length ? ` (did you mean "${near[0]}"?)` : ''}; columns are: ${t.names.join(', ')}. Fix the column name of the fix.`);
+        throw new ParamError(['fixes', i], `${at}: unknown column "${c}"${near.length ? ` (did you mean "${near[0]}"?)` : ''}; columns are: ${t.names.join(', ')}. Fix the column name of the fix.`);
       }
     }
     const rows: number[] = [];
@@ -121,22 +122,22 @@ export function applyFixes(t: Table, fixes: CellFix[], nodeId: string): { table:
       if (ok) rows.push(r);
     }
     if (rows.length === 0)
-      throw new StepError(`${at}: unknown key: no row has ${keyCols.map((c) => `${c} = ${f.key[c]}`).join(' and ')}. The row may have been renamed, recoded or dropped upstream; fix the key or remove the fix.`);
+      throw new ParamError(['fixes', i], `${at}: unknown key: no row has ${keyCols.map((c) => `${c} = ${f.key[c]}`).join(' and ')}. The row may have been renamed, recoded or dropped upstream; fix the key or remove the fix.`);
     if (rows.length > 1)
-      throw new StepError(`${at}: the key matches ${rows.length} rows (data rows ${rows.slice(0, 10).map((r) => r + 1).join(', ')}); add key columns until it names one cell.`);
+      throw new ParamError(['fixes', i], `${at}: the key matches ${rows.length} rows (data rows ${rows.slice(0, 10).map((r) => r + 1).join(', ')}); add key columns until it names one cell.`);
     const r = rows[0]!;
     const cellId = `${r}\u0001${f.column}`;
     if (touched.has(cellId))
-      throw new StepError(`${at}: the same cell is already corrected by fixes[${touched.get(cellId)}]; two fixes of one cell are ambiguous. Keep one (with from = the value in the data).`);
+      throw new ParamError(['fixes', i], `${at}: the same cell is already corrected by fixes[${touched.get(cellId)}]; two fixes of one cell are ambiguous. Keep one (with from = the value in the data).`);
     touched.set(cellId, i);
     const c = cols[f.column]!;
     const numeric = isNumeric(c);
     const cur: number | string | null = numeric ? (Number.isNaN(c[r] as number) ? null : (c[r] as number)) : ((c[r] as string | null) ?? null);
     for (const [what, v] of [['from', f.from], ['to', f.to]] as const)
       if (v !== null && (typeof v === 'number') !== numeric)
-        throw new StepError(`${at}: column "${f.column}" is ${numeric ? 'numeric' : 'text'} but ${what} is ${show(v)}; give a ${numeric ? 'number' : 'string'} (or null for missing).`);
+        throw new ParamError(['fixes', i], `${at}: column "${f.column}" is ${numeric ? 'numeric' : 'text'} but ${what} is ${show(v)}; give a ${numeric ? 'number' : 'string'} (or null for missing).`);
     if (cur !== f.from)
-      throw new StepError(`${at}: stale fix: the cell holds ${show(cur)}, the fix expects from = ${show(f.from)}. The data changed (or the fix was already applied upstream): check the value and update or remove the fix.`);
+      throw new ParamError(['fixes', i], `${at}: stale fix: the cell holds ${show(cur)}, the fix expects from = ${show(f.from)}. The data changed (or the fix was already applied upstream): check the value and update or remove the fix.`);
     if (!copied.has(f.column)) {
       cols[f.column] = numeric ? Float64Array.from(c as Float64Array) : [...(c as (string | null)[])];
       copied.add(f.column);
@@ -175,7 +176,12 @@ export default defineStep<CleanParams>({
     };
 
     if (p.fixes.length > 0) {
-      const r = applyFixes(t, p.fixes, ctx.nodeId);
+      let r: ReturnType<typeof applyFixes>;
+      try {
+        r = applyFixes(t, p.fixes, ctx.nodeId);
+      } catch (e) {
+        throw await withYamlLine(ctx, e);
+      }
       t = r.table;
       report.fixes = r.applied;
       for (const f of r.applied) ctx.info(`clean: fix ${JSON.stringify(f.key)} ${f.column}: ${f.from} → ${f.to} (${f.why})`);
