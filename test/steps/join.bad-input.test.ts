@@ -74,6 +74,14 @@ describe('join and clean fixes: bad input fails at the YAML line of the param, n
     const run = await runSession(session, { targets: ['fixed'], workers: false, noHistory: true, jobs: 1 });
     expect(run.nodes.map((n) => [n.id, n.status])).toEqual(expect.arrayContaining([['joined', 'ran'], ['fixed', 'ran']]));
   });
+  it('changing a fix reruns only the clean node that applies it (and what depends on it)', async () => {
+    const storeDir = path.join(tmp, 'store-rerun');
+    const first = await runSession(await openSession({ file: PIPELINE, storeDir, noSpecCache: true }), { targets: ['fixed'], workers: false, noHistory: true, jobs: 1 });
+    expect(first.ok).toBe(true);
+    const set = parseOverride('fixed.fixes=[{key: {code: 2, year: 2015}, column: gdp, from: 200, to: 220, why: "another reading"}]');
+    const second = await runSession(await openSession({ file: PIPELINE, storeDir, noSpecCache: true, overrides: [set] }), { targets: ['fixed'], workers: false, noHistory: true, jobs: 1 });
+    expect(Object.fromEntries(second.nodes.map((n) => [n.id, n.status]))).toEqual({ left: 'cached', right: 'cached', joined: 'cached', fixed: 'ran' });
+  }, 30_000);
   it.each([
     ['a key column missing on one side', [`right.path=${write('r-nokey.csv', 'city_code,year,gdp\n2,2015,200\n')}`], [ON, /key column "code" \(param on\) is missing in in\[1\]/, /Rename it upstream/]],
     ['key types differ (text vs number codes)', ['right.types={code: string}'], [ON, /key column "code" is a number in in\[0\] \(the left table\) but text in in\[1\]/, /types: \{code: number\}/]],
