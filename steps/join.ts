@@ -179,7 +179,7 @@ function joinRun(ctx: StepContext, inputs: Record<string, Artifact | Artifact[] 
       if (!hasCol(t, key)) {
         const near = nearest(key, t.names);
         throw new ParamError(['on'], 
-          `${who}: key column "${key}" (param on) is missing in ${label(k)}${near.length ? `; did you mean "${near[0]}"?` : ''} Its columns are: ${t.names.join(', ')}. ` +
+          `${who}: key column "${key}" (param on) is missing in ${label(k)}${near.length ? `; did you mean "${near[0]}"?` : '.'} Its columns are: ${t.names.join(', ')}. ` +
             `Rename it upstream (ingest columns: {${key}: name_in_file}) or fix param on.`,
         );
       }
