@@ -116,3 +116,21 @@ describe.skipIf(missing.length > 0)('pipelines/real-2006-2018.yaml on the real s
     expectRel(s.observed.se, base.coefficients[0]!.se, 1e-6, 'placebo observed SE');
   });
 });
+
+describe('pipelines/real-2006-2018.yaml: every output says what its data are', () => {
+  const LABEL = 'real data, 2006–2018, 4 of 5 controls (no fiscal spending)';
+  it('each table and figure title, each paper comparison and the report name the data; no model has fis', async () => {
+    const { parse } = await import('yaml');
+    const spec = parse(readFileSync(path.join(PROJECT_ROOT, 'pipelines/real-2006-2018.yaml'), 'utf8')) as { steps: Record<string, { kind?: string; with?: Record<string, any> }> };
+    const outputs = Object.entries(spec.steps).filter(([, s]) => s.kind === 'describe' || s.kind === 'tabulate' || s.kind === 'figure');
+    expect(outputs.map(([id]) => id)).toEqual(['table2', 'table3', 'figure1', 'figure2', 'table4', 'table6', 'table7', 'table8']);
+    for (const [id, s] of outputs) {
+      expect(s.with!.title, `${id} title`).toContain(LABEL);
+      if (s.kind !== 'figure') expect(s.with!.paper?.data, `${id} paper.data`).toBe(LABEL);
+    }
+    const report = spec.steps.report!.with!;
+    expect(report.subtitle).toBe(LABEL);
+    expect(report.simulated).toBe(false);
+    expect(JSON.stringify(spec)).not.toMatch(/\bfis\b/);
+  });
+});
