@@ -1,15 +1,24 @@
 /**
- * `clean`: prepare an analysis sample. In this order: `derive` new numeric columns from safe
+ * `clean`: prepare an analysis sample. In this order: apply `fixes` (cell corrections, each with its
+ * reason; see below), `derive` new numeric columns from safe
  * expressions (steps/common/expr.ts: + − × ÷ ^, log, exp, comparisons, and/or, ifelse…), keep the
  * `years` range, apply `where` / `exclude` row filters (steps/common/filter.ts), drop rows missing
  * any `require` column, then `winsorize` columns at quantiles of the remaining sample.
- * Outputs the table and a report of what was dropped at each stage and why.
+ * Outputs the table, a report of what was dropped at each stage and why, and the list of applied
+ * fixes (output `fixes`, which the report step lists under Data provenance).
+ *
+ * A fix names one cell by its key columns and one column, the value the data must hold now (`from`;
+ * `null` = missing) and the new value (`to`), and why. A fix whose `from` no longer matches the data
+ * (stale), whose key matches no row or several rows, whose column or key column does not exist, or
+ * that corrects a cell another fix already corrects is an error: nothing is applied silently.
  *
  * @example
  * sample:
  *   kind: clean
  *   in: panel
  *   with:
+ *     fixes:
+ *       - {key: {city_code: 450300, year: 2016}, column: so2_t, from: 6146, to: 16146, why: "digit slip: the other source and 2015/2017 say 16,146"}
  *     years: {from: 2005, to: 2022}
  *     derive: {ln_so2: "log(so2 + 1)", large: "urban_pop >= 100"}
  *     require: [so2, pgdp]
@@ -18,13 +27,34 @@
 import { CONTRACT } from './common/contracts.js';
 import { z } from 'zod';
 import { defineStep, StepError } from '../engine/types.js';
-import { filterRows, hasCol, isNumeric, type Table, withColumn } from '../engine/table.js';
+import { type Column, filterRows, hasCol, isNumeric, makeTable, type Table, withColumn } from '../engine/table.js';
 import { quantile7 } from '../stats/quantile.js';
 import { applyFilters, excludeSchema, whereSchema } from './common/filter.js';
 import { nearest } from './common/suggest.js';
+import { ParamError, withYamlLine } from './common/yaml-where.js';
 import { columnRefs, evaluate, ExprError, parseExpr } from './common/expr.js';
 
+const cell = z.union([z.number(), z.string(), z.null()]);
+const fixSchema = z.strictObject({
+  key: z.record(z.string(), z.union([z.number(), z.string()])).describe('the row: {key column: value}, e.g. {city_code: 450300, year: 2016}; must match exactly one row'),
+  column: z.string().describe('the column to correct'),
+  from: cell.describe('the value the cell holds now (null = missing); if the data say otherwise the fix is stale and the step fails'),
+  to: cell.describe('the corrected value (null = missing)'),
+  why: z.string().min(1).describe('the reason, shown in the report'),
+});
+export type CellFix = z.infer<typeof fixSchema>;
+/** An applied fix as recorded in the `fixes` output: the fix, the node and the data row it changed. */
+export interface AppliedFix extends CellFix {
+  node: string;
+  /** 1-based data row of the input table. */
+  row: number;
+}
+
 const params = z.strictObject({
+  fixes: z
+    .array(fixSchema)
+    .default([])
+    .describe('cell corrections applied first, each {key, column, from, to, why}; listed in the report'),
   year: z.string().default('year').describe('name of the year column used by `years` (default "year")'),
   years: z
     .union([
@@ -56,6 +86,71 @@ const params = z.strictObject({
 });
 export type CleanParams = z.infer<typeof params>;
 
+const show = (v: unknown) => (v === null ? 'missing (null)' : typeof v === 'string' ? JSON.stringify(v) : String(v));
+
+/**
+ * Apply cell fixes to a copy of `t`. Each fix must name existing columns, match exactly one row by
+ * its key, find `from` in the cell (numbers compared exactly; null = missing) and not touch a cell
+ * another fix touches; otherwise a StepError naming the fix (param fixes[i]) and the remedy.
+ */
+export function applyFixes(t: Table, fixes: CellFix[], nodeId: string): { table: Table; applied: AppliedFix[] } {
+  const who = `clean (${nodeId})`;
+  const cols: Record<string, Column> = { ...t.columns };
+  const copied = new Set<string>();
+  const touched = new Map<string, number>();
+  const applied: AppliedFix[] = [];
+  fixes.forEach((f, i) => {
+    const at = `${who}: param fixes[${i}] (${JSON.stringify(f.key)}, ${f.column})`;
+    const keyCols = Object.keys(f.key);
+    if (keyCols.length === 0) throw new ParamError(['fixes', i], `${at}: key is empty; name the row by its key columns, e.g. {city_code: 450300, year: 2016}.`);
+    for (const c of [...keyCols, f.column]) {
+      if (!hasCol(t, c)) {
+        const near = nearest(c, t.names);
+        throw new ParamError(['fixes', i], `${at}: unknown column "${c}"${near.length ? ` (did you mean "${near[0]}"?)` : ''}; columns are: ${t.names.join(', ')}. Fix the column name of the fix.`);
+      }
+    }
+    const rows: number[] = [];
+    for (let r = 0; r < t.nrows; r++) {
+      let ok = true;
+      for (const c of keyCols) {
+        const v = t.columns[c]![r];
+        const want = f.key[c]!;
+        if (isNumeric(t.columns[c]!) ? v !== (typeof want === 'number' ? want : Number(want)) : v !== String(want)) {
+          ok = false;
+          break;
+        }
+      }
+      if (ok) rows.push(r);
+    }
+    if (rows.length === 0)
+      throw new ParamError(['fixes', i], `${at}: unknown key: no row has ${keyCols.map((c) => `${c} = ${f.key[c]}`).join(' and ')}. The row may have been renamed, recoded or dropped upstream; fix the key or remove the fix.`);
+    if (rows.length > 1)
+      throw new ParamError(['fixes', i], `${at}: the key matches ${rows.length} rows (data rows ${rows.slice(0, 10).map((r) => r + 1).join(', ')}); add key columns until it names one cell.`);
+    const r = rows[0]!;
+    const cellId = `${r}\u0001${f.column}`;
+    if (touched.has(cellId))
+      throw new ParamError(['fixes', i], `${at}: the same cell is already corrected by fixes[${touched.get(cellId)}]; two fixes of one cell are ambiguous. Keep one (with from = the value in the data).`);
+    touched.set(cellId, i);
+    const c = cols[f.column]!;
+    const numeric = isNumeric(c);
+    const cur: number | string | null = numeric ? (Number.isNaN(c[r] as number) ? null : (c[r] as number)) : ((c[r] as string | null) ?? null);
+    for (const [what, v] of [['from', f.from], ['to', f.to]] as const)
+      if (v !== null && (typeof v === 'number') !== numeric)
+        throw new ParamError(['fixes', i], `${at}: column "${f.column}" is ${numeric ? 'numeric' : 'text'} but ${what} is ${show(v)}; give a ${numeric ? 'number' : 'string'} (or null for missing).`);
+    if (cur !== f.from)
+      throw new ParamError(['fixes', i], `${at}: stale fix: the cell holds ${show(cur)}, the fix expects from = ${show(f.from)}. The data changed (or the fix was already applied upstream): check the value and update or remove the fix.`);
+    if (!copied.has(f.column)) {
+      cols[f.column] = numeric ? Float64Array.from(c as Float64Array) : [...(c as (string | null)[])];
+      copied.add(f.column);
+    }
+    const out = cols[f.column]!;
+    if (numeric) (out as Float64Array)[r] = f.to === null ? NaN : (f.to as number);
+    else (out as (string | null)[])[r] = f.to as string | null;
+    applied.push({ ...f, node: nodeId, row: r + 1 });
+  });
+  return { table: makeTable(cols, t.names), applied };
+}
+
 
 
 export default defineStep<CleanParams>({
@@ -63,7 +158,7 @@ export default defineStep<CleanParams>({
   doc: 'Derive columns with a safe expression language, restrict years, filter rows, drop missing, winsorize; reports what was dropped and why.',
   params,
   inputs: { table: { type: 'table', doc: 'the panel to clean' } },
-  outputs: { table: 'table', report: { type: 'json', contract: CONTRACT.dataReport } },
+  outputs: { table: 'table', report: { type: 'json', contract: CONTRACT.dataReport }, fixes: { type: 'json', contract: CONTRACT.dataFixes } },
   async run(ctx, inputs, p) {
     const a = inputs.table;
     if (!a || Array.isArray(a) || a.type !== 'table') throw new StepError(`clean (${ctx.nodeId}): input "table" must be one table artifact`);
@@ -72,13 +167,26 @@ export default defineStep<CleanParams>({
       rows_in: number;
       rows_out: number;
       stages: { stage: string; dropped: number; rows_left: number; detail?: unknown }[];
+      fixes: AppliedFix[];
       derived: { column: string; expression: string; missing: number }[];
       winsorized: { column: string; low: number; high: number; clamped_low: number; clamped_high: number }[];
-    } = { rows_in: t.nrows, rows_out: 0, stages: [], derived: [], winsorized: [] };
+    } = { rows_in: t.nrows, rows_out: 0, stages: [], fixes: [], derived: [], winsorized: [] };
     const stage = (name: string, next: Table, detail?: unknown) => {
       report.stages.push({ stage: name, dropped: t.nrows - next.nrows, rows_left: next.nrows, ...(detail === undefined ? {} : { detail }) });
       t = next;
     };
+
+    if (p.fixes.length > 0) {
+      let r: ReturnType<typeof applyFixes>;
+      try {
+        r = applyFixes(t, p.fixes, ctx.nodeId);
+      } catch (e) {
+        throw await withYamlLine(ctx, e);
+      }
+      t = r.table;
+      report.fixes = r.applied;
+      for (const f of r.applied) ctx.info(`clean: fix ${JSON.stringify(f.key)} ${f.column}: ${f.from} → ${f.to} (${f.why})`);
+    }
 
     for (const [name, src] of Object.entries(p.derive ?? {})) {
       let col: Float64Array;
@@ -162,6 +270,6 @@ export default defineStep<CleanParams>({
     report.rows_out = t.nrows;
     if (t.nrows === 0) ctx.warn(`clean (${ctx.nodeId}): no rows left (${report.stages.map((s) => `${s.stage} dropped ${s.dropped}`).join(', ')})`);
     ctx.info(`clean: ${report.rows_in} → ${report.rows_out} rows`);
-    return { table: { type: 'table', table: t }, report: { type: 'json', value: report } };
+    return { table: { type: 'table', table: t }, report: { type: 'json', value: report }, fixes: { type: 'json', value: report.fixes } };
   },
 });

@@ -57,7 +57,10 @@ const params = z.strictObject({
   stub: z.string().default('Variable').describe('header of the label column'),
   formats: z.array(z.enum(TABLE_FORMATS as [string, ...string[]])).min(1).default([...TABLE_FORMATS]).describe('rendered outputs: md, tex, csv, html (default all)'),
   paper: z
-    .strictObject({ table: z.string().describe('table id in paper_file, e.g. table2') })
+    .strictObject({
+      table: z.string().describe('table id in paper_file, e.g. table2'),
+      data: z.string().optional().describe('what this run\'s data are, e.g. "real data, 2006–2018": added to the comparison\'s title as [this run: …]'),
+    })
     .optional()
     .describe("compare with the paper's printed statistics: adds outputs comparison (json), comparison_md, comparison_html"),
   paper_file: z.string().default('data/paper-tables.json').describe("the paper's transcribed tables (relative to the YAML)"),
@@ -136,6 +139,7 @@ export default defineStep<Params>({
     if (p.paper) {
       const paper = loadPaperTables(ctx.resolvePath(p.paper_file), who);
       const cmp = compareDescribe(paper, p.paper.table, vars.map(([v, l], i) => ({ variable: v, label: l, stats: results[i]! })), who);
+      if (p.paper.data) cmp.title = `${cmp.title} [this run: ${p.paper.data}]`;
       const cl = describeComparisonLayout(cmp, p.digits, STAT_LABELS);
       const enc = new TextEncoder();
       out.comparison = { type: 'json', value: cmp };

@@ -23,6 +23,7 @@ const entry = (file: string, load: () => Promise<{ default: StepDef }>): StepEnt
 export const registry: Record<string, StepEntry> = {
   ingest: entry('steps/ingest.ts', () => import('./ingest.js')),
   clean: entry('steps/clean.ts', () => import('./clean.js')),
+  join: entry('steps/join.ts', () => import('./join.js')),
   'merge-roster': entry('steps/merge-roster.ts', () => import('./merge-roster.js')),
   estimate: entry('steps/estimate.ts', () => import('./estimate.js')),
   match: entry('steps/match.ts', () => import('./match.js')),

@@ -14,6 +14,7 @@
  *     tables: [table2.html, table3.html, table4.html, table5.html, table6.html, table7.html, table8.html]
  *     figures: [figure1.svg, figure2.svg]
  *     comparisons: [table3.comparison, table4.comparison, table6.comparison, table7.comparison, table8.comparison]
+ *     fixes: [clean.fixes]        # optional: cell corrections, listed under Data provenance
  *   with:
  *     title: "Replication: CBEC pilot zones and city SO2"
  *     provenance: [data/demo/city-panel.csv, data/pilot-zones.csv]
@@ -39,6 +40,7 @@ import {
   inlineSvg,
   runInfoSchema,
   svgTitle,
+  type DataFix,
   type ProvenanceEntry,
   type ReportFigure,
   type ReportTable,
@@ -132,6 +134,7 @@ export default defineStep<Params>({
     tables: { type: ['file', 'table'], many: true, optional: true, doc: 'html outputs of describe/tabulate (md/csv/tex shown as text; a table artifact as a plain table)' },
     figures: { type: 'file', many: true, optional: true, doc: 'svg (inlined) or png (data URI) outputs of figure' },
     comparisons: { type: 'json', many: true, optional: true, accepts: [CONTRACT.paperComparison], doc: 'comparison outputs of tabulate' },
+    fixes: { type: 'json', many: true, optional: true, accepts: [CONTRACT.dataFixes], doc: 'applied cell corrections: the fixes outputs of clean nodes (listed under Data provenance)' },
     run: { type: 'json', optional: true, doc: 'run metadata and DAG: {pipeline, seed, started, ms, versions, nodes: [{id, kind, status, ms, inputs}]}' },
   },
   outputs: { html: 'file' },
@@ -199,6 +202,18 @@ export default defineStep<Params>({
     for (const k of Object.keys(p.provenance_notes))
       if (!p.provenance.includes(k)) throw new StepError(`${who}: param provenance_notes has a note for ${k}, which is not listed in provenance`);
 
+    let fixes: DataFix[] | undefined;
+    if (inputs.fixes !== undefined) {
+      fixes = [];
+      list(inputs.fixes).forEach((a, i) => {
+        const v = a.type === 'json' ? a.value : null;
+        const ok = (f: unknown) =>
+          !!f && typeof f === 'object' && typeof (f as DataFix).column === 'string' && typeof (f as DataFix).why === 'string' && typeof (f as DataFix).node === 'string' && !!(f as DataFix).key;
+        if (!Array.isArray(v) || !v.every(ok)) throw new StepError(`${who}: input fixes[${i}] is not a list of applied fixes; wire the fixes output of a clean node (e.g. clean.fixes)`);
+        for (const f of v as DataFix[]) fixes!.push({ node: f.node, key: f.key, column: f.column, from: f.from, to: f.to, why: f.why });
+      });
+    }
+
     const simulated = p.simulated ?? (provenance.length === 0 || provenance.some((e) => /demo|simulat/i.test(e.file)));
 
     const notes: { heading: string; items: string[] }[] = [{ heading: 'Choices made by this pipeline', items: p.notes }];
@@ -215,6 +230,7 @@ export default defineStep<Params>({
       comparisonDigits: p.digits,
       notes,
       provenance,
+      fixes,
       run,
       packages: packageVersions(),
       seed: ctx.seed,

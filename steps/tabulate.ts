@@ -55,6 +55,7 @@ const params = z.strictObject({
     .strictObject({
       table: z.string().describe('table id in paper_file, e.g. table3'),
       columns: z.array(z.number().int().min(1)).optional().describe('1-based paper column matched to each model (default: in order)'),
+      data: z.string().optional().describe('what this run\'s data are, e.g. "real data, 2006–2018": added to the comparison\'s title as [this run: …]'),
     })
     .optional()
     .describe('compare with the paper\'s printed numbers: adds outputs comparison (json), comparison_md, comparison_html'),
@@ -111,6 +112,7 @@ export default defineStep<Params>({
     if (p.paper) {
       const paper = loadPaperTables(ctx.resolvePath(p.paper_file), who);
       const cmp = comparePaper(paper, p.paper.table, models, p.paper.columns, who);
+      if (p.paper.data) cmp.title = `${cmp.title} [this run: ${p.paper.data}]`;
       const cl = comparisonLayout(cmp, p.digits);
       const enc = new TextEncoder();
       out.comparison = { type: 'json', value: cmp };

@@ -23,8 +23,10 @@ export const CONTRACT = {
   matchBalance: 'match-balance',
   /** A "paper vs this run" comparison of tabulate/describe. */
   paperComparison: 'paper-comparison',
-  /** What a data step did to the rows (clean, merge-roster). */
+  /** What a data step did to the rows (clean, merge-roster, join). */
   dataReport: 'data-report',
+  /** Cell corrections applied by clean (`fixes`), for the report's provenance. */
+  dataFixes: 'data-fixes',
 } as const;
 
 export type ContractName = (typeof CONTRACT)[keyof typeof CONTRACT];
