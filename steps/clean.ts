@@ -94,13 +94,12 @@ const show = (v: unknown) => (v === null ? 'missing (null)' : typeof v === 'stri
  * another fix touches; otherwise a StepError naming the fix (param fixes[i]) and the remedy.
  */
 export function applyFixes(t: Table, fixes: CellFix[], nodeId: string): { table: Table; applied: AppliedFix[] } {
-  const who = `clean (${nodeId})`;
   const cols: Record<string, Column> = { ...t.columns };
   const copied = new Set<string>();
   const touched = new Map<string, number>();
   const applied: AppliedFix[] = [];
   fixes.forEach((f, i) => {
-    const at = `${who}: param fixes[${i}] (${JSON.stringify(f.key)}, ${f.column})`;
+    const at = `param fixes[${i}] (${JSON.stringify(f.key)}, ${f.column})`;
     const keyCols = Object.keys(f.key);
     if (keyCols.length === 0) throw new ParamError(['fixes', i], `${at}: key is empty; name the row by its key columns, e.g. {city_code: 450300, year: 2016}.`);
     for (const c of [...keyCols, f.column]) {
@@ -161,7 +160,7 @@ export default defineStep<CleanParams>({
   outputs: { table: 'table', report: { type: 'json', contract: CONTRACT.dataReport }, fixes: { type: 'json', contract: CONTRACT.dataFixes } },
   async run(ctx, inputs, p) {
     const a = inputs.table;
-    if (!a || Array.isArray(a) || a.type !== 'table') throw new StepError(`clean (${ctx.nodeId}): input "table" must be one table artifact`);
+    if (!a || Array.isArray(a) || a.type !== 'table') throw new StepError(`input "table" must be one table artifact`);
     let t: Table = a.table;
     const report: {
       rows_in: number;
@@ -201,7 +200,7 @@ export default defineStep<CleanParams>({
         }
         col = evaluate(tree, t, src);
       } catch (e) {
-        if (e instanceof ExprError) throw new StepError(`clean (${ctx.nodeId}): param derive.${name}: ${e.pretty()}\nFix the expression.`);
+        if (e instanceof ExprError) throw new StepError(`param derive.${name}: ${e.pretty()}\nFix the expression.`);
         throw e;
       }
       t = withColumn(t, name, col);
@@ -212,17 +211,17 @@ export default defineStep<CleanParams>({
 
     if (p.years) {
       const [from, to] = Array.isArray(p.years) ? p.years : [p.years.from ?? -Infinity, p.years.to ?? Infinity];
-      if (!hasCol(t, p.year)) throw new StepError(`clean (${ctx.nodeId}): param years needs a year column "${p.year}"; columns are: ${t.names.join(', ')}. Set param year.`);
+      if (!hasCol(t, p.year)) throw new StepError(`param years needs a year column "${p.year}"; columns are: ${t.names.join(', ')}. Set param year.`);
       const y = t.columns[p.year]!;
-      if (!isNumeric(y)) throw new StepError(`clean (${ctx.nodeId}): year column "${p.year}" is text; it must be numeric.`);
+      if (!isNumeric(y)) throw new StepError(`year column "${p.year}" is text; it must be numeric.`);
       stage('years', filterRows(t, (i) => y[i]! >= from && y[i]! <= to), { from, to });
     }
-    if (p.where) stage('where', applyFilters(t, p.where, undefined, `clean (${ctx.nodeId}) param where`), p.where);
-    if (p.exclude) stage('exclude', applyFilters(t, undefined, p.exclude, `clean (${ctx.nodeId}) param exclude`), p.exclude);
+    if (p.where) stage('where', applyFilters(t, p.where, undefined), p.where);
+    if (p.exclude) stage('exclude', applyFilters(t, undefined, p.exclude), p.exclude);
     if (p.require && p.require.length > 0) {
       const missingCols = p.require.filter((c) => !hasCol(t, c));
       if (missingCols.length > 0) {
-        throw new StepError(`clean (${ctx.nodeId}): param require names column(s) ${missingCols.join(', ')} that do not exist; columns are: ${t.names.join(', ')}.`);
+        throw new StepError(`param require names column(s) ${missingCols.join(', ')} that do not exist; columns are: ${t.names.join(', ')}.`);
       }
       const cols = p.require.map((c) => t.columns[c]!);
       const byCol: Record<string, number> = {};
@@ -245,8 +244,8 @@ export default defineStep<CleanParams>({
       const [ql, qh] = p.winsorize.quantiles;
       for (const name of p.winsorize.columns) {
         const c = t.columns[name];
-        if (c === undefined) throw new StepError(`clean (${ctx.nodeId}): param winsorize.columns names "${name}", which does not exist; columns are: ${t.names.join(', ')}.`);
-        if (!isNumeric(c)) throw new StepError(`clean (${ctx.nodeId}): param winsorize.columns: "${name}" is text; only numeric columns can be winsorized.`);
+        if (c === undefined) throw new StepError(`param winsorize.columns names "${name}", which does not exist; columns are: ${t.names.join(', ')}.`);
+        if (!isNumeric(c)) throw new StepError(`param winsorize.columns: "${name}" is text; only numeric columns can be winsorized.`);
         const finite = Float64Array.from(c.filter((v) => !Number.isNaN(v))).sort();
         const lo = quantile7(finite, ql);
         const hi = quantile7(finite, qh);
@@ -268,7 +267,7 @@ export default defineStep<CleanParams>({
       }
     }
     report.rows_out = t.nrows;
-    if (t.nrows === 0) ctx.warn(`clean (${ctx.nodeId}): no rows left (${report.stages.map((s) => `${s.stage} dropped ${s.dropped}`).join(', ')})`);
+    if (t.nrows === 0) ctx.warn(`no rows left (${report.stages.map((s) => `${s.stage} dropped ${s.dropped}`).join(', ')})`);
     ctx.info(`clean: ${report.rows_in} → ${report.rows_out} rows`);
     return { table: { type: 'table', table: t }, report: { type: 'json', value: report }, fixes: { type: 'json', value: report.fixes } };
   },

@@ -103,15 +103,14 @@ export default defineStep<Params>({
   outputs: { html: 'file', md: 'file', tex: 'file', csv: 'file', table: 'table', comparison: { type: 'json', contract: CONTRACT.paperComparison }, comparison_md: 'file', comparison_html: 'file' },
   pathParams: ['paper_file'],
   async run(ctx, inputs, p) {
-    const who = `describe ${ctx.nodeId}`;
     const a = inputs.panel as Artifact | undefined;
-    if (!a || Array.isArray(a) || a.type !== 'table') throw new StepError(`${who}: input panel must be one table artifact`);
-    const t: Table = applyFilters(a.table, p.where, p.exclude, who);
+    if (!a || Array.isArray(a) || a.type !== 'table') throw new StepError(`input panel must be one table artifact`);
+    const t: Table = applyFilters(a.table, p.where, p.exclude);
     const vars: [string, string][] = Array.isArray(p.vars) ? p.vars.map((v) => [v, v]) : Object.entries(p.vars);
     const results: Record<Stat, number>[] = vars.map(([v]) => {
-      if (!hasCol(t, v)) throw new StepError(`${who}: param vars names column "${v}", which the panel does not have; columns are: ${t.names.join(', ')}`);
+      if (!hasCol(t, v)) throw new StepError(`param vars names column "${v}", which the panel does not have; columns are: ${t.names.join(', ')}`);
       const c = t.columns[v]!;
-      if (!isNumeric(c)) throw new StepError(`${who}: column "${v}" is text; describe needs numeric columns (remove it from vars)`);
+      if (!isNumeric(c)) throw new StepError(`column "${v}" is text; describe needs numeric columns (remove it from vars)`);
       return describeColumn(c);
     });
     const cols: Record<string, Float64Array | (string | null)[]> = {
@@ -137,8 +136,8 @@ export default defineStep<Params>({
     };
     const out: Record<string, Artifact> = { table: { type: 'table', table }, ...renderFormats(layout, p.formats as ('md' | 'tex' | 'csv' | 'html')[]) };
     if (p.paper) {
-      const paper = loadPaperTables(ctx.resolvePath(p.paper_file), who);
-      const cmp = compareDescribe(paper, p.paper.table, vars.map(([v, l], i) => ({ variable: v, label: l, stats: results[i]! })), who);
+      const paper = loadPaperTables(ctx.resolvePath(p.paper_file));
+      const cmp = compareDescribe(paper, p.paper.table, vars.map(([v, l], i) => ({ variable: v, label: l, stats: results[i]! })));
       if (p.paper.data) cmp.title = `${cmp.title} [this run: ${p.paper.data}]`;
       const cl = describeComparisonLayout(cmp, p.digits, STAT_LABELS);
       const enc = new TextEncoder();

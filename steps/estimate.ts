@@ -25,15 +25,14 @@ export default defineStep({
   outputs: { model: { type: 'json', contract: CONTRACT.model } },
   cpu: true,
   async run(ctx, inputs, params): Promise<Record<string, Artifact>> {
-    const who = `estimate (${ctx.nodeId})`;
     const art = inputs.panel;
-    if (!art || Array.isArray(art) || art.type !== 'table') throw new StepError(`${who}: input "panel" must be one table`);
+    if (!art || Array.isArray(art) || art.type !== 'table') throw new StepError(`input "panel" must be one table`);
     const treat = asList(params.treat);
-    if (treat.length === 0) throw new StepError(`${who}: params.treat must name at least one column`);
-    const spec = regressionSpecOf(who, params, treat);
-    const prep = prepareRegression(art.table, spec, who);
-    const fit = fitRegression(prep, spec, who);
-    reportDrops(ctx, fit, who);
+    if (treat.length === 0) throw new StepError(`params.treat must name at least one column`);
+    const spec = regressionSpecOf(params, treat);
+    const prep = prepareRegression(art.table, spec);
+    const fit = fitRegression(prep, spec);
+    reportDrops(ctx, fit);
     return { model: { type: 'json', value: modelJson(fit, spec, prep) } };
   },
 });

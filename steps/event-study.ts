@@ -51,24 +51,23 @@ export default defineStep({
   outputs: { event: { type: 'json', contract: CONTRACT.eventStudy } },
   cpu: true,
   async run(ctx, inputs, params): Promise<Record<string, Artifact>> {
-    const who = `event-study (${ctx.nodeId})`;
     const art = inputs.panel;
-    if (!art || Array.isArray(art) || art.type !== 'table') throw new StepError(`${who}: input "panel" must be one table`);
-    let table = applyFilters(art.table, params.where, params.exclude, who);
+    if (!art || Array.isArray(art) || art.type !== 'table') throw new StepError(`input "panel" must be one table`);
+    let table = applyFilters(art.table, params.where, params.exclude);
     const relCol = params.event_time ?? params.adopt!;
     const n0 = table.nrows;
     let rel: Float64Array;
     let timeC: Float64Array;
     if (params.adopt !== undefined) {
       // one adoption time per unit (checked), relative time = time − adoption, NaN for never treated
-      const c = unitCohorts(table, { unit: params.unit, time: params.time, adopt: params.adopt }, who);
+      const c = unitCohorts(table, { unit: params.unit, time: params.time, adopt: params.adopt });
       rel = c.rel;
       timeC = c.time;
     } else {
       for (const c of [params.time, relCol, params.unit]) {
-        if (!(c in table.columns)) throw new StepError(`${who}: column "${c}" not found in the input table; columns are: ${table.names.join(', ')}`);
+        if (!(c in table.columns)) throw new StepError(`column "${c}" not found in the input table; columns are: ${table.names.join(', ')}`);
       }
-      for (const c of [params.time, relCol]) if (!isNumeric(table.columns[c]!)) throw new StepError(`${who}: column "${c}" must be numeric`);
+      for (const c of [params.time, relCol]) if (!isNumeric(table.columns[c]!)) throw new StepError(`column "${c}" must be numeric`);
       timeC = table.columns[params.time] as Float64Array;
       rel = Float64Array.from(table.columns[relCol] as Float64Array);
     }
@@ -79,17 +78,17 @@ export default defineStep({
       if (r < lo) lo = r;
       if (r > hi) hi = r;
     }
-    if (!Number.isFinite(lo)) throw new StepError(`${who}: no treated observation (every "${relCol}" is empty or 0)`);
+    if (!Number.isFinite(lo)) throw new StepError(`no treated observation (every "${relCol}" is empty or 0)`);
     if (params.window) [lo, hi] = params.window;
-    if (params.base < lo || params.base > hi) throw new StepError(`${who}: base period ${params.base} is outside the window [${lo}, ${hi}]; change params.base or params.window`);
+    if (params.base < lo || params.base > hi) throw new StepError(`base period ${params.base} is outside the window [${lo}, ${hi}]; change params.base or params.window`);
     let dummies;
     try {
       dummies = eventDummies(rel, { lo, hi, base: params.base, bin: params.bin_endpoints });
     } catch (e) {
-      throw new StepError(`${who}: column "${relCol}": ${(e as Error).message}`);
+      throw new StepError(`column "${relCol}": ${(e as Error).message}`);
     }
     const terms = dummies.periods.map(periodTerm);
-    for (const t of terms) if (t in table.columns) throw new StepError(`${who}: the input already has a column "${t}"; rename it`);
+    for (const t of terms) if (t in table.columns) throw new StepError(`the input already has a column "${t}"; rename it`);
     dummies.cols.forEach((c, j) => (table = withColumn(table, terms[j]!, c)));
     let dropWindow = 0;
     if (!params.bin_endpoints) {
@@ -108,14 +107,14 @@ export default defineStep({
       x: [...terms, ...params.controls],
       fe: params.fe === undefined ? [params.unit, params.time] : asList(params.fe),
       cluster,
-      vcov: resolveVcov(who, cluster, params.vcov),
+      vcov: resolveVcov(cluster, params.vcov),
       weights: params.weights,
       keep_singletons: params.keep_singletons,
       level: params.level,
     };
-    const prep = prepareRegression(table, spec, who);
-    const fit = fitRegression(prep, spec, who);
-    reportDrops(ctx, fit, who);
+    const prep = prepareRegression(table, spec);
+    const fit = fitRegression(prep, spec);
+    reportDrops(ctx, fit);
     const q = tQuantile(0.5 + params.level / 2, fit.dfT);
     const byTerm = new Map(fit.coefficients.map((c) => [c.term, c]));
     const all = [...dummies.periods, params.base].sort((a, b) => a - b);

@@ -52,32 +52,32 @@ const params = z.strictObject({
 });
 type Params = z.infer<typeof params>;
 
-function one(a: Artifact | Artifact[] | undefined, name: string, who: string): Artifact {
-  if (a === undefined) throw new StepError(`${who}: input ${name} is missing; wire it with in: {${name}: <node>}`);
+function one(a: Artifact | Artifact[] | undefined, name: string): Artifact {
+  if (a === undefined) throw new StepError(`input ${name} is missing; wire it with in: {${name}: <node>}`);
   if (Array.isArray(a)) {
-    if (a.length !== 1) throw new StepError(`${who}: input ${name} takes one artifact, got ${a.length}`);
+    if (a.length !== 1) throw new StepError(`input ${name} takes one artifact, got ${a.length}`);
     return a[0]!;
   }
   return a;
 }
 
 /** The (estimate, p) pairs of a placebo replicate table. */
-function replicatesOf(a: Artifact, who: string): { estimate: number; p: number | null }[] {
+function replicatesOf(a: Artifact): { estimate: number; p: number | null }[] {
   if (a.type === 'json' && Array.isArray(a.value)) {
     return (a.value as Record<string, unknown>[]).map((r, i) => {
-      if (typeof r.estimate !== 'number') throw new StepError(`${who}: replicates[${i}].estimate is not a number`);
+      if (typeof r.estimate !== 'number') throw new StepError(`replicates[${i}].estimate is not a number`);
       return { estimate: r.estimate, p: typeof r.p === 'number' ? r.p : null };
     });
   }
-  if (a.type !== 'table') throw new StepError(`${who}: input replicates must be the placebo table (columns estimate, p), got a ${a.type} artifact`);
+  if (a.type !== 'table') throw new StepError(`input replicates must be the placebo table (columns estimate, p), got a ${a.type} artifact`);
   const t = a.table;
   const est = t.columns.estimate;
   const p = t.columns.p;
-  if (!est || !isNumeric(est)) throw new StepError(`${who}: replicates table has no numeric column "estimate"; columns are: ${t.names.join(', ')}`);
-  if (!p || !isNumeric(p)) throw new StepError(`${who}: replicates table has no numeric column "p"; columns are: ${t.names.join(', ')}`);
+  if (!est || !isNumeric(est)) throw new StepError(`replicates table has no numeric column "estimate"; columns are: ${t.names.join(', ')}`);
+  if (!p || !isNumeric(p)) throw new StepError(`replicates table has no numeric column "p"; columns are: ${t.names.join(', ')}`);
   const out: { estimate: number; p: number | null }[] = [];
   for (let i = 0; i < t.nrows; i++) if (!Number.isNaN(est[i]!)) out.push({ estimate: est[i]!, p: Number.isNaN(p[i]!) ? null : p[i]! });
-  if (out.length < 2) throw new StepError(`${who}: replicates table has ${out.length} non-missing estimates; a density needs at least 2`);
+  if (out.length < 2) throw new StepError(`replicates table has ${out.length} non-missing estimates; a density needs at least 2`);
   return out;
 }
 
@@ -91,21 +91,20 @@ export default defineStep<Params>({
   },
   outputs: { svg: 'file', png: 'file' },
   async run(ctx, inputs, p) {
-    const who = `figure ${ctx.nodeId}`;
-    const data = one(inputs.data, 'data', who);
-    if (data.type !== 'json') throw new StepError(`${who}: input data must be a json artifact (event study or placebo summary), got ${data.type}`);
+    const data = one(inputs.data, 'data');
+    if (data.type !== 'json') throw new StepError(`input data must be a json artifact (event study or placebo summary), got ${data.type}`);
     const base = { title: p.title, subtitle: p.subtitle, labels: p.labels, width: p.width, height: p.height };
     let spec: Record<string, unknown>;
     if (p.type === 'event-study') {
-      if (inputs.replicates !== undefined) throw new StepError(`${who}: input replicates is only for type: placebo; remove it`);
-      const es = parseArtifact(eventStudySchema, data.value, who, 'data (event study)');
+      if (inputs.replicates !== undefined) throw new StepError(`input replicates is only for type: placebo; remove it`);
+      const es = parseArtifact(eventStudySchema, data.value, 'data (event study)');
       spec = eventStudySpec(es, { ...base, adoptionAt: p.adoption_at, periodLabels: p.period_labels });
     } else {
-      const s = parseArtifact(placeboSummarySchema, data.value, who, 'data (placebo summary)');
-      const reps = replicatesOf(one(inputs.replicates, 'replicates', who), who);
+      const s = parseArtifact(placeboSummarySchema, data.value, 'data (placebo summary)');
+      const reps = replicatesOf(one(inputs.replicates, 'replicates'));
       spec = placeboSpec(reps, s, { ...base, pLine: p.p_line, bandwidth: p.bandwidth });
     }
-    const { svg, png } = await renderSpec(spec, p.scale, who);
+    const { svg, png } = await renderSpec(spec, p.scale);
     return {
       svg: { type: 'file', ext: 'svg', bytes: new TextEncoder().encode(svg) },
       png: { type: 'file', ext: 'png', bytes: png },

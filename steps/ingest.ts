@@ -332,7 +332,7 @@ function closest(name: string, names: string[]): string[] {
  * `_2`, `_3` … in order, reported through `warn`.
  */
 export function typeRaw(raw: Raw, p: IngestParams, file: string, warn: (m: string) => void = () => {}): Table {
-  const who = `ingest (${file})`;
+  const who = file; // messages name the file; the engine names the node
   const listCols = (cols: string[]) => cols.map((c) => JSON.stringify(c)).join(', ');
   // empty header names get their position; repeated names a suffix
   const count = new Map<string, number>();
@@ -465,7 +465,7 @@ export default defineStep<IngestParams>({
   async run(ctx, _inputs, p) {
     const file = ctx.resolvePath(p.path);
     if (!existsSync(file)) {
-      throw new StepError(`ingest: file not found: ${file} (param path "${p.path}", relative to ${ctx.baseDir}). Fix the path or override it with --set ${ctx.nodeId}.path=...`);
+      throw new StepError(`file not found: ${file} (param path "${p.path}", relative to ${ctx.baseDir}). Fix the path or override it with --set ${ctx.nodeId}.path=...`);
     }
     if (statSync(file).size === 0) throw new StepError(`ingest: ${file} is empty (0 bytes). Point path at a file with a header line and data rows.`);
     const fmt = formatOf(file, p.format);

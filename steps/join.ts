@@ -97,7 +97,7 @@ const missing = (c: Column, i: number) => (isNumeric(c) ? Number.isNaN(c[i]!) : 
 const fmtKey = (t: Table, on: string[], i: number) => `(${on.map((k) => `${k}=${t.columns[k]![i]}`).join(', ')})`;
 
 /** The key strings of every row of `t` (numbers formatted with String()); a missing key cell is an error. */
-function keysOf(t: Table, on: string[], label: string, who: string): string[] {
+function keysOf(t: Table, on: string[], label: string): string[] {
   const cols = on.map((k) => t.columns[k]!);
   const out: string[] = new Array(t.nrows);
   for (let i = 0; i < t.nrows; i++) {
@@ -105,7 +105,7 @@ function keysOf(t: Table, on: string[], label: string, who: string): string[] {
     for (let j = 0; j < cols.length; j++) {
       if (missing(cols[j]!, i))
         throw new ParamError(['on'], 
-          `${who}: key column "${on[j]}" is missing in data row ${i + 1} of ${label}; keys must be present in every row. Drop such rows first (clean: require: [${on[j]}]).`,
+          `key column "${on[j]}" is missing in data row ${i + 1} of ${label}; keys must be present in every row. Drop such rows first (clean: require: [${on[j]}]).`,
         );
       parts.push(String(cols[j]![i]));
     }
@@ -160,19 +160,18 @@ export default defineStep<JoinParams>({
 
 /** The join itself (run() adds the YAML location to param errors). */
 function joinRun(ctx: StepContext, inputs: Record<string, Artifact | Artifact[] | undefined>, p: JoinParams): Record<string, Artifact> {
-  const who = `join (${ctx.nodeId})`;
   const raw = inputs.tables;
   const arts: Artifact[] = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
-  if (arts.length < 2) throw new StepError(`${who}: needs at least two tables (in: [left, right, …]), got ${arts.length}.`);
+  if (arts.length < 2) throw new StepError(`needs at least two tables (in: [left, right, …]), got ${arts.length}.`);
   const tables = arts.map((a, k) => {
-    if (a.type !== 'table') throw new StepError(`${who}: in[${k}] is a ${a.type} artifact; wire table outputs (e.g. ingest, clean.table).`);
+    if (a.type !== 'table') throw new StepError(`in[${k}] is a ${a.type} artifact; wire table outputs (e.g. ingest, clean.table).`);
     return a.table;
   });
   const label = (k: number) => `in[${k}]${k === 0 ? ' (the left table)' : ''}`;
   const on = p.on;
-  if (new Set(on).size !== on.length) throw new ParamError(['on'], `${who}: param on lists a column twice: [${on.join(', ')}].`);
+  if (new Set(on).size !== on.length) throw new ParamError(['on'], `param on lists a column twice: [${on.join(', ')}].`);
   if (p.validate === '1:m' && tables.length > 2)
-    throw new ParamError(['validate'], `${who}: param validate "1:m" joins exactly two tables (a second many-side would make the join many-to-many); got ${tables.length}. Use separate join nodes.`);
+    throw new ParamError(['validate'], `param validate "1:m" joins exactly two tables (a second many-side would make the join many-to-many); got ${tables.length}. Use separate join nodes.`);
 
   // keys: present everywhere, same type everywhere
   tables.forEach((t, k) => {
@@ -180,7 +179,7 @@ function joinRun(ctx: StepContext, inputs: Record<string, Artifact | Artifact[] 
       if (!hasCol(t, key)) {
         const near = nearest(key, t.names);
         throw new ParamError(['on'], 
-          `${who}: key column "${key}" (param on) is missing in ${label(k)}${near.length ? `; did you mean "${near[0]}"?` : '.'} Its columns are: ${t.names.join(', ')}. ` +
+          `key column "${key}" (param on) is missing in ${label(k)}${near.length ? `; did you mean "${near[0]}"?` : '.'} Its columns are: ${t.names.join(', ')}. ` +
             `Rename it upstream (ingest columns: {${key}: name_in_file}) or fix param on.`,
         );
       }
@@ -191,23 +190,23 @@ function joinRun(ctx: StepContext, inputs: Record<string, Artifact | Artifact[] 
     const k = kinds.findIndex((x) => x !== kinds[0]);
     if (k > 0)
       throw new ParamError(['on'], 
-        `${who}: key column "${key}" is a ${kinds[0]} in ${label(0)} but ${kinds[k]} in ${label(k)}, so no key would ever match (e.g. "450300" vs 450300). ` +
+        `key column "${key}" is a ${kinds[0]} in ${label(0)} but ${kinds[k]} in ${label(k)}, so no key would ever match (e.g. "450300" vs 450300). ` +
           `Give it one type in both inputs (ingest types: {${key}: number}).`,
       );
   }
   tables.forEach((t, k) => {
-    if (t.nrows === 0) throw new StepError(`${who}: ${label(k)} has no rows; nothing can be joined. Check the node that produces it.`);
+    if (t.nrows === 0) throw new StepError(`${label(k)} has no rows; nothing can be joined. Check the node that produces it.`);
   });
 
   // collisions and suffixes
   if (p.suffixes && p.suffixes.length !== tables.length)
-    throw new ParamError(['suffixes'], `${who}: param suffixes has ${p.suffixes.length} entries for ${tables.length} tables; give one per table in in: order, e.g. [${tables.map((_, k) => (k === 0 ? '""' : `"_${k}"`)).join(', ')}].`);
+    throw new ParamError(['suffixes'], `param suffixes has ${p.suffixes.length} entries for ${tables.length} tables; give one per table in in: order, e.g. [${tables.map((_, k) => (k === 0 ? '""' : `"_${k}"`)).join(', ')}].`);
   const seen = new Map<string, number[]>();
   tables.forEach((t, k) => t.names.forEach((n) => on.includes(n) || seen.set(n, [...(seen.get(n) ?? []), k])));
   const colliding = [...seen.entries()].filter(([, ks]) => ks.length > 1);
   if (colliding.length > 0 && !p.suffixes)
     throw new ParamError(['suffixes'], 
-      `${who}: column(s) present in more than one table: ${colliding.map(([n, ks]) => `"${n}" (in ${ks.map((x) => `in[${x}]`).join(', ')})`).join(', ')}. ` +
+      `column(s) present in more than one table: ${colliding.map(([n, ks]) => `"${n}" (in ${ks.map((x) => `in[${x}]`).join(', ')})`).join(', ')}. ` +
         `Set param suffixes (one per table, e.g. [${tables.map((_, k) => (k === 0 ? '""' : `"_${k}"`)).join(', ')}]) or keep only the columns you need upstream (ingest select).`,
     );
   const renamed: Record<string, string>[] = tables.map(() => ({}));
@@ -220,7 +219,7 @@ function joinRun(ctx: StepContext, inputs: Record<string, Artifact | Artifact[] 
       const m = renamed[k]![n] ?? n;
       if (origin.has(m) || on.includes(m))
         throw new ParamError(['suffixes'], 
-          `${who}: after param suffixes, column "${m}" still occurs twice (from ${label(origin.get(m) ?? 0)} and ${label(k)}). Give the tables different suffixes (${JSON.stringify(p.suffixes)}).`,
+          `after param suffixes, column "${m}" still occurs twice (from ${label(origin.get(m) ?? 0)} and ${label(k)}). Give the tables different suffixes (${JSON.stringify(p.suffixes)}).`,
         );
       origin.set(m, k);
       outNames.push(m);
@@ -228,14 +227,14 @@ function joinRun(ctx: StepContext, inputs: Record<string, Artifact | Artifact[] 
   });
 
   // uniqueness (validate)
-  const keys = tables.map((t, k) => keysOf(t, on, label(k), who));
+  const keys = tables.map((t, k) => keysOf(t, on, label(k)));
   const dups = keys.map(duplicates);
   const mustBeUnique = (k: number) => p.validate === '1:1' || (p.validate === 'm:1' ? k > 0 : k === 0);
   for (let k = 0; k < tables.length; k++) {
     if (dups[k]!.size === 0 || !mustBeUnique(k)) continue;
     const many = p.validate === '1:1' && tables.some((_, j) => j !== k && dups[j]!.size > 0);
     throw new ParamError(['validate'], 
-      `${who}: validate "${p.validate}" fails: ${dupMessage(dups[k]!, on, label(k), p.max_listed)}.` +
+      `validate "${p.validate}" fails: ${dupMessage(dups[k]!, on, label(k), p.max_listed)}.` +
         (many ? ' Both sides have duplicated keys: this would be a many-to-many join, which is never allowed.' : '') +
         ` Remove the duplicates upstream, add a column to param on that makes the key unique, or set validate to the relation you expect (${k === 0 ? '"m:1"' : '"1:m"'}).`,
     );
@@ -244,7 +243,7 @@ function joinRun(ctx: StepContext, inputs: Record<string, Artifact | Artifact[] 
     // never many-to-many: the non-validated side may repeat only if the other side is unique
     const manySides = dups.map((d, k) => (d.size > 0 ? k : -1)).filter((k) => k >= 0);
     if (manySides.length > 1)
-      throw new ParamError(['validate'], `${who}: ${manySides.map((k) => dupMessage(dups[k]!, on, label(k), p.max_listed)).join('; ')}: a many-to-many join is never allowed. Make the keys unique on one side.`);
+      throw new ParamError(['validate'], `${manySides.map((k) => dupMessage(dups[k]!, on, label(k), p.max_listed)).join('; ')}: a many-to-many join is never allowed. Make the keys unique on one side.`);
   }
 
   // left-deep join on row indices: rowIdx[k][r] = row of table k in output row r (−1: none)
@@ -284,7 +283,7 @@ function joinRun(ctx: StepContext, inputs: Record<string, Artifact | Artifact[] 
     if (matchedLeft === 0) {
       const ex = (t: Table, n: number) => [...new Set(Array.from({ length: Math.min(n, t.nrows) }, (_, i) => fmtKey(t, on, i)))].slice(0, 3).join(', ');
       throw new ParamError(['on'], 
-        `${who}: no row of ${label(k)} (${tables[k]!.nrows} rows) matches the rows joined so far on [${on.join(', ')}]: every row would be unmatched. ` +
+        `no row of ${label(k)} (${tables[k]!.nrows} rows) matches the rows joined so far on [${on.join(', ')}]: every row would be unmatched. ` +
           `Keys on the left look like ${ex(tables[0]!, 50)}, in ${label(k)} like ${ex(tables[k]!, 50)}. Check the codes (e.g. 110000 vs 110100), the years and param on.`,
       );
     }
@@ -337,14 +336,14 @@ function joinRun(ctx: StepContext, inputs: Record<string, Artifact | Artifact[] 
       if (!(s in cols)) {
         const near = nearest(s, outNames);
         throw new ParamError(['coalesce', target], 
-          `${who}: param coalesce.${target} names "${s}", which is not a column of the joined table${near.length ? ` (did you mean "${near[0]}"?)` : ''}; columns are: ${outNames.join(', ')}. Source names are after suffixes.`,
+          `param coalesce.${target} names "${s}", which is not a column of the joined table${near.length ? ` (did you mean "${near[0]}"?)` : ''}; columns are: ${outNames.join(', ')}. Source names are after suffixes.`,
         );
       }
-    if (on.includes(target)) throw new ParamError(['coalesce', target], `${who}: param coalesce.${target}: a key column cannot be coalesced.`);
+    if (on.includes(target)) throw new ParamError(['coalesce', target], `param coalesce.${target}: a key column cannot be coalesced.`);
     const src = sources.map((s) => cols[s]!);
     const numeric = src.map(isNumeric);
     if (numeric.some((x) => x !== numeric[0]))
-      throw new ParamError(['coalesce', target], `${who}: param coalesce.${target} mixes number and text sources (${sources.map((s, j) => `${s}: ${numeric[j] ? 'number' : 'text'}`).join(', ')}); give them one type.`);
+      throw new ParamError(['coalesce', target], `param coalesce.${target} mixes number and text sources (${sources.map((s, j) => `${s}: ${numeric[j] ? 'number' : 'text'}`).join(', ')}); give them one type.`);
     const rep: CoalesceReport = { column: target, sources, filled_from: Object.fromEntries(sources.map((s) => [s, 0])), missing: 0, disagreements: 0, disagreements_over_1pct: 0, listed: [] };
     const cands: (CoalesceReport['listed'][number] & { score: number })[] = [];
     const out: Column = numeric[0] ? new Float64Array(n) : new Array<string | null>(n);

@@ -72,23 +72,22 @@ export default defineStep<MatchParams>({
   outputs: { sample: 'table', pairs: 'table', balance: { type: 'table', contract: CONTRACT.matchBalance } },
   cpu: true,
   async run(ctx, inputs, p) {
-    const who = `match (${ctx.nodeId})`;
     const a = inputs.panel;
-    if (!a || Array.isArray(a) || a.type !== 'table') throw new StepError(`${who}: input "panel" must be one table`);
+    if (!a || Array.isArray(a) || a.type !== 'table') throw new StepError(`input "panel" must be one table`);
     // keep the input row number (1-based) through the filter
     const ROW = '\u0000row';
     const numbered = withColumn(a.table, ROW, Float64Array.from({ length: a.table.nrows }, (_, i) => i + 1));
-    const filtered = applyFilters(numbered, p.where, p.exclude, who);
+    const filtered = applyFilters(numbered, p.where, p.exclude);
 
     const need = (col: string, param: string, numeric: boolean) => {
-      if (!hasCol(filtered, col)) throw new StepError(`${who}: params.${param}: column "${col}" does not exist; columns are: ${a.table.names.join(', ')}`);
-      if (numeric && !isNumeric(filtered.columns[col]!)) throw new StepError(`${who}: params.${param}: column "${col}" is text; a numeric column is required (convert it in a clean step)`);
+      if (!hasCol(filtered, col)) throw new StepError(`params.${param}: column "${col}" does not exist; columns are: ${a.table.names.join(', ')}`);
+      if (numeric && !isNumeric(filtered.columns[col]!)) throw new StepError(`params.${param}: column "${col}" is text; a numeric column is required (convert it in a clean step)`);
     };
     need(p.treat, 'treat', true);
     p.covariates.forEach((c) => need(c, 'covariates', true));
     if (p.by) need(p.by, 'by', false);
     if (p.id) need(p.id, 'id', false);
-    if (p.covariates.includes(p.treat)) throw new StepError(`${who}: params.covariates includes the treatment "${p.treat}"; remove it`);
+    if (p.covariates.includes(p.treat)) throw new StepError(`params.covariates includes the treatment "${p.treat}"; remove it`);
 
     // drop incomplete rows (missing treat, covariate or by), with a warning
     const treatAll = filtered.columns[p.treat] as Float64Array;
@@ -98,7 +97,7 @@ export default defineStep<MatchParams>({
     for (let i = 0; i < filtered.nrows; i++) {
       const t = treatAll[i]!;
       if (!Number.isNaN(t) && t !== 0 && t !== 1) {
-        throw new StepError(`${who}: params.treat: column "${p.treat}" must be 0 or 1; input row ${(filtered.columns[ROW] as Float64Array)[i]} has ${t}`);
+        throw new StepError(`params.treat: column "${p.treat}" must be 0 or 1; input row ${(filtered.columns[ROW] as Float64Array)[i]} has ${t}`);
       }
       let bad = Number.isNaN(t) ? p.treat : '';
       if (!bad) for (const c of p.covariates) if (!Number.isFinite((filtered.columns[c] as Float64Array)[i]!)) { bad = c; break; }
@@ -109,22 +108,22 @@ export default defineStep<MatchParams>({
       }
       keep.push(i);
     }
-    if (keep.length < filtered.nrows) ctx.warn(`${who}: dropped ${filtered.nrows - keep.length} row(s) with a missing treatment, covariate or by value (first: ${firstBad})`);
+    if (keep.length < filtered.nrows) ctx.warn(`dropped ${filtered.nrows - keep.length} row(s) with a missing treatment, covariate or by value (first: ${firstBad})`);
     const data = takeRows(filtered, keep);
     const n = data.nrows;
     const treat = data.columns[p.treat] as Float64Array;
     let n1 = 0;
     for (const t of treat) n1 += t;
-    if (n1 === 0 || n1 === n) throw new StepError(`${who}: params.treat: "${p.treat}" is ${n1 === 0 ? 'never 1' : 'always 1'} in the ${n} usable rows; matching needs treated and control rows`);
+    if (n1 === 0 || n1 === n) throw new StepError(`params.treat: "${p.treat}" is ${n1 === 0 ? 'never 1' : 'always 1'} in the ${n} usable rows; matching needs treated and control rows`);
 
     if (!p.replace && !p.by && n - n1 < p.ratio * n1) {
-      ctx.warn(`${who}: ${n - n1} control row(s) for ${n1} treated with ratio ${p.ratio} and no replacement: not every treated row can get ${p.ratio} control(s)`);
+      ctx.warn(`${n - n1} control row(s) for ${n1} treated with ratio ${p.ratio} and no replacement: not every treated row can get ${p.ratio} control(s)`);
     }
     // propensity score
     ctx.progress(0, 1, 'propensity score');
     let fit;
     try {
-      fit = fitBinary({ y: treat, X: p.covariates.map((c) => data.columns[c] as Float64Array), names: p.covariates, link: p.model, who: `${who}: ${p.model} of ${p.treat}` });
+      fit = fitBinary({ y: treat, X: p.covariates.map((c) => data.columns[c] as Float64Array), names: p.covariates, link: p.model, who: `${p.model} of ${p.treat}` });
     } catch (e) {
       if (e instanceof GlmError) throw new StepError(`${e.message} (params.covariates)`);
       throw e;
@@ -164,14 +163,14 @@ export default defineStep<MatchParams>({
       if (any) matchedT++;
     }
     if (matchedT === 0) {
-      throw new StepError(`${who}: no treated row found a control${caliper !== undefined ? ` within the caliper (${fmt(caliper)} in ${p.distance} units); widen params.caliper` : ''}`);
+      throw new StepError(`no treated row found a control${caliper !== undefined ? ` within the caliper (${fmt(caliper)} in ${p.distance} units); widen params.caliper` : ''}`);
     }
 
     // sample: matched rows in input order, all columns + _weight, _ps, _matched
     const inSample: number[] = [];
     for (let i = 0; i < n; i++) if (w[i]! > 0) inSample.push(i);
     const outNames = a.table.names.filter((c) => c !== '_weight' && c !== '_ps' && c !== '_matched');
-    if (outNames.length < a.table.names.length) ctx.warn(`${who}: the input already has _weight/_ps/_matched columns; they are replaced`);
+    if (outNames.length < a.table.names.length) ctx.warn(`the input already has _weight/_ps/_matched columns; they are replaced`);
     const base = takeRows(data, inSample);
     const sampleCols: Record<string, Column> = {};
     for (const c of outNames) sampleCols[c] = base.columns[c]!;
@@ -228,7 +227,7 @@ export default defineStep<MatchParams>({
     for (let i = 0; i < n; i++) if (treat[i] === 0) { n0++; if (w[i]! > 0) nC++; }
     const maxSmd = Math.max(...rows.slice(1).map((r) => Math.abs(r.smd_after)));
     ctx.info(
-      `${who}: ${p.model} score on ${p.covariates.length} covariate(s), ${n} rows; matched ${matchedT} of ${n1} treated ` +
+      `${p.model} score on ${p.covariates.length} covariate(s), ${n} rows; matched ${matchedT} of ${n1} treated ` +
         `(${n1 - matchedT} unmatched) to ${nC} distinct control(s) of ${n0}` +
         (caliper !== undefined ? `; caliper ${fmt(caliper)} (${p.distance} units)` : '') +
         `; max |SMD| after matching ${Number.isFinite(maxSmd) ? maxSmd.toFixed(3) : 'n/a'}`,

@@ -79,17 +79,16 @@ export default defineStep<MergeRosterParams>({
   inputs: { panel: { type: 'table', doc: 'city-year panel with a GB/T 2260 code column and a year column' } },
   outputs: { panel: 'table', report: { type: 'json', contract: CONTRACT.dataReport } },
   async run(ctx, inputs, p) {
-    const who = `merge-roster (${ctx.nodeId})`;
     const a = inputs.panel;
-    if (!a || Array.isArray(a) || a.type !== 'table') throw new StepError(`${who}: input "panel" must be one table artifact`);
+    if (!a || Array.isArray(a) || a.type !== 'table') throw new StepError(`input "panel" must be one table artifact`);
     let t: Table = a.table;
     const load = (param: 'roster' | 'register', need: string[]) => {
       const f = ctx.resolvePath(p[param]);
-      if (!existsSync(f)) throw new StepError(`${who}: ${param} file not found: ${f} (param ${param} "${p[param]}", relative to ${ctx.baseDir}). Fix param ${param}.`);
+      if (!existsSync(f)) throw new StepError(`${param} file not found: ${f} (param ${param} "${p[param]}", relative to ${ctx.baseDir}). Fix param ${param}.`);
       const rows = readCsvRecords(f);
-      if (rows.length === 0) throw new StepError(`${who}: ${param} file ${f} has no rows.`);
+      if (rows.length === 0) throw new StepError(`${param} file ${f} has no rows.`);
       const cols = Object.keys(rows[0]!);
-      for (const c of need) if (!cols.includes(c)) throw new StepError(`${who}: ${param} file ${f} lacks column "${c}"; its columns are: ${cols.join(', ')}.`);
+      for (const c of need) if (!cols.includes(c)) throw new StepError(`${param} file ${f} lacks column "${c}"; its columns are: ${cols.join(', ')}.`);
       return { f, rows };
     };
     const reg = load('register', ['code', 'name_zh', 'region', 'resource_based', 'municipality']);
@@ -111,7 +110,7 @@ export default defineStep<MergeRosterParams>({
         unit_type: r.unit_type ?? '',
         province_code: r.province_code ?? r.code!.slice(0, 2),
       };
-      if (!/^\d{6}$/.test(u.code)) throw new StepError(`${who}: register ${reg.f} has a bad code "${u.code}" (${u.name_zh}); codes are 6 digits.`);
+      if (!/^\d{6}$/.test(u.code)) throw new StepError(`register ${reg.f} has a bad code "${u.code}" (${u.name_zh}); codes are 6 digits.`);
       units.set(u.code, u);
       byName.set(u.name_zh, u.code);
       for (const c of (r.former_codes ?? '').split(';').filter(Boolean)) byFormerCode.set(c, u.code);
@@ -138,10 +137,10 @@ export default defineStep<MergeRosterParams>({
     };
 
     // --- panel codes
-    if (!hasCol(t, p.code)) throw new StepError(`${who}: the panel has no code column "${p.code}"; its columns are: ${t.names.join(', ')}. Set param code.`);
-    if (!hasCol(t, p.year)) throw new StepError(`${who}: the panel has no year column "${p.year}"; its columns are: ${t.names.join(', ')}. Set param year.`);
+    if (!hasCol(t, p.code)) throw new StepError(`the panel has no code column "${p.code}"; its columns are: ${t.names.join(', ')}. Set param code.`);
+    if (!hasCol(t, p.year)) throw new StepError(`the panel has no year column "${p.year}"; its columns are: ${t.names.join(', ')}. Set param year.`);
     const yc = t.columns[p.year]!;
-    if (!isNumeric(yc)) throw new StepError(`${who}: year column "${p.year}" is text; it must be numeric.`);
+    if (!isNumeric(yc)) throw new StepError(`year column "${p.year}" is text; it must be numeric.`);
     const rawCode = t.columns[p.code]!;
     const codeStr = (i: number): string | null => {
       const v = rawCode[i];
@@ -176,7 +175,7 @@ export default defineStep<MergeRosterParams>({
           .map((x) => `${x.code} (${x.rows} rows, first at panel row ${unknown.get(x.code)![0]! + 1}, counting data rows from 1)`)
           .join(', ');
         throw new StepError(
-          `${who}: ${list.length} panel city code(s) in column "${p.code}" are not in the register ${reg.f}: ${shown}${list.length > 8 ? ', …' : ''}. ` +
+          `${list.length} panel city code(s) in column "${p.code}" are not in the register ${reg.f}: ${shown}${list.length > 8 ? ', …' : ''}. ` +
             `Fix the codes (6-digit GB/T 2260), add the unit to the register, or set unknown_codes: drop.`,
         );
       }
@@ -190,7 +189,7 @@ export default defineStep<MergeRosterParams>({
     const unmatched: string[] = [];
     for (const r of ros.rows) {
       const year = Number(r.year);
-      if (!Number.isInteger(year)) throw new StepError(`${who}: roster ${ros.f}: entry "${r.name_en}" has a bad year "${r.year}".`);
+      if (!Number.isInteger(year)) throw new StepError(`roster ${ros.f}: entry "${r.name_en}" has a bad year "${r.year}".`);
       const level = r.level ?? 'prefecture';
       const base = { year, name_en: r.name_en!, name_zh: r.name_zh ?? '', level, code: r.code ?? '' };
       const allowed = p.allow_unmatched.includes(base.name_en) || (base.name_zh !== '' && p.allow_unmatched.includes(base.name_zh));
@@ -232,7 +231,7 @@ export default defineStep<MergeRosterParams>({
     }
     if (unmatched.length > 0) {
       throw new StepError(
-        `${who}: ${unmatched.length} roster entr${unmatched.length === 1 ? 'y resolves' : 'ies resolve'} to no city in the register ${reg.f}: ${unmatched.join('; ')}. ` +
+        `${unmatched.length} roster entr${unmatched.length === 1 ? 'y resolves' : 'ies resolve'} to no city in the register ${reg.f}: ${unmatched.join('; ')}. ` +
           `Fix the code in ${ros.f}, or list the entry in param allow_unmatched.`,
       );
     }
@@ -271,12 +270,12 @@ export default defineStep<MergeRosterParams>({
       ['resource_based', cRes], ['municipality', cMun], ['unit_type', cType], ['province_code', cProv],
     ];
     for (const [name, col] of added) {
-      if (hasCol(t, name)) ctx.warn(`${who}: the panel already has a column "${name}"; it is replaced by the roster/register value`);
+      if (hasCol(t, name)) ctx.warn(`the panel already has a column "${name}"; it is replaced by the roster/register value`);
       t = withColumn(t, name, col);
     }
     if (keep.length !== n) {
       t = takeRows(t, keep);
-      ctx.warn(`${who}: dropped ${n - keep.length} panel rows whose code is not in the register (${droppedUnknown.map((d) => d.code).join(', ')})`);
+      ctx.warn(`dropped ${n - keep.length} panel rows whose code is not in the register (${droppedUnknown.map((d) => d.code).join(', ')})`);
     }
     const adoptCounts: Record<string, number> = {};
     for (const [u, y] of adopt) if (panelCodes.has(u)) adoptCounts[y] = (adoptCounts[y] ?? 0) + 1;
@@ -293,7 +292,7 @@ export default defineStep<MergeRosterParams>({
       panel_codes_remapped: Object.fromEntries(viaFormer),
       dropped_unknown_codes: droppedUnknown,
     };
-    ctx.info(`${who}: ${report.treated_in_panel} of ${report.panel_units} panel cities are pilots (county_zones: ${p.county_zones})`);
+    ctx.info(`${report.treated_in_panel} of ${report.panel_units} panel cities are pilots (county_zones: ${p.county_zones})`);
     return { panel: { type: 'table', table: t }, report: { type: 'json', value: report } };
   },
 });

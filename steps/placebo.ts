@@ -64,26 +64,25 @@ export default defineStep({
   cpu: true,
   tasks: { replicates: replicatesTask },
   async run(ctx, inputs, params): Promise<Record<string, Artifact>> {
-    const who = `placebo (${ctx.nodeId})`;
     const art = inputs.panel;
-    if (!art || Array.isArray(art) || art.type !== 'table') throw new StepError(`${who}: input "panel" must be one table`);
-    const spec = regressionSpecOf(who, params, [params.treat]);
+    if (!art || Array.isArray(art) || art.type !== 'table') throw new StepError(`input "panel" must be one table`);
+    const spec = regressionSpecOf(params, [params.treat]);
     // adopt is not a required column: missing (like 0) means never treated, so those units stay in
     if (!hasCol(art.table, params.adopt))
-      throw new StepError(`${who}: adoption column "${params.adopt}" not found in the input table; columns are: ${art.table.names.join(', ')}`);
-    const prep = prepareRegression(art.table, spec, who, [params.unit, params.time]);
-    const fit = fitRegression(prep, spec, who);
-    reportDrops(ctx, fit, who);
-    if (fit.terms[0] !== params.treat) throw new StepError(`${who}: the treatment "${params.treat}" is collinear with the fixed effects or controls; nothing to test`);
+      throw new StepError(`adoption column "${params.adopt}" not found in the input table; columns are: ${art.table.names.join(', ')}`);
+    const prep = prepareRegression(art.table, spec, [params.unit, params.time]);
+    const fit = fitRegression(prep, spec);
+    reportDrops(ctx, fit);
+    if (fit.terms[0] !== params.treat) throw new StepError(`the treatment "${params.treat}" is collinear with the fixed effects or controls; nothing to test`);
 
     // estimation-sample rows (into prep.table), their units and the units' adoption times
     const rows = Int32Array.from(fit.internals.rows, (r) => prep.rows[r]!);
     const n = rows.length;
-    const cohorts = unitCohorts(prep.table, { unit: params.unit, time: params.time, adopt: params.adopt }, who, rows);
+    const cohorts = unitCohorts(prep.table, { unit: params.unit, time: params.time, adopt: params.adopt }, rows);
     const { unit, time } = cohorts;
     const adopt = cohorts.adopt;
     const nTreated = cohorts.treated;
-    if (nTreated === 0) throw new StepError(`${who}: no unit has an adoption time > 0 in "${params.adopt}"; nothing to permute`);
+    if (nTreated === 0) throw new StepError(`no unit has an adoption time > 0 in "${params.adopt}"; nothing to permute`);
     const times = Float64Array.from([...new Set(Array.from(time))].sort((a, b) => a - b).slice(1));
 
     const keptControls = fit.terms.slice(1);
@@ -130,7 +129,7 @@ export default defineStep({
       if (Math.abs(b) >= Math.abs(obsEst)) extreme++;
     }
     const valid = finite.length;
-    if (valid < reps) ctx.warn(`${who}: ${reps - valid} of ${reps} placebo draws were degenerate (treatment absorbed by the fixed effects) and are excluded`);
+    if (valid < reps) ctx.warn(`${reps - valid} of ${reps} placebo draws were degenerate (treatment absorbed by the fixed effects) and are excluded`);
     const sorted = Float64Array.from(finite).sort();
     const mean = valid ? finite.reduce((a, b) => a + b, 0) / valid : NaN;
     const sd = valid > 1 ? Math.sqrt(finite.reduce((a, b) => a + (b - mean) * (b - mean), 0) / (valid - 1)) : NaN;

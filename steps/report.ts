@@ -139,52 +139,51 @@ export default defineStep<Params>({
   },
   outputs: { html: 'file' },
   async run(ctx, inputs, p) {
-    const who = `report ${ctx.nodeId}`;
 
     const tables: ReportTable[] = list(inputs.tables).map((a, i) => {
       const caption = p.table_captions?.[i] || undefined;
       if (a.type === 'table') return tableArtifactHtml(a.table, caption ?? `Additional table (input ${i + 1})`, `t${i + 1}`, p.digits);
-      if (a.type !== 'file') throw new StepError(`${who}: input tables[${i}] is a ${a.type} artifact; wire a file output such as table3.html`);
+      if (a.type !== 'file') throw new StepError(`input tables[${i}] is a ${a.type} artifact; wire a file output such as table3.html`);
       const s = dec(a.bytes);
       if (a.ext === 'html') return { title: caption ?? htmlCaption(s) ?? `Additional table (input ${i + 1})`, html: htmlBody(s) };
       if (['md', 'csv', 'tex', 'txt'].includes(a.ext))
         return { title: caption ?? `Additional table (input ${i + 1}, ${a.ext})`, html: `<pre class="text">${escapeHtml(s)}</pre>` };
-      throw new StepError(`${who}: input tables[${i}] has extension .${a.ext}; wire the html (or md/csv/tex) output of describe or tabulate`);
+      throw new StepError(`input tables[${i}] has extension .${a.ext}; wire the html (or md/csv/tex) output of describe or tabulate`);
     });
 
     const figures: ReportFigure[] = list(inputs.figures).map((a, i) => {
-      if (a.type !== 'file') throw new StepError(`${who}: input figures[${i}] is a ${a.type} artifact; wire a figure's svg or png output`);
+      if (a.type !== 'file') throw new StepError(`input figures[${i}] is a ${a.type} artifact; wire a figure's svg or png output`);
       const caption = p.figure_captions?.[i];
       if (a.ext === 'svg') {
         const svg = dec(a.bytes);
-        if (!/<svg[\s>]/.test(svg)) throw new StepError(`${who}: input figures[${i}] (.svg) holds no <svg> element`);
+        if (!/<svg[\s>]/.test(svg)) throw new StepError(`input figures[${i}] (.svg) holds no <svg> element`);
         return { title: caption ?? svgTitle(svg) ?? `Figure ${i + 1}`, html: inlineSvg(svg, `f${i + 1}-`) };
       }
       if (a.ext === 'png') {
         const title = caption ?? `Figure ${i + 1}`;
         return { title, html: `<img alt="${escapeHtml(title)}" src="data:image/png;base64,${Buffer.from(a.bytes).toString('base64')}">` };
       }
-      throw new StepError(`${who}: input figures[${i}] has extension .${a.ext}; wire the svg or png output of a figure node`);
+      throw new StepError(`input figures[${i}] has extension .${a.ext}; wire the svg or png output of a figure node`);
     });
     if (p.figure_captions && p.figure_captions.length !== figures.length)
-      throw new StepError(`${who}: param figure_captions has ${p.figure_captions.length} entries for ${figures.length} figures`);
+      throw new StepError(`param figure_captions has ${p.figure_captions.length} entries for ${figures.length} figures`);
 
     const comparisons = list(inputs.comparisons).map((a, i) => {
       const v = a.type === 'json' ? (a.value as Record<string, unknown> | null) : null;
       if (v && typeof v === 'object' && v.kind === 'describe' && Array.isArray(v.rows)) return v as unknown as DescribeComparison;
       if (!v || typeof v !== 'object' || !Array.isArray(v.cells))
-        throw new StepError(`${who}: input comparisons[${i}] is not a tabulate or describe comparison; wire e.g. table3.comparison`);
+        throw new StepError(`input comparisons[${i}] is not a tabulate or describe comparison; wire e.g. table3.comparison`);
       return v as unknown as Comparison;
     });
 
     // the run metadata: the `run` input, else a `run` field the engine may put on the context
     const ctxRun = (ctx as unknown as { run?: unknown }).run;
     const runIn = list(inputs.run ?? (ctxRun === undefined ? undefined : { type: 'json', value: ctxRun }));
-    if (runIn.length > 1) throw new StepError(`${who}: input run takes one json artifact`);
+    if (runIn.length > 1) throw new StepError(`input run takes one json artifact`);
     let run: RunInfo | undefined;
     if (runIn[0]) {
-      if (runIn[0].type !== 'json') throw new StepError(`${who}: input run must be json`);
-      run = parseArtifact(runInfoSchema, runIn[0].value, who, 'run');
+      if (runIn[0].type !== 'json') throw new StepError(`input run must be json`);
+      run = parseArtifact(runInfoSchema, runIn[0].value, 'run');
     }
 
     const provenance: ProvenanceEntry[] = p.provenance.map((f) => {
@@ -192,7 +191,7 @@ export default defineStep<Params>({
       try {
         bytes = readFileSync(ctx.resolvePath(f));
       } catch (e) {
-        throw new StepError(`${who}: param provenance lists ${f}, which cannot be read (${(e as Error).message}); fix the path (relative to the pipeline file)`);
+        throw new StepError(`param provenance lists ${f}, which cannot be read (${(e as Error).message}); fix the path (relative to the pipeline file)`);
       }
       // without a note, a leading '#' comment line of a text file (the demo panel's "SIMULATED DATA …") is the note
       const head = p.provenance_notes[f] === undefined && bytes[0] === 0x23 ? bytes.subarray(0, 400).toString('utf8').split(/\r?\n/)[0]! : '';
@@ -200,7 +199,7 @@ export default defineStep<Params>({
       return { file: f, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), note };
     });
     for (const k of Object.keys(p.provenance_notes))
-      if (!p.provenance.includes(k)) throw new StepError(`${who}: param provenance_notes has a note for ${k}, which is not listed in provenance`);
+      if (!p.provenance.includes(k)) throw new StepError(`param provenance_notes has a note for ${k}, which is not listed in provenance`);
 
     let fixes: DataFix[] | undefined;
     if (inputs.fixes !== undefined) {
@@ -209,7 +208,7 @@ export default defineStep<Params>({
         const v = a.type === 'json' ? a.value : null;
         const ok = (f: unknown) =>
           !!f && typeof f === 'object' && typeof (f as DataFix).column === 'string' && typeof (f as DataFix).why === 'string' && typeof (f as DataFix).node === 'string' && !!(f as DataFix).key;
-        if (!Array.isArray(v) || !v.every(ok)) throw new StepError(`${who}: input fixes[${i}] is not a list of applied fixes; wire the fixes output of a clean node (e.g. clean.fixes)`);
+        if (!Array.isArray(v) || !v.every(ok)) throw new StepError(`input fixes[${i}] is not a list of applied fixes; wire the fixes output of a clean node (e.g. clean.fixes)`);
         for (const f of v as DataFix[]) fixes!.push({ node: f.node, key: f.key, column: f.column, from: f.from, to: f.to, why: f.why });
       });
     }
@@ -217,7 +216,7 @@ export default defineStep<Params>({
     const simulated = p.simulated ?? (provenance.length === 0 || provenance.some((e) => /demo|simulat/i.test(e.file)));
 
     const notes: { heading: string; items: string[] }[] = [{ heading: 'Choices made by this pipeline', items: p.notes }];
-    if (p.paper_notes) notes.push({ heading: 'Inconsistencies in the paper', items: loadPaperTables(ctx.resolvePath(p.paper_file), who).notes });
+    if (p.paper_notes) notes.push({ heading: 'Inconsistencies in the paper', items: loadPaperTables(ctx.resolvePath(p.paper_file)).notes });
 
     const html = buildReport({
       title: p.title,

@@ -64,12 +64,12 @@ const params = z.strictObject({
 type Params = z.infer<typeof params>;
 
 /** The `models` input as a list of validated models. */
-export function modelsOf(input: Artifact | Artifact[] | undefined, who: string): Model[] {
+export function modelsOf(input: Artifact | Artifact[] | undefined): Model[] {
   const list = input === undefined ? [] : Array.isArray(input) ? input : [input];
-  if (list.length === 0) throw new StepError(`${who}: input models is empty; wire at least one model (e.g. in: [baseline])`);
+  if (list.length === 0) throw new StepError(`input models is empty; wire at least one model (e.g. in: [baseline])`);
   return list.map((a, i) => {
-    if (a.type !== 'json') throw new StepError(`${who}: input models[${i}] is a ${a.type} artifact; a model (json) is required`);
-    return parseArtifact(modelSchema, a.value, who, `models[${i}]`);
+    if (a.type !== 'json') throw new StepError(`input models[${i}] is a ${a.type} artifact; a model (json) is required`);
+    return parseArtifact(modelSchema, a.value, `models[${i}]`);
   });
 }
 
@@ -81,13 +81,12 @@ export default defineStep<Params>({
   inputs: { models: { type: 'json', many: true, accepts: [CONTRACT.model], doc: 'model artifacts (estimate), one per column, in order' } },
   outputs: { html: 'file', md: 'file', tex: 'file', csv: 'file', comparison: { type: 'json', contract: CONTRACT.paperComparison }, comparison_md: 'file', comparison_html: 'file' },
   async run(ctx, inputs, p) {
-    const who = `tabulate ${ctx.nodeId}`;
-    const models = modelsOf(inputs.models, who);
+    const models = modelsOf(inputs.models);
     if (p.columns && p.columns.length !== models.length)
-      throw new StepError(`${who}: param columns has ${p.columns.length} labels but ${models.length} models are wired; give one label per model`);
+      throw new StepError(`param columns has ${p.columns.length} labels but ${models.length} models are wired; give one label per model`);
     if (p.groups) {
       const span = p.groups.reduce((s, g) => s + g.span, 0);
-      if (span !== models.length) throw new StepError(`${who}: param groups spans ${span} columns but ${models.length} models are wired`);
+      if (span !== models.length) throw new StepError(`param groups spans ${span} columns but ${models.length} models are wired`);
     }
     const layout = regressionLayout(models, {
       title: p.title,
@@ -110,15 +109,15 @@ export default defineStep<Params>({
     });
     const out: Record<string, Artifact> = renderFormats(layout, p.formats as ('md' | 'tex' | 'csv' | 'html')[]);
     if (p.paper) {
-      const paper = loadPaperTables(ctx.resolvePath(p.paper_file), who);
-      const cmp = comparePaper(paper, p.paper.table, models, p.paper.columns, who);
+      const paper = loadPaperTables(ctx.resolvePath(p.paper_file));
+      const cmp = comparePaper(paper, p.paper.table, models, p.paper.columns);
       if (p.paper.data) cmp.title = `${cmp.title} [this run: ${p.paper.data}]`;
       const cl = comparisonLayout(cmp, p.digits);
       const enc = new TextEncoder();
       out.comparison = { type: 'json', value: cmp };
       out.comparison_md = { type: 'file', ext: 'md', bytes: enc.encode(renderMarkdown(cl)) };
       out.comparison_html = { type: 'file', ext: 'html', bytes: enc.encode(renderHtmlPage(cl)) };
-      ctx.info(`${who}: ${cmp.summary.within_2se}/${cmp.summary.cells} coefficients within 2 SE of the paper (DID ${cmp.summary.treatment_within_2se}/${cmp.summary.treatment_cells})`);
+      ctx.info(`${cmp.summary.within_2se}/${cmp.summary.cells} coefficients within 2 SE of the paper (DID ${cmp.summary.treatment_within_2se}/${cmp.summary.treatment_cells})`);
     }
     return out;
   },

@@ -36,7 +36,6 @@ export async function cmdRun(argv: string[]): Promise<number> {
   const bar = json ? null : new ProgressBar(c);
   let idw = 12;
   let kindw = 10;
-  let kindOf = (_id: string): string => '';
   const say = (f: () => void): void => {
     bar?.clear();
     f();
@@ -52,7 +51,7 @@ export async function cmdRun(argv: string[]): Promise<number> {
           ui.out(nodeLine(c, n.status, n.id, n.kind, n.status === 'skipped' ? null : n.ms, n.reason, idw, kindw));
           if (n.published?.length) ui.out(c.dim(`      published ${n.published.map((f) => rel(f)).join(', ')}`));
           if (n.error) {
-            ui.err(c.red(`      ${namesItself(n.id, n.kind, n.error.message) ? 'failed: ' : `${n.id} (${n.kind}) failed: `}${n.error.message}`));
+            ui.err(c.red(`      ${n.id} (${n.kind}) failed: ${n.error.message}`));
             if (!n.error.stepError && n.error.stack) {
               if (verbose) ui.err(c.dim(indent(n.error.stack, 8)));
               else ui.err(c.dim('      (--verbose shows the stack trace)'));
@@ -62,10 +61,10 @@ export async function cmdRun(argv: string[]): Promise<number> {
         break;
       }
       case 'warn':
-        say(() => ui.err(c.yellow(`  ! ${namesItself(e.id, kindOf(e.id), e.msg) ? '' : `${e.id}: `}${e.msg}`)));
+        say(() => ui.err(c.yellow(`  ! ${e.id}: ${e.msg}`)));
         break;
       case 'info':
-        say(() => ui.err(c.dim(`    ${namesItself(e.id, kindOf(e.id), e.msg) ? '' : `${e.id}: `}${e.msg}`)));
+        say(() => ui.err(c.dim(`    ${e.id}: ${e.msg}`)));
         break;
       case 'progress':
         bar?.update(e.id, e.done, e.total, e.label);
@@ -82,8 +81,6 @@ export async function cmdRun(argv: string[]): Promise<number> {
   };
   // width of the id / kind columns, known once the spec is loaded
   const session = await openSession(common);
-  const kinds = new Map(session.graph.nodes.map((n) => [n.id, n.kind]));
-  kindOf = (id) => kinds.get(id) ?? '';
   for (const n of session.graph.nodes) {
     idw = Math.max(idw, Math.min(40, n.id.length));
     kindw = Math.max(kindw, n.kind.length);
@@ -134,12 +131,4 @@ function indent(s: string, n: number): string {
     .split('\n')
     .map((l) => ' '.repeat(n) + l)
     .join('\n');
-}
-
-/**
- * True when a step's message already names its node — `kind (id): …`, `kind id: …`, or `id: …`
- * (steps prefix their own messages) — so the CLI does not print the node a second time.
- */
-export function namesItself(id: string, kind: string, msg: string): boolean {
-  return msg.startsWith(`${id}:`) || msg.startsWith(`${id} (`) || (kind !== '' && (msg.startsWith(`${kind} (${id})`) || msg.startsWith(`${kind} ${id}`)));
 }

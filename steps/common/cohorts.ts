@@ -43,12 +43,12 @@ export interface Cohorts {
  * Cohorts and relative time of `rows` of `table` (default: every row). Throws a StepError naming
  * the column and row when a column is absent or not numeric, or the adoption time varies within a unit.
  */
-export function unitCohorts(table: Table, cols: CohortColumns, who: string, rows?: Int32Array): Cohorts {
+export function unitCohorts(table: Table, cols: CohortColumns, rows?: Int32Array): Cohorts {
   for (const c of [cols.unit, cols.time, cols.adopt]) {
-    if (!hasCol(table, c)) throw new StepError(`${who}: column "${c}" not found in the input table; columns are: ${table.names.join(', ')}`);
+    if (!hasCol(table, c)) throw new StepError(`column "${c}" not found in the input table; columns are: ${table.names.join(', ')}`);
   }
   for (const c of [cols.time, cols.adopt]) {
-    if (!isNumeric(table.columns[c]!)) throw new StepError(`${who}: column "${c}" must be numeric (periods, e.g. years)`);
+    if (!isNumeric(table.columns[c]!)) throw new StepError(`column "${c}" must be numeric (periods, e.g. years)`);
   }
   const n = rows ? rows.length : table.nrows;
   const at = (i: number): number => (rows ? rows[i]! : i);
@@ -83,7 +83,7 @@ export function unitCohorts(table: Table, cols: CohortColumns, who: string, rows
     unit[i] = u;
     if (a !== adoptU[u]) {
       throw new StepError(
-        `${who}: adoption column "${cols.adopt}" is not constant within unit "${cols.unit}": row ${firstRow[u]! + 1} has ${adoptU[u] || 'never (0/empty)'}, row ${r + 1} has ${a || 'never (0/empty)'}; it must give one adoption time per unit`,
+        `adoption column "${cols.adopt}" is not constant within unit "${cols.unit}": row ${firstRow[u]! + 1} has ${adoptU[u] || 'never (0/empty)'}, row ${r + 1} has ${a || 'never (0/empty)'}; it must give one adoption time per unit`,
       );
     }
   }

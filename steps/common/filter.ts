@@ -34,8 +34,8 @@ export type Exclude = z.infer<typeof excludeSchema>;
 
 type Scalar = z.infer<typeof scalar>;
 
-function cellGetter(t: Table, col: string, who: string): (i: number) => number | string | null {
-  if (!hasCol(t, col)) throw new StepError(`${who}: filter column "${col}" does not exist; columns are: ${t.names.join(', ')}`);
+function cellGetter(t: Table, col: string): (i: number) => number | string | null {
+  if (!hasCol(t, col)) throw new StepError(`filter column "${col}" does not exist; columns are: ${t.names.join(', ')}`);
   const c = t.columns[col]!;
   if (isNumeric(c)) return (i) => (Number.isNaN(c[i]!) ? null : c[i]!);
   return (i) => c[i] ?? null;
@@ -69,14 +69,14 @@ function matches(cell: number | string | null, cond: Where[string]): boolean {
 }
 
 /** A predicate over row indices for `where` and `exclude` (either may be undefined). */
-export function rowFilter(t: Table, where: Where | undefined, exclude: Exclude | undefined, who: string): (i: number) => boolean {
+export function rowFilter(t: Table, where: Where | undefined, exclude: Exclude | undefined): (i: number) => boolean {
   const tests: ((i: number) => boolean)[] = [];
   for (const [col, cond] of Object.entries(where ?? {})) {
-    const get = cellGetter(t, col, who);
+    const get = cellGetter(t, col);
     tests.push((i) => matches(get(i), cond));
   }
   for (const [col, vals] of Object.entries(exclude ?? {})) {
-    const get = cellGetter(t, col, who);
+    const get = cellGetter(t, col);
     const list = Array.isArray(vals) ? vals : [vals];
     tests.push((i) => !matches(get(i), list));
   }
@@ -84,7 +84,7 @@ export function rowFilter(t: Table, where: Where | undefined, exclude: Exclude |
 }
 
 /** The rows of `t` passing `where` and not listed in `exclude`. */
-export function applyFilters(t: Table, where: Where | undefined, exclude: Exclude | undefined, who: string): Table {
+export function applyFilters(t: Table, where: Where | undefined, exclude: Exclude | undefined): Table {
   if (!where && !exclude) return t;
-  return filterRows(t, rowFilter(t, where, exclude, who));
+  return filterRows(t, rowFilter(t, where, exclude));
 }

@@ -7,10 +7,10 @@
  * prepares the inputs of feols, feglm and sunab in one place).
  *
  * @example
- * const spec = regressionSpecOf(who, params, asList(params.treat));
- * const prep = prepareRegression(table, spec, who);
- * const fit = fitRegression(prep, spec, who);
- * reportDrops(ctx, fit, who);
+ * const spec = regressionSpecOf(params, asList(params.treat));
+ * const prep = prepareRegression(table, spec);
+ * const fit = fitRegression(prep, spec);
+ * reportDrops(ctx, fit);
  * return { model: { type: 'json', value: modelJson(fit, spec, prep) } };
  */
 import { z } from 'zod';
@@ -73,14 +73,14 @@ export interface RegressionSpec {
 type SharedRegressionParams = { y: string; controls: string[]; fe: string | string[]; cluster?: string | string[]; vcov?: VcovType; weights?: string; where?: Where; exclude?: Exclude; keep_singletons: boolean; level: number };
 
 /** The RegressionSpec of estimate/placebo params, `treat` first among the regressors. */
-export function regressionSpecOf(who: string, params: SharedRegressionParams, treat: string[]): RegressionSpec {
+export function regressionSpecOf(params: SharedRegressionParams, treat: string[]): RegressionSpec {
   const cluster = asList(params.cluster);
   return {
     y: params.y,
     x: [...treat, ...params.controls],
     fe: asList(params.fe),
     cluster,
-    vcov: resolveVcov(who, cluster, params.vcov),
+    vcov: resolveVcov(cluster, params.vcov),
     weights: params.weights,
     where: params.where,
     exclude: params.exclude,
@@ -90,10 +90,10 @@ export function regressionSpecOf(who: string, params: SharedRegressionParams, tr
 }
 
 /** Resolve the vcov default and check cluster/vcov consistency. */
-export function resolveVcov(who: string, cluster: string[], vcov: VcovType | undefined): VcovType {
+export function resolveVcov(cluster: string[], vcov: VcovType | undefined): VcovType {
   const v = vcov ?? (cluster.length > 0 ? 'cluster' : 'iid');
-  if (v === 'cluster' && cluster.length === 0) throw new StepError(`${who}: vcov is "cluster" but no cluster column is given; set params.cluster (e.g. cluster: city) or vcov: iid/hc1`);
-  if (cluster.length > 2) throw new StepError(`${who}: at most two cluster columns are supported, got ${cluster.length}`);
+  if (v === 'cluster' && cluster.length === 0) throw new StepError(`vcov is "cluster" but no cluster column is given; set params.cluster (e.g. cluster: city) or vcov: iid/hc1`);
+  if (cluster.length > 2) throw new StepError(`at most two cluster columns are supported, got ${cluster.length}`);
   return v;
 }
 
@@ -116,20 +116,20 @@ export interface PreparedRegression {
  * and weights. `extraCols` (numeric or text, e.g. the unit and time columns of a placebo) must be
  * present and non-missing too: a row missing one of them is not a complete case.
  */
-export function prepareRegression(input: Table, spec: RegressionSpec, who: string, extraCols: string[] = []): PreparedRegression {
-  const table = applyFilters(input, spec.where, spec.exclude, who);
+export function prepareRegression(input: Table, spec: RegressionSpec, extraCols: string[] = []): PreparedRegression {
+  const table = applyFilters(input, spec.where, spec.exclude);
   const filteredOut = input.nrows - table.nrows;
   const numericNeeded = [spec.y, ...spec.x, ...(spec.weights ? [spec.weights] : [])];
   const all = [...numericNeeded, ...spec.fe, ...spec.cluster, ...extraCols];
   const absent = [...new Set(all.filter((c) => !hasCol(table, c)))];
   if (absent.length > 0)
-    throw new StepError(`${who}: column${absent.length > 1 ? 's' : ''} ${absent.map((c) => `"${c}"`).join(', ')} not found in the input table; columns are: ${table.names.join(', ')}`);
+    throw new StepError(`column${absent.length > 1 ? 's' : ''} ${absent.map((c) => `"${c}"`).join(', ')} not found in the input table; columns are: ${table.names.join(', ')}`);
   const dup = spec.x.filter((c, i) => spec.x.indexOf(c) !== i || c === spec.y);
-  if (dup.length > 0) throw new StepError(`${who}: column "${dup[0]}" is listed twice among y/treat/controls`);
+  if (dup.length > 0) throw new StepError(`column "${dup[0]}" is listed twice among y/treat/controls`);
   for (const c of numericNeeded) {
-    if (!isNumeric(table.columns[c]!)) throw new StepError(`${who}: column "${c}" is text; y, treat, controls and weights must be numeric (convert it in a clean step)`);
+    if (!isNumeric(table.columns[c]!)) throw new StepError(`column "${c}" is text; y, treat, controls and weights must be numeric (convert it in a clean step)`);
   }
-  if (table.nrows === 0) throw new StepError(`${who}: no rows left after where/exclude filters`);
+  if (table.nrows === 0) throw new StepError(`no rows left after where/exclude filters`);
   const n0 = table.nrows;
   const ok = new Uint8Array(n0).fill(1);
   for (const c of numericNeeded) {
@@ -140,7 +140,7 @@ export function prepareRegression(input: Table, spec: RegressionSpec, who: strin
     const col = table.columns[spec.weights] as Float64Array;
     for (let i = 0; i < n0; i++) {
       const v = col[i]!;
-      if (v < 0) throw new StepError(`${who}: weights column "${spec.weights}" has a negative value (${v}) at row ${i + 1}; weights must be >= 0`);
+      if (v < 0) throw new StepError(`weights column "${spec.weights}" has a negative value (${v}) at row ${i + 1}; weights must be >= 0`);
       if (v === 0) ok[i] = 0;
     }
   }
@@ -153,7 +153,7 @@ export function prepareRegression(input: Table, spec: RegressionSpec, who: strin
   }
   let m = 0;
   for (let i = 0; i < n0; i++) m += ok[i]!;
-  if (m === 0) throw new StepError(`${who}: every row has a missing value in one of ${[...new Set(all)].join(', ')}`);
+  if (m === 0) throw new StepError(`every row has a missing value in one of ${[...new Set(all)].join(', ')}`);
   const rows = new Int32Array(m);
   for (let i = 0, j = 0; i < n0; i++) if (ok[i]) rows[j++] = i;
   const pick = (c: string): Float64Array => {
@@ -189,7 +189,7 @@ export function prepareRegression(input: Table, spec: RegressionSpec, who: strin
 }
 
 /** Run feols on prepared data; numerical errors become StepErrors naming the step. */
-export function fitRegression(prep: PreparedRegression, spec: RegressionSpec, who: string): FeolsResult {
+export function fitRegression(prep: PreparedRegression, spec: RegressionSpec): FeolsResult {
   try {
     return feols({
       y: prep.y,
@@ -207,7 +207,7 @@ export function fitRegression(prep: PreparedRegression, spec: RegressionSpec, wh
     });
   } catch (e) {
     if (e instanceof StepError) throw e;
-    throw new StepError(`${who}: ${(e as Error).message}`);
+    throw new StepError(`${(e as Error).message}`);
   }
 }
 
@@ -234,7 +234,7 @@ export function modelJson(fit: FeolsResult, spec: RegressionSpec, prep: Prepared
 }
 
 /** Report singletons and collinear drops through the context. */
-export function reportDrops(ctx: StepContext, fit: FeolsResult, who: string): void {
-  if (fit.singletons > 0) ctx.info(`${who}: dropped ${fit.singletons} singleton observation(s)`);
-  if (fit.collinear.length > 0) ctx.warn(`${who}: dropped collinear regressor(s): ${fit.collinear.join(', ')}`);
+export function reportDrops(ctx: StepContext, fit: FeolsResult): void {
+  if (fit.singletons > 0) ctx.info(`dropped ${fit.singletons} singleton observation(s)`);
+  if (fit.collinear.length > 0) ctx.warn(`dropped collinear regressor(s): ${fit.collinear.join(', ')}`);
 }

@@ -9,8 +9,8 @@
  * the message is left as it is). Reading the YAML happens only on the error path.
  *
  * @example
- * throw new ParamError(['fixes', 2], `clean (${ctx.nodeId}): param fixes[2]: stale fix …`);
- * // caught in run(): throw await withYamlLine(ctx, e) → "pipelines/real.yaml:88:11: clean (qin): …"
+ * throw new ParamError(['fixes', 2], `param fixes[2]: stale fix …`);
+ * // caught in run(): throw await withYamlLine(ctx, e) → "pipelines/real.yaml:88:11: param fixes[2]: …"
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';

@@ -268,7 +268,7 @@ export function findFontFiles(dirs = ['/usr/share/fonts', '/usr/local/share/font
  * with resvg, using explicit font files (no system font scan, so the bytes depend only on those files).
  * Throws a StepError naming the fix when no font is installed (the PNG would have no text).
  */
-export async function renderSpec(spec: Spec, scale: number, who: string): Promise<{ svg: string; png: Uint8Array; fonts: string[] }> {
+export async function renderSpec(spec: Spec, scale: number): Promise<{ svg: string; png: Uint8Array; fonts: string[] }> {
   const vl = await import('vega-lite');
   const vega = await import('vega');
   const { Resvg } = await import('@resvg/resvg-js');
@@ -278,7 +278,7 @@ export async function renderSpec(spec: Spec, scale: number, who: string): Promis
   view.finalize();
   const fonts = findFontFiles();
   if (fonts.length === 0)
-    throw new StepError(`${who}: no TrueType/OpenType font under /usr/share/fonts, so the PNG would have no text; install one (apt-get install fonts-dejavu-core)`);
+    throw new StepError(`no TrueType/OpenType font under /usr/share/fonts, so the PNG would have no text; install one (apt-get install fonts-dejavu-core)`);
   const family = fonts.some((f) => /DejaVuSans/.test(f)) ? 'DejaVu Sans' : fonts.some((f) => /LiberationSans/.test(f)) ? 'Liberation Sans' : undefined;
   const resvg = new Resvg(svg, {
     fitTo: { mode: 'zoom', value: scale },

@@ -56,20 +56,19 @@ export const paperFileSchema = z.object({
   tables: z.record(z.string(), z.union([paperRegression, paperDescribe])),
 });
 export type PaperFile = z.infer<typeof paperFileSchema>;
-export type PaperRegression = z.infer<typeof paperRegression>;
 
 /** Read and validate the transcribed tables file; errors name the file and the bad field. */
-export function loadPaperTables(file: string, who: string): PaperFile {
+export function loadPaperTables(file: string): PaperFile {
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new StepError(`${who}: cannot read the paper tables file ${file}: ${(e as Error).message}; set param paper_file to the JSON transcription (default data/paper-tables.json)`);
+    throw new StepError(`cannot read the paper tables file ${file}: ${(e as Error).message}; set param paper_file to the JSON transcription (default data/paper-tables.json)`);
   }
   const r = paperFileSchema.safeParse(raw);
   if (!r.success) {
     const i = r.error.issues[0]!;
-    throw new StepError(`${who}: ${file} is not a valid paper-tables file at ${i.path.join('.')}: ${i.message}`);
+    throw new StepError(`${file} is not a valid paper-tables file at ${i.path.join('.')}: ${i.message}`);
   }
   return r.data;
 }
@@ -107,20 +106,20 @@ export const COMPARISON_RULE = 'a coefficient agrees when |this run − paper| <
  * Compare `models` with paper table `tableId`. `columns[i]` is the 1-based paper column matched to
  * model i (default: model i ↔ paper column i+1; the counts must then agree).
  */
-export function comparePaper(paper: PaperFile, tableId: string, models: Model[], columns: number[] | undefined, who: string): Comparison {
+export function comparePaper(paper: PaperFile, tableId: string, models: Model[], columns: number[] | undefined): Comparison {
   const t = paper.tables[tableId];
-  if (!t) throw new StepError(`${who}: paper table "${tableId}" is not in the paper tables file; known: ${Object.keys(paper.tables).join(', ')}`);
-  if (t.kind !== 'regression') throw new StepError(`${who}: paper table "${tableId}" is a ${t.kind} table, not a regression table`);
+  if (!t) throw new StepError(`paper table "${tableId}" is not in the paper tables file; known: ${Object.keys(paper.tables).join(', ')}`);
+  if (t.kind !== 'regression') throw new StepError(`paper table "${tableId}" is a ${t.kind} table, not a regression table`);
   const map = columns ?? models.map((_, i) => i + 1);
   if (map.length !== models.length)
-    throw new StepError(`${who}: paper.columns lists ${map.length} paper columns but ${models.length} models are wired; give one paper column per model`);
+    throw new StepError(`paper.columns lists ${map.length} paper columns but ${models.length} models are wired; give one paper column per model`);
   if (!columns && models.length !== t.columns.length)
-    throw new StepError(`${who}: ${models.length} models are wired but paper ${tableId} has ${t.columns.length} columns; set paper.columns to say which paper column each model matches`);
+    throw new StepError(`${models.length} models are wired but paper ${tableId} has ${t.columns.length} columns; set paper.columns to say which paper column each model matches`);
   const cells: ComparisonCell[] = [];
   const cols: Comparison['columns'] = [];
   map.forEach((pc, mi) => {
     const col = t.columns[pc - 1];
-    if (!col) throw new StepError(`${who}: paper.columns[${mi}] = ${pc} but ${tableId} has columns 1..${t.columns.length}`);
+    if (!col) throw new StepError(`paper.columns[${mi}] = ${pc} but ${tableId} has columns 1..${t.columns.length}`);
     const m = models[mi]!;
     cols.push({ column: col.label, model: mi + 1, y_paper: col.y, y_run: m.y, n_paper: col.n, n_run: m.n, r2_paper: col.r2, r2_run: m.r2 ?? null });
     for (const pcf of col.coefficients) {
@@ -215,11 +214,10 @@ export function compareDescribe(
   paper: PaperFile,
   tableId: string,
   runRows: { variable: string; label: string; stats: Record<string, number> }[],
-  who: string,
 ): DescribeComparison {
   const t = paper.tables[tableId];
-  if (!t) throw new StepError(`${who}: paper table "${tableId}" is not in the paper tables file; known: ${Object.keys(paper.tables).join(', ')}`);
-  if (t.kind !== 'describe') throw new StepError(`${who}: paper table "${tableId}" is a ${t.kind} table; describe compares with a describe table (e.g. table2)`);
+  if (!t) throw new StepError(`paper table "${tableId}" is not in the paper tables file; known: ${Object.keys(paper.tables).join(', ')}`);
+  if (t.kind !== 'describe') throw new StepError(`paper table "${tableId}" is a ${t.kind} table; describe compares with a describe table (e.g. table2)`);
   const rows = t.rows.map((pr) => {
     const term = String(pr.term);
     const rr = runRows.find((r) => r.variable.toLowerCase() === term.toLowerCase());

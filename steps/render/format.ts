@@ -27,11 +27,6 @@ export function stars(p: number | null | undefined): string {
   return '';
 }
 
-/** Number of stars (0–3) of a p-value. */
-export function starCount(p: number | null | undefined): number {
-  return stars(p).length;
-}
-
 /**
  * `x` with `digits` decimals; '' for a missing value (null, undefined, NaN); '-0.000' becomes '0.000';
  * ±Infinity prints as 'Inf' / '-Inf'.

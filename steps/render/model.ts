@@ -78,8 +78,8 @@ function issues(err: z.ZodError): string {
 }
 
 /** Parse `value` with `schema`, or throw a StepError naming the step, the input and the bad fields. */
-export function parseArtifact<T>(schema: z.ZodType<T>, value: unknown, who: string, what: string): T {
+export function parseArtifact<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const r = schema.safeParse(value);
-  if (!r.success) throw new StepError(`${who}: input ${what} does not follow the artifact contract (DESIGN.md): ${issues(r.error)}; wire an artifact of the right kind`);
+  if (!r.success) throw new StepError(`input ${what} does not follow the artifact contract (DESIGN.md): ${issues(r.error)}; wire an artifact of the right kind`);
   return r.data;
 }

@@ -51,8 +51,8 @@ steps:
         - {key: {code: 2, year: 2015}, column: gdp, from: 200, to: 210, why: "typo in the source"}
 `,
 );
-const ON = /join\.yaml:14:11: join \(joined\): /;
-const FIX0 = /join\.yaml:21:11: clean \(fixed\): param fixes\[0\]/;
+const ON = /join\.yaml:14:11: /;
+const FIX0 = /join\.yaml:21:11: param fixes\[0\]/;
 
 let k = 0;
 async function runCase(sets: string[], target: string) {
@@ -88,7 +88,7 @@ describe('join and clean fixes: bad input fails at the YAML line of the param, n
     [
       'many-to-many under validate 1:1',
       [`left.path=${write('l-dup.csv', 'code,year,so2\n2,2015,1\n2,2015,2\n')}`, `right.path=${write('r-dup.csv', 'code,year,gdp\n2,2015,1\n2,2015,2\n')}`],
-      [/join\.yaml:15:17: join \(joined\): validate "1:1" fails/, /\(code=2, year=2015\) ×2 at data rows 1, 2/, /many-to-many/],
+      [/join\.yaml:15:17: validate "1:1" fails/, /\(code=2, year=2015\) ×2 at data rows 1, 2/, /many-to-many/],
     ],
     ['all rows unmatched', [`right.path=${write('r-other.csv', 'code,year,gdp\n110000,2015,1\n')}`], [ON, /no row of in\[1\] \(1 rows\) matches/, /Check the codes \(e\.g\. 110000 vs 110100\)/]],
   ])('join: %s', async (_name, sets, patterns) => {
@@ -102,7 +102,7 @@ describe('join and clean fixes: bad input fails at the YAML line of the param, n
     [
       'two fixes of one cell',
       ['fixed.fixes=[{key: {code: 2, year: 2015}, column: gdp, from: 200, to: 210, why: x}, {key: {code: 2, year: 2015}, column: gdp, from: 210, to: 220, why: y}]'],
-      [/join\.yaml:21:9: clean \(fixed\): param fixes\[1\]/, /already corrected by fixes\[0\]/],
+      [/join\.yaml:21:9: param fixes\[1\]/, /already corrected by fixes\[0\]/],
     ],
   ])('clean fixes: %s', async (_name, sets, patterns) => {
     const msg = await runCase(sets as string[], 'fixed');

@@ -16,7 +16,7 @@ const t = makeTable({
 
 describe('unitCohorts', () => {
   it('gives units in order of appearance, their adoption times, and relative time (NaN for never treated)', () => {
-    const c = unitCohorts(t, { unit: 'city', time: 'year', adopt: 'adopt' }, 'test');
+    const c = unitCohorts(t, { unit: 'city', time: 'year', adopt: 'adopt' });
     expect(Array.from(c.unit)).toEqual([0, 0, 1, 1, 2, 2, -1]);
     expect(Array.from(c.adopt)).toEqual([2016, 0, 0]); // missing adoption = never treated
     expect(Array.from(c.rel)).toEqual([-1, 0, NaN, NaN, NaN, NaN, 0]);
@@ -24,17 +24,17 @@ describe('unitCohorts', () => {
     expect(c.treated).toBe(1);
   });
   it('works on a subset of rows', () => {
-    const c = unitCohorts(t, { unit: 'city', time: 'year', adopt: 'adopt' }, 'test', Int32Array.from([2, 0]));
+    const c = unitCohorts(t, { unit: 'city', time: 'year', adopt: 'adopt' }, Int32Array.from([2, 0]));
     expect(Array.from(c.unit)).toEqual([0, 1]);
     expect(Array.from(c.adopt)).toEqual([0, 2016]);
   });
   it('rejects an adoption time that varies within a unit, naming both rows', () => {
     const bad = makeTable({ city: ['a', 'a'], year: Float64Array.from([2015, 2016]), adopt: Float64Array.from([2016, 2017]) });
-    expect(() => unitCohorts(bad, { unit: 'city', time: 'year', adopt: 'adopt' }, 'test')).toThrow(/not constant within unit "city": row 1 has 2016, row 2 has 2017/);
+    expect(() => unitCohorts(bad, { unit: 'city', time: 'year', adopt: 'adopt' })).toThrow(/not constant within unit "city": row 1 has 2016, row 2 has 2017/);
   });
   it('rejects a missing or text column', () => {
-    expect(() => unitCohorts(t, { unit: 'city', time: 'yr', adopt: 'adopt' }, 'test')).toThrow(/column "yr" not found/);
-    expect(() => unitCohorts(t, { unit: 'city', time: 'city', adopt: 'adopt' }, 'test')).toThrow(/column "city" must be numeric/);
+    expect(() => unitCohorts(t, { unit: 'city', time: 'yr', adopt: 'adopt' })).toThrow(/column "yr" not found/);
+    expect(() => unitCohorts(t, { unit: 'city', time: 'city', adopt: 'adopt' })).toThrow(/column "city" must be numeric/);
   });
   it('event-study now checks constancy too (it did not before the shared function)', async () => {
     const bad = makeTable({
