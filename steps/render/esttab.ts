@@ -158,8 +158,9 @@ export function regressionLayout(models: Model[], o: RegressionLayoutOptions = {
       }
       const inner = paren === 'se' ? c.se : (c.t ?? (c.se ? c.estimate / c.se : null));
       const d = adaptive ? adaptiveDigits([c.estimate, inner], digits) : digits;
-      est.push(fmtCoef(c.estimate, d) + (useStars ? stars(c.p) : ''));
-      const s = fmtCoef(inner, d);
+      const fmt = adaptive ? fmtCoef : fmtNum;
+      est.push(fmt(c.estimate, d) + (useStars ? stars(c.p) : ''));
+      const s = fmt(inner, d);
       par.push(s === '' ? '' : `(${s})`);
     }
     body.push({ label: r.label, cells: est, kind: 'coef' });
