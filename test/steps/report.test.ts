@@ -18,7 +18,8 @@ describe('report built from fixtures', () => {
     expect(html.match(/<div class="report-table" id="table-\d+">/g)).toHaveLength(2);
     for (const t of tableTitles) expect(html).toContain(`<caption>${t}</caption>`);
     expect(html.match(/<figure class="report-figure" id="figure-\d+"><svg /g)).toHaveLength(2);
-    for (const f of figureTitles) expect(html).toContain(`<figcaption>${f}</figcaption>`);
+    // the figures draw their titles themselves: the caption is only for screen readers (not printed twice)
+    for (const f of figureTitles) expect(html).toContain(`<figcaption class="visually-hidden">${f}</figcaption>`);
     expect(html).toContain('<td>-2.498***</td>');
   });
   it('is self-contained: no scripts, no external URLs except SVG namespaces', () => {
@@ -49,6 +50,21 @@ describe('report built from fixtures', () => {
     expect(html).toContain('Main specification: city and year fixed effects, as in equation (1).');
     expect(html).toContain('Inconsistencies in the paper');
     expect(html).toContain('282 cities 2010-2022');
+  });
+  it('names the paper (title, authors, year/venue or "not stated") with the summary, and puts results before the pipeline', () => {
+    expect(html).toMatch(/<p class="paper" id="paper">Replicates: Yiming Ding \(year not stated in the source\)\. <span class="ptitle">Research on the Impact of the Establishment of Cross-Border E-Commerce Comprehensive Pilot Zones on Environmental Pollution<\/span>\. venue not stated in the source\.<\/p>/);
+    const at = (s: string) => {
+      const i = html.indexOf(s);
+      expect(i, s).toBeGreaterThan(0);
+      return i;
+    };
+    const order = ['id="paper"', 'id="headline"', 'id="tables"', 'id="figures"', 'id="comparison"', 'id="notes"', 'id="dag"', 'id="run"', 'id="provenance"'].map(at);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    // the headline: the treatment coefficient of the first regression table, paper → this run
+    expect(html).toMatch(/<div class="headline">\n<p>Table 3: Baseline Regression Results, did: \(1\): paper -2\.498 \(0\.272\) → this run -2\.498 \(0\.272\); \(2\): paper -2\.345 \(0\.298\) → this run -2\.345 \(0\.298\)\.<\/p>\n<p>Across 1 table: 2 of 2 treatment coefficients are within 2 standard errors of the paper's\.<\/p>/);
+    // provenance is collapsible; the git commit is "not recorded" when the run metadata lacks it
+    expect(html).toMatch(/<details id="provenance-details"><summary>2 input files with size and SHA-256<\/summary>/);
+    expect(html).toContain('<dt>Project commit</dt><dd>not recorded</dd>');
   });
   it('is byte-identical when rebuilt', async () => {
     const again = await buildFixtureReport();
