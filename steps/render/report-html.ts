@@ -321,7 +321,7 @@ function comparisonSection(all: (Comparison | DescribeComparison)[], digits: num
 /** "Yiming Ding (year not stated). Title. Venue not stated." as HTML. */
 function paperHtml(p: PaperInfo): string {
   const year = p.year === undefined || p.year === '' ? 'year not stated in the source' : String(p.year);
-  const venue = p.venue ? escapeHtml(p.venue) : 'venue not stated in the source';
+  const venue = p.venue ? escapeHtml(p.venue) : 'Venue not stated in the source';
   return (
     `<p class="paper" id="paper">Replicates: ${escapeHtml(p.authors)} (${escapeHtml(year)}). ` +
     `<span class="ptitle">${escapeHtml(p.title)}</span>. ${venue}.${p.url ? ` <span class="mono">${escapeHtml(p.url)}</span>` : ''}</p>`

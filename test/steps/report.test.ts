@@ -52,7 +52,7 @@ describe('report built from fixtures', () => {
     expect(html).toContain('282 cities 2010-2022');
   });
   it('names the paper (title, authors, year/venue or "not stated") with the summary, and puts results before the pipeline', () => {
-    expect(html).toMatch(/<p class="paper" id="paper">Replicates: Yiming Ding \(year not stated in the source\)\. <span class="ptitle">Research on the Impact of the Establishment of Cross-Border E-Commerce Comprehensive Pilot Zones on Environmental Pollution<\/span>\. venue not stated in the source\.<\/p>/);
+    expect(html).toMatch(/<p class="paper" id="paper">Replicates: Yiming Ding \(year not stated in the source\)\. <span class="ptitle">Research on the Impact of the Establishment of Cross-Border E-Commerce Comprehensive Pilot Zones on Environmental Pollution<\/span>\. Venue not stated in the source\.<\/p>/);
     const at = (s: string) => {
       const i = html.indexOf(s);
       expect(i, s).toBeGreaterThan(0);
