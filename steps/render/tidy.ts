@@ -17,7 +17,7 @@
  */
 import { makeTable, type Table } from '../../engine/table.js';
 import { csvField } from './format.js';
-import type { Model } from './model.js';
+import { modelSchema, type Model } from './model.js';
 
 export interface TidyRow {
   term: string;
@@ -171,4 +171,19 @@ export function formatTidyTable(rows: TidyRow[], digits = 4): string {
     out += '\n' + meta.map(([k, v]) => `${padDisplay(k, 9)}  ${v}`).join('\n') + '\n';
   }
   return out;
+}
+
+/**
+ * What `repro show MODEL` prints for a JSON artifact: when `value` follows the model contract
+ * (DESIGN.md), its tidy table aligned ({@link formatTidyTable}) or, with `csv`, as CSV
+ * ({@link tidyCsv}); null for any other JSON (the CLI then prints the JSON as today).
+ *
+ * @example
+ * const text = showModel(artifact.value, { csv: flags.csv }); if (text !== null) process.stdout.write(text);
+ */
+export function showModel(value: unknown, o: { csv?: boolean; digits?: number } = {}): string | null {
+  const r = modelSchema.safeParse(value);
+  if (!r.success) return null;
+  const rows = tidyModel(r.data);
+  return o.csv ? tidyCsv(rows) : formatTidyTable(rows, o.digits);
 }

@@ -9,7 +9,7 @@ import def from '../../steps/tabulate.js';
 import { regressionLayout } from '../../steps/render/esttab.js';
 import { adaptiveDigits, fmtCoef, fmtCount } from '../../steps/render/format.js';
 import { readZip, writeZip } from '../../steps/render/zip.js';
-import { displayWidth, formatTextTable, formatTidyTable, tidyCsv, tidyModel } from '../../steps/render/tidy.js';
+import { displayWidth, formatTextTable, formatTidyTable, showModel, tidyCsv, tidyModel } from '../../steps/render/tidy.js';
 import { toRows } from '../../engine/table.js';
 import type { Model } from '../../steps/render/model.js';
 import { renderCtx, jsonArtifact, fixture, text } from './render-ctx.js';
@@ -163,6 +163,10 @@ describe('tidy coefficient table', () => {
     expect(show).toMatch(/\ndid\s+-2\.345\s+0\.2981\s/);
     expect(show).toMatch(/\nnobs\s+4551\n/);
     expect(show).toContain('vcov       CR1: city');
+    // what repro show prints for a JSON artifact: the tidy table for a model, null for anything else
+    expect(showModel(m2)).toBe(show);
+    expect(showModel(m2, { csv: true })).toBe(tidyCsv(tidyModel(m2)));
+    expect(showModel({ periods: [] })).toBeNull();
   });
 });
 
