@@ -140,7 +140,9 @@ export function renderTex(t: TableLayout, o: TexOptions = {}): string {
   const fit = (o.fit ?? 'resize') === 'resize';
   const env = o.landscape ? 'sidewaystable' : 'table';
   const text = (s: string) => (decimal && s !== '' ? `\\multicolumn{1}{c}{${escapeTex(s)}}` : escapeTex(s));
-  const cell = (s: string) => (NUMERIC_CELL.test(s) ? (decimal ? texMathNumber(s) : `$${texMathNumber(s)}$`) : text(s));
+  // counts (no decimal point, e.g. Observations 4,551) are centred, not hung left of an absent point
+  const cell = (s: string) =>
+    !NUMERIC_CELL.test(s) ? text(s) : !decimal ? `$${texMathNumber(s)}$` : s.includes('.') ? texMathNumber(s) : `\\multicolumn{1}{c}{$${texMathNumber(s)}$}`;
   const L: string[] = [];
   L.push(`% Requires ${texPackages(o)}`);
   L.push(`\\begin{${env}}[htbp]`);

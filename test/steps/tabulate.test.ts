@@ -185,7 +185,7 @@ describe('renderers', () => {
     expect(tex).toContain(' & (0.272) & (0.298) \\\\');
     // text cells are centred over the decimal columns; counts keep their separator in math as {,}
     expect(tex).toContain('City FE & \\multicolumn{1}{c}{YES} & \\multicolumn{1}{c}{YES} \\\\');
-    expect(tex).toContain('Observations & 5{,}001 & 4{,}551 \\\\');
+    expect(tex).toContain('Observations & \\multicolumn{1}{c}{$5{,}001$} & \\multicolumn{1}{c}{$4{,}551$} \\\\');
     // notes inside the table width, and no \setcounter unless asked for
     expect(tex).toMatch(/\\end\{tabular\}\n\\begin\{tablenotes\}\[flushleft\]\n\\footnotesize\n\\item Standard errors in parentheses/);
     expect(tex).not.toContain('setcounter');
