@@ -345,7 +345,8 @@ function headlineSection(text: string | undefined, all: (Comparison | DescribeCo
     const est = (e: { estimate: number; se?: number | null } | null) => (e ? `${fmtNum(e.estimate, digits)}${e.se === null || e.se === undefined ? '' : ` (${fmtNum(e.se, digits)})`}` : 'not estimated');
     L.push(
       `<p>${escapeHtml(first.title)}, ${escapeHtml(term ?? 'treatment')}: ${cells
-        .map((x) => `${escapeHtml(x.column)}: paper ${escapeHtml(est(x.paper))} → this run ${escapeHtml(est(x.run))}`)
+        // label by this run's column; name the paper column when they differ (Table 3 col. 3 ↔ paper (2))
+        .map((x) => `${escapeHtml(x.column === `(${x.model})` ? x.column : `(${x.model}) vs paper ${x.column}`)}: paper ${escapeHtml(est(x.paper))} → this run ${escapeHtml(est(x.run))}`)
         .join('; ')}.</p>`,
     );
     const within = cs.reduce((a, c) => a + c.summary.treatment_within_2se, 0);
