@@ -5,7 +5,9 @@
  * - fixed decimals (`digits`), minus sign as ASCII '-', and a negative number that rounds to zero
  *   is printed without its sign ("0.000", as the paper prints it, not "-0.000");
  * - stars: *** p < 0.01, ** p < 0.05, * p < 0.1 (strict inequalities, p = 0.05 gets one star);
- * - counts (N, clusters) as integers without thousands separators (the paper prints 5001).
+ * - counts (N, clusters): {@link fmtInt} without separators (describe, comparisons: the paper prints
+ *   5001), {@link fmtCount} with them (regression tables' Observations row: 5,001, as etable/esttab);
+ * - coefficient/SE pairs with {@link adaptiveDigits}, so a nonzero value never prints as 0.000.
  *
  * @example
  * fmtNum(-0.0004, 3) // "0.000"

@@ -1,13 +1,15 @@
 /**
- * A table laid out for publication, independent of the output format, and its four renderers:
- * Markdown (GitHub pipe table), LaTeX (booktabs), CSV and HTML (a fragment, or a standalone page).
+ * A table laid out for publication, independent of the output format, and its renderers: Markdown
+ * (GitHub pipe table), LaTeX (booktabs + threeparttable + dcolumn, scaled to \linewidth when wider),
+ * CSV (data rows only; title and notes in a sidecar text), HTML (a fragment, or a standalone page),
+ * and via office.ts Word (.docx) and Excel (.xlsx).
  *
  * describe and tabulate build a {@link TableLayout}; these functions only draw it.
  *
  * @example
  * const t: TableLayout = { title: 'T', stub: 'Variable', header: [[{ text: '(1)' }]],
  *   body: [{ label: 'DID', cells: ['-2.498***'] }, { label: '', cells: ['(0.272)'], kind: 'se' }], notes: [] };
- * renderMarkdown(t); renderTex(t); renderCsv(t); renderHtmlPage(t);
+ * renderMarkdown(t); renderTex(t, { counter: false }); renderCsv(t, { bom: true }); renderHtmlPage(t);
  */
 import { csvField, escapeHtml, escapeMd, escapeTex } from './format.js';
 
