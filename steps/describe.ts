@@ -96,7 +96,7 @@ export default defineStep<Params>({
   params,
   inputs: { panel: { type: 'table', doc: 'the panel' } },
   // html first: `in: table2` (e.g. in the report's tables) means the rendered page
-  outputs: { html: 'file', md: 'file', tex: 'file', csv: 'file', notes: 'file', docx: 'file', xlsx: 'file', table: 'table', comparison: 'json', comparison_md: 'file', comparison_html: 'file' },
+  outputs: { md: 'file', html: 'file', tex: 'file', csv: 'file', notes: 'file', docx: 'file', xlsx: 'file', table: 'table', comparison: 'json', comparison_md: 'file', comparison_html: 'file' },
   pathParams: ['paper_file'],
   async run(ctx, inputs, p) {
     const who = `describe ${ctx.nodeId}`;

@@ -106,9 +106,10 @@ export default defineStep<Params>({
   params,
   pathParams: ['paper_file'],
   inputs: { models: { type: 'json', many: true, doc: 'model artifacts (estimate), one per column, in order' } },
+  // md first: `repro show table3` prints the first declared output
   outputs: {
-    html: 'file',
     md: 'file',
+    html: 'file',
     tex: 'file',
     csv: 'file',
     notes: 'file',
