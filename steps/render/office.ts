@@ -20,6 +20,7 @@ import {
   Packer,
   Paragraph,
   Table,
+  TableBorders,
   TableCell,
   TableRow,
   TextRun,
@@ -88,7 +89,7 @@ export async function renderDocx(t: TableLayout): Promise<Uint8Array> {
   });
   const children: (Paragraph | Table)[] = [];
   if (t.title) children.push(new Paragraph({ spacing: { after: 120 }, children: [new TextRun({ text: t.title, bold: true, font: FONT, size: 22 })] }));
-  children.push(new Table({ rows, alignment: AlignmentType.CENTER, width: { size: 0, type: WidthType.AUTO } }));
+  children.push(new Table({ rows, alignment: AlignmentType.CENTER, width: { size: 0, type: WidthType.AUTO }, borders: TableBorders.NONE }));
   for (const note of t.notes) children.push(new Paragraph({ spacing: { before: 60 }, children: [new TextRun({ text: note, font: FONT, size: NOTE_SIZE })] }));
   const doc = new Document({
     creator: 'repro',

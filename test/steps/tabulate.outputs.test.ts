@@ -67,6 +67,9 @@ describe('Word and Excel tables', () => {
     expect(doc.match(/<w:tbl>/g)).toHaveLength(1);
     expect(doc.match(/<w:tr>|<w:tr /g)).toHaveLength(layout.header.length + layout.body.length);
     expect(doc).toContain('<w:gridSpan w:val="2"/>');
+    // no grid lines: the table has no borders of its own, only the booktabs-like rules of its cells
+    expect(/<w:tblBorders>([\s\S]*?)<\/w:tblBorders>/.exec(doc)![1]!.match(/w:val="single"/g)).toBeNull();
+    expect(doc.match(/<w:top w:val="single" w:color="000000" w:sz="12"\/>/g)!.length).toBe(2); // thick rule over the first header row: stub + the SO2 group spanning 2
     const texts = [...doc.matchAll(/<w:t(?: [^>]*)?>([^<]*)<\/w:t>/g)].map((m) => m[1]);
     expect(texts[0]).toBe('Table 3: Baseline');
     expect(texts).toEqual(expect.arrayContaining(['DID', '-2.498', '***', '(0.272)', 'City FE', 'YES', 'Observations', '5,001', 'R²', 'Within R²']));
