@@ -5,6 +5,9 @@
  * - an output named like its extension (tabulate's `md`, `tex`, `csv`, `html`; figure's `svg`,
  *   `png`), or the node's only output, goes to `P.<ext>` — e.g. `results/table7.md`,
  *   `results/figure1.svg`, `results/report.html`;
+ * - an output named `<stem>_<ext>` after its own extension goes to `P.<stem>.<ext>` — e.g.
+ *   tabulate's `comparison_md` → `results/table7.comparison.md` (not `.comparison_md.md`), unless
+ *   another output already maps to that file;
  * - any other output goes to `P.<output>.<ext>` — e.g. `results/table7.comparison.json`,
  *   `results/psm.sample.csv`.
  * Output names are unique, so two outputs never map to the same file.
@@ -28,6 +31,17 @@ export function publishTargets(baseDir: string, publish: string, outputs: Record
   for (const n of names) {
     const ext = publishExt(outputs[n]!);
     out[n] = n === ext || names.length === 1 ? `${base}.${ext}` : `${base}.${n}.${ext}`;
+  }
+  // `<stem>_<ext>` → P.<stem>.<ext> when no other output takes that file
+  const taken = new Set(Object.values(out));
+  for (const n of names) {
+    const ext = publishExt(outputs[n]!);
+    if (names.length === 1 || !n.endsWith(`_${ext}`) || n === `_${ext}`) continue;
+    const short = `${base}.${n.slice(0, -ext.length - 1)}.${ext}`;
+    if (taken.has(short)) continue;
+    taken.delete(out[n]!);
+    taken.add(short);
+    out[n] = short;
   }
   return out;
 }

@@ -24,7 +24,7 @@ import { defineStep, StepError, type Artifact } from '../engine/types.js';
 import { makeTable, hasCol, isNumeric, type Table } from '../engine/table.js';
 import { quantile7 } from '../stats/quantile.js';
 import { applyFilters, excludeSchema, whereSchema } from './common/filter.js';
-import { renderFormats, renderHtmlPage, renderMarkdown, TABLE_FORMATS, type BodyRow, type TableLayout } from './render/layout.js';
+import { renderFormats, renderHtmlPage, renderMarkdown, TABLE_FORMATS, type BodyRow, type TableFormat, type TableLayout } from './render/layout.js';
 import { compareDescribe, describeComparisonLayout, loadPaperTables } from './render/compare.js';
 import { fmtInt, fmtNum } from './render/format.js';
 
@@ -55,7 +55,7 @@ const params = z.strictObject({
   title: z.string().optional().describe('caption'),
   note: z.union([z.string(), z.array(z.string())]).optional().describe('note line(s) under the table'),
   stub: z.string().default('Variable').describe('header of the label column'),
-  formats: z.array(z.enum(TABLE_FORMATS as [string, ...string[]])).min(1).default([...TABLE_FORMATS]).describe('rendered outputs: md, tex, csv, html (default all)'),
+  formats: z.array(z.enum(TABLE_FORMATS as [string, ...string[]])).min(1).default([...TABLE_FORMATS]).describe('rendered outputs: md, tex, csv (+ notes.txt sidecar), html, docx, xlsx (default all)'),
   paper: z
     .strictObject({
       table: z.string().describe('table id in paper_file, e.g. table2'),
@@ -100,7 +100,7 @@ export default defineStep<Params>({
   params,
   inputs: { panel: { type: 'table', doc: 'the panel' } },
   // html first: `in: table2` (e.g. in the report's tables) means the rendered page
-  outputs: { html: 'file', md: 'file', tex: 'file', csv: 'file', table: 'table', comparison: { type: 'json', contract: CONTRACT.paperComparison }, comparison_md: 'file', comparison_html: 'file' },
+  outputs: { md: 'file', html: 'file', tex: 'file', csv: 'file', notes: 'file', docx: 'file', xlsx: 'file', table: 'table', comparison: { type: 'json', contract: CONTRACT.paperComparison }, comparison_md: 'file', comparison_html: 'file' },
   pathParams: ['paper_file'],
   async run(ctx, inputs, p) {
     const a = inputs.panel as Artifact | undefined;
@@ -134,7 +134,7 @@ export default defineStep<Params>({
       notes: [...notes, `N = ${t.nrows} rows${p.where || p.exclude ? ' after filters' : ''}; Std. Dev. with divisor n−1; quantiles by linear interpolation (type 7).`],
       id: ctx.nodeId.replace(/[^A-Za-z0-9_-]/g, '_'),
     };
-    const out: Record<string, Artifact> = { table: { type: 'table', table }, ...renderFormats(layout, p.formats as ('md' | 'tex' | 'csv' | 'html')[]) };
+    const out: Record<string, Artifact> = { table: { type: 'table', table }, ...(await renderFormats(layout, p.formats as TableFormat[])) };
     if (p.paper) {
       const paper = loadPaperTables(ctx.resolvePath(p.paper_file));
       const cmp = compareDescribe(paper, p.paper.table, vars.map(([v, l], i) => ({ variable: v, label: l, stats: results[i]! })));

@@ -42,6 +42,10 @@ const params = z.strictObject({
     })
     .default({})
     .describe('axis and marker labels'),
+  var_labels: z
+    .record(z.string(), z.string())
+    .default({})
+    .describe('printed names of variables in default axis titles, e.g. {so2: SO2} gives "Effect on SO2" (the same map as describe\'s vars)'),
   width: z.number().int().min(100).max(3000).default(560).describe('plot width in px (default 560)'),
   height: z.number().int().min(80).max(3000).default(320).describe('plot height in px (default 320)'),
   scale: z.number().min(0.5).max(6).default(2).describe('PNG pixels per SVG px (default 2)'),
@@ -93,7 +97,7 @@ export default defineStep<Params>({
   async run(ctx, inputs, p) {
     const data = one(inputs.data, 'data');
     if (data.type !== 'json') throw new StepError(`input data must be a json artifact (event study or placebo summary), got ${data.type}`);
-    const base = { title: p.title, subtitle: p.subtitle, labels: p.labels, width: p.width, height: p.height };
+    const base = { title: p.title, subtitle: p.subtitle, labels: p.labels, varLabels: p.var_labels, width: p.width, height: p.height };
     let spec: Record<string, unknown>;
     if (p.type === 'event-study') {
       if (inputs.replicates !== undefined) throw new StepError(`input replicates is only for type: placebo; remove it`);

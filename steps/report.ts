@@ -1,8 +1,14 @@
 /**
  * Step `report`: one self-contained HTML page (inline CSS, inline SVG, no scripts, no external
- * requests) with a banner when the data are simulated, the run metadata and pipeline DAG with each
- * node's status, every table and figure, the paper-vs-this-run comparison, the notes on the paper's
- * inconsistencies and the pipeline's choices, and the data provenance (file sizes and SHA-256).
+ * requests), results first: a banner when the data are simulated, the paper replicated (title,
+ * authors, year, venue) and a one-paragraph summary, the headline finding, every table and figure,
+ * the paper-vs-this-run comparison, the notes on the paper's inconsistencies and the pipeline's
+ * choices; then the pipeline DAG with each node's status, the run metadata (project git commit and
+ * dirty flag, versions, durations) and the data provenance (file sizes and SHA-256).
+ *
+ * The git commit comes from ctx.run (`git`), else, in an engine run (ctx.run present), from `git`
+ * in the pipeline's folder. Like the rest of ctx.run it is not part of the fingerprint: a cached
+ * report shows the run that built it, and no other artifact depends on it.
  *
  * What the engine knows (the DAG, statuses, durations, versions) comes in through the optional `run`
  * json input (shape: {@link runInfoSchema}); without it those sections say where to find it.
@@ -22,6 +28,7 @@
  *   publish: results
  */
 import { CONTRACT } from './common/contracts.js';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -41,6 +48,7 @@ import {
   runInfoSchema,
   svgTitle,
   type DataFix,
+  type PaperInfo,
   type ProvenanceEntry,
   type ReportFigure,
   type ReportTable,
@@ -52,7 +60,24 @@ export const DEFAULT_SIMULATED_TEXT =
 
 const params = z.strictObject({
   title: z.string().default('Replication report').describe('page title'),
-  subtitle: z.string().optional().describe('line under the title, e.g. the paper citation'),
+  subtitle: z.string().optional().describe('line under the title'),
+  paper: z
+    .strictObject({
+      title: z.string().describe('title of the replicated paper'),
+      authors: z.string().describe('authors, as cited'),
+      year: z.union([z.number().int(), z.string()]).optional().describe('publication year (the report says "not stated" when absent)'),
+      venue: z.string().optional().describe('journal or proceedings (the report says "not stated" when absent)'),
+      url: z.string().optional().describe('DOI or address, printed as text (no link: the report makes no requests)'),
+    })
+    .optional()
+    .describe('the paper replicated, shown at the top; default: authors and title from paper_file\'s "paper" field (Authors, "Title")'),
+  summary: z.string().optional().describe('one paragraph under the title: what was replicated and on what data'),
+  headline: z.string().optional().describe('the headline finding in one sentence; the report adds the treatment coefficients of the first comparison, paper vs this run'),
+  labels: z
+    .record(z.string(), z.string())
+    .default({})
+    .describe('printed names of variables in tables wired as table artifacts (e.g. psm.balance covariates {pgdp: PGDP}) and their column names'),
+  git: z.boolean().default(true).describe("show the project's git commit and dirty flag (from ctx.run.git, else `git` in the pipeline folder during an engine run); default true"),
   simulated: z
     .boolean()
     .optional()
@@ -98,14 +123,14 @@ function packageVersions(): Record<string, string> {
  * as spaces (so long headers can wrap), integer columns as integers, other numeric columns with
  * `digits` decimals (a column is integer when every value is).
  */
-export function tableArtifactHtml(t: Table, title: string, id: string, digits: number): ReportTable {
+export function tableArtifactHtml(t: Table, title: string, id: string, digits: number, labels: Record<string, string> = {}): ReportTable {
   const isInt = new Map(
     t.names.map((n) => {
       const c = t.columns[n]!;
       return [n, c instanceof Float64Array && c.every((v) => Number.isNaN(v) || Number.isInteger(v))] as const;
     }),
   );
-  const label = (n: string) => n.replace(/_/g, ' ').trim() || n;
+  const label = (n: string) => labels[n] ?? (n.replace(/_/g, ' ').trim() || n);
   const layout: TableLayout = {
     title,
     stub: label(t.names[0] ?? ''),
@@ -117,12 +142,24 @@ export function tableArtifactHtml(t: Table, title: string, id: string, digits: n
         if (typeof v !== 'number') return v;
         return isInt.get(n) ? String(v) : fmtNum(v, digits);
       });
-      return { label: cells[0] ?? '', cells: cells.slice(1), kind: 'data' as const };
+      const first = cells[0] ?? '';
+      return { label: labels[first] ?? first, cells: cells.slice(1), kind: 'data' as const };
     }),
     notes: [],
     id,
   };
   return { title, html: renderHtmlFragment(layout) };
+}
+
+/**
+ * The git commit of the folder `dir` and whether tracked files have uncommitted changes
+ * (`git status --porcelain --untracked-files=no`); null when git or a repository is missing.
+ */
+export function gitState(dir: string): { commit: string; dirty: boolean } | null {
+  const head = spawnSync('git', ['-C', dir, 'rev-parse', 'HEAD'], { encoding: 'utf8' });
+  if (head.status !== 0 || !/^[0-9a-f]{40}$/.test(head.stdout.trim())) return null;
+  const st = spawnSync('git', ['-C', dir, 'status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' });
+  return { commit: head.stdout.trim(), dirty: st.status !== 0 || st.stdout.trim() !== '' };
 }
 
 export default defineStep<Params>({
@@ -142,7 +179,7 @@ export default defineStep<Params>({
 
     const tables: ReportTable[] = list(inputs.tables).map((a, i) => {
       const caption = p.table_captions?.[i] || undefined;
-      if (a.type === 'table') return tableArtifactHtml(a.table, caption ?? `Additional table (input ${i + 1})`, `t${i + 1}`, p.digits);
+      if (a.type === 'table') return tableArtifactHtml(a.table, caption ?? `Additional table (input ${i + 1})`, `t${i + 1}`, p.digits, p.labels);
       if (a.type !== 'file') throw new StepError(`input tables[${i}] is a ${a.type} artifact; wire a file output such as table3.html`);
       const s = dec(a.bytes);
       if (a.ext === 'html') return { title: caption ?? htmlCaption(s) ?? `Additional table (input ${i + 1})`, html: htmlBody(s) };
@@ -157,7 +194,10 @@ export default defineStep<Params>({
       if (a.ext === 'svg') {
         const svg = dec(a.bytes);
         if (!/<svg[\s>]/.test(svg)) throw new StepError(`input figures[${i}] (.svg) holds no <svg> element`);
-        return { title: caption ?? svgTitle(svg) ?? `Figure ${i + 1}`, html: inlineSvg(svg, `f${i + 1}-`) };
+        const inSvg = svgTitle(svg);
+        const title = caption ?? inSvg ?? `Figure ${i + 1}`;
+        // a title the figure draws itself is not printed again under it (the caption stays for screen readers)
+        return { title, titleInFigure: inSvg !== undefined && inSvg === title, html: inlineSvg(svg, `f${i + 1}-`) };
       }
       if (a.ext === 'png') {
         const title = caption ?? `Figure ${i + 1}`;
@@ -185,6 +225,8 @@ export default defineStep<Params>({
       if (runIn[0].type !== 'json') throw new StepError(`input run must be json`);
       run = parseArtifact(runInfoSchema, runIn[0].value, 'run');
     }
+    if (run && run.git === undefined && p.git && ctxRun !== undefined) run = { ...run, git: gitState(ctx.baseDir) };
+    if (run && !p.git) run = { ...run, git: undefined };
 
     const provenance: ProvenanceEntry[] = p.provenance.map((f) => {
       let bytes: Buffer;
@@ -218,9 +260,23 @@ export default defineStep<Params>({
     const notes: { heading: string; items: string[] }[] = [{ heading: 'Choices made by this pipeline', items: p.notes }];
     if (p.paper_notes) notes.push({ heading: 'Inconsistencies in the paper', items: loadPaperTables(ctx.resolvePath(p.paper_file)).notes });
 
+    let paper: PaperInfo | undefined = p.paper;
+    if (!paper) {
+      try {
+        const raw = JSON.parse(readFileSync(ctx.resolvePath(p.paper_file), 'utf8')) as { paper?: unknown };
+        const m = typeof raw.paper === 'string' ? /^(.*?),\s*"(.+)"\s*$/.exec(raw.paper) : null;
+        if (m) paper = { authors: m[1]!, title: m[2]! };
+      } catch {
+        /* no paper file: no citation line */
+      }
+    }
+
     const html = buildReport({
       title: p.title,
       subtitle: p.subtitle,
+      paper,
+      summary: p.summary,
+      headline: p.headline,
       simulated,
       simulatedText: p.simulated_text,
       tables,

@@ -1,7 +1,8 @@
 /**
  * Step `tabulate`: a paper-style regression table from model artifacts (one column per model), as
- * Markdown, LaTeX (booktabs), CSV and HTML, plus an optional "paper vs this run" comparison against the
- * paper's printed numbers (data/paper-tables.json).
+ * Markdown, LaTeX (booktabs + threeparttable + dcolumn), CSV (with a notes sidecar), HTML, Word and
+ * Excel, a tidy coefficient table of every model (broom::tidy columns, output `tidy`), plus an
+ * optional "paper vs this run" comparison against the paper's printed numbers (data/paper-tables.json).
  *
  * @example
  * table3:
@@ -18,7 +19,8 @@ import { CONTRACT } from './common/contracts.js';
 import { z } from 'zod';
 import { defineStep, StepError, type Artifact } from '../engine/types.js';
 import { regressionLayout } from './render/esttab.js';
-import { renderFormats, renderHtmlPage, renderMarkdown, TABLE_FORMATS } from './render/layout.js';
+import { renderFormats, renderHtmlPage, renderMarkdown, TABLE_FORMATS, type TableFormat } from './render/layout.js';
+import { tidyTable } from './render/tidy.js';
 import { modelSchema, parseArtifact, type Model } from './render/model.js';
 import { comparePaper, comparisonLayout, loadPaperTables } from './render/compare.js';
 
@@ -39,6 +41,15 @@ const params = z.strictObject({
   drop: z.array(z.string()).default([]).describe('terms to leave out'),
   labels: z.record(z.string(), z.string()).default({}).describe('printed labels of terms, e.g. {did: DID, _cons: Constant}'),
   digits: z.number().int().min(0).max(8).default(3).describe('decimals of coefficients, SEs and R² (default 3, 0–8)'),
+  adaptive_digits: z
+    .boolean()
+    .default(true)
+    .describe('more decimals for a coefficient/SE pair that would print as 0.000 although nonzero (default true, as esttab a3 / etable); false: exactly digits'),
+  thousands: z.string().max(1).default(',').describe("thousands separator of Observations and Clusters (default ','; '' for none; CSV never has one)"),
+  cons: z
+    .enum(['show', 'hide', 'auto'])
+    .default('show')
+    .describe("the _cons row: show (default, the reghdfe constant), hide, or auto = hide when every model has fixed effects (they absorb the intercept)"),
   paren: z.enum(['se', 't']).default('se').describe("what goes in parentheses: 'se' (default) or 't'"),
   stars: z.boolean().default(true).describe('significance stars *** p<0.01, ** p<0.05, * p<0.1 (default true)'),
   fe_labels: z.record(z.string(), z.string()).default({}).describe('labels of fixed-effect rows, e.g. {city: City FE, year: Year FE}; default "<Name> FE"'),
@@ -47,10 +58,28 @@ const params = z.strictObject({
     .default({})
     .describe('names of cluster variables in the SE note, e.g. {city_code: city}; default: the fe_labels label without " FE", lower-cased (City FE → "clustered by city"), else the variable name'),
   fe: z.array(z.string()).optional().describe('fixed effects to list (in order); default every fixed effect of any model'),
-  stats: z.array(z.enum(['n', 'r2', 'r2_within', 'clusters'])).default(['n', 'r2']).describe('statistics rows (default [n, r2])'),
+  stats: z
+    .array(z.enum(['n', 'r2', 'r2_within', 'clusters']))
+    .default(['n', 'r2', 'r2_within'])
+    .describe('statistics rows: n (Observations), r2, r2_within, clusters (default [n, r2, r2_within])'),
   stub: z.string().default('Variable').describe('header of the label column'),
   note: z.union([z.string(), z.array(z.string())]).optional().describe('extra note line(s) under the table'),
-  formats: z.array(z.enum(TABLE_FORMATS as [string, ...string[]])).min(1).default([...TABLE_FORMATS]).describe('outputs to write: md, tex, csv, html (default all)'),
+  formats: z
+    .array(z.enum(TABLE_FORMATS as [string, ...string[]]))
+    .min(1)
+    .default([...TABLE_FORMATS])
+    .describe('outputs to write: md, tex, csv (+ its notes.txt sidecar), html, docx, xlsx (default all)'),
+  tidy: z.boolean().default(true).describe('write the tidy coefficient table of every model (output tidy: model, column, y, term, estimate, std_error, statistic, p_value, conf_low, conf_high, nobs, r2, r2_within, vcov, clusters); default true'),
+  csv_bom: z.boolean().default(false).describe('start the CSV with a UTF-8 byte order mark, for Excel on Windows (default false: R read.csv would keep it in the first name)'),
+  tex: z
+    .strictObject({
+      counter: z.boolean().default(false).describe('set \\setcounter{table} from a "Table N:" title (default false: the document numbers the table)'),
+      fit: z.enum(['resize', 'none']).default('resize').describe('resize (default): scale down to \\linewidth when wider; none: natural width'),
+      landscape: z.boolean().default(false).describe('sidewaystable on its own landscape page (package rotating)'),
+      align: z.enum(['decimal', 'center']).default('decimal').describe('decimal (default, dcolumn) or center'),
+    })
+    .default({ counter: false, fit: 'resize', landscape: false, align: 'decimal' })
+    .describe('LaTeX options'),
   paper: z
     .strictObject({
       table: z.string().describe('table id in paper_file, e.g. table3'),
@@ -79,7 +108,20 @@ export default defineStep<Params>({
   params,
   pathParams: ['paper_file'],
   inputs: { models: { type: 'json', many: true, accepts: [CONTRACT.model], doc: 'model artifacts (estimate), one per column, in order' } },
-  outputs: { html: 'file', md: 'file', tex: 'file', csv: 'file', comparison: { type: 'json', contract: CONTRACT.paperComparison }, comparison_md: 'file', comparison_html: 'file' },
+  // md first: `repro show table3` prints the first declared output
+  outputs: {
+    md: 'file',
+    html: 'file',
+    tex: 'file',
+    csv: 'file',
+    notes: 'file',
+    docx: 'file',
+    xlsx: 'file',
+    tidy: 'table',
+    comparison: { type: 'json', contract: CONTRACT.paperComparison },
+    comparison_md: 'file',
+    comparison_html: 'file',
+  },
   async run(ctx, inputs, p) {
     const models = modelsOf(inputs.models);
     if (p.columns && p.columns.length !== models.length)
@@ -98,6 +140,9 @@ export default defineStep<Params>({
       drop: p.drop,
       labels: p.labels,
       digits: p.digits,
+      adaptive: p.adaptive_digits,
+      thousands: p.thousands,
+      cons: p.cons,
       paren: p.paren,
       stars: p.stars,
       feLabels: p.fe_labels,
@@ -107,7 +152,8 @@ export default defineStep<Params>({
       notes: p.note === undefined ? [] : Array.isArray(p.note) ? p.note : [p.note],
       id: ctx.nodeId.replace(/[^A-Za-z0-9_-]/g, '_'),
     });
-    const out: Record<string, Artifact> = renderFormats(layout, p.formats as ('md' | 'tex' | 'csv' | 'html')[]);
+    const out: Record<string, Artifact> = await renderFormats(layout, p.formats as TableFormat[], { tex: p.tex, csv: { bom: p.csv_bom } });
+    if (p.tidy) out.tidy = { type: 'table', table: tidyTable(models, p.columns ?? models.map((m) => m.y)) };
     if (p.paper) {
       const paper = loadPaperTables(ctx.resolvePath(p.paper_file));
       const cmp = comparePaper(paper, p.paper.table, models, p.paper.columns);

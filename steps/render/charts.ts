@@ -36,6 +36,8 @@ export interface ChartOptions {
   title?: string;
   subtitle?: string;
   labels?: ChartLabels;
+  /** Printed names of variables, e.g. {so2: 'SO2'}: the default axis titles use them ("Effect on SO2", not "so2"). */
+  varLabels?: Record<string, string>;
   width: number;
   height: number;
 }
@@ -98,7 +100,7 @@ export function eventStudySpec(es: EventStudy, o: EventStudyOptions): Spec {
     scale: { domain: [periods[0]! - 0.7, periods[periods.length - 1]! + 0.7], nice: false, zero: false },
     axis: { values: periods, labelExpr, grid: false },
   };
-  const yTitle = o.labels?.y ?? `Effect on ${es.y ?? 'outcome'}`;
+  const yTitle = o.labels?.y ?? `Effect on ${es.y === undefined ? 'outcome' : (o.varLabels?.[es.y] ?? es.y)}`;
   const pre = es.pretrend;
   const subtitle =
     o.subtitle ??

@@ -8,7 +8,7 @@
  */
 import type { Model, Coefficient } from './model.js';
 import type { BodyRow, HeaderCell, TableLayout } from './layout.js';
-import { STAR_NOTE, fmtInt, fmtNum, stars } from './format.js';
+import { STAR_NOTE, adaptiveDigits, fmtCoef, fmtCount, fmtNum, stars } from './format.js';
 
 /** A row request: a term name, or a term with its printed label. */
 export type RowSpec = string | { term: string; label?: string };
@@ -35,6 +35,18 @@ export interface RegressionLayoutOptions {
   labels?: Record<string, string>;
   /** Decimals of coefficients, SEs and R². Default 3, bounds 0–8. */
   digits?: number;
+  /**
+   * Adaptive digits (default true): a coefficient and its SE get more decimals when a nonzero value
+   * would round to zero at `digits` (see {@link adaptiveDigits}); false prints exactly `digits`.
+   */
+  adaptive?: boolean;
+  /** Thousands separator of the Observations and Clusters rows (default ','; '' for none). */
+  thousands?: string;
+  /**
+   * The `_cons` row: 'show' (default), 'hide', or 'auto' = hide when every model has fixed effects
+   * (they absorb the intercept; the reghdfe constant ȳ − x̄′β̂ is then rarely reported).
+   */
+  cons?: 'show' | 'hide' | 'auto';
   /** What goes in parentheses: the standard error ('se', default) or the t statistic ('t'). */
   paren?: 'se' | 't';
   /** Add significance stars. Default true. */
@@ -49,7 +61,7 @@ export interface RegressionLayoutOptions {
   clusterLabels?: Record<string, string>;
   /** Fixed effects to list, in order. Default: every fixed effect of any model, in order of appearance. */
   fe?: string[];
-  /** Statistics rows. Default ['n', 'r2']. */
+  /** Statistics rows. Default ['n', 'r2', 'r2_within'] (within R² next to R², as fixest::etable prints it). */
   stats?: StatRow[];
   /** Extra note lines (after the SE/star note). */
   notes?: string[];
@@ -57,7 +69,10 @@ export interface RegressionLayoutOptions {
   id?: string;
 }
 
-const STAT_LABELS: Record<StatRow, string> = { n: 'N', r2: 'R²', r2_within: 'Within R²', clusters: 'Clusters' };
+export const STAT_LABELS: Record<StatRow, string> = { n: 'Observations', r2: 'R²', r2_within: 'Within R²', clusters: 'Clusters' };
+
+/** Default statistics rows. */
+export const DEFAULT_STATS: StatRow[] = ['n', 'r2', 'r2_within'];
 
 /** "city" → "City FE". */
 export function defaultFeLabel(fe: string): string {
@@ -118,6 +133,11 @@ export function regressionLayout(models: Model[], o: RegressionLayoutOptions = {
   const rowSpecs: { term: string; label: string }[] = (o.rows ?? defaultTermOrder(models))
     .map((r) => (typeof r === 'string' ? { term: r, label: labels[r] ?? r } : { term: r.term, label: r.label ?? labels[r.term] ?? r.term }))
     .filter((r) => !drop.has(r.term));
+  const cons = o.cons ?? 'show';
+  const hideCons = cons === 'hide' || (cons === 'auto' && models.every((m) => m.fixed_effects.length > 0));
+  if (hideCons) rowSpecs.splice(0, rowSpecs.length, ...rowSpecs.filter((r) => r.term !== '_cons'));
+  const adaptive = o.adaptive ?? true;
+  const sep = o.thousands ?? ',';
 
   const header: HeaderCell[][] = [];
   if (o.groups && o.groups.length) header.push(o.groups.map((g) => ({ text: g.label, span: g.span })));
@@ -136,9 +156,11 @@ export function regressionLayout(models: Model[], o: RegressionLayoutOptions = {
         par.push('');
         continue;
       }
-      est.push(fmtNum(c.estimate, digits) + (useStars ? stars(c.p) : ''));
       const inner = paren === 'se' ? c.se : (c.t ?? (c.se ? c.estimate / c.se : null));
-      const s = fmtNum(inner, digits);
+      const d = adaptive ? adaptiveDigits([c.estimate, inner], digits) : digits;
+      const fmt = adaptive ? fmtCoef : fmtNum;
+      est.push(fmt(c.estimate, d) + (useStars ? stars(c.p) : ''));
+      const s = fmt(inner, d);
       par.push(s === '' ? '' : `(${s})`);
     }
     body.push({ label: r.label, cells: est, kind: 'coef' });
@@ -156,10 +178,10 @@ export function regressionLayout(models: Model[], o: RegressionLayoutOptions = {
     });
   });
 
-  (o.stats ?? ['n', 'r2']).forEach((s, i) => {
+  (o.stats ?? DEFAULT_STATS).forEach((s, i) => {
     const cells = models.map((m) => {
-      if (s === 'n') return fmtInt(m.n);
-      if (s === 'clusters') return fmtInt(m.clusters);
+      if (s === 'n') return fmtCount(m.n, sep);
+      if (s === 'clusters') return fmtCount(m.clusters, sep);
       return fmtNum(s === 'r2' ? m.r2 : m.r2_within, digits);
     });
     body.push({ label: STAT_LABELS[s], cells, kind: 'stat', ruleAbove: i === 0 });

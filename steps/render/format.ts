@@ -5,7 +5,9 @@
  * - fixed decimals (`digits`), minus sign as ASCII '-', and a negative number that rounds to zero
  *   is printed without its sign ("0.000", as the paper prints it, not "-0.000");
  * - stars: *** p < 0.01, ** p < 0.05, * p < 0.1 (strict inequalities, p = 0.05 gets one star);
- * - counts (N, clusters) as integers without thousands separators (the paper prints 5001).
+ * - counts (N, clusters): {@link fmtInt} without separators (describe, comparisons: the paper prints
+ *   5001), {@link fmtCount} with them (regression tables' Observations row: 5,001, as etable/esttab);
+ * - coefficient/SE pairs with {@link adaptiveDigits}, so a nonzero value never prints as 0.000.
  *
  * @example
  * fmtNum(-0.0004, 3) // "0.000"
@@ -36,6 +38,38 @@ export function fmtNum(x: number | null | undefined, digits: number): string {
   if (!Number.isFinite(x)) return x > 0 ? 'Inf' : '-Inf';
   const s = x.toFixed(digits);
   return /^-0(\.0*)?$/.test(s) ? s.slice(1) : s;
+}
+
+/**
+ * Decimals for a coefficient and its standard error printed side by side ("adaptive digits", like
+ * esttab's `a#` formats and fixest::etable's significant-digit rule): at least `digits`, more until
+ * each nonzero finite value shows at least one significant digit, at most `max`. So a nonzero
+ * estimate never prints as 0.000 (0.000) — 0.00042 (0.00011) prints as 0.0004 (0.0001).
+ */
+export function adaptiveDigits(values: (number | null | undefined)[], digits: number, max = 8): number {
+  let d = digits;
+  const need = (x: number) => Number.isFinite(x) && x !== 0 && Number(Math.abs(x).toFixed(d)) === 0;
+  while (d < max && values.some((x) => typeof x === 'number' && need(x))) d++;
+  return d;
+}
+
+/**
+ * A coefficient-table number with {@link adaptiveDigits} already chosen: `fmtNum(x, d)`, except a
+ * nonzero value that still rounds to zero at `d` = 8 decimals prints in scientific notation (2 significant
+ * digits, e.g. "3.1e-10") rather than as 0.
+ */
+export function fmtCoef(x: number | null | undefined, d: number): string {
+  if (typeof x === 'number' && Number.isFinite(x) && x !== 0 && Number(Math.abs(x).toFixed(d)) === 0) return x.toExponential(1);
+  return fmtNum(x, d);
+}
+
+/** A count with a thousands separator (`sep`, default ','), e.g. 4551 → "4,551"; '' when missing. */
+export function fmtCount(x: number | null | undefined, sep = ','): string {
+  const s = fmtInt(x);
+  if (s === '' || sep === '') return s;
+  const neg = s.startsWith('-');
+  const digitsOnly = neg ? s.slice(1) : s;
+  return (neg ? '-' : '') + digitsOnly.replace(/\B(?=(\d{3})+(?!\d))/g, sep);
 }
 
 /** An integer count (N, clusters) without separators; '' when missing. */

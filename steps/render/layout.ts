@@ -1,13 +1,15 @@
 /**
- * A table laid out for publication, independent of the output format, and its four renderers:
- * Markdown (GitHub pipe table), LaTeX (booktabs), CSV and HTML (a fragment, or a standalone page).
+ * A table laid out for publication, independent of the output format, and its renderers: Markdown
+ * (GitHub pipe table), LaTeX (booktabs + threeparttable + dcolumn, scaled to \linewidth when wider),
+ * CSV (data rows only; title and notes in a sidecar text), HTML (a fragment, or a standalone page),
+ * and via office.ts Word (.docx) and Excel (.xlsx).
  *
  * describe and tabulate build a {@link TableLayout}; these functions only draw it.
  *
  * @example
  * const t: TableLayout = { title: 'T', stub: 'Variable', header: [[{ text: '(1)' }]],
  *   body: [{ label: 'DID', cells: ['-2.498***'] }, { label: '', cells: ['(0.272)'], kind: 'se' }], notes: [] };
- * renderMarkdown(t); renderTex(t); renderCsv(t); renderHtmlPage(t);
+ * renderMarkdown(t); renderTex(t, { counter: false }); renderCsv(t, { bom: true }); renderHtmlPage(t);
  */
 import { csvField, escapeHtml, escapeMd, escapeTex } from './format.js';
 
@@ -90,29 +92,72 @@ export function renderMarkdown(t: TableLayout): string {
   return lines.join('\n') + '\n';
 }
 
+/** Options of {@link renderTex}. */
+export interface TexOptions {
+  /**
+   * Set the table counter from a "Table N:" title (`\setcounter{table}{N-1}`) so LaTeX prints the
+   * paper's number. Default false: pasted into a paper, the table takes the paper's own numbering
+   * (the "Table N:" prefix is dropped from the caption either way, LaTeX numbers captions itself).
+   */
+  counter?: boolean;
+  /** 'resize' (default): scale the table down to \linewidth when it is wider (never up); 'none': natural width. */
+  fit?: 'resize' | 'none';
+  /** Set the table on its own landscape page (`sidewaystable`, package rotating). Default false. */
+  landscape?: boolean;
+  /** 'decimal' (default): data columns aligned on the decimal point (dcolumn `D{.}{.}{-1}`); 'center': centred `c` columns. */
+  align?: 'decimal' | 'center';
+}
+
+/** The \usepackage line a table rendered with `o` needs. */
+export function texPackages(o: TexOptions = {}): string {
+  const p = ['booktabs', 'threeparttable'];
+  if ((o.align ?? 'decimal') === 'decimal') p.push('dcolumn');
+  if ((o.fit ?? 'resize') === 'resize') p.push('graphicx');
+  if (o.landscape) p.push('rotating');
+  return `\\usepackage{${p.join(',')}}`;
+}
+
+/** A cell that is a number as printed in tables: "-2.498***", "(0.272)", "4,551", "3.1e-10", "0.751". */
+const NUMERIC_CELL = /^\(?-?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?(e[-+]?\d+)?\)?(\*{1,3})?$/;
+
+/** A numeric cell in math mode (a decimal-aligned column, or `$…$`): real minus, stars as superscript, {,} thousands. */
+function texMathNumber(cell: string): string {
+  const m = /^(.*?)(\*{1,3})?$/.exec(cell)!;
+  return `${m[1]!.replace(/,/g, '{,}')}${m[2] ? `^{${m[2]}}` : ''}`;
+}
+
 /**
- * LaTeX with booktabs: a `table` float with caption, `tabular` with l + one c per column, stars of
- * coefficient rows as superscripts ($^{***}$),
- * \toprule, header rows (spanning labels via \multicolumn with \cmidrule under them), \midrule,
- * the body (\midrule before rows marked ruleAbove), \bottomrule, notes in a minipage-free footnotesize block.
- * Requires \usepackage{booktabs}.
+ * LaTeX with booktabs in a `threeparttable` (the notes are set in `tablenotes`, as wide as the
+ * table), caption above, `\label{tab:ID}`. Data columns are aligned on the decimal point with
+ * dcolumn (numbers in math mode, so '-' prints as a real minus sign and stars as $^{***}$; text
+ * cells such as YES/NO and headers are centred with \multicolumn{1}{c}{…}). The table is scaled
+ * down to \linewidth only when wider (graphicx's \resizebox with \width). \toprule, header rows
+ * (spanning labels via \multicolumn with \cmidrule under them), \midrule, the body (\midrule before
+ * rows marked ruleAbove), \bottomrule. The first line is a comment with the \usepackage line it needs.
  */
-export function renderTex(t: TableLayout): string {
+export function renderTex(t: TableLayout, o: TexOptions = {}): string {
   checkLayout(t);
   const n = ncols(t);
+  const decimal = (o.align ?? 'decimal') === 'decimal';
+  const fit = (o.fit ?? 'resize') === 'resize';
+  const env = o.landscape ? 'sidewaystable' : 'table';
+  const text = (s: string) => (decimal && s !== '' ? `\\multicolumn{1}{c}{${escapeTex(s)}}` : escapeTex(s));
+  // counts (no decimal point, e.g. Observations 4,551) are centred, not hung left of an absent point
+  const cell = (s: string) =>
+    !NUMERIC_CELL.test(s) ? text(s) : !decimal ? `$${texMathNumber(s)}$` : s.includes('.') ? texMathNumber(s) : `\\multicolumn{1}{c}{$${texMathNumber(s)}$}`;
   const L: string[] = [];
-  L.push('% Requires \\usepackage{booktabs}');
-  L.push('\\begin{table}[htbp]');
+  L.push(`% Requires ${texPackages(o)}`);
+  L.push(`\\begin{${env}}[htbp]`);
   L.push('\\centering');
   if (t.title) {
-    // LaTeX numbers captions itself: "Table 4: Robustness" would print "Table 1: Table 4: Robustness".
-    // Keep the paper's number by setting the counter, and caption the rest.
     const m = /^Table\s+(\d+)\s*[:.]\s*/i.exec(t.title);
-    if (m) L.push(`\\setcounter{table}{${Number(m[1]) - 1}}`);
+    if (m && o.counter) L.push(`\\setcounter{table}{${Number(m[1]) - 1}}`);
     L.push(`\\caption{${escapeTex(m ? t.title.slice(m[0].length) : t.title)}}`);
   }
   if (t.id) L.push(`\\label{tab:${t.id.replace(/[^A-Za-z0-9:_-]/g, '')}}`);
-  L.push(`\\begin{tabular}{l${'c'.repeat(n)}}`);
+  if (fit) L.push('\\resizebox{\\ifdim\\width>\\linewidth\\linewidth\\else\\width\\fi}{!}{%');
+  L.push('\\begin{threeparttable}');
+  L.push(`\\begin{tabular}{l${(decimal ? 'D{.}{.}{-1}' : 'c').repeat(n)}}`);
   L.push('\\toprule');
   t.header.forEach((row, i) => {
     const cells: string[] = [i === 0 ? escapeTex(t.stub) : ''];
@@ -123,7 +168,7 @@ export function renderTex(t: TableLayout): string {
       if (span > 1) {
         cells.push(`\\multicolumn{${span}}{c}{${escapeTex(c.text)}}`);
         if (c.text) rules.push(`\\cmidrule(lr){${col}-${col + span - 1}}`);
-      } else cells.push(escapeTex(c.text));
+      } else cells.push(text(c.text));
       col += span;
     }
     L.push(`${cells.join(' & ')} \\\\`);
@@ -132,33 +177,47 @@ export function renderTex(t: TableLayout): string {
   L.push('\\midrule');
   for (const r of t.body) {
     if (r.ruleAbove) L.push('\\midrule');
-    const cells = r.kind === 'coef' ? r.cells.map(texStars) : r.cells.map(escapeTex);
-    L.push(`${[escapeTex(r.label), ...cells].join(' & ')} \\\\`);
+    L.push(`${[escapeTex(r.label), ...r.cells.map(cell)].join(' & ')} \\\\`);
   }
   L.push('\\bottomrule');
   L.push('\\end{tabular}');
   if (t.notes.length) {
-    L.push('\\par\\smallskip');
-    L.push(`{\\footnotesize ${t.notes.map(escapeTex).join(' \\\\\n')}\\par}`);
+    L.push('\\begin{tablenotes}[flushleft]');
+    L.push('\\footnotesize');
+    for (const note of t.notes) L.push(`\\item ${escapeTex(note)}`);
+    L.push('\\end{tablenotes}');
   }
-  L.push('\\end{table}');
+  L.push('\\end{threeparttable}');
+  if (fit) L.push('}');
+  L.push(`\\end{${env}}`);
   return L.join('\n') + '\n';
 }
 
-/** A coefficient cell for LaTeX: trailing significance stars as a superscript, "-2.345$^{***}$". */
-function texStars(cell: string): string {
-  const m = /^(.*?)(\*{1,3})$/.exec(cell);
-  return m ? `${escapeTex(m[1]!)}$^{${m[2]}}$` : escapeTex(cell);
+/** Options of {@link renderCsv}. */
+export interface CsvOptions {
+  /** Start with a UTF-8 byte order mark, so Excel on Windows reads "R²" as R² (not RÂ²). Default false (R's read.csv keeps a BOM in the first name). */
+  bom?: boolean;
 }
 
-/** CSV: the title is not included; header rows (spans expanded), body rows, then one `Note:` row per note. */
-export function renderCsv(t: TableLayout): string {
+/** A count printed with thousands separators ("4,551") as a plain number, so CSV readers parse it. */
+const csvCell = (s: string) => (/^-?\d{1,3}(,\d{3})+$/.test(s) ? s.replace(/,/g, '') : s);
+
+/**
+ * CSV: header rows (spans expanded), then the body rows; nothing else, so every record has the same
+ * number of fields and pandas/R read it with their defaults. The title and notes are not data rows:
+ * they go to the sidecar text of {@link renderCsvNotes}. Counts are written without thousands separators.
+ */
+export function renderCsv(t: TableLayout, o: CsvOptions = {}): string {
   checkLayout(t);
   const rows: string[][] = [];
   t.header.map(expandHeader).forEach((h, i) => rows.push([i === 0 ? t.stub : '', ...h]));
-  for (const r of t.body) rows.push([r.label, ...r.cells]);
-  for (const note of t.notes) rows.push([`Note: ${note}`, ...new Array<string>(ncols(t)).fill('')]);
-  return rows.map((r) => r.map(csvField).join(',')).join('\r\n') + '\r\n';
+  for (const r of t.body) rows.push([r.label, ...r.cells.map(csvCell)]);
+  return (o.bom ? '\uFEFF' : '') + rows.map((r) => r.map(csvField).join(',')).join('\r\n') + '\r\n';
+}
+
+/** The CSV's sidecar: the title and the notes, one per line (plain UTF-8 text). */
+export function renderCsvNotes(t: TableLayout): string {
+  return [...(t.title ? [t.title, ''] : []), ...t.notes].join('\n') + '\n';
 }
 
 /** The CSS used by table fragments; the report inlines it once. */
@@ -239,16 +298,33 @@ export function htmlBody(page: string): string {
   return (m ? m[1]! : page).trim();
 }
 
-export type TableFormat = 'md' | 'tex' | 'csv' | 'html';
-export const TABLE_FORMATS: readonly TableFormat[] = ['md', 'tex', 'csv', 'html'];
+export type TableFormat = 'md' | 'tex' | 'csv' | 'html' | 'docx' | 'xlsx';
+export const TABLE_FORMATS: readonly TableFormat[] = ['md', 'tex', 'csv', 'html', 'docx', 'xlsx'];
 
-/** Render a layout to each requested format as file artifacts (UTF-8), keyed by the format name. */
-export function renderFormats(t: TableLayout, formats: readonly TableFormat[]): Record<string, { type: 'file'; ext: string; bytes: Uint8Array }> {
+/** Options of {@link renderFormats}: per-format options. */
+export interface RenderOptions {
+  tex?: TexOptions;
+  csv?: CsvOptions;
+}
+
+type FileOut = { type: 'file'; ext: string; bytes: Uint8Array };
+
+/**
+ * Render a layout to each requested format as file artifacts, keyed by the format name (text formats
+ * in UTF-8). With csv, the title and notes go to the sidecar output `notes` (.txt).
+ */
+export async function renderFormats(t: TableLayout, formats: readonly TableFormat[], o: RenderOptions = {}): Promise<Record<string, FileOut>> {
   const enc = new TextEncoder();
-  const out: Record<string, { type: 'file'; ext: string; bytes: Uint8Array }> = {};
+  const out: Record<string, FileOut> = {};
   for (const f of formats) {
-    const text = f === 'md' ? renderMarkdown(t) : f === 'tex' ? renderTex(t) : f === 'csv' ? renderCsv(t) : renderHtmlPage(t);
+    if (f === 'docx' || f === 'xlsx') {
+      const office = await import('./office.js');
+      out[f] = { type: 'file', ext: f, bytes: f === 'docx' ? await office.renderDocx(t) : await office.renderXlsx(t) };
+      continue;
+    }
+    const text = f === 'md' ? renderMarkdown(t) : f === 'tex' ? renderTex(t, o.tex) : f === 'csv' ? renderCsv(t, o.csv) : renderHtmlPage(t);
     out[f] = { type: 'file', ext: f, bytes: enc.encode(text) };
+    if (f === 'csv' && (t.title || t.notes.length)) out.notes = { type: 'file', ext: 'txt', bytes: enc.encode(renderCsvNotes(t)) };
   }
   return out;
 }

@@ -3,9 +3,15 @@
  * scripts and no external requests. Pure function of its inputs (no clock, no environment), so the
  * bytes are deterministic.
  *
- * Sections: simulated-data banner, run metadata, pipeline DAG with node status, tables, figures,
- * paper-vs-this-run summary and details, notes (the paper's inconsistencies and the pipeline's choices),
- * data provenance (file hashes).
+ * Results first: simulated-data banner, the paper replicated (title, authors, year, venue) with a
+ * one-paragraph summary, the headline finding, tables, figures, paper-vs-this-run summary and
+ * details, notes (the paper's inconsistencies and the pipeline's choices); then the pipeline DAG,
+ * the run metadata (project commit and dirty flag, versions, durations) and the data provenance
+ * (file hashes), the last two collapsible.
+ *
+ * Layout: readable from 390 px phones (no sideways page scroll: wide tables, the DAG and, below
+ * 600 px, figures scroll inside their own box) to print (`@media print`: no navigation, details
+ * expanded, each table on its own page, nothing cut at the right margin).
  */
 import { z } from 'zod';
 import { escapeHtml, fmtNum } from './format.js';
@@ -29,6 +35,8 @@ export const runInfoSchema = z.object({
   ms: z.number().optional(),
   jobs: z.number().optional(),
   versions: z.record(z.string(), z.string()).optional(),
+  /** The project's git commit and whether the work tree had uncommitted changes when the run started. */
+  git: z.object({ commit: z.string(), dirty: z.boolean() }).nullable().optional(),
   nodes: z
     .array(
       z.object({
@@ -55,6 +63,8 @@ export interface ReportTable {
 
 export interface ReportFigure {
   title: string;
+  /** The figure draws this title itself (in the SVG): the caption is then only for screen readers. */
+  titleInFigure?: boolean;
   /** Inline SVG markup, or an <img> with a data URI. */
   html: string;
 }
@@ -76,9 +86,23 @@ export interface DataFix {
   why: string;
 }
 
+/** The paper a report replicates. */
+export interface PaperInfo {
+  title: string;
+  authors: string;
+  year?: string | number;
+  venue?: string;
+  /** e.g. a DOI link, printed as text (the report makes no requests and has no external links). */
+  url?: string;
+}
+
 export interface ReportInput {
   title: string;
   subtitle?: string;
+  paper?: PaperInfo;
+  /** One paragraph: what was replicated and on what data. */
+  summary?: string;
+  headline?: string;
   simulated: boolean;
   simulatedText: string;
   tables: ReportTable[];
@@ -136,7 +160,42 @@ details { margin: 0.8em 0; } summary { cursor: pointer; font-weight: 600; }
 footer { margin-top: 3em; font-size: 0.8em; color: #777; }
 ${TABLE_CSS}
 /* in the report, long header labels wrap instead of pushing a table past the page edge */
-.report-table .repro-table thead th { white-space: normal; }`;
+.report-table .repro-table thead th { white-space: normal; }
+main, section, header, p, li, dd { min-width: 0; overflow-wrap: anywhere; }
+.scroll { overflow-x: auto; max-width: 100%; }
+.paper { margin: 0.2em 0 0.8em 0; }
+.paper .ptitle { font-style: italic; }
+.summary { max-width: 48em; }
+.headline { border-left: 5px solid #1f5fa8; background: #f3f7fc; padding: 0.6em 1em; margin: 1em 0; }
+.headline p { margin: 0.3em 0; }
+.visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); clip-path: inset(50%); white-space: nowrap; }
+.report-figure { position: relative; }
+@media (max-width: 600px) {
+  main { padding: 0.5em 0.8em 2em 0.8em; }
+  .banner { padding: 0.6em 0.8em; }
+  h1 { font-size: 1.3em; }
+  dl.meta { grid-template-columns: minmax(0, 1fr); gap: 0 0; }
+  dl.meta dd { margin-bottom: 0.4em; }
+  /* a figure keeps a legible size and scrolls inside its box */
+  .report-figure { overflow-x: auto; }
+  .report-figure svg { max-width: none; width: 480px; }
+}
+@media print {
+  nav, footer { display: none; }
+  main { max-width: none; padding: 0; }
+  body { font-size: 10pt; }
+  .banner { border: 1px solid #999; }
+  details > summary { list-style: none; }
+  details::details-content { content-visibility: visible; display: contents; }
+  .scroll, .repro-table, .dag, .report-figure, pre.text { overflow: visible; }
+  .dag { flex-wrap: wrap; }
+  .report-table { break-before: page; break-inside: avoid; }
+  .report-figure { break-inside: avoid; }
+  .report-figure svg { width: 100%; max-width: 100%; }
+  h2, h3 { break-after: avoid; }
+  a { color: inherit; text-decoration: none; }
+  .repro-table table { font-size: 9pt; }
+}`;
 
 /** Longest-path depth of each node from the sources (unknown inputs are ignored). */
 export function dagLayers(nodes: RunInfo['nodes']): string[][] {
@@ -164,6 +223,12 @@ export function dagLayers(nodes: RunInfo['nodes']): string[][] {
 
 const fmtMs = (ms: number | undefined) => (ms === undefined ? '' : ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(2)} s`);
 
+/** "0123abcd… (uncommitted changes)" / "not recorded". */
+export function gitText(g: RunInfo['git']): string {
+  if (!g) return 'not recorded';
+  return `${g.commit}${g.dirty ? ' (with uncommitted changes)' : ' (clean work tree)'}`;
+}
+
 function runSection(r: RunInfo | undefined, packages: Record<string, string>, seed: number | undefined): string {
   const L: string[] = ['<section id="run"><h2>Run</h2>'];
   if (!r) {
@@ -171,6 +236,7 @@ function runSection(r: RunInfo | undefined, packages: Record<string, string>, se
     if (seed !== undefined) L.push(`<dl class="meta"><dt>Seed</dt><dd>${seed}</dd></dl>`);
   } else {
     const rows: [string, string][] = [];
+    rows.push(['Project commit', gitText(r.git)]);
     if (r.pipeline) rows.push(['Pipeline', r.pipeline]);
     if (r.file) rows.push(['File', r.file]);
     if (r.run !== undefined) rows.push(['Run', String(r.run)]);
@@ -188,9 +254,9 @@ function runSection(r: RunInfo | undefined, packages: Record<string, string>, se
   if (Object.keys(versions).length) {
     L.push('<h3>Versions</h3>');
     L.push(
-      `<table class="plain"><thead><tr><th>Component</th><th>Version</th></tr></thead><tbody>${Object.entries(versions)
+      `<div class="scroll"><table class="plain"><thead><tr><th>Component</th><th>Version</th></tr></thead><tbody>${Object.entries(versions)
         .map(([k, v]) => `<tr><td>${escapeHtml(k)}</td><td class="mono">${escapeHtml(v)}</td></tr>`)
-        .join('')}</tbody></table>`,
+        .join('')}</tbody></table></div>`,
     );
   }
   L.push('</section>');
@@ -225,10 +291,10 @@ function dagSection(r: RunInfo | undefined): string {
   L.push('</div>');
   const timed = r.nodes.filter((n) => n.ms !== undefined);
   if (timed.length) {
-    L.push('<details><summary>Durations</summary><table class="plain"><thead><tr><th>Node</th><th>Kind</th><th>Status</th><th>Time</th><th>Why</th></tr></thead><tbody>');
+    L.push('<details><summary>Durations</summary><div class="scroll"><table class="plain"><thead><tr><th>Node</th><th>Kind</th><th>Status</th><th>Time</th><th>Why</th></tr></thead><tbody>');
     for (const n of timed)
       L.push(`<tr><td>${escapeHtml(n.id)}</td><td>${escapeHtml(n.kind)}</td><td>${escapeHtml(n.status ?? '')}</td><td class="num">${escapeHtml(fmtMs(n.ms))}</td><td>${escapeHtml(n.reason ?? '')}</td></tr>`);
-    L.push('</tbody></table></details>');
+    L.push('</tbody></table></div></details>');
   }
   L.push('</section>');
   return L.join('\n');
@@ -245,7 +311,7 @@ function comparisonSection(all: (Comparison | DescribeComparison)[], digits: num
     L.push('</section>');
     return L.join('\n');
   }
-  L.push('<table class="plain" id="comparison-summary"><thead><tr><th>Table</th><th>DID within 2 SE</th><th>All coefficients within 2 SE</th><th>DID: paper → this run</th></tr></thead><tbody>');
+  L.push('<div class="scroll"><table class="plain" id="comparison-summary"><thead><tr><th>Table</th><th>DID within 2 SE</th><th>All coefficients within 2 SE</th><th>DID: paper → this run</th></tr></thead><tbody>');
   for (const c of cs) {
     const s = c.summary;
     const did = c.cells
@@ -258,20 +324,61 @@ function comparisonSection(all: (Comparison | DescribeComparison)[], digits: num
       `<tr><td><a href="#${escapeHtml(c.table)}-comparison">${escapeHtml(c.title)}</a></td><td class="num ${cls}">${s.treatment_within_2se} / ${s.treatment_cells}</td><td class="num">${s.within_2se} / ${s.cells}</td><td>${escapeHtml(did)}</td></tr>`,
     );
   }
-  L.push('</tbody></table>');
+  L.push('</tbody></table></div>');
   for (const c of cs) L.push(`<details><summary>${escapeHtml(c.title)}: details</summary>${renderHtmlFragment(comparisonLayout(c, digits))}</details>`);
   L.push('</section>');
   return L.join('\n');
 }
 
+/** "Yiming Ding (year not stated). Title. Venue not stated." as HTML. */
+function paperHtml(p: PaperInfo): string {
+  const year = p.year === undefined || p.year === '' ? 'year not stated in the source' : String(p.year);
+  const venue = p.venue ? escapeHtml(p.venue) : 'Venue not stated in the source';
+  return (
+    `<p class="paper" id="paper">Replicates: ${escapeHtml(p.authors)} (${escapeHtml(year)}). ` +
+    `<span class="ptitle">${escapeHtml(p.title)}</span>. ${venue}.${p.url ? ` <span class="mono">${escapeHtml(p.url)}</span>` : ''}</p>`
+  );
+}
+
+/**
+ * The headline finding: the author's sentence (param), then for the first regression comparison the
+ * treatment coefficient of each column, paper → this run, and across all comparisons how many
+ * treatment coefficients are within 2 SE of the paper's.
+ */
+function headlineSection(text: string | undefined, all: (Comparison | DescribeComparison)[], digits: number): string {
+  const cs = all.filter((c): c is Comparison => (c as DescribeComparison).kind !== 'describe');
+  if (!text && cs.length === 0) return '';
+  const L: string[] = ['<section id="headline"><h2>Headline finding</h2><div class="headline">'];
+  if (text) L.push(`<p>${escapeHtml(text)}</p>`);
+  const first = cs[0];
+  if (first) {
+    const term = first.cells[0]?.term;
+    const cells = first.cells.filter((x) => x.term === term);
+    const est = (e: { estimate: number; se?: number | null } | null) => (e ? `${fmtNum(e.estimate, digits)}${e.se === null || e.se === undefined ? '' : ` (${fmtNum(e.se, digits)})`}` : 'not estimated');
+    L.push(
+      `<p>${escapeHtml(first.title)}, ${escapeHtml(term ?? 'treatment')}: ${cells
+        // label by this run's column; name the paper column when they differ (Table 3 col. 3 ↔ paper (2))
+        .map((x) => `${escapeHtml(x.column === `(${x.model})` ? x.column : `(${x.model}) vs paper ${x.column}`)}: paper ${escapeHtml(est(x.paper))} → this run ${escapeHtml(est(x.run))}`)
+        .join('; ')}.</p>`,
+    );
+    const within = cs.reduce((a, c) => a + c.summary.treatment_within_2se, 0);
+    const total = cs.reduce((a, c) => a + c.summary.treatment_cells, 0);
+    L.push(`<p>Across ${cs.length} table${cs.length === 1 ? '' : 's'}: ${within} of ${total} treatment coefficients are within 2 standard errors of the paper's.</p>`);
+  }
+  L.push('</div></section>');
+  return L.join('\n');
+}
+
 /** Build the report page. */
 export function buildReport(r: ReportInput): string {
-  const toc: [string, string][] = [['run', 'Run'], ['dag', 'Pipeline']];
+  const toc: [string, string][] = [];
+  const headline = headlineSection(r.headline, r.comparisons, r.comparisonDigits);
+  if (headline) toc.push(['headline', 'Headline']);
   if (r.tables.length) toc.push(['tables', 'Tables']);
   if (r.figures.length) toc.push(['figures', 'Figures']);
   if (r.comparisons.length) toc.push(['comparison', 'Paper vs this run']);
   if (r.notes.some((n) => n.items.length)) toc.push(['notes', 'Notes']);
-  toc.push(['provenance', 'Data provenance']);
+  toc.push(['dag', 'Pipeline'], ['run', 'Run'], ['provenance', 'Data provenance']);
 
   const B: string[] = [];
   B.push(
@@ -280,10 +387,12 @@ export function buildReport(r: ReportInput): string {
       : '<div class="banner real" id="data-banner">Data: the input files listed under Data provenance.</div>',
   );
   B.push('<main>');
-  B.push(`<header><h1>${escapeHtml(r.title)}</h1>${r.subtitle ? `<p class="subtitle">${escapeHtml(r.subtitle)}</p>` : ''}</header>`);
+  B.push(
+    `<header><h1>${escapeHtml(r.title)}</h1>${r.subtitle ? `<p class="subtitle">${escapeHtml(r.subtitle)}</p>` : ''}` +
+      `${r.paper ? paperHtml(r.paper) : ''}${r.summary ? `<p class="summary" id="summary">${escapeHtml(r.summary)}</p>` : ''}</header>`,
+  );
   B.push(`<nav><ul>${toc.map(([id, t]) => `<li><a href="#${id}">${escapeHtml(t)}</a></li>`).join('')}</ul></nav>`);
-  B.push(runSection(r.run, r.packages, r.seed));
-  B.push(dagSection(r.run));
+  if (headline) B.push(headline);
   if (r.tables.length) {
     B.push('<section id="tables"><h2>Tables</h2>');
     B.push(`<ul>${r.tables.map((t, i) => `<li><a href="#table-${i + 1}">${escapeHtml(t.title)}</a></li>`).join('')}</ul>`);
@@ -292,7 +401,9 @@ export function buildReport(r: ReportInput): string {
   }
   if (r.figures.length) {
     B.push('<section id="figures"><h2>Figures</h2>');
-    r.figures.forEach((f, i) => B.push(`<figure class="report-figure" id="figure-${i + 1}">${f.html}<figcaption>${escapeHtml(f.title)}</figcaption></figure>`));
+    r.figures.forEach((f, i) =>
+      B.push(`<figure class="report-figure" id="figure-${i + 1}">${f.html}<figcaption${f.titleInFigure ? ' class="visually-hidden"' : ''}>${escapeHtml(f.title)}</figcaption></figure>`),
+    );
     B.push('</section>');
   }
   B.push(comparisonSection(r.comparisons, r.comparisonDigits));
@@ -301,12 +412,15 @@ export function buildReport(r: ReportInput): string {
     for (const n of r.notes) if (n.items.length) B.push(`<h3>${escapeHtml(n.heading)}</h3><ul>${n.items.map((i) => `<li>${escapeHtml(i)}</li>`).join('')}</ul>`);
     B.push('</section>');
   }
+  B.push(dagSection(r.run));
+  B.push(runSection(r.run, r.packages, r.seed));
   B.push('<section id="provenance"><h2>Data provenance</h2>');
   if (r.provenance.length) {
-    B.push('<table class="plain"><thead><tr><th>File</th><th>Bytes</th><th>SHA-256</th><th>Note</th></tr></thead><tbody>');
+    B.push(`<details id="provenance-details"><summary>${r.provenance.length} input file${r.provenance.length === 1 ? '' : 's'} with size and SHA-256</summary>`);
+    B.push('<div class="scroll"><table class="plain"><thead><tr><th>File</th><th>Bytes</th><th>SHA-256</th><th>Note</th></tr></thead><tbody>');
     for (const p of r.provenance)
       B.push(`<tr><td class="mono">${escapeHtml(p.file)}</td><td class="num">${p.bytes}</td><td class="mono">${escapeHtml(p.sha256)}</td><td>${escapeHtml(p.note ?? '')}</td></tr>`);
-    B.push('</tbody></table>');
+    B.push('</tbody></table></div></details>');
   } else B.push('<p>No input files were listed (param <code>provenance</code>).</p>');
   if (r.fixes) {
     B.push('<h3 id="fixes">Data corrections</h3>');

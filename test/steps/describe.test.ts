@@ -47,11 +47,13 @@ describe('describe statistics', () => {
 describe('describe step output', () => {
   it('renders every format with labels and the paper headers, two decimals by default', async () => {
     const out = await run({ vars: { lemp: 'LEMP', treat: 'DID' }, title: 'Table 2: Descriptive statistics' });
-    expect(Object.keys(out).sort()).toEqual(['csv', 'html', 'md', 'table', 'tex']);
+    expect(Object.keys(out).sort()).toEqual(['csv', 'docx', 'html', 'md', 'notes', 'table', 'tex', 'xlsx']);
     const csv = text(out.csv).split('\r\n');
     expect(csv[0]).toBe('Variable,Observations,Mean,Std. Dev.,Min,Median,Max');
     expect(csv[2]).toBe('DID,2500,0.38,0.49,0.00,0.00,1.00'); // R: mean(d$treat) = 0.382, sd = 0.486
-    expect(text(out.tex)).toContain('\\begin{tabular}{lcccccc}');
+    expect(text(out.tex)).toContain(`\\begin{tabular}{l${'D{.}{.}{-1}'.repeat(6)}}`);
+    expect(text(out.tex)).toContain('DID & \\multicolumn{1}{c}{$2500$} & 0.38 & 0.49 & 0.00 & 0.00 & 1.00 \\\\');
+    expect(text(out.notes)).toBe('Table 2: Descriptive statistics\n\nN = 2500 rows; Std. Dev. with divisor n−1; quantiles by linear interpolation (type 7).\n');
     expect(text(out.html)).toContain('<caption>Table 2: Descriptive statistics</caption>');
     expect(text(out.md)).toContain('| LEMP | 2500 |');
   });

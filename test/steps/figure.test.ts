@@ -48,6 +48,14 @@ describe('figure: event study', () => {
     expect(svg).not.toMatch(/\d{4}-\d\d-\d\dT/); // no timestamps
     save('figure1.svg', out.svg!.type === 'file' ? out.svg.bytes : new Uint8Array());
   });
+  it('titles the y axis with the variable label (SO2, not so2) when var_labels names it', async () => {
+    const plain = text((await es()).svg);
+    expect(plain).toContain('Effect on so2');
+    const out = await def.run(renderCtx('figure1'), { data: jsonArtifact('event-study.json') }, def.params.parse({ type: 'event-study', var_labels: { so2: 'SO₂' } }));
+    const svg = text(out.svg);
+    expect(svg).toContain('Effect on SO₂');
+    expect(svg).not.toContain('Effect on so2');
+  });
   it('renders a PNG (signature, 2x size) and the same bytes twice', async () => {
     const a = await es();
     const b = await es();

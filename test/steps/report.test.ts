@@ -18,7 +18,8 @@ describe('report built from fixtures', () => {
     expect(html.match(/<div class="report-table" id="table-\d+">/g)).toHaveLength(2);
     for (const t of tableTitles) expect(html).toContain(`<caption>${t}</caption>`);
     expect(html.match(/<figure class="report-figure" id="figure-\d+"><svg /g)).toHaveLength(2);
-    for (const f of figureTitles) expect(html).toContain(`<figcaption>${f}</figcaption>`);
+    // the figures draw their titles themselves: the caption is only for screen readers (not printed twice)
+    for (const f of figureTitles) expect(html).toContain(`<figcaption class="visually-hidden">${f}</figcaption>`);
     expect(html).toContain('<td>-2.498***</td>');
   });
   it('is self-contained: no scripts, no external URLs except SVG namespaces', () => {
@@ -50,6 +51,21 @@ describe('report built from fixtures', () => {
     expect(html).toContain('Inconsistencies in the paper');
     expect(html).toContain('282 cities 2010-2022');
   });
+  it('names the paper (title, authors, year/venue or "not stated") with the summary, and puts results before the pipeline', () => {
+    expect(html).toMatch(/<p class="paper" id="paper">Replicates: Yiming Ding \(year not stated in the source\)\. <span class="ptitle">Research on the Impact of the Establishment of Cross-Border E-Commerce Comprehensive Pilot Zones on Environmental Pollution<\/span>\. Venue not stated in the source\.<\/p>/);
+    const at = (s: string) => {
+      const i = html.indexOf(s);
+      expect(i, s).toBeGreaterThan(0);
+      return i;
+    };
+    const order = ['id="paper"', 'id="headline"', 'id="tables"', 'id="figures"', 'id="comparison"', 'id="notes"', 'id="dag"', 'id="run"', 'id="provenance"'].map(at);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    // the headline: the treatment coefficient of the first regression table, paper → this run
+    expect(html).toMatch(/<div class="headline">\n<p>Table 3: Baseline Regression Results, did: \(1\): paper -2\.498 \(0\.272\) → this run -2\.498 \(0\.272\); \(2\): paper -2\.345 \(0\.298\) → this run -2\.345 \(0\.298\)\.<\/p>\n<p>Across 1 table: 2 of 2 treatment coefficients are within 2 standard errors of the paper's\.<\/p>/);
+    // provenance is collapsible; the git commit is "not recorded" when the run metadata lacks it
+    expect(html).toMatch(/<details id="provenance-details"><summary>2 input files with size and SHA-256<\/summary>/);
+    expect(html).toContain('<dt>Project commit</dt><dd>not recorded</dd>');
+  });
   it('is byte-identical when rebuilt', async () => {
     const again = await buildFixtureReport();
     expect(again.html).toBe(html);
@@ -57,6 +73,51 @@ describe('report built from fixtures', () => {
 });
 
 describe('report step details', () => {
+  it('shows the paper as given, the git commit and dirty flag from the run metadata, labels in table artifacts', async () => {
+    const run = { type: 'json' as const, value: { ...(jsonArtifact('run.json') as { value: object }).value, git: { commit: 'a'.repeat(40), dirty: true } } };
+    const { fromRows } = await import('../../engine/table.js');
+    const balance = fromRows([{ covariate: 'pgdp', smd_before: 0.088, smd_after: 0.0345 }]);
+    const out = await def.run(
+      renderCtx('report'),
+      { run, tables: [{ type: 'table', table: balance }] },
+      def.params.parse({
+        paper_notes: false,
+        paper: { title: 'A <Paper>', authors: 'A. Author', year: 2025, venue: 'Some Journal', url: 'doi:10.1/x' },
+        summary: 'What was replicated, on simulated data.',
+        labels: { pgdp: 'PGDP', smd_before: 'SMD before' },
+      }),
+    );
+    const h = text(out.html);
+    expect(h).toContain('<p class="paper" id="paper">Replicates: A. Author (2025). <span class="ptitle">A &lt;Paper&gt;</span>. Some Journal. <span class="mono">doi:10.1/x</span></p>');
+    expect(h).toContain('<p class="summary" id="summary">What was replicated, on simulated data.</p>');
+    expect(h).toContain(`<dt>Project commit</dt><dd>${'a'.repeat(40)} (with uncommitted changes)</dd>`);
+    expect(h).toContain('<th scope="col">SMD before</th><th scope="col">smd after</th>');
+    expect(h).toContain('<tr><td>PGDP</td><td>0.088</td><td>0.035</td></tr>');
+    // git: false leaves it out
+    const off = text((await def.run(renderCtx('report'), { run }, def.params.parse({ paper_notes: false, git: false }))).html);
+    expect(off).toContain('<dt>Project commit</dt><dd>not recorded</dd>');
+  });
+  it('reads the commit of a git folder (gitState), null outside one', async () => {
+    const { gitState } = await import('../../steps/report.js');
+    const { mkdtempSync, rmSync, writeFileSync: wf } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { spawnSync } = await import('node:child_process');
+    const dir = mkdtempSync(path.join(tmpdir(), 'repro-git-'));
+    try {
+      expect(gitState(dir)).toBeNull();
+      const g = (...a: string[]) => spawnSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@t', ...a], { encoding: 'utf8' });
+      if (g('init', '-q').status !== 0) return; // no git binary
+      wf(path.join(dir, 'f.txt'), 'a');
+      g('add', 'f.txt');
+      g('commit', '-qm', 'x');
+      const head = g('rev-parse', 'HEAD').stdout.trim();
+      expect(gitState(dir)).toEqual({ commit: head, dirty: false });
+      wf(path.join(dir, 'f.txt'), 'b');
+      expect(gitState(dir)).toEqual({ commit: head, dirty: true });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
   it('layers the DAG by longest path', () => {
     expect(dagLayers([{ id: 'a', kind: 'k' }, { id: 'b', kind: 'k', inputs: ['a'] }, { id: 'c', kind: 'k', inputs: ['a', 'b'] }, { id: 'd', kind: 'k', inputs: ['zzz'] }])).toEqual([
       ['a', 'd'],

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import def from '../../steps/tabulate.js';
 import { stars, fmtNum, escapeTex } from '../../steps/render/format.js';
 import { regressionLayout, describeVcov } from '../../steps/render/esttab.js';
-import { renderTex, renderCsv, renderMarkdown } from '../../steps/render/layout.js';
+import { renderTex, renderCsv, renderCsvNotes, renderMarkdown } from '../../steps/render/layout.js';
 import { loadPaperTables } from '../../steps/render/compare.js';
 import type { Model } from '../../steps/render/model.js';
 import describeStep from '../../steps/describe.js';
@@ -22,7 +22,14 @@ function texProblems(tex: string): string[] {
   const src = tex
     .split('\n')
     .filter((l) => !l.startsWith('%'))
-    .join('\n');
+    .join('\n')
+    // the fit-to-width test compares lengths with '>' (not text)
+    .replace(/\\ifdim\\width>\\linewidth/g, '\\ifdim\\width\\linewidth')
+    .replace(/\{%$/gm, '{')
+    // dcolumn: numeric cells are in math mode (stars as ^{***}, thousands as {,})
+    .replace(/\^\{\*{1,3}\}/g, '')
+    .replace(/\{,\}/g, ',')
+    .replace(/D\{\.\}\{\.\}\{-1\}/g, 'D');
   let depth = 0;
   for (let i = 0; i < src.length; i++) {
     const ch = src[i];
@@ -45,7 +52,7 @@ function texProblems(tex: string): string[] {
     .replace(/\\[A-Za-z]+\*?/g, ' ');
   const bare = plain.match(/[_%#^~$<>|]/g);
   if (bare) out.push(`bare special characters in text: ${[...new Set(bare)].join(' ')}`);
-  const spec = /\\begin\{tabular\}\{([lcr]+)\}/.exec(src);
+  const spec = /\\begin\{tabular\}\{([lcrD]+)\}/.exec(src);
   if (!spec) out.push('no tabular');
   const ncols = spec ? spec[1]!.length : 0;
   const inner = src.slice(src.indexOf('\\begin{tabular}'), src.indexOf('\\end{tabular}'));
@@ -123,8 +130,9 @@ describe('regressionLayout', () => {
     expect(fe[0]!.ruleAbove).toBe(true);
     const st = l.body.filter((r) => r.kind === 'stat');
     expect(st.map((r) => [r.label, ...r.cells])).toEqual([
-      ['N', '4551', '4551'],
+      ['Observations', '4,551', '4,551'],
       ['R²', '0.751', '0.612'],
+      ['Within R²', '0.042', '0.031'],
     ]);
     expect(st[0]!.ruleAbove).toBe(true);
     // different SE types are listed per column
@@ -136,7 +144,8 @@ describe('regressionLayout', () => {
       ['DID', '-2.34***'],
       ['indus', '0.08***'],
     ]);
-    expect(l.body.filter((r) => r.kind === 'stat').map((r) => r.cells[0])).toEqual(['4551', '285', '0.04']);
+    expect(l.body.filter((r) => r.kind === 'stat').map((r) => r.cells[0])).toEqual(['4,551', '285', '0.04']);
+    expect(regressionLayout([m2], { stats: ['n'], thousands: '' }).body.at(-1)!.cells).toEqual(['4551']);
     const d = regressionLayout([m2], { drop: ['_cons', 'fin'] });
     expect(d.body.some((r) => r.label === '_cons' || r.label === 'fin')).toBe(false);
   });
@@ -162,16 +171,31 @@ describe('renderers', () => {
   it('LaTeX uses booktabs rules, a multicolumn group header and one column spec per model', () => {
     const tex = renderTex(l);
     const lines = tex.split('\n');
-    expect(tex).toContain('\\begin{tabular}{lcc}');
+    expect(tex).toContain('\\begin{tabular}{lD{.}{.}{-1}D{.}{.}{-1}}');
+    expect(tex.split('\n')[0]).toBe('% Requires \\usepackage{booktabs,threeparttable,dcolumn,graphicx}');
     const i = (s: string) => lines.findIndex((x) => x.startsWith(s));
     expect(i('\\toprule')).toBeLessThan(i('\\midrule'));
     expect(lines.filter((x) => x === '\\bottomrule')).toHaveLength(1);
     expect(i('\\bottomrule')).toBeGreaterThan(i('R$^2$'));
     expect(tex).toContain('Variable & \\multicolumn{2}{c}{SO2} \\\\');
     expect(tex).toContain('\\cmidrule(lr){2-3}');
-    expect(tex).toContain('DID & -2.498$^{***}$ & -2.345$^{***}$ \\\\');
-    expect(tex).toContain('\\_cons & 4.519$^{***}$ & 2.214$^{**}$ \\\\');
+    // numbers in math mode (dcolumn): '-' is a real minus, stars a superscript
+    expect(tex).toContain('DID & -2.498^{***} & -2.345^{***} \\\\');
+    expect(tex).toContain('\\_cons & 4.519^{***} & 2.214^{**} \\\\');
     expect(tex).toContain(' & (0.272) & (0.298) \\\\');
+    // text cells are centred over the decimal columns; counts keep their separator in math as {,}
+    expect(tex).toContain('City FE & \\multicolumn{1}{c}{YES} & \\multicolumn{1}{c}{YES} \\\\');
+    expect(tex).toContain('Observations & \\multicolumn{1}{c}{$5{,}001$} & \\multicolumn{1}{c}{$4{,}551$} \\\\');
+    // notes inside the table width, and no \setcounter unless asked for
+    expect(tex).toMatch(/\\end\{tabular\}\n\\begin\{tablenotes\}\[flushleft\]\n\\footnotesize\n\\item Standard errors in parentheses/);
+    expect(tex).not.toContain('setcounter');
+    expect(renderTex(l, { counter: true })).toContain('\\setcounter{table}{2}\n\\caption{Baseline}');
+    // centred columns: the minus is still a real one ($-$)
+    const c = renderTex(l, { align: 'center', fit: 'none', landscape: true });
+    expect(c).toContain('DID & $-2.498^{***}$ & $-2.345^{***}$ \\\\');
+    expect(c).toContain('\\begin{sidewaystable}[htbp]');
+    expect(c).not.toContain('resizebox');
+    expect(texProblems(c)).toEqual([]);
     // midrules: after the header, before FE rows, before N
     expect(lines.filter((x) => x === '\\midrule')).toHaveLength(3);
   });
@@ -182,7 +206,11 @@ describe('renderers', () => {
     expect(csv[2]).toBe(',so2,so2');
     expect(csv[3]).toBe('DID,-2.498***,-2.345***');
     expect(csv[4]).toBe(',(0.272),(0.298)');
-    expect(csv.find((r) => r.startsWith('"Note:'))).toMatch(/^"Note: Standard errors in parentheses; standard errors clustered by city \(CR1\)\./);
+    // counts are plain numbers; notes are not data rows (they go to the sidecar)
+    expect(csv).toContain('Observations,5001,4551');
+    expect(csv.some((r) => r.includes('Note'))).toBe(false);
+    expect(renderCsvNotes(l)).toMatch(/^Table 3: Baseline\n\nStandard errors in parentheses; standard errors clustered by city \(CR1\)\./);
+    expect(renderCsv(l, { bom: true }).startsWith('\uFEFFVariable,')).toBe(true);
   });
   it('Markdown escapes stars so they are not read as emphasis', () => {
     const md = renderMarkdown(l);
@@ -201,8 +229,8 @@ describe('renderers', () => {
     expect(texProblems(tex)).toEqual([]);
     // the star note's "p<0.01" is \textless (OT1 would print "p¡0.01")
     expect(tex).toContain('*** p\\textless{}0.01, ** p\\textless{}0.05, * p\\textless{}0.1.');
-    // LaTeX numbers captions itself: the title's "Table 9:" sets the counter instead of repeating
-    expect(tex).toContain('\\setcounter{table}{8}\n\\caption{50\\% of R\\&D\\_spend \\textless{}all\\textgreater{} \\textbar{} \\#1 \\textasciitilde{} \\$ \\textasciicircum{}}');
+    // LaTeX numbers captions itself: the title's "Table 9:" is dropped from the caption
+    expect(tex).toContain('\\centering\n\\caption{50\\% of R\\&D\\_spend \\textless{}all\\textgreater{} \\textbar{} \\#1 \\textasciitilde{} \\$ \\textasciicircum{}}');
     // the checker does catch what it claims to
     expect(texProblems('\\begin{tabular}{lc}\na & b & c \\\\\n\\end{tabular}\n_cons p<0.01 {')).toEqual([
       'unbalanced braces: depth 1 at the end',
@@ -232,35 +260,57 @@ describe('tabulate step', () => {
     for (const o of [out, d]) {
       expect(texProblems(text(o.tex))).toEqual([]);
       const recs = parse(text(o.csv), { relax_column_count: false }) as string[][];
-      expect(recs.length).toBeGreaterThan(3);
+      expect(recs.length).toBeGreaterThan(2);
       expect(new Set(recs.map((r) => r.length)).size).toBe(1);
     }
-    expect(text(out.tex)).toContain('\\setcounter{table}{2}\n\\caption{Baseline, 5\\% sample \\& so2\\_t}');
-    // with a TeX engine at hand, the two tables must also compile (apt-get install texlive-latex-recommended)
+    expect(text(out.tex)).toContain('\\centering\n\\caption{Baseline, 5\\% sample \\& so2\\_t}');
+    // a Table 4-like table: five columns with long headers is wider than \textwidth at its natural size
+    const wide = await def.run(
+      renderCtx('table4'),
+      { models: ['model-did-only.json', 'model-controls.json', 'model-province-hc1.json', 'model-controls.json', 'model-controls.json'].map(jsonArtifact) },
+      def.params.parse({
+        title: 'Table 4: Robustness tests',
+        columns: ['SO2', 'CO2', 'SO2 intensity', 'Without municipalities', 'Without 2020-2022'],
+        groups: [{ label: 'PSM-DID', span: 1 }, { label: 'Alternative dependent variables', span: 2 }, { label: 'Subsample regression', span: 2 }],
+        formats: ['tex'],
+      }),
+    );
+    // with a TeX engine at hand, the tables must also compile, and fit the text width (no overfull box)
     const pdflatex = ['/usr/bin/pdflatex', '/usr/local/bin/pdflatex'].find((f) => existsSync(f));
-    if (!pdflatex) {
-      console.warn('tabulate test: pdflatex not installed, LaTeX checked structurally only');
+    const sty = pdflatex ? spawnSync('kpsewhich', ['threeparttable.sty', 'dcolumn.sty'], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean) : [];
+    if (!pdflatex || sty.length < 2) {
+      console.warn('tabulate test: pdflatex with threeparttable and dcolumn not installed (apt-get install texlive-latex-recommended texlive-latex-extra), LaTeX checked structurally only');
       return;
     }
     const dir = mkdtempSync(path.join(tmpdir(), 'repro-tex-'));
     try {
+      const pkgs = new Set([out, d, wide].flatMap((o) => /^% Requires \\usepackage\{([^}]*)\}/.exec(text(o.tex))![1]!.split(',')));
       writeFileSync(path.join(dir, 't3.tex'), text(out.tex));
       writeFileSync(path.join(dir, 't2.tex'), text(d.tex));
+      writeFileSync(path.join(dir, 't4.tex'), text(wide.tex));
       writeFileSync(
         path.join(dir, 'doc.tex'),
-        '\\documentclass{article}\n\\usepackage{booktabs}\n\\usepackage[utf8]{inputenc}\n\\begin{document}\n\\input{t2.tex}\n\\input{t3.tex}\n\\end{document}\n',
+        `\\documentclass{article}\n\\usepackage{${[...pkgs].join(',')}}\n\\usepackage[utf8]{inputenc}\n\\begin{document}\n\\input{t2.tex}\n\\input{t3.tex}\n\\input{t4.tex}\n\\end{document}\n`,
       );
       const r = spawnSync(pdflatex, ['-interaction=nonstopmode', '-halt-on-error', 'doc.tex'], { cwd: dir, encoding: 'utf8' });
       expect(r.stdout.split('\n').filter((l) => l.startsWith('!')), r.stdout.slice(-2000)).toEqual([]);
       expect(r.status).toBe(0);
       expect(existsSync(path.join(dir, 'doc.pdf'))).toBe(true);
+      const log = readFileSync(path.join(dir, 'doc.log'), 'latin1');
+      expect(log.match(/Overfull \\hbox[^\n]*/g) ?? []).toEqual([]);
+      // the same wide table without fitting does overflow: the check above can fail
+      writeFileSync(path.join(dir, 't4.tex'), renderTex(regressionLayout([m1, m2, m3, m2, m2], { title: 'T', columns: ['SO2', 'CO2', 'SO2 intensity', 'Without municipalities', 'Without 2020-2022'], groups: [{ label: 'PSM-DID', span: 1 }, { label: 'Alternative dependent variables', span: 2 }, { label: 'Subsample regression', span: 2 }] }), { fit: 'none' }));
+      spawnSync(pdflatex, ['-interaction=nonstopmode', '-halt-on-error', 'doc.tex'], { cwd: dir, encoding: 'utf8' });
+      expect(readFileSync(path.join(dir, 'doc.log'), 'latin1')).toMatch(/Overfull \\hbox/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
   it('writes only the requested formats', async () => {
-    const out = await run({ formats: ['md', 'tex'] });
+    const out = await run({ formats: ['md', 'tex'], tidy: false });
     expect(Object.keys(out).sort()).toEqual(['md', 'tex']);
+    // csv comes with its notes sidecar; tidy is on by default
+    expect(Object.keys(await run({ formats: ['csv'] })).sort()).toEqual(['csv', 'notes', 'tidy']);
   });
   it('writes an HTML page with the table, column order and note', async () => {
     const out = await run({ title: 'Table 3', labels: { did: 'DID' }, columns: ['No controls', 'Controls'] });
@@ -359,8 +409,8 @@ describe('tabulate on the real estimate step (mpdta)', () => {
     expect(csv[2]).toBe(`did,${fmtNum(did.estimate, 3)}${stars(did.p)},${fmtNum((b.model as { value: any }).value.coefficients[0].estimate, 3)}${stars((b.model as { value: any }).value.coefficients[0].p)}`);
     expect(csv).toContain('County FE,YES,NO');
     expect(csv).toContain('Year FE,YES,YES');
-    expect(csv).toContain(`N,${m.n},2500`);
-    expect(csv.find((r) => r.startsWith('"Note:'))).toContain('(1) clustered by county; (2) heteroskedasticity-robust (HC1)');
+    expect(csv).toContain(`Observations,${m.n},2500`);
+    expect(text(out.notes)).toContain('(1) clustered by county; (2) heteroskedasticity-robust (HC1)');
     expect(csv.find((r) => r.startsWith('lpop'))).toMatch(/^lpop,,-?\d/);
   });
 });
