@@ -536,6 +536,12 @@ export function formatOf(file: string, f: IngestParams['format'], head: Uint8Arr
   return 'csv';
 }
 
+/** When the header is one column that contains a separator character: which param delimiter to set. */
+function delimiterHint(h: string): string {
+  const d = DELIMS.find((c) => c !== ',' && h.includes(c));
+  return d ? ` (the header is one column that contains ${DELIM_NAME[d]} characters: set param delimiter: ${JSON.stringify(d)}, or leave it auto)` : '';
+}
+
 /** The existing names closest to `name` (at most 2 edits, or one contains the other), best first. */
 function closest(name: string, names: string[]): string[] {
   const lo = name.toLowerCase();
@@ -596,7 +602,8 @@ export function typeRaw(raw: Raw, p: IngestParams, file: string, warn: (m: strin
     throw new StepError(
       `${who}: required column${missing.length > 1 ? 's' : ''} ${listCols(missing)} ${missing.length > 1 ? 'are' : 'is'} missing (needed by params require/key/types/select); ` +
         `the file's columns are: ${listCols(names)}.${hints.join('')} ` +
-        `Map a column of the file to it with param columns ({${missing[0]}: name_in_file}) or fix the file.`,
+        `Map a column of the file to it with param columns ({${missing[0]}: name_in_file}) or fix the file.` +
+        (names.length === 1 ? delimiterHint(names[0]!) : ''),
     );
   }
   const na = new Set(p.na.map((s) => s.trim()));
@@ -664,7 +671,8 @@ export function typeRaw(raw: Raw, p: IngestParams, file: string, warn: (m: strin
           .join(', ');
         warn(
           `ingest: ${path.basename(file)}: column "${name}" is read as text: ${good} of its cells are numbers, the others are unknown marker(s) ${shown}. ` +
-            `If they mean missing, add them to param na (na: ${JSON.stringify([...p.na, ...byValue.keys()])}); types: {${name}: number} makes them an error, types: {${name}: string} silences this.`,
+            `If they mean missing, add them to param na (na: ${JSON.stringify([...p.na, ...byValue.keys()])}); types: {${name}: number} makes them an error, types: {${name}: string} silences this.` +
+            ([...byValue.keys()].some((v) => /^[+-]?\d+,\d+$/.test(v)) ? ' Decimal commas (1,5) are not read as numbers: export the file with decimal points.' : ''),
         );
       }
     }
