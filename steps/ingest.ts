@@ -1,10 +1,18 @@
 /**
- * `ingest`: read a data file into a table. CSV (UTF-8 with or without BOM, GBK/GB18030 as Chinese
- * yearbook exports often are; the encoding is detected unless given), XLSX (one sheet) or Arrow IPC.
- * Columns can be renamed (`columns: {new: old}`), typed, checked for a unique key, and missing-value
- * markers (`na`) set. Numbers written with thousands separators (`1,234.5`) parse. Title rows above
- * the header (`header_row`) and trailing note rows ("注：…", "Note: …"; `footer`) are skipped; a
- * repeated header name gets a suffix (`County Name`, `County Name_2`).
+ * `ingest`: read a data file into a table. CSV and other delimited text (UTF-8 with or without BOM,
+ * GBK/GB18030 as Chinese yearbook exports often are; the encoding is detected unless given; the
+ * separator , tab ; | is detected unless `delimiter` is given), XLSX (one sheet), Stata .dta (formats
+ * 113–119, steps/readers/dta.ts; variable and value labels reported, `value_labels: labels` reads the
+ * label text), Parquet (hyparquet: snappy, gzip, zstd, brotli, LZ4; dictionary encoding; flat schemas)
+ * or Arrow IPC / Feather v2 (uncompressed, LZ4 or ZSTD record batches). The format is decided by the
+ * first bytes, then the extension; .xls and other binary files are refused with an "export to XLSX/CSV"
+ * hint. Columns can be renamed (`columns: {new: old}`), typed, checked for a unique key, and
+ * missing-value markers (`na`) set (default: '', NA, —, ..., -, Stata's `.`, Excel's #N/A, #DIV/0! and
+ * other error values). Numbers written with thousands separators (`1,234.5`) parse. Title rows above
+ * the header (`header_row`; a header that looks like a title is an error that names the real header's
+ * row) and trailing note rows ("注：…", "Note: …"; `footer`) are skipped; a repeated header name gets a
+ * suffix (`County Name`, `County Name_2`). Whole-number columns (city codes, years, counts) come out as
+ * IntColumns (engine/table.ts), stored as Arrow Int32.
  *
  * Errors name the file and the place as an editor or spreadsheet shows it: CSV "line 40, column 6"
  * (physical lines, so a leading `#` comment line is line 1), XLSX `sheet "Panel" cell F10`.
