@@ -1,7 +1,8 @@
 /**
  * Stata .dta reader (steps/readers/dta.ts) against R haven's reading of the same files.
  * Fixtures: test/fixtures/dta/, written by R haven (formats 113, 114, 115, 117, 118, 119), R foreign
- * (114) and pandas to_stata (114, 117, 118, 119) — make-fixtures.R and make-fixtures-pandas.py;
+ * (114) and pandas to_stata (114, 117, 118, 119; and 114, 117, 118 big-endian) — make-fixtures.R and
+ * make-fixtures-pandas.py;
  * expected.json is haven::read_dta's reading of every fixture (R 4.2, haven 2.5.1).
  */
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
@@ -31,6 +32,11 @@ describe('readDta vs haven::read_dta', () => {
     const releases = REF.map((r) => readDta(readFileSync(path.join(DIR, r.file))).release);
     for (const f of [113, 114, 115, 117, 118, 119]) expect(releases).toContain(f);
     expect(REF.map((r) => r.file.split('-')[0])).toEqual(expect.arrayContaining(['haven', 'foreign', 'pandas']));
+    // big-endian (MSF) files from pandas byteorder='>', with Latin-1 text in 117
+    const orders = REF.map((r) => readDta(readFileSync(path.join(DIR, r.file))).byteOrder);
+    expect(orders.filter((o) => o === 'MSF').length).toBe(3);
+    const latin = readDta(readFileSync(path.join(DIR, 'pandas-117-msf.dta')));
+    expect(latin.variables.find((v) => v.name === 'city')!.values).toEqual(['Zürich', 'Genève', '', 'Málaga']);
   });
 
   it.each(REF.map((r) => [r.file, r] as const))('%s: names, values, missing codes, labels', (file, ref) => {
