@@ -251,6 +251,7 @@ function readData(c: Cursor, nobs: number, L: Layout, release: number, strls: Ma
         else {
           // 118: v = 2 bytes, o = 6 bytes; 119: v = 3 bytes, o = 5 bytes (dta_119; pandas writes this).
           // ReadStat (R haven) writes 119 files with the 118 split: when the 119 key is not in <strls>, try that.
+          // Big-endian (MSF) strLs are untested: neither pandas 1.5 nor haven 2.5.1 reads its own back.
           const b = c.b.subarray(pos, pos + 8);
           const num = (s: number, n: number) => {
             let x = 0;
@@ -388,6 +389,7 @@ function readNew(b: Uint8Array): DtaFile {
 /** Parse dta bytes. Throws DtaError (with the reason) for anything this reader cannot read. */
 export function readDta(bytes: Uint8Array): DtaFile {
   if (bytes.length >= 11 && latin1(bytes.subarray(0, 11)) === '<stata_dta>') return readNew(bytes);
+  if (!looksLikeDta(bytes)) throw new DtaError(`not a Stata dta file: it starts with ${JSON.stringify(latin1(bytes.subarray(0, 12)))}, neither <stata_dta> nor a dta 102–115 header`);
   const release = bytes[0]!;
   if (bytes.length < 109) throw new DtaError(`the file is ${bytes.length} bytes, shorter than a dta header`);
   if (!SUPPORTED.includes(release)) {

@@ -84,6 +84,7 @@ describe('readDta vs haven::read_dta', () => {
     const old = Buffer.from(readFileSync(path.join(DIR, 'haven-114.dta')));
     old[0] = 110;
     expect(() => readDta(old)).toThrow(/dta release 110 is not supported/);
+    expect(() => readDta(Buffer.from('city_code,year\n110000,2005\n'.repeat(10)))).toThrow(/not a Stata dta file: it starts with "city_code,ye"/);
   });
 });
 

@@ -203,6 +203,15 @@ describe('integer columns', () => {
     expect(isIntColumn(t.columns.grouped!)).toBe(false);
     expect(Array.from(t.columns.year as Float64Array)).toEqual([2005, NaN]);
   });
+  it('the demo panel: city_code and year are integers, so2 is not; pandas/R defaults read it (header on line 1)', async () => {
+    const { t, fake } = await read({ path: 'data/demo/city-panel.csv', key: ['city_code', 'year'] }, PROJECT_ROOT);
+    expect(isIntColumn(t.columns.city_code!)).toBe(true);
+    expect(isIntColumn(t.columns.year!)).toBe(true);
+    expect(isIntColumn(t.columns.so2!)).toBe(false);
+    expect(t.nrows).toBe(287 * 18);
+    expect(fake.warnings).toEqual(['ingest: city-panel.csv says its data are SIMULATED (column source = "simulated" on every row)']);
+  });
+
   it('survive the store (Arrow Int32, null ↔ NaN) and row selection; derived arrays are plain Float64Array', () => {
     const t = makeTable({ year: intColumnOf([2005, NaN, 2007]), x: Float64Array.from([0.5, 1, 2]) });
     const back = arrowToTable(tableToArrow(t));
