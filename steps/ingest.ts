@@ -399,8 +399,11 @@ export async function registerArrowCodecs(): Promise<void> {
   const arrow = await import('apache-arrow');
   const lz4 = (await import('lz4js')).default as typeof import('lz4js');
   const { decompress } = await import('fzstd');
-  arrow.compressionRegistry.set(arrow.CompressionType.LZ4_FRAME, { decode: (b: Uint8Array) => lz4.decompress(b) });
-  arrow.compressionRegistry.set(arrow.CompressionType.ZSTD, { decode: (b: Uint8Array) => decompress(b) });
+  // apache-arrow views the decoded bytes as typed arrays (BigInt64Array needs an 8-aligned offset): a
+  // result that is a view into a larger buffer (fzstd returns one for some frames) is copied to its own
+  const own = (u: Uint8Array) => (u.byteOffset === 0 ? u : u.slice());
+  arrow.compressionRegistry.set(arrow.CompressionType.LZ4_FRAME, { decode: (b: Uint8Array) => own(lz4.decompress(b)) });
+  arrow.compressionRegistry.set(arrow.CompressionType.ZSTD, { decode: (b: Uint8Array) => own(decompress(b)) });
   codecsRegistered = true;
 }
 

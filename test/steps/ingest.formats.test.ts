@@ -4,10 +4,10 @@
  * default missing markers and unknown-marker warnings, title rows above the header, integer columns.
  * Columnar fixtures: test/fixtures/columnar (make-fixtures.mjs; expected.csv = the same rows as CSV).
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import ingest, { detectDelimiter } from '../../steps/ingest.js';
 import { StepError } from '../../engine/types.js';
 import { IntColumn, intColumnOf, isIntColumn, makeTable, takeRows, toRows } from '../../engine/table.js';
@@ -17,6 +17,7 @@ import { makeCtx, runStep, tableOf } from './ctx.js';
 
 const COL = path.join(PROJECT_ROOT, 'test/fixtures/columnar');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'ingest-formats-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const at = (dir: string) => makeCtx({ baseDir: dir, nodeId: 'ingest' });
 
 async function read(params: Record<string, unknown>, dir = tmp) {
@@ -67,6 +68,38 @@ describe('ingest: Parquet and Arrow/Feather (compressed)', async () => {
     }
   });
 
+  it('ZSTD frames whose blocks are stored raw (as Arrow C++ writes incompressible buffers) decode into aligned int64 buffers', async () => {
+    // a valid zstd frame with one raw block (RFC 8878 §3.1.1): fzstd returns a view into its input,
+    // at an offset that a BigInt64Array cannot start at; registerArrowCodecs copies such a result
+    const rawZstd = (payload: Uint8Array) => {
+      if (payload.length > 255) throw new Error('test helper: one-byte content size');
+      const h = 1 | (payload.length << 3); // last block, type raw, size
+      return new Uint8Array([0x28, 0xb5, 0x2f, 0xfd, 0x20, payload.length, h & 255, (h >> 8) & 255, (h >> 16) & 255, ...payload]);
+    };
+    const { registerArrowCodecs } = await import('../../steps/ingest.js');
+    const arrow = await import('apache-arrow');
+    await registerArrowCodecs();
+    const buf = new Uint8Array(40);
+    buf.set(rawZstd(Uint8Array.from({ length: 16 }, (_, i) => i)), 3);
+    const out = arrow.compressionRegistry.get(arrow.CompressionType.ZSTD)!.decode!(buf.subarray(3, 3 + 25));
+    expect(out.byteOffset).toBe(0);
+    expect(Array.from(out)).toEqual(Array.from({ length: 16 }, (_, i) => i));
+    // a whole file: int64 and utf8 columns, every buffer a raw-block zstd frame
+    const codec = arrow.compressionRegistry.get(arrow.CompressionType.ZSTD)!;
+    arrow.compressionRegistry.set(arrow.CompressionType.ZSTD, { encode: rawZstd, decode: codec.decode });
+    try {
+      const t = arrow.tableFromArrays({ n: BigInt64Array.from([1n, 2n, 3n]), s: ['a', 'bb', 'ccc'] });
+      writeFileSync(path.join(tmp, 'raw-zstd.arrow'), arrow.tableToIPC(t, 'file', arrow.CompressionType.ZSTD));
+    } finally {
+      arrow.compressionRegistry.set(arrow.CompressionType.ZSTD, codec);
+    }
+    expect(toRows((await read({ path: 'raw-zstd.arrow' })).t)).toEqual([
+      { n: 1, s: 'a' },
+      { n: 2, s: 'bb' },
+      { n: 3, s: 'ccc' },
+    ]);
+  });
+
   it('Feather v1 and a truncated Arrow file: errors naming the file and what to do', async () => {
     writeFileSync(path.join(tmp, 'old.feather'), Buffer.concat([Buffer.from('FEA1'), Buffer.alloc(60)]));
     expect(await error({ path: 'old.feather' })).toMatch(/old\.feather is a Feather version 1 file .* not supported\. Re-save it as Feather v2/);
@@ -79,6 +112,20 @@ describe('ingest: Parquet and Arrow/Feather (compressed)', async () => {
   it('a truncated Parquet file is an error naming the file', async () => {
     writeFileSync(path.join(tmp, 'cut.parquet'), readFileSync(path.join(COL, 'panel-snappy.parquet')).subarray(0, 200));
     expect(await error({ path: 'cut.parquet' })).toMatch(/cannot read .*cut\.parquet as Parquet: .*export it as CSV/);
+  });
+});
+
+// a Parquet file written by pyarrow 0.17 (parquet-cpp 1.5.1), shipped by Debian's python3-pandas: absent elsewhere
+const PYARROW_PARQUET = '/usr/lib/python3/dist-packages/pandas/tests/io/data/parquet/simple.parquet';
+describe.skipIf(!existsSync(PYARROW_PARQUET))('ingest: a pyarrow-written Parquet file (python3-pandas test data, read in place)', () => {
+  it('reads it as pandas does: A = 1, 2, 3 (int64 → integers), B = "foo"', async () => {
+    const { t } = await read({ path: PYARROW_PARQUET }, '/');
+    expect(toRows(t)).toEqual([
+      { A: 1, B: 'foo' },
+      { A: 2, B: 'foo' },
+      { A: 3, B: 'foo' },
+    ]);
+    expect(isIntColumn(t.columns.A!)).toBe(true);
   });
 });
 
