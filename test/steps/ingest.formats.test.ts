@@ -119,7 +119,7 @@ describe('ingest: Parquet and Arrow/Feather (compressed)', async () => {
 const PYARROW_PARQUET = '/usr/lib/python3/dist-packages/pandas/tests/io/data/parquet/simple.parquet';
 describe.skipIf(!existsSync(PYARROW_PARQUET))('ingest: a pyarrow-written Parquet file (python3-pandas test data, read in place)', () => {
   // pandas/tests/io/test_parquet.py: df_compat = pd.DataFrame({"A": [1, 2, 3], "B": "foo"}) is what pandas reads from it
-  it('reads what pandas'"'"'s own test expects: A = 1, 2, 3 (int64 → integers), B = "foo"', async () => {
+  it('reads what the pandas test expects: A = 1, 2, 3 (int64 → integers), B = "foo"', async () => {
     const { t } = await read({ path: PYARROW_PARQUET }, '/');
     expect(toRows(t)).toEqual([
       { A: 1, B: 'foo' },
