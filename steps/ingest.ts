@@ -3,7 +3,7 @@
  * GBK/GB18030 as Chinese yearbook exports often are; the encoding is detected unless given; the
  * separator , tab ; | is detected unless `delimiter` is given), XLSX (one sheet), Stata .dta (formats
  * 113–119, steps/readers/dta.ts; variable and value labels reported, `value_labels: labels` reads the
- * label text), Parquet (hyparquet: snappy, gzip, zstd, brotli, LZ4; dictionary encoding; flat schemas)
+ * label text, %td/%tc dates as ISO text), Parquet (hyparquet: snappy, gzip, zstd, brotli, LZ4; dictionary encoding; flat schemas)
  * or Arrow IPC / Feather v2 (uncompressed, LZ4 or ZSTD record batches). The format is decided by the
  * first bytes, then the extension; .xls and other binary files are refused with an "export to XLSX/CSV"
  * hint. Columns can be renamed (`columns: {new: old}`), typed, checked for a unique key, and
@@ -468,7 +468,7 @@ async function readParquet(file: string): Promise<Raw> {
 }
 
 async function readStata(file: string, p: IngestParams, info: (m: string) => void): Promise<Raw> {
-  const { readDta, DtaError } = await import('./readers/dta.js');
+  const { readDta, DtaError, stataDateText } = await import('./readers/dta.js');
   let dta;
   try {
     dta = readDta(readFileSync(file));
@@ -488,13 +488,15 @@ async function readStata(file: string, p: IngestParams, info: (m: string) => voi
     }
     if (v.values instanceof Float64Array) {
       const vals = v.values;
+      // %td / %tc dates and datetimes → ISO text, as pandas and haven turn them into dates
+      if (stataDateText(0, v.format) !== undefined) return Array.from(vals, (x) => stataDateText(x, v.format)!);
       if (lbl && p.value_labels === 'labels') return Array.from(vals, (x) => (Number.isNaN(x) ? null : (lbl.get(x) ?? String(x))));
       return Array.from(vals, (x) => (Number.isNaN(x) ? null : x));
     }
     return v.values.map((s) => (s === '' ? null : s));
   });
   const rows: Cell[][] = Array.from({ length: dta.nobs }, (_, i) => cols.map((c) => c[i]!));
-  const intType = dta.variables.map((v) => (v.type === 'byte' || v.type === 'int' || v.type === 'long') && !(p.value_labels === 'labels' && labelled.includes(v.name)));
+  const intType = dta.variables.map((v) => (v.type === 'byte' || v.type === 'int' || v.type === 'long') && !(p.value_labels === 'labels' && labelled.includes(v.name)) && stataDateText(0, v.format) === undefined);
   return { header, rows, where: (i) => `observation ${i + 1}`, cell: (i, j) => `observation ${i + 1}, variable ${header[j]}`, ints: intColumns(rows, header.length, intType) };
 }
 

@@ -386,6 +386,24 @@ function readNew(b: Uint8Array): DtaFile {
   return { release, byteOrder: c.le ? 'LSF' : 'MSF', nobs: N, dataLabel, timestamp, variables, valueLabels };
 }
 
+const STATA_EPOCH_MS = Date.UTC(1960, 0, 1);
+
+/**
+ * A Stata date or datetime as ISO text, by its display format (Stata `help datetime`): `%td` (and the
+ * old `%d`) = days since 1960-01-01 → `YYYY-MM-DD`; `%tc` / `%tC` = milliseconds since 1960-01-01
+ * 00:00:00 → `YYYY-MM-DDTHH:MM:SS` (milliseconds shown when not 0; `%tC`'s leap seconds are ignored).
+ * Returns undefined for other formats (the number is kept), null for a missing value.
+ */
+export function stataDateText(x: number, format: string): string | null | undefined {
+  const f = format.replace(/^%-?/, '%');
+  const days = /^%(td|d)/.test(f);
+  const ms = /^%t[cC]/.test(f);
+  if (!days && !ms) return undefined;
+  if (Number.isNaN(x)) return null;
+  const iso = new Date(STATA_EPOCH_MS + (days ? x * 86_400_000 : x)).toISOString();
+  return days ? iso.slice(0, 10) : iso.endsWith('.000Z') ? iso.slice(0, 19) : iso.slice(0, 23);
+}
+
 /** Parse dta bytes. Throws DtaError (with the reason) for anything this reader cannot read. */
 export function readDta(bytes: Uint8Array): DtaFile {
   if (bytes.length >= 11 && latin1(bytes.subarray(0, 11)) === '<stata_dta>') return readNew(bytes);

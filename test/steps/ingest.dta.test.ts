@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readDta, looksLikeDta } from '../../steps/readers/dta.js';
+import { readDta, looksLikeDta, stataDateText } from '../../steps/readers/dta.js';
 import ingest from '../../steps/ingest.js';
 import { StepError } from '../../engine/types.js';
 import { isIntColumn, toRows } from '../../engine/table.js';
@@ -24,6 +24,7 @@ interface RefCol {
   missing_tag: (string | null)[] | null;
   label: string;
   value_labels: Record<string, string> | null;
+  date?: boolean;
 }
 const REF = JSON.parse(readFileSync(path.join(DIR, 'expected.json'), 'utf8')) as { file: string; nrow: number; columns: RefCol[] }[];
 
@@ -48,7 +49,10 @@ describe('readDta vs haven::read_dta', () => {
     for (const [j, c] of ref.columns.entries()) {
       const v = d.variables[j]!;
       expect(v.label, `${file} ${c.name} label`).toBe(c.label);
-      if (c.numeric) {
+      if (c.date) {
+        // %td / %tc: haven's Date / POSIXct as ISO text
+        expect(Array.from(v.values as Float64Array, (x) => stataDateText(x, v.format)), `${file} ${c.name} (${v.format})`).toEqual(c.values);
+      } else if (c.numeric) {
         expect(v.values).toBeInstanceOf(Float64Array);
         const got = Array.from(v.values as Float64Array, (x) => (Number.isNaN(x) ? null : x));
         expect(got, `${file} ${c.name}`).toEqual(c.values);
@@ -100,6 +104,13 @@ describe('ingest: Stata .dta', () => {
     ]);
     expect(isIntColumn(t.columns.city_code!)).toBe(true);
     expect(isIntColumn(t.columns.so2!)).toBe(false);
+    const dates = tableOf((await runStep(ingest, { path: 'haven-118.dta', select: ['adopted', 'stamp'] }, {}, makeCtx({ baseDir: DIR }))).table);
+    expect(toRows(dates)).toEqual([
+      { adopted: '2015-03-07', stamp: '2015-03-07T12:34:56' },
+      { adopted: null, stamp: null },
+      { adopted: '1959-12-31', stamp: '1960-01-01T00:00:00' },
+      { adopted: '2020-02-29', stamp: '2020-02-29T23:59:59' },
+    ]);
     const log = fake.infos.join('\n');
     expect(log).toMatch(/Stata dta format 118/);
     expect(log).toMatch(/variable so2: "Industrial SO2 \(10,000 t\)"/);
