@@ -544,7 +544,11 @@ export function formatOf(file: string, f: IngestParams['format'], head: Uint8Arr
   if (UNSUPPORTED[ext]) throw unsupported(UNSUPPORTED[ext]);
   // text: no NUL byte, or UTF-16 (a BOM, or NULs only at odd/even positions of ASCII text)
   const sample = head.subarray(0, 4096);
-  const isUtf16 = (sample[0] === 0xff && sample[1] === 0xfe) || (sample[0] === 0xfe && sample[1] === 0xff);
+  let nulEven = 0;
+  let nulOdd = 0;
+  for (let i = 0; i < sample.length; i++) if (sample[i] === 0) i % 2 ? nulOdd++ : nulEven++;
+  // UTF-16 text without a BOM: mostly ASCII characters, so NUL bytes all on one side of each pair
+  const isUtf16 = (sample[0] === 0xff && sample[1] === 0xfe) || (sample[0] === 0xfe && sample[1] === 0xff) || (Math.min(nulEven, nulOdd) === 0 && Math.max(nulEven, nulOdd) >= sample.length / 4);
   if (!isUtf16 && sample.includes(0)) throw unsupported(`a binary file (extension ${JSON.stringify(ext || '(none)')}, first bytes ${Buffer.from(head.subarray(0, 8)).toString('hex')}) that is neither text nor XLSX, Parquet, Arrow or Stata`);
   return 'csv';
 }

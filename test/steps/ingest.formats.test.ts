@@ -175,6 +175,11 @@ describe('ingest: unsupported formats', () => {
     expect(m).toMatch(/blob\.csv is a binary file .*first bytes 89504e47/);
     expect(m).toMatch(/unsupported format/);
     expect(m).not.toMatch(/delimiter/);
+    // UTF-16 text (with a BOM, or without one when encoding is given) is text, not binary
+    writeFileSync(path.join(tmp, 'u16.csv'), Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('a,b\n1,2\n', 'utf16le')]));
+    expect(toRows((await read({ path: 'u16.csv' })).t)).toEqual([{ a: 1, b: 2 }]);
+    writeFileSync(path.join(tmp, 'u16nobom.csv'), Buffer.from('a,b\n1,2\n', 'utf16le'));
+    expect(toRows((await read({ path: 'u16nobom.csv', encoding: 'utf16le' })).t)).toEqual([{ a: 1, b: 2 }]);
     writeFileSync(path.join(tmp, 'x.sav'), 'whatever');
     expect(await error({ path: 'x.sav' })).toMatch(/x\.sav is an SPSS file: unsupported format/);
   });
