@@ -220,10 +220,13 @@ export function detectDelimiter(text: string, comment: string): string {
   return best;
 }
 
-/** A title row: one filled cell and at least one empty one (or a single cell above wider rows). */
+/**
+ * A title row: only its first cell filled, and at least one empty cell after it (or a single cell
+ * above wider rows). A first cell left empty (pandas' unnamed index column: `,value`) is no title.
+ */
 function isTitleRow(cells: Cell[], nextWidth: number): boolean {
-  const filled = cells.filter((c) => c !== null && String(c).trim() !== '');
-  return filled.length === 1 && (cells.length > 1 || nextWidth > 1);
+  const filled = cells.map((c) => c !== null && String(c).trim() !== '');
+  return filled[0] === true && filled.filter(Boolean).length === 1 && (cells.length > 1 || nextWidth > 1);
 }
 
 /** A header candidate: every cell filled and at least one that is not a number. */
@@ -232,16 +235,16 @@ function isHeaderLike(cells: Cell[]): boolean {
 }
 
 /**
- * When the header row looks like a title (one filled cell, the rest empty), the error that says so
- * and names the row of the real header (the first following row with every cell filled and some text).
+ * When the header row looks like a title (one filled cell, the rest empty) and a later row looks like
+ * a header (every cell filled, some text): the error that says so and names that row. Else null (the
+ * first row is read as the header, as before).
  */
-function titleError(file: string, where: string, title: string, rows: { cells: Cell[]; n: number }[], unit: string): StepError {
+function titleError(file: string, where: string, title: string, rows: { cells: Cell[]; n: number }[], unit: string): StepError | null {
   const real = rows.find((r) => isHeaderLike(r.cells));
+  if (!real) return null;
   return new StepError(
     `ingest: ${file}: the header (${where}) looks like a title, not column names: it has one filled cell, ${JSON.stringify(title.slice(0, 60))}, and the rest empty. ` +
-      (real
-        ? `The header seems to be ${unit} ${real.n} (${real.cells.slice(0, 4).map((c) => JSON.stringify(String(c))).join(', ')}${real.cells.length > 4 ? ', …' : ''}): set header_row: ${real.n}.`
-        : `Set param header_row to the ${unit} number of the header.`),
+      `The header seems to be ${unit} ${real.n} (${real.cells.slice(0, 4).map((c) => JSON.stringify(String(c))).join(', ')}${real.cells.length > 4 ? ', …' : ''}): set header_row: ${real.n}.`,
   );
 }
 
@@ -289,8 +292,9 @@ async function readCsv(file: string, p: IngestParams, info: (m: string) => void,
   }
   if (records.length === 0) throw new StepError(`ingest: ${file} is empty (no header line). Point path at a file with a header line and data rows.`);
   if (p.header_row === undefined && isTitleRow(records[0]!.record, records[1]?.record.length ?? 0)) {
-    const title = records[0]!.record.find((c) => c.trim() !== '')!;
-    throw titleError(file, `line ${records[0]!.info.lines}`, title, records.slice(1, 30).map((r) => ({ cells: r.record, n: r.info.lines })), 'line');
+    const title = records[0]!.record[0]!;
+    const e = titleError(file, `line ${records[0]!.info.lines}`, title, records.slice(1, 30).map((r) => ({ cells: r.record, n: r.info.lines })), 'line');
+    if (e) throw e;
   }
   const header = records[0]!.record.map((h) => h.trim());
   let body = records.slice(1);
@@ -330,6 +334,8 @@ async function readXlsx(file: string, p: IngestParams, warn: (m: string) => void
       `ingest: ${file} has no sheet ${JSON.stringify(p.sheet ?? 1)}; its sheets are: ${names.map((n) => JSON.stringify(n)).join(', ') || '(none)'}. Set param sheet to one of them.`,
     );
   }
+  // formula cells whose value the file does not store (written by a program, never recalculated)
+  const uncached = { count: 0, first: '' };
   const cellValue = (v: unknown): Cell => {
     if (v === null || v === undefined) return null;
     if (typeof v === 'number') return v;
@@ -342,6 +348,10 @@ async function readXlsx(file: string, p: IngestParams, warn: (m: string) => void
       if (o.richText) return o.richText.map((r) => r.text).join('');
       if (typeof o.text === 'string') return o.text;
       if (o.error) return null;
+      if ('formula' in o || 'sharedFormula' in o) {
+        uncached.count++;
+        return null;
+      }
     }
     return String(v);
   };
@@ -357,13 +367,19 @@ async function readXlsx(file: string, p: IngestParams, warn: (m: string) => void
     });
     const maxWidth = Math.max(0, ...first.map((r) => r.cells.length));
     if (first.length > 1 && isTitleRow(first[0]!.cells, maxWidth)) {
-      const title = String(first[0]!.cells.find((c) => c !== null && String(c).trim() !== ''));
-      throw titleError(file, `sheet "${ws.name}" row ${first[0]!.n}`, title, first.slice(1), 'row');
+      const e = titleError(file, `sheet "${ws.name}" row ${first[0]!.n}`, String(first[0]!.cells[0]), first.slice(1), 'row');
+      if (e) throw e;
     }
   }
+  uncached.count = 0;
   ws.eachRow({ includeEmpty: false }, (row, n) => {
     if (p.header_row !== undefined && n < p.header_row) return;
-    const vals = (row.values as unknown[]).slice(1).map(cellValue);
+    const vals = (row.values as unknown[]).slice(1).map((v, j) => {
+      const before = uncached.count;
+      const c = cellValue(v);
+      if (uncached.count > before && !uncached.first) uncached.first = `${columnLetter(j)}${n}`;
+      return c;
+    });
     if (header === null) {
       if (p.header_row !== undefined && n !== p.header_row) {
         throw new StepError(`ingest: sheet "${ws.name}" of ${file} has no header at row ${p.header_row} (param header_row): that row is empty. Set header_row to the row number of the header as the spreadsheet shows it.`);
@@ -378,6 +394,11 @@ async function readXlsx(file: string, p: IngestParams, warn: (m: string) => void
     rowNums.push(n);
   });
   if (header === null) throw new StepError(`ingest: sheet "${ws.name}" of ${file} is empty (no header row). Choose another sheet (param sheet) or fix the file.`);
+  if (uncached.count > 0) {
+    warn(
+      `ingest: ${path.basename(file)}: ${uncached.count} formula cell(s) of sheet "${ws.name}" have no stored result (first: cell ${uncached.first}) and are read as missing; open the workbook in Excel or LibreOffice and save it to store their values.`,
+    );
+  }
   const keep = footerKeep(rows, p.footer, (i, t) => warn(`ingest: ${path.basename(file)}: dropped trailing row ${rowNums[i]} of sheet "${ws.name}" (param footer): ${JSON.stringify(t.slice(0, 80))}`));
   rows.length = keep;
   return {

@@ -238,9 +238,34 @@ describe('ingest: a title row above the header', () => {
     expect(toRows(t)).toEqual([{ city_code: 330100, year: 2011 }]);
     expect(isIntColumn(t.columns.year!)).toBe(true);
   });
-  it('a one-column file is not a title', async () => {
+  it('XLSX formula cells without a stored result are missing, with a warning naming the first cell (not "[object Object]")', async () => {
+    const ExcelJS = (await import('exceljs')).default;
+    const wb = new ExcelJS.Workbook();
+    const ws = wb.addWorksheet('S');
+    ws.addRow(['a', 'b']);
+    ws.addRow([1, 2]);
+    ws.addRow([3, 4]);
+    ws.getCell('B3').value = { formula: 'A3*2' } as never;
+    await wb.xlsx.writeFile(path.join(tmp, 'f.xlsx'));
+    const { t, fake } = await read({ path: 'f.xlsx' });
+    expect(toRows(t)).toEqual([
+      { a: 1, b: 2 },
+      { a: 3, b: null },
+    ]);
+    expect(fake.warnings.join('\n')).toMatch(/f\.xlsx: 1 formula cell\(s\) of sheet "S" have no stored result \(first: cell B3\) and are read as missing/);
+  });
+
+  it('a one-column file, a pandas export with an unnamed index, and a header with blank names are not titles', async () => {
     writeFileSync(path.join(tmp, 'one.csv'), 'x\n1\n2\n');
     expect(toRows((await read({ path: 'one.csv' })).t)).toEqual([{ x: 1 }, { x: 2 }]);
+    writeFileSync(path.join(tmp, 'series.csv'), ',value\n0,1.5\n1,2.5\n');
+    expect(toRows((await read({ path: 'series.csv' })).t)).toEqual([
+      { column_1: 0, value: 1.5 },
+      { column_1: 1, value: 2.5 },
+    ]);
+    // one named column and unnamed ones, and no header-like row below: read as before
+    writeFileSync(path.join(tmp, 'blank.csv'), 'id,,\n1,2,3\n');
+    expect(toRows((await read({ path: 'blank.csv' })).t)).toEqual([{ id: 1, column_2: 2, column_3: 3 }]);
   });
 });
 
