@@ -2,8 +2,8 @@
  * `ingest`: read a data file into a table. CSV and other delimited text (UTF-8 with or without BOM,
  * GBK/GB18030 as Chinese yearbook exports often are; the encoding is detected unless given; the
  * separator , tab ; | is detected unless `delimiter` is given), XLSX (one sheet), Stata .dta (formats
- * 113–119, steps/readers/dta.ts; variable and value labels reported, `value_labels: labels` reads the
- * label text, %td/%tc dates as ISO text), Parquet (hyparquet: snappy, gzip, zstd, brotli, LZ4; dictionary encoding; flat schemas)
+ * 113–119, steps/readers/dta.ts; variable and value labels logged and kept as the `meta` JSON output,
+ * `value_labels: labels` reads the label text, %td/%tc dates as ISO text), Parquet (hyparquet: snappy, gzip, zstd, brotli, LZ4; dictionary encoding; flat schemas)
  * or Arrow IPC / Feather v2 (uncompressed, LZ4 or ZSTD record batches). The format is decided by the
  * first bytes, then the extension; .xls and other binary files are refused with an "export to XLSX/CSV"
  * hint. Columns can be renamed (`columns: {new: old}`), typed, checked for a unique key, and
@@ -38,7 +38,7 @@
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { defineStep, StepError } from '../engine/types.js';
+import { type Artifact, defineStep, StepError } from '../engine/types.js';
 import { editDistance } from './common/suggest.js';
 import { type Column, intColumnOf, isNumeric, makeTable, type Table } from '../engine/table.js';
 
@@ -114,6 +114,8 @@ interface Raw {
   cell(i: number, j: number): string;
   /** Typed files (dta, Parquet, Arrow): which columns the file declares integer (and hold int32 values). */
   ints?: boolean[];
+  /** Labels and other metadata of the file (Stata dta), returned as the `meta` output. */
+  meta?: Record<string, unknown>;
 }
 
 /** Spreadsheet column letters of a 0-based column index: 0 → A, 25 → Z, 26 → AA. */
@@ -518,7 +520,20 @@ async function readStata(file: string, p: IngestParams, info: (m: string) => voi
   });
   const rows: Cell[][] = Array.from({ length: dta.nobs }, (_, i) => cols.map((c) => c[i]!));
   const intType = dta.variables.map((v) => (v.type === 'byte' || v.type === 'int' || v.type === 'long') && !(p.value_labels === 'labels' && labelled.includes(v.name)) && stataDateText(0, v.format) === undefined);
-  return { header, rows, where: (i) => `observation ${i + 1}`, cell: (i, j) => `observation ${i + 1}, variable ${header[j]}`, ints: intColumns(rows, header.length, intType) };
+  // the file's labels, kept as the node's `meta` output (repro show ingest.meta)
+  const meta = {
+    file: path.basename(file),
+    format: `Stata dta ${dta.release}`,
+    data_label: dta.dataLabel,
+    timestamp: dta.timestamp,
+    variables: Object.fromEntries(
+      dta.variables.map((v) => {
+        const lbl = v.valueLabel ? dta.valueLabels[v.valueLabel] : undefined;
+        return [v.name, { type: v.type, format: v.format, label: v.label, ...(lbl && lbl.size ? { value_labels: Object.fromEntries([...lbl].map(([k, t]) => [String(k), t])) } : {}) }];
+      }),
+    ),
+  };
+  return { header, rows, where: (i) => `observation ${i + 1}`, cell: (i, j) => `observation ${i + 1}, variable ${header[j]}`, ints: intColumns(rows, header.length, intType), meta };
 }
 
 /** Integer columns of a typed file: declared integer in the file and every present value within int32. */
@@ -751,7 +766,8 @@ export default defineStep<IngestParams>({
   params,
   pathParams: ['path'],
   inputs: {},
-  outputs: { table: 'table' },
+  // meta: a Stata file's variable labels, value labels and formats (JSON); only for .dta input
+  outputs: { table: 'table', meta: 'json' },
   async run(ctx, _inputs, p) {
     const file = ctx.resolvePath(p.path);
     if (!existsSync(file)) {
@@ -800,6 +816,8 @@ export default defineStep<IngestParams>({
       })
       .filter(([, k]) => k > 0);
     if (missing.length) ctx.info(`ingest: missing cells (empty or one of na ${JSON.stringify(p.na)}): ${missing.map(([n, k]) => `${n} ${k}`).join(', ')}`);
-    return { table: { type: 'table', table } };
+    const out: Record<string, Artifact> = { table: { type: 'table', table } };
+    if (raw.meta) out.meta = { type: 'json', value: raw.meta };
+    return out;
   },
 });

@@ -93,7 +93,7 @@ describe('readDta vs haven::read_dta', () => {
 });
 
 describe('ingest: Stata .dta', () => {
-  it('reads a haven 118 file: integers stay integers, . and .a–.z are missing, labels are logged', async () => {
+  it('reads a haven 118 file: integers stay integers, . and .a–.z are missing, labels are logged and kept as the meta output', async () => {
     const fake = makeCtx({ baseDir: DIR });
     const t = tableOf((await runStep(ingest, { path: 'haven-118.dta', select: ['city_code', 'year', 'so2', 'share', 'city', 'region'] }, {}, fake)).table);
     expect(toRows(t)).toEqual([
@@ -111,6 +111,14 @@ describe('ingest: Stata .dta', () => {
       { adopted: '1959-12-31', stamp: '1960-01-01T00:00:00' },
       { adopted: '2020-02-29', stamp: '2020-02-29T23:59:59' },
     ]);
+    // labels kept as the node's meta output
+    const out = await runStep(ingest, { path: 'haven-118.dta' }, {}, makeCtx({ baseDir: DIR }));
+    const meta = (out.meta as { type: 'json'; value: any }).value;
+    expect(meta.format).toBe('Stata dta 118');
+    expect(meta.variables.so2).toEqual({ type: 'double', format: '%10.0g', label: 'Industrial SO2 (10,000 t)' }); // haven's default display format for doubles
+    expect(meta.variables.region.value_labels).toEqual({ 1: 'east', 2: 'west', 3: 'north-east' });
+    expect(meta.variables.region.label).toBe('NBS region');
+    expect((await runStep(ingest, { path: 'expected.csv' }, {}, makeCtx({ baseDir: path.join(PROJECT_ROOT, 'test/fixtures/columnar') }))).meta).toBeUndefined();
     const log = fake.infos.join('\n');
     expect(log).toMatch(/Stata dta format 118/);
     expect(log).toMatch(/variable so2: "Industrial SO2 \(10,000 t\)"/);
