@@ -480,7 +480,13 @@ async function readParquet(file: string): Promise<Raw> {
       throw new StepError(`ingest: ${file} has nested (struct/list/map) column(s) ${nested.map((n) => JSON.stringify(n)).join(', ')}; only flat tables are read. Flatten them (e.g. pandas json_normalize, tidyr::unnest) or drop them before writing the file.`);
     }
     header = schema.children.map((c) => c.element.name);
-    intCols = schema.children.map((c) => (c.element.type === 'INT32' || c.element.type === 'INT64') && !c.element.logical_type && !c.element.converted_type?.startsWith('TIME') && c.element.converted_type !== 'DATE' && !c.element.converted_type?.startsWith('DECIMAL'));
+    // plain integers (pyarrow marks int8…uint64 with the INTEGER logical type); not dates, times, decimals
+    intCols = schema.children.map(
+      (c) =>
+        (c.element.type === 'INT32' || c.element.type === 'INT64') &&
+        (!c.element.logical_type || c.element.logical_type.type === 'INTEGER') &&
+        !/^(DATE|TIME|DECIMAL)/.test(c.element.converted_type ?? ''),
+    );
     objs = (await parquetReadObjects({ file: ab, compressors, metadata: meta })) as Record<string, unknown>[];
   } catch (e) {
     if (e instanceof StepError) throw e;

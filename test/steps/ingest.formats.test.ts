@@ -109,6 +109,29 @@ describe('ingest: Parquet and Arrow/Feather (compressed)', async () => {
     expect(m).not.toMatch(/pyarrow\.feather\/ipc/);
   });
 
+  it('Parquet: INTEGER logical types (as pyarrow writes int8…uint32) are integers; DATE columns are ISO dates, not integers', async () => {
+    const { parquetWriteBuffer } = await import('hyparquet-writer');
+    const buf = parquetWriteBuffer({
+      columnData: [
+        { name: 'n', data: Int32Array.from([7, -2]) },
+        { name: 'd', data: Int32Array.from([0, 16436]) },
+      ],
+      schema: [
+        { name: 'root', num_children: 2 },
+        { name: 'n', type: 'INT32', repetition_type: 'REQUIRED', logical_type: { type: 'INTEGER', bitWidth: 16, isSigned: true } },
+        { name: 'd', type: 'INT32', repetition_type: 'REQUIRED', converted_type: 'DATE', logical_type: { type: 'DATE' } },
+      ],
+    });
+    writeFileSync(path.join(tmp, 'typed.parquet'), new Uint8Array(buf));
+    const { t } = await read({ path: 'typed.parquet' });
+    // 16436 days after 1970-01-01 = 2015-01-01
+    expect(toRows(t)).toEqual([
+      { n: 7, d: '1970-01-01' },
+      { n: -2, d: '2015-01-01' },
+    ]);
+    expect(isIntColumn(t.columns.n!)).toBe(true);
+  });
+
   it('a truncated Parquet file is an error naming the file', async () => {
     writeFileSync(path.join(tmp, 'cut.parquet'), readFileSync(path.join(COL, 'panel-snappy.parquet')).subarray(0, 200));
     expect(await error({ path: 'cut.parquet' })).toMatch(/cannot read .*cut\.parquet as Parquet: .*export it as CSV/);
