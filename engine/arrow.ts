@@ -6,6 +6,7 @@
 import {
   Field,
   Float64,
+  Int32,
   makeData,
   RecordBatch,
   Schema,
@@ -17,7 +18,7 @@ import {
   Utf8,
   type Data,
 } from 'apache-arrow';
-import { isNumeric, makeTable, type Column, type Table } from './table.js';
+import { IntColumn, isNumeric, makeTable, type Column, type Table } from './table.js';
 
 const enc = new TextEncoder();
 
@@ -35,6 +36,24 @@ function numData(c: Float64Array): Data<Float64> {
     }
   }
   return makeData({ type: new Float64(), length: n, nullCount: nulls, nullBitmap: nulls ? bitmap : null, data: values });
+}
+
+/** Int32 data of an IntColumn, or null if a value is not a whole number within int32 (then it is stored as Float64). */
+function intData(c: Float64Array): Data<Int32> | null {
+  const n = c.length;
+  const values = new Int32Array(n);
+  const bitmap = new Uint8Array((n + 7) >> 3);
+  let nulls = 0;
+  for (let i = 0; i < n; i++) {
+    const v = c[i]!;
+    if (Number.isNaN(v)) nulls++;
+    else {
+      if (!Number.isInteger(v) || v > 2147483647 || v < -2147483648) return null;
+      values[i] = v;
+      bitmap[i >> 3]! |= 1 << (i & 7);
+    }
+  }
+  return makeData({ type: new Int32(), length: n, nullCount: nulls, nullBitmap: nulls ? bitmap : null, data: values });
 }
 
 function strData(c: (string | null)[]): Data<Utf8> {
@@ -84,8 +103,14 @@ export function tableToArrow(t: Table): Uint8Array {
     if (isNumeric(c as Float64Array) || (ArrayBuffer.isView(c) && !(c instanceof DataView))) {
       // other typed arrays (Int32Array, …) are stored as Float64 too
       const f = isNumeric(c as Float64Array) ? (c as Float64Array) : Float64Array.from(c as unknown as ArrayLike<number>);
-      fields.push(new Field(name, new Float64(), true));
-      children.push(numData(f));
+      const ints = c instanceof IntColumn ? intData(f) : null;
+      if (ints) {
+        fields.push(new Field(name, new Int32(), true));
+        children.push(ints);
+      } else {
+        fields.push(new Field(name, new Float64(), true));
+        children.push(numData(f));
+      }
     } else {
       if (!Array.isArray(c)) throw new Error(`table column "${name}" must be a Float64Array or an array of strings/nulls`);
       const bad = c.findIndex((v) => v !== null && typeof v !== 'string');
@@ -104,7 +129,10 @@ export function tableToArrow(t: Table): Uint8Array {
   return tableToIPC(new ArrowTable(schema, [batch]), 'file');
 }
 
-/** A table from Arrow IPC bytes (file or stream format). Float columns → Float64Array (null → NaN); other types → strings. */
+/**
+ * A table from Arrow IPC bytes (file or stream format). Float and 64-bit integer columns →
+ * Float64Array, 8/16/32-bit integer columns → IntColumn (null → NaN); other types → strings.
+ */
 export function arrowToTable(bytes: Uint8Array): Table {
   const at = tableFromIPC(bytes);
   const cols: Record<string, Column> = {};
@@ -115,7 +143,7 @@ export function arrowToTable(bytes: Uint8Array): Table {
     names.push(f.name);
     const tid = f.type.typeId;
     if (tid === Type.Float || tid === Type.Int) {
-      const out = new Float64Array(n);
+      const out = tid === Type.Int && (f.type as { bitWidth: number }).bitWidth <= 32 ? new IntColumn(n) : new Float64Array(n);
       let row = 0;
       for (const d of vec.data) {
         const vals = d.values as ArrayLike<number | bigint>;

@@ -1,13 +1,43 @@
 /**
  * The in-memory table every step passes around: named columns, each either numeric
- * (Float64Array, NaN = missing) or string ((string | null)[], null = missing).
- * The store serialises it to Arrow IPC (Float64 / Utf8 columns) and back.
+ * (Float64Array, NaN = missing) or string ((string | null)[], null = missing). A numeric column of
+ * whole numbers (city codes, years, counts) may be an {@link IntColumn}: still a Float64Array to
+ * every consumer, but stored as Arrow Int32 and read back as an IntColumn, so integer columns stay
+ * integers through the store.
+ * The store serialises it to Arrow IPC (Float64 / Int32 / Utf8 columns) and back.
  *
  * @example
  * const t = makeTable({ city: ['a', 'b'], so2: new Float64Array([1.5, NaN]) });
  * numCol(t, 'so2'); // Float64Array [1.5, NaN]
  */
 export type Column = Float64Array | (string | null)[];
+
+/**
+ * A numeric column whose values are whole numbers in the int32 range, NaN = missing. It is a
+ * Float64Array (every numeric consumer works unchanged); arrays derived from it (map, slice, filter,
+ * subarray) are plain Float64Arrays, so arithmetic never produces an IntColumn by accident.
+ * tableToArrow writes it as Int32 only after checking every value (else Float64).
+ */
+export class IntColumn extends Float64Array {
+  static get [Symbol.species](): Float64ArrayConstructor {
+    return Float64Array;
+  }
+}
+
+/** An IntColumn of `values` if every value is a whole number within int32 or NaN; else a Float64Array. */
+export function intColumnOf(values: ArrayLike<number>): Float64Array {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (!Number.isNaN(v) && (!Number.isInteger(v) || v > 2147483647 || v < -2147483648)) return Float64Array.from(values);
+  }
+  const out = new IntColumn(values.length);
+  out.set(values);
+  return out;
+}
+
+export function isIntColumn(c: Column): c is IntColumn {
+  return c instanceof IntColumn;
+}
 
 export interface Table {
   /** Column names in order. */
@@ -61,7 +91,7 @@ export function takeRows(t: Table, idx: ArrayLike<number>): Table {
   for (const name of t.names) {
     const c = t.columns[name]!;
     if (isNumeric(c)) {
-      const out = new Float64Array(idx.length);
+      const out = c instanceof IntColumn ? new IntColumn(idx.length) : new Float64Array(idx.length);
       for (let i = 0; i < idx.length; i++) out[i] = c[idx[i]!]!;
       cols[name] = out;
     } else {

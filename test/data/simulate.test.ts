@@ -31,7 +31,7 @@ beforeAll(async () => {
   sim = simulate();
   const fake = makeCtx();
   const raw = tableOf((await runStep(ingest, { path: 'data/demo/city-panel.csv', key: ['city_code', 'year'] }, {}, fake)).table);
-  expect(fake.warnings.join('\n')).toMatch(/SIMULATED DATA, NOT REAL OBSERVATIONS/);
+  expect(fake.warnings.join('\n')).toMatch(/city-panel\.csv says its data are SIMULATED \(column source = "simulated" on every row\)/);
   const merged = tableOf((await runStep(merge, {}, { panel: { type: 'table', table: raw } })).panel);
   panel = tableOf(
     (
@@ -54,7 +54,10 @@ async function did(y: string, extra: Record<string, unknown> = {}, treat: string
 describe('data/demo/city-panel.csv', () => {
   it('is exactly what `npm run simulate` generates', () => {
     expect(sim.csv).toBe(readFileSync(path.join(PROJECT_ROOT, 'data/demo/city-panel.csv'), 'utf8'));
-    expect(sim.csv.split('\n', 1)[0]).toMatch(/^# SIMULATED DATA/);
+    // a plain CSV (header on line 1, no comment line) that pandas/R read with their defaults; every row says simulated
+    const lines = sim.csv.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^city_code,city,city_en,province,year,so2,.*,source$/);
+    expect(lines.slice(1).every((l) => l.endsWith(',simulated'))).toBe(true);
   });
 
   it('has 287 cities × 2005–2022, every prefecture-level pilot unit of Table 1, and no abolished unit', () => {

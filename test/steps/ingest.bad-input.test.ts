@@ -3,7 +3,7 @@
  * pipeline.yaml with one `--set` override per case pointing a node at a broken file (written to a temp
  * dir) or at a broken expression. For every case: the run fails (`ok: false`, the CLI's exit 1), the
  * failing node is the one that read the bad input, its message names the file, the place (line and
- * column as an editor shows them, the `#` comment line of the demo CSV counted as line 1) and the fix,
+ * column as an editor shows them, the header of the demo CSV being line 1) and the fix,
  * and the store holds no cache entry for that node (no partial result).
  *
  * The store is a temp dir; nothing is written into the repository's artifacts/ or results/.
@@ -22,7 +22,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 const PANEL = readFileSync(path.join(PROJECT_ROOT, 'data/demo/city-panel.csv'), 'utf8');
 const LINES = PANEL.split('\n');
-const HEADER = LINES[1]!.split(',');
+const HEADER = LINES[0]!.split(',');
 const col = (name: string) => HEADER.indexOf(name);
 
 /** Write `text` to the temp dir and return its absolute path. */
@@ -32,7 +32,7 @@ function write(name: string, text: string): string {
   return f;
 }
 
-/** The demo panel with line `n` (1-based, comment line = 1) passed through `edit`. */
+/** The demo panel with line `n` (1-based, header = 1) passed through `edit`. */
 function panelWith(n: number, edit: (fields: string[]) => string[] | string[][]): string {
   const out = LINES.flatMap((l, i) => {
     if (i !== n - 1) return [l];
@@ -82,7 +82,7 @@ describe('bad input through pipeline.yaml: fails, names file + place + fix, cach
     },
     {
       name: 'missing required column',
-      sets: [ing(write('no-fis.csv', LINES.map((l, i) => (i === 0 ? l : l.split(',').filter((_, j) => j !== col('fis')).join(','))).join('\n')))],
+      sets: [ing(write('no-fis.csv', LINES.map((l) => l.split(',').filter((_, j) => j !== col('fis')).join(',')).join('\n')))],
       target: 'ingest',
       failing: 'ingest',
       patterns: [/no-fis\.csv/, /required column "fis" is missing/, /"city_code", "city", "city_en", "province", "year", "so2"/, /param columns \(\{fis: name_in_file\}\)/],
@@ -99,7 +99,7 @@ describe('bad input through pipeline.yaml: fails, names file + place + fix, cach
       sets: [ing(write('dup.csv', panelWith(10, (f) => [f, f])))],
       target: 'ingest',
       failing: 'ingest',
-      patterns: [/dup\.csv/, /key \[city_code, year\] is not unique: 1 duplicate/, /city_code=110000, year=2012 at line 10 and line 11/, /Remove the duplicates or extend param key/],
+      patterns: [/dup\.csv/, /key \[city_code, year\] is not unique: 1 duplicate/, /city_code=110000, year=2013 at line 10 and line 11/, /Remove the duplicates or extend param key/],
     },
     {
       name: 'empty file',

@@ -11,7 +11,7 @@
 # (the `variant` part of the JSON: paths the pipeline's own settings leave unused).
 #
 # The rules implemented here, from steps/merge-roster.ts's docs and data/demo/README.md:
-# - panel:   data/demo/city-panel.csv, first line a `# SIMULATED …` comment (skipped), then a header.
+# - panel:   data/demo/city-panel.csv, a plain CSV (header on line 1; its last column source = "simulated").
 #            ingest's missing markers '' / NA (the file has no other marker). clean keeps 2005–2022
 #            and derives large = urban_pop >= 100 (urban_pop in 10,000 persons).
 # - roster:  data/pilot-zones.csv. Entries of level county / new-area (义乌, 珲春, 绥芬河, 满洲里,
@@ -54,7 +54,8 @@ suppressPackageStartupMessages({ library(sandwich); library(jsonlite); library(M
 # ---------------------------------------------------------------------------------------------------
 # data
 source("test/golden/pipeline/common.R")   # roster/register merge, fit_model(), event_study()
-panel <- rd("data/demo/city-panel.csv", skip = 1, na.strings = c("", "NA"))
+panel <- rd("data/demo/city-panel.csv", na.strings = c("", "NA"))
+stopifnot(all(panel$source == "simulated"))
 stopifnot(nrow(panel) == 287 * 18, !anyDuplicated(panel[, c("city_code", "year")]))
 
 # clean: years 2005–2022, large = urban_pop >= 100
