@@ -245,7 +245,7 @@ function titleError(file: string, where: string, title: string, rows: { cells: C
   const real = rows.find((r) => isHeaderLike(r.cells));
   if (!real) return null;
   return new StepError(
-    `ingest: ${file}: the header (${where}) looks like a title, not column names: it has one filled cell, ${JSON.stringify(title.slice(0, 60))}, and the rest empty. ` +
+    `${file}: the header (${where}) looks like a title, not column names: it has one filled cell, ${JSON.stringify(title.slice(0, 60))}, and the rest empty. ` +
       `The header seems to be ${unit} ${real.n} (${real.cells.slice(0, 4).map((c) => JSON.stringify(String(c))).join(', ')}${real.cells.length > 4 ? ', …' : ''}): set header_row: ${real.n}.`,
   );
 }
@@ -253,21 +253,21 @@ function titleError(file: string, where: string, title: string, rows: { cells: C
 async function readCsv(file: string, p: IngestParams, info: (m: string) => void, warn: (m: string) => void): Promise<Raw> {
   const { parse } = await import('csv-parse/sync');
   const { text, encoding } = await decodeText(readFileSync(file), p.encoding);
-  info(`ingest: ${path.basename(file)} read as ${encoding}`);
+  info(`${path.basename(file)} read as ${encoding}`);
   // leading comment lines are passed on: a file that says it is simulated makes a warning (kept in the run history)
   if (p.comment !== '') {
     for (const line of text.replace(/^\uFEFF/, '').split(/\r?\n/, 20)) {
       if (!line.startsWith(p.comment)) break;
       const note = line.slice(p.comment.length).trim();
-      if (/simulated/i.test(note)) warn(`ingest: ${path.basename(file)} says: ${note}`);
-      else if (note) info(`ingest: ${path.basename(file)}: ${note}`);
+      if (/simulated/i.test(note)) warn(`${path.basename(file)} says: ${note}`);
+      else if (note) info(`${path.basename(file)}: ${note}`);
     }
   }
   let delimiter = p.delimiter === '\\t' || p.delimiter === 'tab' ? '\t' : p.delimiter;
   if (delimiter === 'auto') {
     const ext = path.extname(file).toLowerCase();
     delimiter = ext === '.tsv' || ext === '.tab' ? '\t' : detectDelimiter(text, p.comment);
-    if (delimiter !== ',') info(`ingest: ${path.basename(file)}: fields separated by ${DELIM_NAME[delimiter]} (param delimiter: auto)`);
+    if (delimiter !== ',') info(`${path.basename(file)}: fields separated by ${DELIM_NAME[delimiter]} (param delimiter: auto)`);
   }
   let records: { record: string[]; info: { lines: number } }[];
   try {
@@ -283,16 +283,16 @@ async function readCsv(file: string, p: IngestParams, info: (m: string) => void,
       info: true,
     }) as unknown as { record: string[]; info: { lines: number } }[];
   } catch (e) {
-    throw new StepError(`ingest: cannot parse ${file} as CSV: ${(e as Error).message}. Check the delimiter (param delimiter) and the quoting on that line.`);
+    throw new StepError(`cannot parse ${file} as CSV: ${(e as Error).message}. Check the delimiter (param delimiter) and the quoting on that line.`);
   }
   if (p.header_row !== undefined) {
     const h = p.header_row;
     records = records.filter((r) => r.info.lines >= h);
     if (records.length === 0 || records[0]!.info.lines !== h) {
-      throw new StepError(`ingest: ${file} has no header at line ${h} (param header_row): that line is empty, a comment or past the end. Set header_row to the line number of the header as an editor shows it.`);
+      throw new StepError(`${file} has no header at line ${h} (param header_row): that line is empty, a comment or past the end. Set header_row to the line number of the header as an editor shows it.`);
     }
   }
-  if (records.length === 0) throw new StepError(`ingest: ${file} is empty (no header line). Point path at a file with a header line and data rows.`);
+  if (records.length === 0) throw new StepError(`${file} is empty (no header line). Point path at a file with a header line and data rows.`);
   if (p.header_row === undefined && isTitleRow(records[0]!.record, records[1]?.record.length ?? 0)) {
     const title = records[0]!.record[0]!;
     const e = titleError(file, `line ${records[0]!.info.lines}`, title, records.slice(1, 30).map((r) => ({ cells: r.record, n: r.info.lines })), 'line');
@@ -303,13 +303,13 @@ async function readCsv(file: string, p: IngestParams, info: (m: string) => void,
   const keep = footerKeep(
     body.map((r) => r.record),
     p.footer,
-    (i, t) => warn(`ingest: ${path.basename(file)}: dropped trailing row at line ${body[i]!.info.lines} (param footer): ${JSON.stringify(t.slice(0, 80))}`),
+    (i, t) => warn(`${path.basename(file)}: dropped trailing row at line ${body[i]!.info.lines} (param footer): ${JSON.stringify(t.slice(0, 80))}`),
   );
   body = body.slice(0, keep);
   const bad = body.find((r) => r.record.length !== header.length);
   if (bad) {
     throw new StepError(
-      `ingest: cannot parse ${file} as CSV: line ${bad.info.lines} has ${bad.record.length} field(s) but the header (line ${records[0]!.info.lines}) has ${header.length} (fields separated by ${DELIM_NAME[delimiter] ?? JSON.stringify(delimiter)}). ` +
+      `cannot parse ${file} as CSV: line ${bad.info.lines} has ${bad.record.length} field(s) but the header (line ${records[0]!.info.lines}) has ${header.length} (fields separated by ${DELIM_NAME[delimiter] ?? JSON.stringify(delimiter)}). ` +
         `Check the delimiter (param delimiter) and the quoting on that line; a note row at the end can be dropped with param footer.`,
     );
   }
@@ -327,13 +327,13 @@ async function readXlsx(file: string, p: IngestParams, warn: (m: string) => void
   try {
     await wb.xlsx.readFile(file);
   } catch (e) {
-    throw new StepError(`ingest: cannot read ${file} as XLSX: ${(e as Error).message}. Is it really an .xlsx workbook (not .xls or CSV)?`);
+    throw new StepError(`cannot read ${file} as XLSX: ${(e as Error).message}. Is it really an .xlsx workbook (not .xls or CSV)?`);
   }
   const names = wb.worksheets.map((w) => w.name);
   const ws = p.sheet === undefined ? wb.worksheets[0] : typeof p.sheet === 'number' ? wb.worksheets[p.sheet - 1] : wb.getWorksheet(p.sheet);
   if (!ws) {
     throw new StepError(
-      `ingest: ${file} has no sheet ${JSON.stringify(p.sheet ?? 1)}; its sheets are: ${names.map((n) => JSON.stringify(n)).join(', ') || '(none)'}. Set param sheet to one of them.`,
+      `${file} has no sheet ${JSON.stringify(p.sheet ?? 1)}; its sheets are: ${names.map((n) => JSON.stringify(n)).join(', ') || '(none)'}. Set param sheet to one of them.`,
     );
   }
   // formula cells whose value the file does not store (written by a program, never recalculated)
@@ -384,7 +384,7 @@ async function readXlsx(file: string, p: IngestParams, warn: (m: string) => void
     });
     if (header === null) {
       if (p.header_row !== undefined && n !== p.header_row) {
-        throw new StepError(`ingest: sheet "${ws.name}" of ${file} has no header at row ${p.header_row} (param header_row): that row is empty. Set header_row to the row number of the header as the spreadsheet shows it.`);
+        throw new StepError(`sheet "${ws.name}" of ${file} has no header at row ${p.header_row} (param header_row): that row is empty. Set header_row to the row number of the header as the spreadsheet shows it.`);
       }
       header = vals.map((v) => (v === null ? '' : String(v).trim()));
       width = header.length;
@@ -395,13 +395,13 @@ async function readXlsx(file: string, p: IngestParams, warn: (m: string) => void
     rows.push(r);
     rowNums.push(n);
   });
-  if (header === null) throw new StepError(`ingest: sheet "${ws.name}" of ${file} is empty (no header row). Choose another sheet (param sheet) or fix the file.`);
+  if (header === null) throw new StepError(`sheet "${ws.name}" of ${file} is empty (no header row). Choose another sheet (param sheet) or fix the file.`);
   if (uncached.count > 0) {
     warn(
-      `ingest: ${path.basename(file)}: ${uncached.count} formula cell(s) of sheet "${ws.name}" have no stored result (first: cell ${uncached.first}) and are read as missing; open the workbook in Excel or LibreOffice and save it to store their values.`,
+      `${path.basename(file)}: ${uncached.count} formula cell(s) of sheet "${ws.name}" have no stored result (first: cell ${uncached.first}) and are read as missing; open the workbook in Excel or LibreOffice and save it to store their values.`,
     );
   }
-  const keep = footerKeep(rows, p.footer, (i, t) => warn(`ingest: ${path.basename(file)}: dropped trailing row ${rowNums[i]} of sheet "${ws.name}" (param footer): ${JSON.stringify(t.slice(0, 80))}`));
+  const keep = footerKeep(rows, p.footer, (i, t) => warn(`${path.basename(file)}: dropped trailing row ${rowNums[i]} of sheet "${ws.name}" (param footer): ${JSON.stringify(t.slice(0, 80))}`));
   rows.length = keep;
   return {
     header,
@@ -446,7 +446,7 @@ async function readArrow(file: string): Promise<Raw> {
   const bytes = readFileSync(file);
   if (bytes.subarray(0, 4).toString('latin1') === 'FEA1') {
     throw new StepError(
-      `ingest: ${file} is a Feather version 1 file (written by feather-format or arrow < 0.17), which is not supported. Re-save it as Feather v2 / Arrow IPC (pyarrow.feather.write_feather(df, path) or arrow::write_feather(df, path) with their defaults), or as Parquet or CSV.`,
+      `${file} is a Feather version 1 file (written by feather-format or arrow < 0.17), which is not supported. Re-save it as Feather v2 / Arrow IPC (pyarrow.feather.write_feather(df, path) or arrow::write_feather(df, path) with their defaults), or as Parquet or CSV.`,
     );
   }
   let t;
@@ -454,7 +454,7 @@ async function readArrow(file: string): Promise<Raw> {
     t = arrow.tableFromIPC(bytes);
   } catch (e) {
     throw new StepError(
-      `ingest: cannot read ${file} as Arrow IPC / Feather v2: ${(e as Error).message}. Uncompressed, LZ4 and ZSTD record batches are supported; check that the file is complete, or export it as Parquet or CSV.`,
+      `cannot read ${file} as Arrow IPC / Feather v2: ${(e as Error).message}. Uncompressed, LZ4 and ZSTD record batches are supported; check that the file is complete, or export it as Parquet or CSV.`,
     );
   }
   const header = t.schema.fields.map((f) => f.name);
@@ -477,7 +477,7 @@ async function readParquet(file: string): Promise<Raw> {
     const schema = parquetSchema(meta);
     const nested = schema.children.filter((c) => c.children.length > 0).map((c) => c.element.name);
     if (nested.length) {
-      throw new StepError(`ingest: ${file} has nested (struct/list/map) column(s) ${nested.map((n) => JSON.stringify(n)).join(', ')}; only flat tables are read. Flatten them (e.g. pandas json_normalize, tidyr::unnest) or drop them before writing the file.`);
+      throw new StepError(`${file} has nested (struct/list/map) column(s) ${nested.map((n) => JSON.stringify(n)).join(', ')}; only flat tables are read. Flatten them (e.g. pandas json_normalize, tidyr::unnest) or drop them before writing the file.`);
     }
     header = schema.children.map((c) => c.element.name);
     // plain integers (pyarrow marks int8…uint64 with the INTEGER logical type); not dates, times, decimals
@@ -490,7 +490,7 @@ async function readParquet(file: string): Promise<Raw> {
     objs = (await parquetReadObjects({ file: ab, compressors, metadata: meta })) as Record<string, unknown>[];
   } catch (e) {
     if (e instanceof StepError) throw e;
-    throw new StepError(`ingest: cannot read ${file} as Parquet: ${(e as Error).message}. Snappy, gzip, zstd, brotli and LZ4 compression and dictionary encoding are supported; check that the file is complete, or export it as CSV.`);
+    throw new StepError(`cannot read ${file} as Parquet: ${(e as Error).message}. Snappy, gzip, zstd, brotli and LZ4 compression and dictionary encoding are supported; check that the file is complete, or export it as CSV.`);
   }
   const rows = objs.map((o) => header.map((h) => convCell(o[h])));
   return { header, rows, where: (i) => `row ${i + 1}`, cell: (i, j) => `row ${i + 1}, column ${j + 1} ("${header[j]}")`, ints: intColumns(rows, header.length, intCols) };
@@ -502,18 +502,18 @@ async function readStata(file: string, p: IngestParams, info: (m: string) => voi
   try {
     dta = readDta(readFileSync(file));
   } catch (e) {
-    if (e instanceof DtaError) throw new StepError(`ingest: cannot read ${file} as a Stata .dta file: ${e.message}. Supported: dta formats 113–115 and 117–119 (Stata 8–18); re-save it in Stata with \`saveold\` or export it as CSV.`);
+    if (e instanceof DtaError) throw new StepError(`cannot read ${file} as a Stata .dta file: ${e.message}. Supported: dta formats 113–115 and 117–119 (Stata 8–18); re-save it in Stata with \`saveold\` or export it as CSV.`);
     throw e;
   }
-  info(`ingest: ${path.basename(file)}: Stata dta format ${dta.release}${dta.dataLabel ? `, "${dta.dataLabel}"` : ''}, ${dta.nobs} observations`);
+  info(`${path.basename(file)}: Stata dta format ${dta.release}${dta.dataLabel ? `, "${dta.dataLabel}"` : ''}, ${dta.nobs} observations`);
   const header = dta.variables.map((v) => v.name);
   const labelled: string[] = [];
   const cols: Cell[][] = dta.variables.map((v) => {
     const lbl = v.valueLabel ? dta.valueLabels[v.valueLabel] : undefined;
-    if (v.label) info(`ingest: ${path.basename(file)}: variable ${v.name}: "${v.label}"`);
+    if (v.label) info(`${path.basename(file)}: variable ${v.name}: "${v.label}"`);
     if (lbl && lbl.size) {
       labelled.push(v.name);
-      info(`ingest: ${path.basename(file)}: value labels of ${v.name} (${v.valueLabel}): ${[...lbl].map(([k, t]) => `${k} = ${JSON.stringify(t)}`).join(', ')}`);
+      info(`${path.basename(file)}: value labels of ${v.name} (${v.valueLabel}): ${[...lbl].map(([k, t]) => `${k} = ${JSON.stringify(t)}`).join(', ')}`);
     }
     if (v.values instanceof Float64Array) {
       const vals = v.values;
@@ -572,7 +572,7 @@ export function formatOf(file: string, f: IngestParams['format'], head: Uint8Arr
   const ext = path.extname(file).toLowerCase();
   const ascii = Buffer.from(head.subarray(0, 16)).toString('latin1');
   const unsupported = (what: string) =>
-    new StepError(`ingest: ${file} is ${what}: unsupported format. Export it to XLSX or CSV (UTF-8), or to Parquet / Stata .dta / Arrow Feather, and point param path at that file.`);
+    new StepError(`${file} is ${what}: unsupported format. Export it to XLSX or CSV (UTF-8), or to Parquet / Stata .dta / Arrow Feather, and point param path at that file.`);
   if (head[0] === 0xd0 && head[1] === 0xcf && head[2] === 0x11 && head[3] === 0xe0) {
     throw unsupported(ext === '.xls' || ext === '.xlsx' ? 'an Excel 97–2003 workbook (.xls, OLE2 compound file)' : 'an OLE2 compound file (Excel 97–2003 .xls, old Word or similar)');
   }
@@ -635,7 +635,7 @@ export function typeRaw(raw: Raw, p: IngestParams, file: string, warn: (m: strin
       while (taken.has(`${h}_${m}`)) m++;
       raw.header[j] = `${h}_${m}`;
       taken.add(raw.header[j]!);
-      warn(`ingest: ${path.basename(file)}: the header has "${h}" more than once; column ${j + 1} is read as "${raw.header[j]}" (rename it with param columns: {new_name: ${raw.header[j]}})`);
+      warn(`${path.basename(file)}: the header has "${h}" more than once; column ${j + 1} is read as "${raw.header[j]}" (rename it with param columns: {new_name: ${raw.header[j]}})`);
     }
   });
   // renames
@@ -729,7 +729,7 @@ export function typeRaw(raw: Raw, p: IngestParams, file: string, warn: (m: strin
           .map(([v, is]) => `${JSON.stringify(v)} (${is.slice(0, 5).map((i) => raw.where(i)).join(', ')}${is.length > 5 ? `, … ${is.length} in all` : ''})`)
           .join(', ');
         warn(
-          `ingest: ${path.basename(file)}: column "${name}" is read as text: ${good} of its cells are numbers, the others are unknown marker(s) ${shown}. ` +
+          `${path.basename(file)}: column "${name}" is read as text: ${good} of its cells are numbers, the others are unknown marker(s) ${shown}. ` +
             `If they mean missing, add them to param na (na: ${JSON.stringify([...p.na, ...byValue.keys()])}); types: {${name}: number} makes them an error, types: {${name}: string} silences this.` +
             ([...byValue.keys()].some((v) => /^[+-]?\d+,\d+$/.test(v)) ? ' Decimal commas (1,5) are not read as numbers: export the file with decimal points.' : ''),
         );
@@ -779,7 +779,7 @@ export default defineStep<IngestParams>({
     if (!existsSync(file)) {
       throw new StepError(`file not found: ${file} (param path "${p.path}", relative to ${ctx.baseDir}). Fix the path or override it with --set ${ctx.nodeId}.path=...`);
     }
-    if (statSync(file).size === 0) throw new StepError(`ingest: ${file} is empty (0 bytes). Point path at a file with a header line and data rows.`);
+    if (statSync(file).size === 0) throw new StepError(`${file} is empty (0 bytes). Point path at a file with a header line and data rows.`);
     const head = new Uint8Array(4096);
     const fd = openSync(file, 'r');
     const got = readSync(fd, head, 0, head.length, 0);
@@ -797,16 +797,16 @@ export default defineStep<IngestParams>({
             : fmt === 'dta'
               ? await readStata(file, p, info)
               : await readCsv(file, p, info, warn);
-    if (raw.rows.length === 0) throw new StepError(`ingest: ${file} has a header but no data rows. Point path at a file with data.`);
+    if (raw.rows.length === 0) throw new StepError(`${file} has a header but no data rows. Point path at a file with data.`);
     const table = typeRaw(raw, p, file, (m) => ctx.warn(m));
-    ctx.info(`ingest: ${table.nrows} rows × ${table.names.length} columns from ${path.basename(file)}`);
+    ctx.info(`${table.nrows} rows × ${table.names.length} columns from ${path.basename(file)}`);
     // a column that says on every row that the data are simulated (the demo panel's source = simulated) is a warning, kept in the run history
     for (const n of table.names) {
       const c = table.columns[n]!;
       if (isNumeric(c) || table.nrows === 0) continue;
       const vals = new Set(c.filter((v): v is string => v !== null));
       if (vals.size > 0 && [...vals].every((v) => /\bsimulated\b/i.test(v))) {
-        ctx.warn(`ingest: ${path.basename(file)} says its data are SIMULATED (column ${n} = ${[...vals].map((v) => JSON.stringify(v)).join(', ')} on every row)`);
+        ctx.warn(`${path.basename(file)} says its data are SIMULATED (column ${n} = ${[...vals].map((v) => JSON.stringify(v)).join(', ')} on every row)`);
       }
     }
     // what was read as missing (empty or an na marker), so a user sees that "—" became NA
@@ -821,7 +821,7 @@ export default defineStep<IngestParams>({
         return [n, k] as const;
       })
       .filter(([, k]) => k > 0);
-    if (missing.length) ctx.info(`ingest: missing cells (empty or one of na ${JSON.stringify(p.na)}): ${missing.map(([n, k]) => `${n} ${k}`).join(', ')}`);
+    if (missing.length) ctx.info(`missing cells (empty or one of na ${JSON.stringify(p.na)}): ${missing.map(([n, k]) => `${n} ${k}`).join(', ')}`);
     const out: Record<string, Artifact> = { table: { type: 'table', table } };
     if (raw.meta) out.meta = { type: 'json', value: raw.meta };
     return out;

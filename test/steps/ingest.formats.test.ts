@@ -310,7 +310,7 @@ describe('integer columns', () => {
     expect(isIntColumn(t.columns.year!)).toBe(true);
     expect(isIntColumn(t.columns.so2!)).toBe(false);
     expect(t.nrows).toBe(287 * 18);
-    expect(fake.warnings).toEqual(['ingest: city-panel.csv says its data are SIMULATED (column source = "simulated" on every row)']);
+    expect(fake.warnings).toEqual(['city-panel.csv says its data are SIMULATED (column source = "simulated" on every row)']);
   });
 
   it('survive the store (Arrow Int32, null ↔ NaN) and row selection; derived arrays are plain Float64Array', () => {

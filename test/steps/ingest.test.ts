@@ -45,7 +45,7 @@ describe('ingest: CSV', () => {
     const fake = ctxAt(FIX);
     const out = await runStep(ingest, { path: 'yearbook-bom.csv', columns: rename, key: ['city_code', 'year'] }, {}, fake);
     const t = tableOf(out.table);
-    expect(fake.infos).toContainEqual(expect.stringMatching(/^ingest: missing cells \(empty or one of na \["","NA","—","\.\.\.","-","\.","#N\/A","#DIV\/0!",.*\]\): so2 1, pgdp 1$/));
+    expect(fake.infos).toContainEqual(expect.stringMatching(/^missing cells \(empty or one of na \["","NA","—","\.\.\.","-","\.","#N\/A","#DIV\/0!",.*\]\): so2 1, pgdp 1$/));
     expect(t.names).toEqual(['year', 'city_code', 'city', 'so2', 'pgdp']);
     expect(toRows(t)).toEqual(expected);
   });
