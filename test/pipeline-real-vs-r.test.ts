@@ -15,7 +15,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../engine/paths.js';
 import { toRows } from '../engine/table.js';
-import { sharedExists } from './data/shared.js';
+import { needsSharedData } from './shared-data.js';
 import { checkEventStudy, checkModel, checkPanel, EngineRun, expectRel, type GoldenModel, type GoldenRun } from './pipeline-vs-r.helpers.js';
 
 const FILES = [
@@ -26,8 +26,7 @@ const FILES = [
   'china-city-loans-gdp-2000-2023/city_co2_ceads_1997_2019.csv',
   'china-city-so2-2011-2019/panel_data_so2_new.csv',
 ];
-const missing = FILES.filter((f) => !sharedExists(f));
-if (missing.length) console.warn(`pipeline-real-vs-r: skipped, ../shared/data lacks ${missing.join(', ')}`);
+const sources = needsSharedData(...FILES);
 
 interface CoalesceCounts { first: number; second: number; missing: number; disagreements: number; over_1pct: number }
 interface RealGolden extends Omit<GoldenRun, 'psm' | 'panel'> {
@@ -46,7 +45,7 @@ const golden = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'test/golden/pipe
 let dir: string;
 const real = new EngineRun();
 
-describe.skipIf(missing.length > 0)('pipelines/real-2006-2018.yaml on the real sources vs R (test/golden/pipeline/real.R)', () => {
+sources.describe('pipelines/real-2006-2018.yaml on the real sources vs R (test/golden/pipeline/real.R)', () => {
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'repro-real-vs-r-'));
     const targets = ['joined', 'qin', 'ceads', 'panel', 'table2', ...golden.models.map((m) => m.id), 'event_study', 'placebo'];

@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../engine/paths.js';
-import { sharedExists } from './data/shared.js';
+import { needsSharedData } from './shared-data.js';
 import { checkEventStudy, checkModel, checkPanel, checkPsm, EngineRun, expectRel, type GoldenModel, type GoldenRun } from './pipeline-vs-r.helpers.js';
 
 interface Golden extends GoldenRun {
@@ -45,7 +45,8 @@ const VARIANT_TARGETS = ['panel', ...golden.variant.models.map((m) => m.id), 'ev
 
 /** pipelines/public-2011-2019.yaml on the real panel in ../shared/data (test/golden/pipeline/public.R). */
 const PUBLIC_DATA = 'china-city-so2-2011-2019/panel_data_so2_new.csv';
-const havePublic = sharedExists(PUBLIC_DATA);
+const publicData = needsSharedData(PUBLIC_DATA);
+const havePublic = publicData.present;
 const publicGolden = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'test/golden/pipeline/public.json'), 'utf8')) as Omit<GoldenRun, 'psm' | 'panel'> & {
   panel: Omit<GoldenRun['panel'], 'large_cities'>;
 };
@@ -105,7 +106,7 @@ describe(`variant (${VARIANT_OVERRIDES.map((o) => o.arg).join(', ')}) vs R`, () 
   });
 });
 
-describe.skipIf(!havePublic)('pipelines/public-2011-2019.yaml on the real panel (../shared/data) vs R (test/golden/pipeline/public.R)', () => {
+publicData.describe('pipelines/public-2011-2019.yaml on the real panel (../shared/data) vs R (test/golden/pipeline/public.R)', () => {
   it('the merged panel after ingest (BOM, renamed columns) and clean (2011–2019, so2 in 10,000 t, rows without so2 dropped)', async () => {
     await checkPanel(pub, publicGolden.panel);
   });

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildCities, citiesCsv } from '../../data/build-cities.js';
 import { PROJECT_ROOT } from '../../engine/paths.js';
-import { projectCsv, sharedCsv, sharedExists } from './shared.js';
+import { projectCsv, sharedCsv } from './shared.js';
+import { needsSharedData } from '../shared-data.js';
 
 const reg = projectCsv('data/cities.csv');
 const byCode = new Map(reg.map((r) => [r.code!, r]));
@@ -40,7 +41,7 @@ describe('data/cities.csv (the city register)', () => {
     expect(byCode.get('533100')!.name_pinyin).toBe('Dehong');
   });
 
-  it.skipIf(!sharedExists('china-admin-divisions'))('matches the independent admin-division list and the NBS region map', () => {
+  needsSharedData('china-admin-divisions').it('matches the independent admin-division list and the NBS region map', () => {
     const cities = sharedCsv('china-admin-divisions/cities.csv');
     const provinces = new Map(sharedCsv('china-admin-divisions/provinces.csv').map((r) => [r.code!, r.name!]));
     const region = new Map(sharedCsv('china-admin-divisions/province_region_nbs2011.csv').map((r) => [r.province_code!, r.region_en!]));
@@ -56,14 +57,14 @@ describe('data/cities.csv (the city register)', () => {
     }
   });
 
-  it.skipIf(!sharedExists('china-resource-based-cities-2013'))('flags exactly the 126 resource-based units of the 2013 plan, with their type', () => {
+  needsSharedData('china-resource-based-cities-2013').it('flags exactly the 126 resource-based units of the 2013 plan, with their type', () => {
     const ref = sharedCsv('china-resource-based-cities-2013/resource_based_prefectures_2013.csv');
     expect(ref).toHaveLength(126);
     const mine = new Map(reg.filter((r) => r.resource_based === '1').map((r) => [r.code!, r.resource_type!]));
     expect(mine).toEqual(new Map(ref.map((r) => [r.gb2260_code!, r.type_en!])));
   });
 
-  it.skipIf(!sharedExists('china-prefecture-crosswalk'))('agrees with the crosswalk: 337 active units in 2022 and the name history', () => {
+  needsSharedData('china-prefecture-crosswalk').it('agrees with the crosswalk: 337 active units in 2022 and the name history', () => {
     const roster = sharedCsv('china-prefecture-crosswalk/legal_roster_year_end_1987_2026.csv').filter((r) => r.year === '2022' && r.status === 'active');
     expect(roster).toHaveLength(active.length);
     const names = new Set(roster.map((r) => r.legal_name_zh));

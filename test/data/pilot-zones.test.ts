@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { projectCsv, sharedCsv, sharedExists } from './shared.js';
+import { projectCsv, sharedCsv } from './shared.js';
+import { needsSharedData } from '../shared-data.js';
 
 const roster = projectCsv('data/pilot-zones.csv');
 const cities = new Map(projectCsv('data/cities.csv').map((r) => [r.code!, r]));
@@ -69,7 +70,7 @@ describe('data/pilot-zones.csv (Table 1 of the paper)', () => {
     }
   });
 
-  it.skipIf(!sharedExists('china-cbec-pilot-zones'))('agrees with the independent batch 1–6 list (code, year, parent)', () => {
+  needsSharedData('china-cbec-pilot-zones').it('agrees with the independent batch 1–6 list (code, year, parent)', () => {
     const ref = sharedCsv('china-cbec-pilot-zones/cbec_pilot_zones_batches_1_7.csv').filter((r) => Number(r.batch) <= 6);
     expect(ref).toHaveLength(132);
     const refByName = new Map(ref.map((r) => [r.jurisdiction!, r]));

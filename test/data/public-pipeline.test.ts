@@ -14,7 +14,7 @@ import clean from '../../steps/clean.js';
 import merge from '../../steps/merge-roster.js';
 import estimate from '../../steps/estimate.js';
 import { jsonOf, makeCtx, runStep, tableOf } from '../steps/ctx.js';
-import { sharedExists } from './shared.js';
+import { needsSharedData } from '../shared-data.js';
 
 const YAML = path.join(PROJECT_ROOT, 'pipelines/public-2011-2019.yaml');
 const spec = parse(readFileSync(YAML, 'utf8')) as { steps: Record<string, { kind: string; with: Record<string, unknown> }> };
@@ -29,7 +29,7 @@ describe('pipelines/public-2011-2019.yaml', () => {
     }
   });
 
-  it.skipIf(!sharedExists('china-city-so2-2011-2019/panel_data_so2_new.csv'))('runs ingest → clean → merge-roster → baseline on the real panel', async () => {
+  needsSharedData('china-city-so2-2011-2019/panel_data_so2_new.csv').it('runs ingest → clean → merge-roster → baseline on the real panel', async () => {
     const fake = makeCtx({ baseDir });
     const raw = tableOf((await runStep(ingest, spec.steps.ingest!.with, {}, fake)).table);
     expect(raw.nrows).toBe(2620);

@@ -1,11 +1,14 @@
-/** Helpers for data tests: read project CSVs and the independent lists in ../shared/data. */
-import { existsSync, readFileSync } from 'node:fs';
+/**
+ * Helpers for data tests: read project CSVs and the independent lists in ../shared/data (gate the
+ * tests that read them with needsSharedData of test/shared-data.ts).
+ */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { PROJECT_ROOT } from '../../engine/paths.js';
+import { SHARED_DATA } from '../shared-data.js';
 
-export const SHARED = path.resolve(PROJECT_ROOT, '..', 'shared', 'data');
-export const sharedExists = (rel: string): boolean => existsSync(path.join(SHARED, rel));
+export const SHARED = SHARED_DATA;
 
 /** Rows of a CSV file (header line, BOM stripped). */
 export function readCsv(file: string): Record<string, string>[] {

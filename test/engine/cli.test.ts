@@ -4,8 +4,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BASE_YAML, cli, makeRig, NUMS, type Rig } from './rig.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { BASE_YAML, baseRig as base, cli, makeRig, NUMS, type Rig } from './rig.js';
 
 let rig: Rig;
 beforeAll(async () => {
@@ -117,5 +117,86 @@ describe('repro CLI', () => {
     expect(j.nodes[0]).toMatchObject({ id: 'a', kind: 'fail', status: 'failed', error: 'toy failure: set fail: false to fix' });
     const t = await cli(['run'], dir);
     expect(t.stderr).toContain('a (fail) failed: toy failure: set fail: false to fix');
+  });
+});
+
+describe('CLI contract', () => {
+  // a fresh rig per test (shadows the shared one above)
+  let rig: Rig | undefined;
+  afterEach(() => {
+    rig?.cleanup();
+    rig = undefined;
+  });
+
+  it('with --json, stdout holds exactly one JSON object also for usage, config and command errors; exit codes 2 / 1', async () => {
+    rig = await base();
+    const one = (stdout: string) => {
+      expect(stdout.trim().split('\n')).toHaveLength(1);
+      return JSON.parse(stdout) as { ok: boolean; error: { exit: number; type: string; message: string; errors?: { line: number; col: number; message: string }[] } };
+    };
+    const usage = await cli(['run', '--json', '--bogus'], rig.dir);
+    expect(usage.code).toBe(2);
+    expect(one(usage.stdout)).toMatchObject({ ok: false, error: { exit: 2, type: 'usage' } });
+    expect(usage.stderr).toMatch(/^repro run: unknown option --bogus/); // one "repro" prefix, not two
+
+    rig.write('bad.yaml', 'name: x\nsteps:\n  a:\n    kind: nosuchkind\n');
+    const config = await cli(['run', 'bad.yaml', '--json'], rig.dir);
+    expect(config.code).toBe(2);
+    const cj = one(config.stdout);
+    expect(cj.error.type).toBe('config');
+    expect(cj.error.errors![0]).toMatchObject({ line: 4, col: 11, message: 'unknown step kind "nosuchkind"' });
+    expect(config.stderr).toContain('bad.yaml:4:11');
+
+    const why = await cli(['why', 'nope', '--json'], rig.dir);
+    expect([why.code, one(why.stdout).error.type]).toEqual([2, 'usage']);
+    const show = await cli(['show', 'plus', '--json'], rig.dir); // exists, never ran
+    expect(show.code).toBe(1);
+    expect(one(show.stdout).error).toMatchObject({ exit: 1, type: 'error', message: expect.stringContaining('plus has no successful run') });
+    const status = await cli(['status', '--json'], rig.dir);
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout).up_to_date).toBe(false);
+  });
+
+  it('usage errors print on stderr only: no command, log --limit 0, show of a missing output', async () => {
+    rig = await base();
+    const none = await cli([], rig.dir);
+    expect([none.code, none.stdout]).toEqual([2, '']);
+    expect(none.stderr).toContain('usage:');
+    expect((await cli(['help'], rig.dir)).code).toBe(0);
+    const lim = await cli(['log', '--limit', '0'], rig.dir);
+    expect([lim.code, lim.stdout]).toEqual([2, '']);
+    expect(lim.stderr).toContain('--limit must be an integer >= 1');
+    expect((await cli(['run'], rig.dir, { TOY_COUNTER: rig.counter })).code).toBe(0);
+    const out = await cli(['show', 'plus.nope'], rig.dir);
+    expect([out.code, out.stdout]).toEqual([2, '']);
+    expect(out.stderr).toContain('plus has no output "nope"; outputs: table');
+  });
+
+  it('show of an object removed from the store: exit 1 and how to recompute it; --target with a foreach base id', async () => {
+    rig = await base(`${BASE_YAML}  fe:\n    kind: add\n    in: src\n    foreach: {k: [1, 2]}\n    with: {k: "\${k}"}\n`);
+    const env = { TOY_COUNTER: rig.counter };
+    const t = await cli(['run', '--target', 'fe', '--json'], rig.dir, env);
+    expect(t.code).toBe(0);
+    expect(JSON.parse(t.stdout).nodes.map((n: { id: string }) => n.id)).toEqual(['src', 'fe[1]', 'fe[2]']);
+    const { readHistory } = await import('../../engine/history.js');
+    const h = await readHistory(path.join(rig.dir, 'artifacts'));
+    const hash = h.latest.toy!['fe[2]']!.outputs.table!.hash;
+    fs.rmSync(path.join(rig.dir, 'artifacts/objects', hash.slice(0, 2), hash));
+    const show = await cli(['show', 'fe[2]'], rig.dir);
+    expect(show.code).toBe(1);
+    expect(show.stderr).toContain('repro show: fe[2].table: store object');
+    expect(show.stderr).toContain('`repro run --target fe[2]` recomputes it');
+    const again = await cli(['run', '--target', 'fe[2]'], rig.dir, env);
+    expect(again.code).toBe(0);
+    expect((await cli(['show', 'fe[2]', '--json'], rig.dir)).stdout).toBe('[{"x":3.2},{"x":4.5},{"x":5.7}]\n');
+  });
+
+  it('run --dry-run writes nothing, not even the validated-spec cache', async () => {
+    rig = await base();
+    const r = await cli(['run', '--dry-run', '--json'], rig.dir);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).nodes.map((n: { status: string }) => n.status)).toEqual(Array(6).fill('stale')); // never run
+    expect(fs.existsSync(path.join(rig.dir, 'artifacts'))).toBe(false);
+    expect(fs.existsSync(path.join(rig.dir, 'results'))).toBe(false);
   });
 });

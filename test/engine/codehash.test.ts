@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { codeClosure, importsOf, normalizeSource, tokenize } from '../../engine/codehash.js';
 import { StatCache } from '../../engine/statcache.js';
-import { BASE_YAML, makeRig, NUMS, ROOT, statuses, type Rig } from './rig.js';
+import { BASE_YAML, baseRig as base, makeRig, NUMS, ROOT, statuses, type Rig } from './rig.js';
 
 const h = (s: string): string => normalizeSource(s).hash;
 
@@ -96,5 +96,28 @@ describe('(11) editing step code', () => {
     fs.writeFileSync(common, `${fs.readFileSync(common, 'utf8')}\nexport const VERSION = 2;\n`);
     await rig.run();
     expect(rig.executed()).toEqual(['plus', 'r', 'r2', 'rep', 'side', 'src', 'total']);
+  });
+});
+
+describe('code closure', () => {
+  it('includes modules loaded by URL (new URL(relative, import.meta.url)); compiledUrl is no longer special', async () => {
+    const { codeClosure, importsOf, tokenize } = await import('../../engine/codehash.js');
+    const src = `
+      import { compiledUrl } from '../engine/paths.js';
+      const a = compiledUrl('steps/x-worker.ts');
+      const b = new Worker(new URL('./y-worker.js', import.meta.url));
+      const c = new URL('https://example.org/');
+    `;
+    expect(importsOf(tokenize(src))).toEqual(['../engine/paths.js', './y-worker.js']);
+    rig = await base();
+    const root = path.join(rig.dir, 'proj');
+    const w = (rel: string, text: string) => {
+      fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+      fs.writeFileSync(path.join(root, rel), text);
+    };
+    w('steps/s.ts', `export const u = new URL('./s-worker.js', import.meta.url);\n`);
+    w('steps/s-worker.ts', `import { f } from '../stats/f.js';\nf();\n`);
+    w('stats/f.ts', 'export function f() { return 1; }\n');
+    expect(Object.keys(codeClosure('steps/s.ts', root, null))).toEqual(['stats/f.ts', 'steps/s-worker.ts', 'steps/s.ts']);
   });
 });

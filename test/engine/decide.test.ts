@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { FingerprintParts } from '../../engine/fingerprint.js';
 import { diffParts, reasonLine, reasonPhrase, type Reason } from '../../engine/reasons.js';
 import { planPipeline } from '../../engine/plan.js';
-import { BASE_YAML, cli, rigPool } from './rig.js';
+import { BASE_YAML, baseRig as base, cli, NUMS, rigPool, statuses, type Rig } from './rig.js';
 
 const pool = rigPool();
 afterEach(() => pool.cleanupAll());
@@ -115,5 +115,23 @@ describe('decide: run, status and why agree', () => {
     const run = JSON.parse((await cli(['run', '--json'], rig.dir, { TOY_COUNTER: rig.counter })).stdout);
     expect(run.nodes.find((x: any) => x.id === 'plus')).toMatchObject({ status: 'ran', reason: 'params.k changed', reasons: [{ kind: 'param', path: 'k', old: 1, new: 3 }] });
     expect(run.nodes.find((x: any) => x.id === 'src')).toMatchObject({ status: 'cached', reasons: [{ kind: 'up-to-date' }] });
+  });
+});
+
+describe('early cutoff', () => {
+  let rig: Rig | undefined;
+  afterEach(() => {
+    rig?.cleanup();
+    rig = undefined;
+  });
+
+  it('early cutoff holds across several levels: a byte-identical output stops the cascade for everything below', async () => {
+    rig = await base(`name: t\nseed: 1\nsteps:\n  src:\n    kind: source\n    with: {path: data/nums.txt}\n  a:\n    kind: add\n    in: src\n  r:\n    kind: round\n    in: a\n  b:\n    kind: add\n    in: r\n    with: {k: 1}\n  c:\n    kind: add\n    in: b\n  d:\n    kind: sum\n    in: [c, b]\n`);
+    await rig.run();
+    rig.executed();
+    rig.write('data/nums.txt', NUMS.replace('1.2', '1.3')); // rounds to the same integers
+    const r = await rig.run();
+    expect(statuses(r)).toEqual({ src: 'ran', a: 'ran', r: 'ran', b: 'cached', c: 'cached', d: 'cached' });
+    expect(rig.executed()).toEqual(['a', 'r', 'src']);
   });
 });

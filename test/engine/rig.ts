@@ -150,3 +150,14 @@ export function rigPool(): { rigWith(yaml: string): Promise<Rig>; cleanupAll(): 
     },
   };
 }
+
+/** A rig with data/nums.txt and the given YAML (the standard toy pipeline by default); clean it up in afterEach. */
+export async function baseRig(yaml = BASE_YAML): Promise<Rig> {
+  const r = await makeRig();
+  r.write('data/nums.txt', NUMS);
+  r.setYaml(yaml);
+  return r;
+}
+
+/** A YAML step `<kind>_<mode>` of a misbehaving toy step (test/fixtures/engine/toy/misbehave*.js). */
+export const MIS = (mode: string, kind = 'misbehave'): string => `  ${kind.replace('-', '_')}_${mode.replace(/-/g, '_')}:\n    kind: ${kind}\n    with: {mode: ${mode}}\n`;

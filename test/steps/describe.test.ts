@@ -7,18 +7,22 @@ import { quantile7 } from '../../stats/quantile.js';
 import { fromRows, toRows } from '../../engine/table.js';
 import type { Artifact } from '../../engine/types.js';
 import { renderCtx, tableArtifact, text, ROOT } from './render-ctx.js';
+import { needsSharedData, sharedData } from '../shared-data.js';
 
 // R: test/golden/describe-mpdta.R (base R mean, sd, quantile type 7) on ../shared/data/mpdta/mpdta.csv
 const golden = JSON.parse(readFileSync(path.join(ROOT, 'test', 'golden', 'describe-mpdta.json'), 'utf8'));
-const rows = parse(readFileSync(path.join(ROOT, '..', 'shared', 'data', 'mpdta', 'mpdta.csv'), 'utf8'), {
-  columns: true,
-  cast: (v: string) => (v === '' || v === 'NA' ? null : Number.isNaN(Number(v)) ? v : Number(v)),
-}) as Record<string, unknown>[];
+const mpdta = needsSharedData('mpdta/mpdta.csv');
+const rows = mpdta.present
+  ? (parse(readFileSync(sharedData('mpdta/mpdta.csv'), 'utf8'), {
+      columns: true,
+      cast: (v: string) => (v === '' || v === 'NA' ? null : Number.isNaN(Number(v)) ? v : Number(v)),
+    }) as Record<string, unknown>[])
+  : [];
 const panel: Artifact = { type: 'table', table: fromRows(rows) };
 const run = (params: Record<string, unknown>, input: Artifact = panel) => def.run(renderCtx('table2'), { panel: input }, def.params.parse(params));
 
 describe('describe statistics', () => {
-  it('matches R (mean, sd n−1, min, quartiles type 7, max) on mpdta with a where filter', async () => {
+  mpdta.it('matches R (mean, sd n−1, min, quartiles type 7, max) on mpdta with a where filter', async () => {
     const out = await run({
       vars: { lemp: 'log employment', lpop: 'log population', treat: 'treated', 'first.treat': 'first treated' },
       stats: ['n', 'mean', 'sd', 'min', 'p25', 'median', 'p75', 'max'],
@@ -45,7 +49,7 @@ describe('describe statistics', () => {
 });
 
 describe('describe step output', () => {
-  it('renders every format with labels and the paper headers, two decimals by default', async () => {
+  mpdta.it('renders every format with labels and the paper headers, two decimals by default', async () => {
     const out = await run({ vars: { lemp: 'LEMP', treat: 'DID' }, title: 'Table 2: Descriptive statistics' });
     expect(Object.keys(out).sort()).toEqual(['csv', 'docx', 'html', 'md', 'notes', 'table', 'tex', 'xlsx']);
     const csv = text(out.csv).split('\r\n');
@@ -57,7 +61,7 @@ describe('describe step output', () => {
     expect(text(out.html)).toContain('<caption>Table 2: Descriptive statistics</caption>');
     expect(text(out.md)).toContain('| LEMP | 2500 |');
   });
-  it('compares with the paper\'s Table 2 when asked', async () => {
+  mpdta.it('compares with the paper\'s Table 2 when asked', async () => {
     const out = await run({ vars: { lemp: 'LEMP', treat: 'DID' }, paper: { table: 'table2' }, where: { year: { le: 2005 } } });
     const cmp = (out.comparison as { value: any }).value;
     expect(cmp.kind).toBe('describe');
@@ -76,7 +80,7 @@ describe('describe step output', () => {
     expect(rows[3].run_label).toBeNull(); // indus not described
     await expect(run({ vars: ['lemp'], paper: { table: 'table3' } })).rejects.toThrow(/is a regression table; describe compares with a describe table/);
   });
-  it('names the bad column or param', async () => {
+  mpdta.it('names the bad column or param', async () => {
     await expect(run({ vars: ['nope'] })).rejects.toThrow(/param vars names column "nope"/);
     const withText: Artifact = { type: 'table', table: fromRows([{ a: 'x' }, { a: 'y' }]) };
     await expect(run({ vars: ['a'] }, withText)).rejects.toThrow(/column "a" is text/);

@@ -10,6 +10,7 @@ import { PROJECT_ROOT } from '../../engine/paths.js';
 import { withColumn, numCol, type Table } from '../../engine/table.js';
 import { StepError } from '../../engine/types.js';
 import { fakeCtx, loadCsv, relClose, sharedData } from './stats-helpers.js';
+import { needsSharedData } from '../shared-data.js';
 
 interface GoldenCase {
   name: string;
@@ -38,6 +39,13 @@ const datasets: Record<string, () => Table> = {
   castle: () => loadCsv(sharedData('bacondecomp-castle-divorce/castle.csv')),
   so2: () => loadCsv(sharedData('china-city-so2-2011-2019/panel_data_so2_new.csv')),
 };
+/** The shared data files each dataset reads (none for the synthetic fixture). */
+const SHARED: Record<string, string[]> = {
+  synth: [],
+  mpdta: ['mpdta/mpdta.csv'],
+  castle: ['bacondecomp-castle-divorce/castle.csv'],
+  so2: ['china-city-so2-2011-2019/panel_data_so2_new.csv'],
+};
 const cache = new Map<string, Table>();
 const data = (name: string): Table => {
   if (!cache.has(name)) cache.set(name, datasets[name]!());
@@ -52,7 +60,7 @@ async function run(params: Record<string, unknown>, table: Table) {
 
 describe('estimate vs R (lm + sandwich)', () => {
   for (const gc of golden.cases) {
-    it(gc.name, async () => {
+    needsSharedData(...SHARED[gc.dataset]!).it(gc.name, async () => {
       const { model, warnings } = await run(gc.params, data(gc.dataset));
       expect(model.n).toBe(gc.n);
       expect(model.dropped.singletons).toBe(gc.singletons);

@@ -9,12 +9,16 @@ import eventStudy from '../../steps/event-study.js';
 import { PROJECT_ROOT } from '../../engine/paths.js';
 import type { Table } from '../../engine/table.js';
 import { fakeCtx, loadCsv, relClose, sharedData } from './stats-helpers.js';
+import { needsSharedData } from '../shared-data.js';
 
 const golden = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'test/golden/eventstudy/golden.json'), 'utf8')) as { cases: any[] };
-const data: Record<string, Table> = {
-  mpdta: loadCsv(sharedData('mpdta/mpdta.csv')),
-  castle: loadCsv(sharedData('bacondecomp-castle-divorce/castle.csv')),
-};
+const shared = needsSharedData('mpdta/mpdta.csv', 'bacondecomp-castle-divorce/castle.csv');
+const data: Record<string, Table> = shared.present
+  ? {
+      mpdta: loadCsv(sharedData('mpdta/mpdta.csv')),
+      castle: loadCsv(sharedData('bacondecomp-castle-divorce/castle.csv')),
+    }
+  : {};
 
 async function run(params: Record<string, unknown>, table: Table) {
   const f = fakeCtx();
@@ -22,7 +26,7 @@ async function run(params: Record<string, unknown>, table: Table) {
   return { es: (out.event as { value: any }).value, f };
 }
 
-describe('event-study vs R', () => {
+shared.describe('event-study vs R', () => {
   for (const gc of golden.cases) {
     it(gc.name, async () => {
       const { es } = await run(gc.params, data[gc.dataset]!);

@@ -2,7 +2,8 @@ import { describe, it, expect } from 'vitest';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import def from '../../steps/figure.js';
-import { renderCtx, jsonArtifact, tableArtifact, text, ROOT, mpdtaPanel } from './render-ctx.js';
+import { renderCtx, jsonArtifact, tableArtifact, text, ROOT, mpdtaPanel, MPDTA } from './render-ctx.js';
+import { needsSharedData } from '../shared-data.js';
 import { findFontFiles } from '../../steps/render/charts.js';
 
 const OUT = path.join(ROOT, 'test-output');
@@ -102,7 +103,7 @@ describe('figure: placebo', () => {
   });
 });
 
-describe('figure from the real event-study and placebo steps (mpdta)', () => {
+needsSharedData(MPDTA).describe('figure from the real event-study and placebo steps (mpdta)', () => {
   it('accepts their artifacts as they are', async () => {
     const panel = mpdtaPanel();
     const esDef = (await import('../../steps/event-study.js')).default;

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import { StepError } from '../../engine/types.js';
 import { toRows } from '../../engine/table.js';
 import { PROJECT_ROOT } from '../../engine/paths.js';
 import { makeCtx, runStep, tableOf } from './ctx.js';
+import { needsSharedData, sharedData } from '../shared-data.js';
 
 const FIX = path.join(PROJECT_ROOT, 'test/fixtures/data');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'ingest-test-'));
@@ -194,9 +195,9 @@ describe('ingest: real-world files', () => {
   });
 });
 
-const CO2_XLSX = path.join(PROJECT_ROOT, '../shared/data/china-county-co2-1997-2017/co2.xlsx');
-const CO2_CSV = path.join(PROJECT_ROOT, '../shared/data/china-county-co2-1997-2017/county_co2_1997_2017.csv');
-describe.skipIf(!existsSync(CO2_XLSX) || !existsSync(CO2_CSV))('ingest: the real county CO2 workbook (../shared/data, read in place)', () => {
+const CO2_XLSX = sharedData('china-county-co2-1997-2017/co2.xlsx');
+const CO2_CSV = sharedData('china-county-co2-1997-2017/county_co2_1997_2017.csv');
+needsSharedData('china-county-co2-1997-2017/co2.xlsx', 'china-county-co2-1997-2017/county_co2_1997_2017.csv').describe('ingest: the real county CO2 workbook (../shared/data, read in place)', () => {
   it('reads its named sheet, Chinese/duplicated headers and trailing note row; agrees with the R readxl conversion', async () => {
     const cols = { distcode: 'DISTCODE地区代码', county_zh: 'County Name', county_en: 'County Name_2', city_zh: 'City Name' };
     await expectError({ path: CO2_XLSX, sheet: 'Sheet1' }, [/no sheet "Sheet1"; its sheets are: "Unit \(Million tons\)"/]);

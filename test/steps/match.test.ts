@@ -11,6 +11,7 @@ import { StepError } from '../../engine/types.js';
 import { makeTable, numCol, strCol, toRows, withColumn, type Table } from '../../engine/table.js';
 import { readCsvTable, PSM_FIXTURE } from '../fixtures/psm-fixture.js';
 import { makeCtx, runStep, tableOf, jsonOf } from './ctx.js';
+import { needsSharedData, sharedData } from '../shared-data.js';
 
 const golden = JSON.parse(readFileSync('test/golden/match/match.json', 'utf8')) as { cases: any[] };
 const fixture = readCsvTable(PSM_FIXTURE);
@@ -72,8 +73,8 @@ describe('match step', () => {
     expect(toRows(a)).not.toEqual(toRows(c));
   });
 
-  it('PSM-DID: the matched sample of the real city panel feeds the estimate step', async () => {
-    const panel = readCsvTable('../shared/data/china-city-so2-2011-2019/panel_data_so2_new.csv');
+  needsSharedData('china-city-so2-2011-2019/panel_data_so2_new.csv').it('PSM-DID: the matched sample of the real city panel feeds the estimate step', async () => {
+    const panel = readCsvTable(sharedData('china-city-so2-2011-2019/panel_data_so2_new.csv'));
     const fake = makeCtx();
     const out = await runStep(match, {
       treat: 'if_officialWechat', covariates: ['gdp_percapita', 'Proportion_SecondaryIndustry', 'PopulationDensity'],

@@ -9,6 +9,7 @@ import type { Artifact, StepContext, StepDef } from '../../engine/types.js';
 import { makeCtx } from './ctx.js';
 import { fromRows } from '../../engine/table.js';
 import { parse } from 'csv-parse/sync';
+import { sharedData } from '../shared-data.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'render');
@@ -24,9 +25,13 @@ export function renderCtx(nodeId = 'node', baseDir = ROOT, seed = 1, def?: Pick<
 }
 
 /** A fixture JSON file under test/fixtures/render/. */
-/** The real mpdta panel from ../shared/data (read in place), with a `did` column, as a table artifact. */
+/**
+ * The real mpdta panel from ../shared/data (read in place), with a `did` column, as a table
+ * artifact. Tests that call it gate on `needsSharedData(MPDTA)` (test/shared-data.ts).
+ */
+export const MPDTA = 'mpdta/mpdta.csv';
 export function mpdtaPanel(): Artifact & { type: 'table' } {
-  const rows = parse(readFileSync(path.join(ROOT, '..', 'shared', 'data', 'mpdta', 'mpdta.csv'), 'utf8'), {
+  const rows = parse(readFileSync(sharedData(MPDTA), 'utf8'), {
     columns: (h: string[]) => h.map((c) => c.replace('.', '_')),
     cast: (v: string, c: { header: boolean }) => (c.header ? v : v === '' ? null : Number(v)),
   }) as Record<string, unknown>[];

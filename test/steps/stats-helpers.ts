@@ -11,8 +11,8 @@ import { PROJECT_ROOT } from '../../engine/paths.js';
 import type { StepDef } from '../../engine/types.js';
 import { makeCtx } from './ctx.js';
 
-/** Path of a shared data file (../shared/data relative to the project root). */
-export const sharedData = (rel: string): string => path.resolve(PROJECT_ROOT, '..', 'shared', 'data', rel);
+/** Path of a shared data file (../shared/data, see test/shared-data.ts). */
+export { sharedData } from '../shared-data.js';
 
 export function loadCsv(file: string): Table {
   const text = readFileSync(file, 'utf8').replace(/^\uFEFF/, '');

@@ -10,7 +10,8 @@ import { renderTex, renderCsv, renderCsvNotes, renderMarkdown } from '../../step
 import { loadPaperTables } from '../../steps/render/compare.js';
 import type { Model } from '../../steps/render/model.js';
 import describeStep from '../../steps/describe.js';
-import { renderCtx, jsonArtifact, fixture, text, ROOT, mpdtaPanel } from './render-ctx.js';
+import { renderCtx, jsonArtifact, fixture, text, ROOT, mpdtaPanel, MPDTA } from './render-ctx.js';
+import { needsSharedData, needsSharedSeed, SHARED_SEED } from '../shared-data.js';
 
 /**
  * Structural LaTeX check (no TeX engine here): balanced braces and environments; in text, no bare
@@ -369,8 +370,8 @@ describe('data/paper-tables.json (transcription of the seed)', () => {
     };
     expect([3, 4, 5, 6, 7, 8].map((i) => count(`table${i}`))).toEqual([9, 35, 7, 14, 28, 14]);
   });
-  it('each cell appears verbatim in the seed, and its stars agree with |coef/SE| under a normal test', () => {
-    const seed = readFileSync(path.join(ROOT, '..', 'shared', 'seed', '000_dba5589e8fff6304.txt'), 'utf8');
+  needsSharedSeed('000_dba5589e8fff6304.txt').it('each cell appears verbatim in the seed, and its stars agree with |coef/SE| under a normal test', () => {
+    const seed = readFileSync(path.join(SHARED_SEED, '000_dba5589e8fff6304.txt'), 'utf8');
     const crit = (z: number) => (z > 2.576 ? 3 : z > 1.96 ? 2 : z > 1.645 ? 1 : 0);
     for (const t of Object.values(paper.tables)) {
       if (t.kind !== 'regression') continue;
@@ -396,7 +397,7 @@ describe('data/paper-tables.json (transcription of the seed)', () => {
   });
 });
 
-describe('tabulate on the real estimate step (mpdta)', () => {
+needsSharedData(MPDTA).describe('tabulate on the real estimate step (mpdta)', () => {
   it('lays out its models as they are', async () => {
     const panel = mpdtaPanel();
     const est = (await import('../../steps/estimate.js')).default;
