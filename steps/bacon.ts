@@ -21,10 +21,7 @@ import { baconDecomposition, UnbalancedPanelError } from '../stats/bacon.js';
 import { didParams, prepareDid } from './common/did-input.js';
 
 export const baconParams = z
-  .strictObject({
-    ...didParams,
-    treat: z.string().min(1).optional().describe('0/1 treatment column (absorbing); give treat or adopt (or both: they must agree)'),
-  })
+  .strictObject({ ...didParams })
   .refine((p) => p.adopt !== undefined || p.treat !== undefined, { message: 'give adopt (first treated period) or treat (0/1 column)' });
 
 export default defineStep({

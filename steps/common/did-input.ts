@@ -21,6 +21,7 @@ export const didParams = {
   unit: z.string().min(1).describe('unit column (e.g. city_code)'),
   time: z.string().min(1).describe('time column (numeric, e.g. year)'),
   adopt: z.string().min(1).optional().describe('first treated period of the unit (constant within unit); 0 or empty = never treated'),
+  treat: z.string().min(1).optional().describe('optional 0/1 treatment column (absorbing); checked against adopt (it must be 1 exactly from adopt on), or, for bacon, used instead of adopt'),
   cluster: z.string().min(1).optional().describe('cluster column (default: the unit column)'),
   min_cohort_size: z.number().int().min(1).default(1).describe('minimum number of units in a treated cohort (default 1); a smaller cohort is an error'),
   where: whereSchema.optional(),
