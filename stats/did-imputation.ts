@@ -103,26 +103,40 @@ export function didImputation(inp: ImputationInput): ImputationResult {
 
   // ---- first stage: normal equations [unit | period (t ≥ 1) | controls], unit block eliminated
   const q = T - 1 + k;
-  const rdim = (i: number, f: (col: number, v: number) => void) => {
-    const t = panel.timeIdx[i]!;
-    if (t > 0) f(t - 1, 1);
-    for (let c = 0; c < k; c++) f(T - 1 + c, X[c]![i]!);
+  const tIdx = panel.timeIdx;
+  /** Z'w over the rows with w ≠ 0 (bu: unit block, br: period dummies t ≥ 1 and controls). */
+  const zty = (w: Float64Array, rowsOf: ArrayLike<number>, bu: Float64Array, br: Float64Array): void => {
+    for (let j = 0; j < rowsOf.length; j++) {
+      const i = rowsOf[j]!;
+      const wi = w[i]!;
+      if (wi === 0) continue;
+      bu[unit.codes[i]!]! += wi;
+      const t = tIdx[i]!;
+      if (t > 0) br[t - 1]! += wi;
+      for (let c = 0; c < k; c++) br[T - 1 + c]! += wi * X[c]![i]!;
+    }
   };
   const Su = new Float64Array(U * q);
   const RR = new Float64Array(q * q);
-  const rowBuf: [number, number][] = [];
-  const rowOf = (i: number): [number, number][] => {
-    rowBuf.length = 0;
-    rdim(i, (c, v) => rowBuf.push([c, v]));
-    return rowBuf;
-  };
+  const untreatedRows: number[] = [];
   for (let i = 0; i < n; i++) {
     if (D[i] !== 0) continue;
-    const u = unit.codes[i]!;
-    const r = rowOf(i);
-    for (const [a, va] of r) {
-      Su[u * q + a]! += va;
-      for (const [b, vb] of r) RR[a * q + b]! += va * vb;
+    untreatedRows.push(i);
+    const o = unit.codes[i]! * q;
+    const t = tIdx[i]! - 1;
+    if (t >= 0) {
+      Su[o + t]!++;
+      RR[t * q + t]!++;
+    }
+    for (let c = 0; c < k; c++) {
+      const xc = X[c]![i]!;
+      const cc = T - 1 + c;
+      Su[o + cc]! += xc;
+      if (t >= 0) {
+        RR[t * q + cc]! += xc;
+        RR[cc * q + t]! += xc;
+      }
+      for (let c2 = 0; c2 < k; c2++) RR[cc * q + T - 1 + c2]! += xc * X[c2]![i]!;
     }
   }
   const S = new Float64Array(q * q);
@@ -155,9 +169,9 @@ export function didImputation(inp: ImputationInput): ImputationResult {
     }
     return z;
   };
-  /** Solve the full system for rhs (bu, br); return a function giving z_i'γ for any usable row. */
+  /** Solve the normal equations for the right-hand side (bu, br); return Z_i'γ for every usable row. */
   let lastGr = new Float64Array(q);
-  const solve = (bu: Float64Array, br: Float64Array): ((i: number) => number) => {
+  const solve = (bu: Float64Array, br: Float64Array): Float64Array => {
     const rhs = new Float64Array(q);
     rhs.set(br);
     for (let u = 0; u < U; u++) {
@@ -176,24 +190,22 @@ export function didImputation(inp: ImputationInput): ImputationResult {
       for (let c = 0; c < q; c++) s -= Su[u * q + c]! * gr[c]!;
       a[u] = s / nu[u]!;
     }
-    return (i: number) => {
-      let s = a[unit.codes[i]!]!;
-      const t = panel.timeIdx[i]!;
-      if (t > 0) s += gr[t - 1]!;
+    const out = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      if (!use[i]) continue;
+      const t = tIdx[i]!;
+      let s = a[unit.codes[i]!]! + (t > 0 ? gr[t - 1]! : 0);
       for (let c = 0; c < k; c++) s += gr[T - 1 + c]! * X[c]![i]!;
-      return s;
-    };
+      out[i] = s;
+    }
+    return out;
   };
   // γ_y
   const buY = new Float64Array(U), brY = new Float64Array(q);
-  for (let i = 0; i < n; i++) {
-    if (D[i] !== 0) continue;
-    buY[unit.codes[i]!]! += y[i]!;
-    rdim(i, (c, v) => (brY[c]! += v * y[i]!));
-  }
+  zty(y, untreatedRows, buY, brY);
   const fitY = solve(buY, brY);
   const adj = new Float64Array(n);
-  for (let i = 0; i < n; i++) if (use[i]) adj[i] = y[i]! - fitY(i);
+  for (let i = 0; i < n; i++) if (use[i]) adj[i] = y[i]! - fitY[i]!;
   const gammaFull = Array.from({ length: k }, (_, c) => (kept.includes(T - 1 + c) ? lastGr[T - 1 + c]! : NaN));
 
   // ---- targets
@@ -235,17 +247,12 @@ export function didImputation(inp: ImputationInput): ImputationResult {
   for (const tg of targets) {
     let est = 0;
     const bu = new Float64Array(U), br = new Float64Array(q);
-    for (const i of treatedRows) {
-      const w = tg.w[i]!;
-      if (w === 0) continue;
-      est += w * adj[i]!;
-      bu[unit.codes[i]!]! += w;
-      rdim(i, (c, v) => (br[c]! += v * w));
-    }
+    for (const i of treatedRows) est += tg.w[i]! * adj[i]!;
+    zty(tg.w, treatedRows, bu, br);
     estimates.push(est);
     const fv = solve(bu, br);
     const v = new Float64Array(n);
-    for (let i = 0; i < n; i++) if (use[i]) v[i] = D[i] === 1 ? tg.w[i]! : -fv(i);
+    for (let i = 0; i < n; i++) if (use[i]) v[i] = D[i] === 1 ? tg.w[i]! : -fv[i]!;
     const num = new Float64Array(NGr), den = new Float64Array(NGr);
     for (const i of treatedRows) {
       const v2 = v[i]! * v[i]!;

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { makeTable, type Column, type Table } from '../../engine/table.js';
+import { makeTable, withColumn, type Column, type Table } from '../../engine/table.js';
 import { PROJECT_ROOT } from '../../engine/paths.js';
 import merge from '../../steps/merge-roster.js';
 import { loadCsv, sharedData, fakeCtx } from './stats-helpers.js';
@@ -44,7 +44,12 @@ const cache: Record<string, Table> = {};
 export async function dataset(name: string): Promise<Table> {
   if (name === 'demo') return demoPanel();
   if (!cache[name]) {
-    if (name === 'mpdta') cache[name] = loadCsv(sharedData('mpdta/mpdta.csv'));
+    if (name === 'mpdta') {
+      // D = 1{first.treat > 0, year ≥ first.treat}, as load_mpdta() in test/golden/did-data.R
+      const t = loadCsv(sharedData('mpdta/mpdta.csv'));
+      const ft = t.columns['first.treat'] as Float64Array, yr = t.columns.year as Float64Array;
+      cache[name] = withColumn(t, 'D', Float64Array.from(ft, (f, i) => (f > 0 && yr[i]! >= f ? 1 : 0)));
+    }
     else if (name === 'castle') cache[name] = loadCsv(sharedData('bacondecomp-castle-divorce/castle.csv'));
     else throw new Error(`unknown dataset ${name}`);
   }

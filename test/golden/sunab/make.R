@@ -21,7 +21,9 @@ run_case <- function(name, dataset, d, y, unit, time, adopt, controls = characte
   fit <- feols(fml, data = d, cluster = as.formula(paste0("~", cluster)))
   agg <- aggregate(fit, agg = "period")
   att <- aggregate(fit, agg = "att")
-  cn <- names(coef(fit))
+  s <- summary(fit, agg = FALSE)          # the cohort × period coefficients (coef(fit) is aggregated)
+  b <- s$coefficients; Vr <- s$cov.scaled; sr <- s$se
+  cn <- names(b)
   cells <- grep("::-?[0-9]+:cohort::", cn, value = TRUE)
   per <- as.numeric(sub(".*::(-?[0-9]+):cohort::.*", "\\1", cells))
   coh <- as.numeric(sub(".*:cohort::", "", cells))
@@ -29,9 +31,9 @@ run_case <- function(name, dataset, d, y, unit, time, adopt, controls = characte
   cnt <- colSums(sign(mm[, cells, drop = FALSE]))
   P <- sort(unique(per))
   W <- t(sapply(P, function(p) { w <- ifelse(per == p, cnt, 0); w / sum(w) }))
-  V <- W %*% vcov(fit)[cells, cells] %*% t(W)
+  V <- W %*% Vr[cells, cells] %*% t(W)
   stopifnot(max(abs(sqrt(diag(V)) - agg[, "Std. Error"]) / agg[, "Std. Error"]) < 1e-10)
-  ctl <- setdiff(names(coef(fit)), cells)
+  ctl <- setdiff(cn, cells)
   list(
     name = name, dataset = dataset,
     params = c(list(y = y, unit = unit, time = time, adopt = adopt, controls = controls, cluster = cluster), params),
@@ -39,8 +41,8 @@ run_case <- function(name, dataset, d, y, unit, time, adopt, controls = characte
     periods = lapply(seq_along(P), function(j) list(period = P[j], estimate = unname(agg[j, 1]), se = unname(agg[j, 2]))),
     vcov_matrix = unname(V),
     att = list(estimate = unname(att[1, 1]), se = unname(att[1, 2])),
-    cells = lapply(seq_along(cells), function(j) list(cohort = coh[j], period = per[j], estimate = unname(coef(fit)[cells[j]]), se = unname(se(fit)[cells[j]]), n = unname(cnt[j]))),
-    controls = lapply(ctl, function(v) list(term = v, estimate = unname(coef(fit)[v]), se = unname(se(fit)[v])))
+    cells = lapply(seq_along(cells), function(j) list(cohort = coh[j], period = per[j], estimate = unname(b[cells[j]]), se = unname(sr[cells[j]]), n = unname(cnt[j]))),
+    controls = lapply(ctl, function(v) list(term = v, estimate = unname(b[v]), se = unname(sr[v])))
   )
 }
 
