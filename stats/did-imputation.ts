@@ -18,7 +18,7 @@
  *    Covariances between targets use the same cluster sums (didimputation reports variances only).
  * 5. Pre-trend coefficients (didimputation `pretrends`): OLS on the untreated observations of y on
  *    dummies of the chosen pre-periods (t − adopt = −k..−1) + controls | unit + period, CR1
- *    clustered (fixest's conventions, ols.ts). Their covariance with the horizon estimates uses the
+ *    clustered (fixest's conventions; solved exactly by twoway.ts). Their covariance with the horizon estimates uses the
  *    cluster scores of both (√(CR1 factor)·(Z̃'Z̃)⁻¹ s_g for the regression).
  *
  * // R: didimputation::did_imputation(data, yname, gname, tname, idname, first_stage,
@@ -31,7 +31,7 @@
 import type { Factor } from './fe.js';
 import type { StaggeredPanel } from './staggered.js';
 import { cholesky, collinearityCheck, crossprod, spdInverse, subMatrix } from './linalg.js';
-import { feols } from './ols.js';
+import { olsTwoWay } from './twoway.js';
 
 export interface ImputationInput {
   y: Float64Array;
@@ -298,29 +298,21 @@ export function didImputation(inp: ImputationInput): ImputationResult {
     const timeF: Factor = { codes: Int32Array.from(panel.timeIdx), nlevels: T };
     const cl = sub(inp.cluster);
     const names = pre.map((p) => `_pre_m${-p}`);
-    const fit = feols({
+    const fit = olsTwoWay({
       y: take(y),
-      yName: 'y',
       X: [...dums, ...X.map(take)],
       xNames: [...names, ...X.map((_, j) => `_x${j}`)],
-      fe: [sub(unit), sub(timeF)],
+      a: sub(unit),
+      b: sub(timeF),
       feNames: ['unit', 'time'],
       clusters: [cl],
       clusterNames: ['cluster'],
       vcov: 'cluster',
-      keepSingletons: true,
     });
     preDf = fit.dfT;
     const byTerm = new Map(fit.coefficients.map((c) => [c.term, c]));
-    const allNames = [...names, ...X.map((_, j) => `_x${j}`)];
-    const keptIdx = fit.terms.map((t) => allNames.indexOf(t));
-    const Z = keptIdx.map((j) => fit.internals.Xt[j]!);
-    const e = new Float64Array(m0);
-    e.set(fit.internals.yt);
-    fit.terms.forEach((t, a) => {
-      const b = byTerm.get(t)!.estimate, z = Z[a]!;
-      for (let i = 0; i < m0; i++) e[i]! -= b * z[i]!;
-    });
+    const Z = fit.Z;
+    const e = fit.e;
     const K = Z.length;
     const B = spdInverse(crossprod(Z), K);
     const G = cl.nlevels;

@@ -8,7 +8,9 @@
  * (all dummies 0). Without never-treated units the last-treated cohort is the control: the sample is
  * restricted to the periods before it adopts, where fixest, too, sees it as never treated.
  * Singletons are kept and collinear dummies dropped (fixest `feols` defaults), the variance is the
- * one of ols.ts/vcov.ts (CR1 by cluster with fixest's small-sample factors by default).
+ * one of ols.ts/vcov.ts (CR1 by cluster with fixest's small-sample factors by default). With the
+ * default two fixed effects the regression is solved by the exact projection of twoway.ts (no
+ * iteration, sparse cross-products), otherwise by ols.ts feols.
  *
  * Aggregation (fixest `aggregate()` / `summary(agg = ...)`): for each relative period p,
  * β_p = Σ_c s_{c,p} δ_{c,p} with s_{c,p} = n_{c,p} / Σ_c n_{c,p}, n_{c,p} the number of estimation
@@ -28,6 +30,7 @@ import type { Factor } from './fe.js';
 import { subsetFactor } from './fe.js';
 import type { VcovType } from './vcov.js';
 import type { StaggeredPanel } from './staggered.js';
+import { olsTwoWay } from './twoway.js';
 
 export interface SunabInput {
   y: Float64Array;
@@ -43,7 +46,13 @@ export interface SunabInput {
   /** Omitted relative periods (default [−1]). */
   refPeriods?: number[];
   level?: number;
+  /** 'auto' (default): with exactly two fixed effects the exact projection of twoway.ts, otherwise
+   * ols.ts feols (alternating projections); 'iterative': always feols (for tests). */
+  method?: 'auto' | 'iterative';
 }
+
+/** What the aggregation needs from a fit (ols.ts feols and twoway.ts olsTwoWay both provide it). */
+export type SunabFit = Pick<FeolsResult, 'n' | 'coefficients' | 'terms' | 'V' | 'r2' | 'r2_within' | 'dfT' | 'dofK' | 'clusters' | 'collinear'>;
 
 export interface SunabCell {
   cohort: number;
@@ -66,7 +75,7 @@ export interface SunabResult {
   V: Float64Array;
   att: { estimate: number; se: number };
   cells: SunabCell[];
-  fit: FeolsResult;
+  fit: SunabFit;
   /** The control cohort: 'never' or the last-treated cohort used as control. */
   control: 'never' | number;
   /** Rows of the input used (after the restriction when the last cohort is the control). */
@@ -130,19 +139,14 @@ export function sunabFit(inp: SunabInput): SunabResult {
     counts[pos[k]!]!++;
   }
   const names = cells.map((c) => cellName(c.cohort, c.period));
-  const fit = feols({
-    y: sub(inp.y),
-    yName: inp.yName,
-    X: [...D, ...inp.X.map(sub)],
-    xNames: [...names, ...inp.xNames],
-    fe: rowsArr ? inp.fe.map((f) => subsetFactor(f, rows)) : inp.fe,
-    feNames: inp.feNames,
-    clusters: rowsArr ? inp.clusters.map((f) => subsetFactor(f, rows)) : inp.clusters,
-    clusterNames: inp.clusterNames,
-    vcov: inp.vcov,
-    level: inp.level,
-    keepSingletons: true,
-  });
+  const fe = rowsArr ? inp.fe.map((f) => subsetFactor(f, rows)) : inp.fe;
+  const clusters = rowsArr ? inp.clusters.map((f) => subsetFactor(f, rows)) : inp.clusters;
+  const X = [...D, ...inp.X.map(sub)];
+  const xNames = [...names, ...inp.xNames];
+  const fit: SunabFit =
+    fe.length === 2 && inp.method !== 'iterative'
+      ? olsTwoWay({ y: sub(inp.y), X, xNames, a: fe[0]!, b: fe[1]!, feNames: [inp.feNames[0]!, inp.feNames[1]!], clusters, clusterNames: inp.clusterNames, vcov: inp.vcov, level: inp.level })
+      : feols({ y: sub(inp.y), yName: inp.yName, X, xNames, fe, feNames: inp.feNames, clusters, clusterNames: inp.clusterNames, vcov: inp.vcov, level: inp.level, keepSingletons: true });
   const K = fit.terms.length;
   const termPos = new Map(fit.terms.map((t, a) => [t, a]));
   const est = new Map(fit.coefficients.map((c) => [c.term, c]));
