@@ -12,16 +12,23 @@
  * Outputs: `pairs` (table: type ∈ {earlier_vs_later, later_vs_earlier, treated_vs_never}, treated
  * cohort, control cohort (empty = never treated), estimate, weight) and `summary` (JSON: weight,
  * weighted mean and number of pairs per type, the TWFE coefficient, and Σ w·β as a check).
- * The panel must be balanced (an error says which unit is not).
+ * The panel must be balanced (an error says which unit is not), unless `balance: drop_units`, which
+ * keeps the units observed in every period (listed in `summary.dropped.unbalanced_units`).
  */
 import { z } from 'zod';
 import { defineStep, StepError, type Artifact } from '../engine/types.js';
-import { makeTable } from '../engine/table.js';
+import { makeTable, takeRows } from '../engine/table.js';
 import { baconDecomposition, UnbalancedPanelError } from '../stats/bacon.js';
 import { didParams, prepareDid } from './common/did-input.js';
 
 export const baconParams = z
-  .strictObject({ ...didParams })
+  .strictObject({
+    ...didParams,
+    balance: z
+      .enum(['error', 'drop_units'])
+      .default('error')
+      .describe('an unbalanced panel (after dropping rows with a missing value) is an error (default), or drop_units: keep only the units observed in every period (reported)'),
+  })
   .refine((p) => p.adopt !== undefined || p.treat !== undefined, { message: 'give adopt (first treated period) or treat (0/1 column)' });
 
 export default defineStep({
@@ -34,7 +41,27 @@ export default defineStep({
     const who = `bacon (${ctx.nodeId})`;
     const art = inputs.panel;
     if (!art || Array.isArray(art) || art.type !== 'table') throw new StepError(`${who}: input "panel" must be one table`);
-    const d = prepareDid(who, art.table, params);
+    let d = prepareDid(who, art.table, params);
+    const droppedUnits: string[] = [];
+    if (params.balance === 'drop_units') {
+      // keep the units observed in every period; repeat in case a period disappears with them
+      for (let iter = 0; iter < 10; iter++) {
+        const T = d.panel.times.length;
+        const cnt = new Int32Array(d.unit.nlevels);
+        for (let i = 0; i < d.y.length; i++) cnt[d.unit.codes[i]!]!++;
+        const bad = new Set<number>();
+        for (let u = 0; u < cnt.length; u++) if (cnt[u] !== T) bad.add(u);
+        if (bad.size === 0) break;
+        bad.forEach((u) => droppedUnits.push(d.unitLabel(u)));
+        const keep: number[] = [];
+        for (let i = 0; i < d.y.length; i++) if (!bad.has(d.unit.codes[i]!)) keep.push(d.rows[i]!);
+        if (keep.length === 0) throw new StepError(`${who}: params.balance = drop_units: no unit is observed in every period`);
+        const { filtered, missing } = d;
+        d = prepareDid(who, takeRows(d.table, keep), { ...params, where: undefined, exclude: undefined });
+        d = { ...d, filtered, missing };
+      }
+      if (droppedUnits.length) ctx.warn(`${who}: balance: drop_units dropped ${droppedUnits.length} unit(s) not observed in every period: ${droppedUnits.slice(0, 10).join(', ')}${droppedUnits.length > 10 ? ', …' : ''}`);
+    }
     let r;
     try {
       r = baconDecomposition({ y: d.y, unit: d.unit, panel: d.panel, unitLabel: d.unitLabel });
@@ -59,7 +86,7 @@ export default defineStep({
       types: r.summary,
       cohorts: d.panel.cohorts,
       never_treated: d.panel.nNever,
-      dropped: { missing: d.missing, filtered: d.filtered },
+      dropped: { missing: d.missing, filtered: d.filtered, unbalanced_units: droppedUnits },
     };
     return { pairs: { type: 'table', table: pairs }, summary: { type: 'json', value: summary } };
   },

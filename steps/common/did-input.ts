@@ -75,7 +75,12 @@ export function prepareDid(
   if (idx.length === 0) throw new StepError(`${who}: every row has a missing value in one of ${[...new Set(needed)].join(', ')}`);
   const rows = Int32Array.from(idx);
   const m = rows.length;
-  const pick = (c: string) => Float64Array.from(rows, (r) => (table.columns[c] as Float64Array)[r]!);
+  const pick = (c: string): Float64Array => {
+    const col = table.columns[c] as Float64Array;
+    const out = new Float64Array(m);
+    for (let j = 0; j < m; j++) out[j] = col[rows[j]!]!;
+    return out;
+  };
   const recode = (f: Factor): { f: Factor; orig: Int32Array } => {
     const map = new Int32Array(f.nlevels).fill(-1);
     const orig: number[] = [];

@@ -63,6 +63,19 @@ describe('bacon vs bacondecomp', () => {
   }
 });
 
+describe('bacon balance: drop_units', () => {
+  it('keeps the units observed in every period: the same decomposition as excluding them by hand (demo golden case)', async () => {
+    const gc = golden.cases.find((c) => c.dataset === 'demo');
+    const bad = await demoIncomplete();
+    const a = await run({ ...gc.params, balance: 'drop_units' }, await dataset('demo'));
+    const b = await run({ ...gc.params, exclude: { city_code: bad } }, await dataset('demo'));
+    expect(a.summary.types).toEqual(b.summary.types);
+    expect(a.summary.twfe).toBe(b.summary.twfe);
+    expect(a.summary.dropped.unbalanced_units.map(Number).sort()).toEqual([...bad].sort());
+    await expect(run(gc.params, await dataset('demo'))).rejects.toThrow(/bacon \(test\): the panel is unbalanced: unit \d+ has \d+ of the 18 periods 2005\.\.2022/);
+  });
+});
+
 describe('bacon identities', () => {
   const cases: [string, () => Promise<{ t: Table; params: Record<string, unknown>; d: string }>][] = [
     ['synthetic panel with never-treated units', async () => ({ t: synthPanel(), params: { y: 'y', unit: 'unit', time: 'year', adopt: 'adopt' }, d: 'treat' })],
