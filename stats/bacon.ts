@@ -71,7 +71,7 @@ export function baconDecomposition(inp: { y: Float64Array; unit: Factor; panel: 
   for (let u = 0; u < U; u++)
     if (count[u] !== T)
       throw new UnbalancedPanelError(
-        `the panel is unbalanced: unit ${label(u)} has ${count[u]} of the ${T} periods ${panel.times[0]}..${panel.times[T - 1]} (after dropping rows with a missing value); the Bacon decomposition needs a balanced panel — keep complete units only, or restrict the periods with where`,
+        `the panel is unbalanced: unit ${label(u)} has ${count[u]} of the ${T} periods ${panel.times[0]}..${panel.times[T - 1]} (after dropping rows with a missing value); the Bacon decomposition needs a balanced panel`,
       );
   // groups: cohorts then never (index C)
   const C = panel.cohorts.length;

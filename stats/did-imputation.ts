@@ -211,7 +211,7 @@ export function didImputation(inp: ImputationInput): ImputationResult {
   // ---- targets
   const rel = panel.rel;
   const obsH = [...new Set(Array.from({ length: n }, (_, i) => i).filter((i) => use[i] && D[i] === 1).map((i) => rel[i]!))].sort((a, b) => a - b);
-  const hs = inp.horizons === 'all' ? obsH : [...inp.horizons].sort((a, b) => a - b);
+  const hs = inp.horizons === 'all' ? obsH : [...new Set(inp.horizons)].sort((a, b) => a - b);
   for (const h of hs) {
     if (!(Number.isInteger(h) && h >= 0)) throw new Error(`did-imputation: horizons must be integers ≥ 0, got ${h}`);
     if (!obsH.includes(h)) throw new Error(`did-imputation: horizon ${h} has no treated observation (observed horizons: ${obsH[0]}..${obsH[obsH.length - 1]})`);

@@ -66,7 +66,8 @@ export default defineStep({
     try {
       r = baconDecomposition({ y: d.y, unit: d.unit, panel: d.panel, unitLabel: d.unitLabel });
     } catch (e) {
-      if (e instanceof UnbalancedPanelError) throw new StepError(`${who}: ${e.message}`);
+      if (e instanceof UnbalancedPanelError)
+        throw new StepError(`${who}: ${e.message}. Set params.balance: drop_units to keep the units observed in every period, or restrict the sample with where/exclude`);
       throw new StepError(`${who}: ${(e as Error).message}`);
     }
     const pairs = makeTable({

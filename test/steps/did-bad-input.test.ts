@@ -67,7 +67,7 @@ describe('bacon: unbalanced panel', () => {
   it('is an error that says so, naming a unit', async () => {
     const t0 = synthPanel();
     const keep = Array.from({ length: t0.nrows }, (_, i) => i).filter((i) => !(unitCol(t0)[i] === 4 && yearCol(t0)[i] === 2001));
-    await expect(run(bacon, takeRows(t0, keep))).rejects.toThrow(/unbalanced: unit 4 has 7 of the 8 periods 2000\.\.2007/);
+    await expect(run(bacon, takeRows(t0, keep))).rejects.toThrow(/unbalanced: unit 4 has 7 of the 8 periods 2000\.\.2007 .*balanced panel\. Set params\.balance: drop_units/);
     // a missing outcome makes it unbalanced too
     const t1 = setCol(t0, 'y', (i, v) => (unitCol(t0)[i] === 5 && yearCol(t0)[i] === 2002 ? NaN : v));
     await expect(run(bacon, t1)).rejects.toThrow(/unbalanced: unit 5 has 7 of the 8 periods/);
