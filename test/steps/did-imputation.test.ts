@@ -1,7 +1,8 @@
 /**
  * Golden tests of the `did-imputation` step against didimputation (test/golden/did-imputation/make.R,
  * whose first stage is also cross-checked there with lm() on the untreated rows): pre-period and
- * horizon estimates and the ATT to 1e-6 relative, SEs to 1e-4, on mpdta, castle and the demo panel
+ * horizon estimates and the ATT to 1e-6 relative, SEs to 1e-4, the horizon × horizon and pre × pre
+ * blocks of vcov.matrix (independent R reference) to 2e-4, on mpdta, castle and the demo panel
  * (with and without controls) and without never-treated units.
  */
 import { describe, expect, it } from 'vitest';
@@ -36,8 +37,16 @@ describe('did-imputation vs didimputation', () => {
       expect(relClose(att.coefficients[0].estimate, gc.att.estimate, 1e-6), `ATT ${att.coefficients[0].estimate} vs ${gc.att.estimate}`).toBe(true);
       expect(relClose(att.coefficients[0].se, gc.att.se, 1e-4), `ATT se ${att.coefficients[0].se} vs ${gc.att.se}`).toBe(true);
       expect(event.pretrend.periods).toEqual(gc.periods.filter((p: any) => p.period < 0).map((p: any) => p.period));
-      // the covariance matrix is symmetric positive semi-definite (a correlation never exceeds 1)
+      // covariance blocks against the independent R reference: horizons × horizons, pre × pre
       const V = event.vcov.matrix;
+      const post = event.periods.map((p: any, i: number) => (p.period >= 0 ? i : -1)).filter((i: number) => i >= 0);
+      const pre = event.periods.map((p: any, i: number) => (p.period < 0 ? i : -1)).filter((i: number) => i >= 0);
+      for (const [idx, ref] of [[post, gc.vcov_post], [pre, gc.vcov_pre ?? []]] as [number[], number[][]][]) {
+        expect(ref.length).toBe(idx.length);
+        const scale = Math.max(...ref.flat().map(Math.abs), 0);
+        idx.forEach((a, i) => idx.forEach((b, j) => expect(relClose(V[a][b], ref[i]![j]!, 2e-4, scale * 1e-6), `V[${a}][${b}] = ${V[a][b]} vs ${ref[i]![j]}`).toBe(true)));
+      }
+      // the covariance matrix is symmetric positive semi-definite (a correlation never exceeds 1)
       V.forEach((row: number[], i: number) => row.forEach((v, j) => {
         expect(v).toBe(V[j][i]);
         expect(Math.abs(v)).toBeLessThanOrEqual(Math.sqrt(V[i][i] * V[j][j]) * (1 + 1e-12));

@@ -13,7 +13,8 @@
 #   v = w on treated rows, v = −Z0 (Z0'Z0)⁻¹ Z1'w on untreated rows, ε̃ = τ̂ − τ̄(cohort, horizon)
 #   (v²-weighted) on treated rows and the first-stage residual on untreated ones,
 #   Var = Σ_clusters (Σ v ε̃)²; pre-periods from fixest::feols(y ~ i(rel, keep = -k:-1) + controls |
-#   unit + time, untreated rows, cluster = unit), as didimputation computes them.
+#   unit + time, untreated rows, cluster = unit), as didimputation computes them. The reference also
+#   gives the covariance blocks horizons × horizons and pre × pre of the step's vcov.matrix.
 # Where didimputation runs, both references must agree (points 1e-8, SEs 1e-6; stopifnot) and its
 # values are written. On the demo panel didimputation stops in Matrix::solve ("cs_lu(A) failed:
 # near-singular A") although Z0'Z0 is positive definite (smallest eigenvalue 0.9 there; Matrix 1.5.3,
@@ -46,20 +47,26 @@ ref_imputation <- function(d, y, unit, time, adopt, controls, pre) {
     tb <- tapply(v1^2 * adj[tr], grp, sum) / tapply(v1^2, grp, sum)
     tb[is.na(tb)] <- 0
     eps[tr] <- adj[tr] - tb[grp]
-    c(estimate = sum(w1 * adj[tr]), se = sqrt(sum(tapply(v * eps, d[[unit]], sum)^2)))
+    psi <- tapply(v * eps, d[[unit]], sum)
+    list(estimate = sum(w1 * adj[tr]), se = sqrt(sum(psi^2)), psi = psi)
   }
   H <- sort(unique(h))
-  post <- t(sapply(H, function(e) target(as.numeric(h == e) / sum(h == e))))
-  att <- target(rep(1 / sum(tr), sum(tr)))
+  tg <- lapply(H, function(e) target(as.numeric(h == e) / sum(h == e)))
+  post <- cbind(sapply(tg, `[[`, "estimate"), sapply(tg, `[[`, "se"))
+  Psi <- sapply(tg, `[[`, "psi")
+  vcov_post <- crossprod(Psi)          # covariance of the horizons: Σ_clusters ψ ψ'
+  att <- unlist(target(rep(1 / sum(tr), sum(tr)))[c("estimate", "se")])
   res <- data.frame(term = H, estimate = post[, 1], std.error = post[, 2])
+  vcov_pre <- NULL
   if (length(pre)) {
     u$rel <- ifelse(u[[adopt]] > 0, u[[time]] - u[[adopt]], -1000)
     fp <- feols(as.formula(sprintf("%s ~ %s | %s + %s", y, paste(c(sprintf("i(rel, keep = c(%s))", paste(pre, collapse = ", ")), controls), collapse = " + "), unit, time)),
                 data = u, cluster = as.formula(paste0("~", unit)))
     cn <- paste0("rel::", pre)
     res <- rbind(data.frame(term = pre, estimate = unname(coef(fp)[cn]), std.error = unname(se(fp)[cn])), res)
+    vcov_pre <- unname(vcov(fp)[cn, cn])
   }
-  list(es = res, att = c(att, n = sum(tr)), lm_att = mean(adj[tr]))
+  list(es = res, att = c(att, n = sum(tr)), lm_att = mean(adj[tr]), vcov_post = unname(vcov_post), vcov_pre = vcov_pre)
 }
 
 run_case <- function(name, dataset, d, y, unit, time, adopt, controls = character(), pretrends = 3, params = list()) {
@@ -88,7 +95,10 @@ run_case <- function(name, dataset, d, y, unit, time, adopt, controls = characte
     params = c(list(y = y, unit = unit, time = time, adopt = adopt, controls = controls, pretrends = pretrends), params),
     n = nrow(d), n_treated_imputed = unname(ref$att[["n"]]),
     periods = lapply(seq_len(nrow(es)), function(j) list(period = es$term[j], estimate = es$estimate[j], se = es$std.error[j])),
-    att = att
+    att = att,
+    # covariance blocks from the independent reference (didimputation reports variances only):
+    # horizons × horizons (Σ_clusters ψ ψ') and pre-periods × pre-periods (fixest CR1 vcov)
+    vcov_post = ref$vcov_post, vcov_pre = ref$vcov_pre
   )
 }
 
