@@ -150,7 +150,8 @@ export function olsTwoWay(inp: TwoWayOlsInput): TwoWayOlsResult {
   const n = inp.y.length;
   const level = inp.level ?? 0.95;
   const clusters = inp.clusters ?? [];
-  const proj = new TwoWayProjector(inp.a, inp.b);
+  // eliminate the factor with more levels (the Schur complement is on the smaller one)
+  const proj = inp.a.nlevels >= inp.b.nlevels ? new TwoWayProjector(inp.a, inp.b) : new TwoWayProjector(inp.b, inp.a);
   const yt = proj.residual(inp.y);
   const K0 = inp.X.length;
   // nonzero index lists of the raw columns (dense columns: null)

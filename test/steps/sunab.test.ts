@@ -55,6 +55,25 @@ describe('sunab vs fixest', () => {
       if (gc.params.where) expect(f.infos.join('\n')).toMatch(/no never-treated unit; cohort 2007 is the control/);
     });
   }
+  it('the fixed effects in another order, or with a third one nested in the unit (the iterative path), give the same estimates', async () => {
+    const gc = golden.cases.find((c) => c.name === 'demo with controls');
+    const a = await run(gc.params, 'demo');
+    const b = await run({ ...gc.params, fe: ['year', 'city_code'] }, 'demo');
+    const c = await run({ ...gc.params, fe: ['city_code', 'year', 'province'] }, 'demo');
+    // SEs: equal for the reordered fixed effects; with the redundant third one only up to the
+    // small-sample factor (K counts its levels, as reghdfe/ols.ts do for a third fixed effect)
+    const ratio = c.event.periods.find((p: any) => !p.base).se / a.event.periods.find((p: any) => !p.base).se;
+    for (const [o, f] of [[b, 1], [c, ratio]] as const) {
+      expect(o.event.periods.map((p: any) => p.period)).toEqual(a.event.periods.map((p: any) => p.period));
+      o.event.periods.forEach((p: any, i: number) => {
+        expect(relClose(p.estimate, a.event.periods[i].estimate, 1e-8, 1e-12), `${o.event.fixed_effects} ${p.period}: ${p.estimate} vs ${a.event.periods[i].estimate}`).toBe(true);
+        expect(relClose(p.se, f * a.event.periods[i].se, 1e-6, 1e-12), `${o.event.fixed_effects} ${p.period} se: ${p.se} vs ${a.event.periods[i].se}`).toBe(true);
+      });
+    }
+    expect(c.event.fixed_effects).toEqual(['city_code', 'year', 'province']);
+    expect(c.event.vcov.k).toBeGreaterThan(a.event.vcov.k);
+    expect(ratio).toBeCloseTo(Math.sqrt((a.event.n - a.event.vcov.k) / (c.event.n - c.event.vcov.k)), 10);
+  });
   it('the ATT and the event study are consistent: the ATT is the count-weighted mean of post cells', async () => {
     const { event, att } = await run(golden.cases.find((c) => c.dataset === 'demo').params, 'demo');
     const post = event.cells.filter((c: any) => c.period >= 0);
