@@ -37,6 +37,10 @@ export class TwoWayProjector {
   private readonly L: Float64Array;
   private readonly sa: Float64Array;
   private readonly sb: Float64Array;
+  /** Per level of a: the levels of b it meets and the row counts (CSR). */
+  private readonly abStart: Int32Array;
+  private readonly abB: Int32Array;
+  private readonly abC: Float64Array;
 
   constructor(
     readonly a: Factor,
@@ -62,6 +66,14 @@ export class TwoWayProjector {
     }
     const byA: [number, number][][] = Array.from({ length: La }, () => []);
     for (const [key, c] of cnt) byA[Math.floor(key / Lb)]!.push([key % Lb, c]);
+    this.abStart = new Int32Array(La + 1);
+    for (let u = 0; u < La; u++) this.abStart[u + 1] = this.abStart[u]! + byA[u]!.length;
+    this.abB = new Int32Array(this.abStart[La]!);
+    this.abC = new Float64Array(this.abStart[La]!);
+    for (let u = 0; u < La; u++) byA[u]!.forEach(([p, c], j) => {
+      this.abB[this.abStart[u]! + j] = p;
+      this.abC[this.abStart[u]! + j] = c;
+    });
     const S = new Float64Array(Lb * Lb);
     for (let l = 0; l < Lb; l++) S[l * Lb + l] = nb[l]!;
     for (let u = 0; u < La; u++) {
@@ -76,21 +88,38 @@ export class TwoWayProjector {
     this.sb = new Float64Array(Lb);
   }
 
-  /** x minus its projection on the dummies of both factors (a new array unless `out` is given). */
-  residual(x: Float64Array, out?: Float64Array): Float64Array {
+  /**
+   * x minus its projection on the dummies of both factors (a new array unless `out` is given).
+   * With `nz` (the indices of the nonzeros of x) the group sums cost O(nnz) instead of O(n).
+   */
+  residual(x: Float64Array, out?: Float64Array, nz?: Int32Array | null): Float64Array {
     const n = this.n, ac = this.a.codes, bc = this.b.codes;
     const sa = this.sa, sb = this.sb;
+    const La = sa.length;
     sa.fill(0);
     sb.fill(0);
-    for (let i = 0; i < n; i++) {
-      sa[ac[i]!]! += x[i]!;
-      sb[bc[i]!]! += x[i]!;
+    if (nz) {
+      for (let j = 0; j < nz.length; j++) {
+        const i = nz[j]!;
+        sa[ac[i]!]! += x[i]!;
+        sb[bc[i]!]! += x[i]!;
+      }
+    } else {
+      for (let i = 0; i < n; i++) {
+        sa[ac[i]!]! += x[i]!;
+        sb[bc[i]!]! += x[i]!;
+      }
     }
     const invNa = this.invNa;
-    // rhs_b = s_b − Σ_{i∈b} s_{a_i}/n_{a_i}
+    const { abStart, abB, abC } = this;
+    // rhs_b = s_b − Σ_a c_ab s_a / n_a
     const rhs = new Float64Array(sb.length);
     rhs.set(sb);
-    for (let i = 0; i < n; i++) rhs[bc[i]!]! -= sa[ac[i]!]! * invNa[ac[i]!]!;
+    for (let u = 0; u < La; u++) {
+      const f = sa[u]! * invNa[u]!;
+      if (f === 0) continue;
+      for (let j = abStart[u]!; j < abStart[u + 1]!; j++) rhs[abB[j]!]! -= abC[j]! * f;
+    }
     const m = this.keptB.length, L = this.L;
     const z = new Float64Array(m);
     for (let r = 0; r < m; r++) {
@@ -105,10 +134,15 @@ export class TwoWayProjector {
     }
     const beta = new Float64Array(sb.length);
     this.keptB.forEach((l, r) => (beta[l] = z[r]!));
-    // α_a = (s_a − Σ_{i∈a} β_{b_i}) / n_a
-    for (let i = 0; i < n; i++) sa[ac[i]!]! -= beta[bc[i]!]!;
+    // α_a = (s_a − Σ_b c_ab β_b) / n_a
+    const alpha = sa;
+    for (let u = 0; u < La; u++) {
+      let s = sa[u]!;
+      for (let j = abStart[u]!; j < abStart[u + 1]!; j++) s -= abC[j]! * beta[abB[j]!]!;
+      alpha[u] = s * invNa[u]!;
+    }
     const res = out ?? new Float64Array(n);
-    for (let i = 0; i < n; i++) res[i] = x[i]! - sa[ac[i]!]! * invNa[ac[i]!]! - beta[bc[i]!]!;
+    for (let i = 0; i < n; i++) res[i] = x[i]! - alpha[ac[i]!]! - beta[bc[i]!]!;
     return res;
   }
 }
@@ -163,7 +197,7 @@ export function olsTwoWay(inp: TwoWayOlsInput): TwoWayOlsResult {
     for (let i = 0, j = 0; i < n; i++) if (x[i] !== 0) idx[j++] = i;
     return idx;
   });
-  const Xt = inp.X.map((x) => proj.residual(x));
+  const Xt = inp.X.map((x, j) => proj.residual(x, undefined, nz[j]));
   let ybar = 0;
   for (let i = 0; i < n; i++) ybar += inp.y[i]!;
   ybar /= n;
@@ -193,12 +227,23 @@ export function olsTwoWay(inp: TwoWayOlsInput): TwoWayOlsResult {
   const collinear: string[] = [];
   const cand: number[] = [];
   for (let j = 0; j < K0; j++) {
-    const x = inp.X[j]!;
-    let m = 0;
-    for (let i = 0; i < n; i++) m += x[i]!;
-    m /= n;
+    const x = inp.X[j]!, ij = nz[j];
     let raw = 0;
-    for (let i = 0; i < n; i++) raw += (x[i]! - m) ** 2;
+    if (ij) {
+      // Σ (x − x̄)² = Σ x² − n x̄² over the nonzeros
+      let s1 = 0, s2 = 0;
+      for (let t = 0; t < ij.length; t++) {
+        const v = x[ij[t]!]!;
+        s1 += v;
+        s2 += v * v;
+      }
+      raw = s2 - (s1 * s1) / n;
+    } else {
+      let m = 0;
+      for (let i = 0; i < n; i++) m += x[i]!;
+      m /= n;
+      for (let i = 0; i < n; i++) raw += (x[i]! - m) ** 2;
+    }
     const within = cross(j, j);
     if (!(raw > 0) || !(within > collinTol * raw)) collinear.push(inp.xNames[j]!);
     else cand.push(j);
