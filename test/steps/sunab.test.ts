@@ -33,7 +33,8 @@ describe('sunab vs fixest', () => {
         expect(relClose(est[i].se, g.se, 1e-4), `period ${g.period} se: ${est[i].se} vs ${g.se}`).toBe(true);
       });
       const base = event.periods.filter((p: any) => p.base);
-      expect(base).toEqual([expect.objectContaining({ period: -1, estimate: 0, base: true })]);
+      const refs: number[] = gc.params.ref_period ?? [-1];
+      expect(base).toEqual([...refs].sort((x, y) => x - y).map((p) => expect.objectContaining({ period: p, estimate: 0, base: true })));
       expect(event.vcov.periods).toEqual(gc.periods.map((p: any) => p.period));
       const scale = Math.max(...gc.vcov_matrix.flat().map(Math.abs));
       event.vcov.matrix.forEach((row: number[], i: number) => row.forEach((v, j) => expect(relClose(v, gc.vcov_matrix[i][j], 1e-4, scale * 1e-6), `V[${i}][${j}]`).toBe(true)));

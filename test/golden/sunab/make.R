@@ -15,8 +15,8 @@ source("test/golden/did-data.R")
 suppressPackageStartupMessages(library(fixest))
 setFixest_nthreads(1)
 
-run_case <- function(name, dataset, d, y, unit, time, adopt, controls = character(), cluster = unit, params = list()) {
-  rhs <- paste(c(sprintf("sunab(%s, %s)", adopt, time), controls), collapse = " + ")
+run_case <- function(name, dataset, d, y, unit, time, adopt, controls = character(), cluster = unit, params = list(), ref_p = -1) {
+  rhs <- paste(c(sprintf("sunab(%s, %s, ref.p = c(%s))", adopt, time, paste(ref_p, collapse = ", ")), controls), collapse = " + ")
   fml <- as.formula(sprintf("%s ~ %s | %s + %s", y, rhs, unit, time))
   fit <- feols(fml, data = d, cluster = as.formula(paste0("~", cluster)))
   agg <- aggregate(fit, agg = "period")
@@ -55,6 +55,7 @@ cases <- list(
   run_case("mpdta, no never-treated (last cohort 2007 as control)", "mpdta", mp[mp$first.treat > 0 & mp$year < 2007, ], "lemp", "countyreal", "year", "first.treat",
            params = list(where = list(first.treat = list(gt = 0)))),
   run_case("castle", "castle", castle, "l_homicide", "sid", "year", "effyear"),
+  run_case("castle, two reference periods (-1, -5)", "castle", castle, "l_homicide", "sid", "year", "effyear", ref_p = c(-1, -5), params = list(ref_period = c(-1, -5))),
   run_case("demo", "demo", demo, "so2", "city_code", "year", "adopt"),
   run_case("demo with controls", "demo", demo, "so2", "city_code", "year", "adopt", controls = ctrl)
 )
