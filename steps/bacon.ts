@@ -19,7 +19,7 @@ import { z } from 'zod';
 import { defineStep, StepError, type Artifact } from '../engine/types.js';
 import { makeTable, takeRows } from '../engine/table.js';
 import { baconDecomposition, UnbalancedPanelError } from '../stats/bacon.js';
-import { didParams, prepareDid } from './common/did-input.js';
+import { didParams, prepareDid } from './common/staggered-input.js';
 
 export const baconParams = z
   .strictObject({

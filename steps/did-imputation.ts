@@ -23,7 +23,7 @@ import { defineStep, StepError, type Artifact } from '../engine/types.js';
 import { didImputation } from '../stats/did-imputation.js';
 import { tPValue, tQuantile } from '../stats/dist.js';
 import { waldF } from '../stats/eventstudy.js';
-import { didParams, prepareDid } from './common/did-input.js';
+import { didParams, prepareDid } from './common/staggered-input.js';
 
 export const didImputationParams = z.strictObject({
   ...didParams,

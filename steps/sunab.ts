@@ -22,7 +22,7 @@ import { isNumeric } from '../engine/table.js';
 import { sunabFit } from '../stats/sunab.js';
 import { tPValue, tQuantile } from '../stats/dist.js';
 import { waldF } from '../stats/eventstudy.js';
-import { didParams, prepareDid } from './common/did-input.js';
+import { didParams, prepareDid } from './common/staggered-input.js';
 
 export const sunabParams = z.strictObject({
   ...didParams,

@@ -11,7 +11,7 @@ import { feols } from '../../stats/ols.js';
 import { factorize, type Factor } from '../../stats/fe.js';
 import { sunabFit } from '../../stats/sunab.js';
 import { staggeredPanel } from '../../stats/staggered.js';
-import { demoPanel } from '../steps/did-data.js';
+import { demoPanel } from '../steps/staggered-data.js';
 import { relClose } from '../steps/stats-helpers.js';
 
 async function demoComplete() {

@@ -13,7 +13,7 @@ import type { Table } from '../../engine/table.js';
 import { feols } from '../../stats/ols.js';
 import { factorize } from '../../stats/fe.js';
 import { fakeCtx, relClose } from './stats-helpers.js';
-import { dataset, haveShared, synthPanel } from './did-data.js';
+import { dataset, haveShared, synthPanel } from './staggered-data.js';
 
 const golden = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'test/golden/bacon/golden.json'), 'utf8')) as { cases: any[] };
 

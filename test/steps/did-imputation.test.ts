@@ -11,7 +11,7 @@ import path from 'node:path';
 import imputation from '../../steps/did-imputation.js';
 import { PROJECT_ROOT } from '../../engine/paths.js';
 import { fakeCtx, relClose } from './stats-helpers.js';
-import { dataset, haveShared } from './did-data.js';
+import { dataset, haveShared } from './staggered-data.js';
 
 const golden = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'test/golden/did-imputation/golden.json'), 'utf8')) as { cases: any[] };
 

@@ -10,7 +10,7 @@ import path from 'node:path';
 import sunab from '../../steps/sunab.js';
 import { PROJECT_ROOT } from '../../engine/paths.js';
 import { fakeCtx, relClose } from './stats-helpers.js';
-import { dataset, haveShared } from './did-data.js';
+import { dataset, haveShared } from './staggered-data.js';
 
 const golden = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'test/golden/sunab/golden.json'), 'utf8')) as { cases: any[] };
 

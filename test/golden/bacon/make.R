@@ -8,7 +8,7 @@
 # coefficient from lm(y ~ D + factor(unit) + factor(time)).
 # The demo panel has missing so2 values, so (the decomposition needs a balanced panel) the demo case
 # keeps the cities with so2 in all 18 years; the test derives the same set from the data.
-source("test/golden/did-data.R")
+source("test/golden/staggered-data.R")
 suppressPackageStartupMessages({ library(fixest); library(bacondecomp) })
 setFixest_nthreads(1)
 type_of <- c("Earlier vs Later Treated" = "earlier_vs_later", "Later vs Earlier Treated" = "later_vs_earlier", "Treated vs Untreated" = "treated_vs_never")

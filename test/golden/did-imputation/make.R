@@ -20,7 +20,7 @@
 # near-singular A") although Z0'Z0 is positive definite (smallest eigenvalue 0.9 there; Matrix 1.5.3,
 # fixest 0.12.x, a version below the 0.13.2 didimputation asks for): those cases are written from
 # reference 2, and `reference` in the golden file says so.
-source("test/golden/did-data.R")
+source("test/golden/staggered-data.R")
 suppressPackageStartupMessages({ library(fixest); library(didimputation) })
 setFixest_nthreads(1)
 

@@ -11,7 +11,7 @@
 # "no never-treated" case: mpdta without its never-treated counties and before 2007: cohort 2007 is
 # then never treated within the sample and fixest uses it as the control (what the step does by
 # itself when no unit is never treated).
-source("test/golden/did-data.R")
+source("test/golden/staggered-data.R")
 suppressPackageStartupMessages(library(fixest))
 setFixest_nthreads(1)
 

@@ -9,7 +9,7 @@ import bacon from '../../steps/bacon.js';
 import { StepError, type StepDef } from '../../engine/types.js';
 import { takeRows, withColumn, type Table } from '../../engine/table.js';
 import { fakeCtx } from './stats-helpers.js';
-import { synthPanel } from './did-data.js';
+import { synthPanel } from './staggered-data.js';
 
 const steps: [string, StepDef<any>][] = [['sunab', sunab], ['did-imputation', imputation], ['bacon', bacon]];
 const base = { y: 'y', unit: 'unit', time: 'year', adopt: 'adopt' };

@@ -1,6 +1,6 @@
 /**
  * Data of the staggered-DID golden tests (sunab, did-imputation, bacon), as the R scripts of
- * test/golden/did-data.R build them: mpdta and castle from ../shared/data, and the demo panel
+ * test/golden/staggered-data.R build them: mpdta and castle from ../shared/data, and the demo panel
  * (data/demo/city-panel.csv) with the adoption year of the roster attached by the merge-roster step
  * (county-level zones ignored), as the pipeline does.
  */
@@ -45,7 +45,7 @@ export async function dataset(name: string): Promise<Table> {
   if (name === 'demo') return demoPanel();
   if (!cache[name]) {
     if (name === 'mpdta') {
-      // D = 1{first.treat > 0, year ≥ first.treat}, as load_mpdta() in test/golden/did-data.R
+      // D = 1{first.treat > 0, year ≥ first.treat}, as load_mpdta() in test/golden/staggered-data.R
       const t = loadCsv(sharedData('mpdta/mpdta.csv'));
       const ft = t.columns['first.treat'] as Float64Array, yr = t.columns.year as Float64Array;
       cache[name] = withColumn(t, 'D', Float64Array.from(ft, (f, i) => (f > 0 && yr[i]! >= f ? 1 : 0)));

@@ -10,7 +10,7 @@ import tabulate from '../../steps/tabulate.js';
 import figure from '../../steps/figure.js';
 import { renderCtx } from './render-ctx.js';
 import { fakeCtx } from './stats-helpers.js';
-import { demoPanel } from './did-data.js';
+import { demoPanel } from './staggered-data.js';
 
 describe('sunab / did-imputation outputs in tabulate and figure', () => {
   it('tabulates the ATTs and draws the event studies', async () => {
