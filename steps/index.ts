@@ -33,4 +33,7 @@ export const registry: Record<string, StepEntry> = {
   tabulate: entry('steps/tabulate.ts', () => import('./tabulate.js')),
   figure: entry('steps/figure.ts', () => import('./figure.js')),
   report: entry('steps/report.ts', () => import('./report.js')),
+  sunab: entry('steps/sunab.ts', () => import('./sunab.js')),
+  'did-imputation': entry('steps/did-imputation.ts', () => import('./did-imputation.js')),
+  bacon: entry('steps/bacon.ts', () => import('./bacon.js')),
 };

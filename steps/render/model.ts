@@ -38,7 +38,8 @@ export const eventStudySchema = z.object({
   y: z.string().optional(),
   n: num,
   clusters: num,
-  base: z.number(),
+  /** The omitted (normalised) period; null for estimators without one (did-imputation). */
+  base: z.number().nullable(),
   periods: z
     .array(
       z.object({

@@ -1,0 +1,320 @@
+/**
+ * Exact two-way fixed-effects regression (unit + period effects) without iteration, for the
+ * staggered-DID estimators whose designs have many sparse dummy columns (sunab: one per cohort ×
+ * relative period):
+ *
+ * - `TwoWayProjector`: the residual of a column after its least-squares projection on the dummies of
+ *   two factors a (many levels, e.g. units) and b (few, e.g. periods), on any unbalanced panel, by
+ *   eliminating the a-block of the normal equations: with c_ab the number of rows in (a, b),
+ *   S = diag(n_b) − Σ_a c_a c_a' / n_a (a Schur complement, L_b × L_b, rank L_b − components),
+ *   S β = s_b − Σ_{i∈b} s_{a_i}/n_{a_i}, α_a = (s_a − Σ_{i∈a} β_{b_i}) / n_a. One level of b per
+ *   connected component is dropped (pivoted Cholesky), which leaves the residual unchanged.
+ * - `olsTwoWay`: OLS of y on X with both effects absorbed, the same estimator, collinearity rule,
+ *   parameter count K (fixed effects nested in the cluster not counted) and variance (vcov.ts) as
+ *   ols.ts `feols` with singletons kept (fixest's feols default), but with the projection above and
+ *   X̃'X̃ = X'X̃ computed from the nonzeros of X (dummies are sparse).
+ *
+ * // R: agrees with fixest::feols / lm (tested against stats/ols.ts feols, itself tested against lm +
+ * //    sandwich, in test/stats/twoway.test.ts; sunab golden values in test/golden/sunab/make.R)
+ *
+ * @example
+ * const p = new TwoWayProjector(unit, year);
+ * const xt = p.residual(x);
+ * const fit = olsTwoWay({ y, X, xNames, a: unit, b: year, feNames: ['city', 'year'], clusters: [unit], clusterNames: ['city'], vcov: 'cluster' });
+ */
+import type { Factor } from './fe.js';
+import { absorbedDof, isNested } from './fe.js';
+import { cholesky, collinearityCheck, spdInverse, subMatrix } from './linalg.js';
+import { computeVcov, type VcovType } from './vcov.js';
+import { tPValue, tQuantile } from './dist.js';
+import type { Coefficient } from './ols.js';
+
+export class TwoWayProjector {
+  readonly n: number;
+  private readonly invNa: Float64Array;
+  private readonly invNb: Float64Array;
+  private readonly keptB: number[];
+  private readonly L: Float64Array;
+  private readonly sa: Float64Array;
+  private readonly sb: Float64Array;
+  /** Per level of a: the levels of b it meets and the row counts (CSR). */
+  private readonly abStart: Int32Array;
+  private readonly abB: Int32Array;
+  private readonly abC: Float64Array;
+
+  constructor(
+    readonly a: Factor,
+    readonly b: Factor,
+  ) {
+    const n = (this.n = a.codes.length);
+    if (b.codes.length !== n) throw new Error('TwoWayProjector: factors have different lengths');
+    const La = a.nlevels, Lb = b.nlevels;
+    const na = new Float64Array(La), nb = new Float64Array(Lb);
+    for (let i = 0; i < n; i++) {
+      na[a.codes[i]!]!++;
+      nb[b.codes[i]!]!++;
+    }
+    for (let l = 0; l < La; l++) if (!(na[l]! > 0)) throw new Error(`TwoWayProjector: level ${l} of the first factor has no observation`);
+    for (let l = 0; l < Lb; l++) if (!(nb[l]! > 0)) throw new Error(`TwoWayProjector: level ${l} of the second factor has no observation`);
+    this.invNa = Float64Array.from(na, (v) => 1 / v);
+    this.invNb = Float64Array.from(nb, (v) => 1 / v);
+    // c_ab per a, as sparse lists (rows sorted by a)
+    const cnt = new Map<number, number>();
+    for (let i = 0; i < n; i++) {
+      const key = a.codes[i]! * Lb + b.codes[i]!;
+      cnt.set(key, (cnt.get(key) ?? 0) + 1);
+    }
+    const byA: [number, number][][] = Array.from({ length: La }, () => []);
+    for (const [key, c] of cnt) byA[Math.floor(key / Lb)]!.push([key % Lb, c]);
+    this.abStart = new Int32Array(La + 1);
+    for (let u = 0; u < La; u++) this.abStart[u + 1] = this.abStart[u]! + byA[u]!.length;
+    this.abB = new Int32Array(this.abStart[La]!);
+    this.abC = new Float64Array(this.abStart[La]!);
+    for (let u = 0; u < La; u++) byA[u]!.forEach(([p, c], j) => {
+      this.abB[this.abStart[u]! + j] = p;
+      this.abC[this.abStart[u]! + j] = c;
+    });
+    const S = new Float64Array(Lb * Lb);
+    for (let l = 0; l < Lb; l++) S[l * Lb + l] = nb[l]!;
+    for (let u = 0; u < La; u++) {
+      const list = byA[u]!, inv = this.invNa[u]!;
+      for (const [p, cp] of list) for (const [q, cq] of list) S[p * Lb + q]! -= cp * cq * inv;
+    }
+    // normalise the diagonal before the pivot test so the tolerance is scale free
+    const chk = collinearityCheck(S, Lb, 1e-9);
+    this.keptB = chk.kept;
+    this.L = this.keptB.length ? cholesky(subMatrix(S, Lb, this.keptB), this.keptB.length) : new Float64Array(0);
+    this.sa = new Float64Array(La);
+    this.sb = new Float64Array(Lb);
+  }
+
+  /**
+   * x minus its projection on the dummies of both factors (a new array unless `out` is given).
+   * With `nz` (the indices of the nonzeros of x) the group sums cost O(nnz) instead of O(n).
+   */
+  residual(x: Float64Array, out?: Float64Array, nz?: Int32Array | null): Float64Array {
+    const n = this.n, ac = this.a.codes, bc = this.b.codes;
+    const sa = this.sa, sb = this.sb;
+    const La = sa.length;
+    sa.fill(0);
+    sb.fill(0);
+    if (nz) {
+      for (let j = 0; j < nz.length; j++) {
+        const i = nz[j]!;
+        sa[ac[i]!]! += x[i]!;
+        sb[bc[i]!]! += x[i]!;
+      }
+    } else {
+      for (let i = 0; i < n; i++) {
+        sa[ac[i]!]! += x[i]!;
+        sb[bc[i]!]! += x[i]!;
+      }
+    }
+    const invNa = this.invNa;
+    const { abStart, abB, abC } = this;
+    // rhs_b = s_b − Σ_a c_ab s_a / n_a
+    const rhs = new Float64Array(sb.length);
+    rhs.set(sb);
+    for (let u = 0; u < La; u++) {
+      const f = sa[u]! * invNa[u]!;
+      if (f === 0) continue;
+      for (let j = abStart[u]!; j < abStart[u + 1]!; j++) rhs[abB[j]!]! -= abC[j]! * f;
+    }
+    const m = this.keptB.length, L = this.L;
+    const z = new Float64Array(m);
+    for (let r = 0; r < m; r++) {
+      let s = rhs[this.keptB[r]!]!;
+      for (let c = 0; c < r; c++) s -= L[r * m + c]! * z[c]!;
+      z[r] = s / L[r * m + r]!;
+    }
+    for (let r = m - 1; r >= 0; r--) {
+      let s = z[r]!;
+      for (let c = r + 1; c < m; c++) s -= L[c * m + r]! * z[c]!;
+      z[r] = s / L[r * m + r]!;
+    }
+    const beta = new Float64Array(sb.length);
+    this.keptB.forEach((l, r) => (beta[l] = z[r]!));
+    // α_a = (s_a − Σ_b c_ab β_b) / n_a
+    const alpha = sa;
+    for (let u = 0; u < La; u++) {
+      let s = sa[u]!;
+      for (let j = abStart[u]!; j < abStart[u + 1]!; j++) s -= abC[j]! * beta[abB[j]!]!;
+      alpha[u] = s * invNa[u]!;
+    }
+    const res = out ?? new Float64Array(n);
+    for (let i = 0; i < n; i++) res[i] = x[i]! - alpha[ac[i]!]! - beta[bc[i]!]!;
+    return res;
+  }
+}
+
+export interface TwoWayOlsInput {
+  y: Float64Array;
+  X: Float64Array[];
+  xNames: string[];
+  a: Factor;
+  b: Factor;
+  feNames: [string, string];
+  clusters?: Factor[];
+  clusterNames?: string[];
+  vcov: VcovType;
+  level?: number;
+  collinTol?: number;
+}
+
+export interface TwoWayOlsResult {
+  n: number;
+  coefficients: Coefficient[];
+  terms: string[];
+  V: Float64Array;
+  r2: number;
+  r2_within: number;
+  rss: number;
+  dfT: number;
+  dofK: number;
+  clusters: Record<string, number>;
+  collinear: string[];
+  nested: string[];
+  /** Demeaned kept regressors (terms order) and the residuals. */
+  Z: Float64Array[];
+  e: Float64Array;
+}
+
+/** OLS with two absorbed fixed effects (see the module comment). */
+export function olsTwoWay(inp: TwoWayOlsInput): TwoWayOlsResult {
+  const n = inp.y.length;
+  const level = inp.level ?? 0.95;
+  const clusters = inp.clusters ?? [];
+  // eliminate the factor with more levels (the Schur complement is on the smaller one)
+  const proj = inp.a.nlevels >= inp.b.nlevels ? new TwoWayProjector(inp.a, inp.b) : new TwoWayProjector(inp.b, inp.a);
+  const yt = proj.residual(inp.y);
+  const K0 = inp.X.length;
+  // nonzero index lists of the raw columns (dense columns: null)
+  const nz: (Int32Array | null)[] = inp.X.map((x) => {
+    let c = 0;
+    for (let i = 0; i < n; i++) if (x[i] !== 0) c++;
+    if (c > n / 4) return null;
+    const idx = new Int32Array(c);
+    for (let i = 0, j = 0; i < n; i++) if (x[i] !== 0) idx[j++] = i;
+    return idx;
+  });
+  const Xt = inp.X.map((x, j) => proj.residual(x, undefined, nz[j]));
+  let ybar = 0;
+  for (let i = 0; i < n; i++) ybar += inp.y[i]!;
+  ybar /= n;
+  let tss = 0, tssW = 0;
+  for (let i = 0; i < n; i++) {
+    tss += (inp.y[i]! - ybar) ** 2;
+    tssW += yt[i]! * yt[i]!;
+  }
+  if (!(tssW > 1e-20 * Math.max(tss, 1e-300)) || tss === 0) throw new Error('the outcome has no variation within the fixed effects in the estimation sample');
+  /** Σ x_a x̃_b over the nonzeros of the sparser raw column. */
+  const cross = (a: number, b: number): number => {
+    const ia = nz[a], ib = nz[b];
+    let s = 0;
+    if (ia && (!ib || ia.length <= ib.length)) {
+      const xa = inp.X[a]!, tb = Xt[b]!;
+      for (let j = 0; j < ia.length; j++) s += xa[ia[j]!]! * tb[ia[j]!]!;
+    } else if (ib) {
+      const xb = inp.X[b]!, ta = Xt[a]!;
+      for (let j = 0; j < ib.length; j++) s += xb[ib[j]!]! * ta[ib[j]!]!;
+    } else {
+      const ta = Xt[a]!, tb = Xt[b]!;
+      for (let i = 0; i < n; i++) s += ta[i]! * tb[i]!;
+    }
+    return s;
+  };
+  const collinTol = inp.collinTol ?? 1e-10;
+  const collinear: string[] = [];
+  const cand: number[] = [];
+  for (let j = 0; j < K0; j++) {
+    const x = inp.X[j]!, ij = nz[j];
+    let raw = 0;
+    if (ij) {
+      // Σ (x − x̄)² = Σ x² − n x̄² over the nonzeros
+      let s1 = 0, s2 = 0;
+      for (let t = 0; t < ij.length; t++) {
+        const v = x[ij[t]!]!;
+        s1 += v;
+        s2 += v * v;
+      }
+      raw = s2 - (s1 * s1) / n;
+    } else {
+      let m = 0;
+      for (let i = 0; i < n; i++) m += x[i]!;
+      m /= n;
+      for (let i = 0; i < n; i++) raw += (x[i]! - m) ** 2;
+    }
+    const within = cross(j, j);
+    if (!(raw > 0) || !(within > collinTol * raw)) collinear.push(inp.xNames[j]!);
+    else cand.push(j);
+  }
+  const kc = cand.length;
+  const A0 = new Float64Array(kc * kc);
+  for (let a = 0; a < kc; a++)
+    for (let b = a; b < kc; b++) {
+      const v = cross(cand[a]!, cand[b]!);
+      A0[a * kc + b] = v;
+      A0[b * kc + a] = v;
+    }
+  const chk = collinearityCheck(A0, kc, collinTol);
+  for (const d of chk.dropped) collinear.push(inp.xNames[cand[d]!]!);
+  const order = new Map(inp.xNames.map((nm, i) => [nm, i]));
+  collinear.sort((p, q) => order.get(p)! - order.get(q)!);
+  const keptIdx = chk.kept.map((c) => cand[c]!);
+  const k = keptIdx.length;
+  const A = subMatrix(A0, kc, chk.kept);
+  const Ainv = k ? spdInverse(A, k) : new Float64Array(0);
+  const xty = keptIdx.map((j) => {
+    const ij = nz[j], x = inp.X[j]!;
+    let s = 0;
+    if (ij) for (let t = 0; t < ij.length; t++) s += x[ij[t]!]! * yt[ij[t]!]!;
+    else for (let i = 0; i < n; i++) s += Xt[j]![i]! * yt[i]!;
+    return s;
+  });
+  const beta = new Float64Array(k);
+  for (let a = 0; a < k; a++) {
+    let s = 0;
+    for (let b = 0; b < k; b++) s += Ainv[a * k + b]! * xty[b]!;
+    beta[a] = s;
+  }
+  const e = new Float64Array(n);
+  e.set(yt);
+  const Z = keptIdx.map((j) => Xt[j]!);
+  for (let a = 0; a < k; a++) {
+    const z = Z[a]!, bb = beta[a]!;
+    for (let i = 0; i < n; i++) e[i]! -= bb * z[i]!;
+  }
+  let rss = 0;
+  for (let i = 0; i < n; i++) rss += e[i]! * e[i]!;
+  const fe = [inp.a, inp.b];
+  const nestedFlags = fe.map((f) => inp.vcov === 'cluster' && clusters.some((c) => isNested(f, c)));
+  const dofK = k + absorbedDof(fe, nestedFlags);
+  if (!(n > dofK)) throw new Error(`${n} observations but ${dofK} parameters (regressors + fixed effects); the model is not identified`);
+  const vc = computeVcov(inp.vcov, { Z, e, w: null, bread: Ainv, dofK, clusters });
+  const q = tQuantile(0.5 + level / 2, vc.dfT);
+  const terms = keptIdx.map((j) => inp.xNames[j]!);
+  const coefficients = terms.map((t, a): Coefficient => {
+    const est = beta[a]!, v = vc.V[a * k + a]!;
+    const se = v >= 0 ? Math.sqrt(v) : NaN;
+    const tt = est / se;
+    return { term: t, estimate: est, se, t: tt, p: tPValue(tt, vc.dfT), ci_low: est - q * se, ci_high: est + q * se };
+  });
+  const clustersOut: Record<string, number> = {};
+  clusters.forEach((f, i) => (clustersOut[inp.clusterNames?.[i] ?? `cluster${i + 1}`] = f.nlevels));
+  return {
+    n,
+    coefficients,
+    terms,
+    V: vc.V,
+    r2: 1 - rss / tss,
+    r2_within: 1 - rss / tssW,
+    rss,
+    dfT: vc.dfT,
+    dofK,
+    clusters: clustersOut,
+    collinear,
+    nested: inp.feNames.filter((_, qq) => nestedFlags[qq]),
+    Z,
+    e,
+  };
+}
