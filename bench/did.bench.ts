@@ -35,6 +35,7 @@ const ctx: StepContext = {
   warn: () => {},
   progress: () => {},
   threads: 1,
+  map: async () => { throw new Error('bench ctx: no ctx.map'); },
 };
 
 async function runStep(def: StepDef<any>, params: unknown, inputs: Record<string, Artifact>): Promise<Record<string, Artifact>> {

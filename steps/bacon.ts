@@ -15,6 +15,7 @@
  * The panel must be balanced (an error says which unit is not), unless `balance: drop_units`, which
  * keeps the units observed in every period (listed in `summary.dropped.unbalanced_units`).
  */
+import { CONTRACT } from './common/contracts.js';
 import { z } from 'zod';
 import { defineStep, StepError, type Artifact } from '../engine/types.js';
 import { makeTable, takeRows } from '../engine/table.js';
@@ -36,12 +37,12 @@ export default defineStep({
   doc: 'Goodman-Bacon decomposition of the TWFE DID into 2×2 comparisons (earlier vs later, later vs earlier, treated vs never) with their weights; balanced panels.',
   params: baconParams,
   inputs: { panel: { type: 'table', doc: 'a balanced panel' } },
-  outputs: { pairs: 'table', summary: 'json' },
+  outputs: { pairs: 'table', summary: { type: 'json', contract: CONTRACT.bacon } },
+  cpu: true,
   async run(ctx, inputs, params): Promise<Record<string, Artifact>> {
-    const who = `bacon (${ctx.nodeId})`;
     const art = inputs.panel;
-    if (!art || Array.isArray(art) || art.type !== 'table') throw new StepError(`${who}: input "panel" must be one table`);
-    let d = prepareDid(who, art.table, params);
+    if (!art || Array.isArray(art) || art.type !== 'table') throw new StepError(`input "panel" must be one table`);
+    let d = prepareDid(art.table, params);
     const droppedUnits: string[] = [];
     if (params.balance === 'drop_units') {
       // keep the units observed in every period; repeat in case a period disappears with them
@@ -55,20 +56,20 @@ export default defineStep({
         bad.forEach((u) => droppedUnits.push(d.unitLabel(u)));
         const keep: number[] = [];
         for (let i = 0; i < d.y.length; i++) if (!bad.has(d.unit.codes[i]!)) keep.push(d.rows[i]!);
-        if (keep.length === 0) throw new StepError(`${who}: params.balance = drop_units: no unit is observed in every period`);
+        if (keep.length === 0) throw new StepError(`params.balance = drop_units: no unit is observed in every period`);
         const { filtered, missing } = d;
-        d = prepareDid(who, takeRows(d.table, keep), { ...params, where: undefined, exclude: undefined });
+        d = prepareDid(takeRows(d.table, keep), { ...params, where: undefined, exclude: undefined });
         d = { ...d, filtered, missing };
       }
-      if (droppedUnits.length) ctx.warn(`${who}: balance: drop_units dropped ${droppedUnits.length} unit(s) not observed in every period: ${droppedUnits.slice(0, 10).join(', ')}${droppedUnits.length > 10 ? ', …' : ''}`);
+      if (droppedUnits.length) ctx.warn(`balance: drop_units dropped ${droppedUnits.length} unit(s) not observed in every period: ${droppedUnits.slice(0, 10).join(', ')}${droppedUnits.length > 10 ? ', …' : ''}`);
     }
     let r;
     try {
       r = baconDecomposition({ y: d.y, unit: d.unit, panel: d.panel, unitLabel: d.unitLabel });
     } catch (e) {
       if (e instanceof UnbalancedPanelError)
-        throw new StepError(`${who}: ${e.message}. Set params.balance: drop_units to keep the units observed in every period, or restrict the sample with where/exclude`);
-      throw new StepError(`${who}: ${(e as Error).message}`);
+        throw new StepError(`${e.message}. Set params.balance: drop_units to keep the units observed in every period, or restrict the sample with where/exclude`);
+      throw new StepError(`${(e as Error).message}`);
     }
     const pairs = makeTable({
       type: r.pairs.map((p) => p.type),

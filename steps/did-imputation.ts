@@ -18,6 +18,7 @@
  * contract, `term: ATT`: the mean over all treated observations). Intervals and p-values use the
  * normal distribution (as didimputation's ±1.96); the pre-trend F test uses F(q, G − 1).
  */
+import { CONTRACT } from './common/contracts.js';
 import { z } from 'zod';
 import { defineStep, StepError, type Artifact } from '../engine/types.js';
 import { didImputation } from '../stats/did-imputation.js';
@@ -39,13 +40,13 @@ export default defineStep({
   doc: 'Borusyak–Jaravel–Spiess imputation DID: unit and time effects fitted on untreated observations, treated outcomes imputed; event study by horizon and overall ATT with conservative clustered SEs.',
   params: didImputationParams,
   inputs: { panel: { type: 'table', doc: 'the panel' } },
-  outputs: { event: 'json', att: 'json' },
+  outputs: { event: { type: 'json', contract: CONTRACT.eventStudy }, att: { type: 'json', contract: CONTRACT.model } },
+  cpu: true,
   async run(ctx, inputs, params): Promise<Record<string, Artifact>> {
-    const who = `did-imputation (${ctx.nodeId})`;
     const art = inputs.panel;
-    if (!art || Array.isArray(art) || art.type !== 'table') throw new StepError(`${who}: input "panel" must be one table`);
-    if (!params.adopt) throw new StepError(`${who}: params.adopt is required (the first treated period of each unit; 0 or empty = never treated)`);
-    const d = prepareDid(who, art.table, params, { controls: params.controls });
+    if (!art || Array.isArray(art) || art.type !== 'table') throw new StepError(`input "panel" must be one table`);
+    if (!params.adopt) throw new StepError(`params.adopt is required (the first treated period of each unit; 0 or empty = never treated)`);
+    const d = prepareDid(art.table, params, { controls: params.controls });
     const rels = new Set<number>();
     for (let i = 0; i < d.y.length; i++) if (d.panel.D[i] === 0 && !Number.isNaN(d.panel.rel[i]!)) rels.add(d.panel.rel[i]!);
     const obsPre = [...rels].filter((r) => r < 0).sort((a, b) => a - b);
@@ -56,17 +57,17 @@ export default defineStep({
       pretrends = Array.from({ length: k }, (_, j) => j - k);
       const missing = pretrends.filter((p) => !rels.has(p));
       if (missing.length)
-        throw new StepError(`${who}: params.pretrends = ${params.pretrends} asks for pre-period(s) ${missing.join(', ')}, which no treated unit has (observed pre-periods: ${obsPre[0] ?? 'none'}..-1); lower pretrends`);
+        throw new StepError(`params.pretrends = ${params.pretrends} asks for pre-period(s) ${missing.join(', ')}, which no treated unit has (observed pre-periods: ${obsPre[0] ?? 'none'}..-1); lower pretrends`);
     }
     let r;
     try {
       r = didImputation({ y: d.y, X: d.X, xNames: params.controls, unit: d.unit, cluster: d.cluster, panel: d.panel, horizons: params.horizons === true ? 'all' : params.horizons, pretrends });
     } catch (e) {
       const msg = (e as Error).message.replace(/^did-imputation: /, '');
-      throw new StepError(`${who}: ${/horizon/.test(msg) ? 'params.horizons: ' : /pre-period/.test(msg) ? 'params.pretrends: ' : ''}${msg}`);
+      throw new StepError(`${/horizon/.test(msg) ? 'params.horizons: ' : /pre-period/.test(msg) ? 'params.pretrends: ' : ''}${msg}`);
     }
-    if (r.notImputable > 0) ctx.warn(`${who}: ${r.notImputable} treated observation(s) have no untreated observation of their unit or period and cannot be imputed; they are left out`);
-    if (r.collinear.length) ctx.warn(`${who}: control(s) collinear with the fixed effects among untreated observations, dropped: ${r.collinear.join(', ')}`);
+    if (r.notImputable > 0) ctx.warn(`${r.notImputable} treated observation(s) have no untreated observation of their unit or period and cannot be imputed; they are left out`);
+    if (r.collinear.length) ctx.warn(`control(s) collinear with the fixed effects among untreated observations, dropped: ${r.collinear.join(', ')}`);
     const z = tQuantile(0.5 + params.level / 2, Infinity);
     const row = (est: number, se: number) => {
       const t = est / se;

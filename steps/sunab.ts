@@ -15,6 +15,7 @@
  * cohort × period cells in `cells`) and `att` (the model contract with one coefficient,
  * `term: ATT`, fixest `summary(fit, agg = "ATT")`).
  */
+import { CONTRACT } from './common/contracts.js';
 import { z } from 'zod';
 import { defineStep, StepError, type Artifact } from '../engine/types.js';
 import { factorize } from '../stats/fe.js';
@@ -39,19 +40,19 @@ export default defineStep({
   doc: 'Sun–Abraham event study (fixest sunab): cohort × relative-period interactions with fixed effects, aggregated by cohort shares; outputs the event study and the overall ATT.',
   params: sunabParams,
   inputs: { panel: { type: 'table', doc: 'the panel' } },
-  outputs: { event: 'json', att: 'json' },
+  outputs: { event: { type: 'json', contract: CONTRACT.eventStudy }, att: { type: 'json', contract: CONTRACT.model } },
+  cpu: true,
   async run(ctx, inputs, params): Promise<Record<string, Artifact>> {
-    const who = `sunab (${ctx.nodeId})`;
     const art = inputs.panel;
-    if (!art || Array.isArray(art) || art.type !== 'table') throw new StepError(`${who}: input "panel" must be one table`);
-    if (!params.adopt) throw new StepError(`${who}: params.adopt is required (the first treated period of each unit; 0 or empty = never treated)`);
+    if (!art || Array.isArray(art) || art.type !== 'table') throw new StepError(`input "panel" must be one table`);
+    if (!params.adopt) throw new StepError(`params.adopt is required (the first treated period of each unit; 0 or empty = never treated)`);
     const feCols = params.fe ?? [params.unit, params.time];
-    const d = prepareDid(who, art.table, params, { controls: params.controls });
-    for (const c of feCols) if (!(c in d.table.columns)) throw new StepError(`${who}: params.fe: column "${c}" not found; columns are: ${d.table.names.join(', ')}`);
+    const d = prepareDid(art.table, params, { controls: params.controls });
+    for (const c of feCols) if (!(c in d.table.columns)) throw new StepError(`params.fe: column "${c}" not found; columns are: ${d.table.names.join(', ')}`);
     const fe = feCols.map((c) => {
       const col = d.table.columns[c]!;
       const f = factorize(isNumeric(col) ? Float64Array.from(d.rows, (r) => col[r]!) : Array.from(d.rows, (r) => col[r] ?? null));
-      for (const code of f.codes) if (code < 0) throw new StepError(`${who}: fixed-effect column "${c}" has missing values; drop those rows with where/exclude`);
+      for (const code of f.codes) if (code < 0) throw new StepError(`fixed-effect column "${c}" has missing values; drop those rows with where/exclude`);
       return f;
     });
     const refs = Array.isArray(params.ref_period) ? params.ref_period : [params.ref_period];
@@ -73,11 +74,11 @@ export default defineStep({
         level: params.level,
       });
     } catch (e) {
-      throw new StepError(`${who}: ${(e as Error).message}`);
+      throw new StepError(`${(e as Error).message}`);
     }
     const fit = r.fit;
-    if (r.droppedCells.length) ctx.warn(`${who}: dropped ${r.droppedCells.length} collinear cohort × period cell(s): ${r.droppedCells.map((c) => `${c.cohort}:${c.period}`).join(', ')}`);
-    if (r.control !== 'never') ctx.info(`${who}: no never-treated unit; cohort ${r.control} is the control and the sample stops before ${r.control}`);
+    if (r.droppedCells.length) ctx.warn(`dropped ${r.droppedCells.length} collinear cohort × period cell(s): ${r.droppedCells.map((c) => `${c.cohort}:${c.period}`).join(', ')}`);
+    if (r.control !== 'never') ctx.info(`no never-treated unit; cohort ${r.control} is the control and the sample stops before ${r.control}`);
     const df = fit.dfT;
     const q = tQuantile(0.5 + params.level / 2, df);
     const row = (est: number, se: number) => {

@@ -25,6 +25,8 @@ export const CONTRACT = {
   paperComparison: 'paper-comparison',
   /** What a data step did to the rows (clean, merge-roster, join). */
   dataReport: 'data-report',
+  /** A Goodman-Bacon decomposition summary (weights and weighted means per comparison type). */
+  bacon: 'bacon',
   /** Cell corrections applied by clean (`fixes`), for the report's provenance. */
   dataFixes: 'data-fixes',
 } as const;

@@ -5,7 +5,7 @@
  * the step and the parameter.
  *
  * @example
- * const d = prepareDid(who, table, params, { controls: params.controls });
+ * const d = prepareDid(table, params, { controls: params.controls });
  * d.panel.cohorts; d.y; d.X; d.unit; d.cluster
  */
 import { z } from 'zod';
@@ -45,22 +45,21 @@ export interface DidData {
 
 /** Filter, check columns, take complete cases and build the cohort structure. */
 export function prepareDid(
-  who: string,
   input: Table,
   p: { y: string; unit: string; time: string; adopt?: string; treat?: string; cluster?: string; min_cohort_size: number; where?: Where; exclude?: Exclude },
   opts: { controls?: string[] } = {},
 ): DidData {
-  const table = applyFilters(input, p.where, p.exclude, who);
+  const table = applyFilters(input, p.where, p.exclude);
   const controls = opts.controls ?? [];
   const clusterCol = p.cluster ?? p.unit;
   const numeric = [p.y, p.time, ...controls, ...(p.adopt ? [p.adopt] : []), ...(p.treat ? [p.treat] : [])];
   const needed = [...numeric, p.unit, clusterCol];
   const absent = [...new Set(needed.filter((c) => !hasCol(table, c)))];
-  if (absent.length) throw new StepError(`${who}: column${absent.length > 1 ? 's' : ''} ${absent.map((c) => `"${c}"`).join(', ')} not found in the input table; columns are: ${table.names.join(', ')}`);
-  for (const c of numeric) if (!isNumeric(table.columns[c]!)) throw new StepError(`${who}: column "${c}" is text; it must be numeric (convert it in a clean step)`);
-  if (controls.includes(p.y)) throw new StepError(`${who}: params.controls lists the outcome "${p.y}"`);
+  if (absent.length) throw new StepError(`column${absent.length > 1 ? 's' : ''} ${absent.map((c) => `"${c}"`).join(', ')} not found in the input table; columns are: ${table.names.join(', ')}`);
+  for (const c of numeric) if (!isNumeric(table.columns[c]!)) throw new StepError(`column "${c}" is text; it must be numeric (convert it in a clean step)`);
+  if (controls.includes(p.y)) throw new StepError(`params.controls lists the outcome "${p.y}"`);
   const n0 = table.nrows;
-  if (n0 === 0) throw new StepError(`${who}: no rows left after where/exclude filters`);
+  if (n0 === 0) throw new StepError(`no rows left after where/exclude filters`);
   const unitF = factorize(table.columns[p.unit]!);
   const clF = factorize(table.columns[clusterCol]!);
   const ok = new Uint8Array(n0).fill(1);
@@ -72,7 +71,7 @@ export function prepareDid(
   for (let i = 0; i < n0; i++) if (unitF.codes[i]! < 0 || clF.codes[i]! < 0) ok[i] = 0;
   const idx: number[] = [];
   for (let i = 0; i < n0; i++) if (ok[i]) idx.push(i);
-  if (idx.length === 0) throw new StepError(`${who}: every row has a missing value in one of ${[...new Set(needed)].join(', ')}`);
+  if (idx.length === 0) throw new StepError(`every row has a missing value in one of ${[...new Set(needed)].join(', ')}`);
   const rows = Int32Array.from(idx);
   const m = rows.length;
   const pick = (c: string): Float64Array => {
@@ -111,10 +110,10 @@ export function prepareDid(
     if (e instanceof StaggeredError) {
       // rows in messages are rows of the complete-case table: map "row k" back to the filtered input
       const msg = e.message.replace(/row (\d+)/g, (_, k) => `row ${rows[Number(k) - 1]! + 1}`);
-      throw new StepError(`${who}: params.${e.param === 'min_cohort_size' ? 'min_cohort_size' : e.param === p.adopt ? 'adopt' : e.param === p.treat ? 'treat' : 'time'} ("${e.param}"): ${msg}`);
+      throw new StepError(`params.${e.param === 'min_cohort_size' ? 'min_cohort_size' : e.param === p.adopt ? 'adopt' : e.param === p.treat ? 'treat' : 'time'} ("${e.param}"): ${msg}`);
     }
     throw e;
   }
-  if (panel.cohorts.length === 0) throw new StepError(`${who}: no treated unit (every "${p.adopt ?? p.treat}" is never-treated); nothing to estimate`);
+  if (panel.cohorts.length === 0) throw new StepError(`no treated unit (every "${p.adopt ?? p.treat}" is never-treated); nothing to estimate`);
   return { table, rows, y, time, X: controls.map(pick), unit: u.f, cluster: cl, unitLabel, panel, missing: n0 - m, filtered: input.nrows - n0 };
 }

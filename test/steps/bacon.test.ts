@@ -72,7 +72,7 @@ describe('bacon balance: drop_units', () => {
     expect(a.summary.types).toEqual(b.summary.types);
     expect(a.summary.twfe).toBe(b.summary.twfe);
     expect(a.summary.dropped.unbalanced_units.map(Number).sort()).toEqual([...bad].sort());
-    await expect(run(gc.params, await dataset('demo'))).rejects.toThrow(/bacon \(test\): the panel is unbalanced: unit \d+ has \d+ of the 18 periods 2005\.\.2022/);
+    await expect(run(gc.params, await dataset('demo'))).rejects.toThrow(/^the panel is unbalanced: unit \d+ has \d+ of the 18 periods 2005\.\.2022/);
   });
 });
 

@@ -34,7 +34,7 @@ describe.each(steps)('%s bad input', (kind, def) => {
     const t = setCol(synthPanel(), 'adopt', (i, v) => (unitCol(synthPanel())[i] === 2 ? 2000 : v));
     const p = run(def, t);
     await expect(p).rejects.toThrow(StepError);
-    await expect(p).rejects.toThrow(new RegExp(`${kind} \\(test\\): params.adopt .*cohort 2000 .*first observed period 2000.*no pre-period`));
+    await expect(p).rejects.toThrow(new RegExp(`^params.adopt .*cohort 2000 .*first observed period 2000.*no pre-period`));
   });
   it('treatment that switches off', async () => {
     const t0 = synthPanel();
@@ -88,6 +88,6 @@ describe('did-imputation: horizons and pretrends', () => {
 
 describe('sunab: a single cohort and no never-treated unit', () => {
   it('has no control group', async () => {
-    await expect(run(sunab, synthPanel({ adopt: [2004] }))).rejects.toThrow(/sunab \(test\): .*no control group/);
+    await expect(run(sunab, synthPanel({ adopt: [2004] }))).rejects.toThrow(/no control group/);
   });
 });
