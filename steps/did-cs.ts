@@ -1,0 +1,394 @@
+/**
+ * `did-cs`: Callaway & Sant'Anna (2021) group-time ATTs and their aggregations, as R
+ * `did::att_gt` + `did::aggte` (numerics in stats/did-cs.ts).
+ *
+ * @example
+ * cs_never:
+ *   kind: did-cs
+ *   in: panel
+ *   with: {y: so2, unit: city_code, time: year, adopt: adopt, control: never, covariates: [pgdp], est: dr,
+ *          bootstrap: {reps: 999}}
+ *
+ * The panel must be balanced after `where`/`exclude` and dropping rows with a missing y/covariate
+ * (units not observed in every period are dropped, with a warning, as did does). `adopt` is the first
+ * treated period (constant within unit; 0 or missing = never treated; after the last period = never
+ * treated within the sample, as did). Outputs: `attgt` (table), `dynamic` (event-study contract),
+ * `simple`, `group`, `calendar` (model contract, `term: ATT` first), `pretest` (Wald χ² of the
+ * pre-treatment ATT(g,t), did's W/Wpval). With `bootstrap.reps > 0` the SEs are did's multiplier-
+ * bootstrap SEs and the bands use the sup-t critical value; with 0 the SEs are analytic and the band
+ * equals the pointwise interval. `vcov.matrix` of `dynamic` is always the analytic IF covariance.
+ */
+import { z } from 'zod';
+import { defineStep, StepError, type Artifact, type StepContext } from '../engine/types.js';
+import { isNumeric, makeTable, type Table } from '../engine/table.js';
+import { tPValue } from '../stats/dist.js';
+import { applyFilters, whereSchema, excludeSchema } from './common/filter.js';
+import { aggregate, attGt, CsError, ifSe, ifVcov, mboot, multiplierDraws, pretest, qnorm, type AggResult, type BootResult, type CsFit } from '../stats/did-cs.js';
+
+export const didCsParams = z.strictObject({
+  y: z.string().min(1).describe('outcome column (numeric)'),
+  unit: z.string().min(1).describe('unit column (e.g. city_code)'),
+  time: z.string().min(1).describe('time column (numeric, e.g. year)'),
+  adopt: z.string().min(1).describe('first treated period per unit (constant within unit); 0 or missing = never treated'),
+  cluster: z.string().optional().describe('cluster column, constant within unit (default: the unit column)'),
+  where: whereSchema.optional(),
+  exclude: excludeSchema.optional(),
+  control: z.enum(['never', 'notyet']).default('never').describe('comparison units: never treated, or never + not yet treated'),
+  base: z.enum(['varying', 'universal']).default('varying').describe('base period: varying (t−1 before treatment) or universal (g−1−anticipation)'),
+  anticipation: z.number().int().min(0).default(0).describe('periods of anticipation (default 0)'),
+  covariates: z.array(z.string()).default([]).describe('covariate columns (numeric; the value of the earlier period of each 2×2 is used)'),
+  est: z.enum(['reg', 'ipw', 'dr']).default('dr').describe('2×2 estimator with covariates: reg (outcome regression), ipw (normalized IPW), dr (doubly robust, default)'),
+  bootstrap: z
+    .strictObject({
+      reps: z.number().int().min(0).default(999).describe('multiplier bootstrap draws (0 = analytic SEs only)'),
+      weights: z.enum(['mammen', 'rademacher']).default('mammen').describe('multiplier weights: mammen (default) or rademacher (did ≥ 2.2 / BMisc)'),
+    })
+    .default({ reps: 999, weights: 'mammen' })
+    .describe('multiplier bootstrap'),
+  balance_e: z.number().int().min(0).optional().describe('dynamic: keep cohorts observed for at least balance_e periods after treatment'),
+  min_e: z.number().int().optional().describe('dynamic: first event time reported'),
+  max_e: z.number().int().optional().describe('dynamic: last event time reported (also caps simple/group)'),
+  level: z.number().gt(0).lt(1).default(0.95).describe('confidence level (default 0.95)'),
+});
+export type DidCsParams = z.infer<typeof didCsParams>;
+
+/** Build the unit-major balanced panel of stats/did-cs.ts from a long table, with did's input checks. */
+export function buildPanel(who: string, table: Table, p: DidCsParams, warn: (m: string) => void) {
+  const need = [p.y, p.unit, p.time, p.adopt, ...p.covariates, ...(p.cluster ? [p.cluster] : [])];
+  for (const c of need) if (!(c in table.columns)) throw new StepError(`${who}: column "${c}" not found in the input table; columns are: ${table.names.join(', ')}`);
+  for (const [c, what] of [[p.y, 'params.y'], [p.time, 'params.time'], [p.adopt, 'params.adopt'], ...p.covariates.map((c) => [c, 'params.covariates'])] as [string, string][]) {
+    if (!isNumeric(table.columns[c]!)) throw new StepError(`${who}: column "${c}" (${what}) must be numeric; convert it in a clean step`);
+  }
+  const y = table.columns[p.y] as Float64Array;
+  const tc = table.columns[p.time] as Float64Array;
+  const ac = table.columns[p.adopt] as Float64Array;
+  const xs = p.covariates.map((c) => table.columns[c] as Float64Array);
+  const uc = table.columns[p.unit]!;
+  const key = (i: number): string | null => {
+    const v = uc[i];
+    return v === null || v === undefined || (typeof v === 'number' && Number.isNaN(v)) ? null : String(v);
+  };
+  const cc = p.cluster ? table.columns[p.cluster]! : null;
+  const ckey = (i: number): string | null => {
+    if (!cc) return null;
+    const v = cc[i];
+    return v === null || v === undefined || (typeof v === 'number' && Number.isNaN(v)) ? null : String(v);
+  };
+  // adopt: constant within unit (missing counts as 0 = never)
+  const unitAdopt = new Map<string, { a: number; row: number }>();
+  const unitCluster = new Map<string, string>();
+  for (let i = 0; i < table.nrows; i++) {
+    const u = key(i);
+    if (u === null) continue;
+    const a = Number.isNaN(ac[i]!) ? 0 : ac[i]!;
+    if (a < 0) throw new StepError(`${who}: params.adopt column "${p.adopt}" is negative (${a}) at row ${i + 1}; use the first treated period, or 0/empty for never treated`);
+    const prev = unitAdopt.get(u);
+    if (prev === undefined) unitAdopt.set(u, { a, row: i });
+    else if (prev.a !== a)
+      throw new StepError(
+        `${who}: params.adopt column "${p.adopt}" varies within unit ${u} (${prev.a} at row ${prev.row + 1}, ${a} at row ${i + 1}); adopt must be the unit's first treated period, the same in every row. ` +
+          'If this is a treatment dummy that switches on and off, did-cs cannot use it: treatment must be irreversible (staggered adoption).',
+      );
+    if (cc) {
+      const c = ckey(i);
+      if (c === null) throw new StepError(`${who}: params.cluster column "${p.cluster}" is missing at row ${i + 1}`);
+      const pc = unitCluster.get(u);
+      if (pc === undefined) unitCluster.set(u, c);
+      else if (pc !== c) throw new StepError(`${who}: params.cluster column "${p.cluster}" varies within unit ${u}; the cluster must contain whole units (e.g. a region or province column)`);
+    }
+  }
+  // complete rows
+  const periodsSet = new Set<number>();
+  const rowsByUnit = new Map<string, Map<number, number>>();
+  let missing = 0;
+  for (let i = 0; i < table.nrows; i++) {
+    const u = key(i);
+    const t = tc[i]!;
+    if (u === null || Number.isNaN(t) || Number.isNaN(y[i]!) || xs.some((x) => Number.isNaN(x[i]!))) {
+      missing++;
+      continue;
+    }
+    periodsSet.add(t);
+    let m = rowsByUnit.get(u);
+    if (!m) rowsByUnit.set(u, (m = new Map()));
+    if (m.has(t)) throw new StepError(`${who}: unit ${u} has two rows for ${p.time} = ${t} (rows ${m.get(t)! + 1} and ${i + 1}); the panel needs one row per unit and period`);
+    m.set(t, i);
+  }
+  const periods = [...periodsSet].sort((a, b) => a - b);
+  const T = periods.length;
+  if (T < 2) throw new StepError(`${who}: at least two periods are needed, found ${T}`);
+  const units = [...rowsByUnit.keys()].filter((u) => rowsByUnit.get(u)!.size === T);
+  const dropped = rowsByUnit.size - units.length;
+  if (dropped > 0) warn(`${who}: dropped ${dropped} unit(s) not observed (with y${p.covariates.length ? ' and covariates' : ''}) in all ${T} periods, to balance the panel (as did)`);
+  const n = units.length;
+  const Y = new Float64Array(n * T);
+  const G = new Float64Array(n);
+  const X = xs.map(() => new Float64Array(n * T));
+  const clusterIds = new Map<string, number>();
+  const cluster = new Int32Array(n);
+  const lastP = periods[T - 1]!;
+  const periodSet = new Set(periods);
+  units.forEach((u, i) => {
+    const m = rowsByUnit.get(u)!;
+    periods.forEach((t, j) => {
+      const r = m.get(t)!;
+      Y[i * T + j] = y[r]!;
+      xs.forEach((x, c) => (X[c]![i * T + j] = x[r]!));
+    });
+    const { a, row } = unitAdopt.get(u)!;
+    if (a !== 0 && a <= lastP + p.anticipation && !periodSet.has(a))
+      throw new StepError(`${who}: params.adopt column "${p.adopt}" has ${a} for unit ${u} (row ${row + 1}), which is not an observed ${p.time} (${periods[0]}–${lastP}: ${periods.join(', ')}); adopt must be the first treated period`);
+    G[i] = a;
+    if (cc) {
+      const c = unitCluster.get(u)!;
+      if (!clusterIds.has(c)) clusterIds.set(c, clusterIds.size);
+      cluster[i] = clusterIds.get(c)!;
+    } else cluster[i] = i;
+  });
+  if (n === 0) throw new StepError(`${who}: no unit is observed in every period`);
+  return { panel: { nUnits: n, periods, y: Y, g: G, X, cluster }, units, missing, droppedUnits: dropped, nClusters: cc ? clusterIds.size : n };
+}
+
+/** Checks of the design that did turns into warnings or silent drops, as errors naming the fix. */
+export function checkDesign(who: string, panel: { nUnits: number; periods: number[]; g: Float64Array }, p: DidCsParams): void {
+  const first = panel.periods[0]!, last = panel.periods[panel.periods.length - 1]!;
+  const sizes = new Map<number, number>();
+  for (const a of panel.g) {
+    const gg = a > last + p.anticipation ? 0 : a;
+    sizes.set(gg, (sizes.get(gg) ?? 0) + 1);
+  }
+  for (const [gg, m] of sizes) {
+    if (gg !== 0 && gg <= first + p.anticipation)
+      throw new StepError(
+        `${who}: ${m} unit(s) of cohort ${gg} are treated in the first period ${first}${p.anticipation ? ` (with anticipation ${p.anticipation})` : ''}, so they have no pre-treatment period; drop them with params.exclude or where (e.g. where: {${p.adopt}: {ne: ${gg}}}), or start the panel earlier`,
+      );
+  }
+  if (p.control === 'never' && !sizes.has(0))
+    throw new StepError(`${who}: no never-treated unit (params.adopt 0 or missing, or after the last period ${last}) but params.control is "never"; use control: notyet`);
+  // too few units: the 2×2 regressions need more units than parameters (covariates + intercept)
+  const k = p.covariates.length + 1;
+  const minUnits = p.covariates.length ? k + 1 : 1;
+  for (const [gg, m] of [...sizes].sort((a, b) => a[0] - b[0])) {
+    if (gg === 0 && p.control !== 'never') continue;
+    if (m < minUnits)
+      throw new StepError(
+        `${who}: ${gg === 0 ? 'the never-treated group' : `cohort ${gg}`} has ${m} unit(s), too few for est: ${p.est} with ${p.covariates.length} covariate(s) (at least ${minUnits} needed: more units than the ${k} parameters of the propensity-score/outcome model); use fewer covariates${gg === 0 ? ', control: notyet' : ''} or drop the cohort`,
+      );
+  }
+}
+
+const modelJson = (
+  y: string,
+  fit: CsFit,
+  nObs: number,
+  byCluster: string | null,
+  term: (k: number) => string,
+  agg: AggResult,
+  ses: { overall: number; parts: number[] },
+  crit: number,
+  level: number,
+  vcovType: string,
+  extra: Record<string, unknown>,
+) => {
+  const z = qnorm(0.5 + level / 2);
+  const coef = (t: string, est: number, se: number, band?: number) => {
+    const ok = Number.isFinite(se);
+    const zz = est / se;
+    const p = ok ? tPValue(zz, Infinity) : null;
+    return {
+      term: t,
+      estimate: est,
+      se: ok ? se : null,
+      t: ok ? zz : null,
+      p,
+      ci_low: ok ? est - z * se : null,
+      ci_high: ok ? est + z * se : null,
+      ...(band !== undefined ? { band_low: ok ? est - band * se : null, band_high: ok ? est + band * se : null } : {}),
+    };
+  };
+  return {
+    y,
+    n: nObs,
+    units: fit.n,
+    clusters: fit.nClusters,
+    r2: null,
+    r2_within: null,
+    fixed_effects: [],
+    vcov: { type: vcovType, by: byCluster ? [byCluster] : null },
+    estimator: 'callaway-santanna',
+    aggregation: agg.type,
+    coefficients: [coef('ATT', agg.overall.att, ses.overall), ...agg.parts.map((pp, j) => coef(term(pp.key), pp.att, ses.parts[j]!, crit))],
+    crit_uniform: agg.parts.length ? crit : null,
+    dropped: {},
+    ...extra,
+  };
+};
+
+export default defineStep({
+  kind: 'did-cs',
+  doc: "Callaway & Sant'Anna (2021) staggered DiD as R did::att_gt + aggte: ATT(g,t) with never/not-yet-treated comparison units, covariates by outcome regression, IPW or doubly robust 2×2s, influence-function and multiplier-bootstrap SEs, uniform bands; simple/group/calendar/dynamic aggregations and the pre-test of parallel trends.",
+  params: didCsParams,
+  inputs: { panel: { type: 'table', doc: 'the long panel (one row per unit and period)' } },
+  outputs: { attgt: 'table', dynamic: 'json', simple: 'json', group: 'json', calendar: 'json', pretest: 'json' },
+  async run(ctx: StepContext, inputs, params): Promise<Record<string, Artifact>> {
+    return runDidCs(ctx, inputs, params);
+  },
+});
+
+export async function runDidCs(ctx: StepContext, inputs: Record<string, Artifact | Artifact[] | undefined>, params: DidCsParams): Promise<Record<string, Artifact>> {
+  const who = `did-cs (${ctx.nodeId})`;
+  const art = inputs.panel;
+  if (!art || Array.isArray(art) || art.type !== 'table') throw new StepError(`${who}: input "panel" must be one table`);
+  const table = applyFilters(art.table, params.where, params.exclude, who);
+  if (table.nrows === 0) throw new StepError(`${who}: no rows left after where/exclude filters`);
+  const built = buildPanel(who, table, params, (m) => ctx.warn(m));
+  const panel = built.panel;
+  checkDesign(who, panel, params);
+  const opt = { control: params.control, base: params.base, anticipation: params.anticipation, est: params.est };
+  let fit: CsFit;
+  const reps = params.bootstrap.reps;
+  try {
+    fit = attGt(panel, opt, (d, t) => ctx.progress(d, t + (reps > 0 ? 1 : 0), 'ATT(g,t)'));
+  } catch (e) {
+    if (e instanceof CsError) throw new StepError(`${who}: ${e.message}`);
+    throw e;
+  }
+  const n = fit.n;
+  const alpha = 1 - params.level;
+  const z = qnorm(1 - alpha / 2);
+  const K = fit.cells.length;
+  const col = (k: number) => fit.inf.subarray(k * n, (k + 1) * n);
+  const seA = fit.cells.map((_, k) => ifSe(col(k), fit.cluster, fit.nClusters));
+  // bootstrap: one matrix of multipliers (reps × clusters) shared by every quantity
+  let V: Float64Array | null = null;
+  if (reps > 0) {
+    const rng = ctx.rng('mboot');
+    V = multiplierDraws(reps, fit.nClusters, () => rng.uniform(), params.bootstrap.weights);
+  }
+  const boot = (cols: Float64Array[]): BootResult | null => (V ? mboot(cols, fit.cluster, fit.nClusters, V, reps, alpha) : null);
+  const cellCols = fit.cells.map((_, k) => col(k));
+  const bc = boot(cellCols);
+  const seCell = seA.map((s, k) => (bc && Number.isFinite(s) ? bc.se[k]! : s));
+  const critCell = bc && Number.isFinite(bc.crit) ? bc.crit : z;
+  const fin = (v: number) => (Number.isFinite(v) ? v : NaN);
+  const attgt = makeTable({
+    group: Float64Array.from(fit.cells, (c) => c.group),
+    time: Float64Array.from(fit.cells, (c) => c.time),
+    base_period: Float64Array.from(fit.cells, (c) => c.base),
+    post: Float64Array.from(fit.cells, (c) => (c.post ? 1 : 0)),
+    att: Float64Array.from(fit.cells, (c) => c.att),
+    se: Float64Array.from(seCell, fin),
+    ci_low: Float64Array.from(fit.cells, (c, k) => c.att - z * seCell[k]!),
+    ci_high: Float64Array.from(fit.cells, (c, k) => c.att + z * seCell[k]!),
+    band_low: Float64Array.from(fit.cells, (c, k) => c.att - critCell * seCell[k]!),
+    band_high: Float64Array.from(fit.cells, (c, k) => c.att + critCell * seCell[k]!),
+    se_analytic: Float64Array.from(seA, fin),
+    n_treated: Float64Array.from(fit.cells, (c) => c.nTreated),
+    n_control: Float64Array.from(fit.cells, (c) => c.nControl),
+  });
+  const aggOpt = { balance_e: params.balance_e, min_e: params.min_e, max_e: params.max_e };
+  const nObs = n * fit.periods.length;
+  const byCluster = params.cluster ?? params.unit;
+  const vcovType = reps > 0 ? 'multiplier-bootstrap' : 'influence-function';
+  const seOf = (agg: AggResult) => {
+    const partCols = agg.parts.map((p) => p.inf);
+    const ba = boot(partCols);
+    const bo = boot([agg.overall.inf]);
+    const sA = ifSe(agg.overall.inf, fit.cluster, fit.nClusters);
+    const pA = partCols.map((c) => ifSe(c, fit.cluster, fit.nClusters));
+    return {
+      overall: bo && Number.isFinite(sA) ? bo.se[0]! : sA,
+      parts: pA.map((s, j) => (ba && Number.isFinite(s) ? ba.se[j]! : s)),
+      partsAnalytic: pA,
+      overallAnalytic: sA,
+      crit: ba && Number.isFinite(ba.crit) && ba.crit >= z ? ba.crit : z,
+    };
+  };
+  const common = { control: params.control, base_period: params.base, anticipation: params.anticipation, est: params.est, covariates: params.covariates, bootstrap: reps > 0 ? { reps, weights: params.bootstrap.weights } : null, level: params.level };
+  const out: Record<string, Artifact> = { attgt: { type: 'table', table: attgt } };
+  let dynamicAgg: AggResult | null = null;
+  for (const type of ['simple', 'group', 'calendar', 'dynamic'] as const) {
+    let agg: AggResult;
+    try {
+      agg = aggregate(fit, type, type === 'dynamic' ? aggOpt : { max_e: params.max_e });
+    } catch (e) {
+      if (e instanceof CsError) throw new StepError(`${who}: ${type} aggregation: ${e.message}`);
+      throw e;
+    }
+    const s = seOf(agg);
+    if (type === 'dynamic') {
+      dynamicAgg = agg;
+      const baseE = params.base === 'universal' ? -1 - params.anticipation : null;
+      const est = agg.parts.filter((p) => p.key !== baseE);
+      const estIdx = agg.parts.flatMap((p, j) => (p.key !== baseE ? [j] : []));
+      const Vm = ifVcov(est.map((p) => p.inf), fit.cluster, fit.nClusters);
+      const q = est.length;
+      const periods = agg.parts.map((p, j) => {
+        if (p.key === baseE) return { period: p.key, estimate: 0, se: 0, ci_low: 0, ci_high: 0, band_low: 0, band_high: 0, base: true };
+        const se = s.parts[j]!;
+        const ok = Number.isFinite(se);
+        return {
+          period: p.key,
+          estimate: p.att,
+          se: ok ? se : null,
+          se_analytic: Number.isFinite(s.partsAnalytic[j]!) ? s.partsAnalytic[j]! : null,
+          ci_low: ok ? p.att - z * se : null,
+          ci_high: ok ? p.att + z * se : null,
+          band_low: ok ? p.att - s.crit * se : null,
+          band_high: ok ? p.att + s.crit * se : null,
+          base: false,
+        };
+      });
+      // pre-trend: Wald χ² of the pre-period dynamic estimates (analytic covariance)
+      const pre = estIdx.map((j, r) => ({ j, r })).filter(({ j }) => agg.parts[j]!.key < 0 && Number.isFinite(s.partsAnalytic[j]!));
+      let pretrend: Record<string, unknown> = { stat: null, df1: pre.length, df2: null, p: null, test: 'wald-chi2', periods: pre.map(({ j }) => agg.parts[j]!.key) };
+      if (pre.length) {
+        const { spdInverse } = await import('../stats/linalg.js');
+        const qq = pre.length;
+        const Vp = new Float64Array(qq * qq);
+        pre.forEach((a, i) => pre.forEach((b, j) => (Vp[i * qq + j] = Vm[a.r * q + b.r]!)));
+        try {
+          const inv = spdInverse(Vp, qq);
+          const th = pre.map(({ j }) => agg.parts[j]!.att);
+          let W = 0;
+          for (let a = 0; a < qq; a++) for (let b = 0; b < qq; b++) W += th[a]! * inv[a * qq + b]! * th[b]!;
+          const { chi2Upper } = await import('../stats/did-cs.js');
+          pretrend = { ...pretrend, stat: W, p: chi2Upper(W, qq) };
+        } catch {
+          pretrend = { ...pretrend, note: 'singular covariance of the pre-period estimates' };
+        }
+      }
+      const matrix: number[][] = [];
+      for (let a = 0; a < q; a++) matrix.push(Array.from(Vm.subarray(a * q, (a + 1) * q)));
+      out.dynamic = {
+        type: 'json',
+        value: {
+          y: params.y,
+          n: nObs,
+          units: n,
+          clusters: fit.nClusters,
+          base: baseE,
+          estimator: 'callaway-santanna',
+          periods,
+          vcov: { type: 'influence-function', by: [byCluster], periods: est.map((p) => p.key), matrix },
+          pretrend,
+          overall: { term: 'ATT', estimate: agg.overall.att, se: Number.isFinite(s.overall) ? s.overall : null, se_analytic: Number.isFinite(s.overallAnalytic) ? s.overallAnalytic : null },
+          crit_uniform: s.crit,
+          balance_e: params.balance_e ?? null,
+          min_e: params.min_e ?? null,
+          max_e: params.max_e ?? null,
+          ...common,
+        },
+      };
+      continue;
+    }
+    const term = type === 'group' ? (k: number) => `g${k}` : (k: number) => `t${k}`;
+    out[type] = { type: 'json', value: modelJson(params.y, fit, nObs, byCluster, term, agg, s, s.crit, params.level, vcovType, { ...common, se_analytic: { ATT: fin(s.overallAnalytic), parts: s.partsAnalytic.map(fin) } }) };
+  }
+  void dynamicAgg;
+  const pt = pretest(fit);
+  out.pretest = { type: 'json', value: { test: 'wald-chi2', description: 'did::att_gt pre-test: W = θ′V⁻¹θ over the pre-treatment ATT(g,t) (group > time), χ²(df)', ...pt, stat: pt.W } };
+  ctx.progress(1, 1, 'done');
+  void K;
+  return out;
+}
