@@ -190,6 +190,10 @@ export function twoByTwo(dy: Float64Array, D: Uint8Array, Z: Float64Array[], est
     if (e instanceof GlmError) throw new CsError(`the propensity-score logit failed: ${e.message}`);
     throw e;
   }
+  // did's overlap check (utility_functions.R overlap_check_fail): a fitted score ≥ 0.999 → no 2×2
+  let pmax = 0;
+  for (let i = 0; i < n; i++) if (ps[i]! > pmax) pmax = ps[i]!;
+  if (Z.length > 1 && pmax >= 0.999) throw new CsError(`overlap fails: a propensity score is ${pmax.toPrecision(6)} (≥ 0.999) — the covariates nearly separate this cohort from its comparison units`);
   const p = new Float64Array(n);
   const W = new Float64Array(n);
   const wT = new Float64Array(n), wC = new Float64Array(n);

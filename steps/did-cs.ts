@@ -160,20 +160,24 @@ export function checkDesign(who: string, panel: { nUnits: number; periods: numbe
   for (const [gg, m] of sizes) {
     if (gg !== 0 && gg <= first + p.anticipation)
       throw new StepError(
-        `${who}: ${m} unit(s) of cohort ${gg} are treated in the first period ${first}${p.anticipation ? ` (with anticipation ${p.anticipation})` : ''}, so they have no pre-treatment period; drop them with params.exclude or where (e.g. where: {${p.adopt}: {ne: ${gg}}}), or start the panel earlier`,
+        `${who}: ${m} unit(s) of cohort ${gg} are treated in the first period ${first}${p.anticipation ? ` (with anticipation ${p.anticipation})` : ''}, so they have no pre-treatment period; drop them (e.g. exclude: {${p.adopt}: [${gg}]}) or start the panel earlier`,
       );
   }
   if (p.control === 'never' && !sizes.has(0))
     throw new StepError(`${who}: no never-treated unit (params.adopt 0 or missing, or after the last period ${last}) but params.control is "never"; use control: notyet`);
-  // too few units: the 2×2 regressions need more units than parameters (covariates + intercept)
-  const k = p.covariates.length + 1;
-  const minUnits = p.covariates.length ? k + 1 : 1;
-  for (const [gg, m] of [...sizes].sort((a, b) => a[0] - b[0])) {
-    if (gg === 0 && p.control !== 'never') continue;
-    if (m < minUnits)
-      throw new StepError(
-        `${who}: ${gg === 0 ? 'the never-treated group' : `cohort ${gg}`} has ${m} unit(s), too few for est: ${p.est} with ${p.covariates.length} covariate(s) (at least ${minUnits} needed: more units than the ${k} parameters of the propensity-score/outcome model); use fewer covariates${gg === 0 ? ', control: notyet' : ''} or drop the cohort`,
-      );
+  // too few units for the method: the comparison units' outcome regression (reg, dr) has k = covariates + 1
+  // parameters; the propensity-score logit (ipw, dr) with covariates needs a cohort larger than k, or it
+  // (nearly) separates the cohort and did reports NA for its cells (overlap check).
+  if (p.covariates.length > 0) {
+    const k = p.covariates.length + 1;
+    const bad = (gg: number, m: number) => {
+      const what = gg === 0 ? 'the never-treated group' : `cohort ${gg}`;
+      const fix = gg === 0 ? 'use control: notyet, fewer covariates, or no covariates' : `drop it with exclude: {${p.adopt}: [${gg}]}, use fewer covariates${p.est === 'reg' ? '' : ', or est: reg'}`;
+      return new StepError(`${who}: ${what} has ${m} unit(s) with complete data in every period, too few for est: ${p.est} with ${p.covariates.length} covariate(s): at least ${k + 1} are needed (more units than the ${k} parameters of the ${gg === 0 || p.est === 'reg' ? 'outcome regression' : 'propensity-score logit'}); ${fix}`);
+    };
+    for (const [gg, m] of [...sizes].sort((a, b) => a[0] - b[0])) {
+      if (gg === 0 ? p.control === 'never' && p.est !== 'ipw' && m < k + 1 : p.est !== 'reg' && m < k + 1) throw bad(gg, m);
+    }
   }
 }
 
