@@ -76,19 +76,21 @@ export function buildPanel(who: string, table: Table, p: DidCsParams, warn: (m: 
   };
   // adopt: constant within unit (missing counts as 0 = never)
   const unitAdopt = new Map<string, { a: number; row: number }>();
+  const seen = new Map<string, { vals: Map<number, number>; zeroAfter: number; zeroRow: number }>();
   const unitCluster = new Map<string, string>();
   for (let i = 0; i < table.nrows; i++) {
     const u = key(i);
     if (u === null) continue;
     const a = Number.isNaN(ac[i]!) ? 0 : ac[i]!;
     if (a < 0) throw new StepError(`${who}: params.adopt column "${p.adopt}" is negative (${a}) at row ${i + 1}; use the first treated period, or 0/empty for never treated`);
-    const prev = unitAdopt.get(u);
-    if (prev === undefined) unitAdopt.set(u, { a, row: i });
-    else if (prev.a !== a)
-      throw new StepError(
-        `${who}: params.adopt column "${p.adopt}" varies within unit ${u} (${prev.a} at row ${prev.row + 1}, ${a} at row ${i + 1}); adopt must be the unit's first treated period, the same in every row. ` +
-          'If this is a treatment dummy that switches on and off, did-cs cannot use it: treatment must be irreversible (staggered adoption).',
-      );
+    let st = seen.get(u);
+    if (!st) seen.set(u, (st = { vals: new Map(), zeroAfter: -1, zeroRow: -1 }));
+    if (a !== 0) {
+      if (!st.vals.has(a)) st.vals.set(a, i);
+    } else if (st.zeroRow < 0 || tc[i]! > tc[st.zeroAfter]!) {
+      st.zeroRow = i;
+      st.zeroAfter = i;
+    }
     if (cc) {
       const c = ckey(i);
       if (c === null) throw new StepError(`${who}: params.cluster column "${p.cluster}" is missing at row ${i + 1}`);
@@ -96,6 +98,22 @@ export function buildPanel(who: string, table: Table, p: DidCsParams, warn: (m: 
       if (pc === undefined) unitCluster.set(u, c);
       else if (pc !== c) throw new StepError(`${who}: params.cluster column "${p.cluster}" varies within unit ${u}; the cluster must contain whole units (e.g. a region or province column)`);
     }
+  }
+  for (const [u, st] of seen) {
+    const vals = [...st.vals];
+    if (vals.length > 1)
+      throw new StepError(`${who}: params.adopt column "${p.adopt}" varies within unit ${u} (${vals[0]![0]} at row ${vals[0]![1] + 1}, ${vals[1]![0]} at row ${vals[1]![1] + 1}); adopt must be the unit's first treated period, the same in every row`);
+    if (vals.length === 1 && st.zeroRow >= 0) {
+      const [a, r1] = vals[0]!;
+      const r0 = st.zeroRow;
+      if (tc[r0]! >= a)
+        throw new StepError(
+          `${who}: treatment switches off for unit ${u}: params.adopt column "${p.adopt}" is ${a} at row ${r1 + 1} but 0/missing at row ${r0 + 1} (${p.time} ${tc[r0]}, after adoption). ` +
+            'did-cs needs irreversible (staggered) adoption: give every row of a unit its first treated period, or drop units whose treatment ends.',
+        );
+      throw new StepError(`${who}: params.adopt column "${p.adopt}" varies within unit ${u} (0/missing at row ${r0 + 1}, ${a} at row ${r1 + 1}); give every row of the unit its first treated period (0 or missing in every row = never treated)`);
+    }
+    unitAdopt.set(u, vals.length ? { a: vals[0]![0], row: vals[0]![1] } : { a: 0, row: st.zeroRow });
   }
   // complete rows
   const periodsSet = new Set<number>();
