@@ -413,77 +413,92 @@ export type MultiplierKind = 'mammen' | 'rademacher';
 export function multiplierDraws(B: number, C: number, uniform: () => number, kind: MultiplierKind): Float64Array {
   const out = new Float64Array(B * C);
   const s5 = Math.sqrt(5);
-  // Mammen: (1 − √5)/2 with probability (√5 + 1)/(2√5), else (1 + √5)/2 (mean 0, variance 1)
-  const pLow = (s5 + 1) / (2 * s5);
-  const lo = (1 - s5) / 2, hi = (1 + s5) / 2;
-  for (let j = 0; j < B * C; j++) {
-    const u = uniform();
-    out[j] = kind === 'mammen' ? (u < pLow ? lo : hi) : u < 0.5 ? -1 : 1;
+  // Mammen: (1 − √5)/2 with probability (√5 + 1)/(2√5), else (1 + √5)/2 (mean 0, variance 1).
+  // Two draws per 53-bit uniform: its top 27 bits and its low 26 bits (probability resolution 2⁻²⁶).
+  const pLow = kind === 'mammen' ? (s5 + 1) / (2 * s5) : 0.5;
+  const lo = kind === 'mammen' ? (1 - s5) / 2 : -1;
+  const hi = kind === 'mammen' ? (1 + s5) / 2 : 1;
+  const t27 = pLow * 134217728, t26 = pLow * 67108864;
+  const m = B * C;
+  for (let j = 0; j < m; j += 2) {
+    const x = uniform() * 9007199254740992; // exact 53-bit integer
+    const a = Math.floor(x / 67108864); // 27 bits
+    const b = x - a * 67108864; // 26 bits
+    out[j] = a < t27 ? lo : hi;
+    if (j + 1 < m) out[j + 1] = b < t26 ? lo : hi;
   }
   return out;
 }
 
+/**
+ * Bootstrap draws of several estimators at once: bres_b,j = sqrt(C)/n · Σ_c V_bc S_cj with S the
+ * cluster sums of IF column j. Returns B × k, column-major (column j at [j·B, (j+1)·B)).
+ */
+export function bootDraws(cols: Float64Array[], cluster: Int32Array, nClusters: number, V: Float64Array, B: number): Float64Array {
+  const k = cols.length;
+  const n = k ? cols[0]!.length : 0;
+  const C = nClusters;
+  const S = new Float64Array(C * k); // C × k, row-major: contiguous over estimators
+  for (let j = 0; j < k; j++) {
+    const c = cols[j]!;
+    for (let i = 0; i < n; i++) S[cluster[i]! * k + j]! += c[i]!;
+  }
+  const fac = Math.sqrt(C) / n;
+  const acc = new Float64Array(k);
+  const bres = new Float64Array(B * k);
+  for (let b = 0; b < B; b++) {
+    acc.fill(0);
+    const off = b * C;
+    for (let c = 0; c < C; c++) {
+      const v = V[off + c]!;
+      const row = c * k;
+      for (let j = 0; j < k; j++) acc[j]! += v * S[row + j]!;
+    }
+    for (let j = 0; j < k; j++) bres[j * B + b] = acc[j]! * fac;
+  }
+  return bres;
+}
+
 export interface BootResult {
-  /** B × k draws, column-major (estimate k at [k·B + b]). */
-  bres: Float64Array;
-  B: number;
   se: number[];
-  /** Sup-t critical value at level 1 − alpha (NaN when every column is degenerate). */
+  /** Sup-t critical value at level 1 − alpha over the columns (NaN when every column is degenerate). */
   crit: number;
 }
 
 /**
- * did's mboot: bres_b = sqrt(C)/n · Σ_c V_bc S_c for the IF columns; SE from the normalised IQR;
- * uniform critical value from the type-1 quantile of max_k |bres_k/σ_k|.
+ * did's mboot statistics for columns `which` of the draws: SE = IQR/(z.75 − z.25)·sqrt(C)/n with the
+ * order statistics b[⌈.75B⌉], b[⌈.25B⌉]; sup-t critical value = type-1 quantile 1−α of
+ * max_j |bres_j/σ_j| (degenerate columns, Σ b² ≤ 10·sqrt(ε), skipped; their SE is NaN).
  */
-export function mboot(cols: Float64Array[], cluster: Int32Array, nClusters: number, V: Float64Array, B: number, alpha: number): BootResult {
-  const k = cols.length;
-  const n = k ? cols[0]!.length : 0;
-  const C = nClusters;
-  const S = cols.map((c) => {
-    const s = new Float64Array(C);
-    for (let i = 0; i < n; i++) s[cluster[i]!]! += c[i]!;
-    return s;
-  });
-  const bres = new Float64Array(B * k);
-  const fac = Math.sqrt(C) / n;
-  for (let b = 0; b < B; b++) {
-    const off = b * C;
-    for (let j = 0; j < k; j++) {
-      const sj = S[j]!;
-      let acc = 0;
-      for (let c = 0; c < C; c++) acc += V[off + c]! * sj[c]!;
-      bres[j * B + b] = acc * fac;
-    }
-  }
+export function bootStats(bres: Float64Array, B: number, which: number[], nClusters: number, n: number, alpha: number): BootResult {
   const iqrNorm = qnorm(0.75) - qnorm(0.25);
+  const k = which.length;
   const sigma = new Float64Array(k);
   const se: number[] = [];
   const tmp = new Float64Array(B);
-  const degenerate = new Uint8Array(k);
   for (let j = 0; j < k; j++) {
+    const off = which[j]! * B;
     let ss = 0;
-    for (let b = 0; b < B; b++) { tmp[b] = bres[j * B + b]!; ss += tmp[b]! * tmp[b]!; }
-    if (!(ss > TINY)) { degenerate[j] = 1; sigma[j] = NaN; se.push(NaN); continue; }
+    for (let b = 0; b < B; b++) { const v = bres[off + b]!; tmp[b] = v; ss += v * v; }
+    if (!(ss > TINY)) { sigma[j] = NaN; se.push(NaN); continue; }
     tmp.sort();
     const s = (tmp[Math.ceil(0.75 * B) - 1]! - tmp[Math.ceil(0.25 * B) - 1]!) / iqrNorm;
     sigma[j] = s;
-    se.push((s * Math.sqrt(C)) / n);
+    se.push((s * Math.sqrt(nClusters)) / n);
   }
   const bT = new Float64Array(B);
   let m = 0;
   for (let b = 0; b < B; b++) {
     let mx = -Infinity;
     for (let j = 0; j < k; j++) {
-      if (degenerate[j] || !(sigma[j]! > TINY)) continue;
-      const v = Math.abs(bres[j * B + b]! / sigma[j]!);
+      if (!(sigma[j]! > TINY)) continue;
+      const v = Math.abs(bres[which[j]! * B + b]! / sigma[j]!);
       if (v > mx) mx = v;
     }
     if (Number.isFinite(mx)) bT[m++] = mx;
   }
   const bt = bT.subarray(0, m).sort();
-  const crit = m ? quantile1(bt, 1 - alpha) : NaN;
-  return { bres, B, se, crit };
+  return { se, crit: m ? quantile1(bt, 1 - alpha) : NaN };
 }
 
 /** R quantile type 1 (inverse of the empirical CDF) of sorted values. */

@@ -23,7 +23,7 @@ import { defineStep, StepError, type Artifact, type StepContext } from '../engin
 import { isNumeric, makeTable, type Table } from '../engine/table.js';
 import { tPValue } from '../stats/dist.js';
 import { applyFilters, whereSchema, excludeSchema } from './common/filter.js';
-import { aggregate, attGt, CsError, ifSe, ifVcov, mboot, multiplierDraws, pretest, qnorm, type AggResult, type BootResult, type CsFit } from '../stats/did-cs.js';
+import { aggregate, attGt, bootDraws, bootStats, CsError, ifSe, ifVcov, multiplierDraws, pretest, qnorm, type AggResult, type AggType, type BootResult, type CsFit } from '../stats/did-cs.js';
 
 export const didCsParams = z.strictObject({
   y: z.string().min(1).describe('outcome column (numeric)'),
@@ -287,9 +287,28 @@ export async function runDidCs(ctx: StepContext, inputs: Record<string, Artifact
     const rng = ctx.rng('mboot');
     V = multiplierDraws(reps, fit.nClusters, () => rng.uniform(), params.bootstrap.weights);
   }
-  const boot = (cols: Float64Array[]): BootResult | null => (V ? mboot(cols, fit.cluster, fit.nClusters, V, reps, alpha) : null);
-  const cellCols = fit.cells.map((_, k) => col(k));
-  const bc = boot(cellCols);
+  const aggOpt = { balance_e: params.balance_e, min_e: params.min_e, max_e: params.max_e };
+  const types = ['simple', 'group', 'calendar', 'dynamic'] as const;
+  const aggs = {} as Record<AggType, AggResult>;
+  for (const type of types) {
+    try {
+      aggs[type] = aggregate(fit, type, type === 'dynamic' ? aggOpt : { max_e: params.max_e });
+    } catch (e) {
+      if (e instanceof CsError) throw new StepError(`${who}: ${type} aggregation: ${e.message}`);
+      throw e;
+    }
+  }
+  // every IF column that gets a bootstrap SE, drawn in one pass: cells, then per aggregation its parts and overall
+  const allCols: Float64Array[] = fit.cells.map((_, k) => col(k));
+  const cellIdx = allCols.map((_, k) => k);
+  const slots = {} as Record<AggType, { parts: number[]; overall: number }>;
+  for (const type of types) {
+    const parts = aggs[type].parts.map((pp) => allCols.push(pp.inf) - 1);
+    slots[type] = { parts, overall: allCols.push(aggs[type].overall.inf) - 1 };
+  }
+  const bres = V ? bootDraws(allCols, fit.cluster, fit.nClusters, V, reps) : null;
+  const boot = (which: number[]): BootResult | null => (bres ? bootStats(bres, reps, which, fit.nClusters, n, alpha) : null);
+  const bc = boot(cellIdx);
   const seCell = seA.map((s, k) => (bc && Number.isFinite(s) ? bc.se[k]! : s));
   const critCell = bc && Number.isFinite(bc.crit) ? bc.crit : z;
   const fin = (v: number) => (Number.isFinite(v) ? v : NaN);
@@ -308,14 +327,13 @@ export async function runDidCs(ctx: StepContext, inputs: Record<string, Artifact
     n_treated: Float64Array.from(fit.cells, (c) => c.nTreated),
     n_control: Float64Array.from(fit.cells, (c) => c.nControl),
   });
-  const aggOpt = { balance_e: params.balance_e, min_e: params.min_e, max_e: params.max_e };
   const nObs = n * fit.periods.length;
   const byCluster = params.cluster ?? params.unit;
   const vcovType = reps > 0 ? 'multiplier-bootstrap' : 'influence-function';
-  const seOf = (agg: AggResult) => {
+  const seOf = (agg: AggResult, type: AggType) => {
     const partCols = agg.parts.map((p) => p.inf);
-    const ba = boot(partCols);
-    const bo = boot([agg.overall.inf]);
+    const ba = boot(slots[type].parts);
+    const bo = boot([slots[type].overall]);
     const sA = ifSe(agg.overall.inf, fit.cluster, fit.nClusters);
     const pA = partCols.map((c) => ifSe(c, fit.cluster, fit.nClusters));
     return {
@@ -329,15 +347,9 @@ export async function runDidCs(ctx: StepContext, inputs: Record<string, Artifact
   const common = { control: params.control, base_period: params.base, anticipation: params.anticipation, est: params.est, covariates: params.covariates, bootstrap: reps > 0 ? { reps, weights: params.bootstrap.weights } : null, level: params.level };
   const out: Record<string, Artifact> = { attgt: { type: 'table', table: attgt } };
   let dynamicAgg: AggResult | null = null;
-  for (const type of ['simple', 'group', 'calendar', 'dynamic'] as const) {
-    let agg: AggResult;
-    try {
-      agg = aggregate(fit, type, type === 'dynamic' ? aggOpt : { max_e: params.max_e });
-    } catch (e) {
-      if (e instanceof CsError) throw new StepError(`${who}: ${type} aggregation: ${e.message}`);
-      throw e;
-    }
-    const s = seOf(agg);
+  for (const type of types) {
+    const agg = aggs[type];
+    const s = seOf(agg, type);
     if (type === 'dynamic') {
       dynamicAgg = agg;
       const baseE = params.base === 'universal' ? -1 - params.anticipation : null;
