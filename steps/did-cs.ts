@@ -47,7 +47,7 @@ export const didCsParams = z.strictObject({
     .describe('multiplier bootstrap'),
   balance_e: z.number().int().min(0).optional().describe('dynamic: keep cohorts observed for at least balance_e periods after treatment'),
   min_e: z.number().int().optional().describe('dynamic: first event time reported'),
-  max_e: z.number().int().optional().describe('dynamic: last event time reported (also caps simple/group)'),
+  max_e: z.number().int().optional().describe('dynamic: last event time reported'),
   level: z.number().gt(0).lt(1).default(0.95).describe('confidence level (default 0.95)'),
 });
 export type DidCsParams = z.infer<typeof didCsParams>;
@@ -292,7 +292,7 @@ export async function runDidCs(ctx: StepContext, inputs: Record<string, Artifact
   const aggs = {} as Record<AggType, AggResult>;
   for (const type of types) {
     try {
-      aggs[type] = aggregate(fit, type, type === 'dynamic' ? aggOpt : { max_e: params.max_e });
+      aggs[type] = aggregate(fit, type, type === 'dynamic' ? aggOpt : {});
     } catch (e) {
       if (e instanceof CsError) throw new StepError(`${who}: ${type} aggregation: ${e.message}`);
       throw e;

@@ -62,7 +62,7 @@ run <- function(id, data, dataname, p, rdata = data) {
     attgt = data.frame(group = a$group, time = a$t, att = a$att, se = a$se),
     pretest = list(W = W, df = length(pre), p = if (is.na(W)) NA else 1 - pchisq(W, length(pre))),
     simple = agg("simple"),
-    group = if (is.null(p$max_e)) agg("group") else agg("group", max_e = p$max_e),
+    group = agg("group"),
     calendar = agg("calendar"),
     dynamic = do.call(agg, c(list("dynamic"), dyn_opts))
   )
