@@ -505,8 +505,8 @@ export function bootStats(bres: Float64Array, B: number, which: number[], nClust
 export function quantile1(sorted: ArrayLike<number>, p: number): number {
   const n = sorted.length;
   const np = n * p;
-  const j = Math.floor(np + 4 * 2.220446049250313e-16 * np); // R's fuzz: j <- floor(nppm + fuzz)
-  const h = np - j > 4 * 2.220446049250313e-16 * np ? 1 : 0;
+  const j = Math.floor(np + 4 * 2.220446049250313e-16); // R quantile(): fuzz <- 4 * .Machine$double.eps
+  const h = np > j ? 1 : 0;
   const idx = Math.min(Math.max(j + h, 1), n);
   return sorted[idx - 1]!;
 }

@@ -247,3 +247,16 @@ describe('did-cs on a small hand-made panel', () => {
     void makeTable;
   });
 });
+
+describe.skipIf(!haveMpdta)('did-cs without covariates', () => {
+  it('reg, ipw and dr all give the 2×2 mean differences (same ATT(g,t) and SEs)', async () => {
+    const base = { y: 'lemp', unit: 'countyreal', time: 'year', adopt: 'first_treat', bootstrap: { reps: 0 } };
+    const res = await Promise.all((['reg', 'ipw', 'dr'] as const).map((est) => runStep(step, { ...base, est }, { panel: mpdta() })));
+    const att = res.map((o) => Array.from(tableOf(o.attgt).columns.att as Float64Array));
+    const se = res.map((o) => Array.from(tableOf(o.attgt).columns.se as Float64Array));
+    for (const k of [1, 2]) {
+      att[k]!.forEach((v, j) => expect(Math.abs(v - att[0]![j]!)).toBeLessThan(1e-12));
+      se[k]!.forEach((v, j) => expect(Math.abs(v - se[0]![j]!)).toBeLessThan(1e-12));
+    }
+  });
+});
