@@ -252,6 +252,7 @@ export default defineStep({
   params: didCsParams,
   inputs: { panel: { type: 'table', doc: 'the long panel (one row per unit and period)' } },
   outputs: { attgt: 'table', dynamic: 'json', simple: 'json', group: 'json', calendar: 'json', pretest: 'json' },
+  cpu: true,
   async run(ctx: StepContext, inputs, params): Promise<Record<string, Artifact>> {
     return runDidCs(ctx, inputs, params);
   },
