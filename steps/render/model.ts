@@ -38,7 +38,7 @@ export const eventStudySchema = z.object({
   y: z.string().optional(),
   n: num,
   clusters: num,
-  base: z.number(),
+  base: z.number().nullable(), // null: no normalised period (did-cs with base: varying)
   periods: z
     .array(
       z.object({
