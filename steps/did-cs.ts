@@ -23,7 +23,8 @@ import { defineStep, StepError, type Artifact, type StepContext } from '../engin
 import { isNumeric, makeTable, type Table } from '../engine/table.js';
 import { tPValue } from '../stats/dist.js';
 import { applyFilters, whereSchema, excludeSchema } from './common/filter.js';
-import { aggregate, attGt, bootDraws, bootStats, CsError, ifSe, ifVcov, multiplierDraws, pretest, qnorm, type AggResult, type AggType, type BootResult, type CsFit } from '../stats/did-cs.js';
+import { spdInverse } from '../stats/linalg.js';
+import { aggregate, attGt, bootDraws, bootStats, chi2Upper, CsError, ifSe, ifVcov, multiplierDraws, pretest, qnorm, type AggResult, type AggType, type BootResult, type CsFit } from '../stats/did-cs.js';
 
 export const didCsParams = z.strictObject({
   y: z.string().min(1).describe('outcome column (numeric)'),
@@ -376,9 +377,8 @@ export async function runDidCs(ctx: StepContext, inputs: Record<string, Artifact
       });
       // pre-trend: Wald χ² of the pre-period dynamic estimates (analytic covariance)
       const pre = estIdx.map((j, r) => ({ j, r })).filter(({ j }) => agg.parts[j]!.key < 0 && Number.isFinite(s.partsAnalytic[j]!));
-      let pretrend: Record<string, unknown> = { stat: null, df1: pre.length, df2: null, p: null, test: 'wald-chi2', periods: pre.map(({ j }) => agg.parts[j]!.key) };
+      let pretrend: Record<string, unknown> = { stat: null, df1: pre.length, df2: null, p: null, test: 'wald-chi2 (stat = chi2/df1, an F with df2 = ∞)', periods: pre.map(({ j }) => agg.parts[j]!.key) };
       if (pre.length) {
-        const { spdInverse } = await import('../stats/linalg.js');
         const qq = pre.length;
         const Vp = new Float64Array(qq * qq);
         pre.forEach((a, i) => pre.forEach((b, j) => (Vp[i * qq + j] = Vm[a.r * q + b.r]!)));
@@ -387,8 +387,7 @@ export async function runDidCs(ctx: StepContext, inputs: Record<string, Artifact
           const th = pre.map(({ j }) => agg.parts[j]!.att);
           let W = 0;
           for (let a = 0; a < qq; a++) for (let b = 0; b < qq; b++) W += th[a]! * inv[a * qq + b]! * th[b]!;
-          const { chi2Upper } = await import('../stats/did-cs.js');
-          pretrend = { ...pretrend, stat: W, p: chi2Upper(W, qq) };
+          pretrend = { ...pretrend, stat: W / qq, chi2: W, p: chi2Upper(W, qq) }; // F(q, ∞) form of the Wald χ²(q)
         } catch {
           pretrend = { ...pretrend, note: 'singular covariance of the pre-period estimates' };
         }
