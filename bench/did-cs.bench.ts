@@ -16,8 +16,8 @@ import ingest from '../steps/ingest.js';
 import mergeRoster from '../steps/merge-roster.js';
 import didCs from '../steps/did-cs.js';
 
-/** R 4.2.2, did 2.5.1 (GitHub snapshot), same configuration, median of 3 runs on this machine. */
-export const R_RECORDED_SECONDS = NaN;
+/** R 4.2.2, did 2.5.1 (GitHub snapshot), same configuration, median of 3 runs on this machine (2 cores, busy: load ≈ 15) — test/golden/did-cs/did-cs.R, bench_r_seconds. */
+export const R_RECORDED_SECONDS = 1.25;
 
 function ctxOf(nodeId: string): StepContext {
   const seed = 20250217;

@@ -72,6 +72,7 @@ const asList = (v: unknown): string[] => (v === undefined ? [] : Array.isArray(v
 function stepParams(c: Case): Record<string, unknown> {
   const p = { ...c.params };
   if (p.adopt === 'first.treat') p.adopt = 'first_treat';
+  if (p.exclude && 'first.treat' in (p.exclude as object)) p.exclude = { first_treat: (p.exclude as Record<string, unknown>)['first.treat'] };
   const out: Record<string, unknown> = { ...p, covariates: asList(p.covariates), bootstrap: { reps: 0 } };
   return out;
 }

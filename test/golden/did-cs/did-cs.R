@@ -5,8 +5,10 @@
 #
 # Run from the project root:  Rscript test/golden/did-cs/did-cs.R   → test/golden/did-cs/did-cs.json
 # Packages: did 2.5.1 built from github.com/bcallaway11/did (with DRDID and BMisc from
-# github.com/pedrohcgs/DRDID and github.com/bcallaway11/BMisc; trust, dreamerr, stringmagic, fastglm
-# from GitHub; the rest Debian r-cran-*). The packages are NOT part of this repository.
+# github.com/pedrohcgs/DRDID and github.com/bcallaway11/BMisc; trust, dreamerr, stringmagic from GitHub;
+# fastglm 0.0.5 = github.com/jaredhuling/fastglm at 8876bd0 (its HEAD does not compile against Debian's
+# Rcpp 1.0.10: a List::create with more than 20 elements); the rest Debian r-cran-*). The packages are
+# NOT part of this repository.
 #
 # Every configuration runs att_gt(..., bstrap = FALSE, cband = FALSE) (analytic influence-function
 # SEs; faster_mode = TRUE, the default) and aggte(type = simple/group/calendar/dynamic) on it. The
@@ -51,6 +53,11 @@ run <- function(id, data, dataname, p, rdata = data) {
     if (type != "simple") out$parts <- data.frame(key = r$egt, att = r$att.egt, se = r$se.egt)
     if (type == "dynamic") {
       IF <- as.matrix(r$inf.function$dynamic.inf.func.e)
+      if (!is.null(p$cluster)) {            # cluster sums (the rows of IF follow dp$cluster_vector)
+        cv <- a$DIDparams$cluster_vector
+        stopifnot(length(cv) == nrow(IF))
+        IF <- rowsum(IF, cv)
+      }
       out$vcov <- unname(crossprod(IF) / n^2)
     }
     out
@@ -84,7 +91,11 @@ cases <- list(
   run("mpdta_never_dr_lpop", mp, "mpdta", mpp(control = "never", covariates = "lpop", est = "dr")),
   run("mpdta_notyet_dr_lpop_universal", mp, "mpdta", mpp(control = "notyet", base = "universal", covariates = "lpop", est = "dr")),
   run("mpdta_notyet_ipw_lpop", mp, "mpdta", mpp(control = "notyet", covariates = "lpop", est = "ipw")),
-  run("mpdta_never_anticipation1", mp, "mpdta", mpp(control = "never", anticipation = 1)),
+  # anticipation 1: cohort 2004 has no pre-period (did drops it with a warning; did-cs says so as an error)
+  run("mpdta_never_anticipation1", mp, "mpdta", mpp(control = "never", anticipation = 1, exclude = list(first.treat = list(2004))),
+      rdata = mp[mp$first.treat != 2004, ]),
+  run("mpdta_notyet_universal_anticipation1", mp, "mpdta", mpp(control = "notyet", base = "universal", anticipation = 1, exclude = list(first.treat = list(2004))),
+      rdata = mp[mp$first.treat != 2004, ]),
   run("mpdta_never_dynamic_window", mp, "mpdta", mpp(control = "never", min_e = -2, max_e = 2)),
   run("mpdta_never_balance1", mp, "mpdta", mpp(control = "never", balance_e = 1)),
   run("mpdta_never_dr_lpop_cluster_state", mp, "mpdta", mpp(control = "never", covariates = "lpop", est = "dr", cluster = "state")),
@@ -110,7 +121,7 @@ bench <- median(replicate(3, bench_once()))
 
 out <- list(
   source = paste0("R ", R.version$major, ".", R.version$minor, ", did ", packageVersion("did"), ", DRDID ",
-                  packageVersion("DRDID"), ", BMisc ", packageVersion("BMisc"),
+                  packageVersion("DRDID"), ", BMisc ", packageVersion("BMisc"), ", fastglm ", packageVersion("fastglm"),
                   "; Rscript test/golden/did-cs/did-cs.R"),
   bench_r_seconds = bench,
   cases = cases
