@@ -7,8 +7,10 @@
 # Packages: did 2.5.1 built from github.com/bcallaway11/did (with DRDID and BMisc from
 # github.com/pedrohcgs/DRDID and github.com/bcallaway11/BMisc; trust, dreamerr, stringmagic from GitHub;
 # fastglm 0.0.5 = github.com/jaredhuling/fastglm at 8876bd0 (its HEAD does not compile against Debian's
-# Rcpp 1.0.10: a List::create with more than 20 elements); the rest Debian r-cran-*). The packages are
-# NOT part of this repository.
+# Rcpp 1.0.10: a List::create with more than 20 elements); the rest Debian r-cran-*). To install against
+# Debian's R 4.2 libraries, the version floors in the DESCRIPTION files were lowered locally (DRDID:
+# Rcpp >= 1.0.10; did: DRDID >= 1.2.0 — the GitHub DRDID snapshot is 1.2.3 —, data.table >= 1.14.0);
+# the code is unchanged. The packages are NOT part of this repository.
 #
 # Every configuration runs att_gt(..., bstrap = FALSE, cband = FALSE) (analytic influence-function
 # SEs; faster_mode = TRUE, the default) and aggte(type = simple/group/calendar/dynamic) on it. The
