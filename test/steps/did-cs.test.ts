@@ -261,3 +261,16 @@ describe.skipIf(!haveMpdta)('did-cs without covariates', () => {
     }
   });
 });
+
+describe.skipIf(!haveMpdta)('did-cs adoption after the sample', () => {
+  it('counts a cohort adopting after the last period as never treated (as did)', async () => {
+    const base = { y: 'lemp', unit: 'countyreal', time: 'year', adopt: 'first_treat', bootstrap: { reps: 0 } };
+    const rows = toRows(mpdta().table);
+    const late = fromRows(rows.map((r) => ({ ...r, first_treat: r.first_treat === 2007 ? 2010 : r.first_treat })));
+    const zero = fromRows(rows.map((r) => ({ ...r, first_treat: r.first_treat === 2007 ? 0 : r.first_treat })));
+    const a = await runStep(step, base, { panel: { type: 'table', table: late } });
+    const b = await runStep(step, base, { panel: { type: 'table', table: zero } });
+    expect(Array.from(tableOf(a.attgt).columns.att as Float64Array)).toEqual(Array.from(tableOf(b.attgt).columns.att as Float64Array));
+    expect(new Set(Array.from(tableOf(a.attgt).columns.group as Float64Array))).toEqual(new Set([2004, 2006]));
+  });
+});
