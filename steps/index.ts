@@ -36,4 +36,5 @@ export const registry: Record<string, StepEntry> = {
   sunab: entry('steps/sunab.ts', () => import('./sunab.js')),
   'did-imputation': entry('steps/did-imputation.ts', () => import('./did-imputation.js')),
   bacon: entry('steps/bacon.ts', () => import('./bacon.js')),
+  'did-cs': entry('steps/did-cs.ts', () => import('./did-cs.js')),
 };

@@ -38,7 +38,7 @@ export const eventStudySchema = z.object({
   y: z.string().optional(),
   n: num,
   clusters: num,
-  /** The omitted (normalised) period; null for estimators without one (did-imputation). */
+  /** The omitted (normalised) period; null for estimators without one (did-imputation; did-cs with base: varying). */
   base: z.number().nullable(),
   periods: z
     .array(
