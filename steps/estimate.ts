@@ -20,6 +20,7 @@ import { applyFilters, whereSchema, excludeSchema, type Where, type Exclude } fr
 import { factorize, type Factor } from '../stats/fe.js';
 import { feols, type FeolsResult } from '../stats/ols.js';
 import type { VcovType } from '../stats/vcov.js';
+import { wildClusterParam, wildClusterInference } from './common/wild-cluster.js';
 
 const strOrList = z.union([z.string(), z.array(z.string())]);
 
@@ -49,6 +50,8 @@ export const estimateParams = z.strictObject({
   y: outcomeParam,
   treat: strOrList.describe('regressor(s) of interest (numeric), listed first in outputs'),
   ...regressionParams,
+  vcov: z.union([regressionParams.vcov.unwrap(), wildClusterParam]).optional().describe('variance estimator: cluster (CR1, default when cluster is set), iid (default otherwise), hc1, or {type: wild-cluster, ...} (CR1 SEs on `by` plus wild cluster bootstrap p-values and CIs, stats/wild-bootstrap.ts)'),
+  test: z.array(z.string()).optional().describe('with vcov wild-cluster: further terms (besides the treatment) that get a bootstrap p-value and CI'),
 });
 export type EstimateParams = z.infer<typeof estimateParams>;
 
@@ -249,10 +252,16 @@ export default defineStep({
     if (!art || Array.isArray(art) || art.type !== 'table') throw new StepError(`${who}: input "panel" must be one table`);
     const treat = asList(params.treat);
     if (treat.length === 0) throw new StepError(`${who}: params.treat must name at least one column`);
-    const spec = regressionSpecOf(who, params, treat);
+    const wild = typeof params.vcov === 'object' ? params.vcov : null;
+    if (wild && params.cluster !== undefined && (asList(params.cluster).length !== 1 || asList(params.cluster)[0] !== wild.by))
+      throw new StepError(`${who}: params.vcov.by ("${wild.by}") and params.cluster (${JSON.stringify(params.cluster)}) differ; the wild cluster bootstrap clusters by vcov.by: drop params.cluster or make it equal`);
+    if (!wild && params.test) throw new StepError(`${who}: params.test needs vcov: {type: wild-cluster, ...}; remove params.test or set the vcov`);
+    const spec = regressionSpecOf(who, { ...params, cluster: wild ? wild.by : params.cluster, vcov: wild ? 'cluster' : (params.vcov as VcovType | undefined) }, treat);
     const prep = prepareRegression(art.table, spec, who);
     const fit = fitRegression(prep, spec, who);
     reportDrops(ctx, fit, who);
-    return { model: { type: 'json', value: modelJson(fit, spec, prep) } };
+    const model = modelJson(fit, spec, prep);
+    if (wild) wildClusterInference(ctx, who, model, fit, wild, [...treat, ...(params.test ?? [])], spec.level);
+    return { model: { type: 'json', value: model } };
   },
 });
