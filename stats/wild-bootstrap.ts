@@ -198,31 +198,63 @@ export function wildClusterBootstrap(prob: WildProblem, opt: WildOptions): WildR
   const B = en ?? opt.reps;
   if (en === null && !opt.rng) throw new Error('wild bootstrap: a random stream is required when the draws are not enumerated');
   const N0 = new Float64Array(B), N1 = new Float64Array(B), SA = new Float64Array(B), SB = new Float64Array(B), SC = new Float64Array(B);
-  const v = new Float64Array(G), t0 = new Float64Array(q), t1 = new Float64Array(q);
+  // draws are processed four at a time (V: G × 4, row-major) so that each E/C element loaded
+  // serves four draws (register blocking of the two mat-vecs T = E·v and s = a∘v − C·T)
+  const NB = 4;
+  const V = new Float64Array(G * NB), T0 = new Float64Array(q * NB), T1 = new Float64Array(q * NB);
+  const v = new Float64Array(G);
+  const S0 = new Float64Array(NB), S1 = new Float64Array(NB), S2 = new Float64Array(NB);
   const wr = opt.imposeNull;
-  for (let b = 0; b < B; b++) {
-    if (en !== null) {
-      if (opt.weights === 'rademacher') for (let g = 0, m = b; g < G; g++, m = Math.floor(m / 2)) v[g] = m % 2 === 1 ? 1 : -1;
-      else for (let g = 0, m = b; g < G; g++, m = Math.floor(m / 6)) v[g] = WEBB[m % 6]!;
-    } else drawWeights(opt.weights, opt.rng!, v);
-    let n0 = 0, n1 = 0;
-    for (let g = 0; g < G; g++) { n0 += v[g]! * a0[g]!; n1 += v[g]! * a1[g]!; }
+  for (let b0 = 0; b0 < B; b0 += NB) {
+    for (let kk = 0; kk < NB; kk++) {
+      const b = b0 + kk;
+      if (b >= B) v.fill(0);
+      else if (en !== null) {
+        if (opt.weights === 'rademacher') for (let g = 0, m = b; g < G; g++, m = Math.floor(m / 2)) v[g] = m % 2 === 1 ? 1 : -1;
+        else for (let g = 0, m = b; g < G; g++, m = Math.floor(m / 6)) v[g] = WEBB[m % 6]!;
+      } else drawWeights(opt.weights, opt.rng!, v);
+      let n0 = 0, n1 = 0;
+      for (let g = 0; g < G; g++) {
+        const vg = v[g]!;
+        V[g * NB + kk] = vg;
+        n0 += vg * a0[g]!;
+        n1 += vg * a1[g]!;
+      }
+      if (b < B) { N0[b] = n0; N1[b] = wr ? n1 : 0; }
+    }
     for (let j = 0; j < q; j++) {
-      let s0 = 0, s1 = 0;
+      let p0 = 0, p1 = 0, p2 = 0, p3 = 0, r0 = 0, r1 = 0, r2 = 0, r3 = 0;
       const off = j * G;
-      for (let g = 0; g < G; g++) { s0 += E0[off + g]! * v[g]!; s1 += E1[off + g]! * v[g]!; }
-      t0[j] = s0;
-      t1[j] = s1;
+      for (let g = 0; g < G; g++) {
+        const e = E0[off + g]!, f = E1[off + g]!, o = g * NB;
+        const v0 = V[o]!, v1 = V[o + 1]!, v2 = V[o + 2]!, v3 = V[o + 3]!;
+        p0 += e * v0; p1 += e * v1; p2 += e * v2; p3 += e * v3;
+        r0 += f * v0; r1 += f * v1; r2 += f * v2; r3 += f * v3;
+      }
+      const o = j * NB;
+      T0[o] = p0; T0[o + 1] = p1; T0[o + 2] = p2; T0[o + 3] = p3;
+      T1[o] = r0; T1[o + 1] = r1; T1[o + 2] = r2; T1[o + 3] = r3;
     }
-    let A = 0, Bq = 0, Cq = 0;
+    S0.fill(0); S1.fill(0); S2.fill(0);
     for (let g = 0; g < G; g++) {
-      let s0 = v[g]! * a0[g]!, s1 = v[g]! * a1[g]!;
-      const off = g * q;
-      for (let j = 0; j < q; j++) { s0 -= C[off + j]! * t0[j]!; s1 -= C[off + j]! * t1[j]!; }
-      A += s0 * s0;
-      if (wr) { Bq += s0 * s1; Cq += s1 * s1; }
+      const o = g * NB, a = a0[g]!, aa = a1[g]!, off = g * q;
+      const w0 = V[o]!, w1 = V[o + 1]!, w2 = V[o + 2]!, w3 = V[o + 3]!;
+      let s0 = w0 * a, s1 = w1 * a, s2 = w2 * a, s3 = w3 * a;
+      let u0 = w0 * aa, u1 = w1 * aa, u2 = w2 * aa, u3 = w3 * aa;
+      for (let j = 0; j < q; j++) {
+        const cg = C[off + j]!, jo = j * NB;
+        s0 -= cg * T0[jo]!; s1 -= cg * T0[jo + 1]!; s2 -= cg * T0[jo + 2]!; s3 -= cg * T0[jo + 3]!;
+        u0 -= cg * T1[jo]!; u1 -= cg * T1[jo + 1]!; u2 -= cg * T1[jo + 2]!; u3 -= cg * T1[jo + 3]!;
+      }
+      S0[0]! += s0 * s0; S0[1]! += s1 * s1; S0[2]! += s2 * s2; S0[3]! += s3 * s3;
+      S1[0]! += s0 * u0; S1[1]! += s1 * u1; S1[2]! += s2 * u2; S1[3]! += s3 * u3;
+      S2[0]! += u0 * u0; S2[1]! += u1 * u1; S2[2]! += u2 * u2; S2[3]! += u3 * u3;
     }
-    N0[b] = n0; N1[b] = wr ? n1 : 0; SA[b] = A; SB[b] = Bq; SC[b] = Cq;
+    for (let kk = 0; kk < NB && b0 + kk < B; kk++) {
+      SA[b0 + kk] = S0[kk]!;
+      SB[b0 + kk] = wr ? S1[kk]! : 0;
+      SC[b0 + kk] = wr ? S2[kk]! : 0;
+    }
   }
 
   /** p-value of H0: β = r. */
@@ -271,7 +303,13 @@ function drawWeights(kind: WildWeights, rng: Rng, v: Float64Array): void {
   const G = v.length;
   switch (kind) {
     case 'rademacher':
-      for (let g = 0; g < G; g++) v[g] = rng.uniform() < 0.5 ? -1 : 1;
+      // 26 independent bits from each half of a 52-bit uniform
+      for (let g = 0; g < G; ) {
+        const x = Math.floor(rng.uniform() * 2 ** 52);
+        let lo = x % 2 ** 26, hi = Math.floor(x / 2 ** 26);
+        for (let k = 0; k < 26 && g < G; k++, g++) { v[g] = (lo & 1) === 1 ? 1 : -1; lo >>>= 1; }
+        for (let k = 0; k < 26 && g < G; k++, g++) { v[g] = (hi & 1) === 1 ? 1 : -1; hi >>>= 1; }
+      }
       break;
     case 'webb':
       for (let g = 0; g < G; g++) v[g] = WEBB[rng.int(6)]!;
