@@ -127,6 +127,10 @@ export default defineStep({
     const Vpre = new Float64Array(idx.length * idx.length);
     idx.forEach((a, i) => idx.forEach((b, j) => (Vpre[i * idx.length + j] = fit.V[a * k + b]!)));
     const pretrend = { ...waldF(pre.map((p) => byTerm.get(periodTerm(p))!.estimate), Vpre, fit.dfT), periods: pre };
+    // DESIGN.md: vcov.matrix = covariance of the non-base period estimates, in vcov.periods order
+    const estPeriods = dummies.periods.filter((p) => byTerm.has(periodTerm(p))).sort((a, b) => a - b);
+    const eIdx = estPeriods.map((p) => fit.terms.indexOf(periodTerm(p)));
+    const estMatrix = eIdx.map((a) => eIdx.map((b) => fit.V[a * k + b]!));
     const G = Object.values(fit.clusters);
     const value = {
       y: params.y,
@@ -140,7 +144,7 @@ export default defineStep({
       pretrend,
       controls: fit.coefficients.filter((c) => params.controls.includes(c.term)),
       fixed_effects: spec.fe,
-      vcov: { type: spec.vcov, by: spec.vcov === 'cluster' ? cluster : null, df: fit.dfT, k: fit.dofK },
+      vcov: { type: spec.vcov, by: spec.vcov === 'cluster' ? cluster : null, df: fit.dfT, k: fit.dofK, periods: estPeriods, matrix: estMatrix },
       r2: fit.r2,
       r2_within: fit.r2_within,
       dropped: { singletons: fit.singletons, collinear: fit.collinear, missing: prep.missing, outside_window: dropWindow, filtered: art.table.nrows - n0 },

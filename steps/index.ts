@@ -32,4 +32,5 @@ export const registry: Record<string, StepEntry> = {
   tabulate: entry('steps/tabulate.ts', () => import('./tabulate.js')),
   figure: entry('steps/figure.ts', () => import('./figure.js')),
   report: entry('steps/report.ts', () => import('./report.js')),
+  'honest-did': entry('steps/honest-did.ts', () => import('./honest-did.js')),
 };
