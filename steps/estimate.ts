@@ -255,6 +255,7 @@ export default defineStep({
     const wild = typeof params.vcov === 'object' ? params.vcov : null;
     if (wild && params.cluster !== undefined && (asList(params.cluster).length !== 1 || asList(params.cluster)[0] !== wild.by))
       throw new StepError(`${who}: params.vcov.by ("${wild.by}") and params.cluster (${JSON.stringify(params.cluster)}) differ; the wild cluster bootstrap clusters by vcov.by: drop params.cluster or make it equal`);
+    if (wild && !hasCol(art.table, wild.by)) throw new StepError(`${who}: params.vcov.by names column "${wild.by}", which is not in the input table; set it to the cluster column (columns are: ${art.table.names.join(', ')})`);
     if (!wild && params.test) throw new StepError(`${who}: params.test needs vcov: {type: wild-cluster, ...}; remove params.test or set the vcov`);
     const spec = regressionSpecOf(who, { ...params, cluster: wild ? wild.by : params.cluster, vcov: wild ? 'cluster' : (params.vcov as VcovType | undefined) }, treat);
     const prep = prepareRegression(art.table, spec, who);

@@ -114,7 +114,7 @@ describe('estimate with vcov wild-cluster', () => {
     await expect(run({ by: 'state', reps: 50 }).out).rejects.toThrow(/estimate \(wild\): params\.vcov\.reps is 50.*at least 99/);
   });
   it('rejects a by that is not a column', async () => {
-    await expect(run({ by: 'province' }).out).rejects.toThrow(/estimate \(wild\): column "province" not found/);
+    await expect(run({ by: 'province' }).out).rejects.toThrow(/estimate \(wild\): params\.vcov\.by names column "province", which is not in the input table/);
   });
   it('rejects forced webb enumeration that is too large', async () => {
     await expect(run({ by: 'unit', weights: 'webb', enumerate: true }).out).rejects.toThrow(/params\.vcov\.enumerate is true but webb enumeration of 16 clusters needs 6\^16.*drop params\.vcov\.enumerate/);
