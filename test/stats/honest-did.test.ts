@@ -80,6 +80,26 @@ describe('HonestDiD golden: Benzarti–Carloni (BCdata_EventStudy)', () => {
   }
 });
 
+describe('HonestDiD golden: one post period (no nuisance parameters), through the step with betahat/sigma params', () => {
+  const g1 = JSON.parse(fs.readFileSync(path.join(dir, 'golden-one-post.json'), 'utf8'));
+  for (const c of g1.cases) {
+    it(`${c.method}: bounds agree with R to 1e-4 (R: make-one-post.R, gridPoints 200)`, async () => {
+      const { ctx, warnings } = makeCtx({ nodeId: 'hd1' });
+      const method = c.method === 'C-LF' ? 'C-LF' : 'conditional';
+      const out = await honest.run(ctx, {}, honest.params.parse({ betahat: g1.betahat, sigma: g1.sigma, num_pre: 4, num_post: 1, mbar: c.mbar, method, grid_points: g1.grid_points }));
+      const t = (out.sensitivity as any).table;
+      expect(t.nrows).toBe(c.mbar.length);
+      for (let i = 0; i < c.mbar.length; i++) {
+        expect(Math.abs(t.columns.lb[i] - c.lb[i])).toBeLessThan(1e-4);
+        expect(Math.abs(t.columns.ub[i] - c.ub[i])).toBeLessThan(1e-4);
+        expect(t.columns.method[i]).toBe(method);
+      }
+      // M̄ = 2 reaches the grid end, as the package warns ("CI is open at one of the endpoints")
+      expect(warnings.some((w) => /M̄ = 2: the confidence set reaches the end of the grid/.test(w))).toBe(true);
+    }, 120_000);
+  }
+});
+
 describe('HonestDiD golden: the demo panel event study, through the step', () => {
   it('in: event_study artifact → sensitivity, original, breakdown agree with R', async () => {
     const g = golden.demo.cases[0];
