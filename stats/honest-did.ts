@@ -19,8 +19,11 @@
  *   draws of `mvtnorm::rmvnorm` (eigen square root, draws filled by row) from R's Mersenne-Twister,
  *   reproduced by stats/normal.ts, and R's type-7 quantile.
  *
- * Not implemented here (errors say so): smoothness Δ^SD (FLCI, C-F), bound deviation from a linear
- * trend (Δ^SDRM), sign/monotonicity variants.
+ * - Smoothness Δ^SD(M) (second differences of the trend at most M): `conditionalCSDeltaSD`, methods
+ *   "Conditional" and "C-LF", grid = identified set at β = 0 ± 20 sd(θ̂) (the package's grid).
+ *
+ * Not implemented here (errors say so): FLCI and C-F (the smoothness default needs the FLCI convex
+ * program), bound deviation from a linear trend (Δ^SDRM), sign/monotonicity variants.
  *
  * Tests: test/stats/honest-did.test.ts vs test/golden/honest-did/ (R: HonestDiD built from GitHub).
  */
@@ -397,13 +400,16 @@ export interface CsOptions {
   seed?: number;
 }
 
-/** One (s, sign) piece of computeConditionalCS_DeltaRM: accept (1/0) per grid value. */
-function csDeltaRMFixedS(beta: number[], sigma: Mat, numPre: number, numPost: number, l: number[], Mbar: number, s: number, maxPos: boolean, grid: number[], o: Required<CsOptions>): number[] {
-  const A = createA_RM(numPre, numPost, Mbar, s, maxPos);
-  const d = new Array<number>(A.length).fill(0);
+/**
+ * HonestDiD .ARP_computeCI (more than one post period: nuisance parameters) or
+ * .APR_computeCI_NoNuis (one post period) for the polyhedron A δ ≤ d: accept (1/0) per grid value.
+ * `postOnly`: keep only the moments with a post-period entry (postPeriodMomentsOnly, as the package
+ * does for both restrictions when there are several post periods; with one post period, Δ^RM keeps
+ * only its post-period rows and Δ^SD all rows).
+ */
+function arpGrid(beta: number[], sigma: Mat, numPre: number, numPost: number, l: number[], A: Mat, d: number[], grid: number[], o: Required<CsOptions>, postOnly: boolean): number[] {
   if (numPost === 1) {
-    // postPeriodMomentsOnly: keep rows with a nonzero post-period entry (last column)
-    const keep = A.map((row, i) => (row[row.length - 1] !== 0 ? i : -1)).filter((i) => i >= 0);
+    const keep = A.map((row, i) => (!postOnly || row[row.length - 1] !== 0 ? i : -1)).filter((i) => i >= 0);
     const Ap = keep.map((i) => A[i]!), dp = keep.map((i) => d[i]!);
     const lf = o.hybrid === 'LF' ? leastFavorableCV(null, matmul(matmul(Ap, sigma), transpose(Ap)), o.kappa, 1000, o.seed) : NaN;
     return grid.map((theta) => {
@@ -426,6 +432,59 @@ function csDeltaRMFixedS(beta: number[], sigma: Mat, numPre: number, numPost: nu
     const y = rows.map((i) => Y[i]! - one[i]! * theta);
     return 1 - conditionalTest(y, Xa, Sa, o.alpha, o.hybrid, o.kappa, lf);
   });
+}
+
+/** One (s, sign) piece of computeConditionalCS_DeltaRM: accept (1/0) per grid value. */
+function csDeltaRMFixedS(beta: number[], sigma: Mat, numPre: number, numPost: number, l: number[], Mbar: number, s: number, maxPos: boolean, grid: number[], o: Required<CsOptions>): number[] {
+  const A = createA_RM(numPre, numPost, Mbar, s, maxPos);
+  return arpGrid(beta, sigma, numPre, numPost, l, A, new Array<number>(A.length).fill(0), grid, o, true);
+}
+
+/** HonestDiD .create_A_SD: ± second differences of (pre, 0, post), the base column dropped. */
+export function createA_SD(numPre: number, numPost: number): Mat {
+  const T = numPre + numPost;
+  const rows: Mat = [];
+  for (let r = 0; r < T - 1; r++) {
+    const row = new Array<number>(T + 1).fill(0);
+    row[r] = 1; row[r + 1] = -2; row[r + 2] = 1;
+    rows.push(row.filter((_, j) => j !== numPre));
+  }
+  return [...rows, ...rows.map((row) => row.map((x) => -x))];
+}
+
+/**
+ * HonestDiD .compute_IDset_DeltaSD at trueBeta = 0: [−V, V] with V = max l'δ_post subject to
+ * |second differences| ≤ M and δ_pre = 0 (an LP: δ_post = p − q, slacks on A_post δ_post ≤ M).
+ */
+export function idSetDeltaSD(numPre: number, numPost: number, l: number[], M: number): { lb: number; ub: number } {
+  const A = createA_SD(numPre, numPost).map((row) => row.slice(numPre));
+  const m = A.length;
+  const n = 2 * numPost + m;
+  const c = [...l, ...l.map((x) => -x), ...new Array<number>(m).fill(0)];
+  const rows = A.map((row, i) => [...row, ...row.map((x) => -x), ...Array.from({ length: m }, (_, j) => (j === i ? 1 : 0))]);
+  const r = simplexMax(c, rows, new Array<number>(m).fill(M));
+  if (r.status !== 'optimal' || n !== c.length) return { lb: 0, ub: 0 }; // the package warns and uses l'β
+  return { lb: -r.value, ub: r.value };
+}
+
+/** computeConditionalCS_DeltaSD with hybrid ARP ("Conditional") or LF ("C-LF"); FLCI is not implemented. */
+export function conditionalCSDeltaSD(beta: number[], sigma: Mat, numPre: number, numPost: number, l: number[], M: number, opts: CsOptions): CsResult {
+  const sdTheta = Math.sqrt(quad(sigma.slice(numPre).map((r) => r.slice(numPre)), l));
+  const id = idSetDeltaSD(numPre, numPost, l, M);
+  const o: Required<CsOptions> = {
+    alpha: opts.alpha,
+    hybrid: opts.hybrid,
+    kappa: opts.kappa ?? opts.alpha / 10,
+    gridPoints: opts.gridPoints ?? 1000,
+    gridLb: opts.gridLb ?? id.lb - 20 * sdTheta,
+    gridUb: opts.gridUb ?? id.ub + 20 * sdTheta,
+    seed: opts.seed ?? 0,
+  };
+  const grid = rSeq(o.gridLb, o.gridUb, o.gridPoints);
+  const A = createA_SD(numPre, numPost);
+  const accept = arpGrid(beta, sigma, numPre, numPost, l, A, new Array<number>(A.length).fill(M), grid, o, false);
+  const acc = grid.filter((_, i) => accept[i] === 1);
+  return { grid, accept, lb: acc.length ? Math.min(...acc) : null, ub: acc.length ? Math.max(...acc) : null };
 }
 
 export interface CsResult { grid: number[]; accept: number[]; lb: number | null; ub: number | null }

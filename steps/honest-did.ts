@@ -14,12 +14,13 @@
  * Outputs: `sensitivity` (table: restriction, bound, M, lb, ub, method; M is M̄ for relative
  * magnitudes), `original` (json: the non-robust CI of the target), `breakdown` (json: the largest M̄
  * of the list whose robust CI excludes 0, or null).
- * Method defaults as HonestDiD: relative magnitudes → C-LF (also Conditional).
+ * Method defaults as HonestDiD: relative magnitudes → C-LF (also conditional); smoothness → FLCI,
+ * which is not implemented yet (an error asks for conditional or C-LF, both implemented).
  */
 import { z } from 'zod';
 import { defineStep, StepError, type Artifact } from '../engine/types.js';
 import { makeTable } from '../engine/table.js';
-import { conditionalCSDeltaRM, originalCI } from '../stats/honest-did.js';
+import { conditionalCSDeltaRM, conditionalCSDeltaSD, originalCI } from '../stats/honest-did.js';
 
 const params = z
   .strictObject({
@@ -112,14 +113,19 @@ export default defineStep<Params>({
     }
     checkEstimates(est, who);
     est.sigma = est.sigma.map((r, i) => r.map((x, j) => (x + est.sigma[j]![i]!) / 2)); // exact symmetry (as (S + t(S))/2 in R)
-    if (p.restriction !== 'relative_magnitude') throw new StepError(`${who}: restriction smoothness (Δ^SD, FLCI) is not implemented yet; use restriction: relative_magnitude`);
+    const rm = p.restriction === 'relative_magnitude';
     if (p.bound !== 'deviation_from_parallel_trends') throw new StepError(`${who}: bound deviation_from_linear_trend (Δ^SDRM) is not implemented yet; use bound: deviation_from_parallel_trends`);
-    if (p.m !== undefined) throw new StepError(`${who}: params.m is for restriction smoothness; relative magnitudes take params.mbar`);
-    const method = p.method ?? 'C-LF';
-    if (method !== 'C-LF' && method !== 'conditional') throw new StepError(`${who}: method ${method} is not available for relative magnitudes; HonestDiD offers C-LF (default) and conditional`);
-    const mbar = p.mbar ?? Array.from({ length: 10 }, (_, i) => (2 * i) / 9);
+    if (rm && p.m !== undefined) throw new StepError(`${who}: params.m is for restriction smoothness; relative magnitudes take params.mbar`);
+    if (!rm && p.mbar !== undefined) throw new StepError(`${who}: params.mbar is for restriction relative_magnitude; smoothness takes params.m`);
+    const method = p.method ?? (rm ? 'C-LF' : 'FLCI');
+    if (rm && method !== 'C-LF' && method !== 'conditional') throw new StepError(`${who}: method ${method} is not available for relative magnitudes; HonestDiD offers C-LF (default) and conditional`);
+    if (!rm && method !== 'C-LF' && method !== 'conditional')
+      throw new StepError(`${who}: smoothness with method ${method}${p.method ? '' : ' (the HonestDiD default)'} is not implemented yet (it needs the FLCI convex program); set params.method: conditional or C-LF`);
+    if (!rm && p.m === undefined) throw new StepError(`${who}: restriction smoothness needs params.m, the list of M values (bounds on the change in slope of the trend, in units of the outcome), e.g. m: [0, 0.01, 0.02]`);
+    const pname = rm ? 'mbar' : 'm';
+    const mbar = (rm ? p.mbar : p.m) ?? Array.from({ length: 10 }, (_, i) => (2 * i) / 9);
     const neg = mbar.find((x) => !(x >= 0));
-    if (neg !== undefined) throw new StepError(`${who}: params.mbar has ${neg}; M̄ bounds a ratio of trend changes and must be ≥ 0`);
+    if (neg !== undefined) throw new StepError(`${who}: params.${pname} has ${neg}; ${rm ? 'M̄ bounds a ratio of trend changes' : 'M bounds the change in slope'} and must be ≥ 0`);
     let l: number[];
     if (p.target === 'average') l = new Array<number>(est.numPost).fill(1 / est.numPost);
     else {
@@ -131,17 +137,18 @@ export default defineStep<Params>({
     const rows = { restriction: [] as string[], bound: [] as string[], M: [] as number[], lb: [] as number[], ub: [] as number[], method: [] as string[] };
     let breakdown: number | null = null;
     mbar.forEach((M, i) => {
-      const cs = conditionalCSDeltaRM(est.beta, est.sigma, est.numPre, est.numPost, l, M, { alpha: p.alpha, hybrid: method === 'C-LF' ? 'LF' : 'ARP', gridPoints: p.grid_points });
-      if (cs.lb === null) ctx.warn(`${who}: M̄ = ${M}: no grid value accepted (empty confidence set)`);
-      else if (cs.accept[0] === 1 || cs.accept[cs.accept.length - 1] === 1) ctx.warn(`${who}: M̄ = ${M}: the confidence set reaches the end of the grid (±20 sd); its bound is the grid end`);
-      rows.restriction.push('relative_magnitude');
+      const opts = { alpha: p.alpha, hybrid: (method === 'C-LF' ? 'LF' : 'ARP') as 'LF' | 'ARP', gridPoints: p.grid_points };
+      const cs = rm ? conditionalCSDeltaRM(est.beta, est.sigma, est.numPre, est.numPost, l, M, opts) : conditionalCSDeltaSD(est.beta, est.sigma, est.numPre, est.numPost, l, M, opts);
+      if (cs.lb === null) ctx.warn(`${who}: ${rm ? 'M̄' : 'M'} = ${M}: no grid value accepted (empty confidence set)`);
+      else if (cs.accept[0] === 1 || cs.accept[cs.accept.length - 1] === 1) ctx.warn(`${who}: ${rm ? 'M̄' : 'M'} = ${M}: the confidence set reaches the end of the grid (±20 sd); its bound is the grid end`);
+      rows.restriction.push(p.restriction);
       rows.bound.push(p.bound);
       rows.M.push(M);
       rows.lb.push(cs.lb ?? NaN);
       rows.ub.push(cs.ub ?? NaN);
       rows.method.push(method);
       if (cs.lb !== null && (cs.lb > 0 || cs.ub! < 0)) breakdown = breakdown === null ? M : Math.max(breakdown, M);
-      ctx.progress(i + 1, mbar.length, `M̄ = ${M}`);
+      ctx.progress(i + 1, mbar.length, `${rm ? 'M̄' : 'M'} = ${M}`);
     });
     const sensitivity = makeTable({
       restriction: rows.restriction,
@@ -154,7 +161,7 @@ export default defineStep<Params>({
     return {
       sensitivity: { type: 'table', table: sensitivity },
       original: { type: 'json', value: { ...orig, method: 'Original', alpha: p.alpha, target: p.target, l_vec: l, num_pre: est.numPre, num_post: est.numPost } },
-      breakdown: { type: 'json', value: { restriction: 'relative_magnitude', parameter: 'Mbar', breakdown, grid: mbar, method, note: 'largest M̄ of the grid whose robust CI excludes 0 (null: none)' } },
+      breakdown: { type: 'json', value: { restriction: p.restriction, parameter: rm ? 'Mbar' : 'M', breakdown, grid: mbar, method, note: `largest ${rm ? 'M̄' : 'M'} of the grid whose robust CI excludes 0 (null: none)` } },
     };
   },
 });

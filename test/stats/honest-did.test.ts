@@ -123,6 +123,28 @@ describe('HonestDiD golden: the demo panel event study, through the step', () =>
   }, 300_000);
 });
 
+describe('HonestDiD golden: smoothness Δ^SD (conditional, C-LF)', () => {
+  const gs = JSON.parse(fs.readFileSync(path.join(dir, 'golden-smoothness.json'), 'utf8'));
+  for (const c of gs.cases) {
+    it(`${c.method}, ${c.num_post} post period(s), target ${c.target}: bounds agree with R to 1e-4 (R: make-smoothness.R)`, async () => {
+      const np = c.num_post as number;
+      const beta = (gs.betahat as number[]).slice(0, 4 + np);
+      const sigma = (gs.sigma as number[][]).slice(0, 4 + np).map((r) => r.slice(0, 4 + np));
+      const { ctx } = makeCtx({ nodeId: 'sd' });
+      const out = await honest.run(ctx, {}, honest.params.parse({
+        betahat: beta, sigma, num_pre: 4, num_post: np, restriction: 'smoothness', m: c.m,
+        method: c.method === 'C-LF' ? 'C-LF' : 'conditional', target: c.target === 'average' ? 'average' : 1,
+      }));
+      const t = (out.sensitivity as any).table;
+      for (let i = 0; i < c.m.length; i++) {
+        expect(t.columns.restriction[i]).toBe('smoothness');
+        expect(Math.abs(t.columns.lb[i] - c.lb[i])).toBeLessThan(1e-4);
+        expect(Math.abs(t.columns.ub[i] - c.ub[i])).toBeLessThan(1e-4);
+      }
+    }, 120_000);
+  }
+});
+
 describe('honest-did bad input', () => {
   const base = { betahat: [0.1, 0.0, 0.2, 0.3], sigma: [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]].map((r) => r.map((x) => x * 0.01)), num_pre: 2, num_post: 2, mbar: [0] };
   const run = (p: Record<string, unknown>, inputs: Record<string, unknown> = {}) => {
@@ -146,6 +168,11 @@ describe('honest-did bad input', () => {
   });
   it('negative Mbar', async () => {
     await expect(run({ ...base, mbar: [0, -1] })).rejects.toThrow(/params\.mbar has -1; M̄ .* must be ≥ 0/);
+  });
+  it('smoothness: FLCI (the package default) not implemented yet, m required, negative m', async () => {
+    await expect(run({ ...base, mbar: undefined, restriction: 'smoothness', m: [0] })).rejects.toThrow(/smoothness with method FLCI \(the HonestDiD default\) is not implemented yet.*set params\.method: conditional or C-LF/);
+    await expect(run({ ...base, mbar: undefined, restriction: 'smoothness', method: 'conditional' })).rejects.toThrow(/restriction smoothness needs params\.m/);
+    await expect(run({ ...base, mbar: undefined, restriction: 'smoothness', method: 'conditional', m: [-0.1] })).rejects.toThrow(/params\.m has -0\.1.*must be ≥ 0/);
   });
   it('no post periods', async () => {
     await expect(run({ ...base, num_pre: 4, num_post: 0 })).rejects.toThrow(/there are no post periods/);
