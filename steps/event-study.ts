@@ -131,8 +131,8 @@ export default defineStep({
     idx.forEach((a, i) => idx.forEach((b, j) => (Vpre[i * idx.length + j] = fit.V[a * k + b]!)));
     const pretrend = { ...waldF(pre.map((p) => byTerm.get(periodTerm(p))!.estimate), Vpre, fit.dfT), periods: pre };
     const G = Object.values(fit.clusters);
-    // the full covariance of the estimated (non-base) period coefficients, for joint tests and HonestDiD
-    const estPeriods = dummies.periods.filter((p) => byTerm.has(periodTerm(p)));
+    // DESIGN.md: vcov.matrix = covariance of the non-base period estimates, in vcov.periods order (joint tests, HonestDiD)
+    const estPeriods = dummies.periods.filter((p) => byTerm.has(periodTerm(p))).sort((a, b) => a - b);
     const ix = estPeriods.map((p) => fit.terms.indexOf(periodTerm(p)));
     const matrix = ix.map((a) => ix.map((b) => fit.V[a * k + b]!));
     const value = {

@@ -37,4 +37,5 @@ export const registry: Record<string, StepEntry> = {
   'did-imputation': entry('steps/did-imputation.ts', () => import('./did-imputation.js')),
   bacon: entry('steps/bacon.ts', () => import('./bacon.js')),
   'did-cs': entry('steps/did-cs.ts', () => import('./did-cs.js')),
+  'honest-did': entry('steps/honest-did.ts', () => import('./honest-did.js')),
 };

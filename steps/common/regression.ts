@@ -46,12 +46,6 @@ export const regressionParams = {
   level: z.number().gt(0).lt(1).default(0.95).describe('confidence level of the intervals, in (0, 1); default 0.95'),
 };
 
-export const estimateParams = z.strictObject({
-  y: outcomeParam,
-  treat: strOrList.describe('regressor(s) of interest (numeric), listed first in outputs'),
-  ...regressionParams,
-});
-export type EstimateParams = z.infer<typeof estimateParams>;
 
 export const asList = (v: string | string[] | undefined | null): string[] => (v === undefined || v === null ? [] : Array.isArray(v) ? v : [v]);
 
