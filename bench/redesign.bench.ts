@@ -71,7 +71,7 @@ function placeboBench(): void {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'repro-bench-placebo-'));
   try {
     fs.symlinkSync(path.join(PROJECT_ROOT, 'data'), path.join(dir, 'data'));
-    const common = 'y: so2, treat: did, controls: [pgdp, indus, urb, fin, fis], fe: [city_code, year], cluster: city_code, unit: city_code, time: year, adopt: pilot_year, reps: 1000';
+    const common = 'y: so2, treat: did, controls: [pgdp, indus, urb, fin, fis], fe: [city_code, year], cluster: city_code, unit: city_code, time: year, adopt: adopt, reps: 1000';
     fs.writeFileSync(
       path.join(dir, 'pipeline.yaml'),
       `name: bench\nseed: 20250217\nsteps:\n${PANEL_STEPS}  permute:\n    kind: placebo\n    in: panel.panel\n    with: {${common}, mode: permute}\n  random:\n    kind: placebo\n    in: panel.panel\n    with: {${common}, mode: random}\n`,
