@@ -7,20 +7,15 @@
  * playwright) inside `run()` with `await import(...)`, never at the top: validation loads every
  * step module a pipeline uses, and a no-op run must stay fast.
  */
+import type { Registry, RegistryEntry } from '../engine/registry.js';
 import type { StepDef } from '../engine/types.js';
 
-export interface StepEntry {
-  /** Project-relative path of the step's source file. */
-  file: string;
-  load(): Promise<StepDef>;
-}
-
-const entry = (file: string, load: () => Promise<{ default: StepDef }>): StepEntry => ({
+const entry = (file: string, load: () => Promise<{ default: StepDef }>): RegistryEntry => ({
   file,
   load: async () => (await load()).default,
 });
 
-export const registry: Record<string, StepEntry> = {
+export const registry: Registry = {
   ingest: entry('steps/ingest.ts', () => import('./ingest.js')),
   clean: entry('steps/clean.ts', () => import('./clean.js')),
   join: entry('steps/join.ts', () => import('./join.js')),
