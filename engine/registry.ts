@@ -17,6 +17,8 @@ export interface RegistryEntry {
   /** Source file of the step, relative to the code root (or absolute). */
   file: string;
   load(): Promise<StepDef>;
+  /** The step defines `extraFingerprint`: sessions load it (see StepDef.extraFingerprint). */
+  fingerprintHook?: boolean;
 }
 
 export type Registry = Record<string, RegistryEntry>;

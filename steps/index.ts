@@ -13,11 +13,14 @@ export interface StepEntry {
   /** Project-relative path of the step's source file. */
   file: string;
   load(): Promise<StepDef>;
+  /** The step defines `extraFingerprint` (see engine/types.ts): sessions load it. */
+  fingerprintHook?: boolean;
 }
 
-const entry = (file: string, load: () => Promise<{ default: StepDef }>): StepEntry => ({
+const entry = (file: string, load: () => Promise<{ default: StepDef }>, extra: { fingerprintHook?: boolean } = {}): StepEntry => ({
   file,
   load: async () => (await load()).default,
+  ...extra,
 });
 
 export const registry: Record<string, StepEntry> = {
@@ -33,4 +36,5 @@ export const registry: Record<string, StepEntry> = {
   tabulate: entry('steps/tabulate.ts', () => import('./tabulate.js')),
   figure: entry('steps/figure.ts', () => import('./figure.js')),
   report: entry('steps/report.ts', () => import('./report.js')),
+  script: entry('steps/script.ts', () => import('./script.js'), { fingerprintHook: true }),
 };
