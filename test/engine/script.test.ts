@@ -380,3 +380,24 @@ describe.skipIf(!fs.existsSync(path.join(ROOT, 'dist/engine/cli/main.js')))('scr
     expect(JSON.parse(st.stdout)).toBeTruthy();
   });
 });
+
+describe('pipelines/script-example.yaml', () => {
+  it('runs (Python + shell script + shell pipeline), and a second run is all cached', async () => {
+    const store = fs.mkdtempSync(path.join(ROOT, '.repro-tmp', 'script-example-'));
+    try {
+      const { runPipeline } = await import('../../engine/executor.js');
+      const file = path.join(ROOT, 'pipelines/script-example.yaml');
+      const first = await runPipeline({ file, registry, codeRoot: ROOT, storeDir: store, jobs: 2 });
+      expect(first.ok, JSON.stringify(first.nodes.map((n) => n.error?.message))).toBe(true);
+      const { planPipeline: plan } = await import('../../engine/plan.js');
+      const { session } = await plan({ file, registry, codeRoot: ROOT, storeDir: store });
+      const top = await session.store.get((await session.latest('top'))!.outputs.top!);
+      expect(top.type === 'table' && top.table.names).toEqual(['year', 'mean_so2', 'cities']);
+      expect(top.type === 'table' && top.table.nrows).toBe(3);
+      const second = await runPipeline({ file, registry, codeRoot: ROOT, storeDir: store, jobs: 2 });
+      expect(second.nodes.every((n) => n.status === 'cached')).toBe(true);
+    } finally {
+      fs.rmSync(store, { recursive: true, force: true });
+    }
+  });
+});
