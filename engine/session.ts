@@ -82,8 +82,8 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
   for (const kind of new Set(spec.nodes.map((n) => n.kind))) {
     const e = registry[kind];
     if (!e?.fingerprintHook) continue;
-    const def = await e.load();
-    if (def.extraFingerprint) hooks.set(kind, def.extraFingerprint);
+    const hook = e.fingerprintHook === true ? (await e.load()).extraFingerprint : await e.fingerprintHook();
+    if (hook) hooks.set(kind, hook);
   }
   const s: Session = {
     hooks,

@@ -7,17 +7,18 @@
  * playwright) inside `run()` with `await import(...)`, never at the top: validation loads every
  * step module a pipeline uses, and a no-op run must stay fast.
  */
+import type { RegistryEntry } from '../engine/registry.js';
 import type { StepDef } from '../engine/types.js';
 
 export interface StepEntry {
   /** Project-relative path of the step's source file. */
   file: string;
   load(): Promise<StepDef>;
-  /** The step defines `extraFingerprint` (see engine/types.ts): sessions load it. */
-  fingerprintHook?: boolean;
+  /** The step's `extraFingerprint`: sessions load it (see engine/registry.ts). */
+  fingerprintHook?: RegistryEntry['fingerprintHook'];
 }
 
-const entry = (file: string, load: () => Promise<{ default: StepDef }>, extra: { fingerprintHook?: boolean } = {}): StepEntry => ({
+const entry = (file: string, load: () => Promise<{ default: StepDef }>, extra: Pick<StepEntry, 'fingerprintHook'> = {}): StepEntry => ({
   file,
   load: async () => (await load()).default,
   ...extra,
@@ -36,5 +37,6 @@ export const registry: Record<string, StepEntry> = {
   tabulate: entry('steps/tabulate.ts', () => import('./tabulate.js')),
   figure: entry('steps/figure.ts', () => import('./figure.js')),
   report: entry('steps/report.ts', () => import('./report.js')),
-  script: entry('steps/script.ts', () => import('./script.js'), { fingerprintHook: true }),
+  // its fingerprint hook lives in a light module (no zod): loaded by every session of a pipeline with script nodes
+  script: entry('steps/script.ts', () => import('./script.js'), { fingerprintHook: async () => (await import('./common/script-fingerprint.js')).extraFingerprint as never }),
 };

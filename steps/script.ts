@@ -27,15 +27,17 @@
  *       outputs: {model: {as: json, contract: model}}
  *       version: Rscript --version
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { defineStep, StepError, type Artifact, type ArtifactType, type OutputSpec, type StepContext } from '../engine/types.js';
-import type { StatCache } from '../engine/statcache.js';
 import { makeTable, type Column, type Table } from '../engine/table.js';
 import { installHint, placeholders, scriptFiles, splitCommand, substitute, whichProgram } from './common/command.js';
+import { commandEnv, extraFingerprint, programOf } from './common/script-fingerprint.js';
+
+export { extraFingerprint, versionOutput } from './common/script-fingerprint.js';
 
 /** Output formats: how an output file is read back. */
 const TABLE_FORMATS = ['csv', 'arrow'] as const;
@@ -121,73 +123,6 @@ export function scriptOutputs(p: ScriptParams): Record<string, ArtifactType | Ou
     out[name] = typeof o !== 'string' && o.contract ? { type, contract: o.contract } : type;
   }
   out.log = 'file';
-  return out;
-}
-
-const expandHome = (v: string): string => (v === '~' || v.startsWith('~/') ? path.join(os.homedir(), v.slice(1)) : v);
-
-/** The environment of the command (before REPRO_* are added). */
-function commandEnv(p: ScriptParams): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const [k, v] of Object.entries(p.env)) env[k] = expandHome(v);
-  return env;
-}
-
-/** The program a command runs: its first word (`sh` with shell: true). */
-export function programOf(p: Pick<ScriptParams, 'run' | 'shell'>): string {
-  return p.shell ? 'sh' : splitCommand(p.run, true)[0]!.text;
-}
-
-const versionMemo = new Map<string, string>();
-
-/**
- * The output of the `version` command (stdout + stderr, trimmed; `Rscript --version` prints on
- * stderr), or `not found: PROGRAM`. Run at most once per process and command; across processes it
- * is kept in the stat cache keyed by the stat of the program's binary (namespace `v`), so an
- * upgrade of the interpreter (a new binary) runs it again, and a no-op `repro run` does not start R.
- * A package upgrade that does not replace the binary is not seen this way: list a file of the
- * package in `files`, or use `--force`.
- */
-export function versionOutput(cmd: string, env: NodeJS.ProcessEnv, baseDir: string, stat: StatCache | null): string {
-  const words = splitCommand(cmd, true).map((w) => w.text);
-  const bin = whichProgram(words[0]!, env.PATH, baseDir);
-  if (!bin) return `not found: ${words[0]}`;
-  let real = bin;
-  try {
-    real = fs.realpathSync(bin);
-  } catch {
-    /* keep bin */
-  }
-  const st = fs.statSync(real);
-  const memoKey = `${real}\0${st.size}\0${st.mtimeMs}\0${st.ino}\0${st.ctimeMs}\0${cmd}`;
-  const hit = versionMemo.get(memoKey);
-  if (hit !== undefined) return hit;
-  const cached = stat?.get('v', real, st);
-  if (cached && Array.isArray(cached.x) && cached.x[0] === cmd && typeof cached.x[1] === 'string') {
-    versionMemo.set(memoKey, cached.x[1]);
-    return cached.x[1];
-  }
-  const r = spawnSync(bin, words.slice(1), { cwd: baseDir, env, encoding: 'utf8', timeout: 60_000 });
-  let out = `${r.stdout ?? ''}\n${r.stderr ?? ''}`.replace(/\r/g, '').trim().replace(/\n{2,}/g, '\n');
-  if (out.length > 500) out = out.slice(0, 500) + '…';
-  if (r.error || r.status !== 0) out = `${out || 'no output'} (exit ${r.status ?? r.signal ?? (r.error as Error)?.message})`;
-  versionMemo.set(memoKey, out);
-  stat?.set('v', real, st, 'version', [cmd, out]);
-  return out;
-}
-
-/**
- * The `extra` fingerprint part: `version` (output of the version command), `program` (whether the
- * program is on PATH: installing a missing interpreter reruns a skipped node) and `env.NAME` for
- * each name of `fingerprint_env` (values as the command will see them; `(unset)` when unset).
- */
-export function extraFingerprint(p: ScriptParams, { baseDir, stat }: { baseDir: string; stat: StatCache | null }): Record<string, string> {
-  const env = commandEnv(p);
-  const out: Record<string, string> = {};
-  const prog = programOf(p);
-  if (!prog.includes('/') && !prog.includes('{')) out.program = whichProgram(prog, env.PATH, baseDir) ? `${prog} found` : `${prog} not found`;
-  if (p.version) out.version = versionOutput(p.version, env, baseDir, stat);
-  for (const name of p.fingerprint_env) out[`env.${name}`] = env[name] ?? '(unset)';
   return out;
 }
 
