@@ -401,3 +401,39 @@ describe('pipelines/script-example.yaml', () => {
     }
   });
 });
+
+describe('pipeline.yaml: baseline_r (R re-estimate of the baseline) next to ours', () => {
+  it('succeeds with or without R; with R its DID and controls agree with the estimate step', async () => {
+    const store = fs.mkdtempSync(path.join(ROOT, '.repro-tmp', 'baseline-r-'));
+    try {
+      const { runPipeline } = await import('../../engine/executor.js');
+      const file = path.join(ROOT, 'pipeline.yaml');
+      // published tables go to results/ (git-ignored), as `repro run` does
+      const r = await runPipeline({ file, registry, codeRoot: ROOT, storeDir: store, jobs: 2, targets: ['baseline_vs_r'], workers: false });
+      expect(r.ok, JSON.stringify(r.nodes.filter((n) => n.error).map((n) => n.error?.message))).toBe(true);
+      const { session } = await planPipeline({ file, registry, codeRoot: ROOT, storeDir: store });
+      const get = async (id: string) => {
+        const a = await session.store.get((await session.latest(id))!.outputs.model!);
+        return a.type === 'json' ? (a.value as { engine?: string; skipped?: string; n: number; coefficients: { term: string; estimate: number | null; se: number | null }[] }) : undefined;
+      };
+      const ours = (await get('baseline'))!;
+      const rm = (await get('baseline_r'))!;
+      if (!HAS_R) {
+        expect(rm.skipped).toMatch(/Rscript .*not on PATH/);
+        return;
+      }
+      expect(rm.engine).toMatch(/^(fixest .* feols|lm \+ sandwich)/);
+      expect(rm.n).toBe(ours.n);
+      // reghdfe/fixest convention on both sides (fixed effects nested in the cluster not in K):
+      // measured: relative differences ~1e-14 (coefficients) and ~1e-13 (SEs) with lm + sandwich
+      for (const c of rm.coefficients) {
+        const o = ours.coefficients.find((x) => x.term === c.term)!;
+        expect(Math.abs(c.estimate! - o.estimate!) / Math.abs(o.estimate!)).toBeLessThan(1e-8);
+        expect(Math.abs(c.se! - o.se!) / o.se!).toBeLessThan(1e-6);
+      }
+      expect(rm.coefficients.map((c) => c.term)).toEqual(['did', 'pgdp', 'indus', 'urb', 'fin', 'fis']);
+    } finally {
+      fs.rmSync(store, { recursive: true, force: true });
+    }
+  });
+});
