@@ -432,6 +432,14 @@ describe('pipeline.yaml: baseline_r (R re-estimate of the baseline) next to ours
         expect(Math.abs(c.se! - o.se!) / o.se!).toBeLessThan(1e-6);
       }
       expect(rm.coefficients.map((c) => c.term)).toEqual(['did', 'pgdp', 'indus', 'urb', 'fin', 'fis']);
+      // as on CI (no R): PATH without Rscript → skipped with a note; the table still builds
+      const { parseOverride } = await import('../../engine/config/overrides.js');
+      const noR = await runPipeline({ file, registry, codeRoot: ROOT, storeDir: store, jobs: 2, targets: ['baseline_vs_r'], workers: false, overrides: [parseOverride('baseline_r.env.PATH=/nonexistent')] });
+      expect(noR.ok).toBe(true);
+      expect(noR.nodes.find((n) => n.id === 'baseline_r')!.warnings[0]).toMatch(/^skipped: Rscript \(first word of `run`\) is not installed/);
+      const md = noR.nodes.find((n) => n.id === 'baseline_vs_r')!.outputs!.md!;
+      const text = await session.store.get(md);
+      expect(text.type === 'file' && new TextDecoder().decode(text.bytes)).toMatch(/\| DID \| -?\d+\.\d+(\\\*)* \| \(omitted\) \|/);
     } finally {
       fs.rmSync(store, { recursive: true, force: true });
     }
