@@ -48,6 +48,8 @@ export interface Session {
   latest(id: string): Promise<Latest | undefined>;
   /** `extraFingerprint` hooks of the step kinds this pipeline uses (registry entries with `fingerprintHook`). */
   hooks?: Map<string, NonNullable<StepDef['extraFingerprint']>>;
+  /** Problems the fingerprint hooks found (node id → messages), e.g. a missing interpreter; `status` prints them. */
+  preflight?: Map<string, string[]>;
 }
 
 export async function openSession(opts: SessionOptions): Promise<Session> {
@@ -87,6 +89,7 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
   }
   const s: Session = {
     hooks,
+    preflight: new Map(),
     spec,
     graph: buildGraph(spec),
     registry,
@@ -116,7 +119,14 @@ export function staticParts(s: Session, n: NodeSpec): Omit<FingerprintParts, 'in
     packages: s.fp.packages(n.kind, entry.file),
   };
   const hook = s.hooks?.get(n.kind);
-  if (hook) parts.extra = sortedRecord(hook(n.params, { baseDir: s.spec.baseDir, stat: s.stat }));
+  if (hook) {
+    const warn = (msg: string): void => {
+      const list = s.preflight?.get(n.id) ?? [];
+      if (!list.includes(msg)) list.push(msg);
+      s.preflight?.set(n.id, list);
+    };
+    parts.extra = sortedRecord(hook(n.params, { baseDir: s.spec.baseDir, stat: s.stat, warn }));
+  }
   return parts;
 }
 

@@ -174,10 +174,11 @@ export interface StepDef<P = any> {
    * validated): e.g. the output of `Rscript --version`, or the values of environment variables.
    * Synchronous and cheap: cache anything slow in `stat` (keyed by a file's stat, see statcache.ts).
    * Returned as `extra` in the fingerprint parts (name → string), and `why` names the entry that
-   * changed. The registry entry must say `fingerprintHook: true` so that a session loads the step
-   * module to call it (other step modules are not loaded by a no-op run).
+   * changed. The registry entry must say `fingerprintHook` so that a session loads it (other step
+   * modules are not loaded by a no-op run). `warn` reports a problem found on the way that will make
+   * the node fail (e.g. its interpreter is not installed): `repro status` prints it (Session.preflight).
    */
-  extraFingerprint?: (params: P, env: { baseDir: string; stat: StatCache | null }) => Record<string, string>;
+  extraFingerprint?: (params: P, env: { baseDir: string; stat: StatCache | null; warn?: (msg: string) => void }) => Record<string, string>;
   /** CPU-heavy: the engine runs it in a worker thread of the run's pool (holding one `--jobs` token). */
   cpu?: boolean;
   /**

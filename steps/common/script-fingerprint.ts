@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { StatCache } from '../../engine/statcache.js';
-import { splitCommand, whichProgram } from './command.js';
+import { installHint, splitCommand, whichProgram } from './command.js';
 
 /** The params the hook reads (a subset of the script step's). */
 export interface FingerprintParams {
@@ -20,6 +20,7 @@ export interface FingerprintParams {
   env: Record<string, string>;
   fingerprint_env: string[];
   version?: string | undefined;
+  if_missing?: 'fail' | 'skip';
 }
 
 const expandHome = (v: string): string => (v === '~' || v.startsWith('~/') ? path.join(os.homedir(), v.slice(1)) : v);
@@ -78,12 +79,18 @@ export function versionOutput(cmd: string, env: NodeJS.ProcessEnv, baseDir: stri
  * The `extra` fingerprint part: `version` (output of the version command), `program` (whether the
  * program is on PATH: installing a missing interpreter reruns a skipped node) and `env.NAME` for
  * each name of `fingerprint_env` (values as the command will see them; `(unset)` when unset).
+ * A program not found is also reported through `warn` (printed by `repro status`).
  */
-export function extraFingerprint(p: FingerprintParams, { baseDir, stat }: { baseDir: string; stat: StatCache | null }): Record<string, string> {
+export function extraFingerprint(p: FingerprintParams, { baseDir, stat, warn }: { baseDir: string; stat: StatCache | null; warn?: (msg: string) => void }): Record<string, string> {
   const env = commandEnv(p);
   const out: Record<string, string> = {};
   const prog = programOf(p);
-  if (!prog.includes('/') && !prog.includes('{')) out.program = whichProgram(prog, env.PATH, baseDir) ? `${prog} found` : `${prog} not found`;
+  if (!prog.includes('/') && !prog.includes('{')) {
+    const found = whichProgram(prog, env.PATH, baseDir) !== null;
+    out.program = found ? `${prog} found` : `${prog} not found`;
+    // `repro status` prints this: the node would fail (or be skipped) when it runs
+    if (!found) warn?.(`${prog} is not installed or not on PATH: ${installHint(prog)}${p.if_missing === 'skip' ? ' (the node will be skipped: if_missing: skip)' : ''}`);
+  }
   if (p.version) out.version = versionOutput(p.version, env, baseDir, stat);
   for (const name of p.fingerprint_env) out[`env.${name}`] = env[name] ?? '(unset)';
   return out;

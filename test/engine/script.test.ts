@@ -377,7 +377,20 @@ describe.skipIf(!fs.existsSync(path.join(ROOT, 'dist/engine/cli/main.js')))('scr
     const why = await cli(['why', 'total'], rig.dir, env);
     expect(why.stdout + why.stderr).toContain('file scripts/total.py changed');
     const st = await cli(['status', '--json'], rig.dir, env);
-    expect(JSON.parse(st.stdout)).toBeTruthy();
+    expect(JSON.parse(st.stdout).nodes.map((n: { id: string; state: string }) => [n.id, n.state])).toEqual([['make', 'cached'], ['total', 'stale']]);
+  });
+
+  it('`repro status` warns about a program that is not installed, with the install hint', async () => {
+    rig = await pyRig();
+    rig.setYaml(PY_YAML.replace('run: python3 scripts/total.py', 'run: Rscript scripts/total.py').replace('env: {COUNTER: COUNTER_FILE}', 'env: {PATH: /nonexistent}'));
+    const env = { REPRO_REGISTRY: path.join(ROOT, 'dist/steps/index.js') };
+    const st = await cli(['status'], rig.dir, env);
+    expect(st.code, st.stderr).toBe(0);
+    expect(st.stderr).toContain('warning: total: Rscript is not installed or not on PATH: install R (https://cloud.r-project.org');
+    const js = await cli(['status', '--json'], rig.dir, env);
+    const total = JSON.parse(js.stdout).nodes.find((n: { id: string }) => n.id === 'total');
+    expect(total.warnings).toEqual([expect.stringMatching(/^Rscript is not installed or not on PATH/)]);
+    expect(JSON.parse(js.stdout).nodes.find((n: { id: string }) => n.id === 'make').warnings).toBeUndefined();
   });
 });
 
