@@ -304,6 +304,8 @@ async function run(ctx: StepContext, inputs: Record<string, Artifact | Artifact[
     const inPaths: Record<string, string> = {};
     for (const [name, a] of Object.entries(inputs)) {
       if (a === undefined) continue;
+      // the name becomes a file name in the temp dir: no path separators, no `..`
+      if (!NAME.test(name)) throw new StepError(`input name "${name}": use letters, digits and _ (not starting with a digit), e.g. \`in: {panel: …}\`; it names the file in/NAME.csv and the placeholder {in.NAME}`);
       if (Array.isArray(a)) throw new StepError(`input ${name}: a list of artifacts cannot be passed to a script; bind one artifact per input name`);
       inPaths[name] = await writeInput(inDir, name, a, p.inputs_as);
     }

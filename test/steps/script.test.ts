@@ -134,6 +134,12 @@ open(sys.argv[5], 'w').write('# done\\n')
     expect(infos[0]).toBe('$ python3 double.py {in.t} {out.t2} {in.meta} {out.info} {out.note}');
   });
 
+  it('an input name that is not a plain name is refused (it becomes a file name)', async () => {
+    const { ctx } = makeCtx({ baseDir: dir });
+    const p = step.params.parse({ run: 'sh -c true {out.t}', outputs: { t: 'json' } });
+    await expect(step.run(ctx, { '../../escape': { type: 'json', value: 1 } }, p)).rejects.toThrow('input name "../../escape": use letters, digits and _');
+  });
+
   it('arrow inputs and outputs round-trip', async () => {
     fs.writeFileSync(path.join(dir, 'copy.sh'), 'cp "$1" "$2"\n');
     const { ctx } = makeCtx({ baseDir: dir });
