@@ -57,7 +57,7 @@ export interface DecideInput {
   waitsFor?: string[];
 }
 
-const OWN_PARTS: PartName[] = ['kind', 'code', 'packages', 'params', 'files', 'seed'];
+const OWN_PARTS: PartName[] = ['kind', 'code', 'packages', 'params', 'files', 'seed', 'extra'];
 
 /** Names the upstream node/output of a node's input (for `input` reasons). */
 export function inputRefOf(n: NodeSpec): (name: string, index: number) => { node: string; output: string } {

@@ -9,6 +9,8 @@
  * - `files`: the content hash of each file named by a path param, by its path as written
  *   (relative to the YAML, or absolute), so moving the project folder changes nothing;
  * - `seed`: the node's random stream root — pipeline seed and node id (the id keys the stream);
+ * - `extra` (only for steps that define `extraFingerprint`): what that hook returns — e.g. a
+ *   script step's interpreter version and listed environment variables;
  * - `packages`: the resolved versions of the third-party packages the code closure imports
  *   (`{jstat: '1.9.6'}`, from package-lock.json), so upgrading a numerical dependency reruns what
  *   uses it (as wireit records tool versions).
@@ -30,6 +32,8 @@ export interface FingerprintParts {
   files: Record<string, string>;
   seed: { root: number; node: string };
   packages: Record<string, string>;
+  /** Absent unless the step defines `extraFingerprint` (so other fingerprints are unchanged). */
+  extra?: Record<string, string>;
 }
 
 /** The fingerprint (hex sha256) of a node's parts. */

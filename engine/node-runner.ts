@@ -27,7 +27,7 @@ import { missingOutput, type Session } from './session.js';
 import type { NodeSpec } from './spec.js';
 import type { CacheEntry, OutputRef } from './store.js';
 import { asError, contractError, CorruptObjectError } from './errors.js';
-import { outputType, type Artifact, type ArtifactType, type RunView, type StepContext, type StepDef } from './types.js';
+import { outputsOf, outputType, type Artifact, type ArtifactType, type RunView, type StepContext, type StepDef } from './types.js';
 
 export interface NodeError {
   message: string;
@@ -361,17 +361,18 @@ const TYPES: ArtifactType[] = ['table', 'json', 'file'];
 
 /** Check a step's returned outputs against its definition and store them. */
 async function storeOutputs(s: Session, n: NodeSpec, def: StepDef, produced: Record<string, Artifact>, warn: (msg: string) => void): Promise<Record<string, OutputRef>> {
+  const declaredOutputs = outputsOf(def, n.params);
   if (!produced || typeof produced !== 'object') throw contractError(`step ${n.kind} returned ${String(produced)}, expected an object of named outputs`);
   // declared outputs may be left out (tabulate writes only the requested formats; a node that
   // needs a missing one gets a clear error), but none at all is a broken step, not a result
-  if (Object.keys(produced).length === 0 && Object.keys(def.outputs).length > 0) {
-    throw contractError(`step ${n.kind} returned no outputs (declared: ${Object.keys(def.outputs).join(', ')})`);
+  if (Object.keys(produced).length === 0 && Object.keys(declaredOutputs).length > 0) {
+    throw contractError(`step ${n.kind} returned no outputs (declared: ${Object.keys(declaredOutputs).join(', ')})`);
   }
   const refs: Record<string, OutputRef> = {};
   for (const name of Object.keys(produced).sort()) {
     const a = produced[name]!;
-    const spec = def.outputs[name];
-    if (!spec) throw contractError(`step ${n.kind} returned an undeclared output "${name}" (declared: ${Object.keys(def.outputs).join(', ')})`);
+    const spec = declaredOutputs[name];
+    if (!spec) throw contractError(`step ${n.kind} returned an undeclared output "${name}" (declared: ${Object.keys(declaredOutputs).join(', ')})`);
     const declared = outputType(spec);
     if (!a || !TYPES.includes(a.type)) throw contractError(`step ${n.kind}: output "${name}" is not an artifact ({type: 'table'|'json'|'file', …})`);
     if (a.type !== declared) throw contractError(`step ${n.kind}: output "${name}" is declared ${declared} but a ${a.type} was returned`);
@@ -391,6 +392,6 @@ async function storeOutputs(s: Session, n: NodeSpec, def: StepDef, produced: Rec
   }
   // keep the declared order (publish and `show` list outputs that way)
   const ordered: Record<string, OutputRef> = {};
-  for (const name of Object.keys(def.outputs)) if (refs[name]) ordered[name] = refs[name]!;
+  for (const name of Object.keys(declaredOutputs)) if (refs[name]) ordered[name] = refs[name]!;
   return ordered;
 }

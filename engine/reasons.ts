@@ -34,6 +34,8 @@ export type Reason =
   | { kind: 'input'; name: string; node: string; output: string }
   /** A file named by a path param changed. */
   | { kind: 'file'; path: string; change: 'changed' | 'added' | 'removed' | 'missing' | 'directory' }
+  /** An entry of a step's extra fingerprint part changed (e.g. a script step's `version` output). */
+  | { kind: 'extra'; name: string; old: string | null; new: string | null }
   /** The node's random stream root (pipeline seed or node id) changed. */
   | { kind: 'seed'; old: unknown; new: unknown }
   /** Nothing recorded changed, but no cache entry matches (e.g. removed by gc, or the history is older). */
@@ -97,6 +99,10 @@ export function reasonLine(r: Reason): string {
               : `file ${r.path} changed`;
     case 'seed':
       return `seed: ${flow(r.old)} → ${flow(r.new)}`;
+    case 'extra': {
+      const line = `${r.name}: ${r.old ?? '(none)'} → ${r.new ?? '(none)'}`;
+      return line.length > 300 ? `${r.name} changed` : line;
+    }
     case 'not-in-cache':
       return 'not in cache';
     case 'waiting':
@@ -125,6 +131,8 @@ function phrase(r: Reason): string {
       return `input ${r.name} changed`;
     case 'seed':
       return 'seed changed';
+    case 'extra':
+      return `${r.name} changed`;
     case 'kind':
       return `kind changed (${r.old} → ${r.new})`;
     default:
@@ -151,8 +159,8 @@ function diffParams(prefix: string, a: unknown, b: unknown, out: Reason[]): void
 }
 
 /** The parts a diff can look at. */
-export type PartName = 'kind' | 'code' | 'packages' | 'params' | 'inputs' | 'files' | 'seed';
-export const ALL_PARTS: PartName[] = ['kind', 'code', 'packages', 'params', 'inputs', 'files', 'seed'];
+export type PartName = 'kind' | 'code' | 'packages' | 'params' | 'inputs' | 'files' | 'seed' | 'extra';
+export const ALL_PARTS: PartName[] = ['kind', 'code', 'packages', 'params', 'inputs', 'files', 'seed', 'extra'];
 
 /**
  * What changed from `before` (the last successful run's parts) to `after`, part by part.
@@ -211,6 +219,14 @@ export function diffParts(
     }
   }
   if (want.has('seed') && canonicalJson(before.seed) !== canonicalJson(after.seed)) out.push({ kind: 'seed', old: before.seed, new: after.seed });
+  if (want.has('extra')) {
+    const names = [...new Set([...Object.keys(before.extra ?? {}), ...Object.keys(after.extra ?? {})])].sort();
+    for (const k of names) {
+      const a = before.extra?.[k];
+      const b = after.extra?.[k];
+      if (a !== b) out.push({ kind: 'extra', name: k, old: a ?? null, new: b ?? null });
+    }
+  }
   return out;
 }
 

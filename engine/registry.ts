@@ -17,6 +17,12 @@ export interface RegistryEntry {
   /** Source file of the step, relative to the code root (or absolute). */
   file: string;
   load(): Promise<StepDef>;
+  /**
+   * The step defines `extraFingerprint` (see StepDef.extraFingerprint), which sessions load when a
+   * pipeline uses the kind: `true` loads the step module; a loader returns the same function from a
+   * lighter module (no zod, no run code), so that a no-op run stays fast.
+   */
+  fingerprintHook?: true | (() => Promise<NonNullable<StepDef['extraFingerprint']>>);
 }
 
 export type Registry = Record<string, RegistryEntry>;

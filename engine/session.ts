@@ -12,6 +12,7 @@ import type { InputRef, NodeSpec, ParamOverride, PipelineSpec } from './spec.js'
 import { StatCache } from './statcache.js';
 import { Store, type OutputRef } from './store.js';
 import { contractError } from './errors.js';
+import type { StepDef } from './types.js';
 
 export interface SessionOptions {
   /** Pipeline YAML (default `./pipeline.yaml`). Ignored when `spec` is given. */
@@ -45,6 +46,10 @@ export interface Session {
   history(): Promise<HistoryData>;
   /** Last successful record of a node in this pipeline. */
   latest(id: string): Promise<Latest | undefined>;
+  /** `extraFingerprint` hooks of the step kinds this pipeline uses (registry entries with `fingerprintHook`). */
+  hooks?: Map<string, NonNullable<StepDef['extraFingerprint']>>;
+  /** Problems the fingerprint hooks found (node id → messages), e.g. a missing interpreter; `status` prints them. */
+  preflight?: Map<string, string[]>;
 }
 
 export async function openSession(opts: SessionOptions): Promise<Session> {
@@ -74,7 +79,17 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
   }
   let hist: Promise<HistoryData> | undefined;
   const history = (): Promise<HistoryData> => (hist ??= import('./history.js').then((h) => h.readHistory(storeDir)));
+  // steps whose fingerprint has an `extra` part: load their module (only those) to call the hook
+  const hooks = new Map<string, NonNullable<StepDef['extraFingerprint']>>();
+  for (const kind of new Set(spec.nodes.map((n) => n.kind))) {
+    const e = registry[kind];
+    if (!e?.fingerprintHook) continue;
+    const hook = e.fingerprintHook === true ? (await e.load()).extraFingerprint : await e.fingerprintHook();
+    if (hook) hooks.set(kind, hook);
+  }
   const s: Session = {
+    hooks,
+    preflight: new Map(),
     spec,
     graph: buildGraph(spec),
     registry,
@@ -95,7 +110,7 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
 export function staticParts(s: Session, n: NodeSpec): Omit<FingerprintParts, 'inputs'> {
   const entry = s.registry[n.kind];
   if (!entry) throw new Error(`unknown step kind "${n.kind}" (node ${n.id})`);
-  return {
+  const parts: Omit<FingerprintParts, 'inputs'> = {
     kind: n.kind,
     code: s.fp.code(n.kind, entry.file),
     params: n.params,
@@ -103,7 +118,20 @@ export function staticParts(s: Session, n: NodeSpec): Omit<FingerprintParts, 'in
     seed: { root: s.spec.seed, node: n.id },
     packages: s.fp.packages(n.kind, entry.file),
   };
+  const hook = s.hooks?.get(n.kind);
+  if (hook) {
+    const warn = (msg: string): void => {
+      const list = s.preflight?.get(n.id) ?? [];
+      if (!list.includes(msg)) list.push(msg);
+      s.preflight?.set(n.id, list);
+    };
+    parts.extra = sortedRecord(hook(n.params, { baseDir: s.spec.baseDir, stat: s.stat, warn }));
+  }
+  return parts;
 }
+
+const sortedRecord = (r: Record<string, string>): Record<string, string> =>
+  Object.fromEntries(Object.keys(r).sort().map((k) => [k, String(r[k])]));
 
 /**
  * The `inputs` part from the outputs of upstream nodes; throws a readable error if an upstream

@@ -103,7 +103,7 @@ export class StatCache {
    * Forget entries whose file no longer exists or whose namespace is not in `live` (e.g. the old
    * `c` code namespace). For gc: the cache otherwise only grows. Returns how many were dropped.
    */
-  prune(live: string[] = ['f', 'c2', 'o', 'p', 'pk']): number {
+  prune(live: string[] = ['f', 'c2', 'o', 'p', 'pk', 'v']): number {
     const keep = new Set(live);
     let n = 0;
     for (const key of Object.keys(this.entries)) {

@@ -8,6 +8,7 @@
  */
 import type { z } from 'zod';
 import type { Table } from './table.js';
+import type { StatCache } from './statcache.js';
 
 /** The kinds of artifact a step can consume or produce. */
 export type ArtifactType = 'table' | 'json' | 'file';
@@ -149,14 +150,35 @@ export interface StepDef<P = any> {
    * Dot-paths of params that name files (relative to the YAML). The engine hashes those files by
    * content into the fingerprint, so editing the file reruns the node. E.g. ['path'], ['roster'].
    */
-  pathParams?: string[];
+  pathParams?: string[] | ((params: P) => string[]);
   /** Named inputs. The first one is the primary input: `in: X` and `in: [X, Y]` bind to it. */
   inputs: Record<string, InputSpec>;
+  /**
+   * Inputs the user names (`in: {panel: x, roster: y}`) beyond those of {@link inputs}, for steps
+   * whose inputs are not fixed (the `script` step): any other name binds with this spec.
+   */
+  anyInputs?: InputSpec;
   /**
    * Named outputs: their types, or {type, contract}. The first one is the default when a node is
    * referenced as `in: id`.
    */
   outputs: Record<string, ArtifactType | OutputSpec>;
+  /**
+   * The outputs of one node when they depend on its params (the `script` step declares them in
+   * `with.outputs`); replaces {@link outputs} for validation (`in:` references) and for the check
+   * of what the step returns. Gets the parsed params.
+   */
+  outputsFor?: (params: P) => Record<string, ArtifactType | OutputSpec>;
+  /**
+   * Extra fingerprint entries computed when the node is fingerprinted (not when the YAML is
+   * validated): e.g. the output of `Rscript --version`, or the values of environment variables.
+   * Synchronous and cheap: cache anything slow in `stat` (keyed by a file's stat, see statcache.ts).
+   * Returned as `extra` in the fingerprint parts (name → string), and `why` names the entry that
+   * changed. The registry entry must say `fingerprintHook` so that a session loads it (other step
+   * modules are not loaded by a no-op run). `warn` reports a problem found on the way that will make
+   * the node fail (e.g. its interpreter is not installed): `repro status` prints it (Session.preflight).
+   */
+  extraFingerprint?: (params: P, env: { baseDir: string; stat: StatCache | null; warn?: (msg: string) => void }) => Record<string, string>;
   /** CPU-heavy: the engine runs it in a worker thread of the run's pool (holding one `--jobs` token). */
   cpu?: boolean;
   /**
@@ -181,5 +203,8 @@ export { StepError } from './errors.js';
 
 /** The artifact type of an output spec. */
 export const outputType = (o: ArtifactType | OutputSpec): ArtifactType => (typeof o === 'string' ? o : o.type);
+/** The outputs of a node of this step with these (parsed) params: `outputsFor(params)`, else `outputs`. */
+export const outputsOf = (def: Pick<StepDef, 'outputs' | 'outputsFor'>, params: unknown): Record<string, ArtifactType | OutputSpec> =>
+  def.outputsFor ? def.outputsFor(params) : def.outputs;
 /** The contract of an output spec, if declared. */
 export const outputContract = (o: ArtifactType | OutputSpec): string | undefined => (typeof o === 'string' ? undefined : o.contract);

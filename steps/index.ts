@@ -10,9 +10,10 @@
 import type { Registry, RegistryEntry } from '../engine/registry.js';
 import type { StepDef } from '../engine/types.js';
 
-const entry = (file: string, load: () => Promise<{ default: StepDef }>): RegistryEntry => ({
+const entry = (file: string, load: () => Promise<{ default: StepDef }>, extra: Pick<RegistryEntry, 'fingerprintHook'> = {}): RegistryEntry => ({
   file,
   load: async () => (await load()).default,
+  ...extra,
 });
 
 export const registry: Registry = {
@@ -33,4 +34,6 @@ export const registry: Registry = {
   bacon: entry('steps/bacon.ts', () => import('./bacon.js')),
   'did-cs': entry('steps/did-cs.ts', () => import('./did-cs.js')),
   'honest-did': entry('steps/honest-did.ts', () => import('./honest-did.js')),
+  // its fingerprint hook lives in a light module (no zod): loaded by every session of a pipeline with script nodes
+  script: entry('steps/script.ts', () => import('./script.js'), { fingerprintHook: async () => (await import('./common/script-fingerprint.js')).extraFingerprint as never }),
 };

@@ -31,7 +31,10 @@ export async function cmdStatus(argv: string[]): Promise<number> {
       `${JSON.stringify({
         pipeline: session.spec.name,
         up_to_date: stale.length === 0 && pending.length === 0,
-        nodes: nodes.map((n) => ({ id: n.id, kind: n.kind, state: n.state, reason: n.reason, reasons: n.reasons, ...(n.key ? { key: n.key } : {}) })),
+        nodes: nodes.map((n) => {
+          const w = session.preflight?.get(n.id);
+          return { id: n.id, kind: n.kind, state: n.state, reason: n.reason, reasons: n.reasons, ...(n.key ? { key: n.key } : {}), ...(w?.length ? { warnings: w } : {}) };
+        }),
       })}\n`,
     );
     return 0;
@@ -48,6 +51,8 @@ export async function cmdStatus(argv: string[]): Promise<number> {
     lines.push(nodeLine(ui.c, n.state, n.id, n.kind, null, n.reason, idw, kindw));
   }
   if (lines.length) process.stdout.write(`${lines.join('\n')}\n`);
+  // problems found while fingerprinting (e.g. a script step's interpreter is not installed)
+  for (const n of nodes) for (const w of session.preflight?.get(n.id) ?? []) ui.err(ui.c.yellow(`warning: ${n.id}: ${w}`));
   const cached = nodes.length - stale.length - pending.length;
   const summary =
     stale.length + pending.length === 0

@@ -14,7 +14,7 @@
  * const spec = rules(raw, nodes, defs, { file, baseDir });
  */
 import path from 'node:path';
-import { outputContract, outputType, type ArtifactType, type InputSpec, type StepDef } from '../types.js';
+import { outputContract, outputType, type ArtifactType, type InputSpec, type OutputSpec, type StepDef } from '../types.js';
 import type { InputRef, NodeSpec, PipelineSpec } from '../spec.js';
 import { ConfigError, didYouMean, overrideError, throwIfAny } from './errors.js';
 import { paramWhere, type NormNode } from './normalize.js';
@@ -48,6 +48,21 @@ export function rules(
   const byId = new Map(nodes.map((n) => [n.id, n]));
   const specs = new Map<string, NodeSpec>();
   const publishers = new Map<string, string>();
+  // parsed params by node id (for steps whose outputs depend on them: outputsFor)
+  const parsedParams = new Map<string, unknown>();
+  const paramsOf = (t: NormNode, d: StepDef): unknown => {
+    if (!parsedParams.has(t.id)) {
+      const r = d.params.safeParse(t.params);
+      parsedParams.set(t.id, r.success ? r.data : undefined);
+    }
+    return parsedParams.get(t.id);
+  };
+  /** The declared outputs of node `t` (undefined when they depend on params that do not parse: reported at `t`). */
+  const outputsOfNode = (t: NormNode, d: StepDef): Record<string, ArtifactType | OutputSpec> | undefined => {
+    if (!d.outputsFor) return d.outputs;
+    const p = paramsOf(t, d);
+    return p === undefined ? undefined : d.outputsFor(p);
+  };
 
   const pos = (n: NormNode) => src.pos(n.raw.keyNode);
   // Errors are reported once per YAML location even when several foreach expansions share it.
@@ -86,10 +101,11 @@ export function rules(
     for (const entry of n.inputs) {
       const name = entry.name ?? primary;
       if (name === undefined) {
-        push(src.error(entry.yaml, `step kind "${n.kind}" takes no inputs`, 'remove `in:`'));
+        if (def.anyInputs) push(src.error(entry.yaml, `the inputs of step kind "${n.kind}" need names`, 'name each input, e.g. `in: {panel: panel}`'));
+        else push(src.error(entry.yaml, `step kind "${n.kind}" takes no inputs`, 'remove `in:`'));
         continue;
       }
-      const spec = def.inputs[name];
+      const spec = def.inputs[name] ?? (def.anyInputs && entry.name !== undefined ? def.anyInputs : undefined);
       if (!spec) {
         misnamed = true;
         push(src.error(entry.nameNode ?? entry.yaml, `step kind "${n.kind}" has no input "${name}"`, didYouMean(name, inputNames, 'its inputs')));
@@ -112,22 +128,23 @@ export function rules(
       for (const r of entry.refs) {
         const target = byId.get(r.node)!;
         const tdef = target.kind !== undefined ? defs.get(target.kind) : undefined;
-        if (!tdef) {
+        const touts = tdef ? outputsOfNode(target, tdef) : undefined;
+        if (!tdef || !touts) {
           refs.push({ node: r.node, output: r.output ?? '' });
           continue;
         }
-        const outs = Object.keys(tdef.outputs);
+        const outs = Object.keys(touts);
         const output = r.output ?? outs[0];
-        if (output === undefined || !(output in tdef.outputs)) {
+        if (output === undefined || !(output in touts)) {
           push(
             src.error(r.yaml, output === undefined ? `step "${r.node}" has no outputs` : `step "${r.node}" (kind "${target.kind}") has no output "${output}"`, didYouMean(output ?? '', outs, 'its outputs')),
           );
           continue;
         }
-        const type = outputType(tdef.outputs[output]!);
+        const type = outputType(touts[output]!);
         const accepted: ArtifactType[] = Array.isArray(spec.type) ? spec.type : [spec.type];
         if (!accepted.includes(type)) {
-          const others = outs.filter((o) => accepted.includes(outputType(tdef.outputs[o]!)));
+          const others = outs.filter((o) => accepted.includes(outputType(touts[o]!)));
           push(
             src.error(r.yaml, `input "${name}" of kind "${n.kind}" takes ${accepted.join(' or ')}, but ${r.node}.${output} is ${type === 'json' ? 'a json' : `a ${type}`} artifact`, others.length ? `use ${others.map((o) => `${r.node}.${o}`).join(' or ')}` : `connect a step that produces a ${accepted.join(' or ')}`),
           );
@@ -136,9 +153,9 @@ export function rules(
         // Artifact contracts: opaque names the producer declares and the consumer accepts.
         const contracts = parsed.success ? acceptsOf(spec, params) : undefined;
         if (contracts) {
-          const c = outputContract(tdef.outputs[output]!);
+          const c = outputContract(touts[output]!);
           if (c === undefined || !contracts.includes(c)) {
-            const others = outs.filter((o) => { const oc = outputContract(tdef.outputs[o]!); return oc !== undefined && contracts.includes(oc); });
+            const others = outs.filter((o) => { const oc = outputContract(touts[o]!); return oc !== undefined && contracts.includes(oc); });
             push(
               src.error(
                 r.yaml,
@@ -190,14 +207,20 @@ export function rules(
     }
     // Files named by path params.
     const files: string[] = [];
-    for (const pp of def.pathParams ?? []) {
-      let v: unknown = params;
-      for (const k of pp.split('.')) v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined;
-      const list = Array.isArray(v) ? v : [v];
-      // as written (normalized): relative to the YAML folder, or absolute. Not resolved here, so the
-      // fingerprint does not change when the project folder moves (see Fingerprinter.files).
-      for (const f of list) if (typeof f === 'string' && f !== '') files.push(path.isAbsolute(f) ? path.normalize(f) : relPosixNorm(f));
+    // pathParams: dot paths of params naming files, or a function of the params returning the files
+    const named: unknown[] = [];
+    if (typeof def.pathParams === 'function') {
+      if (parsed.success) named.push(...def.pathParams(params));
+    } else {
+      for (const pp of def.pathParams ?? []) {
+        let v: unknown = params;
+        for (const k of pp.split('.')) v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined;
+        named.push(...(Array.isArray(v) ? v : [v]));
+      }
     }
+    // as written (normalized): relative to the YAML folder, or absolute. Not resolved here, so the
+    // fingerprint does not change when the project folder moves (see Fingerprinter.files).
+    for (const f of named) if (typeof f === 'string' && f !== '') files.push(path.isAbsolute(f) ? path.normalize(f) : relPosixNorm(f));
     const p = pos(n);
     const spec: NodeSpec = {
       id: n.id,
