@@ -144,6 +144,8 @@ export class WorkerPool {
    */
   async runStep(task: WorkerTask, hooks: StepHooks, transfer: ArrayBuffer[]): Promise<Record<string, Artifact>> {
     const pw = await this.take();
+    /** ctx.map calls of this step in flight. */
+    const maps = new Map<number, { onLocal(done: number): void; onData?: (d: { index: number[]; chunks: unknown[]; shared: unknown }) => void }>();
     try {
       return await new Promise<Record<string, Artifact>>((resolve, reject) => {
         pw.onFail = reject;
@@ -158,11 +160,35 @@ export class WorkerPool {
             case 'progress':
               hooks.progress(m.done, m.total, m.label);
               break;
-            case 'map':
-              this.map({ moduleUrl: task.moduleUrl, fn: m.fn, shared: m.shared, chunks: m.chunks, onChunk: (d, t) => m.progress && hooks.progress(d, t, m.progress) }, 1).then(
-                (results) => this.post(pw, { t: 'map-done', id: m.id, results }),
-                (e: Error) => this.post(pw, { t: 'map-error', id: m.id, name: e.name, message: e.message }),
-              );
+            case 'map-start': {
+              // ctx.map in this step: its own thread (idle otherwise) runs every (k+1)-th chunk, the
+              // k tokens free right now run the others on pool workers
+              const k = this.budget.tryAcquire(Math.max(0, m.n - 1));
+              const progress = m.progress;
+              let local = 0;
+              let remote = 0;
+              const report = (): void => {
+                if (progress) hooks.progress(local + remote, m.n, progress);
+              };
+              maps.set(m.id, { onLocal: (d) => ((local = d), report()) });
+              this.post(pw, { t: 'map-grant', id: m.id, k });
+              if (k === 0) break;
+              const pending = new Promise<{ index: number[]; chunks: unknown[]; shared: unknown }>((res) => maps.set(m.id, { onLocal: (d) => ((local = d), report()), onData: res }));
+              void pending
+                .then(({ index, chunks, shared }) =>
+                  this.map({ moduleUrl: task.moduleUrl, fn: m.fn, shared, chunks, onChunk: (d) => ((remote = d), report()) }, 0, k).then(
+                    (results) => this.post(pw, { t: 'map-done', id: m.id, index, results }),
+                    (e: Error) => this.post(pw, { t: 'map-error', id: m.id, name: e.name, message: e.message }),
+                  ),
+                )
+                .finally(() => maps.delete(m.id));
+              break;
+            }
+            case 'map-data':
+              maps.get(m.id)?.onData?.({ index: m.index, chunks: m.chunks, shared: m.shared });
+              break;
+            case 'map-progress':
+              maps.get(m.id)?.onLocal(m.done);
               break;
             case 'done':
               resolve(m.outputs);
@@ -189,13 +215,16 @@ export class WorkerPool {
 
   /**
    * Apply a task function to every chunk on pool workers: `own` tokens the caller already holds
-   * (its own thread, idle while it waits) plus whatever tokens are free now; at least one worker.
-   * Results in chunk order.
+   * (its own thread, idle while it waits), `held` tokens taken for this call (released at the end),
+   * plus whatever tokens are free now; at least one worker. Results in chunk order.
    */
-  async map(job: MapJob, own: number): Promise<unknown[]> {
+  async map(job: MapJob, own: number, held = 0): Promise<unknown[]> {
     const n = job.chunks.length;
-    if (n === 0) return [];
-    const borrowed = this.budget.tryAcquire(Math.max(0, n - own));
+    if (n === 0) {
+      this.budget.release(held);
+      return [];
+    }
+    const borrowed = held + this.budget.tryAcquire(Math.max(0, n - own - held));
     const lanes = Math.max(1, Math.min(n, own + borrowed));
     const results = new Array<unknown>(n);
     let next = 0;

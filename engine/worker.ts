@@ -25,7 +25,8 @@ export interface WorkerTask {
 /** Messages from the main thread to a worker. */
 export type ToWorker =
   | { t: 'step'; task: WorkerTask }
-  | { t: 'map-done'; id: number; results: unknown[] }
+  | { t: 'map-grant'; id: number; k: number }
+  | { t: 'map-done'; id: number; index: number[]; results: unknown[] }
   | { t: 'map-error'; id: number; name: string; message: string }
   | { t: 'map-init'; id: number; moduleUrl: string; fn: string; shared: unknown }
   | { t: 'chunk'; id: number; index: number; chunk: unknown }
@@ -35,7 +36,9 @@ export type ToWorker =
 export type FromWorker =
   | { t: 'info' | 'warn'; msg: string }
   | { t: 'progress'; done: number; total: number; label?: string }
-  | { t: 'map'; id: number; fn: string; shared: unknown; chunks: unknown[]; progress?: string }
+  | { t: 'map-start'; id: number; fn: string; n: number; progress?: string }
+  | { t: 'map-data'; id: number; index: number[]; chunks: unknown[]; shared: unknown }
+  | { t: 'map-progress'; id: number; done: number }
   | { t: 'done'; outputs: Record<string, Artifact> }
   | { t: 'error'; name: string; message: string; stack?: string }
   | { t: 'chunk'; id: number; index: number; result: unknown }
@@ -84,7 +87,7 @@ if (parentPort) {
   const port = parentPort;
   const post = (m: FromWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
   /** Pending ctx.map calls of the step running here. */
-  const maps = new Map<number, { resolve(r: unknown[]): void; reject(e: Error): void }>();
+  const maps = new Map<number, { grant(k: number): void; resolve(r: { index: number[]; results: unknown[] }): void; reject(e: Error): void }>();
   let mapSeq = 0;
   /** The current chunk job. */
   let job: { id: number; f: (chunk: unknown, shared: unknown) => unknown; shared: unknown } | null = null;
@@ -95,8 +98,11 @@ if (parentPort) {
       case 'step':
         void runStep(m.task);
         break;
+      case 'map-grant':
+        maps.get(m.id)?.grant(m.k);
+        break;
       case 'map-done':
-        maps.get(m.id)?.resolve(m.results);
+        maps.get(m.id)?.resolve({ index: m.index, results: m.results });
         maps.delete(m.id);
         break;
       case 'map-error': {
@@ -149,13 +155,33 @@ if (parentPort) {
         info: (msg) => post({ t: 'info', msg: String(msg) }),
         warn: (msg) => post({ t: 'warn', msg: String(msg) }),
         progress: (done, total, label) => post({ t: 'progress', done, total, ...(label !== undefined ? { label } : {}) }),
-        map: <C, R>(fn: string, chunks: C[], shared?: unknown, opts?: { progress?: string }) => {
-          taskOf(def, fn); // fail here, in the step, when the task does not exist
+        map: async <C, R>(fn: string, chunks: C[], shared?: unknown, opts?: { progress?: string }): Promise<R[]> => {
+          const f = taskOf(def, fn); // fail here, in the step, when the task does not exist
           const id = ++mapSeq;
-          return new Promise<R[]>((resolve, reject) => {
-            maps.set(id, { resolve: resolve as (r: unknown[]) => void, reject });
-            post({ t: 'map', id, fn, shared, chunks, ...(opts?.progress ? { progress: opts.progress } : {}) });
+          const n = chunks.length;
+          let remote: Promise<{ index: number[]; results: unknown[] }> | null = null;
+          // ask for free tokens; with k of them, chunks i % (k+1) ≠ 0 go to pool workers
+          const k = await new Promise<number>((grant, reject) => {
+            remote = new Promise((resolve, rej) => maps.set(id, { grant, resolve, reject: (e) => (rej(e), reject(e)) }));
+            remote.catch(() => {});
+            post({ t: 'map-start', id, fn, n, ...(opts?.progress ? { progress: opts.progress } : {}) });
           });
+          const out = new Array<R>(n);
+          const mine: number[] = [];
+          const theirs: number[] = [];
+          for (let i = 0; i < n; i++) (k > 0 && i % (k + 1) !== 0 ? theirs : mine).push(i);
+          if (k > 0) post({ t: 'map-data', id, index: theirs, chunks: theirs.map((i) => chunks[i]), shared });
+          else maps.delete(id);
+          let done = 0;
+          for (const i of mine) {
+            out[i] = (await f(chunks[i], shared)) as R;
+            post({ t: 'map-progress', id, done: ++done });
+          }
+          if (k > 0) {
+            const r = await remote!;
+            r.index.forEach((i, j) => (out[i] = r.results[j] as R));
+          }
+          return out;
         },
       };
       const outputs = await def.run(ctx, task.inputs, task.params);

@@ -22,3 +22,51 @@ describe('worker pool failures', () => {
     expect(err('misbehave_cpu_function').message).toMatch(/^the step's outputs could not be sent back from its worker thread: .*could not be cloned/);
   });
 });
+
+describe('one thread budget: ctx.map', () => {
+  const yaml = `name: t\nseed: 3\nsteps:\n  a:\n    kind: chunky\n  b:\n    kind: chunky\n    with: {per: 500}\n  c:\n    kind: chunky\n    with: {chunks: 1}\n`;
+  it('gives results in chunk order, identical for --jobs 1, 2 and 4, and never more threads than --jobs', async () => {
+    const outs: Record<string, unknown>[] = [];
+    for (const jobs of [1, 2, 4]) {
+      rig = await base(yaml);
+      const r = await rig.run({ jobs });
+      expect(r.ok).toBe(true);
+      const vals: Record<string, any> = {};
+      for (const n of r.nodes) {
+        const ref = Object.values(n.outputs!)[0]!;
+        const { Store } = await import('../../engine/store.js');
+        const { StatCache } = await import('../../engine/statcache.js');
+        const st = new Store(`${rig.dir}/artifacts`, new StatCache(null));
+        vals[n.id] = ((await st.get(ref)) as { value: any }).value;
+      }
+      expect(vals.a.indexes).toEqual([...Array(12).keys()]);
+      // a step holds one token and borrows only free ones: at most `jobs` threads ran its chunks
+      expect(vals.a.threads).toBeLessThanOrEqual(jobs);
+      if (jobs === 1) expect(vals.a.threads).toBe(1);
+      outs.push(Object.fromEntries(Object.entries(vals).map(([k, v]) => [k, v.sums])));
+      rig.cleanup();
+      rig = undefined;
+    }
+    expect(outs[1]).toEqual(outs[0]);
+    expect(outs[2]).toEqual(outs[0]);
+  }, 60_000);
+
+  it('ThreadBudget: acquire waits, tryAcquire takes only what is free, release wakes a waiter', async () => {
+    const { ThreadBudget } = await import('../../engine/pool.js');
+    const b = new ThreadBudget(2);
+    await b.acquire();
+    expect(b.tryAcquire(5)).toBe(1);
+    expect(b.available).toBe(0);
+    let got = false;
+    const w = b.acquire().then(() => (got = true));
+    await Promise.resolve();
+    expect(got).toBe(false);
+    b.release();
+    await w;
+    expect(got).toBe(true);
+    expect(b.available).toBe(0);
+    b.release(2);
+    expect(b.available).toBe(2);
+    expect(() => new ThreadBudget(0)).toThrow(/at least|>= 1/);
+  });
+});
