@@ -39,3 +39,13 @@ export const registry: Record<string, StepEntry> = {
   'did-cs': entry('steps/did-cs.ts', () => import('./did-cs.js')),
   'honest-did': entry('steps/honest-did.ts', () => import('./honest-did.js')),
 };
+
+/**
+ * How `repro show` prints a JSON artifact (the engine's optional `present` hook, engine/registry.ts):
+ * a model (the model contract, DESIGN.md) as its tidy coefficient table, aligned, or with `csv`
+ * as CSV; `null` for any other JSON, which the CLI then prints as JSON. Loaded lazily.
+ */
+export async function present(value: unknown, opts: { csv?: boolean }): Promise<string | null> {
+  const { showModel } = await import('./render/tidy.js');
+  return showModel(value, { csv: !!opts.csv });
+}
