@@ -50,6 +50,8 @@ const HELP: Record<string, string> = {
   --dry-run         show what would run, and why, without running or writing anything
   --keep-going      after a failure, still run every node that does not depend on it
   --json            print one JSON object {ok, nodes: [{id, kind, status, key, ms, reason, reasons}]}
+                    (and no progress bars; without it, steps that report progress get a bar on
+                    stderr with rate and ETA)
   --verbose         stack traces of unexpected errors; every node's start
   --no-spec-cache   always re-validate the YAML`,
   status: `repro status [PIPELINE] [--target ID]... [--force ID]... [--set ID.PARAM=V]... [--json] [--verbose]

@@ -123,8 +123,18 @@ describe('repro show with the study registry', () => {
 
   it('match reports progress from its worker thread (propensity score, then matching)', async () => {
     const events: Extract<RunEvent, { type: 'progress' }>[] = [];
-    const r = await runPipeline({ file: path.join(dir, 'pipeline.yaml'), targets: ['psm'], force: ['psm'], onEvent: (e) => void (e.type === 'progress' && events.push(e)) });
+    let inWorker: boolean | undefined;
+    const r = await runPipeline({
+      file: path.join(dir, 'pipeline.yaml'),
+      targets: ['psm'],
+      force: ['psm'],
+      onEvent: (e) => {
+        if (e.type === 'progress') events.push(e);
+        if (e.type === 'running' && e.id === 'psm') inWorker = !!e.worker;
+      },
+    });
     expect(r.ok).toBe(true);
+    expect(inWorker).toBe(true); // compiled by the build before the tests: progress crosses the thread boundary
     const psm = events.filter((e) => e.id === 'psm');
     expect(psm.some((e) => e.label === 'propensity score')).toBe(true);
     const matching = psm.filter((e) => e.label === 'matching');

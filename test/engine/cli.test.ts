@@ -104,6 +104,11 @@ describe('repro CLI', () => {
     const rec = JSON.parse(two.stdout) as { id: number; nodes: { id: string; status: string; ms: number; reason: string }[] };
     expect(rec.id).toBe(2);
     expect(rec.nodes.map((n) => n.status)).toEqual(Array(6).fill('cached'));
+    for (const [cmd, text] of [['show', 'tidy coefficient table'], ['log', "run N's nodes"], ['dag', '--format json'], ['run', 'rate and ETA']]) {
+      const h = await cli([cmd!, '--help'], rig.dir);
+      expect(h.code).toBe(0);
+      expect(h.stdout).toContain(text);
+    }
     const none = await cli(['log', '99'], rig.dir);
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/no run #99 recorded \(runs #1–#\d+; `repro log` lists them\)/);
