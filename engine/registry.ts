@@ -6,6 +6,11 @@
  * (same shape) and optionally `codeRoot` (directory the entries' `file` paths are relative to;
  * default: the project root). The benches and the engine's process-level tests use this to run
  * pipelines of toy steps through the real CLI.
+ *
+ * The same module may export an optional presenter, `present(value, {csv}) → Promise<string | null>`:
+ * how `repro show` prints a JSON artifact (the study's turns a model into its tidy coefficient
+ * table, or CSV with `csv: true`). It returns null for JSON it does not know; without the export
+ * (toy registries) `show` prints JSON. {@link loadPresenter} loads it.
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -44,6 +49,16 @@ export async function loadRegistry(env: NodeJS.ProcessEnv = process.env): Promis
   }
   const mod = (await import('../steps/index.js')) as unknown as { registry: Registry };
   return { registry: mod.registry, codeRoot: PROJECT_ROOT };
+}
+
+/** `present` of the registry module (see the header): how `repro show` prints JSON artifacts. */
+export type Presenter = (value: unknown, opts: { csv?: boolean }) => Promise<string | null>;
+
+/** The registry module's optional `present` export (REPRO_REGISTRY or steps/index.ts); null when absent. */
+export async function loadPresenter(env: NodeJS.ProcessEnv = process.env): Promise<Presenter | null> {
+  const alt = env.REPRO_REGISTRY;
+  const mod = (alt ? await import(pathToFileURL(path.resolve(alt)).href) : await import('../steps/index.js')) as { present?: unknown };
+  return typeof mod.present === 'function' ? (mod.present as Presenter) : null;
 }
 
 /** URL of the module a worker thread imports to run a step: compiled JS for `.ts` sources. */

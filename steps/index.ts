@@ -37,3 +37,13 @@ export const registry: Registry = {
   // its fingerprint hook lives in a light module (no zod): loaded by every session of a pipeline with script nodes
   script: entry('steps/script.ts', () => import('./script.js'), { fingerprintHook: async () => (await import('./common/script-fingerprint.js')).extraFingerprint as never }),
 };
+
+/**
+ * How `repro show` prints a JSON artifact (the engine's optional `present` hook, engine/registry.ts):
+ * a model (the model contract, DESIGN.md) as its tidy coefficient table, aligned, or with `csv`
+ * as CSV; `null` for any other JSON, which the CLI then prints as JSON. Loaded lazily.
+ */
+export async function present(value: unknown, opts: { csv?: boolean }): Promise<string | null> {
+  const { showModel } = await import('./render/tidy.js');
+  return showModel(value, { csv: !!opts.csv });
+}

@@ -115,11 +115,21 @@ export async function cmdWhy(argv: string[]): Promise<number> {
 export async function cmdDag(argv: string[]): Promise<number> {
   const p = parseArgs(argv, { values: ['format'], repeat: ['set'], bools: ['verbose'] }, 'dag');
   const file = pipelineArg(p.positionals, 'dag');
-  const format = (p.values.format ?? 'text') as DagFormat;
-  if (!['text', 'mermaid', 'dot'].includes(format)) throw new UsageError(`repro dag: --format must be text, mermaid or dot, got "${format}"`);
+  const format = (p.values.format ?? 'text') as DagFormat | 'json';
+  if (!['text', 'mermaid', 'dot', 'json'].includes(format)) throw new UsageError(`repro dag: --format must be text, mermaid, dot or json, got "${format}"`);
   const { planPipeline } = await import('../plan.js');
   const { session, nodes } = await planPipeline({ file, overrides: await overridesOf(p) });
   const state = new Map<string, DagState>(nodes.map((n) => [n.id, n.state]));
+  if (format === 'json') {
+    const g = session.graph;
+    const obj = {
+      pipeline: session.spec.name,
+      nodes: g.nodes.map((n) => ({ id: n.id, kind: n.kind, state: state.get(n.id) ?? 'stale', inputs: n.inputs, publish: n.publish ?? null })),
+      edges: g.nodes.flatMap((n) => [...(g.deps.get(n.id) ?? [])].map((d) => ({ from: d, to: n.id }))),
+    };
+    process.stdout.write(`${JSON.stringify(obj)}\n`);
+    return 0;
+  }
   let paint: ((s: DagState, t: string) => string) | undefined;
   if (format === 'text') {
     const [{ makeUi, paintStatus }] = await Promise.all([import('./ui.js')]);
@@ -173,12 +183,18 @@ export async function cmdShow(argv: string[]): Promise<number> {
     else if (p.bools.has('json')) out(`${JSON.stringify(toRows(art.table))}\n`);
     else {
       const max = intFlag(p, 'rows', 'show') ?? 20;
-      out(formatTable(art.table, max));
+      out(await formatTable(art.table, max));
       if (names.length > 1) process.stderr.write(`(outputs of ${id}: ${names.join(', ')}; this is ${name})\n`);
     }
   } else if (art.type === 'json') {
-    if (p.bools.has('csv')) throw new UsageError(`repro show: ${id}.${name} is JSON; --csv is for tables`);
-    out(`${JSON.stringify(art.value, null, p.bools.has('json') ? undefined : 2)}\n`);
+    // the registry's presenter (engine/registry.ts) prints a model as its tidy table; --json keeps the raw JSON
+    const present = p.bools.has('json') ? null : await (await import('../registry.js')).loadPresenter();
+    const text = present ? await present(art.value, { csv: p.bools.has('csv') }) : null;
+    if (text !== null) out(text);
+    else {
+      if (p.bools.has('csv')) throw new UsageError(`repro show: ${id}.${name} is JSON (not a model); --csv is for tables and models`);
+      out(`${JSON.stringify(art.value, null, p.bools.has('json') ? undefined : 2)}\n`);
+    }
   } else {
     if (p.bools.has('csv') && art.ext !== 'csv') throw new UsageError(`repro show: ${id}.${name} is a .${art.ext} file; --csv is for tables`);
     out(art.bytes);
@@ -186,9 +202,11 @@ export async function cmdShow(argv: string[]): Promise<number> {
   return 0;
 }
 
-function formatTable(t: import('../table.js').Table, max: number): string {
+/** The first `max` rows of a table, aligned by display width (CJK counts two columns); numeric columns right-aligned. */
+async function formatTable(t: import('../table.js').Table, max: number): Promise<string> {
+  const { formatTextTable } = await import('../text.js');
   const rows = Math.min(max, t.nrows);
-  const cells: string[][] = [t.names];
+  const cells: string[][] = [];
   for (let i = 0; i < rows; i++) {
     cells.push(
       t.names.map((n) => {
@@ -199,19 +217,20 @@ function formatTable(t: import('../table.js').Table, max: number): string {
       }),
     );
   }
-  const w = t.names.map((_, j) => Math.max(...cells.map((r) => r[j]!.length)));
-  const lines = cells.map((r) => r.map((x, j) => (j === 0 ? x.padEnd(w[j]!) : x.padStart(w[j]!))).join('  '));
-  lines.splice(1, 0, w.map((x) => '─'.repeat(x)).join('  '));
-  return `${lines.join('\n')}\n${t.nrows > rows ? `… ${t.nrows - rows} more rows (${t.nrows} in all; --csv prints everything)\n` : `(${t.nrows} rows)\n`}`;
+  const numeric = new Set(t.names.flatMap((n, j) => (t.columns[n] instanceof Float64Array ? [j] : [])));
+  return `${formatTextTable(t.names, cells, numeric)}${t.nrows > rows ? `… ${t.nrows - rows} more rows (${t.nrows} in all; --csv prints everything)\n` : `(${t.nrows} rows)\n`}`;
 }
 
 export async function cmdLog(argv: string[]): Promise<number> {
   const p = parseArgs(argv, { values: ['limit'], bools: ['json', 'verbose'] }, 'log');
-  const file = pipelineArg(p.positionals, 'log');
+  // `repro log N [PIPELINE]`: one run's nodes; `repro log [PIPELINE]`: the list of runs
+  const runArg = p.positionals[0] !== undefined && /^#?\d+$/.test(p.positionals[0]) ? Number(p.positionals[0].replace('#', '')) : undefined;
+  const file = runArg === undefined ? pipelineArg(p.positionals, 'log') : pipelineArg(p.positionals, 'log', 2);
   const limit = intFlag(p, 'limit', 'log') ?? 20;
   const storeDir = path.join(path.dirname(path.resolve(file)), 'artifacts');
   const { readHistory } = await import('../history.js');
   const h = await readHistory(storeDir);
+  if (runArg !== undefined) return logRun(h.runs, runArg, p.bools.has('json'));
   const runs = h.runs.slice(-limit).reverse();
   if (p.bools.has('json')) {
     process.stdout.write(`${JSON.stringify(p.bools.has('verbose') ? runs : runs.map(({ nodes: _n, ...r }) => r))}\n`);
@@ -232,6 +251,42 @@ export async function cmdLog(argv: string[]): Promise<number> {
       for (const n of r.nodes) if (n.status !== 'cached') ui.out(c.dim(`         ${n.status.padEnd(7)} ${n.id}: ${n.error ?? n.reason}`));
     }
   }
+  return 0;
+}
+
+/** `repro log N`: run N's header line and one row per node (status, ms, reason, error). */
+async function logRun(runs: import('../history.js').RunRecord[], id: number, json: boolean): Promise<number> {
+  const r = runs.find((x) => x.id === id);
+  if (!r) {
+    const ids = runs.map((x) => x.id);
+    throw new UsageError(`repro log: no run #${id} recorded${ids.length ? ` (runs #${ids[0]}–#${ids[ids.length - 1]}; \`repro log\` lists them)` : ' (no runs yet)'}`);
+  }
+  if (json) {
+    process.stdout.write(`${JSON.stringify(r)}\n`);
+    return 0;
+  }
+  const [{ makeUi, fmtMs, paintStatus }, { formatTextTable, displayWidth, padDisplay }] = await Promise.all([import('./ui.js'), import('../text.js')]);
+  const ui = await makeUi();
+  const c = ui.c;
+  const t = r.started.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  const counts = `${r.counts.ran} ran, ${r.counts.cached} cached, ${r.counts.failed} failed, ${r.counts.skipped} skipped`;
+  ui.out(`${c.bold(`run #${r.id}`)}  ${t}  ${r.ok ? c.green('ok') : c.red('failed')}  ${counts} in ${fmtMs(r.ms)}  ${c.dim(`${r.pipeline} (${r.file}), jobs ${r.jobs}: repro ${r.argv.join(' ')}`)}`);
+  ui.out('');
+  const rows = r.nodes.map((n) => [n.id, n.kind, n.status, n.status === 'skipped' ? '' : fmtMs(n.ms), n.error ? '' : n.reason, n.error ?? '']);
+  const hasError = r.nodes.some((n) => n.error);
+  const header = ['node', 'kind', 'status', 'time', 'reason', ...(hasError ? ['error'] : [])];
+  const text = formatTextTable(header, hasError ? rows : rows.map((x) => x.slice(0, 5)), new Set([3]));
+  // colour the status column after alignment (escape codes would count as width): it starts after the padded node and kind cells
+  const lines = text.trimEnd().split('\n');
+  const w0 = Math.max(...[header[0]!, ...r.nodes.map((n) => n.id)].map(displayWidth));
+  const w1 = Math.max(...[header[1]!, ...r.nodes.map((n) => n.kind)].map(displayWidth));
+  r.nodes.forEach((n, i) => {
+    const at = padDisplay(n.id, w0).length + 2 + padDisplay(n.kind, w1).length + 2;
+    const l = lines[i + 2]!;
+    if (l.slice(at, at + n.status.length) === n.status) lines[i + 2] = l.slice(0, at) + paintStatus(c, n.status, n.status) + l.slice(at + n.status.length);
+  });
+  ui.out(lines.join('\n'));
+  for (const n of r.nodes) for (const w of n.warnings) ui.out(c.yellow(`  ! ${n.id}: ${w}`));
   return 0;
 }
 

@@ -7,9 +7,9 @@
  *           [--dry-run] [--keep-going] [--json] [--verbose]
  * repro status [PIPELINE] [--target ID]... [--json]
  * repro why ID [PIPELINE] [--json]
- * repro dag [PIPELINE] [--format text|mermaid|dot]
- * repro show ID[.OUTPUT] [PIPELINE] [--json|--csv]
- * repro log [PIPELINE] [--limit N] [--json]
+ * repro dag [PIPELINE] [--format text|mermaid|dot|json]
+ * repro show ID[.OUTPUT] [PIPELINE] [--json|--csv] [--rows N]
+ * repro log [N] [PIPELINE] [--limit N] [--json]
  * repro gc [PIPELINE] [--dry-run] [--keep-runs N]
  * ```
  *
@@ -28,9 +28,9 @@ usage:
             [--dry-run] [--keep-going] [--json] [--verbose]
   repro status [PIPELINE] [--target ID]... [--json]   what would run, and why
   repro why ID [PIPELINE] [--json]                    which fingerprint parts of ID changed
-  repro dag [PIPELINE] [--format text|mermaid|dot]
+  repro dag [PIPELINE] [--format text|mermaid|dot|json]
   repro show ID[.OUTPUT] [PIPELINE] [--json|--csv]    an artifact of the latest successful run
-  repro log [PIPELINE] [--limit N] [--json]           run history
+  repro log [N] [PIPELINE] [--limit N] [--json]       run history; N: run N's nodes
   repro gc [PIPELINE] [--dry-run] [--keep-runs N]     delete artifacts nothing needs
 
 options of every command: --help (this command's help), --no-color (also NO_COLOR=1)
@@ -50,6 +50,8 @@ const HELP: Record<string, string> = {
   --dry-run         show what would run, and why, without running or writing anything
   --keep-going      after a failure, still run every node that does not depend on it
   --json            print one JSON object {ok, nodes: [{id, kind, status, key, ms, reason, reasons}]}
+                    (and no progress bars; without it, steps that report progress get a bar on
+                    stderr with rate and ETA)
   --verbose         stack traces of unexpected errors; every node's start
   --no-spec-cache   always re-validate the YAML`,
   status: `repro status [PIPELINE] [--target ID]... [--force ID]... [--set ID.PARAM=V]... [--json] [--verbose]
@@ -59,15 +61,23 @@ const HELP: Record<string, string> = {
 
   Which fingerprint parts of ID changed since its last successful run, one line each
   (params with old → new values, code files, packages, inputs, files, seed).`,
-  dag: `repro dag [PIPELINE] [--format text|mermaid|dot] [--set ID.PARAM=V]...
+  dag: `repro dag [PIPELINE] [--format text|mermaid|dot|json] [--set ID.PARAM=V]...
 
-  The pipeline's graph, each node with its state (cached, stale, pending).`,
+  The pipeline's graph, each node with its state (cached, stale, pending).
+  --format json: {pipeline, nodes: [{id, kind, state, inputs, publish}], edges: [{from, to}]}.`,
   show: `repro show ID[.OUTPUT] [PIPELINE] [--json|--csv] [--rows N]
 
-  An artifact of the latest successful run: tables as aligned text (--csv: CSV), JSON as JSON.`,
-  log: `repro log [PIPELINE] [--limit N] [--json]
+  An artifact of the latest successful run; without .OUTPUT the node's first output
+  (a tabulate table: its Markdown). Tables print aligned (CJK characters count two columns),
+  the first --rows N rows (default 20). A model prints as its tidy coefficient table (term,
+  estimate, std_error, statistic, p_value, conf_low, conf_high; then nobs, r2, r2_within, vcov,
+  clusters); other JSON as JSON; files as they are.
+  --csv   tables and models as CSV (a model: its tidy CSV)
+  --json  tables as an array of row objects; JSON (models included) as stored`,
+  log: `repro log [N] [PIPELINE] [--limit N] [--json] [--verbose]
 
-  The run history, newest last.`,
+  The run history, newest first (the last --limit runs, default 20; --verbose: nodes that ran).
+  repro log N (or '#N'): run N's nodes with status, time, reason and error; --json the run record.`,
   gc: `repro gc [PIPELINE] [--dry-run] [--keep-runs N]
 
   Delete store objects that no recorded run (of the last N) and no current node needs.`,

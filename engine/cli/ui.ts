@@ -1,6 +1,7 @@
 /**
- * Terminal output helpers: status colours (chalk), aligned node lines, durations, and a progress
- * bar on stderr (redrawn in place on a TTY; on a pipe, one line at most every 2 s per node).
+ * Terminal output helpers: status colours (chalk), aligned node lines, durations, and progress
+ * bars with rate and ETA on stderr (redrawn in place on a TTY; on a pipe, one line at most every
+ * 2 s per node).
  */
 import type { ChalkInstance } from 'chalk';
 
@@ -62,26 +63,70 @@ export function fmtBytes(n: number): string {
   return `${(n / 1024 ** 3).toFixed(2)} GiB`;
 }
 
-/** Progress bars for running steps, drawn on stderr. */
+/** Where a {@link ProgressBar} draws, and its clock (tests inject both). */
+export interface BarOptions {
+  stream?: { write(s: string): unknown; isTTY?: boolean; columns?: number };
+  now?: () => number;
+}
+
+/** `1234` → `1.2k`, for counts and rates in a bar. */
+function fmtCount(n: number): string {
+  if (n < 1000) return Number.isInteger(n) ? String(n) : n.toFixed(n < 10 ? 1 : 0);
+  if (n < 1e6) return `${(n / 1e3).toFixed(n < 1e4 ? 1 : 0)}k`;
+  return `${(n / 1e6).toFixed(n < 1e7 ? 1 : 0)}M`;
+}
+
+/** Seconds as `12 s`, `3 m 05 s`, `1 h 02 m`. */
+export function fmtEta(sec: number): string {
+  const s = Math.max(0, Math.round(sec));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} m ${String(s % 60).padStart(2, '0')} s`;
+  return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')} m`;
+}
+
+/**
+ * Progress bars for running steps, drawn on stderr: per node its label, a bar, percent, done/total,
+ * the rate (units per second since the phase began) and the ETA (remaining / rate). A new phase
+ * (label or total changes, e.g. match's "propensity score" then "matching") restarts the rate.
+ * On a TTY the bars are redrawn in place (at most every 80 ms); on a pipe a node prints one line
+ * at most every 2 s, the first after 2 s (quick steps print nothing).
+ */
 export class ProgressBar {
-  private state = new Map<string, { done: number; total: number; label?: string; lastPrint: number }>();
+  private state = new Map<string, { done: number; total: number; label?: string; lastPrint: number; t0: number; done0: number; now: number }>();
   private lastDraw = 0;
   private drawn = false;
-  private readonly tty = !!process.stderr.isTTY;
+  private readonly stream: NonNullable<BarOptions['stream']>;
+  private readonly tty: boolean;
+  private readonly now: () => number;
 
-  constructor(private readonly c: ChalkInstance) {}
+  constructor(
+    private readonly c: ChalkInstance,
+    o: BarOptions = {},
+  ) {
+    this.stream = o.stream ?? process.stderr;
+    this.tty = !!this.stream.isTTY;
+    this.now = o.now ?? Date.now;
+  }
 
   update(id: string, done: number, total: number, label?: string): void {
-    const now = Date.now();
+    const now = this.now();
     const prev = this.state.get(id);
-    // on a pipe, the first line comes after 2 s of progress (quick steps print nothing)
-    const s = { done, total, lastPrint: prev?.lastPrint ?? now, ...(label !== undefined ? { label } : {}) };
+    const samePhase = prev !== undefined && prev.total === total && prev.label === label && done >= prev.done;
+    const s = {
+      done,
+      total,
+      lastPrint: prev?.lastPrint ?? now,
+      t0: samePhase ? prev.t0 : now,
+      done0: samePhase ? prev.done0 : done,
+      now,
+      ...(label !== undefined ? { label } : {}),
+    };
     this.state.set(id, s);
     if (this.tty) {
       if (now - this.lastDraw >= 80 || done >= total) this.draw();
     } else if (now - s.lastPrint >= 2000) {
       s.lastPrint = now;
-      process.stderr.write(`  … ${id}: ${this.pct(done, total)}${label ? ` ${label}` : ''}\n`);
+      this.stream.write(`  … ${id}: ${this.text(s)}\n`);
     }
   }
 
@@ -93,7 +138,7 @@ export class ProgressBar {
   /** Remove the bar before printing a line on stdout/stderr. */
   clear(): void {
     if (this.tty && this.drawn) {
-      process.stderr.write('\r\x1b[K');
+      this.stream.write('\r\x1b[K');
       this.drawn = false;
     }
   }
@@ -103,23 +148,34 @@ export class ProgressBar {
     if (this.tty && this.state.size) this.draw();
   }
 
-  private pct(done: number, total: number): string {
-    return total > 0 ? `${Math.min(100, Math.floor((100 * done) / total))}%` : `${done}`;
+  /** `label 42% 420/1.0k 210/s ETA 3 s` (percent, count and rate only when they mean something). */
+  private text(s: { done: number; total: number; label?: string; t0: number; done0: number; now: number }): string {
+    const parts: string[] = [];
+    if (s.label) parts.push(s.label);
+    if (s.total > 0) parts.push(`${Math.min(100, Math.floor((100 * s.done) / s.total))}%`, `${fmtCount(s.done)}/${fmtCount(s.total)}`);
+    else parts.push(fmtCount(s.done));
+    const sec = (s.now - s.t0) / 1000;
+    const rate = sec >= 0.5 ? (s.done - s.done0) / sec : 0;
+    if (rate > 0) {
+      parts.push(`${fmtCount(rate)}/s`);
+      if (s.total > s.done) parts.push(`ETA ${fmtEta((s.total - s.done) / rate)}`);
+    }
+    return parts.join(' ');
   }
 
   private draw(): void {
-    this.lastDraw = Date.now();
+    this.lastDraw = this.now();
     const parts: string[] = [];
     for (const [id, s] of this.state) {
       const w = 20;
       const f = s.total > 0 ? Math.min(w, Math.round((w * s.done) / s.total)) : 0;
-      parts.push(`${id} ${this.c.cyan('█'.repeat(f))}${this.c.dim('░'.repeat(w - f))} ${this.pct(s.done, s.total)}${s.label ? ` ${s.label}` : ''}`);
+      parts.push(`${id} ${this.c.cyan('█'.repeat(f))}${this.c.dim('░'.repeat(w - f))} ${this.text(s)}`);
     }
-    const cols = process.stderr.columns || 100;
+    const cols = this.stream.columns || 100;
     let line = parts.join('  ');
     // eslint-disable-next-line no-control-regex
     if (line.replace(/\x1b\[[0-9;]*m/g, '').length > cols - 1) line = parts[0] ?? '';
-    process.stderr.write(`\r\x1b[K${line}`);
+    this.stream.write(`\r\x1b[K${line}`);
     this.drawn = true;
   }
 }

@@ -56,6 +56,20 @@ describe('repro CLI', () => {
     const mer = await cli(['dag', '--format', 'mermaid'], rig.dir);
     expect(mer.stdout).toContain('graph TD');
     expect(mer.stdout).toContain(':::cached');
+    const dj = await cli(['dag', '--format', 'json', '--set', 'plus.k=2'], rig.dir);
+    expect(dj.code, dj.stderr).toBe(0);
+    const dag = JSON.parse(dj.stdout) as { pipeline: string; nodes: { id: string; kind: string; state: string; inputs: Record<string, unknown>; publish: string | null }[]; edges: { from: string; to: string }[] };
+    expect(dag.pipeline).toBe('toy');
+    const dn = Object.fromEntries(dag.nodes.map((n) => [n.id, n]));
+    expect(Object.keys(dn).sort()).toEqual(['plus', 'r', 'rep', 'side', 'src', 'total']);
+    expect(dn.plus).toMatchObject({ kind: 'add', state: 'stale', publish: null });
+    expect(dn.r!.state).toBe('pending');
+    expect(dn.side!.state).toBe('cached');
+    expect(dn.rep!.publish).toBe('results/rep');
+    expect(dn.total!.inputs).toEqual({ in: [{ node: 'plus', output: 'table' }, { node: 'r', output: 'table' }] });
+    expect(dag.edges.filter((e) => e.to === 'total').map((e) => e.from).sort()).toEqual(['plus', 'r']);
+    expect(dag.edges).toHaveLength(6); // src→plus, plus→r, plus→total, r→total, src→side, total→rep
+    expect((await cli(['dag', '--format', 'svg'], rig.dir)).stderr).toContain('--format must be text, mermaid, dot or json');
     const txt = await cli(['dag'], rig.dir);
     expect(txt.stdout).toMatch(/cached\s+total \(sum\)\s+in←\[plus, r\]/);
   });
@@ -76,6 +90,28 @@ describe('repro CLI', () => {
     expect(runs[0].counts).toEqual({ ran: 0, cached: 6, failed: 0, skipped: 0 });
     const logText = await cli(['log'], rig.dir);
     expect(logText.stdout).toMatch(/#2\s.*ok\s+0 ran, 6 cached/);
+    // a JSON artifact that is not a model, with the toy registry (no present hook): JSON, and --csv is refused
+    const jcsv = await cli(['show', 'total.value', '--csv'], rig.dir);
+    expect(jcsv.code).toBe(2);
+    expect(jcsv.stderr).toContain('total.value is JSON (not a model)');
+    // log N: run N's nodes
+    const one = await cli(['log', '1'], rig.dir);
+    expect(one.code, one.stderr).toBe(0);
+    expect(one.stdout).toMatch(/^run #1\s.*ok\s+6 ran, 0 cached, 0 failed, 0 skipped in/);
+    expect(one.stdout).toMatch(/^node\s+kind\s+status\s+time\s+reason$/m);
+    for (const [id, kind] of [['src', 'source'], ['plus', 'add'], ['rep', 'report']]) expect(one.stdout).toMatch(new RegExp(`^${id}\\s+${kind}\\s+ran\\s+\\d+ ms\\s+never run$`, 'm'));
+    const two = await cli(['log', '#2', '--json'], rig.dir);
+    const rec = JSON.parse(two.stdout) as { id: number; nodes: { id: string; status: string; ms: number; reason: string }[] };
+    expect(rec.id).toBe(2);
+    expect(rec.nodes.map((n) => n.status)).toEqual(Array(6).fill('cached'));
+    for (const [cmd, text] of [['show', 'tidy coefficient table'], ['log', "run N's nodes"], ['dag', '--format json'], ['run', 'rate and ETA']]) {
+      const h = await cli([cmd!, '--help'], rig.dir);
+      expect(h.code).toBe(0);
+      expect(h.stdout).toContain(text);
+    }
+    const none = await cli(['log', '99'], rig.dir);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/no run #99 recorded \(runs #1–#\d+; `repro log` lists them\)/);
   });
 
   it('gc deletes what neither the pipeline nor recent runs need, and says how much it freed', async () => {
@@ -117,6 +153,12 @@ describe('repro CLI', () => {
     expect(j.nodes[0]).toMatchObject({ id: 'a', kind: 'fail', status: 'failed', error: 'toy failure: set fail: false to fix' });
     const t = await cli(['run'], dir);
     expect(t.stderr).toContain('a (fail) failed: toy failure: set fail: false to fix');
+    // log N of a failed run: the node's error in its own column
+    const lf = await cli(['log', '1', 'pipeline.yaml'], dir);
+    expect(lf.code, lf.stderr).toBe(0);
+    expect(lf.stdout).toMatch(/^run #1\s.*failed\s+0 ran, 0 cached, 1 failed/);
+    expect(lf.stdout).toMatch(/^node\s+kind\s+status\s+time\s+reason\s+error$/m);
+    expect(lf.stdout).toMatch(/^a\s+fail\s+failed\s+\d+ ms\s+toy failure: set fail: false to fix$/m);
   });
 });
 
