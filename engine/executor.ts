@@ -209,10 +209,15 @@ export async function runSession(s: Session, opts: RunOptions = {}): Promise<Run
       const counts: Record<NodeStatus, number> = { ran: 0, cached: 0, failed: 0, skipped: 0 };
       const recs: NodeRecord[] = list.map((r) => {
         counts[r.status]++;
-        const rec: NodeRecord = { id: r.id, kind: r.kind, status: r.status, ms: Math.round(r.ms), reason: r.reason, reasons: r.reasons, warnings: r.warnings };
+        const rec: NodeRecord = { id: r.id, kind: r.kind, status: r.status, ms: Math.round(r.ms), reason: r.reason, warnings: r.warnings };
         if (r.key) rec.key = r.key;
-        const p = runner.partsOf.get(r.id);
-        if (p) rec.parts = digestParts(p);
+        // the parts and reasons of a cached node are its `latest` entry's: a no-op run stays a few
+        // hundred bytes per node in the history, which every run reads and rewrites
+        if (r.status !== 'cached') {
+          rec.reasons = r.reasons;
+          const p = runner.partsOf.get(r.id);
+          if (p) rec.parts = digestParts(p);
+        }
         if (r.error) rec.error = r.error.message;
         if (r.outputs) rec.outputs = Object.fromEntries(Object.entries(r.outputs).map(([k, v]) => [k, v.hash]));
         return rec;
