@@ -34,6 +34,7 @@ export default async function main(): Promise<void> {
   try {
     fs.copyFileSync(path.join(PROJECT_ROOT, 'pipeline.yaml'), path.join(dir, 'pipeline.yaml'));
     fs.symlinkSync(path.join(PROJECT_ROOT, 'data'), path.join(dir, 'data'));
+    fs.symlinkSync(path.join(PROJECT_ROOT, 'scripts'), path.join(dir, 'scripts'));
     const cold = runOnce(dir);
     const warm = runOnce(dir);
     console.log(`Full replication (pipeline.yaml, ${cold.nodes.length} nodes, 1000-draw placebo), whole process, ${os.availableParallelism()} cores`);

@@ -189,6 +189,7 @@ function noopBench(): void {
   try {
     fs.copyFileSync(path.join(PROJECT_ROOT, 'pipeline.yaml'), path.join(dir, 'pipeline.yaml'));
     fs.symlinkSync(path.join(PROJECT_ROOT, 'data'), path.join(dir, 'data'));
+    fs.symlinkSync(path.join(PROJECT_ROOT, 'scripts'), path.join(dir, 'scripts'));
     run(dir, []);
     const time = (args: string[]): number => {
       const t0 = performance.now();

@@ -20,6 +20,7 @@
  * const res = runReplicates(problem, keys);   // { estimate, se, p } Float64Arrays, NaN = degenerate draw
  */
 import { Demeaner } from './demean.js';
+import { TwoWayProjector } from './twoway.js';
 import type { Factor } from './fe.js';
 import { cholSolve, crossprod, crossvec, spdInverse } from './linalg.js';
 import { intersectFactors, type VcovType } from './vcov.js';
@@ -78,6 +79,7 @@ export class PlaceboSolver {
   private readonly e: Float64Array;
   private readonly u: Float64Array;
   private readonly inter: Factor | null;
+  private readonly two: TwoWayProjector | null;
 
   /** The replicates of `keys` (one stream key each), in order. */
   run(keys: string[], onProgress?: (done: number) => void): ReplicateResults {
@@ -90,6 +92,17 @@ export class PlaceboSolver {
     this.k = prob.Ct.length + 1;
     const fe = prob.fe.length > 0 ? prob.fe : [{ codes: new Int32Array(this.n), nlevels: 1 }];
     this.dm = new Demeaner(fe, { weights: prob.weights, tol: prob.tol });
+    // two unweighted fixed effects (city + year): the treatment's residual is exact and costs
+    // O(N + T²) per replicate (stats/twoway.ts), not an iteration to tolerance
+    this.two = null;
+    if (prob.fe.length === 2 && !prob.weights) {
+      const [f0, f1] = prob.fe as [Factor, Factor];
+      try {
+        this.two = f0.nlevels >= f1.nlevels ? new TwoWayProjector(f0, f1) : new TwoWayProjector(f1, f0);
+      } catch {
+        this.two = null; // an empty level (e.g. after singletons): alternating projections instead
+      }
+    }
     const kc = prob.Ct.length;
     const CC = crossprod(prob.Ct, prob.weights);
     this.CCinv = kc > 0 ? spdInverse(CC, kc) : new Float64Array(0);
@@ -141,7 +154,7 @@ export class PlaceboSolver {
   fitTreatment(D: Float64Array): [number, number, number] {
     const { Ct, weights: w, clusters, vcov, dofK, dfT } = this.prob;
     const n = this.n, kc = this.k - 1;
-    const Dt = this.dm.demean(D, this.Dt, 'placebo treatment');
+    const Dt = this.two ? this.two.residual(D, this.Dt) : this.dm.demean(D, this.Dt, 'placebo treatment');
     // degenerate: treatment constant or absorbed by the fixed effects.
     // C̃'W D̃ = C̃'W D and D̃'W D̃ = D'W D̃ (C̃ and D − D̃ are orthogonal / in the FE space), so the
     // cross products only need the rows where D ≠ 0 (the treated observations).
