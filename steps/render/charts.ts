@@ -54,7 +54,7 @@ function config(): Spec {
   };
 }
 
-function titleOf(o: ChartOptions): Spec | undefined {
+function titleOf(o: Omit<ChartOptions, 'subtitle'> & { subtitle?: string | string[] }): Spec | undefined {
   if (!o.title && !o.subtitle) return undefined;
   return { text: o.title ?? '', ...(o.subtitle ? { subtitle: o.subtitle } : {}) };
 }
@@ -351,7 +351,7 @@ export function eventStudyOverlaySpec(series: OverlaySeries[], o: OverlayOptions
   const yTitle = o.labels?.y ?? `Effect on ${y0 === undefined ? 'outcome' : (o.varLabels?.[y0] ?? y0)}`;
   const color = { field: 'estimator', type: 'nominal', title: null, sort: labels, scale: { domain: labels, range: labels.map((_, i) => PALETTE[i % PALETTE.length]) } };
   const shape = { field: 'estimator', type: 'nominal', title: null, sort: labels, scale: { domain: labels, range: labels.map((_, i) => SHAPES[i % SHAPES.length]) } };
-  const subtitle = o.subtitle ?? 'Points: estimates; bars: 95% confidence intervals; hollow: an estimator\'s base period (0 by construction)';
+  const subtitle = o.subtitle ?? 'Points: estimates; bars: 95% confidence intervals; hollow: base period (0 by construction)';
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: titleOf({ ...o, subtitle }),
@@ -374,14 +374,14 @@ export function eventStudyOverlaySpec(series: OverlaySeries[], o: OverlayOptions
             encoding: { x: xEnc, y: { field: 'ci_low', type: 'quantitative', title: yTitle }, y2: { field: 'ci_high' }, color },
           },
           {
-            mark: { type: 'point', size: 40, strokeWidth: 1.6, opacity: 1 },
-            encoding: {
-              x: xEnc,
-              y: { field: 'estimate', type: 'quantitative', title: yTitle },
-              color,
-              shape,
-              fill: { condition: { test: "datum.filled == 'estimate'", field: 'estimator', type: 'nominal', legend: null, scale: { domain: labels, range: labels.map((_, i) => PALETTE[i % PALETTE.length]) } }, value: 'white' },
-            },
+            transform: [{ filter: "datum.filled == 'estimate'" }],
+            mark: { type: 'point', size: 40, strokeWidth: 1.6, opacity: 1, filled: true },
+            encoding: { x: xEnc, y: { field: 'estimate', type: 'quantitative', title: yTitle }, color, shape },
+          },
+          {
+            transform: [{ filter: "datum.filled != 'estimate'" }],
+            mark: { type: 'point', size: 40, strokeWidth: 1.6, opacity: 1, filled: false, fill: 'white' },
+            encoding: { x: xEnc, y: { field: 'estimate', type: 'quantitative', title: yTitle }, color, shape },
           },
         ],
       },
@@ -421,10 +421,10 @@ export function baconSpec(pairs: BaconPair[], twfe: number, o: ChartOptions): Sp
     pair: `${p.treated} vs ${p.control === null ? 'never' : p.control}`,
   }));
   const wsum = (t: string) => pairs.filter((p) => p.type === t).reduce((s, p) => s + p.weight, 0);
-  const subtitle =
-    o.subtitle ??
-    `TWFE estimate ${twfe.toFixed(3)} (dashed line) = weighted mean of ${pairs.length} 2×2 DIDs; weights: ` +
-      [...present, ...other].map((t) => `${(BACON_TYPES[t] ?? t).replace(/ \(.*\)$/, '').toLowerCase()} ${wsum(t).toFixed(2)}`).join(', ');
+  const subtitle: string | string[] = o.subtitle ?? [
+    `TWFE estimate ${twfe.toFixed(3)} (dashed line) = weighted mean of ${pairs.length} 2×2 DIDs`,
+    `weights: ${[...present, ...other].map((t) => `${(BACON_TYPES[t] ?? t).replace(/ \(.*\)$/, '').toLowerCase()} ${wsum(t).toFixed(2)}`).join(', ')}`,
+  ];
   const colors = ['#1f5fa8', '#009e73', '#d55e00', '#cc79a7', '#555555'];
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
@@ -477,11 +477,12 @@ export function sensitivitySpec(rows: SensitivityRow[], original: { lb: number; 
     ...rows.filter((r) => r.lb !== null && r.ub !== null && Number.isFinite(r.lb) && Number.isFinite(r.ub)).map((r) => ({ x: `${par} = ${fmtM(r.M)}`, lb: r.lb!, ub: r.ub!, mid: (r.lb! + r.ub!) / 2, kind: 'Robust CI' })),
   ];
   const empty = rows.filter((r) => r.lb === null || r.ub === null || !Number.isFinite(r.lb) || !Number.isFinite(r.ub)).map((r) => fmtM(r.M));
-  const subtitle =
-    o.subtitle ??
-    `95% confidence sets; ${o.breakdown === null || o.breakdown === undefined ? `no ${par} in the grid excludes 0` : `breakdown ${par} = ${fmtM(o.breakdown)} (the largest in the grid whose robust CI excludes 0)`}${empty.length ? `; empty set at ${par} = ${empty.join(', ')}` : ''}`;
+  const subtitle: string | string[] = o.subtitle ?? [
+    '95% confidence sets of the target effect',
+    `${o.breakdown === null || o.breakdown === undefined ? `no ${par} in the grid excludes 0` : `breakdown ${par} = ${fmtM(o.breakdown)} (the largest in the grid whose robust CI excludes 0)`}${empty.length ? `; empty set at ${par} = ${empty.join(', ')}` : ''}`,
+  ];
   const color = { field: 'kind', type: 'nominal', title: null, scale: { domain: ['Original CI', 'Robust CI'], range: ['#b22222', '#1f5fa8'] } };
-  const xEnc = { field: 'x', type: 'ordinal', sort: xs, title: o.labels?.x ?? `${par} (bound on post-treatment violations relative to the largest pre-treatment one)`, scale: { domain: xs }, axis: { labelAngle: 0 } };
+  const xEnc = { field: 'x', type: 'ordinal', sort: xs, title: o.labels?.x ?? `${par}: post-treatment violation of parallel trends ≤ ${par} × the largest pre-treatment one`, scale: { domain: xs }, axis: { labelAngle: 0 } };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: titleOf({ ...o, subtitle }),
