@@ -26,6 +26,7 @@ import tabulate from '../../steps/tabulate.js';
 import figure from '../../steps/figure.js';
 import report from '../../steps/report.js';
 import { renderCtx, text } from './render-ctx.js';
+import { eventStudyOverlaySpec } from '../../steps/render/charts.js';
 import { fakeCtx } from './stats-helpers.js';
 import { demoPanel } from './staggered-data.js';
 
@@ -78,8 +79,16 @@ describe('figure type event-study-overlay (Figure 3)', () => {
     expect(symbols(svg)).toBe(nPoints);
     // one interval per non-base point, plus the zero line and the adoption line
     expect(ruleLines(svg)).toBe(nPoints - nBase + 2);
-    // dodged: the four estimators of period 0 sit at four distinct x positions (spec-level check)
-    expect(svg).toContain('fill="white"');
+    expect(svg).toContain('fill="white"'); // hollow base points
+    // dodged: in the spec, the four estimators of each period sit at four distinct x positions centred on it
+    const spec = eventStudyOverlaySpec(
+      studies.map((es, i) => ({ label: ['TWFE', 'CS', 'SA', 'BJS'][i]!, es })),
+      { width: 560, height: 320, dodge: 0.6 },
+    ) as any;
+    const rows = spec.layer[2].data.values as { period: number; x: number; estimator: string }[];
+    const at0 = rows.filter((r) => r.period === 0).map((r) => r.x - r.period);
+    expect(at0).toHaveLength(4);
+    expect(at0.map((v) => Number(v.toFixed(12)))).toEqual([-0.3, -0.1, 0.1, 0.3]);
     const png = bytes(out.png);
     expect([...png.slice(0, 4)]).toEqual([0x89, 0x50, 0x4e, 0x47]);
     const again = await run();
