@@ -96,6 +96,9 @@ export function describeVcov(v: Model['vcov'], label: (by: string) => string = (
   const by = v.by === null || v.by === undefined ? '' : (Array.isArray(v.by) ? v.by : [v.by]).map(label).join(' and ');
   const ty = v.type.toLowerCase();
   if (ty === 'wild-cluster') return `clustered by ${by || 'cluster'}`;
+  // did-cs: multiplier-bootstrap or analytic influence-function SEs (clustered by the unit or `cluster`)
+  if (ty === 'multiplier-bootstrap') return `from the multiplier bootstrap${by ? `, clustered by ${by}` : ''}`;
+  if (ty === 'influence-function') return `from the influence function${by ? `, clustered by ${by}` : ''}`;
   if (/clust|^cr/.test(ty)) return `clustered by ${by || 'cluster'}${ty === 'cluster' || ty === 'clustered' ? '' : ` (${v.type.toUpperCase()})`}`;
   if (/hc|robust|hetero/.test(ty)) return `heteroskedasticity-robust (${ty === 'robust' ? 'HC1' : v.type.toUpperCase()})`;
   if (/iid|standard|ols|conventional/.test(ty)) return 'conventional (iid)';

@@ -179,6 +179,9 @@ describe('tabulate: wild_p row and rename', () => {
   it('rename puts the overall ATT in the treatment row; two terms renamed alike is an error', async () => {
     const out = await tabulate.run(renderCtx('table9'), { models: [sa.att!, bjs.att!] }, tabulate.params.parse({ rename: { ATT: 'did' }, labels: { did: 'DID / ATT' }, formats: ['md'], tidy: false }));
     const row = text(out.md).split('\n').find((l) => l.startsWith('| DID / ATT'))!;
+    // did-cs's SE type is named in words in the note
+    const withCs = await tabulate.run(renderCtx('table9'), { models: [cs.simple!] }, tabulate.params.parse({ formats: ['md'], tidy: false }));
+    expect(text(withCs.md)).toContain('standard errors from the influence function, clustered by city_code');
     expect(row).toContain(json(sa.att).coefficients[0].estimate.toFixed(3));
     expect(row).toContain(json(bjs.att).coefficients[0].estimate.toFixed(3));
     const many = json(sa.att).coefficients.length > 1 ? sa.att! : bjs.event!;
