@@ -37,7 +37,7 @@ export default defineStep({
   doc: 'Goodman-Bacon decomposition of the TWFE DID into 2×2 comparisons (earlier vs later, later vs earlier, treated vs never) with their weights; balanced panels.',
   params: baconParams,
   inputs: { panel: { type: 'table', doc: 'a balanced panel' } },
-  outputs: { pairs: 'table', summary: { type: 'json', contract: CONTRACT.bacon } },
+  outputs: { pairs: { type: 'table', contract: CONTRACT.baconPairs }, summary: { type: 'json', contract: CONTRACT.bacon } },
   cpu: true,
   async run(ctx, inputs, params): Promise<Record<string, Artifact>> {
     const art = inputs.panel;

@@ -8,6 +8,13 @@
  *   (columns estimate, p); density of the placebo estimates, scatter of their p-values, the observed
  *   estimate as a vertical line.
  *
+ * - `type: event-study-overlay` (Figure 3): input `data` = a list of event-study artifacts; per period one
+ *   point with its 95% CI per estimator, dodged, one legend (`legend` names them in input order).
+ * - `type: bacon` (Figure 4): input `data` = bacon's `summary`, `pairs` = its `pairs` table; 2×2
+ *   estimates against weights by comparison type, the TWFE estimate as a dashed line.
+ * - `type: sensitivity` (Figure 5): input `data` = honest-did's `sensitivity` table, `original` = its
+ *   `original` CI (optional `breakdown`); robust CI against M̄, the original CI at the left.
+ *
  * Output bytes are deterministic: no timestamps; fonts are loaded from fixed files (DejaVu Sans if installed).
  *
  * @example
@@ -21,16 +28,33 @@
  *   in: {data: placebo.summary, replicates: placebo.replicates}
  *   with: {type: placebo, title: "Figure 2: Placebo test"}
  *   publish: results/figure2
+ * figure3:                       # several event studies, dodged, one legend
+ *   kind: figure
+ *   in: {data: [event_study, cs_never.dynamic, sunab.event, imputation.event]}
+ *   with: {type: event-study-overlay, legend: [TWFE, Callaway–Sant'Anna, Sun–Abraham, Imputation]}
+ * figure4:                       # Goodman-Bacon decomposition
+ *   kind: figure
+ *   in: {data: bacon.summary, pairs: bacon.pairs}
+ *   with: {type: bacon}
+ * figure5:                       # HonestDiD sensitivity
+ *   kind: figure
+ *   in: {data: honest.sensitivity, original: honest.original, breakdown: honest.breakdown}
+ *   with: {type: sensitivity}
  */
 import { CONTRACT } from './common/contracts.js';
 import { z } from 'zod';
 import { defineStep, StepError, type Artifact } from '../engine/types.js';
-import { isNumeric } from '../engine/table.js';
+import { isNumeric, type Table } from '../engine/table.js';
 import { eventStudySchema, parseArtifact, placeboSummarySchema } from './render/model.js';
-import { eventStudySpec, placeboSpec, renderSpec } from './render/charts.js';
+import { baconSpec, eventStudyOverlaySpec, eventStudySpec, placeboSpec, renderSpec, sensitivitySpec, type BaconPair, type SensitivityRow } from './render/charts.js';
 
 const params = z.strictObject({
-  type: z.enum(['event-study', 'placebo']).describe('which plot: event-study (input data = event study) or placebo (data = summary, replicates = table)'),
+  type: z
+    .enum(['event-study', 'placebo', 'event-study-overlay', 'bacon', 'sensitivity'])
+    .describe('which plot: event-study (input data = event study), placebo (data = summary, replicates = table), event-study-overlay (data = a list of event studies), bacon (data = bacon summary, pairs = bacon pairs), sensitivity (data = honest-did sensitivity, original = honest-did original)'),
+  legend: z.array(z.string()).optional().describe("event-study-overlay: legend labels, one per event study in input order (default: each artifact's estimator)"),
+  window: z.tuple([z.number(), z.number()]).optional().describe('event-study-overlay: draw only the periods in [from, to] (default: every period of every estimator)'),
+  dodge: z.number().min(0).max(0.95).default(0.6).describe('event-study-overlay: horizontal spread of the estimators\' points within a period (default 0.6 periods)'),
   title: z.string().optional().describe('plot title'),
   subtitle: z.string().optional().describe('subtitle (default: the pre-trend test, or the placebo draws and randomization p)'),
   labels: z
@@ -85,28 +109,118 @@ function replicatesOf(a: Artifact): { estimate: number; p: number | null }[] {
   return out;
 }
 
+/** The 2×2 comparisons of a bacon `pairs` table (columns type, treated, control, estimate, weight). */
+function baconPairsOf(a: Artifact): BaconPair[] {
+  if (a.type !== 'table') throw new StepError(`input pairs must be the bacon pairs table, got a ${a.type} artifact`);
+  const t = a.table;
+  for (const c of ['type', 'treated', 'control', 'estimate', 'weight'])
+    if (!(c in t.columns)) throw new StepError(`input pairs has no column "${c}"; wire the pairs output of a bacon node (columns are: ${t.names.join(', ')})`);
+  const num = (c: string) => {
+    const col = t.columns[c]!;
+    if (!isNumeric(col)) throw new StepError(`input pairs: column "${c}" is not numeric`);
+    return col;
+  };
+  const type = t.columns.type!;
+  const [tr, co, est, w] = [num('treated'), num('control'), num('estimate'), num('weight')];
+  const out: BaconPair[] = [];
+  for (let i = 0; i < t.nrows; i++) {
+    if (Number.isNaN(est[i]!) || Number.isNaN(w[i]!)) continue;
+    out.push({ type: String(type[i]), treated: tr[i]!, control: Number.isNaN(co[i]!) ? null : co[i]!, estimate: est[i]!, weight: w[i]! });
+  }
+  return out;
+}
+
+/** The rows of an honest-did `sensitivity` table (columns M, lb, ub; NaN bounds = empty set). */
+function sensitivityRowsOf(t: Table): SensitivityRow[] {
+  for (const c of ['M', 'lb', 'ub'])
+    if (!(c in t.columns) || !isNumeric(t.columns[c]!)) throw new StepError(`input data has no numeric column "${c}"; wire the sensitivity output of an honest-did node (columns are: ${t.names.join(', ')})`);
+  const [M, lb, ub] = ['M', 'lb', 'ub'].map((c) => t.columns[c] as Float64Array) as [Float64Array, Float64Array, Float64Array];
+  if (t.nrows === 0) throw new StepError(`input data (sensitivity) has no rows`);
+  return Array.from({ length: t.nrows }, (_, i) => ({ M: M[i]!, lb: Number.isNaN(lb[i]!) ? null : lb[i]!, ub: Number.isNaN(ub[i]!) ? null : ub[i]! }));
+}
+
 export default defineStep<Params>({
   kind: 'figure',
-  doc: 'Event-study (Figure 1) or placebo (Figure 2) plot, drawn with Vega-Lite, as SVG and PNG.',
+  doc: 'Event-study (Figure 1), placebo (Figure 2), event-study overlay (Figure 3), Bacon decomposition (Figure 4) or HonestDiD sensitivity (Figure 5) plot, drawn with Vega-Lite, as SVG and PNG.',
   params,
   inputs: {
-    data: { type: 'json', accepts: (p: { type?: string }) => (p.type === 'placebo' ? [CONTRACT.placebo] : [CONTRACT.eventStudy]), doc: 'event-study artifact, or the placebo summary' },
+    data: {
+      type: ['json', 'table'],
+      many: true,
+      accepts: (p: { type?: string }) =>
+        p.type === 'placebo' ? [CONTRACT.placebo] : p.type === 'bacon' ? [CONTRACT.bacon] : p.type === 'sensitivity' ? [CONTRACT.honestSensitivity] : [CONTRACT.eventStudy],
+      doc: 'event-study artifact (a list for event-study-overlay), the placebo summary, the bacon summary, or the honest-did sensitivity table',
+    },
     replicates: { type: ['table', 'json'], optional: true, accepts: [CONTRACT.placeboReplicates], doc: 'placebo only: the replicate table (estimate, p)' },
+    pairs: { type: 'table', optional: true, accepts: [CONTRACT.baconPairs], doc: 'bacon only: the 2×2 comparisons (bacon.pairs)' },
+    original: { type: 'json', optional: true, accepts: [CONTRACT.honestOriginal], doc: 'sensitivity only: the original CI (honest-did original)' },
+    breakdown: { type: 'json', optional: true, doc: 'sensitivity only: the breakdown value (honest-did breakdown), named in the subtitle' },
   },
   outputs: { svg: 'file', png: 'file' },
   async run(ctx, inputs, p) {
-    const data = one(inputs.data, 'data');
-    if (data.type !== 'json') throw new StepError(`input data must be a json artifact (event study or placebo summary), got ${data.type}`);
     const base = { title: p.title, subtitle: p.subtitle, labels: p.labels, varLabels: p.var_labels, width: p.width, height: p.height };
+    const only = (names: string[]) => {
+      for (const n of ['replicates', 'pairs', 'original', 'breakdown'])
+        if (!names.includes(n) && inputs[n] !== undefined) throw new StepError(`input ${n} is not used by type: ${p.type}; remove it`);
+    };
+    if (p.legend !== undefined && p.type !== 'event-study-overlay') throw new StepError(`param legend is only for type: event-study-overlay; remove it`);
+    if (p.window !== undefined && p.type !== 'event-study-overlay') throw new StepError(`param window is only for type: event-study-overlay; remove it`);
     let spec: Record<string, unknown>;
-    if (p.type === 'event-study') {
-      if (inputs.replicates !== undefined) throw new StepError(`input replicates is only for type: placebo; remove it`);
-      const es = parseArtifact(eventStudySchema, data.value, 'data (event study)');
-      spec = eventStudySpec(es, { ...base, adoptionAt: p.adoption_at, periodLabels: p.period_labels });
+    if (p.type === 'event-study-overlay') {
+      only([]);
+      const list = inputs.data === undefined ? [] : Array.isArray(inputs.data) ? inputs.data : [inputs.data];
+      if (list.length === 0) throw new StepError(`input data is empty; wire a list of event studies, e.g. in: {data: [event_study, sunab.event]}`);
+      if (p.legend && p.legend.length !== list.length)
+        throw new StepError(`param legend has ${p.legend.length} labels but ${list.length} event studies are wired; give one label per event study`);
+      if (p.window && !(p.window[0] <= p.window[1])) throw new StepError(`param window is [${p.window.join(', ')}]; give [from, to] with from ≤ to`);
+      const series = list.map((a, i) => {
+        if (a.type !== 'json') throw new StepError(`input data[${i}] is a ${a.type} artifact; an event study (json) is required`);
+        const full = parseArtifact(eventStudySchema, a.value, `data[${i}] (event study)`);
+        const es = p.window ? { ...full, periods: full.periods.filter((q) => q.period >= p.window![0] && q.period <= p.window![1]) } : full;
+        const est = (a.value as { estimator?: unknown }).estimator;
+        return { label: p.legend?.[i] ?? (typeof est === 'string' ? est : `Estimator ${i + 1}`), es };
+      });
+      const dup = series.map((s) => s.label).find((l, i, all) => all.indexOf(l) !== i);
+      if (dup !== undefined) throw new StepError(`two event studies have the legend label "${dup}"; give distinct labels in param legend`);
+      spec = eventStudyOverlaySpec(series, { ...base, adoptionAt: p.adoption_at, dodge: p.dodge, periodLabels: p.period_labels });
+    } else if (p.type === 'bacon') {
+      only(['pairs']);
+      const data = one(inputs.data, 'data');
+      if (data.type !== 'json') throw new StepError(`input data must be the bacon summary (json), got a ${data.type} artifact`);
+      const twfe = (data.value as { twfe?: unknown }).twfe;
+      if (typeof twfe !== 'number') throw new StepError(`input data has no number "twfe"; wire the summary output of a bacon node (in: {data: bacon.summary, pairs: bacon.pairs})`);
+      spec = baconSpec(baconPairsOf(one(inputs.pairs, 'pairs')), twfe, base);
+    } else if (p.type === 'sensitivity') {
+      only(['original', 'breakdown']);
+      const data = one(inputs.data, 'data');
+      if (data.type !== 'table') throw new StepError(`input data must be the honest-did sensitivity table, got a ${data.type} artifact`);
+      const orig = one(inputs.original, 'original');
+      const ov = orig.type === 'json' ? (orig.value as { lb?: unknown; ub?: unknown; estimate?: unknown }) : null;
+      if (!ov || typeof ov.lb !== 'number' || typeof ov.ub !== 'number')
+        throw new StepError(`input original has no numeric lb/ub; wire the original output of an honest-did node`);
+      let breakdown: number | null | undefined;
+      let parameter: string | undefined;
+      if (inputs.breakdown !== undefined) {
+        const b = one(inputs.breakdown, 'breakdown');
+        const bv = b.type === 'json' ? (b.value as { breakdown?: unknown; parameter?: unknown }) : null;
+        if (!bv || !(bv.breakdown === null || typeof bv.breakdown === 'number')) throw new StepError(`input breakdown has no breakdown value; wire the breakdown output of an honest-did node`);
+        breakdown = bv.breakdown as number | null;
+        parameter = bv.parameter === 'M' ? 'M' : 'M̄';
+      }
+      spec = sensitivitySpec(sensitivityRowsOf(data.table), { lb: ov.lb, ub: ov.ub }, { ...base, breakdown, parameter });
     } else {
-      const s = parseArtifact(placeboSummarySchema, data.value, 'data (placebo summary)');
-      const reps = replicatesOf(one(inputs.replicates, 'replicates'));
-      spec = placeboSpec(reps, s, { ...base, pLine: p.p_line, bandwidth: p.bandwidth });
+      const data = one(inputs.data, 'data');
+      if (data.type !== 'json') throw new StepError(`input data must be a json artifact (event study or placebo summary), got ${data.type}`);
+      if (p.type === 'event-study') {
+        only([]);
+        const es = parseArtifact(eventStudySchema, data.value, 'data (event study)');
+        spec = eventStudySpec(es, { ...base, adoptionAt: p.adoption_at, periodLabels: p.period_labels });
+      } else {
+        only(['replicates']);
+        const s = parseArtifact(placeboSummarySchema, data.value, 'data (placebo summary)');
+        const reps = replicatesOf(one(inputs.replicates, 'replicates'));
+        spec = placeboSpec(reps, s, { ...base, pLine: p.p_line, bandwidth: p.bandwidth });
+      }
     }
     const { svg, png } = await renderSpec(spec, p.scale);
     return {

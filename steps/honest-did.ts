@@ -98,7 +98,7 @@ export default defineStep<Params>({
   doc: 'HonestDiD sensitivity analysis (Rambachan & Roth 2023): robust CIs for a post-period effect of an event study under relative-magnitude bounds on the violation of parallel trends, the original CI, and the breakdown M̄.',
   params,
   inputs: { event_study: { type: 'json', optional: true, accepts: [CONTRACT.eventStudy], doc: 'an event-study artifact (with vcov.matrix); or give betahat/sigma/num_pre/num_post' } },
-  outputs: { sensitivity: 'table', original: 'json', breakdown: 'json' },
+  outputs: { sensitivity: { type: 'table', contract: CONTRACT.honestSensitivity }, original: { type: 'json', contract: CONTRACT.honestOriginal }, breakdown: 'json' },
   cpu: true,
   async run(ctx, inputs, p): Promise<Record<string, Artifact>> {
     const art = inputs.event_study;

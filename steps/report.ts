@@ -48,6 +48,7 @@ import {
   runInfoSchema,
   svgTitle,
   type DataFix,
+  type ReportInput,
   type PaperInfo,
   type ProvenanceEntry,
   type ReportFigure,
@@ -96,6 +97,16 @@ const params = z.strictObject({
     .optional()
     .describe("titles of the tables in input order, for the contents list; '' or a missing entry keeps the default (the table's caption; for a table artifact such as psm.balance, 'Additional table')"),
   figure_captions: z.array(z.string()).optional().describe('captions of the figures in input order (default: each figure\'s title)'),
+  beyond: z
+    .strictObject({
+      heading: z.string().default('Beyond the paper').describe('section heading (default "Beyond the paper")'),
+      intro: z.string().optional().describe('one paragraph under the heading'),
+      text: z.array(z.string()).default([]).describe('paragraphs after the tables and figures: what each adds, whether the conclusion survives'),
+      table_captions: z.array(z.string()).optional().describe('titles of beyond_tables in input order (default: each table\'s caption)'),
+      figure_captions: z.array(z.string()).optional().describe('captions of beyond_figures in input order (default: each figure\'s title)'),
+    })
+    .optional()
+    .describe("a section of its own, after the paper's figures, for analyses the paper does not have (inputs beyond_tables, beyond_figures)"),
   digits: z.number().int().min(0).max(8).default(3).describe('decimals in the comparison section and in tables wired as table artifacts such as psm.balance (default 3, bounds 0–8)'),
 });
 type Params = z.infer<typeof params>;
@@ -171,42 +182,60 @@ export default defineStep<Params>({
     tables: { type: ['file', 'table'], many: true, optional: true, doc: 'html outputs of describe/tabulate (md/csv/tex shown as text; a table artifact as a plain table)' },
     figures: { type: 'file', many: true, optional: true, doc: 'svg (inlined) or png (data URI) outputs of figure' },
     comparisons: { type: 'json', many: true, optional: true, accepts: [CONTRACT.paperComparison], doc: 'comparison outputs of tabulate' },
+    beyond_tables: { type: ['file', 'table'], many: true, optional: true, doc: 'tables of the "Beyond the paper" section (param beyond), as tables' },
+    beyond_figures: { type: 'file', many: true, optional: true, doc: 'figures of the "Beyond the paper" section (param beyond), as figures' },
     fixes: { type: 'json', many: true, optional: true, accepts: [CONTRACT.dataFixes], doc: 'applied cell corrections: the fixes outputs of clean nodes (listed under Data provenance)' },
     run: { type: 'json', optional: true, doc: 'run metadata and DAG: {pipeline, seed, started, ms, versions, nodes: [{id, kind, status, ms, inputs}]}' },
   },
   outputs: { html: 'file' },
   async run(ctx, inputs, p) {
 
-    const tables: ReportTable[] = list(inputs.tables).map((a, i) => {
-      const caption = p.table_captions?.[i] || undefined;
-      if (a.type === 'table') return tableArtifactHtml(a.table, caption ?? `Additional table (input ${i + 1})`, `t${i + 1}`, p.digits, p.labels);
-      if (a.type !== 'file') throw new StepError(`input tables[${i}] is a ${a.type} artifact; wire a file output such as table3.html`);
-      const s = dec(a.bytes);
-      if (a.ext === 'html') return { title: caption ?? htmlCaption(s) ?? `Additional table (input ${i + 1})`, html: htmlBody(s) };
-      if (['md', 'csv', 'tex', 'txt'].includes(a.ext))
-        return { title: caption ?? `Additional table (input ${i + 1}, ${a.ext})`, html: `<pre class="text">${escapeHtml(s)}</pre>` };
-      throw new StepError(`input tables[${i}] has extension .${a.ext}; wire the html (or md/csv/tex) output of describe or tabulate`);
-    });
-
-    const figures: ReportFigure[] = list(inputs.figures).map((a, i) => {
-      if (a.type !== 'file') throw new StepError(`input figures[${i}] is a ${a.type} artifact; wire a figure's svg or png output`);
-      const caption = p.figure_captions?.[i];
-      if (a.ext === 'svg') {
-        const svg = dec(a.bytes);
-        if (!/<svg[\s>]/.test(svg)) throw new StepError(`input figures[${i}] (.svg) holds no <svg> element`);
-        const inSvg = svgTitle(svg);
-        const title = caption ?? inSvg ?? `Figure ${i + 1}`;
-        // a title the figure draws itself is not printed again under it (the caption stays for screen readers)
-        return { title, titleInFigure: inSvg !== undefined && inSvg === title, html: inlineSvg(svg, `f${i + 1}-`) };
-      }
-      if (a.ext === 'png') {
-        const title = caption ?? `Figure ${i + 1}`;
-        return { title, html: `<img alt="${escapeHtml(title)}" src="data:image/png;base64,${Buffer.from(a.bytes).toString('base64')}">` };
-      }
-      throw new StepError(`input figures[${i}] has extension .${a.ext}; wire the svg or png output of a figure node`);
-    });
-    if (p.figure_captions && p.figure_captions.length !== figures.length)
-      throw new StepError(`param figure_captions has ${p.figure_captions.length} entries for ${figures.length} figures`);
+    const toTables = (input: Artifact | Artifact[] | undefined, name: string, captions: string[] | undefined, idPrefix: string): ReportTable[] =>
+      list(input).map((a, i) => {
+        const caption = captions?.[i] || undefined;
+        if (a.type === 'table') return tableArtifactHtml(a.table, caption ?? `Additional table (input ${i + 1})`, `${idPrefix}${i + 1}`, p.digits, p.labels);
+        if (a.type !== 'file') throw new StepError(`input ${name}[${i}] is a ${a.type} artifact; wire a file output such as table3.html`);
+        const s = dec(a.bytes);
+        if (a.ext === 'html') return { title: caption ?? htmlCaption(s) ?? `Additional table (input ${i + 1})`, html: htmlBody(s) };
+        if (['md', 'csv', 'tex', 'txt'].includes(a.ext))
+          return { title: caption ?? `Additional table (input ${i + 1}, ${a.ext})`, html: `<pre class="text">${escapeHtml(s)}</pre>` };
+        throw new StepError(`input ${name}[${i}] has extension .${a.ext}; wire the html (or md/csv/tex) output of describe or tabulate`);
+      });
+    const toFigures = (input: Artifact | Artifact[] | undefined, name: string, captions: string[] | undefined, param: string, idPrefix: string): ReportFigure[] => {
+      const figs = list(input).map((a, i) => {
+        if (a.type !== 'file') throw new StepError(`input ${name}[${i}] is a ${a.type} artifact; wire a figure's svg or png output`);
+        const caption = captions?.[i];
+        if (a.ext === 'svg') {
+          const svg = dec(a.bytes);
+          if (!/<svg[\s>]/.test(svg)) throw new StepError(`input ${name}[${i}] (.svg) holds no <svg> element`);
+          const inSvg = svgTitle(svg);
+          const title = caption ?? inSvg ?? `Figure ${i + 1}`;
+          // a title the figure draws itself is not printed again under it (the caption stays for screen readers)
+          return { title, titleInFigure: inSvg !== undefined && inSvg === title, html: inlineSvg(svg, `${idPrefix}${i + 1}-`) };
+        }
+        if (a.ext === 'png') {
+          const title = caption ?? `Figure ${i + 1}`;
+          return { title, html: `<img alt="${escapeHtml(title)}" src="data:image/png;base64,${Buffer.from(a.bytes).toString('base64')}">` };
+        }
+        throw new StepError(`input ${name}[${i}] has extension .${a.ext}; wire the svg or png output of a figure node`);
+      });
+      if (captions && captions.length !== figs.length) throw new StepError(`param ${param} has ${captions.length} entries for ${figs.length} figures`);
+      return figs;
+    };
+    const tables = toTables(inputs.tables, 'tables', p.table_captions, 't');
+    const figures = toFigures(inputs.figures, 'figures', p.figure_captions, 'figure_captions', 'f');
+    let beyond: ReportInput['beyond'];
+    if (p.beyond) {
+      beyond = {
+        heading: p.beyond.heading,
+        intro: p.beyond.intro,
+        text: p.beyond.text,
+        tables: toTables(inputs.beyond_tables, 'beyond_tables', p.beyond.table_captions, 'bt'),
+        figures: toFigures(inputs.beyond_figures, 'beyond_figures', p.beyond.figure_captions, 'beyond.figure_captions', 'bf'),
+      };
+    } else if (inputs.beyond_tables !== undefined || inputs.beyond_figures !== undefined) {
+      throw new StepError(`inputs beyond_tables/beyond_figures are wired but param beyond is not set; add beyond: {heading: "Beyond the paper", text: [...]}`);
+    }
 
     const comparisons = list(inputs.comparisons).map((a, i) => {
       const v = a.type === 'json' ? (a.value as Record<string, unknown> | null) : null;
@@ -281,6 +310,7 @@ export default defineStep<Params>({
       simulatedText: p.simulated_text,
       tables,
       figures,
+      beyond,
       comparisons,
       comparisonDigits: p.digits,
       notes,

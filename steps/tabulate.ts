@@ -39,6 +39,10 @@ const params = z.strictObject({
     .describe('spanning header over consecutive columns, e.g. [{label: PSM-DID, span: 1}, {label: Alternative outcomes, span: 2}]; spans must add up to the number of models'),
   rows: z.array(rowSpec).optional().describe('terms to show, in order (others are left out); default: all, treatment first, _cons last'),
   drop: z.array(z.string()).default([]).describe('terms to leave out'),
+  rename: z
+    .record(z.string(), z.string())
+    .default({})
+    .describe('rename terms before laying out the table (not in tidy), e.g. {ATT: did} to print the overall ATT of DID estimators in the TWFE treatment row'),
   labels: z.record(z.string(), z.string()).default({}).describe('printed labels of terms, e.g. {did: DID, _cons: Constant}'),
   digits: z.number().int().min(0).max(8).default(3).describe('decimals of coefficients, SEs and R² (default 3, 0–8)'),
   adaptive_digits: z
@@ -59,9 +63,9 @@ const params = z.strictObject({
     .describe('names of cluster variables in the SE note, e.g. {city_code: city}; default: the fe_labels label without " FE", lower-cased (City FE → "clustered by city"), else the variable name'),
   fe: z.array(z.string()).optional().describe('fixed effects to list (in order); default every fixed effect of any model'),
   stats: z
-    .array(z.enum(['n', 'r2', 'r2_within', 'clusters']))
+    .array(z.enum(['n', 'r2', 'r2_within', 'clusters', 'wild_p']))
     .default(['n', 'r2', 'r2_within'])
-    .describe('statistics rows: n (Observations), r2, r2_within, clusters (default [n, r2, r2_within])'),
+    .describe('statistics rows: n (Observations), r2, r2_within, clusters, wild_p (the wild cluster bootstrap p of the treatment, for models estimated with vcov: {type: wild-cluster}; blank otherwise) (default [n, r2, r2_within])'),
   stub: z.string().default('Variable').describe('header of the label column'),
   note: z.union([z.string(), z.array(z.string())]).optional().describe('extra note line(s) under the table'),
   formats: z
@@ -102,6 +106,17 @@ export function modelsOf(input: Artifact | Artifact[] | undefined): Model[] {
   });
 }
 
+/** A model with its terms renamed (param rename); two terms of one model may not end up with the same name. */
+function renamed(m: Model, rename: Record<string, string>, i: number): Model {
+  const coefficients = m.coefficients.map((c) => ({ ...c, term: rename[c.term] ?? c.term }));
+  const seen = new Set<string>();
+  for (const c of coefficients) {
+    if (seen.has(c.term)) throw new StepError(`param rename gives two terms of models[${i}] the name "${c.term}"; rename only one of them`);
+    seen.add(c.term);
+  }
+  return { ...m, coefficients };
+}
+
 export default defineStep<Params>({
   kind: 'tabulate',
   doc: 'Regression table in the esttab/etable style (one column per model; coefficient with stars, SE in parentheses; FE YES/NO, N, R²) as md, tex (booktabs), csv and html; optionally compared with the paper\'s printed numbers.',
@@ -130,7 +145,8 @@ export default defineStep<Params>({
       const span = p.groups.reduce((s, g) => s + g.span, 0);
       if (span !== models.length) throw new StepError(`param groups spans ${span} columns but ${models.length} models are wired`);
     }
-    const layout = regressionLayout(models, {
+    const shown = Object.keys(p.rename).length === 0 ? models : models.map((m, i) => renamed(m, p.rename, i));
+    const layout = regressionLayout(shown, {
       title: p.title,
       stub: p.stub,
       columns: p.columns,

@@ -27,6 +27,12 @@ export const CONTRACT = {
   dataReport: 'data-report',
   /** A Goodman-Bacon decomposition summary (weights and weighted means per comparison type). */
   bacon: 'bacon',
+  /** The 2×2 comparisons of a Goodman-Bacon decomposition (table: type, treated, control, estimate, weight). */
+  baconPairs: 'bacon-pairs',
+  /** HonestDiD robust confidence sets by M̄ / M (table: restriction, bound, M, lb, ub, method). */
+  honestSensitivity: 'honest-sensitivity',
+  /** HonestDiD's original (non-robust) CI of the target (json: estimate, se, lb, ub). */
+  honestOriginal: 'honest-original',
   /** Cell corrections applied by clean (`fixes`), for the report's provenance. */
   dataFixes: 'data-fixes',
 } as const;

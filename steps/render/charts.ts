@@ -54,7 +54,7 @@ function config(): Spec {
   };
 }
 
-function titleOf(o: ChartOptions): Spec | undefined {
+function titleOf(o: Omit<ChartOptions, 'subtitle'> & { subtitle?: string | string[] }): Spec | undefined {
   if (!o.title && !o.subtitle) return undefined;
   return { text: o.title ?? '', ...(o.subtitle ? { subtitle: o.subtitle } : {}) };
 }
@@ -289,4 +289,216 @@ export async function renderSpec(spec: Spec, scale: number): Promise<{ svg: stri
   });
   const png = resvg.render().asPng();
   return { svg, png: new Uint8Array(png), fonts };
+}
+
+/** One estimator of an event-study overlay: its legend label and its event study. */
+export interface OverlaySeries {
+  label: string;
+  es: EventStudy;
+}
+
+export interface OverlayOptions extends ChartOptions {
+  /** x of the dashed adoption line. Default −0.5. */
+  adoptionAt?: number;
+  /** Total horizontal spread of the dodged points within a period (in periods). Default 0.6. */
+  dodge?: number;
+  /** Tick labels of given periods, e.g. {"-10": "≤−10"}. */
+  periodLabels?: Record<string, string>;
+}
+
+const PALETTE = ['#1f5fa8', '#d55e00', '#009e73', '#cc79a7', '#e69f00', '#56b4e9', '#555555'];
+const SHAPES = ['circle', 'square', 'triangle-up', 'diamond', 'triangle-down', 'cross', 'circle'];
+
+/**
+ * Vega-Lite spec of several event studies in one plot (Figure 3): per period, one point per
+ * estimator with its 95% interval, dodged side by side (x = period + offset of the estimator), one
+ * legend. An estimator's base period (estimate 0, `base: true`) is drawn hollow without an interval;
+ * estimators without a base period (`base: null`: did-imputation, did-cs with a varying base) simply
+ * have an estimate in every period. Periods with a null estimate are left out.
+ */
+export function eventStudyOverlaySpec(series: OverlaySeries[], o: OverlayOptions): Spec {
+  if (series.length === 0) throw new StepError(`no event study to draw; wire at least one in data`);
+  const k = series.length;
+  const dodge = o.dodge ?? 0.6;
+  const step = k > 1 ? dodge / (k - 1) : 0;
+  const labels = series.map((s) => s.label);
+  const rows: Record<string, unknown>[] = [];
+  series.forEach((s, j) => {
+    const off = (j - (k - 1) / 2) * step;
+    for (const p of s.es.periods) {
+      if (p.estimate === null) continue;
+      const isBase = p.base === true || (s.es.base !== null && p.period === s.es.base);
+      rows.push({
+        period: p.period,
+        x: p.period + off,
+        estimate: p.estimate,
+        ci_low: isBase ? null : (p.ci_low ?? null),
+        ci_high: isBase ? null : (p.ci_high ?? null),
+        estimator: s.label,
+        filled: isBase ? 'base period (hollow)' : 'estimate',
+      });
+    }
+  });
+  if (rows.length === 0) throw new StepError(`the event studies have no estimates to draw`);
+  const periods = [...new Set(rows.map((r) => r.period as number))].sort((a, b) => a - b);
+  const labelExpr = Object.entries(o.periodLabels ?? {}).reduce(
+    (acc, [key, v]) => `datum.value == ${Number(key)} ? ${lit(v)} : ${acc}`,
+    'format(datum.value, "d")',
+  );
+  const xScale = { domain: [periods[0]! - 0.7, periods[periods.length - 1]! + 0.7], nice: false, zero: false };
+  const xEnc = { field: 'x', type: 'quantitative', title: o.labels?.x ?? 'Years relative to pilot-zone approval', scale: xScale, axis: { values: periods, labelExpr, grid: false } };
+  const y0 = series[0]!.es.y;
+  const yTitle = o.labels?.y ?? `Effect on ${y0 === undefined ? 'outcome' : (o.varLabels?.[y0] ?? y0)}`;
+  const color = { field: 'estimator', type: 'nominal', title: null, sort: labels, scale: { domain: labels, range: labels.map((_, i) => PALETTE[i % PALETTE.length]) } };
+  const shape = { field: 'estimator', type: 'nominal', title: null, sort: labels, scale: { domain: labels, range: labels.map((_, i) => SHAPES[i % SHAPES.length]) } };
+  const subtitle = o.subtitle ?? 'Points: estimates; bars: 95% confidence intervals; hollow: base period (0 by construction)';
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: titleOf({ ...o, subtitle }),
+    width: o.width,
+    height: o.height,
+    config: config(),
+    layer: [
+      { data: { values: [{ y: 0 }] }, mark: { type: 'rule', color: '#555' }, encoding: { y: { field: 'y', type: 'quantitative' } } },
+      {
+        data: { values: [{ x: o.adoptionAt ?? -0.5 }] },
+        mark: { type: 'rule', color: '#b22222', strokeDash: [6, 4] },
+        encoding: { x: { field: 'x', type: 'quantitative', scale: xScale } },
+      },
+      {
+        data: { values: rows },
+        layer: [
+          {
+            transform: [{ filter: 'datum.ci_low !== null && datum.ci_high !== null' }],
+            mark: { type: 'rule', strokeWidth: 1.4 },
+            encoding: { x: xEnc, y: { field: 'ci_low', type: 'quantitative', title: yTitle }, y2: { field: 'ci_high' }, color },
+          },
+          {
+            transform: [{ filter: "datum.filled == 'estimate'" }],
+            mark: { type: 'point', size: 40, strokeWidth: 1.6, opacity: 1, filled: true },
+            encoding: { x: xEnc, y: { field: 'estimate', type: 'quantitative', title: yTitle }, color, shape },
+          },
+          {
+            transform: [{ filter: "datum.filled != 'estimate'" }],
+            mark: { type: 'point', size: 40, strokeWidth: 1.6, opacity: 1, filled: false, fill: 'white' },
+            encoding: { x: xEnc, y: { field: 'estimate', type: 'quantitative', title: yTitle }, color, shape },
+          },
+        ],
+      },
+    ],
+  };
+}
+
+/** One 2×2 comparison of a Bacon decomposition. */
+export interface BaconPair {
+  type: string;
+  treated: number;
+  control: number | null;
+  estimate: number;
+  weight: number;
+}
+
+const BACON_TYPES: Record<string, string> = {
+  treated_vs_never: 'Treated vs never treated',
+  earlier_vs_later: 'Earlier vs later treated',
+  later_vs_earlier: 'Later vs earlier treated (forbidden comparison)',
+};
+
+/**
+ * Vega-Lite spec of a Goodman-Bacon decomposition (Figure 4): each 2×2 DID estimate against its
+ * weight, coloured and shaped by comparison type, and the TWFE coefficient (= Σ w·β) as a dashed
+ * horizontal line.
+ */
+export function baconSpec(pairs: BaconPair[], twfe: number, o: ChartOptions): Spec {
+  if (pairs.length === 0) throw new StepError(`the Bacon decomposition has no 2×2 comparisons to draw`);
+  const present = Object.keys(BACON_TYPES).filter((t) => pairs.some((p) => p.type === t));
+  const other = [...new Set(pairs.map((p) => p.type))].filter((t) => !(t in BACON_TYPES));
+  const types = [...present, ...other].map((t) => BACON_TYPES[t] ?? t);
+  const values = pairs.map((p) => ({
+    weight: p.weight,
+    estimate: p.estimate,
+    type: BACON_TYPES[p.type] ?? p.type,
+    pair: `${p.treated} vs ${p.control === null ? 'never' : p.control}`,
+  }));
+  const wsum = (t: string) => pairs.filter((p) => p.type === t).reduce((s, p) => s + p.weight, 0);
+  const subtitle: string | string[] = o.subtitle ?? [
+    `TWFE estimate ${twfe.toFixed(3)} (dashed line) = weighted mean of ${pairs.length} 2×2 DIDs`,
+    `weights: ${[...present, ...other].map((t) => `${(BACON_TYPES[t] ?? t).replace(/ \(.*\)$/, '').toLowerCase()} ${wsum(t).toFixed(2)}`).join(', ')}`,
+  ];
+  const colors = ['#1f5fa8', '#009e73', '#d55e00', '#cc79a7', '#555555'];
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: titleOf({ ...o, subtitle }),
+    width: o.width,
+    height: o.height,
+    config: config(),
+    layer: [
+      { data: { values: [{ y: 0 }] }, mark: { type: 'rule', color: '#999' }, encoding: { y: { field: 'y', type: 'quantitative' } } },
+      {
+        data: { values },
+        mark: { type: 'point', size: 60, strokeWidth: 1.6, filled: true, opacity: 0.85 },
+        encoding: {
+          x: { field: 'weight', type: 'quantitative', title: o.labels?.x ?? 'Weight of the 2×2 comparison', scale: { zero: true } },
+          y: { field: 'estimate', type: 'quantitative', title: o.labels?.y ?? '2×2 DID estimate' },
+          color: { field: 'type', type: 'nominal', title: null, sort: types, scale: { domain: types, range: types.map((_, i) => colors[i % colors.length]) } },
+          shape: { field: 'type', type: 'nominal', title: null, sort: types, scale: { domain: types, range: types.map((_, i) => ['circle', 'triangle-up', 'square', 'diamond', 'cross'][i % 5]) } },
+          tooltip: [{ field: 'pair' }, { field: 'estimate', format: '.3f' }, { field: 'weight', format: '.4f' }],
+        },
+      },
+      {
+        data: { values: [{ y: twfe, label: `${o.labels?.marker ?? 'TWFE'} ${twfe.toFixed(3)}` }] },
+        layer: [
+          { mark: { type: 'rule', color: '#b22222', strokeWidth: 2, strokeDash: [6, 4] }, encoding: { y: { field: 'y', type: 'quantitative' } } },
+          { mark: { type: 'text', align: 'right', dy: -6, x: o.width - 4, color: '#b22222', fontSize: 11 }, encoding: { y: { field: 'y', type: 'quantitative' }, text: { field: 'label' } } },
+        ],
+      },
+    ],
+  };
+}
+
+/** One row of a HonestDiD sensitivity table. */
+export interface SensitivityRow {
+  M: number;
+  lb: number | null;
+  ub: number | null;
+}
+
+/**
+ * Vega-Lite spec of a HonestDiD sensitivity plot (Figure 5): the robust confidence interval of the
+ * target for each M̄ (or M), and the original (non-robust) CI at the left, as intervals on an ordinal
+ * x axis; a zero line. An empty robust set (lb/ub null) is left out and named in the subtitle.
+ */
+export function sensitivitySpec(rows: SensitivityRow[], original: { lb: number; ub: number; estimate?: number }, o: ChartOptions & { parameter?: string; breakdown?: number | null }): Spec {
+  const par = o.parameter ?? 'M̄';
+  const fmtM = (m: number) => String(Number(m.toPrecision(6)));
+  const xs = ['Original', ...rows.map((r) => `${par} = ${fmtM(r.M)}`)];
+  const values = [
+    { x: 'Original', lb: original.lb, ub: original.ub, mid: (original.lb + original.ub) / 2, kind: 'Original CI' },
+    ...rows.filter((r) => r.lb !== null && r.ub !== null && Number.isFinite(r.lb) && Number.isFinite(r.ub)).map((r) => ({ x: `${par} = ${fmtM(r.M)}`, lb: r.lb!, ub: r.ub!, mid: (r.lb! + r.ub!) / 2, kind: 'Robust CI' })),
+  ];
+  const empty = rows.filter((r) => r.lb === null || r.ub === null || !Number.isFinite(r.lb) || !Number.isFinite(r.ub)).map((r) => fmtM(r.M));
+  const subtitle: string | string[] = o.subtitle ?? [
+    '95% confidence sets of the target effect',
+    `${o.breakdown === null || o.breakdown === undefined ? `no ${par} in the grid excludes 0` : `breakdown ${par} = ${fmtM(o.breakdown)} (the largest in the grid whose robust CI excludes 0)`}${empty.length ? `; empty set at ${par} = ${empty.join(', ')}` : ''}`,
+  ];
+  const color = { field: 'kind', type: 'nominal', title: null, scale: { domain: ['Original CI', 'Robust CI'], range: ['#b22222', '#1f5fa8'] } };
+  const xEnc = { field: 'x', type: 'ordinal', sort: xs, title: o.labels?.x ?? `${par}: post-treatment violation of parallel trends ≤ ${par} × the largest pre-treatment one`, scale: { domain: xs }, axis: { labelAngle: 0 } };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: titleOf({ ...o, subtitle }),
+    width: o.width,
+    height: o.height,
+    config: config(),
+    layer: [
+      { data: { values: [{ y: 0 }] }, mark: { type: 'rule', color: '#555' }, encoding: { y: { field: 'y', type: 'quantitative' } } },
+      {
+        data: { values },
+        layer: [
+          { mark: { type: 'rule', strokeWidth: 2.5 }, encoding: { x: xEnc, y: { field: 'lb', type: 'quantitative', title: o.labels?.y ?? 'Confidence interval of the target effect' }, y2: { field: 'ub' }, color } },
+          { mark: { type: 'tick', thickness: 2, size: 14 }, encoding: { x: xEnc, y: { field: 'lb', type: 'quantitative' }, color } },
+          { mark: { type: 'tick', thickness: 2, size: 14 }, encoding: { x: xEnc, y: { field: 'ub', type: 'quantitative' }, color } },
+        ],
+      },
+    ],
+  };
 }

@@ -14,7 +14,7 @@ import { STAR_NOTE, adaptiveDigits, fmtCoef, fmtCount, fmtNum, stars } from './f
 export type RowSpec = string | { term: string; label?: string };
 
 /** Model-level statistics that can be printed under the fixed effects. */
-export type StatRow = 'n' | 'r2' | 'r2_within' | 'clusters';
+export type StatRow = 'n' | 'r2' | 'r2_within' | 'clusters' | 'wild_p';
 
 export interface RegressionLayoutOptions {
   /** Caption. */
@@ -69,7 +69,7 @@ export interface RegressionLayoutOptions {
   id?: string;
 }
 
-export const STAT_LABELS: Record<StatRow, string> = { n: 'Observations', r2: 'R²', r2_within: 'Within R²', clusters: 'Clusters' };
+export const STAT_LABELS: Record<StatRow, string> = { n: 'Observations', r2: 'R²', r2_within: 'Within R²', clusters: 'Clusters', wild_p: 'Wild bootstrap p' };
 
 /** Default statistics rows. */
 export const DEFAULT_STATS: StatRow[] = ['n', 'r2', 'r2_within'];
@@ -95,10 +95,40 @@ export function describeVcov(v: Model['vcov'], label: (by: string) => string = (
   if (!v) return 'of unknown type';
   const by = v.by === null || v.by === undefined ? '' : (Array.isArray(v.by) ? v.by : [v.by]).map(label).join(' and ');
   const ty = v.type.toLowerCase();
+  if (ty === 'wild-cluster') return `clustered by ${by || 'cluster'}`;
+  // did-cs: multiplier-bootstrap or analytic influence-function SEs (clustered by the unit or `cluster`)
+  if (ty === 'multiplier-bootstrap') return `from the multiplier bootstrap${by ? `, clustered by ${by}` : ''}`;
+  if (ty === 'influence-function') return `from the influence function${by ? `, clustered by ${by}` : ''}`;
   if (/clust|^cr/.test(ty)) return `clustered by ${by || 'cluster'}${ty === 'cluster' || ty === 'clustered' ? '' : ` (${v.type.toUpperCase()})`}`;
   if (/hc|robust|hetero/.test(ty)) return `heteroskedasticity-robust (${ty === 'robust' ? 'HC1' : v.type.toUpperCase()})`;
   if (/iid|standard|ols|conventional/.test(ty)) return 'conventional (iid)';
   return `of type ${v.type}${by ? ` by ${by}` : ''}`;
+}
+
+/**
+ * The wild cluster bootstrap p-value of a model's treatment (its first coefficient, by the model
+ * contract): the coefficient's `p` when `vcov.bootstrap` is present (estimate with `vcov: {type:
+ * wild-cluster}` moves the analytic p to `p_cr1` and writes the bootstrap p in `p`); null otherwise,
+ * printed as an empty cell.
+ */
+export function wildP(m: Model): number | null {
+  const b = (m.vcov as { bootstrap?: unknown } | undefined)?.bootstrap;
+  if (b === undefined || b === null) return null;
+  return m.coefficients[0]?.p ?? null;
+}
+
+/** The note under a table with a wild_p row: which bootstrap gave the p-values (and where stars follow it). */
+export function wildNote(models: Model[], label: (by: string) => string = (b) => b): string {
+  const kinds = new Set<string>();
+  for (const m of models) {
+    const v = m.vcov as { by?: string | string[] | null; bootstrap?: { reps?: number; weights?: string; enumerated?: boolean; impose_null?: boolean } } | undefined;
+    const b = v?.bootstrap;
+    if (!b) continue;
+    const by = v?.by === null || v?.by === undefined ? 'cluster' : (Array.isArray(v.by) ? v.by : [v.by]).map(label).join(' and ');
+    kinds.add(`${b.impose_null === false ? 'WCU' : 'WCR'}, ${b.weights ?? 'rademacher'} weights, ${b.enumerated ? 'all sign vectors enumerated' : `${b.reps} draws`}, clusters by ${by}`);
+  }
+  if (kinds.size === 0) return 'Wild bootstrap p: none of the models has a wild cluster bootstrap (give the estimate vcov: {type: wild-cluster, ...}).';
+  return `Wild bootstrap p: wild cluster bootstrap p-value of the treatment coefficient (${[...kinds].join('; ')}); its stars follow this p-value; a blank cell: no bootstrap for that model.`;
 }
 
 /** The note line: what the parentheses hold, the SE type(s) and the star levels. */
@@ -182,6 +212,7 @@ export function regressionLayout(models: Model[], o: RegressionLayoutOptions = {
     const cells = models.map((m) => {
       if (s === 'n') return fmtCount(m.n, sep);
       if (s === 'clusters') return fmtCount(m.clusters, sep);
+      if (s === 'wild_p') return fmtNum(wildP(m), 3);
       return fmtNum(s === 'r2' ? m.r2 : m.r2_within, digits);
     });
     body.push({ label: STAT_LABELS[s], cells, kind: 'stat', ruleAbove: i === 0 });
@@ -192,7 +223,7 @@ export function regressionLayout(models: Model[], o: RegressionLayoutOptions = {
     stub: o.stub ?? 'Variable',
     header,
     body,
-    notes: [seNote(models, paren, useStars, clusterLabel), ...(o.notes ?? [])],
+    notes: [seNote(models, paren, useStars, clusterLabel), ...((o.stats ?? DEFAULT_STATS).includes('wild_p') ? [wildNote(models, clusterLabel)] : []), ...(o.notes ?? [])],
     id: o.id,
   };
 }

@@ -26,7 +26,14 @@ export const modelSchema = z.object({
   r2: num,
   r2_within: num,
   fixed_effects: z.array(z.string()).default([]),
-  vcov: z.object({ type: z.string(), by: z.union([z.string(), z.array(z.string())]).nullable().optional() }).optional(),
+  vcov: z
+    .object({
+      type: z.string(),
+      by: z.union([z.string(), z.array(z.string())]).nullable().optional(),
+      /** Set by estimate with vcov: {type: wild-cluster}: {reps, weights, enumerated, impose_null}; the treatment's p is then the bootstrap p. */
+      bootstrap: z.object({ reps: num, weights: z.string().optional(), enumerated: z.boolean().optional(), impose_null: z.boolean().optional() }).passthrough().optional(),
+    })
+    .optional(),
   coefficients: z.array(coefficientSchema).min(1),
   dropped: z.unknown().optional(),
 });

@@ -107,6 +107,8 @@ export interface ReportInput {
   simulatedText: string;
   tables: ReportTable[];
   figures: ReportFigure[];
+  /** A section of its own after the paper's figures ("Beyond the paper"): analyses the paper does not have. */
+  beyond?: { heading: string; intro?: string; text: string[]; tables: ReportTable[]; figures: ReportFigure[] };
   comparisons: (Comparison | DescribeComparison)[];
   comparisonDigits: number;
   notes: { heading: string; items: string[] }[];
@@ -376,6 +378,7 @@ export function buildReport(r: ReportInput): string {
   if (headline) toc.push(['headline', 'Headline']);
   if (r.tables.length) toc.push(['tables', 'Tables']);
   if (r.figures.length) toc.push(['figures', 'Figures']);
+  if (r.beyond) toc.push(['beyond', r.beyond.heading]);
   if (r.comparisons.length) toc.push(['comparison', 'Paper vs this run']);
   if (r.notes.some((n) => n.items.length)) toc.push(['notes', 'Notes']);
   toc.push(['dag', 'Pipeline'], ['run', 'Run'], ['provenance', 'Data provenance']);
@@ -404,6 +407,18 @@ export function buildReport(r: ReportInput): string {
     r.figures.forEach((f, i) =>
       B.push(`<figure class="report-figure" id="figure-${i + 1}">${f.html}<figcaption${f.titleInFigure ? ' class="visually-hidden"' : ''}>${escapeHtml(f.title)}</figcaption></figure>`),
     );
+    B.push('</section>');
+  }
+  if (r.beyond) {
+    const b = r.beyond;
+    B.push(`<section id="beyond"><h2>${escapeHtml(b.heading)}</h2>`);
+    if (b.intro) B.push(`<p>${escapeHtml(b.intro)}</p>`);
+    if (b.tables.length) B.push(`<ul>${b.tables.map((t, i) => `<li><a href="#beyond-table-${i + 1}">${escapeHtml(t.title)}</a></li>`).join('')}</ul>`);
+    b.tables.forEach((t, i) => B.push(`<div class="report-table" id="beyond-table-${i + 1}">${t.html}</div>`));
+    b.figures.forEach((f, i) =>
+      B.push(`<figure class="report-figure" id="beyond-figure-${i + 1}">${f.html}<figcaption${f.titleInFigure ? ' class="visually-hidden"' : ''}>${escapeHtml(f.title)}</figcaption></figure>`),
+    );
+    for (const para of b.text) B.push(`<p class="beyond-text">${escapeHtml(para)}</p>`);
     B.push('</section>');
   }
   B.push(comparisonSection(r.comparisons, r.comparisonDigits));
