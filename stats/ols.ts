@@ -27,6 +27,7 @@
  * fit.coefficients[0]; // { term: 'did', estimate, se, t, p, ci_low, ci_high }
  */
 import { Demeaner } from './demean.js';
+import { TwoWayProjector } from './twoway.js';
 import { type Factor, absorbedDof, dropSingletons, isNested, subsetFactor } from './fe.js';
 import { collinearityCheck, crossprod, crossvec, cholSolve, spdInverse, subMatrix } from './linalg.js';
 import { computeVcov, type VcovType } from './vcov.js';
@@ -150,9 +151,21 @@ export function feols(inp: FeolsInput): FeolsResult {
   // 2. demean (no fixed effect: by the overall mean, i.e. an intercept)
   const feForDemean: Factor[] = fe.length > 0 ? fe : [{ codes: new Int32Array(n), nlevels: 1 }];
   const dm = new Demeaner(feForDemean, { weights: w, tol: inp.tol });
-  const yt = dm.demean(y, undefined, inp.yName);
-  let iterations = dm.lastIterations;
+  // two unweighted fixed effects (unit + time, the common case): the exact projection of
+  // stats/twoway.ts (the small factor's block solved directly), no iteration; otherwise alternating
+  // projections to tolerance
+  let two: TwoWayProjector | null = null;
+  if (fe.length === 2 && !w) {
+    try {
+      two = fe[0]!.nlevels >= fe[1]!.nlevels ? new TwoWayProjector(fe[0]!, fe[1]!) : new TwoWayProjector(fe[1]!, fe[0]!);
+    } catch {
+      two = null; // e.g. an empty level: alternating projections handle it
+    }
+  }
+  const yt = two ? two.residual(y) : dm.demean(y, undefined, inp.yName);
+  let iterations = two ? 0 : dm.lastIterations;
   const Xt = X.map((x, j) => {
+    if (two) return two.residual(x);
     const r = dm.demean(x, undefined, inp.xNames[j]);
     iterations = Math.max(iterations, dm.lastIterations);
     return r;

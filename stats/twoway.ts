@@ -58,27 +58,47 @@ export class TwoWayProjector {
     for (let l = 0; l < Lb; l++) if (!(nb[l]! > 0)) throw new Error(`TwoWayProjector: level ${l} of the second factor has no observation`);
     this.invNa = Float64Array.from(na, (v) => 1 / v);
     this.invNb = Float64Array.from(nb, (v) => 1 / v);
-    // c_ab per a, as sparse lists (rows sorted by a)
-    const cnt = new Map<number, number>();
-    for (let i = 0; i < n; i++) {
-      const key = a.codes[i]! * Lb + b.codes[i]!;
-      cnt.set(key, (cnt.get(key) ?? 0) + 1);
+    // c_ab per a, as sparse lists (CSR): rows bucketed by a (counting sort), then the distinct b of
+    // each a counted with a stamp array — O(n + La·deg), no hashing
+    const rowStart = new Int32Array(La + 1);
+    for (let i = 0; i < n; i++) rowStart[a.codes[i]! + 1]!++;
+    for (let u = 0; u < La; u++) rowStart[u + 1]! += rowStart[u]!;
+    const fill = rowStart.slice(0, La);
+    const bsOf = new Int32Array(n);
+    for (let i = 0; i < n; i++) bsOf[fill[a.codes[i]!]!++] = b.codes[i]!;
+    const stamp = new Int32Array(Lb).fill(-1);
+    const slot = new Int32Array(Lb);
+    const abStart = new Int32Array(La + 1);
+    const abBBuf = new Int32Array(n);
+    const abCBuf = new Float64Array(n);
+    let m = 0;
+    for (let u = 0; u < La; u++) {
+      abStart[u] = m;
+      for (let k = rowStart[u]!; k < rowStart[u + 1]!; k++) {
+        const p = bsOf[k]!;
+        if (stamp[p] !== u) {
+          stamp[p] = u;
+          slot[p] = m;
+          abBBuf[m] = p;
+          abCBuf[m] = 0;
+          m++;
+        }
+        abCBuf[slot[p]!]!++;
+      }
     }
-    const byA: [number, number][][] = Array.from({ length: La }, () => []);
-    for (const [key, c] of cnt) byA[Math.floor(key / Lb)]!.push([key % Lb, c]);
-    this.abStart = new Int32Array(La + 1);
-    for (let u = 0; u < La; u++) this.abStart[u + 1] = this.abStart[u]! + byA[u]!.length;
-    this.abB = new Int32Array(this.abStart[La]!);
-    this.abC = new Float64Array(this.abStart[La]!);
-    for (let u = 0; u < La; u++) byA[u]!.forEach(([p, c], j) => {
-      this.abB[this.abStart[u]! + j] = p;
-      this.abC[this.abStart[u]! + j] = c;
-    });
+    abStart[La] = m;
+    this.abStart = abStart;
+    this.abB = abBBuf.slice(0, m);
+    this.abC = abCBuf.slice(0, m);
     const S = new Float64Array(Lb * Lb);
     for (let l = 0; l < Lb; l++) S[l * Lb + l] = nb[l]!;
     for (let u = 0; u < La; u++) {
-      const list = byA[u]!, inv = this.invNa[u]!;
-      for (const [p, cp] of list) for (const [q, cq] of list) S[p * Lb + q]! -= cp * cq * inv;
+      const inv = this.invNa[u]!;
+      const s0 = abStart[u]!, s1 = abStart[u + 1]!;
+      for (let j = s0; j < s1; j++) {
+        const p = this.abB[j]!, cp = this.abC[j]! * inv;
+        for (let k = s0; k < s1; k++) S[p * Lb + this.abB[k]!]! -= cp * this.abC[k]!;
+      }
     }
     // normalise the diagonal before the pivot test so the tolerance is scale free
     const chk = collinearityCheck(S, Lb, 1e-9);
