@@ -126,24 +126,39 @@ export class PlaceboSolver {
     this.sw = sw;
   }
 
-  /** The adoption vector of replicate `key`. */
+  /** The adoption vector of replicate `key` (a buffer reused by the next call). */
   drawAdoption(key: string): Float64Array {
     const { adopt, mode, times } = this.prob;
     const rng = rngFromKey(key);
     const U = adopt.length;
+    const out = (this.abuf ??= new Float64Array(U));
     if (mode === 'permute') {
-      const a = Array.from(adopt);
-      rng.shuffle(a);
-      return Float64Array.from(a);
+      // Fisher–Yates on a copy of the observed adoption times, as Rng.shuffle draws (same stream use)
+      out.set(adopt);
+      for (let i = U - 1; i > 0; i--) {
+        const j = rng.int(i + 1);
+        const t = out[i]!;
+        out[i] = out[j]!;
+        out[j] = t;
+      }
+      return out;
     }
     let nT = 0;
     for (let i = 0; i < U; i++) if (adopt[i]! > 0) nT++;
-    const idx = Array.from({ length: U }, (_, i) => i);
-    rng.shuffle(idx);
-    const out = new Float64Array(U);
+    const idx = (this.ibuf ??= new Int32Array(U));
+    for (let i = 0; i < U; i++) idx[i] = i;
+    for (let i = U - 1; i > 0; i--) {
+      const j = rng.int(i + 1);
+      const t = idx[i]!;
+      idx[i] = idx[j]!;
+      idx[j] = t;
+    }
+    out.fill(0);
     for (let j = 0; j < nT; j++) out[idx[j]!] = times[rng.int(times.length)]!;
     return out;
   }
+  private abuf: Float64Array | null = null;
+  private ibuf: Int32Array | null = null;
 
   /**
    * Estimate, se and p of the treatment column `D` (any numeric column on the sample).
@@ -151,25 +166,25 @@ export class PlaceboSolver {
    * β = D̈'W ỹ_r / D̈'W D̈ (ỹ_r = ỹ residualised on the controls, precomputed), e = ỹ_r − β D̈, and
    * the first row of (Z'WZ)⁻¹ Z' is D̈'/D̈'W D̈, so Var(β) needs only the scores Σ w e D̈ per cluster.
    */
-  fitTreatment(D: Float64Array): [number, number, number] {
+  fitTreatment(D: Float64Array, nzKnown?: Int32Array, nnzKnown?: number): [number, number, number] {
     const { Ct, weights: w, clusters, vcov, dofK, dfT } = this.prob;
     const n = this.n, kc = this.k - 1;
-    const Dt = this.two ? this.two.residual(D, this.Dt) : this.dm.demean(D, this.Dt, 'placebo treatment');
+    // the rows where D ≠ 0 (the treated observations), given by the caller or found here
+    const nz = nzKnown ?? this.nz;
+    let m = nnzKnown ?? 0;
+    if (nzKnown === undefined) for (let i = 0; i < n; i++) if (D[i]! !== 0) nz[m++] = i;
+    const Dt = this.two ? this.two.residual(D, this.Dt, nz.subarray(0, m)) : this.dm.demean(D, this.Dt, 'placebo treatment');
     // degenerate: treatment constant or absorbed by the fixed effects.
     // C̃'W D̃ = C̃'W D and D̃'W D̃ = D'W D̃ (C̃ and D − D̃ are orthogonal / in the FE space), so the
     // cross products only need the rows where D ≠ 0 (the treated observations).
     let sD = 0, sDD = 0, within = 0;
-    const nz = this.nz;
-    let m = 0;
-    for (let i = 0; i < n; i++) {
+    for (let r = 0; r < m; r++) {
+      const i = nz[r]!;
       const d = D[i]!;
-      if (d !== 0) {
-        const wd = w ? w[i]! * d : d;
-        sD += wd;
-        sDD += wd * d;
-        within += wd * Dt[i]!;
-        nz[m++] = i;
-      }
+      const wd = w ? w[i]! * d : d;
+      sD += wd;
+      sDD += wd * d;
+      within += wd * Dt[i]!;
     }
     const c = this.cbuf;
     for (let j = 0; j < kc; j++) {
@@ -200,45 +215,66 @@ export class PlaceboSolver {
     else for (let i = 0; i < n; i++) { const v = Dr[i]!; dd += v * v; dy += v * yr[i]!; }
     if (!(dd > this.collinTol * within)) return [NaN, NaN, NaN];
     const beta = dy / dd;
-    // u_i = D̈_i / dd ; scores w e u ; e = yr − β D̈
-    const u = this.u;
-    for (let i = 0; i < n; i++) {
-      const ei = yr[i]! - beta * Dr[i]!;
-      u[i] = ((w ? w[i]! : 1) * ei * Dr[i]!) / dd; // w e u
-    }
     let v: number;
-    if (vcov === 'iid') {
-      let rss = 0;
+    if (vcov === 'cluster' && clusters.length === 1) {
+      // one-way CR1 in one pass: Σ_g (Σ_{i∈g} w e D̈)² / dd²
+      const f = clusters[0]!;
+      const S = (this.sbuf ??= new Float64Array(f.nlevels));
+      S.fill(0);
+      const codes = f.codes;
+      if (w) for (let i = 0; i < n; i++) S[codes[i]!]! += w[i]! * (yr[i]! - beta * Dr[i]!) * Dr[i]!;
+      else for (let i = 0; i < n; i++) { const d = Dr[i]!; S[codes[i]!]! += (yr[i]! - beta * d) * d; }
+      let s2 = 0;
+      for (let g = 0; g < S.length; g++) s2 += S[g]! * S[g]!;
+      s2 /= dd * dd;
+      const G = f.nlevels;
+      v = ((n - 1) / (n - dofK)) * (G / (G - 1)) * s2;
+    } else {
+      // u_i = D̈_i / dd ; scores w e u ; e = yr − β D̈
+      const u = this.u;
       for (let i = 0; i < n; i++) {
         const ei = yr[i]! - beta * Dr[i]!;
-        rss += (w ? w[i]! : 1) * ei * ei;
+        u[i] = ((w ? w[i]! : 1) * ei * Dr[i]!) / dd; // w e u
       }
-      v = rss / (n - dofK) / dd;
-    } else if (vcov === 'hc1') {
-      let s2 = 0;
-      for (let i = 0; i < n; i++) s2 += u[i]! * u[i]!;
-      v = (n / (n - dofK)) * s2;
-    } else {
-      const G = clusters.map((f) => f.nlevels);
-      const Gmin = Math.min(...G);
-      let s2 = clusterSq(clusters[0]!, u);
-      if (clusters.length === 2) s2 += clusterSq(clusters[1]!, u) - clusterSq(this.inter!, u);
-      v = ((n - 1) / (n - dofK)) * (Gmin / (Gmin - 1)) * s2;
+      if (vcov === 'iid') {
+        let rss = 0;
+        for (let i = 0; i < n; i++) {
+          const ei = yr[i]! - beta * Dr[i]!;
+          rss += (w ? w[i]! : 1) * ei * ei;
+        }
+        v = rss / (n - dofK) / dd;
+      } else if (vcov === 'hc1') {
+        let s2 = 0;
+        for (let i = 0; i < n; i++) s2 += u[i]! * u[i]!;
+        v = (n / (n - dofK)) * s2;
+      } else {
+        const G = clusters.map((f) => f.nlevels);
+        const Gmin = Math.min(...G);
+        let s2 = clusterSq(clusters[0]!, u);
+        if (clusters.length === 2) s2 += clusterSq(clusters[1]!, u) - clusterSq(this.inter!, u);
+        v = ((n - 1) / (n - dofK)) * (Gmin / (Gmin - 1)) * s2;
+      }
     }
     const se = v >= 0 ? Math.sqrt(v) : NaN;
     return [beta, se, tPValue(beta / se, dfT)];
   }
+  private sbuf: Float64Array | null = null;
 
   /** Estimate, se and p of replicate `key`. */
   replicate(key: string): [number, number, number] {
     const { unit, time } = this.prob;
     const A = this.drawAdoption(key);
     const D = this.D;
+    const nz = this.nz;
+    let m = 0;
     for (let i = 0; i < this.n; i++) {
       const a = A[unit[i]!]!;
-      D[i] = a > 0 && time[i]! >= a ? 1 : 0;
+      if (a > 0 && time[i]! >= a) {
+        D[i] = 1;
+        nz[m++] = i;
+      } else D[i] = 0;
     }
-    return this.fitTreatment(D);
+    return this.fitTreatment(D, nz, m);
   }
 }
 

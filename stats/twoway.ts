@@ -41,6 +41,9 @@ export class TwoWayProjector {
   private readonly abStart: Int32Array;
   private readonly abB: Int32Array;
   private readonly abC: Float64Array;
+  private rhsBuf: Float64Array | null = null;
+  private zBuf: Float64Array | null = null;
+  private betaBuf: Float64Array | null = null;
 
   constructor(
     readonly a: Factor,
@@ -132,8 +135,8 @@ export class TwoWayProjector {
     }
     const invNa = this.invNa;
     const { abStart, abB, abC } = this;
-    // rhs_b = s_b − Σ_a c_ab s_a / n_a
-    const rhs = new Float64Array(sb.length);
+    // rhs_b = s_b − Σ_a c_ab s_a / n_a (buffers reused across calls: a placebo calls this per draw)
+    const rhs = (this.rhsBuf ??= new Float64Array(sb.length));
     rhs.set(sb);
     for (let u = 0; u < La; u++) {
       const f = sa[u]! * invNa[u]!;
@@ -141,7 +144,7 @@ export class TwoWayProjector {
       for (let j = abStart[u]!; j < abStart[u + 1]!; j++) rhs[abB[j]!]! -= abC[j]! * f;
     }
     const m = this.keptB.length, L = this.L;
-    const z = new Float64Array(m);
+    const z = (this.zBuf ??= new Float64Array(m));
     for (let r = 0; r < m; r++) {
       let s = rhs[this.keptB[r]!]!;
       for (let c = 0; c < r; c++) s -= L[r * m + c]! * z[c]!;
@@ -152,8 +155,9 @@ export class TwoWayProjector {
       for (let c = r + 1; c < m; c++) s -= L[c * m + r]! * z[c]!;
       z[r] = s / L[r * m + r]!;
     }
-    const beta = new Float64Array(sb.length);
-    this.keptB.forEach((l, r) => (beta[l] = z[r]!));
+    const beta = (this.betaBuf ??= new Float64Array(sb.length));
+    beta.fill(0);
+    for (let r = 0; r < m; r++) beta[this.keptB[r]!] = z[r]!;
     // α_a = (s_a − Σ_b c_ab β_b) / n_a
     const alpha = sa;
     for (let u = 0; u < La; u++) {
