@@ -173,7 +173,7 @@ export class PlaceboSolver {
     const nz = nzKnown ?? this.nz;
     let m = nnzKnown ?? 0;
     if (nzKnown === undefined) for (let i = 0; i < n; i++) if (D[i]! !== 0) nz[m++] = i;
-    const Dt = this.two ? this.two.residual(D, this.Dt, nz.subarray(0, m)) : this.dm.demean(D, this.Dt, 'placebo treatment');
+    const Dt = this.two ? this.two.residual(D, this.Dt, nz, m) : this.dm.demean(D, this.Dt, 'placebo treatment');
     // degenerate: treatment constant or absorbed by the fixed effects.
     // C̃'W D̃ = C̃'W D and D̃'W D̃ = D'W D̃ (C̃ and D − D̃ are orthogonal / in the FE space), so the
     // cross products only need the rows where D ≠ 0 (the treated observations).
@@ -203,6 +203,7 @@ export class PlaceboSolver {
       for (let b = 0; b < kc; b++) v += this.CCinv[a * kc + b]! * c[b]!;
       delta[a] = v;
     }
+    if (!w && vcov === 'cluster' && clusters.length === 1) return this.fitOneWay(D, Dt, nz, m, within, dfT, dofK);
     const Dr = this.e; // reuse as D̈
     Dr.set(Dt);
     for (let j = 0; j < kc; j++) {
@@ -259,6 +260,66 @@ export class PlaceboSolver {
     return [beta, se, tPValue(beta / se, dfT)];
   }
   private sbuf: Float64Array | null = null;
+  private s2buf: Float64Array | null = null;
+
+  /**
+   * The unweighted one-way clustered case in one pass over the rows (after the O(nnz) sums):
+   * with δ = (C̃'C̃)⁻¹C̃'D, D̈'D̈ = D'D̃ − δ'C̃'D and D̈'ỹ_r = D'ỹ_r (ỹ_r and C̃ are orthogonal to the
+   * fixed effects and to each other), so β needs no pass; the pass builds D̈ on the fly and the
+   * cluster sums Σ_g ỹ_r D̈ and Σ_g D̈², whose combination Σ_g ỹ_r D̈ − β Σ_g D̈² is the score of g.
+   */
+  private fitOneWay(D: Float64Array, Dt: Float64Array, nz: Int32Array, m: number, within: number, dfT: number, dofK: number): [number, number, number] {
+    const { Ct, clusters } = this.prob;
+    const n = this.n, kc = this.k - 1;
+    const c = this.cbuf, delta = this.delta, yr = this.yr;
+    let dc = 0;
+    for (let j = 0; j < kc; j++) dc += delta[j]! * c[j]!;
+    const dd = within - dc;
+    if (!(dd > this.collinTol * within)) return [NaN, NaN, NaN];
+    let dy = 0;
+    for (let r = 0; r < m; r++) {
+      const i = nz[r]!;
+      dy += D[i]! * yr[i]!;
+    }
+    const beta = dy / dd;
+    const f = clusters[0]!;
+    const G = f.nlevels;
+    const S1 = (this.sbuf ??= new Float64Array(G));
+    const S2 = (this.s2buf ??= new Float64Array(G));
+    S1.fill(0);
+    S2.fill(0);
+    const codes = f.codes;
+    if (kc === 0) {
+      for (let i = 0; i < n; i++) {
+        const d = Dt[i]!, g = codes[i]!;
+        S1[g]! += yr[i]! * d;
+        S2[g]! += d * d;
+      }
+    } else {
+      // D̈ = D̃ − C̃δ: column passes into a buffer (typed-array loops V8 vectorises well), then one
+      // pass for the cluster sums
+      const Dr = this.e;
+      Dr.set(Dt);
+      for (let j = 0; j < kc; j++) {
+        const cj = Ct[j]!, dj = delta[j]!;
+        for (let i = 0; i < n; i++) Dr[i]! -= dj * cj[i]!;
+      }
+      for (let i = 0; i < n; i++) {
+        const d = Dr[i]!, g = codes[i]!;
+        S1[g]! += yr[i]! * d;
+        S2[g]! += d * d;
+      }
+    }
+    let s2 = 0;
+    for (let g = 0; g < G; g++) {
+      const sg = S1[g]! - beta * S2[g]!;
+      s2 += sg * sg;
+    }
+    s2 /= dd * dd;
+    const v = ((n - 1) / (n - dofK)) * (G / (G - 1)) * s2;
+    const se = v >= 0 ? Math.sqrt(v) : NaN;
+    return [beta, se, tPValue(beta / se, dfT)];
+  }
 
   /** Estimate, se and p of replicate `key`. */
   replicate(key: string): [number, number, number] {

@@ -113,16 +113,17 @@ export class TwoWayProjector {
 
   /**
    * x minus its projection on the dummies of both factors (a new array unless `out` is given).
-   * With `nz` (the indices of the nonzeros of x) the group sums cost O(nnz) instead of O(n).
+   * With `nz` (the indices of the nonzeros of x; the first `nnz` of them) the group sums cost
+   * O(nnz) instead of O(n).
    */
-  residual(x: Float64Array, out?: Float64Array, nz?: Int32Array | null): Float64Array {
+  residual(x: Float64Array, out?: Float64Array, nz?: Int32Array | null, nnz = nz ? nz.length : 0): Float64Array {
     const n = this.n, ac = this.a.codes, bc = this.b.codes;
     const sa = this.sa, sb = this.sb;
     const La = sa.length;
     sa.fill(0);
     sb.fill(0);
     if (nz) {
-      for (let j = 0; j < nz.length; j++) {
+      for (let j = 0; j < nnz; j++) {
         const i = nz[j]!;
         sa[ac[i]!]! += x[i]!;
         sb[bc[i]!]! += x[i]!;
