@@ -39,6 +39,8 @@ export interface RunOptions extends SessionOptions {
   force?: string[];
   /** The thread budget: nodes and their own parallel work never use more threads (default os.availableParallelism()). */
   jobs?: number;
+  /** Allow `jobs` above the machine's cores (default: capped, with a warning). */
+  forceJobs?: boolean;
   /** Keep running independent branches after a failure (default: stop starting new nodes). */
   keepGoing?: boolean;
   /** Run `cpu: true` steps and `ctx.map` chunks in worker threads (default true). */
@@ -76,7 +78,13 @@ export async function runSession(s: Session, opts: RunOptions = {}): Promise<Run
   const t0 = now();
   const started = new Date().toISOString();
   const emit = opts.onEvent ?? ((): void => {});
-  const jobs = Math.max(1, Math.floor(opts.jobs ?? os.availableParallelism()));
+  const cores = os.availableParallelism();
+  let jobs = Math.max(1, Math.floor(opts.jobs ?? cores));
+  if (jobs > cores && !opts.forceJobs) {
+    // more busy threads than cores only costs memory (a worker is ~10 MB) and switching
+    emit({ type: 'warn', id: '', msg: `--jobs ${jobs} exceeds the ${cores} cores of this machine; using ${cores} (--force-jobs keeps ${jobs})` });
+    jobs = cores;
+  }
   const g = s.graph;
   const { selected, forced, nodes } = selectNodes(g, opts.targets, opts.force);
 

@@ -46,7 +46,8 @@ const HELP: Record<string, string> = {
   --force ID        rerun ID even if cached (descendants rerun only if its output changes); repeatable
   --set ID.PARAM=V  override a param for this run (V is YAML; PARAM may be a dot path); repeatable
   --jobs N          thread budget: nodes and their own parallel work use at most N threads
-                    (default: the machine's cores)
+                    (default: the machine's cores; more than the cores is capped, with a warning)
+  --force-jobs      allow --jobs above the machine's cores
   --dry-run         show what would run, and why, without running or writing anything
   --keep-going      after a failure, still run every node that does not depend on it
   --json            print one JSON object {ok, nodes: [{id, kind, status, key, ms, reason, reasons}]}

@@ -70,3 +70,21 @@ describe('one thread budget: ctx.map', () => {
     expect(() => new ThreadBudget(0)).toThrow(/at least|>= 1/);
   });
 });
+
+describe('--jobs above the cores', () => {
+  it('is capped at the machine parallelism with a warning, unless forced', async () => {
+    const os = await import('node:os');
+    rig = await base(`name: t\nseed: 3\nsteps:\n  a:\n    kind: chunky\n    with: {chunks: 40, per: 10}\n`);
+    const events: { type: string; msg?: string }[] = [];
+    const cores = os.availableParallelism();
+    const r = await rig.run({ jobs: cores + 998, onEvent: (e) => events.push(e as never) });
+    expect(r.ok).toBe(true);
+    const warn = events.find((e) => e.type === 'warn' && /exceeds the/.test(e.msg ?? ''));
+    expect(warn?.msg).toBe(`--jobs ${cores + 998} exceeds the ${cores} cores of this machine; using ${cores} (--force-jobs keeps ${cores + 998})`);
+    expect(events.find((e) => e.type === 'start')).toMatchObject({ jobs: cores });
+    const forced: { type: string; jobs?: number }[] = [];
+    const r2 = await rig.run({ jobs: cores + 1, forceJobs: true, force: ['a'], onEvent: (e) => forced.push(e as never) });
+    expect(r2.ok).toBe(true);
+    expect(forced.find((e) => e.type === 'start')).toMatchObject({ jobs: cores + 1 });
+  }, 60_000);
+});
