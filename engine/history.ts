@@ -75,7 +75,7 @@ export function boundTranscript(text: string): string {
   }
   const left = lines.length - kept.split('\n').length;
   const leftBytes = Buffer.byteLength(s, 'utf8') - Buffer.byteLength(kept, 'utf8');
-  return `… (transcript cut: ${left} of ${lines.length} lines (${leftBytes} bytes) left out; the history keeps the last ${TRANSCRIPT_MAX_LINES} lines / ${TRANSCRIPT_MAX_BYTES / 1024} KB) …\n${kept}\n`;
+  return `… (transcript cut: ${left ? `${left} of ${lines.length} lines (${leftBytes} bytes)` : `the first ${leftBytes} bytes of a long line`} left out; the history keeps the last ${TRANSCRIPT_MAX_LINES} lines / ${TRANSCRIPT_MAX_BYTES / 1024} KB) …\n${kept}\n`;
 }
 
 export interface RunRecord {
