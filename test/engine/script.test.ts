@@ -341,7 +341,7 @@ describe('script steps: tool and version in the report', () => {
     expect(h2).toMatch(/<tr><td>total<\/td><td class="mono">python3<\/td><td class="mono" style="white-space: pre-line">not run: python3 \(first word of `run`\) is not installed or not on PATH/);
   });
 
-  it('report refuses a json input that is not a tool output; validation refuses a miswired tools input', async () => {
+  it('validation refuses a tools input that is not a script node\'s tool output, ', async () => {
     rig = await pyRig();
     rig.setYaml(
       PY_YAML.replace('COUNTER_FILE', rig.counter) +
@@ -351,7 +351,7 @@ describe('script steps: tool and version in the report', () => {
     with: {paper_notes: false, paper_file: ${JSON.stringify(path.join(ROOT, 'data/paper-tables.json'))}, git: false}
 `,
     );
-    await expect(run(rig)).rejects.toThrow(/tools/);
+    await expect(run(rig)).rejects.toThrow(/input "tools" of kind "report" accepts "script-tool" artifacts, but total\.summary \(kind "script"\) is not declared as any of them/);
   });
 });
 
@@ -526,6 +526,14 @@ describe('pipeline.yaml: baseline_r (R re-estimate of the baseline) next to ours
       };
       const ours = (await get('baseline'))!;
       const rm = (await get('baseline_r'))!;
+      // the tool output the report lists (pipeline.yaml wires report.tools: [baseline_r.tool])
+      const tool = await session.store.get((await session.latest('baseline_r'))!.outputs.tool!);
+      const rVersion = spawnSync('Rscript', ['--version'], { encoding: 'utf8' });
+      expect(tool.type === 'json' && tool.value).toEqual(
+        HAS_R
+          ? { node: 'baseline_r', program: 'Rscript', version_command: 'Rscript --version', version: `${rVersion.stdout}\n${rVersion.stderr}`.trim() }
+          : { node: 'baseline_r', program: 'Rscript', version_command: 'Rscript --version', version: null, skipped: expect.stringMatching(/^Rscript \(first word of `run`\) is not installed/) },
+      );
       if (!HAS_R) {
         expect(rm.skipped).toMatch(/Rscript .*not on PATH/);
         return;
