@@ -341,7 +341,7 @@ describe('script steps: tool and version in the report', () => {
     expect(h2).toMatch(/<tr><td>total<\/td><td class="mono">python3<\/td><td class="mono" style="white-space: pre-line">not run: python3 \(first word of `run`\) is not installed or not on PATH/);
   });
 
-  it('validation refuses a tools input that is not a script node\'s tool output, ', async () => {
+  it('validation refuses a tools input that is not a script node\'s tool output', async () => {
     rig = await pyRig();
     rig.setYaml(
       PY_YAML.replace('COUNTER_FILE', rig.counter) +
