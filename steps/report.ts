@@ -12,6 +12,8 @@
  *
  * What the engine knows (the DAG, statuses, durations, versions) comes in through the optional `run`
  * json input (shape: {@link runInfoSchema}); without it those sections say where to find it.
+ * The programs and versions of script nodes come in through the optional `tools` input (their
+ * `tool` outputs, contract `script-tool`): deterministic artifacts, listed under Run.
  *
  * @example
  * report:

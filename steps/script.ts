@@ -15,8 +15,10 @@
  * After the command exits 0, each declared output is read back and checked (a missing output fails
  * naming it; `csv`/`arrow` must parse as a table, `json` as JSON). Exit ≠ 0, a signal or the
  * timeout fail the node with the last lines of stderr. stdout and stderr are passed through as
- * info lines and kept as the node's `log` output (`repro show ID.log`). `REPRO_SEED` is the node's
- * seed: an integer in [0, 2^31 − 1) drawn from the node's random stream (pipeline seed, node id).
+ * info lines, kept as the node's `log` output (`repro show ID.log`) and, also when the node fails,
+ * in the run history (ctx.transcript: `repro log N --node ID`). The `tool` output names the program
+ * and what the `version` command printed (the report lists it: input `tools`). `REPRO_SEED` is the
+ * node's seed: an integer in [0, 2^31 − 1) drawn from the node's random stream (pipeline seed, node id).
  *
  * @example
  *   fixest_check:
