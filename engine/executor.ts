@@ -227,6 +227,7 @@ export async function runSession(s: Session, opts: RunOptions = {}): Promise<Run
           if (p) rec.parts = digestParts(p);
         }
         if (r.error) rec.error = r.error.message;
+        if (r.transcript !== undefined) rec.transcript = r.transcript; // only nodes whose step ran
         if (r.outputs) rec.outputs = Object.fromEntries(Object.entries(r.outputs).map(([k, v]) => [k, v.hash]));
         return rec;
       });

@@ -47,6 +47,35 @@ export interface NodeRecord {
   parts?: PartsDigest;
   /** Output name → object hash (ran / cached). */
   outputs?: Record<string, string>;
+  /** What the step kept with ctx.transcript (bounded by {@link boundTranscript}); only nodes that ran a step. */
+  transcript?: string;
+}
+
+/** Bounds of a node's transcript in the history (every run reads and rewrites history.json). */
+export const TRANSCRIPT_MAX_LINES = 200;
+export const TRANSCRIPT_MAX_BYTES = 64 * 1024;
+
+/**
+ * The last {@link TRANSCRIPT_MAX_LINES} lines and at most {@link TRANSCRIPT_MAX_BYTES} UTF-8 bytes
+ * of a transcript, with a first line saying what was left out when it was cut.
+ */
+export function boundTranscript(text: string): string {
+  const s = String(text);
+  const lines = s.split('\n');
+  if (lines.length > 1 && lines[lines.length - 1] === '') lines.pop(); // a final newline ends the last line
+  if (lines.length <= TRANSCRIPT_MAX_LINES && Buffer.byteLength(s, 'utf8') <= TRANSCRIPT_MAX_BYTES) return s;
+  let kept = lines.slice(-TRANSCRIPT_MAX_LINES).join('\n');
+  const b = Buffer.from(kept, 'utf8');
+  if (b.length > TRANSCRIPT_MAX_BYTES) {
+    let start = b.length - TRANSCRIPT_MAX_BYTES;
+    while (start < b.length && (b[start]! & 0xc0) === 0x80) start++; // not inside a UTF-8 character
+    kept = b.subarray(start).toString('utf8');
+    const nl = kept.indexOf('\n');
+    if (nl >= 0 && nl < kept.length - 1) kept = kept.slice(nl + 1); // whole lines only, unless one line is that long
+  }
+  const left = lines.length - kept.split('\n').length;
+  const leftBytes = Buffer.byteLength(s, 'utf8') - Buffer.byteLength(kept, 'utf8');
+  return `… (transcript cut: ${left ? `${left} of ${lines.length} lines (${leftBytes} bytes)` : `the first ${leftBytes} bytes of a long line`} left out; the history keeps the last ${TRANSCRIPT_MAX_LINES} lines / ${TRANSCRIPT_MAX_BYTES / 1024} KB) …\n${kept}\n`;
 }
 
 export interface RunRecord {

@@ -17,7 +17,7 @@ import { performance } from 'node:perf_hooks';
 import { nonFinitePaths, nonJsonAt } from './canonical.js';
 import { decide } from './decide.js';
 import type { FingerprintParts } from './fingerprint.js';
-import type { Latest, NodeStatus } from './history.js';
+import { boundTranscript, type Latest, type NodeStatus } from './history.js';
 import { DIST_ROOT, PROJECT_ROOT, RUNNING_COMPILED } from './paths.js';
 import type { StepHooks, WorkerPool } from './pool.js';
 import { reasonPhrase, type Reason } from './reasons.js';
@@ -53,6 +53,8 @@ export interface NodeResult {
   outputs?: Record<string, OutputRef>;
   /** Files written by publish in this run. */
   published?: string[];
+  /** What the step kept with ctx.transcript, bounded (ran / failed nodes only). */
+  transcript?: string;
 }
 
 /** A node that must run: what the scheduler queues. */
@@ -167,6 +169,8 @@ export class NodeRunner {
     const { n, key, parts, reasons, warnings } = job;
     const s = this.s;
     const t = now();
+    let transcript: string | undefined;
+    const withTranscript = (r: NodeResult): NodeResult => (transcript === undefined ? r : { ...r, transcript });
     try {
       const def = await s.registry[n.kind]!.load();
       const useWorker = !!def.cpu && this.opts.workers && this.opts.pool !== null;
@@ -180,6 +184,9 @@ export class NodeRunner {
           this.opts.emit({ type: 'warn', id: n.id, msg });
         },
         progress: (d, total, label) => this.opts.emit({ type: 'progress', id: n.id, done: d, total, ...(label !== undefined ? { label } : {}) }),
+        transcript: (text) => {
+          transcript = boundTranscript(text);
+        },
       };
       let produced: Record<string, Artifact>;
       if (useWorker) {
@@ -197,7 +204,7 @@ export class NodeRunner {
       const entry: CacheEntry = { v: 1, key, node: n.id, kind: n.kind, outputs: refs, ms: Math.round(ms) };
       s.store.writeEntry(entry); // last: after every output object is in place
       this.succeeded(n, key, parts, refs);
-      const r = nodeResult(n, 'ran', key, ms, reasons, warnings, { outputs: refs });
+      const r = withTranscript(nodeResult(n, 'ran', key, ms, reasons, warnings, { outputs: refs }));
       if (n.publish) r.published = await this.publish(n, refs);
       return r;
     } catch (e) {
@@ -211,9 +218,9 @@ export class NodeRunner {
           }
         }
         this.storeWarnings.push(msg);
-        return nodeResult(n, 'failed', key, now() - t, reasons, warnings, { error: nodeError(contractError(msg)) });
+        return withTranscript(nodeResult(n, 'failed', key, now() - t, reasons, warnings, { error: nodeError(contractError(msg)) }));
       }
-      return nodeResult(n, 'failed', key, now() - t, reasons, warnings, { error: nodeError(e) });
+      return withTranscript(nodeResult(n, 'failed', key, now() - t, reasons, warnings, { error: nodeError(e) }));
     }
   }
 
@@ -353,6 +360,7 @@ export function makeContext(s: Session, n: NodeSpec, jobs: number, hooks: StepHo
     info: (m) => hooks.info(String(m)),
     warn: (m) => hooks.warn(String(m)),
     progress: (d, t, l) => hooks.progress(d, t, l),
+    transcript: (text) => hooks.transcript?.(String(text)),
     map: def ? mapper(s, n, def, pool, hooks) : inline,
   };
 }

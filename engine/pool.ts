@@ -66,6 +66,8 @@ export interface StepHooks {
   info(msg: string): void;
   warn(msg: string): void;
   progress(done: number, total: number, label?: string): void;
+  /** ctx.transcript of the step (see StepContext.transcript). */
+  transcript?(text: string): void;
 }
 
 /** One chunked job: `fn` of the definition exported by `moduleUrl`, applied to each chunk with `shared`. */
@@ -159,6 +161,9 @@ export class WorkerPool {
               break;
             case 'progress':
               hooks.progress(m.done, m.total, m.label);
+              break;
+            case 'transcript':
+              hooks.transcript?.(m.text);
               break;
             case 'map-start': {
               // ctx.map in this step: its own thread (idle otherwise) runs every (k+1)-th chunk, the

@@ -90,6 +90,14 @@ export interface StepContext {
   warn(msg: string): void;
   /** Report progress on long work; the CLI draws a bar. Cheap to call often. */
   progress(done: number, total: number, label?: string): void;
+  /**
+   * Keep `text` (e.g. an external command's stdout/stderr) in the run history for this node, also
+   * when the step then fails: `repro log N --node ID` prints it. The engine keeps its last 200
+   * lines / 64 KB (with a note when cut, see history.ts `boundTranscript`); a later call replaces an
+   * earlier one. Cached nodes record none. Optional: absent in minimal test contexts, so call it
+   * as `ctx.transcript?.(text)`.
+   */
+  transcript?(text: string): void;
   /** The run's thread budget (`--jobs`), the most threads {@link map} can use at once (>= 1). */
   readonly threads: number;
   /**

@@ -36,6 +36,7 @@ export type ToWorker =
 export type FromWorker =
   | { t: 'info' | 'warn'; msg: string }
   | { t: 'progress'; done: number; total: number; label?: string }
+  | { t: 'transcript'; text: string }
   | { t: 'map-start'; id: number; fn: string; n: number; progress?: string }
   | { t: 'map-data'; id: number; index: number[]; chunks: unknown[]; shared: unknown }
   | { t: 'map-progress'; id: number; done: number }
@@ -155,6 +156,7 @@ if (parentPort) {
         info: (msg) => post({ t: 'info', msg: String(msg) }),
         warn: (msg) => post({ t: 'warn', msg: String(msg) }),
         progress: (done, total, label) => post({ t: 'progress', done, total, ...(label !== undefined ? { label } : {}) }),
+        transcript: (text) => post({ t: 'transcript', text: String(text) }),
         map: async <C, R>(fn: string, chunks: C[], shared?: unknown, opts?: { progress?: string }): Promise<R[]> => {
           const f = taskOf(def, fn); // fail here, in the step, when the task does not exist
           const id = ++mapSeq;

@@ -12,6 +12,8 @@
  *
  * What the engine knows (the DAG, statuses, durations, versions) comes in through the optional `run`
  * json input (shape: {@link runInfoSchema}); without it those sections say where to find it.
+ * The programs and versions of script nodes come in through the optional `tools` input (their
+ * `tool` outputs, contract `script-tool`): deterministic artifacts, listed under Run.
  *
  * @example
  * report:
@@ -21,13 +23,14 @@
  *     figures: [figure1.svg, figure2.svg]
  *     comparisons: [table3.comparison, table4.comparison, table6.comparison, table7.comparison, table8.comparison]
  *     fixes: [clean.fixes]        # optional: cell corrections, listed under Data provenance
+ *     tools: [baseline_r.tool]    # optional: script nodes' programs and versions, listed under Run
  *   with:
  *     title: "Replication: CBEC pilot zones and city SO2"
  *     provenance: [data/demo/city-panel.csv, data/pilot-zones.csv]
  *     notes: ["Main specification: city and year fixed effects (eq. 1); node baseline_province uses province FE as the tables print."]
  *   publish: results
  */
-import { CONTRACT } from './common/contracts.js';
+import { CONTRACT, type ScriptToolArtifact } from './common/contracts.js';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -185,6 +188,7 @@ export default defineStep<Params>({
     beyond_tables: { type: ['file', 'table'], many: true, optional: true, doc: 'tables of the "Beyond the paper" section (param beyond), as tables' },
     beyond_figures: { type: 'file', many: true, optional: true, doc: 'figures of the "Beyond the paper" section (param beyond), as figures' },
     fixes: { type: 'json', many: true, optional: true, accepts: [CONTRACT.dataFixes], doc: 'applied cell corrections: the fixes outputs of clean nodes (listed under Data provenance)' },
+    tools: { type: 'json', many: true, optional: true, accepts: [CONTRACT.scriptTool], doc: 'the `tool` outputs of script nodes: each program and its version, listed under Run' },
     run: { type: 'json', optional: true, doc: 'run metadata and DAG: {pipeline, seed, started, ms, versions, nodes: [{id, kind, status, ms, inputs}]}' },
   },
   outputs: { html: 'file' },
@@ -243,6 +247,13 @@ export default defineStep<Params>({
       if (!v || typeof v !== 'object' || !Array.isArray(v.cells))
         throw new StepError(`input comparisons[${i}] is not a tabulate or describe comparison; wire e.g. table3.comparison`);
       return v as unknown as Comparison;
+    });
+
+    const tools = list(inputs.tools).map((a, i) => {
+      const v = a.type === 'json' ? (a.value as Record<string, unknown> | null) : null;
+      if (!v || typeof v !== 'object' || typeof v.node !== 'string' || typeof v.program !== 'string' || !(v.version === null || typeof v.version === 'string'))
+        throw new StepError(`input tools[${i}] is not a script node's tool output ({node, program, version}); wire e.g. baseline_r.tool`);
+      return v as unknown as ScriptToolArtifact;
     });
 
     // the run metadata: the `run` input, else a `run` field the engine may put on the context
@@ -319,6 +330,7 @@ export default defineStep<Params>({
       run,
       packages: packageVersions(),
       seed: ctx.seed,
+      tools,
     });
     return { html: { type: 'file', ext: 'html', bytes: new TextEncoder().encode(html) } };
   },

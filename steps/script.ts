@@ -15,8 +15,10 @@
  * After the command exits 0, each declared output is read back and checked (a missing output fails
  * naming it; `csv`/`arrow` must parse as a table, `json` as JSON). Exit ≠ 0, a signal or the
  * timeout fail the node with the last lines of stderr. stdout and stderr are passed through as
- * info lines and kept as the node's `log` output (`repro show ID.log`). `REPRO_SEED` is the node's
- * seed: an integer in [0, 2^31 − 1) drawn from the node's random stream (pipeline seed, node id).
+ * info lines, kept as the node's `log` output (`repro show ID.log`) and, also when the node fails,
+ * in the run history (ctx.transcript: `repro log N --node ID`). The `tool` output names the program
+ * and what the `version` command printed (the report lists it: input `tools`). `REPRO_SEED` is the
+ * node's seed: an integer in [0, 2^31 − 1) drawn from the node's random stream (pipeline seed, node id).
  *
  * @example
  *   fixest_check:
@@ -35,7 +37,8 @@ import { z } from 'zod';
 import { defineStep, StepError, type Artifact, type ArtifactType, type OutputSpec, type StepContext } from '../engine/types.js';
 import { makeTable, type Column, type Table } from '../engine/table.js';
 import { installHint, placeholders, scriptFiles, splitCommand, substitute, whichProgram } from './common/command.js';
-import { commandEnv, extraFingerprint, programOf } from './common/script-fingerprint.js';
+import { commandEnv, extraFingerprint, programOf, versionOutput } from './common/script-fingerprint.js';
+import { CONTRACT, type ScriptToolArtifact } from './common/contracts.js';
 
 export { extraFingerprint, versionOutput } from './common/script-fingerprint.js';
 
@@ -70,6 +73,7 @@ const paramsSchema = z
       .record(z.string().regex(NAME, 'output names are letters, digits and _, not starting with a digit'), outputSchema)
       .refine((o) => Object.keys(o).length > 0, 'declare at least one output, e.g. `outputs: {model: json}`')
       .refine((o) => !('log' in o), '`log` is the output that keeps stdout/stderr: name yours differently')
+      .refine((o) => !('tool' in o), '`tool` is the output that names the program and its version: name yours differently')
       .describe('declared outputs: name → format (json; csv or arrow → table; any other extension → file), or {as, contract}'),
     files: z.array(z.string().min(1)).default([]).describe('more files whose content enters the fingerprint (sourced helpers, data the script reads)'),
     env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name'), z.string()).default({}).describe('environment variables set for the command (a leading ~/ is the home folder)'),
@@ -115,7 +119,7 @@ export type ScriptParams = z.infer<typeof paramsSchema>;
 const formatOf = (o: ScriptParams['outputs'][string]): string => (typeof o === 'string' ? o : o.as);
 const typeOf = (f: string): ArtifactType => (f === 'json' ? 'json' : (TABLE_FORMATS as readonly string[]).includes(f) ? 'table' : 'file');
 
-/** The declared outputs of a node, plus `log`. */
+/** The declared outputs of a node, plus `log` and `tool`. */
 export function scriptOutputs(p: ScriptParams): Record<string, ArtifactType | OutputSpec> {
   const out: Record<string, ArtifactType | OutputSpec> = {};
   for (const [name, o] of Object.entries(p.outputs ?? {})) {
@@ -123,7 +127,16 @@ export function scriptOutputs(p: ScriptParams): Record<string, ArtifactType | Ou
     out[name] = typeof o !== 'string' && o.contract ? { type, contract: o.contract } : type;
   }
   out.log = 'file';
+  out.tool = { type: 'json', contract: CONTRACT.scriptTool };
   return out;
+}
+
+/**
+ * The `tool` output: the node, its program and the output of its `version` command (null without
+ * one), e.g. for `report` (input `tools`). Deterministic: the version is part of the fingerprint.
+ */
+function toolInfo(node: string, p: ScriptParams, program: string, version: string | null, skipped?: string): ScriptToolArtifact {
+  return { node, program, version_command: p.version ?? null, version: skipped ? null : version, ...(skipped ? { skipped } : {}) };
 }
 
 /** Parse CSV text into a table: numeric columns where every non-empty cell is a number (NA/NaN/empty → missing). */
@@ -286,7 +299,9 @@ async function run(ctx: StepContext, inputs: Record<string, Artifact | Artifact[
       : `${program} (first word of \`run\`) is not installed or not on PATH: ${installHint(program)}`;
     if (p.if_missing === 'skip') {
       ctx.warn(`skipped: ${msg}`);
-      return skippedOutputs(p, msg, `$ ${p.run}\nskipped: ${msg}\n`);
+      const log = `$ ${p.run}\nskipped: ${msg}\n`;
+      ctx.transcript?.(log);
+      return { ...skippedOutputs(p, msg, log), tool: { type: 'json', value: toolInfo(ctx.nodeId, p, program, null, msg) } };
     }
     throw new StepError(msg);
   }
@@ -346,6 +361,7 @@ async function run(ctx: StepContext, inputs: Record<string, Artifact | Artifact[
       `--- stdout ---\n${capped(clean(r.stdout))}${r.stdout.endsWith('\n') || r.stdout === '' ? '' : '\n'}` +
       `--- stderr ---\n${capped(clean(r.stderr))}${r.stderr.endsWith('\n') || r.stderr === '' ? '' : '\n'}` +
       `--- exit ${r.timedOut ? 'timeout' : r.signal ?? r.code} ---\n`;
+    ctx.transcript?.(log); // kept in the run history, also when the node fails below (`repro log N --node ID`)
     const tail = () => {
       const t = lastLines(clean(r.stderr), 20) || lastLines(clean(r.stdout), 20);
       return t ? `; last lines of its output:\n${t}` : ' (it printed nothing)';
@@ -366,6 +382,8 @@ async function run(ctx: StepContext, inputs: Record<string, Artifact | Artifact[
     const out: Record<string, Artifact> = {};
     for (const [name, o] of Object.entries(p.outputs)) out[name] = await readOutput(outPaths[name]!, name, formatOf(o));
     out.log = { type: 'file', ext: 'txt', bytes: new TextEncoder().encode(log) };
+    // the version as it entered the fingerprint (memoized per process and binary, so R is not started again)
+    out.tool = { type: 'json', value: toolInfo(ctx.nodeId, p, program, p.version ? versionOutput(p.version, commandEnv(p), ctx.baseDir, null) : null) };
     return out;
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
@@ -379,7 +397,7 @@ export default defineStep<ScriptParams>({
   pathParams: (p) => [...scriptFiles(p.run, p.shell), ...p.files],
   inputs: {},
   anyInputs: { type: ['table', 'json', 'file'], doc: 'any named input: written to in/NAME.csv|arrow|json|EXT, path {in.NAME}' },
-  outputs: { log: 'file' },
+  outputs: { log: 'file', tool: { type: 'json', contract: CONTRACT.scriptTool } },
   outputsFor: scriptOutputs,
   extraFingerprint,
   run,

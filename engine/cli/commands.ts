@@ -222,7 +222,7 @@ async function formatTable(t: import('../table.js').Table, max: number): Promise
 }
 
 export async function cmdLog(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, { values: ['limit'], bools: ['json', 'verbose'] }, 'log');
+  const p = parseArgs(argv, { values: ['limit', 'node'], bools: ['json', 'verbose'] }, 'log');
   // `repro log N [PIPELINE]`: one run's nodes; `repro log [PIPELINE]`: the list of runs
   const runArg = p.positionals[0] !== undefined && /^#?\d+$/.test(p.positionals[0]) ? Number(p.positionals[0].replace('#', '')) : undefined;
   const file = runArg === undefined ? pipelineArg(p.positionals, 'log') : pipelineArg(p.positionals, 'log', 2);
@@ -230,7 +230,9 @@ export async function cmdLog(argv: string[]): Promise<number> {
   const storeDir = path.join(path.dirname(path.resolve(file)), 'artifacts');
   const { readHistory } = await import('../history.js');
   const h = await readHistory(storeDir);
-  if (runArg !== undefined) return logRun(h.runs, runArg, p.bools.has('json'));
+  const node = p.values.node;
+  if (node !== undefined && runArg === undefined) throw new UsageError(`repro log: --node ${node} needs a run number: \`repro log N --node ${node}\` (\`repro log\` lists the runs)`);
+  if (runArg !== undefined) return logRun(h.runs, runArg, p.bools.has('json'), node);
   const runs = h.runs.slice(-limit).reverse();
   if (p.bools.has('json')) {
     process.stdout.write(`${JSON.stringify(p.bools.has('verbose') ? runs : runs.map(({ nodes: _n, ...r }) => r))}\n`);
@@ -254,13 +256,15 @@ export async function cmdLog(argv: string[]): Promise<number> {
   return 0;
 }
 
-/** `repro log N`: run N's header line and one row per node (status, ms, reason, error). */
-async function logRun(runs: import('../history.js').RunRecord[], id: number, json: boolean): Promise<number> {
+/** `repro log N`: run N's header line and one row per node (status, ms, reason, error); with `node`, that node's transcript. */
+async function logRun(runs: import('../history.js').RunRecord[], id: number, json: boolean, node?: string): Promise<number> {
   const r = runs.find((x) => x.id === id);
   if (!r) {
     const ids = runs.map((x) => x.id);
     throw new UsageError(`repro log: no run #${id} recorded${ids.length ? ` (runs #${ids[0]}–#${ids[ids.length - 1]}; \`repro log\` lists them)` : ' (no runs yet)'}`);
   }
+  const withTranscript = r.nodes.filter((n) => typeof n.transcript === 'string').map((n) => n.id);
+  if (node !== undefined) return logNode(r, node, json, withTranscript);
   if (json) {
     process.stdout.write(`${JSON.stringify(r)}\n`);
     return 0;
@@ -287,6 +291,34 @@ async function logRun(runs: import('../history.js').RunRecord[], id: number, jso
   });
   ui.out(lines.join('\n'));
   for (const n of r.nodes) for (const w of n.warnings) ui.out(c.yellow(`  ! ${n.id}: ${w}`));
+  if (withTranscript.length) ui.out(c.dim(`output kept (transcript) for: ${withTranscript.join(', ')} — \`repro log ${r.id} --node ID\``));
+  return 0;
+}
+
+/** `repro log N --node ID`: one node of run N (status, reason, error) and the transcript its step kept. */
+async function logNode(r: import('../history.js').RunRecord, id: string, json: boolean, withTranscript: string[]): Promise<number> {
+  const n = r.nodes.find((x) => x.id === id);
+  if (!n) {
+    const ids = r.nodes.map((x) => x.id);
+    throw new UsageError(`repro log: run #${r.id} has no node ${id} (its nodes: ${ids.slice(0, 12).join(', ')}${ids.length > 12 ? `, … (${ids.length - 12} more)` : ''})`);
+  }
+  if (json) {
+    process.stdout.write(`${JSON.stringify(n)}\n`);
+    return 0;
+  }
+  const [{ makeUi, fmtMs, paintStatus }] = await Promise.all([import('./ui.js')]);
+  const ui = await makeUi();
+  const c = ui.c;
+  ui.out(`${c.bold(n.id)} (${n.kind}) in run #${r.id}: ${paintStatus(c, n.status, n.status)}${n.status === 'skipped' ? '' : ` in ${fmtMs(n.ms)}`} — ${n.reason}`);
+  if (n.error) ui.out(c.red(`error: ${n.error}`));
+  for (const w of n.warnings) ui.out(c.yellow(`! ${w}`));
+  if (typeof n.transcript === 'string') {
+    ui.out(c.dim('--- transcript ---'));
+    ui.out(n.transcript.replace(/\n$/, ''));
+  } else {
+    const why = n.status === 'cached' ? 'it was cached in this run (its step did not run)' : n.status === 'skipped' ? 'it did not run' : 'its step kept none (steps that run external commands, such as `script`, keep their output)';
+    ui.out(c.dim(`no transcript: ${why}${withTranscript.length ? `; run #${r.id} has one for ${withTranscript.join(', ')}` : ''}`));
+  }
   return 0;
 }
 

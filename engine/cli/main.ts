@@ -9,7 +9,7 @@
  * repro why ID [PIPELINE] [--json]
  * repro dag [PIPELINE] [--format text|mermaid|dot|json]
  * repro show ID[.OUTPUT] [PIPELINE] [--json|--csv] [--rows N]
- * repro log [N] [PIPELINE] [--limit N] [--json]
+ * repro log [N] [PIPELINE] [--node ID] [--limit N] [--json]
  * repro gc [PIPELINE] [--dry-run] [--keep-runs N]
  * ```
  *
@@ -30,7 +30,7 @@ usage:
   repro why ID [PIPELINE] [--json]                    which fingerprint parts of ID changed
   repro dag [PIPELINE] [--format text|mermaid|dot|json]
   repro show ID[.OUTPUT] [PIPELINE] [--json|--csv]    an artifact of the latest successful run
-  repro log [N] [PIPELINE] [--limit N] [--json]       run history; N: run N's nodes
+  repro log [N] [PIPELINE] [--node ID] [--json]       run history; N: run N's nodes
   repro gc [PIPELINE] [--dry-run] [--keep-runs N]     delete artifacts nothing needs
 
 options of every command: --help (this command's help), --no-color (also NO_COLOR=1)
@@ -75,10 +75,13 @@ const HELP: Record<string, string> = {
   clusters); other JSON as JSON; files as they are.
   --csv   tables and models as CSV (a model: its tidy CSV)
   --json  tables as an array of row objects; JSON (models included) as stored`,
-  log: `repro log [N] [PIPELINE] [--limit N] [--json] [--verbose]
+  log: `repro log [N] [PIPELINE] [--node ID] [--limit N] [--json] [--verbose]
 
   The run history, newest first (the last --limit runs, default 20; --verbose: nodes that ran).
-  repro log N (or '#N'): run N's nodes with status, time, reason and error; --json the run record.`,
+  repro log N (or '#N'): run N's nodes with status, time, reason and error; --json the run record.
+  repro log N --node ID: node ID in run N and the output its step kept (transcript), e.g. a
+  script step's stdout/stderr, also when it failed: the last 200 lines / 64 KB, with a note
+  when cut. Cached nodes keep none (their step did not run). --json: the node's record.`,
   gc: `repro gc [PIPELINE] [--dry-run] [--keep-runs N]
 
   Delete store objects that no recorded run (of the last N) and no current node needs.`,

@@ -35,6 +35,8 @@ export const CONTRACT = {
   honestOriginal: 'honest-original',
   /** Cell corrections applied by clean (`fixes`), for the report's provenance. */
   dataFixes: 'data-fixes',
+  /** The program and version of a `script` node (its `tool` output), listed by the report. */
+  scriptTool: 'script-tool',
 } as const;
 
 export type ContractName = (typeof CONTRACT)[keyof typeof CONTRACT];
@@ -97,5 +99,16 @@ export interface PlaceboSummary {
   observed: { estimate: number; se: number; p: number };
   randomization_p: number;
   quantiles: Record<string, number>;
+  [k: string]: unknown;
+}
+
+/** `script-tool`: a script node's program and the output of its `version` command (null without one, or when skipped). */
+export interface ScriptToolArtifact {
+  node: string;
+  program: string;
+  version_command: string | null;
+  version: string | null;
+  /** Why the node was skipped (if_missing: skip). */
+  skipped?: string;
   [k: string]: unknown;
 }

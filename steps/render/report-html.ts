@@ -14,6 +14,7 @@
  * expanded, each table on its own page, nothing cut at the right margin).
  */
 import { z } from 'zod';
+import type { ScriptToolArtifact } from '../common/contracts.js';
 import { escapeHtml, fmtNum } from './format.js';
 import { TABLE_CSS, htmlBody, renderHtmlFragment } from './layout.js';
 import { comparisonLayout, describeComparisonLayout, type Comparison, type DescribeComparison } from './compare.js';
@@ -120,6 +121,8 @@ export interface ReportInput {
   seed?: number;
   /** Package versions known without the engine (from package.json). */
   packages: Record<string, string>;
+  /** The programs and versions of script nodes (their `tool` outputs), listed under Run. */
+  tools?: ScriptToolArtifact[];
 }
 
 const CSS = `
@@ -231,7 +234,14 @@ export function gitText(g: RunInfo['git']): string {
   return `${g.commit}${g.dirty ? ' (with uncommitted changes)' : ' (clean work tree)'}`;
 }
 
-function runSection(r: RunInfo | undefined, packages: Record<string, string>, seed: number | undefined): string {
+/** The Version cell of an external tool: its `version` output, or why there is none. */
+function toolVersionText(t: ScriptToolArtifact): string {
+  if (t.skipped) return `not run: ${t.skipped}`;
+  if (t.version !== null) return t.version;
+  return 'not recorded (the node has no `version` command)';
+}
+
+function runSection(r: RunInfo | undefined, packages: Record<string, string>, seed: number | undefined, tools: ScriptToolArtifact[] = []): string {
   const L: string[] = ['<section id="run"><h2>Run</h2>'];
   if (!r) {
     L.push('<p>No run metadata was passed to this report (input <code>run</code>); the engine records it in the run history (<code>repro log</code>).</p>');
@@ -258,6 +268,14 @@ function runSection(r: RunInfo | undefined, packages: Record<string, string>, se
     L.push(
       `<div class="scroll"><table class="plain"><thead><tr><th>Component</th><th>Version</th></tr></thead><tbody>${Object.entries(versions)
         .map(([k, v]) => `<tr><td>${escapeHtml(k)}</td><td class="mono">${escapeHtml(v)}</td></tr>`)
+        .join('')}</tbody></table></div>`,
+    );
+  }
+  if (tools.length) {
+    L.push('<h3>External tools (script nodes)</h3>');
+    L.push(
+      `<div class="scroll"><table class="plain"><thead><tr><th>Node</th><th>Program</th><th>Version</th></tr></thead><tbody>${tools
+        .map((t) => `<tr><td>${escapeHtml(t.node)}</td><td class="mono">${escapeHtml(t.program)}</td><td class="mono" style="white-space: pre-line">${escapeHtml(toolVersionText(t))}</td></tr>`)
         .join('')}</tbody></table></div>`,
     );
   }
@@ -428,7 +446,7 @@ export function buildReport(r: ReportInput): string {
     B.push('</section>');
   }
   B.push(dagSection(r.run));
-  B.push(runSection(r.run, r.packages, r.seed));
+  B.push(runSection(r.run, r.packages, r.seed, r.tools));
   B.push('<section id="provenance"><h2>Data provenance</h2>');
   if (r.provenance.length) {
     B.push(`<details id="provenance-details"><summary>${r.provenance.length} input file${r.provenance.length === 1 ? '' : 's'} with size and SHA-256</summary>`);

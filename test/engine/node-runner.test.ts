@@ -57,6 +57,28 @@ describe('output contract', () => {
   });
 });
 
+describe('transcripts (ctx.transcript)', () => {
+  it('the last text a step keeps is recorded in the history, bounded, also when it fails and in a worker thread', async () => {
+    rig = await base(`name: t\nseed: 1\nsteps:\n${MIS('transcript')}${MIS('transcript', 'misbehave-cpu')}${MIS('ok')}`);
+    const inWorker: string[] = [];
+    const r = await rig.run({ keepGoing: true, onEvent: (e) => void (e.type === 'running' && e.worker && inWorker.push(e.id)) });
+    expect(statuses(r)).toEqual({ misbehave_transcript: 'failed', misbehave_cpu_transcript: 'failed', misbehave_ok: 'ran' });
+    // in a worker thread when the compiled worker exists (npm run build), else in this thread
+    expect(inWorker).toEqual(fs.existsSync(path.join(ROOT, 'dist/engine/worker.js')) ? ['misbehave_cpu_transcript'] : []);
+    const { readHistory, TRANSCRIPT_MAX_LINES } = await import('../../engine/history.js');
+    const h = await readHistory(path.join(rig.dir, 'artifacts'));
+    const rec = (id: string) => h.runs[0]!.nodes.find((n) => n.id === id)!;
+    for (const id of ['misbehave_transcript', 'misbehave_cpu_transcript']) {
+      const lines = rec(id).transcript!.trimEnd().split('\n');
+      expect(lines[0]).toMatch(/^… \(transcript cut: 50 of 250 lines/);
+      expect(lines.slice(1)).toEqual(Array.from({ length: TRANSCRIPT_MAX_LINES }, (_, i) => `out ${i + 51}`));
+      expect(rec(id).error).toBe('failed after keeping a transcript');
+    }
+    expect(rec('misbehave_ok').transcript).toBeUndefined();
+    expect('transcript' in rec('misbehave_ok')).toBe(false);
+  });
+});
+
 describe('compiled code', () => {
   it('a node whose TypeScript source is newer than its compiled JS is not run (its old code would be cached under the new fingerprint)', async () => {
     const { assertCompiledFresh } = await import('../../engine/executor.js');

@@ -133,6 +133,24 @@ describe('script steps: Python', () => {
     expect(statuses(again)).toEqual({ make: 'ran', total: 'ran' });
   });
 
+  it('stdout/stderr are kept in the run history (also of a failed node); cached nodes record none', async () => {
+    rig = await pyRig();
+    rig.write('scripts/make.py', `import sys\nprint('step 1 ok')\nsys.stderr.write('reading the panel\\n')\nraise SystemExit('the panel has no column x')\n`);
+    const failed = await run(rig);
+    expect(node(failed, 'make').transcript).toBe('$ python3 scripts/make.py {out.table}\n--- stdout ---\nstep 1 ok\n--- stderr ---\nreading the panel\nthe panel has no column x\n--- exit 1 ---\n');
+    rig.write('scripts/make.py', MAKE_PY);
+    await run(rig);
+    await run(rig); // all cached
+    const { readHistory } = await import('../../engine/history.js');
+    const h = await readHistory(path.join(rig.dir, 'artifacts'));
+    const rec = (run: number, id: string) => h.runs[run]!.nodes.find((n) => n.id === id)!;
+    expect(rec(0, 'make').transcript).toContain('reading the panel\nthe panel has no column x');
+    expect(rec(0, 'total').transcript).toBeUndefined(); // skipped: never ran
+    expect(rec(1, 'make').transcript).toMatch(/--- stdout ---\nmade 4 rows\n/);
+    expect(rec(1, 'total').transcript).toMatch(/--- exit 0 ---/);
+    expect(h.runs[2]!.nodes.map((n) => [n.status, n.transcript])).toEqual([['cached', undefined], ['cached', undefined]]);
+  });
+
   it('a table output that does not parse fails the node', async () => {
     rig = await pyRig();
     rig.write('scripts/make.py', `import sys\nopen(sys.argv[1], 'w').write('a,b\\n1,2\\n3\\n')\n`);
@@ -292,6 +310,51 @@ steps:
   });
 });
 
+describe('script steps: tool and version in the report', () => {
+  it('the tool output carries the version command output, and report lists it under Run', async () => {
+    rig = await pyRig();
+    rig.setYaml(
+      PY_YAML.replace('COUNTER_FILE', rig.counter).replace('outputs: {table: csv}', 'outputs: {table: csv}\n      version: python3 --version') +
+        `  report:
+    kind: report
+    in: {tools: [make.tool, total.tool]}
+    with: {paper_notes: false, paper_file: ${JSON.stringify(path.join(ROOT, 'data/paper-tables.json'))}, git: false}
+`,
+    );
+    const r = await run(rig);
+    expect(r.ok, JSON.stringify(r.nodes.map((n) => n.error?.message))).toBe(true);
+    const py = spawnSync('python3', ['--version'], { encoding: 'utf8' });
+    const version = `${py.stdout}\n${py.stderr}`.trim();
+    expect(version).toMatch(/^Python 3\./);
+    expect(await shown(rig, 'make.tool')).toEqual({ node: 'make', program: 'python3', version_command: 'python3 --version', version });
+    expect(await shown(rig, 'total.tool')).toEqual({ node: 'total', program: 'python3', version_command: null, version: null });
+    const html = String(await shown(rig, 'report.html'));
+    const section = html.slice(html.indexOf('<h3>External tools (script nodes)</h3>'));
+    expect(section).toContain(`<tr><td>make</td><td class="mono">python3</td><td class="mono" style="white-space: pre-line">${version}</td></tr>`);
+    expect(section).toContain('<tr><td>total</td><td class="mono">python3</td><td class="mono" style="white-space: pre-line">not recorded (the node has no `version` command)</td></tr>');
+    // a skipped node (program missing, if_missing: skip) says why in place of the version
+    const { parseOverride } = await import('../../engine/config/overrides.js');
+    rig.setYaml(fs.readFileSync(rig.yaml, 'utf8').replace('outputs: {summary: json}', 'outputs: {summary: json}\n      if_missing: skip'));
+    const skipped = await run(rig, { overrides: [parseOverride('total.env.PATH=/nonexistent')] });
+    expect(skipped.ok).toBe(true);
+    const h2 = String(await shown(rig, 'report.html'));
+    expect(h2).toMatch(/<tr><td>total<\/td><td class="mono">python3<\/td><td class="mono" style="white-space: pre-line">not run: python3 \(first word of `run`\) is not installed or not on PATH/);
+  });
+
+  it('validation refuses a tools input that is not a script node\'s tool output', async () => {
+    rig = await pyRig();
+    rig.setYaml(
+      PY_YAML.replace('COUNTER_FILE', rig.counter) +
+        `  report:
+    kind: report
+    in: {tools: [total.summary]}
+    with: {paper_notes: false, paper_file: ${JSON.stringify(path.join(ROOT, 'data/paper-tables.json'))}, git: false}
+`,
+    );
+    await expect(run(rig)).rejects.toThrow(/input "tools" of kind "report" accepts "script-tool" artifacts, but total\.summary \(kind "script"\) is not declared as any of them/);
+  });
+});
+
 describe('script steps: shell', () => {
   it('sh with a script file (cached, edit reruns) and shell: true with a pipe', async () => {
     rig = await makeRig();
@@ -380,6 +443,38 @@ describe.skipIf(!fs.existsSync(path.join(ROOT, 'dist/engine/cli/main.js')))('scr
     expect(JSON.parse(st.stdout).nodes.map((n: { id: string; state: string }) => [n.id, n.state])).toEqual([['make', 'cached'], ['total', 'stale']]);
   });
 
+  it('`repro log N --node ID` prints the stdout/stderr a node kept, also when it failed', async () => {
+    rig = await pyRig();
+    const env = { REPRO_REGISTRY: path.join(ROOT, 'dist/steps/index.js') };
+    rig.write('scripts/make.py', `import sys\nprint('step 1 ok')\nsys.stderr.write('reading the panel\\n')\nraise SystemExit('the panel has no column x')\n`);
+    expect((await cli(['run'], rig.dir, env)).code).toBe(1);
+    rig.write('scripts/make.py', MAKE_PY);
+    expect((await cli(['run'], rig.dir, env)).code).toBe(0);
+    expect((await cli(['run'], rig.dir, env)).code).toBe(0); // all cached
+    const one = await cli(['log', '1', '--node', 'make', '--no-color'], rig.dir, env);
+    expect(one.code, one.stderr).toBe(0);
+    expect(one.stdout).toMatch(/^make \(script\) in run #1: failed in .*\nerror: the command exited with code 1/);
+    expect(one.stdout).toContain('--- transcript ---\n$ python3 scripts/make.py {out.table}\n--- stdout ---\nstep 1 ok\n--- stderr ---\nreading the panel\nthe panel has no column x\n--- exit 1 ---\n');
+    const run1 = await cli(['log', '1', '--no-color'], rig.dir, env);
+    expect(run1.stdout).toContain('output kept (transcript) for: make — `repro log 1 --node ID`');
+    const two = await cli(['log', '#2', '--node', 'total'], rig.dir, env);
+    expect(two.stdout).toContain('--- stdout ---');
+    expect(two.stdout).toContain('--- exit 0 ---');
+    const json = await cli(['log', '2', '--node', 'make', '--json'], rig.dir, env);
+    expect(JSON.parse(json.stdout)).toMatchObject({ id: 'make', status: 'ran', transcript: expect.stringContaining('made 4 rows') });
+    const cached = await cli(['log', '3', '--node', 'make'], rig.dir, env);
+    expect(cached.code).toBe(0);
+    expect(cached.stdout).toContain('no transcript: it was cached in this run (its step did not run)');
+    const unknown = await cli(['log', '2', '--node', 'nope'], rig.dir, env);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('run #2 has no node nope (its nodes: make, total)');
+    const noRun = await cli(['log', '--node', 'make'], rig.dir, env);
+    expect(noRun.code).toBe(2);
+    expect(noRun.stderr).toContain('--node make needs a run number: `repro log N --node make`');
+    const help = await cli(['log', '--help'], rig.dir, env);
+    expect(help.stdout).toContain('repro log N --node ID');
+  });
+
   it('`repro status` warns about a program that is not installed, with the install hint', async () => {
     rig = await pyRig();
     rig.setYaml(PY_YAML.replace('run: python3 scripts/total.py', 'run: Rscript scripts/total.py').replace('env: {COUNTER: COUNTER_FILE}', 'env: {PATH: /nonexistent}'));
@@ -431,6 +526,14 @@ describe('pipeline.yaml: baseline_r (R re-estimate of the baseline) next to ours
       };
       const ours = (await get('baseline'))!;
       const rm = (await get('baseline_r'))!;
+      // the tool output the report lists (pipeline.yaml wires report.tools: [baseline_r.tool])
+      const tool = await session.store.get((await session.latest('baseline_r'))!.outputs.tool!);
+      const rVersion = spawnSync('Rscript', ['--version'], { encoding: 'utf8' });
+      expect(tool.type === 'json' && tool.value).toEqual(
+        HAS_R
+          ? { node: 'baseline_r', program: 'Rscript', version_command: 'Rscript --version', version: `${rVersion.stdout}\n${rVersion.stderr}`.trim() }
+          : { node: 'baseline_r', program: 'Rscript', version_command: 'Rscript --version', version: null, skipped: expect.stringMatching(/^Rscript \(first word of `run`\) is not installed/) },
+      );
       if (!HAS_R) {
         expect(rm.skipped).toMatch(/Rscript .*not on PATH/);
         return;

@@ -21,6 +21,8 @@ export interface FakeCtx {
   infos: string[];
   warnings: string[];
   progress: [number, number, string | undefined][];
+  /** ctx.transcript calls, in order. */
+  transcripts: string[];
 }
 
 export interface CtxOptions {
@@ -39,6 +41,7 @@ export function makeCtx(opts: CtxOptions = {}): FakeCtx {
   const infos: string[] = [];
   const warnings: string[] = [];
   const progress: [number, number, string | undefined][] = [];
+  const transcripts: string[] = [];
   const ctx: StepContext = {
     nodeId,
     seed,
@@ -49,6 +52,7 @@ export function makeCtx(opts: CtxOptions = {}): FakeCtx {
     info: (m) => void infos.push(m),
     warn: (m) => void warnings.push(m),
     progress: (d, t, l) => void progress.push([d, t, l]),
+    transcript: (t) => void transcripts.push(t),
     threads: opts.threads ?? 1,
     map: async <C, R>(fn: string, chunks: C[], shared?: unknown, o?: { progress?: string }): Promise<R[]> => {
       const f = (fake.def ?? opts.def)?.tasks?.[fn];
@@ -61,7 +65,7 @@ export function makeCtx(opts: CtxOptions = {}): FakeCtx {
       return out;
     },
   };
-  const fake: FakeCtx = { ctx, infos, warnings, progress };
+  const fake: FakeCtx = { ctx, infos, warnings, progress, transcripts };
   return fake;
 }
 

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 /**
  * The `script` step's pieces: word splitting without a shell, placeholders, the script files a
  * command runs, CSV read-back, params validation, and run() on a step context (Python, standard
@@ -78,9 +79,9 @@ describe('params', () => {
     const r = parse(w);
     return r.success ? [] : r.error.issues.map((i) => i.message);
   };
-  it('declares outputs by format, with log added; contracts pass through', () => {
+  it('declares outputs by format, with log and tool added; contracts pass through', () => {
     const p = step.params.parse({ run: 'Rscript x.R {out.m} {out.c}', outputs: { m: { as: 'json', contract: 'model' }, c: 'csv', fig: 'png', a: 'arrow' } });
-    expect(scriptOutputs(p)).toEqual({ m: { type: 'json', contract: 'model' }, c: 'table', fig: 'file', a: 'table', log: 'file' });
+    expect(scriptOutputs(p)).toEqual({ m: { type: 'json', contract: 'model' }, c: 'table', fig: 'file', a: 'table', log: 'file', tool: { type: 'json', contract: 'script-tool' } });
     expect(p.shell).toBe(false);
     expect(p.inputs_as).toBe('csv');
     expect(typeof step.pathParams === 'function' && step.pathParams(p)).toEqual(['x.R']);
@@ -89,6 +90,7 @@ describe('params', () => {
     expect(msgs({ run: 'x {out.y}', outputs: { m: 'json' } })).toEqual(['{out.y} is not a declared output (declared: m)']);
     expect(msgs({ run: 'x', outputs: {} })[0]).toMatch(/declare at least one output/);
     expect(msgs({ run: 'x', outputs: { log: 'txt' } })[0]).toMatch(/`log` is the output that keeps stdout\/stderr/);
+    expect(msgs({ run: 'x', outputs: { tool: 'json' } })[0]).toMatch(/`tool` is the output that names the program and its version/);
     expect(msgs({ run: 'x', outputs: { m: 'parquet' } })[0]).toMatch(/^parquet is not supported/);
     expect(msgs({ run: 'x', outputs: { m: 'json' }, inputs_as: 'parquet' })[0]).toMatch(/^parquet is not supported/);
     expect(msgs({ run: 'x {inn.a}', outputs: { m: 'json' } })).toEqual(['unknown placeholder {inn.a}: use {in.NAME}, {out.NAME} or {project}']);
@@ -113,14 +115,23 @@ open(sys.argv[5], 'w').write('# done\\n')
   const table = makeTable({ city: ['a', 'b', null], x: new Float64Array([1, NaN, 2.5]) });
 
   it('writes table/json inputs, passes placeholders, env and REPRO_SEED, reads every declared output back', async () => {
-    const { ctx, infos } = makeCtx({ baseDir: dir, nodeId: 'dbl', seed: 5 });
+    const { ctx, infos, transcripts } = makeCtx({ baseDir: dir, nodeId: 'dbl', seed: 5 });
     const p = step.params.parse({
       run: 'python3 double.py {in.t} {out.t2} {in.meta} {out.info} {out.note}',
       outputs: { t2: 'csv', info: 'json', note: 'md' },
       env: { LEVEL: 'high' },
+      version: 'python3 --version',
     });
     const out = await step.run(ctx, { t: { type: 'table', table }, meta: { type: 'json', value: { k: [1, 2] } } }, p);
-    expect(Object.keys(out)).toEqual(['t2', 'info', 'note', 'log']);
+    expect(Object.keys(out)).toEqual(['t2', 'info', 'note', 'log', 'tool']);
+    // the tool output: the version command's output, the same text that entered the fingerprint
+    const python = spawnSync('python3', ['--version'], { encoding: 'utf8' });
+    const pyVersion = `${python.stdout}\n${python.stderr}`.trim();
+    expect(out.tool).toEqual({ type: 'json', value: { node: 'dbl', program: 'python3', version_command: 'python3 --version', version: pyVersion } });
+    expect(extraFingerprint(p, { baseDir: dir, stat: null }).version).toBe(pyVersion);
+    // stdout/stderr kept for the run history: the same text as the log output
+    expect(transcripts).toEqual([new TextDecoder().decode((out.log as { bytes: Uint8Array }).bytes)]);
+    expect(transcripts[0]).toMatch(/--- stdout ---\nrows: 3\n--- stderr ---\n--- exit 0 ---/);
     const t2 = out.t2!;
     expect(t2.type === 'table' && toRows(t2.table)).toEqual([
       { city: 'a', x2: 2 },
