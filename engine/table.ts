@@ -149,3 +149,14 @@ export function fromRows(rows: Record<string, unknown>[], names?: string[]): Tab
   }
   return makeTable(cols, keys);
 }
+
+/**
+ * Why a column is not numeric, for messages (`column "x" ${notNumericWhy(c)}`): "is text", or,
+ * when every cell is missing (an all-empty column reads as text), "has no values (every cell is
+ * missing)" — saying "is text" there sent users looking for text that is not there.
+ */
+export function notNumericWhy(c: Column): string {
+  if (isNumeric(c)) return 'is numeric';
+  for (let i = 0; i < c.length; i++) if (c[i] !== null && c[i] !== '') return 'is text';
+  return 'has no values (every cell is missing, so it was read as text)';
+}

@@ -185,6 +185,43 @@ export async function decodeText(bytes: Uint8Array, encoding: IngestParams['enco
 const DELIMS = [',', '\t', ';', '|'];
 const DELIM_NAME: Record<string, string> = { ',': 'comma', '\t': 'tab', ';': 'semicolon', '|': 'pipe' };
 
+/**
+ * Line and column (1-based, as an editor shows them) of the opening quote of a quoted field that is
+ * still open at the end of `text`, or null. A quote opens a field only at its start (elsewhere it is
+ * text, as with relax_quotes); `""` inside a quoted field is an escaped quote.
+ */
+export function unclosedQuote(text: string, delimiter: string): { line: number; col: number } | null {
+  let line = 1;
+  let lineStart = 0;
+  let fieldStart = true;
+  let open: { line: number; col: number } | null = null;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (open) {
+      if (ch === '"') {
+        if (text[i + 1] === '"') i++;
+        else open = null;
+      } else if (ch === '\n') {
+        line++;
+        lineStart = i + 1;
+      }
+      continue;
+    }
+    if (ch === '\n') {
+      line++;
+      lineStart = i + 1;
+      fieldStart = true;
+    } else if (text.startsWith(delimiter, i)) {
+      fieldStart = true;
+      i += delimiter.length - 1;
+    } else if (ch === '"' && fieldStart) {
+      open = { line, col: i - lineStart + 1 };
+      fieldStart = false;
+    } else if (ch !== '\r') fieldStart = false;
+  }
+  return open;
+}
+
 /** Fields of one line split at `d` outside double quotes (for delimiter detection only). */
 function countFields(line: string, d: string): number {
   let n = 1;
@@ -284,6 +321,14 @@ async function readCsv(file: string, p: IngestParams, info: (m: string) => void,
       info: true,
     }) as unknown as { record: string[]; info: { lines: number } }[];
   } catch (e) {
+    // csv-parse names the end of the file for a quote that never closes: name where it opens
+    const open = (e as { code?: string }).code === 'CSV_QUOTE_NOT_CLOSED' ? unclosedQuote(text, delimiter) : null;
+    if (open) {
+      throw new StepError(
+        `cannot parse ${file} as CSV: the quote opened at line ${open.line}, column ${open.col} is never closed (everything after it, to the end of the file, would be one cell). ` +
+          `Close the quote on line ${open.line}, or double a quote inside a quoted cell ("").`,
+      );
+    }
     throw new StepError(`cannot parse ${file} as CSV: ${(e as Error).message}. Check the delimiter (param delimiter) and the quoting on that line.`);
   }
   if (p.header_row !== undefined) {

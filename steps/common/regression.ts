@@ -15,7 +15,7 @@
  */
 import { z } from 'zod';
 import { StepError, type StepContext } from '../../engine/types.js';
-import { type Table, hasCol, isNumeric } from '../../engine/table.js';
+import { type Table, hasCol, isNumeric, notNumericWhy } from '../../engine/table.js';
 import { applyFilters, whereSchema, excludeSchema, type Where, type Exclude } from './filter.js';
 import { factorize, type Factor } from '../../stats/fe.js';
 import { feols, type FeolsResult } from '../../stats/ols.js';
@@ -121,7 +121,7 @@ export function prepareRegression(input: Table, spec: RegressionSpec, extraCols:
   const dup = spec.x.filter((c, i) => spec.x.indexOf(c) !== i || c === spec.y);
   if (dup.length > 0) throw new StepError(`column "${dup[0]}" is listed twice among y/treat/controls`);
   for (const c of numericNeeded) {
-    if (!isNumeric(table.columns[c]!)) throw new StepError(`column "${c}" is text; y, treat, controls and weights must be numeric (convert it in a clean step)`);
+    if (!isNumeric(table.columns[c]!)) throw new StepError(`column "${c}" ${notNumericWhy(table.columns[c]!)}; y, treat, controls and weights must be numeric (convert it in a clean step)`);
   }
   if (table.nrows === 0) throw new StepError(`no rows left after where/exclude filters`);
   const n0 = table.nrows;

@@ -152,3 +152,14 @@ describe('estimate: a treatment dropped as collinear', () => {
     expect(model.dropped.collinear_why).toBeUndefined();
   });
 });
+
+// issue 9 item 14: an all-missing column is not reported as "is text"
+describe('estimate: an all-missing column', () => {
+  it('says it has no values', async () => {
+    const s = data('synth');
+    const t = withColumn(s, 'empty', new Array<string | null>(s.nrows).fill(null));
+    await expect(run({ y: 'y', treat: 'd', controls: ['empty'], fe: ['unit'] }, t)).rejects.toThrow(/column "empty" has no values \(every cell is missing, so it was read as text\); y, treat, controls/);
+    // a real text column still says text
+    await expect(run({ y: 'y', treat: 'sector', fe: ['unit'] }, s)).rejects.toThrow(/"sector" is text/);
+  });
+});

@@ -187,3 +187,13 @@ describe('issue 9: non-regular data paths and reserved column names', () => {
     expect(Object.getPrototypeOf(makeTable({ a: new Float64Array(1) }).columns)).toBeNull();
   });
 });
+
+// issue 9 item 14: an unterminated quote is reported where it opens, not at the end of the file
+describe('issue 9: an unterminated quote', () => {
+  it('names the line and column where the quote opens', async () => {
+    const bad = panelWith(40, (f) => f.map((v, j) => (j === col('city_en') ? `"${v}` : v)));
+    const msg = await runCase({ name: 'unterminated quote', sets: [ing(write('quote.csv', bad))], target: 'ingest', failing: 'ingest', patterns: [] });
+    const c = LINES[39]!.split(',').slice(0, col('city_en')).join(',').length + 2;
+    expect(msg).toMatch(new RegExp(`quote\\.csv as CSV: the quote opened at line 40, column ${c} is never closed .*Close the quote on line 40`));
+  }, 30_000);
+});
