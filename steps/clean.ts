@@ -24,6 +24,7 @@
  *     require: [so2, pgdp]
  *     winsorize: {columns: [pgdp], quantiles: [0.01, 0.99]}
  */
+import { isUnsafeKey, unsafeKeyMessage } from '../engine/safe-keys.js';
 import { CONTRACT } from './common/contracts.js';
 import { z } from 'zod';
 import { defineStep, StepError } from '../engine/types.js';
@@ -188,6 +189,7 @@ export default defineStep<CleanParams>({
     }
 
     for (const [name, src] of Object.entries(p.derive ?? {})) {
+      if (isUnsafeKey(name)) throw new StepError(`param derive: ${unsafeKeyMessage(name, 'column name')}; choose another name`);
       let col: Float64Array;
       try {
         const tree = parseExpr(src);

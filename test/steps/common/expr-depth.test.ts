@@ -43,3 +43,17 @@ describe('expression depth limits', () => {
     expect(Array.from(evaluate(parseExpr(`${'-'.repeat(100)}x`), t))).toEqual([1, 2, 3]);
   });
 });
+
+// issue 9 item 13 at the step level (the YAML loader rejects these keys first; a prebuilt spec or a
+// library call reaches the steps directly)
+describe('reserved names reaching steps directly', () => {
+  it('clean derive and where filters reject them', async () => {
+    const clean = (await import('../../../steps/clean.js')).default;
+    const { applyFilters } = await import('../../../steps/common/filter.js');
+    const { makeCtx } = await import('../ctx.js');
+    const derive = Object.defineProperty({}, '__proto__', { value: 'x + 1', enumerable: true });
+    const params = clean.params.parse({});
+    await expect(clean.run(makeCtx().ctx, { table: { type: 'table', table: t } }, { ...params, derive } as never)).rejects.toThrow(/param derive: "__proto__" cannot be used as a column name/);
+    expect(() => applyFilters(t, { constructor: 1 } as never, undefined)).toThrow(/filter: "constructor" cannot be used as a column name/);
+  });
+});
