@@ -88,7 +88,8 @@ export class Fingerprinter {
   /**
    * The `files` part: content hash by path as written — relative to the YAML directory (forward
    * slashes), or absolute when written absolute — so neither form depends on where the project
-   * folder is. A missing file hashes as "missing", a directory as "directory" (the step reports
+   * folder is. A missing file hashes as "missing", a directory as "directory", a FIFO, device or socket
+   * as "not-a-file" without being opened (the step reports
    * the problem when it runs; the fingerprint never throws).
    */
   files(baseDir: string, files: string[]): Record<string, string> {
@@ -99,7 +100,8 @@ export class Fingerprinter {
       try {
         h = this.fileHash(abs);
       } catch (e) {
-        h = (e as NodeJS.ErrnoException).code === 'EISDIR' ? 'directory' : 'missing';
+        const code = (e as NodeJS.ErrnoException).code;
+        h = code === 'EISDIR' ? 'directory' : code === 'ENOTREG' ? 'not-a-file' : 'missing';
       }
       out[path.isAbsolute(f) ? abs.split(path.sep).join('/') : relPosix(baseDir, abs)] = h;
     }

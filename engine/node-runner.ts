@@ -24,9 +24,10 @@ import { reasonPhrase, type Reason } from './reasons.js';
 import { stepModuleUrl } from './registry.js';
 import { rngFromKey, rngKeyOf } from './rng.js';
 import { missingOutput, type Session } from './session.js';
+import { notRegularFile } from './statcache.js';
 import type { NodeSpec } from './spec.js';
 import type { CacheEntry, OutputRef } from './store.js';
-import { asError, contractError, CorruptObjectError } from './errors.js';
+import { asError, contractError, CorruptObjectError, StepError } from './errors.js';
 import { outputsOf, outputType, type Artifact, type ArtifactType, type RunView, type StepContext, type StepDef } from './types.js';
 
 export interface NodeError {
@@ -172,6 +173,18 @@ export class NodeRunner {
     let transcript: string | undefined;
     const withTranscript = (r: NodeResult): NodeResult => (transcript === undefined ? r : { ...r, transcript });
     try {
+      // a path param naming a FIFO, device or socket: never opened (a FIFO blocks, /dev/zero never ends)
+      for (const [f, h] of Object.entries(parts.files)) {
+        if (h !== 'not-a-file') continue;
+        const abs = path.resolve(s.spec.baseDir, f);
+        let st;
+        try {
+          st = statSync(abs);
+        } catch {
+          continue; // gone since: the step reports a missing file
+        }
+        throw new StepError(`${notRegularFile(abs, st).message} (path param "${f}"); only regular files are read: point it at a data file`);
+      }
       const def = await s.registry[n.kind]!.load();
       const useWorker = !!def.cpu && this.opts.workers && this.opts.pool !== null;
       if (RUNNING_COMPILED || useWorker || (def.tasks && this.opts.pool)) assertCompiledFresh(n, parts.code, s.codeRoot);

@@ -90,6 +90,8 @@ export class StatCache {
   /** Content hash of a data file, from the cache or by reading it (streaming, any size). */
   fileHash(file: string): { hash: string; cached: boolean } {
     const st = fs.statSync(file);
+    // only regular files are read: a FIFO blocks forever, /dev/zero never ends
+    if (!st.isFile()) throw notRegularFile(file, st);
     const hit = this.get('f', file, st);
     if (hit) return { hash: hit.h, cached: true };
     const start = Date.now();
@@ -144,6 +146,19 @@ export class StatCache {
     this.entries = onDisk;
     this.dirty = {};
   }
+}
+
+/**
+ * The error for a path that is not a regular file: code `EISDIR` for a directory, `ENOTREG` for a
+ * FIFO, device or socket (fingerprints record them as "directory" / "not-a-file"; the step that
+ * reads the path reports it).
+ */
+export function notRegularFile(file: string, st: fs.Stats): NodeJS.ErrnoException {
+  const what = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a named pipe (FIFO)' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isSocket() ? 'a socket' : 'not a regular file';
+  const e = new Error(`${file} is ${what}, not a regular file`) as NodeJS.ErrnoException;
+  e.code = st.isDirectory() ? 'EISDIR' : 'ENOTREG';
+  e.path = file;
+  return e;
 }
 
 /** sha256 of a file's bytes, read in 1 MiB chunks (works for files of any size). */

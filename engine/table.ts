@@ -10,6 +10,8 @@
  * const t = makeTable({ city: ['a', 'b'], so2: new Float64Array([1.5, NaN]) });
  * numCol(t, 'so2'); // Float64Array [1.5, NaN]
  */
+import { isUnsafeKey, unsafeKeyMessage } from './safe-keys.js';
+
 export type Column = Float64Array | (string | null)[];
 
 /**
@@ -51,12 +53,14 @@ export interface Table {
 export function makeTable(cols: Record<string, Column>, names: string[] = Object.keys(cols)): Table {
   let n = -1;
   for (const name of names) {
-    const c = cols[name];
+    if (isUnsafeKey(name)) throw new Error(`${unsafeKeyMessage(name, 'column name')}; rename the column`);
+    const c = Object.hasOwn(cols, name) ? cols[name] : undefined;
     if (c === undefined) throw new Error(`makeTable: column "${name}" listed in names but not given`);
     if (n < 0) n = c.length;
     else if (c.length !== n) throw new Error(`makeTable: column "${name}" has ${c.length} rows, expected ${n}`);
   }
-  const columns: Record<string, Column> = {};
+  // no prototype: a column lookup never finds Object.prototype's members
+  const columns = Object.create(null) as Record<string, Column>;
   for (const name of names) columns[name] = cols[name]!;
   return { names: [...names], columns, nrows: Math.max(n, 0) };
 }
@@ -144,4 +148,15 @@ export function fromRows(rows: Record<string, unknown>[], names?: string[]): Tab
       : vals.map((v) => (v === null || v === undefined ? null : String(v)));
   }
   return makeTable(cols, keys);
+}
+
+/**
+ * Why a column is not numeric, for messages (`column "x" ${notNumericWhy(c)}`): "is text", or,
+ * when every cell is missing (an all-empty column reads as text), "has no values (every cell is
+ * missing)" — saying "is text" there sent users looking for text that is not there.
+ */
+export function notNumericWhy(c: Column): string {
+  if (isNumeric(c)) return 'is numeric';
+  for (let i = 0; i < c.length; i++) if (c[i] !== null && c[i] !== '') return 'is text';
+  return 'has no values (every cell is missing, so it was read as text)';
 }

@@ -87,6 +87,10 @@ export interface FeolsResult {
   clusters: Record<string, number>;
   singletons: number;
   collinear: string[];
+  /** Why each collinear regressor was dropped (same order as `collinear`): "constant in the
+   * estimation sample", "collinear with the fixed effect city", "collinear with the fixed effects
+   * city, year (jointly)" or "collinear with the regressors before it (a, b)". */
+  collinearWhy: Record<string, string>;
   /** Fixed effects nested in a cluster variable (not counted in K). */
   nested: string[];
   nobsByFe: Record<string, number>;
@@ -186,6 +190,19 @@ export function feols(inp: FeolsInput): FeolsResult {
   const collinTol = inp.collinTol ?? 1e-10;
   const candidates: number[] = [];
   const collinear: string[] = [];
+  const collinearWhy: Record<string, string> = Object.create(null) as Record<string, string>;
+  // which fixed effect absorbs a column: the first one that does alone, else all of them jointly
+  const absorbedBy = (x: Float64Array, raw: number): string => {
+    if (fe.length === 0) return 'constant in the estimation sample';
+    for (let q = 0; q < fe.length; q++) {
+      if (fe.length === 1) break;
+      const r = new Demeaner([fe[q]!], { weights: w, tol: inp.tol }).demean(x, undefined, 'x');
+      let ss = 0;
+      for (let i = 0; i < n; i++) ss += (w ? w[i]! : 1) * r[i]! * r[i]!;
+      if (!(ss > collinTol * raw)) return `collinear with the fixed effect ${inp.feNames[q] ?? `fe${q + 1}`}`;
+    }
+    return fe.length === 1 ? `collinear with the fixed effect ${inp.feNames[0] ?? 'fe1'}` : `collinear with the fixed effects ${inp.feNames.join(', ')} (jointly)`;
+  };
   for (let j = 0; j < X.length; j++) {
     const xbar = wmean(X[j]!, w);
     let raw = 0, within = 0;
@@ -195,12 +212,19 @@ export function feols(inp: FeolsInput): FeolsResult {
       raw += wi * (x[i]! - xbar) * (x[i]! - xbar);
       within += wi * xt[i]! * xt[i]!;
     }
-    if (!(raw > 0) || !(within > collinTol * raw)) collinear.push(inp.xNames[j]!);
-    else candidates.push(j);
+    if (!(raw > 0) || !(within > collinTol * raw)) {
+      collinear.push(inp.xNames[j]!);
+      collinearWhy[inp.xNames[j]!] = raw > 0 ? absorbedBy(X[j]!, raw) : 'constant in the estimation sample';
+    } else candidates.push(j);
   }
   const A0 = crossprod(candidates.map((j) => Xt[j]!), w);
   const chk = collinearityCheck(A0, candidates.length, collinTol);
-  for (const d of chk.dropped) collinear.push(inp.xNames[candidates[d]!]!);
+  for (const d of chk.dropped) {
+    const nm = inp.xNames[candidates[d]!]!;
+    collinear.push(nm);
+    const before = chk.kept.filter((c) => c < d).map((c) => inp.xNames[candidates[c]!]!);
+    collinearWhy[nm] = `collinear with the regressors before it${before.length ? ` (${before.join(', ')})` : ''}${fe.length ? ' after the fixed effects' : ''}`;
+  }
   const keptIdx = chk.kept.map((c) => candidates[c]!);
   // report collinear terms in the order given
   const order = new Map(inp.xNames.map((nm, i) => [nm, i]));
@@ -279,6 +303,7 @@ export function feols(inp: FeolsInput): FeolsResult {
     clusters: clustersOut,
     singletons,
     collinear,
+    collinearWhy,
     nested,
     nobsByFe,
     iterations,

@@ -24,10 +24,11 @@
  *     require: [so2, pgdp]
  *     winsorize: {columns: [pgdp], quantiles: [0.01, 0.99]}
  */
+import { isUnsafeKey, unsafeKeyMessage } from '../engine/safe-keys.js';
 import { CONTRACT } from './common/contracts.js';
 import { z } from 'zod';
 import { defineStep, StepError } from '../engine/types.js';
-import { type Column, filterRows, hasCol, isNumeric, makeTable, type Table, withColumn } from '../engine/table.js';
+import { type Column, filterRows, hasCol, isNumeric, makeTable, type Table, withColumn, notNumericWhy } from '../engine/table.js';
 import { quantile7 } from '../stats/quantile.js';
 import { applyFilters, excludeSchema, whereSchema } from './common/filter.js';
 import { nearest } from './common/suggest.js';
@@ -188,6 +189,7 @@ export default defineStep<CleanParams>({
     }
 
     for (const [name, src] of Object.entries(p.derive ?? {})) {
+      if (isUnsafeKey(name)) throw new StepError(`param derive: ${unsafeKeyMessage(name, 'column name')}; choose another name`);
       let col: Float64Array;
       try {
         const tree = parseExpr(src);
@@ -213,7 +215,7 @@ export default defineStep<CleanParams>({
       const [from, to] = Array.isArray(p.years) ? p.years : [p.years.from ?? -Infinity, p.years.to ?? Infinity];
       if (!hasCol(t, p.year)) throw new StepError(`param years needs a year column "${p.year}"; columns are: ${t.names.join(', ')}. Set param year.`);
       const y = t.columns[p.year]!;
-      if (!isNumeric(y)) throw new StepError(`year column "${p.year}" is text; it must be numeric.`);
+      if (!isNumeric(y)) throw new StepError(`year column "${p.year}" ${notNumericWhy(y)}; it must be numeric.`);
       stage('years', filterRows(t, (i) => y[i]! >= from && y[i]! <= to), { from, to });
     }
     if (p.where) stage('where', applyFilters(t, p.where, undefined), p.where);
@@ -245,7 +247,7 @@ export default defineStep<CleanParams>({
       for (const name of p.winsorize.columns) {
         const c = t.columns[name];
         if (c === undefined) throw new StepError(`param winsorize.columns names "${name}", which does not exist; columns are: ${t.names.join(', ')}.`);
-        if (!isNumeric(c)) throw new StepError(`param winsorize.columns: "${name}" is text; only numeric columns can be winsorized.`);
+        if (!isNumeric(c)) throw new StepError(`param winsorize.columns: "${name}" ${notNumericWhy(c)}; only numeric columns can be winsorized.`);
         const finite = Float64Array.from(c.filter((v) => !Number.isNaN(v))).sort();
         const lo = quantile7(finite, ql);
         const hi = quantile7(finite, qh);

@@ -21,7 +21,7 @@
 import { CONTRACT } from './common/contracts.js';
 import { z } from 'zod';
 import { defineStep, StepError, type Artifact } from '../engine/types.js';
-import { makeTable, hasCol, isNumeric, type Table } from '../engine/table.js';
+import { makeTable, hasCol, isNumeric, type Table, notNumericWhy } from '../engine/table.js';
 import { quantile7 } from '../stats/quantile.js';
 import { applyFilters, excludeSchema, whereSchema } from './common/filter.js';
 import { renderFormats, renderHtmlPage, renderMarkdown, TABLE_FORMATS, type BodyRow, type TableFormat, type TableLayout } from './render/layout.js';
@@ -110,7 +110,7 @@ export default defineStep<Params>({
     const results: Record<Stat, number>[] = vars.map(([v]) => {
       if (!hasCol(t, v)) throw new StepError(`param vars names column "${v}", which the panel does not have; columns are: ${t.names.join(', ')}`);
       const c = t.columns[v]!;
-      if (!isNumeric(c)) throw new StepError(`column "${v}" is text; describe needs numeric columns (remove it from vars)`);
+      if (!isNumeric(c)) throw new StepError(`column "${v}" ${notNumericWhy(c)}; describe needs numeric columns (remove it from vars)`);
       return describeColumn(c);
     });
     const cols: Record<string, Float64Array | (string | null)[]> = {

@@ -18,7 +18,7 @@ import { defineStep, StepError, type Artifact } from '../engine/types.js';
 import { hasCol } from '../engine/table.js';
 import type { VcovType } from '../stats/vcov.js';
 import { CONTRACT } from './common/contracts.js';
-import { asList, fitRegression, modelJson, outcomeParam, prepareRegression, regressionParams, regressionSpecOf, reportDrops } from './common/regression.js';
+import { allowDroppedTreatmentParam, asList, checkNeededTerms, fitRegression, modelJson, outcomeParam, prepareRegression, regressionParams, regressionSpecOf, reportDrops } from './common/regression.js';
 import { wildClusterParam, wildClusterInference } from './common/wild-cluster.js';
 
 const strOrList = z.union([z.string(), z.array(z.string())]);
@@ -29,6 +29,7 @@ export const estimateParams = z.strictObject({
   ...regressionParams,
   vcov: z.union([regressionParams.vcov.unwrap(), wildClusterParam]).optional().describe('variance estimator: cluster (CR1, default when cluster is set), iid (default otherwise), hc1, or {type: wild-cluster, ...} (CR1 SEs on `by` plus wild cluster bootstrap p-values and CIs, stats/wild-bootstrap.ts)'),
   test: z.array(z.string()).optional().describe('with vcov wild-cluster: further terms (besides the treatment) that get a bootstrap p-value and CI'),
+  allow_dropped_treatment: allowDroppedTreatmentParam,
 });
 export type EstimateParams = z.infer<typeof estimateParams>;
 
@@ -53,6 +54,10 @@ export default defineStep({
     const prep = prepareRegression(art.table, spec);
     const fit = fitRegression(prep, spec);
     reportDrops(ctx, fit);
+    if (!params.allow_dropped_treatment) {
+      checkNeededTerms(fit, treat, treat.length > 1 ? 'treatment terms' : 'treatment');
+      if (params.test) checkNeededTerms(fit, params.test, 'params.test terms');
+    }
     const model = modelJson(fit, spec, prep);
     if (wild) wildClusterInference(ctx, model, fit, wild, [...treat, ...(params.test ?? [])], spec.level);
     return { model: { type: 'json', value: model } };

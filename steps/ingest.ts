@@ -40,6 +40,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { type Artifact, defineStep, StepError } from '../engine/types.js';
 import { editDistance } from './common/suggest.js';
+import { isUnsafeKey, unsafeKeyMessage } from '../engine/safe-keys.js';
 import { type Column, intColumnOf, isNumeric, makeTable, type Table } from '../engine/table.js';
 
 /** Missing by default: empty, R's NA, Chinese yearbooks' — and ..., Stata's `.`, Excel's error values. */
@@ -184,6 +185,43 @@ export async function decodeText(bytes: Uint8Array, encoding: IngestParams['enco
 const DELIMS = [',', '\t', ';', '|'];
 const DELIM_NAME: Record<string, string> = { ',': 'comma', '\t': 'tab', ';': 'semicolon', '|': 'pipe' };
 
+/**
+ * Line and column (1-based, as an editor shows them) of the opening quote of a quoted field that is
+ * still open at the end of `text`, or null. A quote opens a field only at its start (elsewhere it is
+ * text, as with relax_quotes); `""` inside a quoted field is an escaped quote.
+ */
+export function unclosedQuote(text: string, delimiter: string): { line: number; col: number } | null {
+  let line = 1;
+  let lineStart = 0;
+  let fieldStart = true;
+  let open: { line: number; col: number } | null = null;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (open) {
+      if (ch === '"') {
+        if (text[i + 1] === '"') i++;
+        else open = null;
+      } else if (ch === '\n') {
+        line++;
+        lineStart = i + 1;
+      }
+      continue;
+    }
+    if (ch === '\n') {
+      line++;
+      lineStart = i + 1;
+      fieldStart = true;
+    } else if (text.startsWith(delimiter, i)) {
+      fieldStart = true;
+      i += delimiter.length - 1;
+    } else if (ch === '"' && fieldStart) {
+      open = { line, col: i - lineStart + 1 };
+      fieldStart = false;
+    } else if (ch !== '\r') fieldStart = false;
+  }
+  return open;
+}
+
 /** Fields of one line split at `d` outside double quotes (for delimiter detection only). */
 function countFields(line: string, d: string): number {
   let n = 1;
@@ -283,6 +321,14 @@ async function readCsv(file: string, p: IngestParams, info: (m: string) => void,
       info: true,
     }) as unknown as { record: string[]; info: { lines: number } }[];
   } catch (e) {
+    // csv-parse names the end of the file for a quote that never closes: name where it opens
+    const open = (e as { code?: string }).code === 'CSV_QUOTE_NOT_CLOSED' ? unclosedQuote(text, delimiter) : null;
+    if (open) {
+      throw new StepError(
+        `cannot parse ${file} as CSV: the quote opened at line ${open.line}, column ${open.col} is never closed (everything after it, to the end of the file, would be one cell). ` +
+          `Close the quote on line ${open.line}, or double a quote inside a quoted cell ("").`,
+      );
+    }
     throw new StepError(`cannot parse ${file} as CSV: ${(e as Error).message}. Check the delimiter (param delimiter) and the quoting on that line.`);
   }
   if (p.header_row !== undefined) {
@@ -650,6 +696,15 @@ export function typeRaw(raw: Raw, p: IngestParams, file: string, warn: (m: strin
     }
     names[j] = to;
   }
+  // a column named __proto__/constructor/prototype would be dropped or misread as an object key
+  const kept = new Set(p.select ?? names);
+  const reserved = names.findIndex((n) => isUnsafeKey(n) && kept.has(n));
+  if (reserved >= 0) {
+    throw new StepError(
+      `${who}: column ${reserved + 1}: ${unsafeKeyMessage(names[reserved]!, 'column name')}. ` +
+        `Rename it with param columns ({new_name: ${JSON.stringify(raw.header[reserved])}}), leave it out with param select, or rename it in the file.`,
+    );
+  }
   if (new Set(names).size !== names.length) throw new StepError(`${who}: after renaming, two columns share a name (${listCols(names)}). Fix param columns.`);
   const required = new Set([...(p.require ?? []), ...(p.key ?? []), ...Object.keys(p.types ?? {}), ...(p.select ?? [])]);
   const missing = [...required].filter((c) => !names.includes(c));
@@ -766,6 +821,11 @@ export function typeRaw(raw: Raw, p: IngestParams, file: string, warn: (m: strin
   return table;
 }
 
+/** What a non-regular file is, for messages. */
+export function describeNonFile(st: import('node:fs').Stats): string {
+  return st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a named pipe (FIFO)' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isSocket() ? 'a socket' : 'not a regular file';
+}
+
 export default defineStep<IngestParams>({
   kind: 'ingest',
   doc: 'Read a CSV (UTF-8/BOM/GBK/GB18030), XLSX or Arrow IPC file into a table: rename, type, NA markers, unique key check.',
@@ -779,7 +839,12 @@ export default defineStep<IngestParams>({
     if (!existsSync(file)) {
       throw new StepError(`file not found: ${file} (param path "${p.path}", relative to ${ctx.baseDir}). Fix the path or override it with --set ${ctx.nodeId}.path=...`);
     }
-    if (statSync(file).size === 0) throw new StepError(`${file} is empty (0 bytes). Point path at a file with a header line and data rows.`);
+    // only regular files: a FIFO would block forever, /dev/zero never ends, a directory gives a bare EISDIR
+    const st = statSync(file);
+    if (!st.isFile()) {
+      throw new StepError(`${file} (param path "${p.path}") is ${describeNonFile(st)}, not a regular file; point path at a data file`);
+    }
+    if (st.size === 0) throw new StepError(`${file} is empty (0 bytes). Point path at a file with a header line and data rows.`);
     const head = new Uint8Array(4096);
     const fd = openSync(file, 'r');
     const got = readSync(fd, head, 0, head.length, 0);

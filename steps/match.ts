@@ -30,7 +30,7 @@
 import { CONTRACT } from './common/contracts.js';
 import { z } from 'zod';
 import { defineStep, StepError, type Artifact } from '../engine/types.js';
-import { type Column, hasCol, isNumeric, makeTable, takeRows, withColumn, strCol } from '../engine/table.js';
+import { type Column, hasCol, isNumeric, makeTable, takeRows, withColumn, strCol, notNumericWhy } from '../engine/table.js';
 import { applyFilters, whereSchema, excludeSchema } from './common/filter.js';
 import { fitBinary, GlmError } from '../stats/glm.js';
 import { nearestNeighbor, matchWithin, attWeights, sampleSd, type NearestResult } from '../stats/match.js';
@@ -81,7 +81,7 @@ export default defineStep<MatchParams>({
 
     const need = (col: string, param: string, numeric: boolean) => {
       if (!hasCol(filtered, col)) throw new StepError(`params.${param}: column "${col}" does not exist; columns are: ${a.table.names.join(', ')}`);
-      if (numeric && !isNumeric(filtered.columns[col]!)) throw new StepError(`params.${param}: column "${col}" is text; a numeric column is required (convert it in a clean step)`);
+      if (numeric && !isNumeric(filtered.columns[col]!)) throw new StepError(`params.${param}: column "${col}" ${notNumericWhy(filtered.columns[col]!)}; a numeric column is required (convert it in a clean step)`);
     };
     need(p.treat, 'treat', true);
     p.covariates.forEach((c) => need(c, 'covariates', true));

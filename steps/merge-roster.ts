@@ -26,7 +26,7 @@ import { z } from 'zod';
 import { defineStep, StepError } from '../engine/types.js';
 import { readCsvRecords } from './common/csv-records.js';
 import { editDistance } from './common/suggest.js';
-import { hasCol, isNumeric, type Table, takeRows, withColumn } from '../engine/table.js';
+import { hasCol, isNumeric, type Table, takeRows, withColumn, notNumericWhy } from '../engine/table.js';
 
 const params = z.strictObject({
   roster: z.string().default('data/pilot-zones.csv').describe('pilot-zone roster CSV (year, name_en, code; optional name_zh, level, parent_code), relative to the YAML'),
@@ -140,7 +140,7 @@ export default defineStep<MergeRosterParams>({
     if (!hasCol(t, p.code)) throw new StepError(`the panel has no code column "${p.code}"; its columns are: ${t.names.join(', ')}. Set param code.`);
     if (!hasCol(t, p.year)) throw new StepError(`the panel has no year column "${p.year}"; its columns are: ${t.names.join(', ')}. Set param year.`);
     const yc = t.columns[p.year]!;
-    if (!isNumeric(yc)) throw new StepError(`year column "${p.year}" is text; it must be numeric.`);
+    if (!isNumeric(yc)) throw new StepError(`year column "${p.year}" ${notNumericWhy(yc)}; it must be numeric.`);
     const rawCode = t.columns[p.code]!;
     const codeStr = (i: number): string | null => {
       const v = rawCode[i];

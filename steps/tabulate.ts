@@ -39,6 +39,10 @@ const params = z.strictObject({
     .describe('spanning header over consecutive columns, e.g. [{label: PSM-DID, span: 1}, {label: Alternative outcomes, span: 2}]; spans must add up to the number of models'),
   rows: z.array(rowSpec).optional().describe('terms to show, in order (others are left out); default: all, treatment first, _cons last'),
   drop: z.array(z.string()).default([]).describe('terms to leave out'),
+  allow_dropped_treatment: z
+    .boolean()
+    .default(false)
+    .describe('allow a term listed in rows that a model dropped as collinear (printed as a blank cell); default false: the step fails naming the model and why'),
   rename: z
     .record(z.string(), z.string())
     .default({})
@@ -106,6 +110,26 @@ export function modelsOf(input: Artifact | Artifact[] | undefined): Model[] {
   });
 }
 
+/**
+ * A term the table asks for (param rows) that a model dropped as collinear would print as a blank
+ * cell: fail naming the model, the term and why (the model's `dropped.collinear_why`).
+ */
+function checkRowsNotDropped(models: Model[], rows: string[], rename: Record<string, string>): void {
+  models.forEach((m, i) => {
+    const d = m.dropped as { collinear?: unknown; collinear_why?: Record<string, unknown> } | undefined;
+    const collinear = d && Array.isArray(d.collinear) ? d.collinear.filter((t): t is string => typeof t === 'string') : [];
+    for (const orig of collinear) {
+      const shownAs = Object.prototype.hasOwnProperty.call(rename, orig) ? rename[orig]! : orig;
+      if (!rows.includes(shownAs)) continue;
+      const why = d?.collinear_why && typeof d.collinear_why[orig] === 'string' ? ` (${d.collinear_why[orig]})` : '';
+      throw new StepError(
+        `models[${i}] (y = ${m.y}) dropped "${orig}" as collinear${why}, but param rows asks for ${shownAs === orig ? 'it' : `"${shownAs}"`}: its cell would be blank. ` +
+          `Fix the model (treatment column / fixed effects), remove the row, or set allow_dropped_treatment: true`,
+      );
+    }
+  });
+}
+
 /** A model with its terms renamed (param rename); two terms of one model may not end up with the same name. */
 function renamed(m: Model, rename: Record<string, string>, i: number): Model {
   const coefficients = m.coefficients.map((c) => ({ ...c, term: rename[c.term] ?? c.term }));
@@ -145,6 +169,7 @@ export default defineStep<Params>({
       const span = p.groups.reduce((s, g) => s + g.span, 0);
       if (span !== models.length) throw new StepError(`param groups spans ${span} columns but ${models.length} models are wired`);
     }
+    if (p.rows && !p.allow_dropped_treatment) checkRowsNotDropped(models, p.rows.map((r) => (typeof r === 'string' ? r : r.term)), p.rename);
     const shown = Object.keys(p.rename).length === 0 ? models : models.map((m, i) => renamed(m, p.rename, i));
     const layout = regressionLayout(shown, {
       title: p.title,

@@ -107,7 +107,16 @@ export class ConfigErrors extends ConfigError {
 /** Throws the collected errors (sorted by file position, stable) if there are any. */
 export function throwIfAny(errors: ConfigError[]): void {
   if (errors.length === 0) return;
-  const sorted = errors
+  // one error per location and message: foreach expansions share their YAML (a `${typo}` in a
+  // step with 3 expansions is one mistake, reported once)
+  const seen = new Set<string>();
+  const unique = errors.filter((e) => {
+    const k = `${e.file}\0${e.line}\0${e.col}\0${e.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+  const sorted = unique
     .map((e, i) => ({ e, i }))
     .sort((a, b) => a.e.line - b.e.line || a.e.col - b.e.col || a.i - b.i)
     .map((x) => x.e);

@@ -98,10 +98,30 @@ export function normalize(raw: RawPipeline, overrides: readonly ParamOverride[] 
   const nodes: NormNode[] = [];
   const expansions = new Map<string, string[]>(); // foreach base id → expansion ids
   const inRaw = new Map<NormNode, unknown>();
+  let expanded = 0; // nodes from foreach so far
   for (const step of raw.steps) {
     const r = resolved.get(step.id);
     if (!r) continue;
     const vars = r.foreach ? Object.entries(r.foreach.value) : [];
+    if (vars.length) {
+      // bound the expansion before building it (100 × 100 × 100 took minutes and gigabytes)
+      const count = vars.reduce((acc, [, vals]) => acc * vals.length, 1);
+      if (expanded + count > raw.foreachLimit) {
+        const f = r.foreach!;
+        const inherited = step.data.foreach === undefined;
+        errors.push(
+          raw.src.error(
+            inherited ? (locate(step.node, ['extends']).value ?? step.keyNode) : (f.keyNode ?? f.node),
+            `foreach${inherited ? ' (inherited through extends)' : ''} expands step "${step.id}" to ${count.toLocaleString('en-US')} nodes (${vars.map(([k, v]) => `${k}: ${v.length}`).join(' × ')})` +
+              `${expanded > 0 ? `, after ${expanded.toLocaleString('en-US')} from earlier foreach steps` : ''}; the limit is ${raw.foreachLimit.toLocaleString('en-US')} nodes`,
+            'use fewer values, or raise the limit with a top-level `foreach_limit: N` if you really mean to run that many nodes',
+          ),
+        );
+        expansions.set(step.id, []);
+        continue;
+      }
+      expanded += count;
+    }
     const combos = vars.length ? product(vars) : [undefined];
     const ids = new Set<string>();
     if (vars.length) expansions.set(step.id, []);
@@ -160,6 +180,8 @@ export function normalize(raw: RawPipeline, overrides: readonly ParamOverride[] 
       return [];
     }
     const m = /^([A-Za-z_][A-Za-z0-9_-]*)(\[[^\]]*\])?(?:\.([A-Za-z_][A-Za-z0-9_-]*))?$/.exec(text);
+    // a `${var}` left in place was an unknown foreach variable, already reported at this spot
+    if (!m && current?.bindings && VAR_ANY.test(text)) return [];
     if (!m) {
       errors.push(raw.src.error(yaml, `invalid input reference "${text}"`, 'write `ID`, `ID.OUTPUT`, or `base[value]` for a foreach expansion'));
       return [];
@@ -345,6 +367,7 @@ function product(vars: [string, (string | number | boolean)[]][]): Record<string
   return acc;
 }
 
+const VAR_ANY = /\$\{[A-Za-z_][A-Za-z0-9_-]*\}/;
 const WHOLE = /^\$\{([A-Za-z_][A-Za-z0-9_-]*)\}$/;
 const VAR = /\$\{([A-Za-z_][A-Za-z0-9_-]*)\}/g;
 
@@ -354,12 +377,12 @@ export function substitute(v: unknown, b: Record<string, unknown>, unknown: (nam
     if (!v.includes('${')) return v;
     const whole = WHOLE.exec(v);
     if (whole) {
-      if (whole[1]! in b) return b[whole[1]!];
+      if (Object.hasOwn(b, whole[1]!)) return b[whole[1]!];
       unknown(whole[1]!);
       return v;
     }
     return v.replace(VAR, (s, name: string) => {
-      if (name in b) return String(b[name]);
+      if (Object.hasOwn(b, name)) return String(b[name]);
       unknown(name);
       return s;
     });

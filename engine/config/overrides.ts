@@ -15,6 +15,7 @@
 import { createRequire } from 'node:module';
 import type { ParamOverride } from '../spec.js';
 import { overrideError } from './errors.js';
+import { isUnsafeKey, unsafeKeyMessage } from '../safe-keys.js';
 
 const LHS = /^([A-Za-z_][A-Za-z0-9_-]*(?:\[[^\]]*\])?)\.([A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*)$/;
 
@@ -34,13 +35,33 @@ export function parseOverride(arg: string): ParamOverride {
       'write the step id, a dot, then the param (a dot path for nested params), e.g. by_region[east].where.year',
     );
   }
+  const badSeg = m[2]!.split('.').find(isUnsafeKey);
+  if (badSeg !== undefined) throw overrideError(arg, unsafeKeyMessage(badSeg, 'param path segment'), 'set the param by its own name');
   let value: unknown;
   try {
     value = rhs.trim() === '' ? null : yamlParse()(rhs);
   } catch (e) {
     throw overrideError(arg, `VALUE is not valid YAML: ${(e as { reason?: string }).reason ?? (e as Error).message.split('\n')[0]}`, 'quote it, e.g. --set \'a.b="x: y"\'');
   }
+  const badKey = unsafeKeyIn(value);
+  if (badKey !== undefined) throw overrideError(arg, unsafeKeyMessage(badKey, 'key in VALUE'), 'rename the key');
   return { id: m[1]!, param: m[2]!, value: value === undefined ? null : value, arg };
+}
+
+/** The first reserved key anywhere in a parsed VALUE (iterative walk). */
+function unsafeKeyIn(v: unknown): string | undefined {
+  const stack = [v];
+  while (stack.length > 0) {
+    const x = stack.pop();
+    if (Array.isArray(x)) stack.push(...x);
+    else if (isPlainObject(x)) {
+      for (const k of Object.getOwnPropertyNames(x)) {
+        if (isUnsafeKey(k)) return k;
+        stack.push(x[k]);
+      }
+    }
+  }
+  return undefined;
 }
 
 /** js-yaml's load (core schema, as for the pipeline file), loaded on first use. */

@@ -9,9 +9,10 @@
  * const raw = checkSchema(doc, src);   // throws ConfigError(s) with file:line:col
  */
 import { z } from 'zod';
-import { LineIndex, YamlSyntaxError, parseYamlTree, type YMap, type YNode, type YamlTree } from './yaml-tree.js';
+import { LineIndex, YamlLimitError, YamlSyntaxError, parseYamlTree, type YMap, type YNode, type YamlTree } from './yaml-tree.js';
 import { ConfigError, didYouMean, throwIfAny } from './errors.js';
 import { Source, locate } from './source.js';
+import { unsafeKeyMessage } from '../safe-keys.js';
 
 /** Step ids: a letter or `_`, then letters, digits, `_` or `-` (no dots or brackets: those address outputs and foreach expansions). */
 export const STEP_ID = /^[A-Za-z_][A-Za-z0-9_-]*$/;
@@ -61,6 +62,9 @@ export const stepSchema = z
   })
   .describe('A pipeline step');
 
+/** Default of the top-level `foreach_limit`: nodes all foreach expansions of a pipeline may add up to. */
+export const DEFAULT_FOREACH_LIMIT = 10_000;
+
 /** The zod schema of the whole YAML document. */
 export const pipelineSchema = z
   .strictObject({
@@ -70,6 +74,11 @@ export const pipelineSchema = z
       .min(0, { error: 'expected `seed` to be a non-negative integer' })
       .optional()
       .describe('Root of every random stream (default 0)'),
+    foreach_limit: z
+      .int({ error: 'expected `foreach_limit` to be an integer' })
+      .min(1, { error: 'expected `foreach_limit` to be a positive integer' })
+      .optional()
+      .describe(`Most nodes all foreach steps may expand to together (default ${DEFAULT_FOREACH_LIMIT}); a larger product is an error at its foreach`),
     steps: z
       .record(z.string().regex(STEP_ID), stepSchema, { error: 'expected `steps` to be a map {id: step}' })
       .describe('The steps, by id'),
@@ -95,6 +104,8 @@ export interface RawPipeline {
   doc: YamlTree;
   name?: string;
   seed?: number;
+  /** Top-level `foreach_limit` (default {@link DEFAULT_FOREACH_LIMIT}). */
+  foreachLimit: number;
   steps: RawStep[];
   byId: Map<string, RawStep>;
 }
@@ -107,10 +118,18 @@ export function parseYaml(file: string, text: string): { doc: YamlTree; src: Sou
   try {
     doc = parseYamlTree(text, lines);
   } catch (e) {
+    if (e instanceof YamlLimitError) throw src.errorAt(e.offset, e.end, e.reason, e.hint);
     if (!(e instanceof YamlSyntaxError)) throw e;
     throw src.errorAt(e.offset, e.offset + 1, `YAML syntax: ${e.reason}`, syntaxHint(e.reason));
   }
   const errors: ConfigError[] = [];
+  for (const k of doc.badKeys) {
+    errors.push(
+      k.key === '<<'
+        ? src.error(k, 'YAML merge keys (`<<`) are not supported', 'use `extends: ID` to inherit a step')
+        : src.error(k, unsafeKeyMessage(k.key!, 'name (step id, param, derive/where key, foreach variable)'), 'rename it (a data column of that name: rename it in the source file)'),
+    );
+  }
   for (const d of doc.duplicates) {
     const line = src.pos(d.first).line;
     errors.push(
@@ -167,13 +186,14 @@ export function checkSchema(doc: YamlTree, src: Source): RawPipeline {
     doc,
     ...(data.name !== undefined ? { name: data.name } : {}),
     ...(data.seed !== undefined ? { seed: data.seed } : {}),
+    foreachLimit: data.foreach_limit ?? DEFAULT_FOREACH_LIMIT,
     steps,
     byId,
   };
 }
 
 const STEP_KEYS = ['kind', 'in', 'with', 'extends', 'foreach', 'publish'];
-const TOP_KEYS = ['name', 'seed', 'steps'];
+const TOP_KEYS = ['name', 'seed', 'foreach_limit', 'steps'];
 
 function issueErrors(src: Source, root: YNode | undefined, iss: z.core.$ZodIssue): ConfigError[] {
   const p = iss.path;

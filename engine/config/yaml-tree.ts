@@ -7,6 +7,7 @@
  * @example
  * const { value, root, lines } = parseYamlTree(text); // throws YamlSyntaxError
  */
+import { UNSAFE_KEYS } from '../safe-keys.js';
 import { EVENT_ID, SCALAR_STYLE, constructFromEvents, getScalarValue, parseEvents, type Event } from 'js-yaml';
 
 export interface YBase {
@@ -68,6 +69,29 @@ export class LineIndex {
   }
 }
 
+/** A YAML size limit exceeded (alias expansion, nesting depth) at an offset; not a syntax error. */
+export class YamlLimitError extends Error {
+  constructor(
+    readonly reason: string,
+    readonly offset: number,
+    readonly end: number,
+    readonly hint: string,
+  ) {
+    super(reason);
+    this.name = 'YamlLimitError';
+  }
+}
+
+/**
+ * Bound on the nodes that aliases add when expanded (the expanded document's node count minus the
+ * written one). An alias is shared when loaded, but every later pass that copies or walks `with`
+ * (extends' deep merge, foreach substitution, zod) expands it: a 700-byte "billion laughs" bomb
+ * inside a foreach step grew to 4 GB. Written pipelines use a few aliases; 1,000,000 extra nodes
+ * is far above that and still walks in well under a second.
+ */
+export const MAX_ALIAS_EXPANSION = 1_000_000;
+
+
 export interface YamlTree {
   /** The document as plain JavaScript (undefined for an empty document, or when keys repeat). */
   value: unknown;
@@ -76,6 +100,8 @@ export interface YamlTree {
   /** The root node (undefined for an empty document). */
   root: YNode | undefined;
   lines: LineIndex;
+  /** Keys named `__proto__`, `constructor` or `prototype`, or `<<` (when any, `value` is not constructed). */
+  badKeys: YScalar[];
 }
 
 /** Parses one YAML document; throws {@link YamlSyntaxError} with the offset of the problem. */
@@ -94,15 +120,79 @@ export function parseYamlTree(text: string, lines: LineIndex = new LineIndex(tex
   const root = buildTree(events, text);
   // Repeated keys are reported by the loader itself (with both positions), before construction.
   const dups = duplicates(root);
+  const badKeys = guardTree(root, text);
   let value: unknown;
-  if (dups.length === 0) {
+  if (dups.length === 0 && badKeys.length === 0) {
     try {
       value = constructFromEvents(events, { source: text })[0];
     } catch (e) {
       throw toSyntaxError(e);
     }
   }
-  return { value, duplicates: dups, root, lines };
+  return { value, duplicates: dups, root, lines, badKeys };
+}
+
+/**
+ * One iterative pass (no recursion: a deeply nested document cannot overflow the stack) over the
+ * node DAG: the node count after alias expansion (memoized per node, so a bomb is measured without
+ * being expanded), aliases that refer to a node they are inside of, and keys that may not become
+ * object keys. Throws {@link YamlLimitError} at the alias when expansion exceeds
+ * {@link MAX_ALIAS_EXPANSION}; returns the bad keys.
+ */
+export function guardTree(root: YNode | undefined, text: string, maxExtra = MAX_ALIAS_EXPANSION): YScalar[] {
+  const bad: YScalar[] = [];
+  if (!root) return bad;
+  const size = new Map<YNode, number>();
+  const open = new Set<YNode>();
+  let written = 0;
+  let worst: { alias: YAlias; size: number } | undefined;
+  const children = (n: YNode): YNode[] => (n.kind === 'map' ? n.items.flatMap((it) => [it.key, it.value]) : n.kind === 'seq' ? n.items : []);
+  // post-order with an explicit stack: [node, expanded?]
+  const stack: [YNode, boolean][] = [[root, false]];
+  while (stack.length > 0) {
+    const [n, ready] = stack.pop()!;
+    if (n.kind === 'alias') {
+      written++;
+      const t = n.target;
+      if (t && open.has(t)) {
+        throw new YamlLimitError(`the alias ${text.slice(n.range[0], n.range[1])} refers to a node it is inside of (a recursive structure)`, n.range[0], n.range[1], 'an alias may only repeat a node defined before it, outside it');
+      }
+      // the target was defined (and measured) before the alias: anchors precede their aliases
+      const s = t ? (size.get(t) ?? 1) : 1;
+      size.set(n, s);
+      if (!worst || s > worst.size) worst = { alias: n, size: s };
+      continue;
+    }
+    if (!ready) {
+      written++;
+      if (n.kind === 'map') for (const it of n.items) if (it.key.kind === 'scalar' && it.key.key !== undefined && (UNSAFE_KEYS.has(it.key.key) || it.key.key === '<<')) bad.push(it.key);
+      const cs = children(n);
+      if (cs.length === 0) {
+        size.set(n, 1);
+        continue;
+      }
+      open.add(n);
+      stack.push([n, true]);
+      for (let i = cs.length - 1; i >= 0; i--) stack.push([cs[i]!, false]);
+      continue;
+    }
+    open.delete(n);
+    let s = 1;
+    for (const c of children(n)) s += size.get(c) ?? 1;
+    size.set(n, s);
+  }
+  const total = size.get(root) ?? written;
+  if (total - written > maxExtra && worst) {
+    const name = text.slice(worst.alias.range[0], worst.alias.range[1]);
+    const fmt = (x: number) => (x >= 1e15 ? x.toExponential(1) : Math.round(x).toLocaleString('en-US'));
+    throw new YamlLimitError(
+      `YAML aliases expand the document from ${fmt(written)} to ${fmt(total)} nodes (the alias ${name} alone to ${fmt(worst.size)}); the limit is ${fmt(maxExtra)} added nodes`,
+      worst.alias.range[0],
+      worst.alias.range[1],
+      'aliases that repeat aliases multiply (a "billion laughs" document); write the values out, or use `extends:` to share params between steps',
+    );
+  }
+  return bad;
 }
 
 function toSyntaxError(e: unknown): YamlSyntaxError {

@@ -94,10 +94,35 @@ function tokenize(src: string): Tok[] {
   return toks;
 }
 
+/**
+ * Most levels of parentheses, function calls, prefix operators and `^` exponents inside each other.
+ * The parser and the evaluator recurse once per level: 100,000 nested parentheses overflowed the
+ * stack. Real expressions nest a handful of levels.
+ */
+export const MAX_NESTING = 200;
+/** Most levels of the syntax tree (nesting plus operators chained left to right, `a + b + c + …`). */
+export const MAX_TREE_DEPTH = 2000;
+
 /** Parse an expression into a syntax tree. Throws ExprError with the position of the problem. */
 export function parseExpr(src: string): Node {
   const toks = tokenize(src);
   let p = 0;
+  // nesting depth of the recursive descent, and the depth of each built node (bounded, see above)
+  let nesting = 0;
+  const enter = (t: Tok): void => {
+    if (++nesting > MAX_NESTING) {
+      throw new ExprError(`the expression is nested too deeply (more than ${MAX_NESTING} levels of parentheses, function calls, prefix operators or ^)`, t.pos, src);
+    }
+  };
+  const depthOf = new WeakMap<Node, number>();
+  const mk = <T extends Node>(n: T): T => {
+    const kids = n.t === 'un' ? [n.a] : n.t === 'bin' ? [n.a, n.b] : n.t === 'call' ? n.args : [];
+    let d = 1;
+    for (const k of kids) d = Math.max(d, (depthOf.get(k) ?? 1) + 1);
+    if (d > MAX_TREE_DEPTH) throw new ExprError(`the expression is too deep (more than ${MAX_TREE_DEPTH} operators chained); split it over several derive columns`, n.pos, src);
+    depthOf.set(n, d);
+    return n;
+  };
   const peek = () => toks[p]!;
   const isOp = (...vs: string[]) => peek().k === 'op' && vs.includes(peek().v);
   const isWord = (...vs: string[]) => peek().k === 'id' && vs.includes(peek().v);
@@ -112,7 +137,7 @@ export function parseExpr(src: string): Node {
     let a = next();
     while (test()) {
       const t = toks[p++]!;
-      a = { t: 'bin', op: norm(t.v), a, b: next(), pos: t.pos };
+      a = mk({ t: 'bin', op: norm(t.v), a, b: next(), pos: t.pos });
     }
     return a;
   };
@@ -124,7 +149,7 @@ export function parseExpr(src: string): Node {
       const t = toks[p++]!;
       const b = addE();
       if (isOp('<', '<=', '>', '>=', '==', '!=')) fail('comparisons cannot be chained; use "and"');
-      return { t: 'bin', op: t.v, a, b, pos: t.pos };
+      return mk({ t: 'bin', op: t.v, a, b, pos: t.pos });
     }
     return a;
   };
@@ -133,7 +158,10 @@ export function parseExpr(src: string): Node {
   const unary = (): Node => {
     if (isOp('-', '−') || isOp('!') || isWord('not')) {
       const t = toks[p++]!;
-      return { t: 'un', op: t.v === '−' ? '-' : t.v === '-' ? '-' : 'not', a: unary(), pos: t.pos };
+      enter(t);
+      const a = unary();
+      nesting--;
+      return mk({ t: 'un', op: t.v === '−' ? '-' : t.v === '-' ? '-' : 'not', a, pos: t.pos });
     }
     return power();
   };
@@ -141,7 +169,10 @@ export function parseExpr(src: string): Node {
     const a = primary();
     if (isOp('^')) {
       const t = toks[p++]!;
-      return { t: 'bin', op: '^', a, b: unary(), pos: t.pos };
+      enter(t);
+      const b = unary();
+      nesting--;
+      return mk({ t: 'bin', op: '^', a, b, pos: t.pos });
     }
     return a;
   };
@@ -162,21 +193,24 @@ export function parseExpr(src: string): Node {
         const arity = FUNCS[t.v];
         if (arity === undefined) throw new ExprError(`unknown function "${t.v}" (known: ${Object.keys(FUNCS).join(', ')})`, t.pos, src);
         p++;
+        enter(t);
         const args: Node[] = [orE()];
         while (isOp(',')) {
           p++;
           args.push(orE());
         }
         expect(')');
+        nesting--;
         if (args.length !== arity) throw new ExprError(`${t.v}() takes ${arity} argument(s), got ${args.length}`, t.pos, src);
-        return { t: 'call', fn: t.v, args, pos: t.pos };
+        return mk({ t: 'call', fn: t.v, args, pos: t.pos });
       }
       return { t: 'col', name: t.v, pos: t.pos };
     }
     if (isOp('(')) {
-      p++;
+      enter(toks[p++]!);
       const e = orE();
       expect(')');
+      nesting--;
       return e;
     }
     return fail('expected a number, column, function or "("');

@@ -11,6 +11,7 @@
  */
 import { z } from 'zod';
 import { StepError } from '../../engine/types.js';
+import { isUnsafeKey, unsafeKeyMessage } from '../../engine/safe-keys.js';
 import { type Table, hasCol, isNumeric, filterRows } from '../../engine/table.js';
 
 const scalar = z.union([z.number(), z.string(), z.boolean()]);
@@ -35,6 +36,7 @@ export type Exclude = z.infer<typeof excludeSchema>;
 type Scalar = z.infer<typeof scalar>;
 
 function cellGetter(t: Table, col: string): (i: number) => number | string | null {
+  if (isUnsafeKey(col)) throw new StepError(`filter: ${unsafeKeyMessage(col, 'column name')}`);
   if (!hasCol(t, col)) throw new StepError(`filter column "${col}" does not exist; columns are: ${t.names.join(', ')}`);
   const c = t.columns[col]!;
   if (isNumeric(c)) return (i) => (Number.isNaN(c[i]!) ? null : c[i]!);

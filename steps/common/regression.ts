@@ -15,7 +15,7 @@
  */
 import { z } from 'zod';
 import { StepError, type StepContext } from '../../engine/types.js';
-import { type Table, hasCol, isNumeric } from '../../engine/table.js';
+import { type Table, hasCol, isNumeric, notNumericWhy } from '../../engine/table.js';
 import { applyFilters, whereSchema, excludeSchema, type Where, type Exclude } from './filter.js';
 import { factorize, type Factor } from '../../stats/fe.js';
 import { feols, type FeolsResult } from '../../stats/ols.js';
@@ -121,7 +121,7 @@ export function prepareRegression(input: Table, spec: RegressionSpec, extraCols:
   const dup = spec.x.filter((c, i) => spec.x.indexOf(c) !== i || c === spec.y);
   if (dup.length > 0) throw new StepError(`column "${dup[0]}" is listed twice among y/treat/controls`);
   for (const c of numericNeeded) {
-    if (!isNumeric(table.columns[c]!)) throw new StepError(`column "${c}" is text; y, treat, controls and weights must be numeric (convert it in a clean step)`);
+    if (!isNumeric(table.columns[c]!)) throw new StepError(`column "${c}" ${notNumericWhy(table.columns[c]!)}; y, treat, controls and weights must be numeric (convert it in a clean step)`);
   }
   if (table.nrows === 0) throw new StepError(`no rows left after where/exclude filters`);
   const n0 = table.nrows;
@@ -218,7 +218,8 @@ export function modelJson(fit: FeolsResult, spec: RegressionSpec, prep: Prepared
     fixed_effects: spec.fe,
     vcov: { type: spec.vcov, by: spec.cluster.length > 0 && spec.vcov === 'cluster' ? spec.cluster : null, df: fit.dfT, k: fit.dofK, nested_fe: fit.nested },
     coefficients: fit.coefficients,
-    dropped: { singletons: fit.singletons, collinear: fit.collinear, missing: prep.missing, filtered: prep.filteredOut },
+    // collinear_why only when something was dropped (models without drops keep their bytes)
+    dropped: { singletons: fit.singletons, collinear: fit.collinear, ...(fit.collinear.length > 0 ? { collinear_why: { ...fit.collinearWhy } } : {}), missing: prep.missing, filtered: prep.filteredOut },
     nobs_by_fe: fit.nobsByFe,
     level: spec.level,
     weights: spec.weights ?? null,
@@ -230,5 +231,25 @@ export function modelJson(fit: FeolsResult, spec: RegressionSpec, prep: Prepared
 /** Report singletons and collinear drops through the context. */
 export function reportDrops(ctx: StepContext, fit: FeolsResult): void {
   if (fit.singletons > 0) ctx.info(`dropped ${fit.singletons} singleton observation(s)`);
-  if (fit.collinear.length > 0) ctx.warn(`dropped collinear regressor(s): ${fit.collinear.join(', ')}`);
+  if (fit.collinear.length > 0) ctx.warn(`dropped collinear regressor(s): ${fit.collinear.map((t) => `${t} (${fit.collinearWhy[t] ?? 'collinear'})`).join(', ')}`);
+}
+
+/** Param of estimate: publish a model whose treatment was dropped as collinear (default: an error). */
+export const allowDroppedTreatmentParam = z
+  .boolean()
+  .default(false)
+  .describe('allow the treatment (or a `test` term) to be dropped as collinear with the fixed effects / constant; default false: the step fails naming why');
+
+/**
+ * Fail when one of `needed` (the treatment, terms a table asks for) was dropped as collinear,
+ * naming why (constant, which fixed effect absorbed it, or the regressors before it).
+ */
+export function checkNeededTerms(fit: FeolsResult, needed: string[], what: string): void {
+  const lost = needed.filter((t) => fit.collinear.includes(t));
+  if (lost.length === 0) return;
+  const why = lost.map((t) => `"${t}" is ${fit.collinearWhy[t] ?? 'collinear'}`).join('; ');
+  throw new StepError(
+    `the ${what} ${lost.length > 1 ? 'were' : 'was'} dropped as collinear: ${why}. Its coefficient would be missing from every table; ` +
+      `check the treatment column and the fixed effects (a treatment constant within a fixed effect's levels is absorbed by it), or set allow_dropped_treatment: true to publish the model without it`,
+  );
 }

@@ -10,7 +10,7 @@
  */
 import { z } from 'zod';
 import { StepError } from '../../engine/types.js';
-import { type Table, hasCol, isNumeric } from '../../engine/table.js';
+import { type Table, hasCol, isNumeric, notNumericWhy } from '../../engine/table.js';
 import { applyFilters, whereSchema, excludeSchema, type Where, type Exclude } from './filter.js';
 import { factorize, type Factor } from '../../stats/fe.js';
 import { staggeredPanel, StaggeredError, type StaggeredPanel } from '../../stats/staggered.js';
@@ -56,7 +56,7 @@ export function prepareDid(
   const needed = [...numeric, p.unit, clusterCol];
   const absent = [...new Set(needed.filter((c) => !hasCol(table, c)))];
   if (absent.length) throw new StepError(`column${absent.length > 1 ? 's' : ''} ${absent.map((c) => `"${c}"`).join(', ')} not found in the input table; columns are: ${table.names.join(', ')}`);
-  for (const c of numeric) if (!isNumeric(table.columns[c]!)) throw new StepError(`column "${c}" is text; it must be numeric (convert it in a clean step)`);
+  for (const c of numeric) if (!isNumeric(table.columns[c]!)) throw new StepError(`column "${c}" ${notNumericWhy(table.columns[c]!)}; it must be numeric (convert it in a clean step)`);
   if (controls.includes(p.y)) throw new StepError(`params.controls lists the outcome "${p.y}"`);
   const n0 = table.nrows;
   if (n0 === 0) throw new StepError(`no rows left after where/exclude filters`);

@@ -121,3 +121,45 @@ describe('estimate errors', () => {
     expect(model.dropped.filtered).toBeGreaterThan(0);
   });
 });
+
+// issue 9 item 12: a dropped treatment is an error naming why, unless allow_dropped_treatment
+describe('estimate: a treatment dropped as collinear', () => {
+  const synth = () => data('synth');
+  it('fails naming the fixed effect that absorbs it', async () => {
+    // xinv is constant within unit
+    await expect(run({ y: 'y', treat: 'xinv', fe: ['unit', 'year'], cluster: 'unit' }, synth())).rejects.toThrow(
+      /treatment was dropped as collinear: "xinv" is collinear with the fixed effect unit\b.*allow_dropped_treatment: true/,
+    );
+  });
+  it('fails naming a constant treatment', async () => {
+    const t = withColumn(synth(), 'one', new Float64Array(synth().nrows).fill(1));
+    await expect(run({ y: 'y', treat: 'one', controls: ['x1'], fe: ['unit'] }, t)).rejects.toThrow(/"one" is constant in the estimation sample/);
+  });
+  it('fails naming the regressors it is collinear with, and a dropped params.test term', async () => {
+    const s = synth();
+    const x1 = numCol(s, 'x1');
+    const t = withColumn(s, 'dd', Float64Array.from(x1, (v) => 2 * v));
+    await expect(run({ y: 'y', treat: ['x1', 'dd'], fe: ['unit'] }, t)).rejects.toThrow(/"dd" is collinear with the regressors before it \(x1\)/);
+  });
+  it('allow_dropped_treatment: true publishes the model, with the reason in dropped.collinear_why', async () => {
+    const { model, warnings } = await run({ y: 'y', treat: 'xinv', controls: ['x1'], fe: ['unit', 'year'], allow_dropped_treatment: true }, synth());
+    expect(model.dropped.collinear).toEqual(['xinv']);
+    expect(model.dropped.collinear_why).toEqual({ xinv: 'collinear with the fixed effect unit' });
+    expect(warnings.join(' ')).toMatch(/xinv \(collinear with the fixed effect unit\)/);
+  });
+  it('a dropped control is still only a warning (no collinear_why key when nothing is dropped)', async () => {
+    const { model } = await run({ y: 'y', treat: 'd', fe: ['unit', 'year'] }, synth());
+    expect(model.dropped.collinear_why).toBeUndefined();
+  });
+});
+
+// issue 9 item 14: an all-missing column is not reported as "is text"
+describe('estimate: an all-missing column', () => {
+  it('says it has no values', async () => {
+    const s = data('synth');
+    const t = withColumn(s, 'empty', new Array<string | null>(s.nrows).fill(null));
+    await expect(run({ y: 'y', treat: 'd', controls: ['empty'], fe: ['unit'] }, t)).rejects.toThrow(/column "empty" has no values \(every cell is missing, so it was read as text\); y, treat, controls/);
+    // a real text column still says text
+    await expect(run({ y: 'y', treat: 'sector', fe: ['unit'] }, s)).rejects.toThrow(/"sector" is text/);
+  });
+});

@@ -9,6 +9,7 @@
  * The store is a temp dir; nothing is written into the repository's artifacts/ or results/.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -155,5 +156,44 @@ describe('bad input through pipeline.yaml: fails, names file + place + fix, cach
       failing: 'ingest',
       patterns: [/panel\.xlsx has no sheet "Sheet1"; its sheets are: "Panel"\. Set param sheet to one of them/],
     });
+  }, 30_000);
+});
+
+// issue 9 item 11: only regular files are read (a FIFO would block forever, /dev/zero never ends)
+// and item 13: a column named __proto__ / constructor / prototype is an error, not a silent drop
+describe('issue 9: non-regular data paths and reserved column names', () => {
+  const fifo = path.join(tmp, 'pipe.csv');
+  execFileSync('mkfifo', [fifo]);
+  const cases: Case[] = [
+    { name: 'a directory', sets: [ing(tmp)], target: 'ingest', failing: 'ingest', patterns: [/repro-bad-input-\w+ \(param path ".*"\) is a directory, not a regular file; point path at a data file/] },
+    { name: 'a FIFO', sets: [ing(fifo)], target: 'ingest', failing: 'ingest', patterns: [/pipe\.csv is a named pipe \(FIFO\), not a regular file \(path param ".*pipe\.csv"\); only regular files are read/] },
+    { name: '/dev/zero', sets: [ing('/dev/zero')], target: 'ingest', failing: 'ingest', patterns: [/^\/dev\/zero is a device, not a regular file \(path param "\/dev\/zero"\)/] },
+    ...['__proto__', 'constructor', 'prototype'].map((k) => ({
+      name: `a column named ${k}`,
+      sets: [ing(write(`${k}.csv`, PANEL.replace(/^([^,\n]*,[^,\n]*,)city_en,/, `$1${k},`)))],
+      target: 'ingest',
+      failing: 'ingest',
+      patterns: [new RegExp(`column 3: "${k}" cannot be used as a column name: it is special in JavaScript objects`), new RegExp(`Rename it with param columns \\(\\{new_name: "${k}"\\}\\)`)],
+    })),
+  ];
+  it.each(cases)('$name: fails fast with a clear message, nothing cached', async (c) => {
+    const t0 = Date.now();
+    await runCase(c);
+    expect(Date.now() - t0).toBeLessThan(20_000);
+  }, 30_000);
+  it('makeTable refuses a reserved column name (any step)', async () => {
+    const { makeTable } = await import('../../engine/table.js');
+    expect(() => makeTable({ ['__proto__']: new Float64Array(1) } as never, ['__proto__'])).toThrow(/"__proto__" cannot be used as a column name/);
+    expect(Object.getPrototypeOf(makeTable({ a: new Float64Array(1) }).columns)).toBeNull();
+  });
+});
+
+// issue 9 item 14: an unterminated quote is reported where it opens, not at the end of the file
+describe('issue 9: an unterminated quote', () => {
+  it('names the line and column where the quote opens', async () => {
+    const bad = panelWith(40, (f) => f.map((v, j) => (j === col('city_en') ? `"${v}` : v)));
+    const msg = await runCase({ name: 'unterminated quote', sets: [ing(write('quote.csv', bad))], target: 'ingest', failing: 'ingest', patterns: [] });
+    const c = LINES[39]!.split(',').slice(0, col('city_en')).join(',').length + 2;
+    expect(msg).toMatch(new RegExp(`quote\\.csv as CSV: the quote opened at line 40, column ${c} is never closed .*Close the quote on line 40`));
   }, 30_000);
 });

@@ -415,3 +415,26 @@ needsSharedData(MPDTA).describe('tabulate on the real estimate step (mpdta)', ()
     expect(csv.find((r) => r.startsWith('lpop'))).toMatch(/^lpop,,-?\d/);
   });
 });
+
+// issue 9 item 12: a term the table asks for that a model dropped as collinear is an error
+describe('tabulate: a requested term dropped by a model', () => {
+  const dropped = (): Model => {
+    const m = structuredClone(m2) as Model & { dropped: Record<string, unknown> };
+    m.coefficients = m.coefficients.filter((c) => c.term !== 'did');
+    m.dropped = { ...(m.dropped ?? {}), collinear: ['did'], collinear_why: { did: 'collinear with the fixed effect city' } };
+    return m;
+  };
+  const go = (params: Record<string, unknown>) =>
+    def.run(renderCtx('table3'), { models: [m1, dropped()].map((value) => ({ type: 'json' as const, value })) }, def.params.parse({ formats: ['md'], ...params }));
+  it('fails naming the model, the term and why', async () => {
+    await expect(go({ rows: ['did', 'indus'] })).rejects.toThrow(/models\[1\] \(y = so2\) dropped "did" as collinear \(collinear with the fixed effect city\).*allow_dropped_treatment: true/);
+  });
+  it('follows rename, and allow_dropped_treatment: true prints the blank cell', async () => {
+    await expect(go({ rows: ['DID'], rename: { did: 'DID' } })).rejects.toThrow(/dropped "did".*asks for "DID"/);
+    const out = await go({ rows: ['did'], allow_dropped_treatment: true });
+    expect(out.md).toBeDefined();
+  });
+  it('a dropped term the table does not ask for is fine', async () => {
+    await expect(go({ rows: ['indus'] })).resolves.toBeDefined();
+  });
+});
