@@ -512,6 +512,59 @@ export function conditionalCSDeltaRM(beta: number[], sigma: Mat, numPre: number,
   return { grid, accept, lb: acc.length ? Math.min(...acc) : null, ub: acc.length ? Math.max(...acc) : null };
 }
 
+// ---------- Δ^SDRM: bound on the deviation from a linear trend (HonestDiD R/deltasdrm.R) ----------
+
+/**
+ * HonestDiD .create_A_SDRM: |second difference of δ at t| ≤ (1 or M̄ for post periods) × the second
+ * difference at pre period s (sign + or −), all-zero rows removed, the base column dropped.
+ */
+export function createA_SDRM(numPre: number, numPost: number, Mbar: number, s: number, maxPositive: boolean): Mat {
+  const T = numPre + numPost;
+  const Atilde = zeros(T - 1, T + 1);
+  for (let r = 0; r < T - 1; r++) { Atilde[r]![r] = 1; Atilde[r]![r + 1] = -2; Atilde[r]![r + 2] = 1; }
+  const v = new Array<number>(T + 1).fill(0);
+  v[numPre + s - 2] = 1; v[numPre + s - 1] = -2; v[numPre + s] = 1;
+  if (!maxPositive) for (let j = 0; j <= T; j++) v[j] = -v[j]!;
+  const AUB: Mat = [];
+  for (let r = 0; r < numPre - 1; r++) AUB.push([...v]);
+  for (let r = 0; r < numPost; r++) AUB.push(v.map((x) => Mbar * x));
+  const rows: Mat = [];
+  for (let r = 0; r < T - 1; r++) rows.push(Atilde[r]!.map((a, j) => a - AUB[r]![j]!));
+  for (let r = 0; r < T - 1; r++) rows.push(Atilde[r]!.map((a, j) => -a - AUB[r]![j]!));
+  const kept = rows.filter((row) => dotv(row, row) > 1e-10);
+  return kept.map((row) => row.filter((_, j) => j !== numPre));
+}
+
+/**
+ * computeConditionalCS_DeltaSDRM (bound "deviation from linear trend" of
+ * createSensitivityResults_relativeMagnitudes): the union over s ∈ {−(numPre−2), …, 0} and the sign of
+ * the ARP / hybrid confidence sets for Δ^SDRM_s(M̄), post-period moments only, on seq(−20 sd, 20 sd).
+ * Needs at least two pre periods.
+ */
+export function conditionalCSDeltaSDRM(beta: number[], sigma: Mat, numPre: number, numPost: number, l: number[], Mbar: number, opts: CsOptions): CsResult {
+  if (numPre < 2) throw new Error('Δ^SDRM (deviation from a linear trend) needs at least two pre periods');
+  const sdTheta = Math.sqrt(quad(sigma.slice(numPre).map((r) => r.slice(numPre)), l));
+  const o: Required<CsOptions> = {
+    alpha: opts.alpha,
+    hybrid: opts.hybrid,
+    kappa: opts.kappa ?? opts.alpha / 10,
+    gridPoints: opts.gridPoints ?? 1000,
+    gridLb: opts.gridLb ?? -20 * sdTheta,
+    gridUb: opts.gridUb ?? 20 * sdTheta,
+    seed: opts.seed ?? 0,
+  };
+  const grid = rSeq(o.gridLb, o.gridUb, o.gridPoints);
+  const accept = new Array<number>(grid.length).fill(0);
+  for (let s = -(numPre - 2); s <= 0; s++)
+    for (const pos of [true, false]) {
+      const A = createA_SDRM(numPre, numPost, Mbar, s, pos);
+      const a = arpGrid(beta, sigma, numPre, numPost, l, A, new Array<number>(A.length).fill(0), grid, o, true);
+      a.forEach((x, i) => (accept[i] = Math.max(accept[i]!, x)));
+    }
+  const acc = grid.filter((_, i) => accept[i] === 1);
+  return { grid, accept, lb: acc.length ? Math.min(...acc) : null, ub: acc.length ? Math.max(...acc) : null };
+}
+
 /** constructOriginalCS: l'β̂_post ± z_{1−α/2} √(l'Σ_post l). */
 export function originalCI(beta: number[], sigma: Mat, numPre: number, l: number[], alpha: number): { estimate: number; se: number; lb: number; ub: number } {
   const post = beta.slice(numPre);
