@@ -30,7 +30,7 @@ function solve(A: Mat, b: number[]): number[] {
     for (let r = c + 1; r < n; r++) if (Math.abs(M[r]![c]!) > Math.abs(M[p]![c]!)) p = r;
     [M[c], M[p]] = [M[p]!, M[c]!];
     const pv = M[c]![c]!;
-    if (pv === 0) throw new Error('FLCI: singular Newton system');
+    if (pv === 0) throw new Error('singular linear system');
     for (let r = c + 1; r < n; r++) {
       const f = M[r]![c]! / pv;
       if (f !== 0) for (let j = c; j <= n; j++) M[r]![j]! -= f * M[c]![j]!;

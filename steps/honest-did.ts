@@ -145,7 +145,12 @@ export default defineStep<Params>({
       const opts = { alpha: p.alpha, hybrid: (method === 'C-LF' ? 'LF' : 'ARP') as 'LF' | 'ARP', gridPoints: p.grid_points };
       let cs: { lb: number | null; ub: number | null; accept: number[] };
       if (method === 'FLCI') {
-        const f = findOptimalFLCI(est.beta, est.sigma, est.numPre, est.numPost, l, M, p.alpha);
+        let f: ReturnType<typeof findOptimalFLCI>;
+        try {
+          f = findOptimalFLCI(est.beta, est.sigma, est.numPre, est.numPost, l, M, p.alpha);
+        } catch (e) {
+          throw new StepError(`FLCI at M = ${M} failed (${(e as Error).message}): the pre-period block of sigma is singular; give a positive definite sigma or use method: conditional`);
+        }
         cs = { lb: f.lb, ub: f.ub, accept: [] };
       } else if (rm) cs = (linear ? conditionalCSDeltaSDRM : conditionalCSDeltaRM)(est.beta, est.sigma, est.numPre, est.numPost, l, M, opts);
       else cs = conditionalCSDeltaSD(est.beta, est.sigma, est.numPre, est.numPost, l, M, opts);

@@ -109,3 +109,11 @@ describe('honest-did bad input (FLCI, C-F, linear trend)', () => {
     await expect(run({ ...base, restriction: 'smoothness', m: [0], bound: 'deviation_from_linear_trend' })).rejects.toThrow(/bound deviation_from_linear_trend is for restriction relative_magnitude/);
   });
 });
+
+describe('honest-did FLCI bad input', () => {
+  it('a singular pre-period covariance stops FLCI with a clear error', async () => {
+    const { ctx } = makeCtx({ nodeId: 'hd' });
+    const p = honest.params.parse({ betahat: [0.1, 0.2, 0.3, 0.4], sigma: [[0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]], num_pre: 2, num_post: 2, restriction: 'smoothness', m: [0] });
+    await expect(honest.run(ctx, {}, p)).rejects.toThrow(/FLCI at M = 0 failed .*pre-period block of sigma is singular/);
+  });
+});
