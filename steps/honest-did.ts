@@ -15,8 +15,8 @@
  * magnitudes), `original` (json: the non-robust CI of the target), `breakdown` (json: the largest M̄
  * of the list whose robust CI excludes 0, or null).
  * Method defaults as HonestDiD: relative magnitudes → C-LF (also conditional; bound
- * deviation_from_linear_trend = Δ^SDRM); smoothness → FLCI (also conditional and C-LF; C-F is not
- * implemented yet and stops with an error).
+ * deviation_from_linear_trend = Δ^SDRM); smoothness → FLCI (also conditional, C-LF and C-F, the
+ * conditional-FLCI hybrid).
  */
 import { CONTRACT } from './common/contracts.js';
 import { z } from 'zod';
@@ -124,8 +124,6 @@ export default defineStep<Params>({
     if (!rm && p.mbar !== undefined) throw new StepError(`params.mbar is for restriction relative_magnitude; smoothness takes params.m`);
     const method = p.method ?? (rm ? 'C-LF' : 'FLCI');
     if (rm && method !== 'C-LF' && method !== 'conditional') throw new StepError(`method ${method} is not available for relative magnitudes; HonestDiD offers C-LF (default) and conditional`);
-    if (!rm && method === 'C-F')
-      throw new StepError(`smoothness with method C-F (conditional-FLCI hybrid) is not implemented yet; set params.method: FLCI (default), conditional or C-LF`);
     if (!rm && p.m === undefined) throw new StepError(`restriction smoothness needs params.m, the list of M values (bounds on the change in slope of the trend, in units of the outcome), e.g. m: [0, 0.01, 0.02]`);
     const pname = rm ? 'mbar' : 'm';
     const mbar = (rm ? p.mbar : p.m) ?? Array.from({ length: 10 }, (_, i) => (2 * i) / 9);
@@ -142,7 +140,7 @@ export default defineStep<Params>({
     const rows = { restriction: [] as string[], bound: [] as string[], M: [] as number[], lb: [] as number[], ub: [] as number[], method: [] as string[] };
     let breakdown: number | null = null;
     mbar.forEach((M, i) => {
-      const opts = { alpha: p.alpha, hybrid: (method === 'C-LF' ? 'LF' : 'ARP') as 'LF' | 'ARP', gridPoints: p.grid_points };
+      const opts = { alpha: p.alpha, hybrid: (method === 'C-LF' ? 'LF' : method === 'C-F' ? 'FLCI' : 'ARP') as 'LF' | 'ARP' | 'FLCI', gridPoints: p.grid_points };
       let cs: { lb: number | null; ub: number | null; accept: number[] };
       if (method === 'FLCI') {
         let f: ReturnType<typeof findOptimalFLCI>;

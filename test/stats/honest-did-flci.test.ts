@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../engine/paths.js';
 import { FoldedNormalQuantile, flciSetup, minVarianceW, worstCaseBiasGivenH } from '../../stats/flci.js';
-import { createA_SDRM } from '../../stats/honest-did.js';
+import { conditionalCSDeltaSD, createA_SDRM } from '../../stats/honest-did.js';
 import honest from '../../steps/honest-did.js';
 import { makeCtx } from '../steps/ctx.js';
 
@@ -97,15 +97,12 @@ describe('HonestDiD golden: relative magnitudes, bound deviation_from_linear_tre
   });
 });
 
-describe('honest-did bad input (FLCI, C-F, linear trend)', () => {
+describe('honest-did bad input (FLCI, linear trend)', () => {
   const base = { betahat: [0.1, 0.0, 0.2, 0.3], sigma: [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]].map((r) => r.map((x) => x * 0.01)), num_pre: 2, num_post: 2 };
   const run = (p: Record<string, unknown>) => {
     const { ctx } = makeCtx({ nodeId: 'hd' });
     return honest.run(ctx, {}, honest.params.parse(p));
   };
-  it('C-F is not implemented yet and says what to use', async () => {
-    await expect(run({ ...base, restriction: 'smoothness', m: [0], method: 'C-F' })).rejects.toThrow(/method C-F .*not implemented yet; set params\.method: FLCI \(default\), conditional or C-LF/);
-  });
   it('FLCI / C-F are for smoothness only', async () => {
     await expect(run({ ...base, mbar: [0], method: 'FLCI' })).rejects.toThrow(/method FLCI is not available for relative magnitudes/);
   });
@@ -121,4 +118,35 @@ describe('honest-did FLCI bad input', () => {
     const p = honest.params.parse({ betahat: [0.1, 0.2, 0.3, 0.4], sigma: [[0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]], num_pre: 2, num_post: 2, restriction: 'smoothness', m: [0] });
     await expect(honest.run(ctx, {}, p)).rejects.toThrow(/FLCI at M = 0 failed .*pre-period block of sigma is singular/);
   });
+});
+
+describe('HonestDiD golden: C-F (conditional-FLCI hybrid, smoothness), through the step', () => {
+  const gc = JSON.parse(fs.readFileSync(path.join(dir, 'golden-cf.json'), 'utf8'));
+  for (const c of gc.bc.cases) {
+    it(`bc: ${c.num_post} post period(s), M = ${c.m.join(', ')}: accepted grid points and bounds agree with R (R: make-cf.R)`, async () => {
+      const g = given('bc', c.num_pre, c.num_post);
+      const { ctx } = makeCtx({ nodeId: 'cf' });
+      const out = await honest.run(ctx, {}, honest.params.parse({ ...g, restriction: 'smoothness', m: c.m, method: 'C-F' }));
+      const t = (out.sensitivity as any).table;
+      c.m.forEach((M: number, i: number) => {
+        expect(t.columns.method[i]).toBe('C-F');
+        const l = Array.isArray(c.l_vec) ? c.l_vec : [c.l_vec];
+        const r = conditionalCSDeltaSD(g.betahat, g.sigma, c.num_pre, c.num_post, l, M, { alpha: 0.05, hybrid: 'FLCI' });
+        const ours = r.accept.map((a, k) => (a ? k + 1 : 0)).filter((k) => k > 0);
+        const want: number[] = Array.isArray(c.accepted[i]) ? c.accepted[i] : [c.accepted[i]];
+        // The grid runs from one end of the size-κ FLCI to the other: its two end points lie exactly on
+        // the first-stage boundary (slack 0 up to rounding), where the package's accept/reject is
+        // rounding noise (BC one post period: R accepts point 1000 at M = 0 after rejecting 107–999).
+        // Every interior grid point must agree; a bound that R puts on a grid end agrees to one step.
+        const inner = (xs: number[]) => xs.filter((k) => k !== 1 && k !== r.grid.length);
+        expect(inner(ours)).toEqual(inner(want));
+        const step = r.grid[1]! - r.grid[0]!;
+        const atEnd = (k: number) => k === 1 || k === r.grid.length;
+        expect(Math.abs(t.columns.lb[i] - c.lb[i])).toBeLessThan(atEnd(want[0]!) ? step + 1e-4 : 1e-4);
+        const lastR = want[want.length - 1]!;
+        if (atEnd(lastR) && !ours.includes(lastR)) expect(t.columns.ub[i]).toBeCloseTo(r.grid[inner(want).at(-1)! - 1]!, 12);
+        else expect(Math.abs(t.columns.ub[i] - c.ub[i])).toBeLessThan(atEnd(lastR) ? step + 1e-4 : 1e-4);
+      });
+    }, 120_000);
+  }
 });
