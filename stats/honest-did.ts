@@ -22,8 +22,14 @@
  * - Smoothness Δ^SD(M) (second differences of the trend at most M): `conditionalCSDeltaSD`, methods
  *   "Conditional" and "C-LF", grid = identified set at β = 0 ± 20 sd(θ̂) (the package's grid).
  *
- * Not implemented here (errors say so): FLCI and C-F (the smoothness default needs the FLCI convex
- * program), bound deviation from a linear trend (Δ^SDRM), sign/monotonicity variants.
+ * - Δ^SDRM(M̄) (bound: deviation from a linear trend): `conditionalCSDeltaSDRM`, as Δ^RM with second
+ *   differences (union over s ∈ {−(numPre−2), …, 0} and the sign).
+ * - C-F for Δ^SD: the ARP test with the FLCI hybrid (hybrid "FLCI": first stage the size-κ FLCI of
+ *   stats/flci.ts, its interval also the grid). The package's `vbar` (min ||v − A_SD' vbar||², not
+ *   unique since A_SD A_SD' is singular) enters only through u = A_SD' vbar, the projection of v onto
+ *   the row space of A_SD, computed here exactly.
+ *
+ * Not implemented (errors say so): sign/monotonicity variants.
  *
  * Tests: test/stats/honest-did.test.ts vs test/golden/honest-did/ (R: HonestDiD built from GitHub).
  */

@@ -97,7 +97,7 @@ function checkEstimates(e: Estimates): void {
 
 export default defineStep<Params>({
   kind: 'honest-did',
-  doc: 'HonestDiD sensitivity analysis (Rambachan & Roth 2023): robust CIs for a post-period effect of an event study under relative-magnitude bounds on the violation of parallel trends, the original CI, and the breakdown M̄.',
+  doc: 'HonestDiD sensitivity analysis (Rambachan & Roth 2023): robust CIs for a post-period effect of an event study under relative-magnitude (Δ^RM, Δ^SDRM) or smoothness (Δ^SD: FLCI, conditional, C-LF, C-F) bounds on the violation of parallel trends, the original CI, and the breakdown M̄ or M.',
   params,
   inputs: { event_study: { type: 'json', optional: true, accepts: [CONTRACT.eventStudy], doc: 'an event-study artifact (with vcov.matrix); or give betahat/sigma/num_pre/num_post' } },
   outputs: { sensitivity: { type: 'table', contract: CONTRACT.honestSensitivity }, original: { type: 'json', contract: CONTRACT.honestOriginal }, breakdown: 'json' },
