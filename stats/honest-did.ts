@@ -22,13 +22,20 @@
  * - Smoothness Δ^SD(M) (second differences of the trend at most M): `conditionalCSDeltaSD`, methods
  *   "Conditional" and "C-LF", grid = identified set at β = 0 ± 20 sd(θ̂) (the package's grid).
  *
- * Not implemented here (errors say so): FLCI and C-F (the smoothness default needs the FLCI convex
- * program), bound deviation from a linear trend (Δ^SDRM), sign/monotonicity variants.
+ * - Δ^SDRM(M̄) (bound: deviation from a linear trend): `conditionalCSDeltaSDRM`, as Δ^RM with second
+ *   differences (union over s ∈ {−(numPre−2), …, 0} and the sign).
+ * - C-F for Δ^SD: the ARP test with the FLCI hybrid (hybrid "FLCI": first stage the size-κ FLCI of
+ *   stats/flci.ts, its interval also the grid). The package's `vbar` (min ||v − A_SD' vbar||², not
+ *   unique since A_SD A_SD' is singular) enters only through u = A_SD' vbar, the projection of v onto
+ *   the row space of A_SD, computed here exactly.
+ *
+ * Not implemented (errors say so): sign/monotonicity variants.
  *
  * Tests: test/stats/honest-did.test.ts vs test/golden/honest-did/ (R: HonestDiD built from GitHub).
  */
 import { simplexMax } from './lp.js';
 import { RRng, norminvp, qnorm } from './normal.js';
+import { findOptimalFLCI } from './flci.js';
 
 type Mat = number[][];
 
@@ -243,10 +250,17 @@ function vloVupDual(eta: number, sT: number[], gamma: ArrayLike<number>, sigma: 
   return { vlo, vup };
 }
 
-export type Hybrid = 'ARP' | 'LF';
+export type Hybrid = 'ARP' | 'LF' | 'FLCI';
+
+/**
+ * The FLCI hybrid's pieces for one θ (HonestDiD hybrid_flag "FLCI"): `reject` is the first stage
+ * (θ outside the size-κ FLCI built on u = A_SD' vbar), `bounds(g)` the truncation .FLCI_computeVloVup
+ * for the conditioning direction g over the ARP rows.
+ */
+interface FlciHook { reject: boolean; bounds: (g: ArrayLike<number>) => { vlo: number; vup: number } }
 
 /** HonestDiD .lp_conditional_test_fn (ARP or LF hybrid); returns 1 = reject. */
-function conditionalTest(y: number[], X: Mat, sigma: Mat, alpha: number, hybrid: Hybrid, kappa: number, lfCv: number): number {
+function conditionalTest(y: number[], X: Mat, sigma: Mat, alpha: number, hybrid: Hybrid, kappa: number, lfCv: number, flci?: FlciHook): number {
   const M = y.length, k = X[0]?.length ?? 0;
   const sd = sigma.map((r, i) => Math.sqrt(r[i]!));
   const lin = testDeltaLP(y, X, sd);
@@ -255,6 +269,9 @@ function conditionalTest(y: number[], X: Mat, sigma: Mat, alpha: number, hybrid:
   if (hybrid === 'LF') {
     modSize = (alpha - kappa) / (1 - kappa);
     if (lin.eta > lfCv) return 1;
+  } else if (hybrid === 'FLCI') {
+    modSize = (alpha - kappa) / (1 - kappa);
+    if (flci!.reject) return 1;
   }
   const tolLambda = 1e-6;
   const B = Array.from(lin.lambda, (l) => l > tolLambda);
@@ -274,8 +291,9 @@ function conditionalTest(y: number[], X: Mat, sigma: Mat, alpha: number, hybrid:
     const v = vloVupDual(lin.eta, sT, g, sigma, W);
     const sB = Math.sqrt(gSg);
     const maxstat = lin.eta / sB;
-    const zlo = v.vlo / sB;
-    const zup = (hybrid === 'LF' ? Math.min(v.vup, lfCv) : v.vup) / sB;
+    const fb = hybrid === 'FLCI' ? flci!.bounds(g) : { vlo: -Infinity, vup: Infinity };
+    const zlo = Math.max(v.vlo, fb.vlo) / sB;
+    const zup = (hybrid === 'LF' ? Math.min(v.vup, lfCv) : Math.min(v.vup, fb.vup)) / sB;
     if (!(zlo <= maxstat && maxstat <= zup)) return 0;
     const cval = Math.max(0, norminvp(1 - modSize, zlo, zup));
     return maxstat > cval ? 1 : 0;
@@ -307,8 +325,9 @@ function conditionalTest(y: number[], X: Mat, sigma: Mat, alpha: number, hybrid:
     if (rho > 0) vlo = Math.max(vlo, val);
     else if (rho < 0) vup = Math.min(vup, val);
   });
-  const zlo = vlo / sB;
-  const zup = (hybrid === 'LF' ? Math.min(vup, lfCv) : vup) / sB;
+  const fb = hybrid === 'FLCI' ? flci!.bounds(vB) : { vlo: -Infinity, vup: Infinity };
+  const zlo = Math.max(vlo, fb.vlo) / sB;
+  const zup = (hybrid === 'LF' ? Math.min(vup, lfCv) : Math.min(vup, fb.vup)) / sB;
   const maxstat = lin.eta / sB;
   if (!(zlo <= maxstat && maxstat <= zup)) return 0;
   const cval = Math.max(0, norminvp(1 - modSize, zlo, zup));
@@ -354,7 +373,7 @@ export function leastFavorableCV(X: Mat | null, sigma: Mat, kappa: number, sims 
 }
 
 /** HonestDiD .testInIdentifiedSet (ARP, no nuisance) / _LF_Hybrid; returns 1 = reject. */
-function testNoNuisance(y: number[], sigma: Mat, A: Mat, d: number[], alpha: number, hybrid: Hybrid, kappa: number, lfCv: number): number {
+function testNoNuisance(y: number[], sigma: Mat, A: Mat, d: number[], alpha: number, hybrid: Hybrid, kappa: number, lfCv: number, flciFirst?: { A: Mat; d: number[] }): number {
   const ASA = matmul(matmul(A, sigma), transpose(A));
   const st = ASA.map((r, i) => Math.sqrt(r[i]!));
   const At = A.map((row, i) => row.map((a) => a / st[i]!));
@@ -367,10 +386,16 @@ function testNoNuisance(y: number[], sigma: Mat, A: Mat, d: number[], alpha: num
   if (hybrid === 'LF') {
     if (maxMoment > lfCv) return 1;
     a = (alpha - kappa) / (1 - kappa);
+  } else if (hybrid === 'FLCI') {
+    // .testInIdentifiedSet_FLCI_Hybrid: reject outside the size-κ FLCI, else the test with its two rows added to Abar
+    const f = flciFirst!;
+    if (Math.max(...f.A.map((row, i) => dotv(row, y) - f.d[i]!)) > 0) return 1;
+    a = (alpha - kappa) / (1 - kappa);
   }
   const gamma = At[loc]!;
   const Abar = At.map((row) => row.map((x, j) => x - gamma[j]!));
   const dbar = dt.map((x) => x - dt[loc]!);
+  if (hybrid === 'FLCI') { Abar.push(...flciFirst!.A.map((r) => [...r])); dbar.push(...flciFirst!.d); }
   const Sg = matvec(sigma, gamma);
   const gSg = dotv(gamma, Sg);
   const sigmabar = Math.sqrt(gSg);
@@ -407,14 +432,15 @@ export interface CsOptions {
  * does for both restrictions when there are several post periods; with one post period, Δ^RM keeps
  * only its post-period rows and Δ^SD all rows).
  */
-function arpGrid(beta: number[], sigma: Mat, numPre: number, numPost: number, l: number[], A: Mat, d: number[], grid: number[], o: Required<CsOptions>, postOnly: boolean): number[] {
+function arpGrid(beta: number[], sigma: Mat, numPre: number, numPost: number, l: number[], A: Mat, d: number[], grid: number[], o: Required<CsOptions>, postOnly: boolean, flci?: { v: number[]; h: number; B: Mat }): number[] {
   if (numPost === 1) {
     const keep = A.map((row, i) => (!postOnly || row[row.length - 1] !== 0 ? i : -1)).filter((i) => i >= 0);
     const Ap = keep.map((i) => A[i]!), dp = keep.map((i) => d[i]!);
     const lf = o.hybrid === 'LF' ? leastFavorableCV(null, matmul(matmul(Ap, sigma), transpose(Ap)), o.kappa, 1000, o.seed) : NaN;
     return grid.map((theta) => {
       const y = beta.map((b, i) => (i === numPre ? b - theta : b));
-      return 1 - testNoNuisance(y, sigma, Ap, dp, o.alpha, o.hybrid, o.kappa, lf);
+      const first = flci ? { A: [flci.v, flci.v.map((x) => -x)], d: [flci.h, flci.h] } : undefined;
+      return 1 - testNoNuisance(y, sigma, Ap, dp, o.alpha, o.hybrid, o.kappa, lf, first);
     });
   }
   const rows = A.map((row, i) => (row.slice(numPre).some((x) => x !== 0) ? i : -1)).filter((i) => i >= 0);
@@ -428,9 +454,38 @@ function arpGrid(beta: number[], sigma: Mat, numPre: number, numPost: number, l:
   const Xa = rows.map((i) => Xt[i]!);
   const Sa = rows.map((i) => rows.map((j) => SY[i]![j]!));
   const lf = o.hybrid === 'LF' ? leastFavorableCV(Xa, Sa, o.kappa, 1000, o.seed) : NaN;
+  // FLCI hybrid: only u = A_SD' vbar enters (the vbar'd terms of dbar cancel), u = the projection of the
+  // FLCI vector onto the row space of A_SD (vbar minimises ||v − A_SD' vbar||²): u = B'(BB')⁻¹B v.
+  let u: number[] = [], uBeta = 0;
+  if (flci) {
+    const Bv = matvec(flci.B, flci.v);
+    const coef = matvec(inverse(matmul(flci.B, transpose(flci.B))), Bv);
+    u = matvec(transpose(flci.B), coef);
+    uBeta = dotv(u, beta);
+  }
   return grid.map((theta) => {
     const y = rows.map((i) => Y[i]! - one[i]! * theta);
-    return 1 - conditionalTest(y, Xa, Sa, o.alpha, o.hybrid, o.kappa, lf);
+    let hook: FlciHook | undefined;
+    if (flci) {
+      const h = flci.h;
+      hook = {
+        reject: Math.max(uBeta - theta - h, -(uBeta - theta) - h) > 0,
+        bounds: (g) => {
+          const Ag = new Array<number>(beta.length).fill(0);
+          rows.forEach((i, r) => { const gr = g[r]!; if (gr !== 0) A[i]!.forEach((a, j) => (Ag[j]! += gr * a)); });
+          const vc = dotv(u, matvec(sigma, Ag)) / quad(Sa, g);
+          const gy = dotv(g, y);
+          const nums = [h + theta - uBeta + vc * gy, h - theta + uBeta - vc * gy], dens = [vc, -vc];
+          let vlo = -Infinity, vup = Infinity;
+          for (let k = 0; k < 2; k++) {
+            if (dens[k]! < 0) vlo = Math.max(vlo, nums[k]! / dens[k]!);
+            else if (dens[k]! > 0) vup = Math.min(vup, nums[k]! / dens[k]!);
+          }
+          return { vlo, vup };
+        },
+      };
+    }
+    return 1 - conditionalTest(y, Xa, Sa, o.alpha, o.hybrid, o.kappa, lf, hook);
   });
 }
 
@@ -467,10 +522,19 @@ export function idSetDeltaSD(numPre: number, numPost: number, l: number[], M: nu
   return { lb: -r.value, ub: r.value };
 }
 
-/** computeConditionalCS_DeltaSD with hybrid ARP ("Conditional") or LF ("C-LF"); FLCI is not implemented. */
+/**
+ * computeConditionalCS_DeltaSD with hybrid ARP ("Conditional"), LF ("C-LF") or FLCI ("C-F": first
+ * stage the FLCI of size κ, whose interval is also the grid).
+ */
 export function conditionalCSDeltaSD(beta: number[], sigma: Mat, numPre: number, numPost: number, l: number[], M: number, opts: CsOptions): CsResult {
   const sdTheta = Math.sqrt(quad(sigma.slice(numPre).map((r) => r.slice(numPre)), l));
-  const id = idSetDeltaSD(numPre, numPost, l, M);
+  let flci: { v: number[]; h: number; B: Mat } | undefined;
+  let id = { lb: 0, ub: 0 };
+  if (opts.hybrid === 'FLCI') {
+    const f = findOptimalFLCI(beta, sigma, numPre, numPost, l, M, opts.kappa ?? opts.alpha / 10);
+    flci = { v: f.optimalVec, h: f.halfLength, B: createA_SD(numPre, numPost).slice(0, numPre + numPost - 1) };
+    opts = { ...opts, gridLb: opts.gridLb ?? f.lb, gridUb: opts.gridUb ?? f.ub };
+  } else id = idSetDeltaSD(numPre, numPost, l, M);
   const o: Required<CsOptions> = {
     alpha: opts.alpha,
     hybrid: opts.hybrid,
@@ -482,7 +546,7 @@ export function conditionalCSDeltaSD(beta: number[], sigma: Mat, numPre: number,
   };
   const grid = rSeq(o.gridLb, o.gridUb, o.gridPoints);
   const A = createA_SD(numPre, numPost);
-  const accept = arpGrid(beta, sigma, numPre, numPost, l, A, new Array<number>(A.length).fill(M), grid, o, false);
+  const accept = arpGrid(beta, sigma, numPre, numPost, l, A, new Array<number>(A.length).fill(M), grid, o, false, flci);
   const acc = grid.filter((_, i) => accept[i] === 1);
   return { grid, accept, lb: acc.length ? Math.min(...acc) : null, ub: acc.length ? Math.max(...acc) : null };
 }
@@ -506,6 +570,59 @@ export function conditionalCSDeltaRM(beta: number[], sigma: Mat, numPre: number,
   for (let s = -(numPre - 1); s <= 0; s++)
     for (const pos of [true, false]) {
       const a = csDeltaRMFixedS(beta, sigma, numPre, numPost, l, Mbar, s, pos, grid, o);
+      a.forEach((x, i) => (accept[i] = Math.max(accept[i]!, x)));
+    }
+  const acc = grid.filter((_, i) => accept[i] === 1);
+  return { grid, accept, lb: acc.length ? Math.min(...acc) : null, ub: acc.length ? Math.max(...acc) : null };
+}
+
+// ---------- Δ^SDRM: bound on the deviation from a linear trend (HonestDiD R/deltasdrm.R) ----------
+
+/**
+ * HonestDiD .create_A_SDRM: |second difference of δ at t| ≤ (1 or M̄ for post periods) × the second
+ * difference at pre period s (sign + or −), all-zero rows removed, the base column dropped.
+ */
+export function createA_SDRM(numPre: number, numPost: number, Mbar: number, s: number, maxPositive: boolean): Mat {
+  const T = numPre + numPost;
+  const Atilde = zeros(T - 1, T + 1);
+  for (let r = 0; r < T - 1; r++) { Atilde[r]![r] = 1; Atilde[r]![r + 1] = -2; Atilde[r]![r + 2] = 1; }
+  const v = new Array<number>(T + 1).fill(0);
+  v[numPre + s - 2] = 1; v[numPre + s - 1] = -2; v[numPre + s] = 1;
+  if (!maxPositive) for (let j = 0; j <= T; j++) v[j] = -v[j]!;
+  const AUB: Mat = [];
+  for (let r = 0; r < numPre - 1; r++) AUB.push([...v]);
+  for (let r = 0; r < numPost; r++) AUB.push(v.map((x) => Mbar * x));
+  const rows: Mat = [];
+  for (let r = 0; r < T - 1; r++) rows.push(Atilde[r]!.map((a, j) => a - AUB[r]![j]!));
+  for (let r = 0; r < T - 1; r++) rows.push(Atilde[r]!.map((a, j) => -a - AUB[r]![j]!));
+  const kept = rows.filter((row) => dotv(row, row) > 1e-10);
+  return kept.map((row) => row.filter((_, j) => j !== numPre));
+}
+
+/**
+ * computeConditionalCS_DeltaSDRM (bound "deviation from linear trend" of
+ * createSensitivityResults_relativeMagnitudes): the union over s ∈ {−(numPre−2), …, 0} and the sign of
+ * the ARP / hybrid confidence sets for Δ^SDRM_s(M̄), post-period moments only, on seq(−20 sd, 20 sd).
+ * Needs at least two pre periods.
+ */
+export function conditionalCSDeltaSDRM(beta: number[], sigma: Mat, numPre: number, numPost: number, l: number[], Mbar: number, opts: CsOptions): CsResult {
+  if (numPre < 2) throw new Error('Δ^SDRM (deviation from a linear trend) needs at least two pre periods');
+  const sdTheta = Math.sqrt(quad(sigma.slice(numPre).map((r) => r.slice(numPre)), l));
+  const o: Required<CsOptions> = {
+    alpha: opts.alpha,
+    hybrid: opts.hybrid,
+    kappa: opts.kappa ?? opts.alpha / 10,
+    gridPoints: opts.gridPoints ?? 1000,
+    gridLb: opts.gridLb ?? -20 * sdTheta,
+    gridUb: opts.gridUb ?? 20 * sdTheta,
+    seed: opts.seed ?? 0,
+  };
+  const grid = rSeq(o.gridLb, o.gridUb, o.gridPoints);
+  const accept = new Array<number>(grid.length).fill(0);
+  for (let s = -(numPre - 2); s <= 0; s++)
+    for (const pos of [true, false]) {
+      const A = createA_SDRM(numPre, numPost, Mbar, s, pos);
+      const a = arpGrid(beta, sigma, numPre, numPost, l, A, new Array<number>(A.length).fill(0), grid, o, true);
       a.forEach((x, i) => (accept[i] = Math.max(accept[i]!, x)));
     }
   const acc = grid.filter((_, i) => accept[i] === 1);

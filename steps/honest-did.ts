@@ -14,14 +14,16 @@
  * Outputs: `sensitivity` (table: restriction, bound, M, lb, ub, method; M is M̄ for relative
  * magnitudes), `original` (json: the non-robust CI of the target), `breakdown` (json: the largest M̄
  * of the list whose robust CI excludes 0, or null).
- * Method defaults as HonestDiD: relative magnitudes → C-LF (also conditional); smoothness → FLCI,
- * which is not implemented yet (an error asks for conditional or C-LF, both implemented).
+ * Method defaults as HonestDiD: relative magnitudes → C-LF (also conditional; bound
+ * deviation_from_linear_trend = Δ^SDRM); smoothness → FLCI (also conditional, C-LF and C-F, the
+ * conditional-FLCI hybrid).
  */
 import { CONTRACT } from './common/contracts.js';
 import { z } from 'zod';
 import { defineStep, StepError, type Artifact } from '../engine/types.js';
 import { makeTable } from '../engine/table.js';
-import { conditionalCSDeltaRM, conditionalCSDeltaSD, originalCI } from '../stats/honest-did.js';
+import { conditionalCSDeltaRM, conditionalCSDeltaSD, conditionalCSDeltaSDRM, originalCI } from '../stats/honest-did.js';
+import { findOptimalFLCI } from '../stats/flci.js';
 
 const params = z
   .strictObject({
@@ -95,7 +97,7 @@ function checkEstimates(e: Estimates): void {
 
 export default defineStep<Params>({
   kind: 'honest-did',
-  doc: 'HonestDiD sensitivity analysis (Rambachan & Roth 2023): robust CIs for a post-period effect of an event study under relative-magnitude bounds on the violation of parallel trends, the original CI, and the breakdown M̄.',
+  doc: 'HonestDiD sensitivity analysis (Rambachan & Roth 2023): robust CIs for a post-period effect of an event study under relative-magnitude (Δ^RM, Δ^SDRM) or smoothness (Δ^SD: FLCI, conditional, C-LF, C-F) bounds on the violation of parallel trends, the original CI, and the breakdown M̄ or M.',
   params,
   inputs: { event_study: { type: 'json', optional: true, accepts: [CONTRACT.eventStudy], doc: 'an event-study artifact (with vcov.matrix); or give betahat/sigma/num_pre/num_post' } },
   outputs: { sensitivity: { type: 'table', contract: CONTRACT.honestSensitivity }, original: { type: 'json', contract: CONTRACT.honestOriginal }, breakdown: 'json' },
@@ -115,13 +117,13 @@ export default defineStep<Params>({
     checkEstimates(est);
     est.sigma = est.sigma.map((r, i) => r.map((x, j) => (x + est.sigma[j]![i]!) / 2)); // exact symmetry (as (S + t(S))/2 in R)
     const rm = p.restriction === 'relative_magnitude';
-    if (p.bound !== 'deviation_from_parallel_trends') throw new StepError(`bound deviation_from_linear_trend (Δ^SDRM) is not implemented yet; use bound: deviation_from_parallel_trends`);
+    const linear = p.bound === 'deviation_from_linear_trend';
+    if (!rm && linear) throw new StepError(`params.bound deviation_from_linear_trend is for restriction relative_magnitude (Δ^SDRM); smoothness bounds the deviation from a linear trend already — remove params.bound`);
+    if (linear && est.numPre < 2) throw new StepError(`bound deviation_from_linear_trend needs at least two pre periods besides the base (num_pre = ${est.numPre}): the pre-period second differences are its reference; use bound: deviation_from_parallel_trends`);
     if (rm && p.m !== undefined) throw new StepError(`params.m is for restriction smoothness; relative magnitudes take params.mbar`);
     if (!rm && p.mbar !== undefined) throw new StepError(`params.mbar is for restriction relative_magnitude; smoothness takes params.m`);
     const method = p.method ?? (rm ? 'C-LF' : 'FLCI');
     if (rm && method !== 'C-LF' && method !== 'conditional') throw new StepError(`method ${method} is not available for relative magnitudes; HonestDiD offers C-LF (default) and conditional`);
-    if (!rm && method !== 'C-LF' && method !== 'conditional')
-      throw new StepError(`smoothness with method ${method}${p.method ? '' : ' (the HonestDiD default)'} is not implemented yet (it needs the FLCI convex program); set params.method: conditional or C-LF`);
     if (!rm && p.m === undefined) throw new StepError(`restriction smoothness needs params.m, the list of M values (bounds on the change in slope of the trend, in units of the outcome), e.g. m: [0, 0.01, 0.02]`);
     const pname = rm ? 'mbar' : 'm';
     const mbar = (rm ? p.mbar : p.m) ?? Array.from({ length: 10 }, (_, i) => (2 * i) / 9);
@@ -138,8 +140,18 @@ export default defineStep<Params>({
     const rows = { restriction: [] as string[], bound: [] as string[], M: [] as number[], lb: [] as number[], ub: [] as number[], method: [] as string[] };
     let breakdown: number | null = null;
     mbar.forEach((M, i) => {
-      const opts = { alpha: p.alpha, hybrid: (method === 'C-LF' ? 'LF' : 'ARP') as 'LF' | 'ARP', gridPoints: p.grid_points };
-      const cs = rm ? conditionalCSDeltaRM(est.beta, est.sigma, est.numPre, est.numPost, l, M, opts) : conditionalCSDeltaSD(est.beta, est.sigma, est.numPre, est.numPost, l, M, opts);
+      const opts = { alpha: p.alpha, hybrid: (method === 'C-LF' ? 'LF' : method === 'C-F' ? 'FLCI' : 'ARP') as 'LF' | 'ARP' | 'FLCI', gridPoints: p.grid_points };
+      let cs: { lb: number | null; ub: number | null; accept: number[] };
+      if (method === 'FLCI') {
+        let f: ReturnType<typeof findOptimalFLCI>;
+        try {
+          f = findOptimalFLCI(est.beta, est.sigma, est.numPre, est.numPost, l, M, p.alpha);
+        } catch (e) {
+          throw new StepError(`FLCI at M = ${M} failed (${(e as Error).message}): the pre-period block of sigma is singular; give a positive definite sigma or use method: conditional`);
+        }
+        cs = { lb: f.lb, ub: f.ub, accept: [] };
+      } else if (rm) cs = (linear ? conditionalCSDeltaSDRM : conditionalCSDeltaRM)(est.beta, est.sigma, est.numPre, est.numPost, l, M, opts);
+      else cs = conditionalCSDeltaSD(est.beta, est.sigma, est.numPre, est.numPost, l, M, opts);
       if (cs.lb === null) ctx.warn(`${rm ? 'M̄' : 'M'} = ${M}: no grid value accepted (empty confidence set)`);
       else if (cs.accept[0] === 1 || cs.accept[cs.accept.length - 1] === 1) ctx.warn(`${rm ? 'M̄' : 'M'} = ${M}: the confidence set reaches the end of the grid (±20 sd); its bound is the grid end`);
       rows.restriction.push(p.restriction);

@@ -175,8 +175,7 @@ describe('honest-did bad input', () => {
   it('negative Mbar', async () => {
     await expect(run({ ...base, mbar: [0, -1] })).rejects.toThrow(/params\.mbar has -1; M̄ .* must be ≥ 0/);
   });
-  it('smoothness: FLCI (the package default) not implemented yet, m required, negative m', async () => {
-    await expect(run({ ...base, mbar: undefined, restriction: 'smoothness', m: [0] })).rejects.toThrow(/smoothness with method FLCI \(the HonestDiD default\) is not implemented yet.*set params\.method: conditional or C-LF/);
+  it('smoothness: m required, negative m', async () => {
     await expect(run({ ...base, mbar: undefined, restriction: 'smoothness', method: 'conditional' })).rejects.toThrow(/restriction smoothness needs params\.m/);
     await expect(run({ ...base, mbar: undefined, restriction: 'smoothness', method: 'conditional', m: [-0.1] })).rejects.toThrow(/params\.m has -0\.1.*must be ≥ 0/);
   });
