@@ -8,9 +8,8 @@
  *
  * Run: `npm run bench` (all benches) or `node dist/bench/index.js did-cs`.
  */
-import path from 'node:path';
 import type { Artifact, StepContext } from '../engine/types.js';
-import { rngFromKey, rngKeyOf } from '../engine/rng.js';
+import { benchCtx } from './ctx.js';
 import { PROJECT_ROOT } from '../engine/paths.js';
 import ingest from '../steps/ingest.js';
 import mergeRoster from '../steps/merge-roster.js';
@@ -19,22 +18,7 @@ import didCs from '../steps/did-cs.js';
 /** R 4.2.2, did 2.5.1 (GitHub snapshot), same configuration, median of 3 runs on this machine (2 cores, busy: load ≈ 15) — test/golden/did-cs/did-cs.R, bench_r_seconds. */
 export const R_RECORDED_SECONDS = 1.25;
 
-function ctxOf(nodeId: string): StepContext {
-  const seed = 20250217;
-  return {
-    nodeId,
-    seed,
-    baseDir: PROJECT_ROOT,
-    resolvePath: (p) => path.resolve(PROJECT_ROOT, p),
-    rng: (s = '') => rngFromKey(rngKeyOf(seed, nodeId, s)),
-    rngKey: (s = '') => rngKeyOf(seed, nodeId, s),
-    info: () => {},
-    warn: () => {},
-    progress: () => {},
-    threads: 1,
-    map: async () => { throw new Error('bench ctx: no ctx.map'); },
-  };
-}
+const ctxOf = (nodeId: string): StepContext => benchCtx({ nodeId, baseDir: PROJECT_ROOT });
 
 /** The demo panel with `adopt` from the roster (ingest + merge-roster, county zones ignored). */
 export async function demoPanel(): Promise<Artifact> {

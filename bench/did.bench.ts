@@ -15,8 +15,8 @@
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import type { StepContext, StepDef, Artifact } from '../engine/types.js';
+import { benchCtx } from './ctx.js';
 import type { Table } from '../engine/table.js';
-import { rngFromKey, rngKeyOf } from '../engine/rng.js';
 import ingest from '../steps/ingest.js';
 import merge from '../steps/merge-roster.js';
 import sunab from '../steps/sunab.js';
@@ -24,19 +24,7 @@ import imputation from '../steps/did-imputation.js';
 import bacon from '../steps/bacon.js';
 
 const root = process.cwd();
-const ctx: StepContext = {
-  nodeId: 'bench_did',
-  seed: 1,
-  baseDir: root,
-  resolvePath: (p) => path.resolve(root, p),
-  rng: (s = '') => rngFromKey(rngKeyOf(1, 'bench_did', s)),
-  rngKey: (s = '') => rngKeyOf(1, 'bench_did', s),
-  info: () => {},
-  warn: () => {},
-  progress: () => {},
-  threads: 1,
-  map: async () => { throw new Error('bench ctx: no ctx.map'); },
-};
+const ctx: StepContext = benchCtx({ nodeId: 'bench_did', seed: 1, baseDir: root });
 
 async function runStep(def: StepDef<any>, params: unknown, inputs: Record<string, Artifact>): Promise<Record<string, Artifact>> {
   return def.run(ctx, inputs, def.params.parse(params));

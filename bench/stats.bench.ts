@@ -18,29 +18,12 @@ import { pathToFileURL } from 'node:url';
 import { makeTable, type Table } from '../engine/table.js';
 import { rngFromKey, rngKeyOf } from '../engine/rng.js';
 import type { StepContext } from '../engine/types.js';
+import { benchCtx } from './ctx.js';
 import placebo from '../steps/placebo.js';
 import { feols } from '../stats/ols.js';
 import { factorize } from '../stats/fe.js';
 
-function benchCtx(threads: number): StepContext {
-  const seed = 20250217, nodeId = 'bench_placebo';
-  return {
-    nodeId,
-    seed,
-    baseDir: process.cwd(),
-    resolvePath: (p) => path.resolve(p),
-    rng: (s = '') => rngFromKey(rngKeyOf(seed, nodeId, s)),
-    rngKey: (s = '') => rngKeyOf(seed, nodeId, s),
-    info: () => {},
-    warn: () => {},
-    progress: () => {},
-    threads,
-    map: async <C, R>(fn: string, chunks: C[], shared?: unknown): Promise<R[]> => {
-      const f = placebo.tasks![fn]!;
-      return chunks.map((c) => f(c, shared) as R);
-    },
-  };
-}
+const ctxFor = (threads: number): StepContext => benchCtx({ nodeId: 'bench_placebo', threads, def: placebo });
 
 /** A synthetic units × years panel: did from staggered adoption, 5 controls, unit and year effects. */
 export function makePanel(units: number, years: number, seedStream = 'panel'): Table {
@@ -85,17 +68,17 @@ async function benchPlacebo(): Promise<void> {
     unit: 'city', time: 'year', adopt: 'adopt', reps: 1000, mode: 'permute',
   });
   const input = { panel: { type: 'table' as const, table: panel } };
-  await placebo.run(benchCtx(threads), input, { ...params, reps: 20 }); // warm-up (JIT, worker code cache)
+  await placebo.run(ctxFor(threads), input, { ...params, reps: 20 }); // warm-up (JIT, worker code cache)
   const times: number[] = [];
   let summary: any;
   for (let k = 0; k < 3; k++) {
     const t0 = performance.now();
-    const out = await placebo.run(benchCtx(threads), input, params);
+    const out = await placebo.run(ctxFor(threads), input, params);
     times.push((performance.now() - t0) / 1000);
     summary = (out.summary as { value: unknown }).value;
   }
   const t1 = performance.now();
-  await placebo.run(benchCtx(1), input, params);
+  await placebo.run(ctxFor(1), input, params);
   const single = (performance.now() - t1) / 1000;
   const best = Math.min(...times);
   console.log(`placebo: 1000 replicates, 287×18 panel, 5 controls, city+year FE, city-clustered SE`);

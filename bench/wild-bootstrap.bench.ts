@@ -8,19 +8,11 @@
 import { makeTable } from '../engine/table.js';
 import estimate from '../steps/estimate.js';
 import { makePanel } from './stats.bench.js';
-import { rngFromKey, rngKeyOf } from '../engine/rng.js';
 import type { StepContext } from '../engine/types.js';
-import path from 'node:path';
+import { benchCtx } from './ctx.js';
 import os from 'node:os';
 
-function ctxOf(nodeId: string): StepContext {
-  const seed = 20250217;
-  return {
-    nodeId, seed, baseDir: process.cwd(), resolvePath: (p) => path.resolve(p),
-    rng: (s = '') => rngFromKey(rngKeyOf(seed, nodeId, s)), rngKey: (s = '') => rngKeyOf(seed, nodeId, s),
-    info: () => {}, warn: () => {}, progress: () => {}, threads: 1, map: async () => { throw new Error('bench ctx: no ctx.map'); },
-  };
-}
+const ctxOf = (nodeId: string): StepContext => benchCtx({ nodeId });
 
 export default async function main(): Promise<void> {
   const full = makePanel(287, 18); // 5,166 rows; drop every 31st row → 5,000 rows, still 287 clusters
@@ -51,5 +43,5 @@ export default async function main(): Promise<void> {
   console.log(`  estimate (CR1 only): ${tFit.toFixed(3)} s; with wild bootstrap: ${tWild.toFixed(3)} s; bootstrap alone ${(tWild - tFit).toFixed(3)} s (target ≤ 0.5 s) — best of 3`);
   console.log(`  CPU time: estimate ${cFit.toFixed(3)} s, with wild bootstrap ${cWild.toFixed(3)} s, bootstrap alone ${(cWild - cFit).toFixed(3)} s; load average ${os.loadavg()[0]!.toFixed(1)}`);
   console.log(`  did: estimate ${c.estimate.toFixed(4)}, CR1 p ${c.p_cr1.toFixed(4)}, wild p ${c.p.toFixed(4)}, CI [${c.ci_low.toFixed(4)}, ${c.ci_high.toFixed(4)}]`);
-  console.log('  fwildclusterboot side by side: not timed (fwildclusterboot is not installed here; see notes/h-honest.md)');
+  console.log('  fwildclusterboot side by side: not timed (fwildclusterboot is not installed here; see docs/estimators.md)');
 }

@@ -28,7 +28,7 @@ import { notRegularFile } from './statcache.js';
 import type { NodeSpec } from './spec.js';
 import type { CacheEntry, OutputRef } from './store.js';
 import { asError, contractError, CorruptObjectError, StepError } from './errors.js';
-import { outputsOf, outputType, type Artifact, type ArtifactType, type RunView, type StepContext, type StepDef } from './types.js';
+import { outputsOf, outputType, taskOf, type Artifact, type ArtifactType, type RunView, type StepContext, type StepDef } from './types.js';
 
 export interface NodeError {
   message: string;
@@ -323,8 +323,7 @@ export function toolVersions(): Record<string, string> {
  */
 function mapper(s: Session, n: NodeSpec, def: StepDef, pool: WorkerPool | null, hooks: StepHooks): StepContext['map'] {
   return async <C, R>(fn: string, chunks: C[], shared?: unknown, opts?: { progress?: string }): Promise<R[]> => {
-    const f = def.tasks?.[fn];
-    if (typeof f !== 'function') throw new Error(`step ${def.kind} has no task "${fn}" (its definition's tasks: ${Object.keys(def.tasks ?? {}).join(', ') || 'none'})`);
+    const f = taskOf(def, fn);
     const url = stepModuleUrl(s.registry[n.kind]!.file, s.codeRoot);
     let compiled = false;
     try {
@@ -346,16 +345,9 @@ function mapper(s: Session, n: NodeSpec, def: StepDef, pool: WorkerPool | null, 
 }
 
 /** The StepContext of a node run on the main thread. */
-export function makeContext(s: Session, n: NodeSpec, jobs: number, hooks: StepHooks, run?: () => RunView, def?: StepDef, pool: WorkerPool | null = null): StepContext {
+export function makeContext(s: Session, n: NodeSpec, jobs: number, hooks: StepHooks, run: (() => RunView) | undefined, def: StepDef, pool: WorkerPool | null = null): StepContext {
   const seed = s.spec.seed;
   const baseDir = s.spec.baseDir;
-  const inline: StepContext['map'] = async <C, R>(fn: string, chunks: C[], shared?: unknown): Promise<R[]> => {
-    const f = def?.tasks?.[fn];
-    if (typeof f !== 'function') throw new Error(`step ${n.kind} has no task "${fn}"`);
-    const out: R[] = [];
-    for (const c of chunks) out.push((await f(c, shared)) as R);
-    return out;
-  };
   return {
     get run() {
       const v = run?.();
@@ -374,7 +366,7 @@ export function makeContext(s: Session, n: NodeSpec, jobs: number, hooks: StepHo
     warn: (m) => hooks.warn(String(m)),
     progress: (d, t, l) => hooks.progress(d, t, l),
     transcript: (text) => hooks.transcript?.(String(text)),
-    map: def ? mapper(s, n, def, pool, hooks) : inline,
+    map: mapper(s, n, def, pool, hooks),
   };
 }
 

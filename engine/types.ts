@@ -216,3 +216,9 @@ export const outputsOf = (def: Pick<StepDef, 'outputs' | 'outputsFor'>, params: 
   def.outputsFor ? def.outputsFor(params) : def.outputs;
 /** The contract of an output spec, if declared. */
 export const outputContract = (o: ArtifactType | OutputSpec): string | undefined => (typeof o === 'string' ? undefined : o.contract);
+/** The task function `fn` of a step definition (what `ctx.map` applies to chunks), or an error naming the tasks there are. */
+export function taskOf(def: Pick<StepDef, 'kind' | 'tasks'>, fn: string): (chunk: unknown, shared: unknown) => unknown {
+  const f = def.tasks?.[fn];
+  if (typeof f !== 'function') throw new Error(`step ${def.kind} has no task "${fn}" (its definition's tasks: ${Object.keys(def.tasks ?? {}).join(', ') || 'none'})`);
+  return f;
+}

@@ -10,7 +10,7 @@ import { parentPort } from 'node:worker_threads';
 import path from 'node:path';
 import { rngFromKey, rngKeyOf } from './rng.js';
 import { asError } from './errors.js';
-import type { Artifact, StepContext, StepDef } from './types.js';
+import { taskOf, type Artifact, type StepContext, type StepDef } from './types.js';
 
 export interface WorkerTask {
   moduleUrl: string;
@@ -77,12 +77,6 @@ async function loadDef(moduleUrl: string): Promise<StepDef> {
   return def;
 }
 
-/** The task function `fn` of a step definition (for ctx.map). */
-export function taskOf(def: StepDef, fn: string): (chunk: unknown, shared: unknown) => unknown {
-  const f = def.tasks?.[fn];
-  if (typeof f !== 'function') throw new Error(`step ${def.kind} has no task "${fn}" (its definition's tasks: ${Object.keys(def.tasks ?? {}).join(', ') || 'none'})`);
-  return f;
-}
 
 if (parentPort) {
   const port = parentPort;

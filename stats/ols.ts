@@ -27,7 +27,7 @@
  * fit.coefficients[0]; // { term: 'did', estimate, se, t, p, ci_low, ci_high }
  */
 import { Demeaner } from './demean.js';
-import { TwoWayProjector } from './twoway.js';
+import { exactTwoWay } from './twoway.js';
 import { type Factor, absorbedDof, dropSingletons, isNested, subsetFactor } from './fe.js';
 import { collinearityCheck, crossprod, crossvec, cholSolve, spdInverse, subMatrix } from './linalg.js';
 import { computeVcov, type VcovType } from './vcov.js';
@@ -158,14 +158,7 @@ export function feols(inp: FeolsInput): FeolsResult {
   // two unweighted fixed effects (unit + time, the common case): the exact projection of
   // stats/twoway.ts (the small factor's block solved directly), no iteration; otherwise alternating
   // projections to tolerance
-  let two: TwoWayProjector | null = null;
-  if (fe.length === 2 && !w) {
-    try {
-      two = fe[0]!.nlevels >= fe[1]!.nlevels ? new TwoWayProjector(fe[0]!, fe[1]!) : new TwoWayProjector(fe[1]!, fe[0]!);
-    } catch {
-      two = null; // e.g. an empty level: alternating projections handle it
-    }
-  }
+  const two = exactTwoWay(fe, w);
   const yt = two ? two.residual(y) : dm.demean(y, undefined, inp.yName);
   let iterations = two ? 0 : dm.lastIterations;
   const Xt = X.map((x, j) => {

@@ -20,7 +20,7 @@
  * const res = runReplicates(problem, keys);   // { estimate, se, p } Float64Arrays, NaN = degenerate draw
  */
 import { Demeaner } from './demean.js';
-import { TwoWayProjector } from './twoway.js';
+import { exactTwoWay, type TwoWayProjector } from './twoway.js';
 import type { Factor } from './fe.js';
 import { cholSolve, crossprod, crossvec, spdInverse } from './linalg.js';
 import { intersectFactors, type VcovType } from './vcov.js';
@@ -94,15 +94,7 @@ export class PlaceboSolver {
     this.dm = new Demeaner(fe, { weights: prob.weights, tol: prob.tol });
     // two unweighted fixed effects (city + year): the treatment's residual is exact and costs
     // O(N + T²) per replicate (stats/twoway.ts), not an iteration to tolerance
-    this.two = null;
-    if (prob.fe.length === 2 && !prob.weights) {
-      const [f0, f1] = prob.fe as [Factor, Factor];
-      try {
-        this.two = f0.nlevels >= f1.nlevels ? new TwoWayProjector(f0, f1) : new TwoWayProjector(f1, f0);
-      } catch {
-        this.two = null; // an empty level (e.g. after singletons): alternating projections instead
-      }
-    }
+    this.two = exactTwoWay(prob.fe, prob.weights);
     const kc = prob.Ct.length;
     const CC = crossprod(prob.Ct, prob.weights);
     this.CCinv = kc > 0 ? spdInverse(CC, kc) : new Float64Array(0);

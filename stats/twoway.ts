@@ -172,6 +172,25 @@ export class TwoWayProjector {
   }
 }
 
+/**
+ * The exact projector for a set of fixed effects when it applies — exactly two, unweighted — with
+ * the factor with more levels eliminated; null otherwise, or when a level has no observation (the
+ * callers then use alternating projections, stats/demean.ts).
+ *
+ * @example
+ * const two = exactTwoWay(fe, weights);
+ * const xt = two ? two.residual(x) : demeaner.demean(x);
+ */
+export function exactTwoWay(fe: readonly Factor[], weights: Float64Array | null | undefined): TwoWayProjector | null {
+  if (fe.length !== 2 || weights) return null;
+  const [f0, f1] = fe as [Factor, Factor];
+  try {
+    return f0.nlevels >= f1.nlevels ? new TwoWayProjector(f0, f1) : new TwoWayProjector(f1, f0);
+  } catch {
+    return null; // an empty level (e.g. after singletons)
+  }
+}
+
 export interface TwoWayOlsInput {
   y: Float64Array;
   X: Float64Array[];

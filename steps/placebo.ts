@@ -47,11 +47,15 @@ const CHUNK = 50;
 /** One solver per problem object and thread: chunks of one map call share the precomputation. */
 const solvers = new WeakMap<PlaceboProblem, PlaceboSolver>();
 
-/** The ctx.map task: replicates of a chunk of stream keys. */
-function replicatesTask(keys: string[], problem: PlaceboProblem): ReplicateResults {
+function solverOf(problem: PlaceboProblem): PlaceboSolver {
   let solver = solvers.get(problem);
   if (!solver) solvers.set(problem, (solver = new PlaceboSolver(problem)));
-  return solver.run(keys);
+  return solver;
+}
+
+/** The ctx.map task: replicates of a chunk of stream keys. */
+function replicatesTask(keys: string[], problem: PlaceboProblem): ReplicateResults {
+  return solverOf(problem).run(keys);
 }
 
 export default defineStep({
@@ -104,7 +108,7 @@ export default defineStep({
     // observed, through the same code path as the replicates (checks the fast path too)
     const treatCol = prep.table.columns[params.treat] as Float64Array;
     const D = Float64Array.from(rows, (r) => treatCol[r]!);
-    const [obsEst, obsSe, obsP] = new PlaceboSolver(problem).fitTreatment(D);
+    const [obsEst, obsSe, obsP] = solverOf(problem).fitTreatment(D); // the solver the chunks run here reuse
 
     const reps = params.reps;
     const keys = Array.from({ length: reps }, (_, i) => ctx.rngKey(params.seed === undefined ? i : `${params.seed}:${i}`));
