@@ -40,6 +40,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { type Artifact, defineStep, StepError } from '../engine/types.js';
 import { editDistance } from './common/suggest.js';
+import { checkXlsxLimits, DEFAULT_XLSX_LIMITS, XlsxLimitError } from './readers/xlsx-limits.js';
 import { isUnsafeKey, unsafeKeyMessage } from '../engine/safe-keys.js';
 import { type Column, intColumnOf, isNumeric, makeTable, type Table } from '../engine/table.js';
 
@@ -72,6 +73,18 @@ const params = z.strictObject({
     .union([z.string().min(1), z.number().int().min(1)])
     .optional()
     .describe('XLSX sheet, by name or 1-based position (default: the first sheet)'),
+  max_cells: z
+    .number()
+    .int()
+    .min(1)
+    .default(DEFAULT_XLSX_LIMITS.maxCells)
+    .describe(`XLSX: most cells over the whole workbook before reading is refused (a memory budget: each cell costs a few hundred bytes); default ${DEFAULT_XLSX_LIMITS.maxCells.toLocaleString('en-US')}. Excel's own limits (1,048,576 rows, 16,384 columns a sheet) always hold`),
+  max_bytes: z
+    .number()
+    .int()
+    .min(1)
+    .default(DEFAULT_XLSX_LIMITS.maxBytes)
+    .describe(`XLSX: most bytes of decompressed sheet XML over the whole workbook (guards against decompression bombs); default ${DEFAULT_XLSX_LIMITS.maxBytes} (256 MiB)`),
   columns: z
     .record(z.string(), z.string())
     .optional()
@@ -368,6 +381,12 @@ async function readCsv(file: string, p: IngestParams, info: (m: string) => void,
 }
 
 async function readXlsx(file: string, p: IngestParams, warn: (m: string) => void): Promise<Raw> {
+  try {
+    await checkXlsxLimits(file, { maxCells: p.max_cells, maxBytes: p.max_bytes });
+  } catch (e) {
+    if (e instanceof XlsxLimitError) throw new StepError(e.message);
+    throw e;
+  }
   const ExcelJS = (await import('exceljs')).default;
   const wb = new ExcelJS.Workbook();
   try {

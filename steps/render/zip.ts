@@ -19,8 +19,26 @@ export interface ZipEntry {
   data: Uint8Array;
 }
 
-/** The entries of a ZIP archive (from its central directory), decompressed. Throws on a malformed archive. */
-export function readZip(bytes: Uint8Array): ZipEntry[] {
+/** Where one entry of a ZIP archive lies, as its central directory says (sizes as declared: a hostile file may lie). */
+export interface ZipDirEntry {
+  name: string;
+  /** 0 stored, 8 deflated */
+  method: number;
+  /** compressed bytes, and where they start in the archive */
+  csize: number;
+  start: number;
+  /** uncompressed size as declared by the archive */
+  usize: number;
+}
+
+/**
+ * The central directory of a ZIP archive, without decompressing anything. Throws on a malformed
+ * archive and on ZIP64 (no Office package below 4 GB needs it).
+ *
+ * @example
+ * zipDirectory(bytes).map((e) => e.name);      // ['[Content_Types].xml', 'xl/workbook.xml', ...]
+ */
+export function zipDirectory(bytes: Uint8Array): ZipDirEntry[] {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let eocd = -1;
   for (let i = buf.length - 22; i >= Math.max(0, buf.length - 22 - 0xffff); i--) {
@@ -32,25 +50,35 @@ export function readZip(bytes: Uint8Array): ZipEntry[] {
   if (eocd < 0) throw new Error('readZip: no end-of-central-directory record (not a ZIP archive)');
   const count = buf.readUInt16LE(eocd + 10);
   let p = buf.readUInt32LE(eocd + 16);
-  const out: ZipEntry[] = [];
+  if (count === 0xffff || p === 0xffffffff) throw new Error('readZip: ZIP64 archive (over 65,535 entries or 4 GB) is not supported');
+  const out: ZipDirEntry[] = [];
   for (let k = 0; k < count; k++) {
-    if (buf.readUInt32LE(p) !== 0x02014b50) throw new Error(`readZip: bad central directory entry ${k + 1}`);
+    if (p + 46 > buf.length || buf.readUInt32LE(p) !== 0x02014b50) throw new Error(`readZip: bad central directory entry ${k + 1}`);
     const method = buf.readUInt16LE(p + 10);
     const csize = buf.readUInt32LE(p + 20);
+    const usize = buf.readUInt32LE(p + 24);
     const nlen = buf.readUInt16LE(p + 28);
     const xlen = buf.readUInt16LE(p + 30);
     const clen = buf.readUInt16LE(p + 32);
     const local = buf.readUInt32LE(p + 42);
     const name = buf.subarray(p + 46, p + 46 + nlen).toString('utf8');
-    const lnlen = buf.readUInt16LE(local + 26);
-    const lxlen = buf.readUInt16LE(local + 28);
-    const start = local + 30 + lnlen + lxlen;
-    const raw = buf.subarray(start, start + csize);
+    if (csize === 0xffffffff || usize === 0xffffffff || local === 0xffffffff) throw new Error(`readZip: entry ${name} is ZIP64 (over 4 GB), not supported`);
+    if (local + 30 > buf.length || buf.readUInt32LE(local) !== 0x04034b50) throw new Error(`readZip: entry ${name} has no local header`);
+    const start = local + 30 + buf.readUInt16LE(local + 26) + buf.readUInt16LE(local + 28);
+    if (start + csize > buf.length) throw new Error(`readZip: entry ${name} runs past the end of the archive`);
     if (method !== 0 && method !== 8) throw new Error(`readZip: entry ${name} uses compression method ${method}; only stored and deflate are supported`);
-    out.push({ name, data: new Uint8Array(method === 8 ? inflateRawSync(raw) : raw) });
+    out.push({ name, method, csize, start, usize });
     p += 46 + nlen + xlen + clen;
   }
   return out;
+}
+
+/** The entries of a ZIP archive (from its central directory), decompressed. Throws on a malformed archive. */
+export function readZip(bytes: Uint8Array): ZipEntry[] {
+  return zipDirectory(bytes).map((e) => {
+    const raw = bytes.subarray(e.start, e.start + e.csize);
+    return { name: e.name, data: new Uint8Array(e.method === 8 ? inflateRawSync(raw) : raw) };
+  });
 }
 
 /** A ZIP archive of `entries` (deflated, UTF-8 names, timestamps 1980-01-01 00:00): the same entries give the same bytes. */

@@ -159,6 +159,17 @@ describe('bad input through pipeline.yaml: fails, names file + place + fix, cach
   }, 30_000);
 });
 
+// issue 9 item 9: an XLSX decompression bomb ends fast, names the sheet, caches nothing, memory bounded
+describe('issue 9: an XLSX decompression bomb', () => {
+  it("a 1 MB workbook inflating past Excel's 1,048,576 rows fails the ingest node fast", async () => {
+    const { manyRows, writeWorkbook } = await import('./readers/xlsx-fixtures.js');
+    const f = writeWorkbook(path.join(tmp, 'bomb.xlsx'), 'Data', manyRows(1_048_600));
+    const t0 = Date.now();
+    await runCase({ name: 'xlsx bomb', sets: [ing(f)], target: 'ingest', failing: 'ingest', patterns: [/bomb\.xlsx: sheet "Data" has more than Excel's 1,048,576 rows/] });
+    expect(Date.now() - t0).toBeLessThan(20_000);
+  }, 30_000);
+});
+
 // issue 9 item 11: only regular files are read (a FIFO would block forever, /dev/zero never ends)
 // and item 13: a column named __proto__ / constructor / prototype is an error, not a silent drop
 describe('issue 9: non-regular data paths and reserved column names', () => {
