@@ -80,6 +80,13 @@ export class PlaceboSolver {
   private readonly u: Float64Array;
   private readonly inter: Factor | null;
   private readonly two: TwoWayProjector | null;
+  /** Demeaned controls row-major (n × k−1), when the fused path applies (two-way FE, unweighted, one-way clusters). */
+  private readonly Crow: Float64Array | null = null;
+  private readonly unitStart: Int32Array;
+  private readonly unitRows: Int32Array;
+  /** The rows where the last replicate's D was 1 (the first `last` of `rnz`), reset before the next. */
+  private rnz: Int32Array | null = null;
+  private last = 0;
 
   /** The replicates of `keys` (one stream key each), in order. */
   run(keys: string[], onProgress?: (done: number) => void): ReplicateResults {
@@ -112,6 +119,26 @@ export class PlaceboSolver {
     this.e = new Float64Array(this.n);
     this.u = new Float64Array(this.n);
     this.inter = prob.vcov === 'cluster' && prob.clusters.length === 2 ? intersectFactors(prob.clusters[0]!, prob.clusters[1]!) : null;
+    if (this.two && !prob.weights && prob.vcov === 'cluster' && prob.clusters.length === 1) {
+      // the fused path: the controls row-major, so one pass reads each row's k values together
+      const Crow = new Float64Array(this.n * kc);
+      for (let j = 0; j < kc; j++) {
+        const cj = prob.Ct[j]!;
+        for (let i = 0; i < this.n; i++) Crow[i * kc + j] = cj[i]!;
+      }
+      this.Crow = Crow;
+    }
+    // each unit's rows by time (CSR), so a replicate's treated rows cost O(treated units × T), not O(N)
+    const U = prob.adopt.length;
+    const start = new Int32Array(U + 1);
+    for (let i = 0; i < this.n; i++) start[prob.unit[i]! + 1]!++;
+    for (let u = 0; u < U; u++) start[u + 1]! += start[u]!;
+    const rows = new Int32Array(this.n);
+    const fill = start.slice(0, U);
+    for (let i = 0; i < this.n; i++) rows[fill[prob.unit[i]!]!++] = i;
+    for (let u = 0; u < U; u++) rows.subarray(start[u]!, start[u + 1]!).sort((x, y) => prob.time[x]! - prob.time[y]! || x - y);
+    this.unitStart = start;
+    this.unitRows = rows;
     let sw = 0;
     if (prob.weights) for (let i = 0; i < this.n; i++) sw += prob.weights[i]!;
     else sw = this.n;
@@ -165,6 +192,7 @@ export class PlaceboSolver {
     const nz = nzKnown ?? this.nz;
     let m = nnzKnown ?? 0;
     if (nzKnown === undefined) for (let i = 0; i < n; i++) if (D[i]! !== 0) nz[m++] = i;
+    if (this.Crow) return this.fitFused(D, nz, m);
     const Dt = this.two ? this.two.residual(D, this.Dt, nz, m) : this.dm.demean(D, this.Dt, 'placebo treatment');
     // degenerate: treatment constant or absorbed by the fixed effects.
     // C̃'W D̃ = C̃'W D and D̃'W D̃ = D'W D̃ (C̃ and D − D̃ are orthogonal / in the FE space), so the
@@ -255,6 +283,70 @@ export class PlaceboSolver {
   private s2buf: Float64Array | null = null;
 
   /**
+   * The fused path (two unweighted fixed effects, one-way clusters): the effects of D's two-way
+   * projection come from O(nnz) group sums (stats/twoway.ts `effects`); the cross products from the
+   * treated rows alone (C̃'D̃ = C̃'D, D̃'D̃ = D'D̃, D̈'ỹ_r = D'ỹ_r); and one pass over the rows builds
+   * D̈_i = D_i − α[a_i] − β[b_i] − C̃_i δ on the fly with the cluster sums Σ_g ỹ_r D̈ and Σ_g D̈²,
+   * whose combination Σ_g ỹ_r D̈ − β Σ_g D̈² is the score of g. No column of length N is written.
+   */
+  private fitFused(D: Float64Array, nz: Int32Array, m: number): [number, number, number] {
+    const { clusters, dofK, dfT } = this.prob;
+    const two = this.two!, Crow = this.Crow!;
+    const n = this.n, kc = this.k - 1;
+    const ac = two.a.codes, bc = two.b.codes;
+    const { alpha, beta: gam } = two.effects(D, nz, m);
+    const c = this.cbuf, delta = this.delta, yr = this.yr;
+    c.fill(0);
+    let sD = 0, sDD = 0, within = 0, dy = 0;
+    for (let r = 0; r < m; r++) {
+      const i = nz[r]!;
+      const d = D[i]!;
+      sD += d;
+      sDD += d * d;
+      within += d * (d - alpha[ac[i]!]! - gam[bc[i]!]!);
+      dy += d * yr[i]!;
+      const base = i * kc;
+      for (let j = 0; j < kc; j++) c[j]! += d * Crow[base + j]!;
+    }
+    const raw = sDD - (sD * sD) / this.sw;
+    if (!(raw > 0) || !(within > 1e-10 * raw)) return [NaN, NaN, NaN];
+    let dc = 0;
+    for (let a = 0; a < kc; a++) {
+      let v = 0;
+      for (let b = 0; b < kc; b++) v += this.CCinv[a * kc + b]! * c[b]!;
+      delta[a] = v;
+      dc += v * c[a]!;
+    }
+    const dd = within - dc;
+    if (!(dd > this.collinTol * within)) return [NaN, NaN, NaN];
+    const beta = dy / dd;
+    const f = clusters[0]!;
+    const G = f.nlevels;
+    const S1 = (this.sbuf ??= new Float64Array(G));
+    const S2 = (this.s2buf ??= new Float64Array(G));
+    S1.fill(0);
+    S2.fill(0);
+    const codes = f.codes;
+    for (let i = 0; i < n; i++) {
+      let d = D[i]! - alpha[ac[i]!]! - gam[bc[i]!]!;
+      const base = i * kc;
+      for (let j = 0; j < kc; j++) d -= delta[j]! * Crow[base + j]!;
+      const g = codes[i]!;
+      S1[g]! += yr[i]! * d;
+      S2[g]! += d * d;
+    }
+    let s2 = 0;
+    for (let g = 0; g < G; g++) {
+      const sg = S1[g]! - beta * S2[g]!;
+      s2 += sg * sg;
+    }
+    s2 /= dd * dd;
+    const v = ((n - 1) / (n - dofK)) * (G / (G - 1)) * s2;
+    const se = v >= 0 ? Math.sqrt(v) : NaN;
+    return [beta, se, tPValue(beta / se, dfT)];
+  }
+
+  /**
    * The unweighted one-way clustered case in one pass over the rows (after the O(nnz) sums):
    * with δ = (C̃'C̃)⁻¹C̃'D, D̈'D̈ = D'D̃ − δ'C̃'D and D̈'ỹ_r = D'ỹ_r (ỹ_r and C̃ are orthogonal to the
    * fixed effects and to each other), so β needs no pass; the pass builds D̈ on the fly and the
@@ -315,18 +407,26 @@ export class PlaceboSolver {
 
   /** Estimate, se and p of replicate `key`. */
   replicate(key: string): [number, number, number] {
-    const { unit, time } = this.prob;
+    const { time } = this.prob;
     const A = this.drawAdoption(key);
     const D = this.D;
-    const nz = this.nz;
+    const nz = (this.rnz ??= new Int32Array(this.n)); // not this.nz, which fitTreatment(D) without nz overwrites
+    for (let r = 0; r < this.last; r++) D[nz[r]!] = 0; // D is all zeros again
+    const { unitStart, unitRows } = this;
     let m = 0;
-    for (let i = 0; i < this.n; i++) {
-      const a = A[unit[i]!]!;
-      if (a > 0 && time[i]! >= a) {
+    for (let u = 0; u < A.length; u++) {
+      const a = A[u]!;
+      if (!(a > 0)) continue;
+      const end = unitStart[u + 1]!;
+      let k = unitStart[u]!;
+      while (k < end && time[unitRows[k]!]! < a) k++;
+      for (; k < end; k++) {
+        const i = unitRows[k]!;
         D[i] = 1;
         nz[m++] = i;
-      } else D[i] = 0;
+      }
     }
+    this.last = m;
     return this.fitTreatment(D, nz, m);
   }
 }

@@ -117,6 +117,19 @@ export class TwoWayProjector {
    * O(nnz) instead of O(n).
    */
   residual(x: Float64Array, out?: Float64Array, nz?: Int32Array | null, nnz = nz ? nz.length : 0): Float64Array {
+    const { alpha, beta } = this.effects(x, nz, nnz);
+    const n = this.n, ac = this.a.codes, bc = this.b.codes;
+    const res = out ?? new Float64Array(n);
+    for (let i = 0; i < n; i++) res[i] = x[i]! - alpha[ac[i]!]! - beta[bc[i]!]!;
+    return res;
+  }
+
+  /**
+   * The two sets of effects of x's projection, x̂_i = α[a_i] + β[b_i], without building the
+   * residual (the placebo fuses it into its own pass). The arrays are buffers reused by the next
+   * call. With `nz` the group sums cost O(nnz); the rest O(pairs (a, b) + L_b²).
+   */
+  effects(x: Float64Array, nz?: Int32Array | null, nnz = nz ? nz.length : 0): { alpha: Float64Array; beta: Float64Array } {
     const n = this.n, ac = this.a.codes, bc = this.b.codes;
     const sa = this.sa, sb = this.sb;
     const La = sa.length;
@@ -166,9 +179,7 @@ export class TwoWayProjector {
       for (let j = abStart[u]!; j < abStart[u + 1]!; j++) s -= abC[j]! * beta[abB[j]!]!;
       alpha[u] = s * invNa[u]!;
     }
-    const res = out ?? new Float64Array(n);
-    for (let i = 0; i < n; i++) res[i] = x[i]! - alpha[ac[i]!]! - beta[bc[i]!]!;
-    return res;
+    return { alpha, beta };
   }
 }
 
