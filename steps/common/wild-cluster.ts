@@ -25,7 +25,7 @@ export const wildClusterParam = z.strictObject({
   type: z.literal('wild-cluster'),
   by: z.string().min(1).describe('cluster column of the bootstrap (and of the CR1 standard errors)'),
   weights: z.enum(['rademacher', 'webb', 'mammen', 'norm']).default('rademacher').describe('bootstrap weights per cluster (default rademacher; webb for fewer than ~12 clusters)'),
-  reps: z.number().int().default(9999).describe('bootstrap draws (≥ 99; default 9999). Rademacher with 2^G ≤ reps (Webb: 6^G) enumerates all draws instead: exact, seed-free'),
+  reps: z.number().int().default(9999).describe('bootstrap draws (99 to 1,048,576; default 9999). Rademacher with 2^G ≤ reps (Webb: 6^G) enumerates all draws instead: exact, seed-free'),
   impose_null: z.boolean().default(true).describe('true: WCR (restricted residuals, recommended); false: WCU'),
   enumerate: z.boolean().optional().describe('force (true) or forbid (false) full enumeration; default: enumerate when 2^G (Webb 6^G) ≤ reps'),
 });
@@ -45,6 +45,7 @@ export interface WildRun {
  */
 export function runWildCluster(ctx: StepContext, fit: FeolsResult, wild: WildClusterParam, terms: string[], level: number, param = 'params.test'): WildRun {
   if (wild.reps < 99) throw new StepError(`params.vcov.reps is ${wild.reps}; the wild bootstrap needs at least 99 draws (use 999 or 9999)`);
+  if (wild.reps > MAX_ENUMERATION) throw new StepError(`params.vcov.reps is ${wild.reps}; at most ${MAX_ENUMERATION} draws are supported (each draw keeps five numbers per tested term; 9999 is plenty for p-values and CIs)`);
   const inn = fit.internals;
   if (inn.weights) throw new StepError(`params.vcov wild-cluster does not support regression weights; drop params.weights or use vcov: cluster`);
   const cl = inn.clusters[0]!;
