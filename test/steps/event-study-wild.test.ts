@@ -16,6 +16,10 @@ import { wildClusterBootstrap } from '../../stats/wild-bootstrap.js';
 import eventStudy from '../../steps/event-study.js';
 import honest from '../../steps/honest-did.js';
 import { makeCtx } from './ctx.js';
+import figure from '../../steps/figure.js';
+import { renderCtx } from './render-ctx.js';
+import { eventStudySpec } from '../../steps/render/charts.js';
+import { eventStudySchema } from '../../steps/render/model.js';
 
 const lines = fs.readFileSync(path.join(PROJECT_ROOT, 'test/golden/wild-bootstrap/data.csv'), 'utf8').trim().split('\n');
 const names = lines[0]!.split(',').map((s) => s.replace(/"/g, ''));
@@ -91,6 +95,25 @@ describe('event-study with the wild cluster bootstrap', () => {
     let v = 0;
     for (const i of ix) for (const j of ix) v += es.vcov.matrix[i][j] / 9;
     expect(orig.se).toBeCloseTo(Math.sqrt(v), 12);
+  });
+});
+
+describe('Figure: the event study with wild bootstrap CIs', () => {
+  it('draws the bootstrap CI next to each CR1 bar and names it in the subtitle; nothing changes without it', async () => {
+    const { es } = await run({ by: 'state', reps: 999 });
+    const spec = eventStudySpec(eventStudySchema.parse(es), { width: 400, height: 300 }) as any;
+    expect(spec.title.subtitle[1]).toBe('Orange: wild cluster bootstrap 95% CI (WCR, rademacher, all 256 draws enumerated)');
+    const boot = spec.layer[2].layer.find((l: any) => l.data?.values?.[0]?.ci_boot_low !== undefined);
+    const want = es.periods.filter((p: any) => !p.base).map((p: any) => ({ period: p.period + 0.18, ci_boot_low: p.ci_boot_low, ci_boot_high: p.ci_boot_high }));
+    expect(boot.data.values).toEqual(want);
+    const plain = (await run(undefined, { cluster: 'state' })).es;
+    const spec0 = eventStudySpec(eventStudySchema.parse(plain), { width: 400, height: 300 }) as any;
+    expect(spec0.layer[2].layer).toHaveLength(2);
+    expect(typeof spec0.title.subtitle).toBe('string');
+    const out = await figure.run(renderCtx('fig_wild'), { data: { type: 'json', value: es } }, figure.params.parse({ type: 'event-study', title: 'Event study' }));
+    const svg = new TextDecoder().decode((out.svg as { bytes: Uint8Array }).bytes);
+    expect(svg).toContain('#d07a1f');
+    expect(svg).toContain('wild cluster bootstrap 95% CI');
   });
 });
 
