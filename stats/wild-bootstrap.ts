@@ -10,8 +10,9 @@
  * - WCU: y* = ŷ + û∘v, t* = (β* − β̂)/se*.
  * v_g is one weight per cluster: rademacher ±1; webb ±√½, ±1, ±√(3/2); mammen (1−√5)/2 w.p.
  * (√5+1)/(2√5), else (1+√5)/2; norm N(0,1).
- * p(r) = share of draws with |t*| ≥ |t(r)| (a relative tolerance of 1e-10 counts exact ties, e.g. the
- * draw v ≡ 1 that reproduces the sample under WCR). The CR1 factor cancels in p (it scales t and t*).
+ * p(r) = share of draws with |t*| > |t(r)| (fwildclusterboot's two-tailed p; exact ties within a
+ * relative 1e-10, e.g. the draws v ≡ ±1 that reproduce |t| under WCR, do not count unless
+ * `countTies`). The CR1 factor cancels in p (it scales t and t*).
  *
  * Never refits per draw (Frisch–Waugh–Lovell): with x̃ = M[Z,D] x, β* − r = Σ_g v_g x̃_g'ü_g / x̃'x̃, and
  * the bootstrap score of cluster g is x̃_g'(M_X w)_g, w = ü∘v. The span of X = [x, Z, D] splits into
@@ -27,7 +28,8 @@
  * seed-free (`enumerated: true`, reps = 2^G or 6^G).
  *
  * Tests: test/stats/wild-bootstrap.test.ts against test/golden/wild-bootstrap/ (R brute force: refit
- * with lm per draw).
+ * with lm per draw, make.R) and test/stats/wild-bootstrap-fwcb.test.ts against fwildclusterboot
+ * 0.14.3 (make-fwcb.R): exact under full enumeration, within Monte Carlo error otherwise.
  */
 import type { Factor } from './fe.js';
 import { isNested } from './fe.js';
@@ -50,6 +52,12 @@ export interface WildProblem {
   cluster: Factor;
   /** CR1 K (parameters counted in (N−1)/(N−K)); only scales se, not p. */
   dofK: number;
+  /**
+   * The orthonormal basis Q of W (see the module comment) from wildBasis(): it depends on the
+   * design only, not on the tested coefficient, so several coefficients of one model (the periods of
+   * an event study) share it. Computed here when absent.
+   */
+  basis?: Float64Array[];
 }
 
 export interface WildOptions {
@@ -66,6 +74,13 @@ export interface WildOptions {
   tol?: number;
   /** Never enumerate (random draws even when 2^G ≤ reps). */
   noEnumeration?: boolean;
+  /**
+   * Also count the ties |t*| = |t| (relative 1e-10) as at least as extreme. Default false: p is the
+   * share of draws with |t*| > |t| strictly, as fwildclusterboot (`mean(abs(t) < abs(t_boot))`) and
+   * MacKinnon, Nielsen & Webb (2023); under WCR the draws v ≡ 1 and (Rademacher, Webb) v ≡ −1
+   * reproduce |t| exactly and so do not count. true gives p ≥ 1/B under WCR.
+   */
+  countTies?: boolean;
 }
 
 export interface WildResult {
@@ -131,6 +146,28 @@ function residualise(v: Float64Array, C: Float64Array[], CC: Float64Array): Floa
 }
 
 /**
+ * Orthonormal basis (n × q, columns) of W = [M_Dn D_other, M_D X]: the dummies of the fixed effects
+ * not nested in the clusters, demeaned by the nested ones, and the fully demeaned regressors.
+ */
+export function wildBasis(prob: Pick<WildProblem, 'yt' | 'Xt' | 'fe' | 'cluster'>, tol?: number): Float64Array[] {
+  const n = prob.yt.length;
+  const fe = prob.fe.length > 0 ? prob.fe : [{ codes: new Int32Array(n), nlevels: 1 }];
+  const nested = fe.filter((f) => isNested(f, prob.cluster));
+  const other = fe.filter((f) => !isNested(f, prob.cluster));
+  const dm = nested.length > 0 ? new Demeaner(nested, { tol: tol ?? 1e-13 }) : null;
+  const Wcols: Float64Array[] = [];
+  for (const f of other) {
+    for (let l = 0; l < f.nlevels; l++) {
+      const d = new Float64Array(n);
+      for (let i = 0; i < n; i++) if (f.codes[i] === l) d[i] = 1;
+      Wcols.push(dm ? dm.demean(d, undefined, 'fixed-effect dummy') : d);
+    }
+  }
+  Wcols.push(...prob.Xt);
+  return orthonormalBasis(Wcols, n);
+}
+
+/**
  * The wild cluster bootstrap p-value (and CI by test inversion) of coefficient `prob.k`.
  * Throws Error on degenerate input (the caller names the step).
  */
@@ -158,21 +195,7 @@ export function wildClusterBootstrap(prob: WildProblem, opt: WildOptions): WildR
   for (let g = 0; g < G; g++) meat += sg[g]! * sg[g]!;
   const se = Math.sqrt(c * meat) / xx;
 
-  // basis of W = [M_Dn D_other, M_D X]
-  const fe = prob.fe.length > 0 ? prob.fe : [{ codes: new Int32Array(n), nlevels: 1 }];
-  const nested = fe.filter((f) => isNested(f, prob.cluster));
-  const other = fe.filter((f) => !isNested(f, prob.cluster));
-  const dm = nested.length > 0 ? new Demeaner(nested, { tol: opt.tol ?? 1e-13 }) : null;
-  const Wcols: Float64Array[] = [];
-  for (const f of other) {
-    for (let l = 0; l < f.nlevels; l++) {
-      const d = new Float64Array(n);
-      for (let i = 0; i < n; i++) if (f.codes[i] === l) d[i] = 1;
-      Wcols.push(dm ? dm.demean(d, undefined, 'fixed-effect dummy') : d);
-    }
-  }
-  Wcols.push(...prob.Xt);
-  const Q = orthonormalBasis(Wcols, n);
+  const Q = prob.basis ?? wildBasis(prob, opt.tol);
   const q = Q.length;
 
   // per-cluster sums: a0 = x̃'ü0, a1 = x̃'x̃ (ü(r) = ü0 − r x̃ under WCR; ü = û under WCU)
@@ -260,7 +283,7 @@ export function wildClusterBootstrap(prob: WildProblem, opt: WildOptions): WildR
   /** p-value of H0: β = r. */
   const pval = (r: number): number => {
     const tabs = Math.abs((beta - r) / se);
-    const thr = tabs - 1e-10 * Math.max(1, tabs);
+    const thr = opt.countTies ? tabs - 1e-10 * Math.max(1, tabs) : tabs + 1e-10 * Math.max(1, tabs);
     let hit = 0;
     for (let b = 0; b < B; b++) {
       const num = wr ? N0[b]! - r * N1[b]! : N0[b]!;

@@ -12,6 +12,13 @@
  * The regression is y on the period dummies (stats/eventstudy.ts) and the controls, with fixed
  * effects `fe` (default [unit, time]) absorbed as in `estimate`, clustered by `cluster` (default:
  * the unit column). Output: the event-study JSON of DESIGN.md.
+ *
+ * With `vcov: {type: wild-cluster, by, weights, reps, impose_null}` the SEs stay CR1 (clustered by
+ * `by`), and each estimated non-base period also gets the wild cluster bootstrap p-value `p_boot`
+ * and the CI by test inversion `ci_boot_low`/`ci_boot_high` (WCR, or WCU with impose_null: false;
+ * as fwildclusterboot's boottest on that coefficient; null for the base period). `vcov.type` is
+ * `wild-cluster`, `vcov.matrix` stays the analytic CR1 covariance (`matrix_type: cluster`), and
+ * `vcov.bootstrap` records {reps, weights, enumerated, impose_null}. Full enumeration as in estimate.
  */
 import { z } from 'zod';
 import { defineStep, StepError, type Artifact } from '../engine/types.js';
@@ -22,6 +29,9 @@ import { asList, fitRegression, prepareRegression, outcomeParam, regressionParam
 import { applyFilters } from './common/filter.js';
 import { unitCohorts } from './common/cohorts.js';
 import { CONTRACT, type EventStudyArtifact } from './common/contracts.js';
+import { hasCol } from '../engine/table.js';
+import type { VcovType } from '../stats/vcov.js';
+import { runWildCluster, wildClusterParam, type WildRun } from './common/wild-cluster.js';
 
 export const eventStudyParams = z
   .strictObject({
@@ -39,6 +49,10 @@ export const eventStudyParams = z
     ...regressionParams,
     fe: z.union([z.string(), z.array(z.string())]).optional().describe('fixed-effect columns (default [unit, time])'),
     cluster: regressionParams.cluster.describe('cluster column(s) (default: the unit column)'),
+    vcov: z
+      .union([regressionParams.vcov.unwrap(), wildClusterParam])
+      .optional()
+      .describe('variance estimator: cluster (CR1, default), iid, hc1, or {type: wild-cluster, by, weights, reps, impose_null} (CR1 SEs on `by` plus, per non-base period, the wild cluster bootstrap p-value p_boot and test-inversion CI ci_boot_low/ci_boot_high; stats/wild-bootstrap.ts)'),
   })
   .refine((p) => (p.adopt === undefined) !== (p.event_time === undefined), { message: 'give exactly one of adopt or event_time' });
 export type EventStudyParams = z.infer<typeof eventStudyParams>;
@@ -53,6 +67,10 @@ export default defineStep({
   async run(ctx, inputs, params): Promise<Record<string, Artifact>> {
     const art = inputs.panel;
     if (!art || Array.isArray(art) || art.type !== 'table') throw new StepError(`input "panel" must be one table`);
+    const wild = typeof params.vcov === 'object' ? params.vcov : null;
+    if (wild && params.cluster !== undefined && (asList(params.cluster).length !== 1 || asList(params.cluster)[0] !== wild.by))
+      throw new StepError(`params.vcov.by ("${wild.by}") and params.cluster (${JSON.stringify(params.cluster)}) differ; the wild cluster bootstrap clusters by vcov.by: drop params.cluster or make it equal`);
+    if (wild && !hasCol(art.table, wild.by)) throw new StepError(`params.vcov.by names column "${wild.by}", which is not in the input table; set it to the cluster column (columns are: ${art.table.names.join(', ')})`);
     let table = applyFilters(art.table, params.where, params.exclude);
     const relCol = params.event_time ?? params.adopt!;
     const n0 = table.nrows;
@@ -101,13 +119,13 @@ export default defineStep({
         table = takeRows(table, idx);
       }
     }
-    const cluster = params.cluster === undefined ? [params.unit] : asList(params.cluster);
+    const cluster = wild ? [wild.by] : params.cluster === undefined ? [params.unit] : asList(params.cluster);
     const spec: RegressionSpec = {
       y: params.y,
       x: [...terms, ...params.controls],
       fe: params.fe === undefined ? [params.unit, params.time] : asList(params.fe),
       cluster,
-      vcov: resolveVcov(cluster, params.vcov),
+      vcov: resolveVcov(cluster, wild ? 'cluster' : (params.vcov as VcovType | undefined)),
       weights: params.weights,
       keep_singletons: params.keep_singletons,
       level: params.level,
@@ -117,12 +135,21 @@ export default defineStep({
     reportDrops(ctx, fit);
     const q = tQuantile(0.5 + params.level / 2, fit.dfT);
     const byTerm = new Map(fit.coefficients.map((c) => [c.term, c]));
+    // wild cluster bootstrap: one p-value and test-inversion CI per estimated non-base period
+    // (fwildclusterboot's boottest per coefficient); the design's basis is shared by the periods
+    let boot: WildRun | null = null;
+    if (wild) boot = runWildCluster(ctx, fit, wild, dummies.periods.map(periodTerm).filter((t) => byTerm.has(t)), params.level, 'the event-study period');
     const all = [...dummies.periods, params.base].sort((a, b) => a - b);
     const periods = all.map((p) => {
-      if (p === params.base) return { period: p, estimate: 0, se: 0, t: null, p: null, ci_low: 0, ci_high: 0, base: true };
+      const bootNull = boot ? { p_boot: null, ci_boot_low: null, ci_boot_high: null } : {};
+      if (p === params.base) return { period: p, estimate: 0, se: 0, t: null, p: null, ci_low: 0, ci_high: 0, base: true, ...bootNull };
       const c = byTerm.get(periodTerm(p));
-      if (!c) return { period: p, estimate: null, se: null, t: null, p: null, ci_low: null, ci_high: null, base: false, dropped: true };
-      return { period: p, estimate: c.estimate, se: c.se, t: c.t, p: c.p, ci_low: c.estimate - q * c.se, ci_high: c.estimate + q * c.se, base: false };
+      if (!c) return { period: p, estimate: null, se: null, t: null, p: null, ci_low: null, ci_high: null, base: false, dropped: true, ...bootNull };
+      const b = boot?.results.get(periodTerm(p));
+      return {
+        period: p, estimate: c.estimate, se: c.se, t: c.t, p: c.p, ci_low: c.estimate - q * c.se, ci_high: c.estimate + q * c.se, base: false,
+        ...(b ? { p_boot: b.p, ci_boot_low: b.ci_low, ci_boot_high: b.ci_high } : {}),
+      };
     });
     const pre = dummies.periods.filter((p) => p < 0 && byTerm.has(periodTerm(p)));
     const idx = pre.map((p) => fit.terms.indexOf(periodTerm(p)));
@@ -148,7 +175,11 @@ export default defineStep({
       pretrend,
       controls: fit.coefficients.filter((c) => params.controls.includes(c.term)),
       fixed_effects: spec.fe,
-      vcov: { type: spec.vcov, by: spec.vcov === 'cluster' ? cluster : null, df: fit.dfT, k: fit.dofK, periods: estPeriods, matrix },
+      // with the wild bootstrap: type wild-cluster, the analytic CR1 matrix kept (HonestDiD needs it)
+      vcov: {
+        type: boot ? 'wild-cluster' : spec.vcov, by: spec.vcov === 'cluster' ? cluster : null, df: fit.dfT, k: fit.dofK, periods: estPeriods, matrix,
+        ...(boot ? { matrix_type: 'cluster', bootstrap: boot.bootstrap } : {}),
+      },
       r2: fit.r2,
       r2_within: fit.r2_within,
       dropped: { singletons: fit.singletons, collinear: fit.collinear, missing: prep.missing, outside_window: dropWindow, filtered: art.table.nrows - n0 },

@@ -43,7 +43,7 @@ const params = z
   .strict();
 type Params = z.infer<typeof params>;
 
-interface Estimates { beta: number[]; sigma: number[][]; numPre: number; numPost: number }
+interface Estimates { beta: number[]; sigma: number[][]; numPre: number; numPost: number; periods?: number[]; /** the input's name when the estimates come from an artifact */ src?: string }
 
 /** β̂, Σ and the pre/post split from an event-study artifact (DESIGN.md contract). */
 function fromArtifact(v: Record<string, any>, src: string): Estimates {
@@ -61,11 +61,25 @@ function fromArtifact(v: Record<string, any>, src: string): Estimates {
   // pre-periods: relative period < 0 (whatever the base period is), post: ≥ 0
   const numPre = periods.filter((p) => p < 0).length;
   for (let i = 1; i < periods.length; i++) if (!(periods[i]! > periods[i - 1]!)) throw new StepError(`input ${src}: vcov.periods must be increasing`);
-  return { beta, sigma: vc.matrix, numPre, numPost: periods.length - numPre };
+  return { beta, sigma: vc.matrix, numPre, numPost: periods.length - numPre, periods, src };
 }
 
 function checkEstimates(e: Estimates): void {
   const n = e.beta.length;
+  if (e.src !== undefined) {
+    // estimates from an artifact: name its fields and the step to rerun, not the params
+    const fix = `rerun the event-study node wired to input ${e.src} with the current code (repro run --force <node>) or give betahat/sigma/num_pre/num_post directly`;
+    if (e.numPost < 1) throw new StepError(`input ${e.src} has no post periods (vcov.periods ${JSON.stringify((e as { periods?: number[] }).periods ?? [])} are all < 0); HonestDiD bounds a post-period effect: give that event study a window reaching periods ≥ 0`);
+    if (e.numPre < 1) throw new StepError(`input ${e.src} has no pre periods besides the base; the restrictions extrapolate from pre-trends: give that event study a window with at least two periods < 0 (one is the base)`);
+    if (!Array.isArray(e.sigma) || e.sigma.length !== n || e.sigma.some((r) => !Array.isArray(r) || r.length !== n))
+      throw new StepError(`input ${e.src}: vcov.matrix must be ${n}×${n} (one row per entry of vcov.periods); ${fix}`);
+    try {
+      checkEstimates({ ...e, src: undefined });
+    } catch (err) {
+      throw new StepError(`input ${e.src}: vcov.matrix (as sigma): ${(err as Error).message}; ${fix}`);
+    }
+    return;
+  }
   if (e.numPre + e.numPost !== n) throw new StepError(`num_pre + num_post = ${e.numPre} + ${e.numPost} = ${e.numPre + e.numPost}, but betahat has ${n} elements; they must be equal (betahat holds the pre- then the post-period estimates, base period excluded)`);
   if (e.numPost < 1) throw new StepError(`there are no post periods (num_post = ${e.numPost}); HonestDiD bounds a post-period effect: give an event study with periods ≥ 0`);
   if (e.numPre < 1) throw new StepError(`there are no pre periods (num_pre = ${e.numPre}); the restrictions extrapolate from pre-trends: give an event study with at least one pre period besides the base`);

@@ -102,11 +102,20 @@ export function eventStudySpec(es: EventStudy, o: EventStudyOptions): Spec {
   };
   const yTitle = o.labels?.y ?? `Effect on ${es.y === undefined ? 'outcome' : (o.varLabels?.[es.y] ?? es.y)}`;
   const pre = es.pretrend;
-  const subtitle =
-    o.subtitle ??
-    (pre && pre.p !== null && pre.p !== undefined
+  // event-study with vcov wild-cluster: the bootstrap CIs as orange bars just right of the CR1 bars, named in the subtitle
+  const bs = es.vcov?.bootstrap;
+  const bootRows = es.periods
+    .filter((p) => !p.base && p.estimate !== null && typeof p.ci_boot_low === 'number' && typeof p.ci_boot_high === 'number')
+    .map((p) => ({ period: p.period + 0.18, ci_boot_low: p.ci_boot_low, ci_boot_high: p.ci_boot_high }));
+  const bootNote =
+    bs && bootRows.length > 0
+      ? `Orange: wild cluster bootstrap 95% CI (${bs.impose_null === false ? 'WCU' : 'WCR'}, ${bs.weights ?? 'rademacher'}, ${bs.enumerated ? `all ${bs.reps} draws enumerated` : `${bs.reps} draws`})`
+      : undefined;
+  const preNote =
+    pre && pre.p !== null && pre.p !== undefined
       ? `Joint test of pre-period coefficients: F(${pre.df1}, ${pre.df2}) = ${Number(pre.stat).toFixed(2)}, p = ${pre.p.toFixed(3)}`
-      : undefined);
+      : undefined;
+  const subtitle = o.subtitle ?? (bootNote ? (preNote ? [preNote, bootNote] : bootNote) : preNote);
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     ...(titleOf({ ...o, subtitle }) ? { title: titleOf({ ...o, subtitle }) } : {}),
@@ -132,6 +141,15 @@ export function eventStudySpec(es: EventStudy, o: EventStudyOptions): Spec {
               color: { field: 'kind', type: 'nominal', title: null, scale: { range: ['#555555', '#1f5fa8'] } },
             },
           },
+          ...(bootRows.length > 0
+            ? [
+                {
+                  data: { values: bootRows },
+                  mark: { type: 'rule', strokeWidth: 1.5, color: '#d07a1f' },
+                  encoding: { x: xEnc, y: { field: 'ci_boot_low', type: 'quantitative', title: yTitle }, y2: { field: 'ci_boot_high' } },
+                },
+              ]
+            : []),
           {
             mark: { type: 'point', size: 55, strokeWidth: 2, opacity: 1 },
             encoding: {

@@ -56,10 +56,16 @@ export const eventStudySchema = z.object({
         ci_low: num,
         ci_high: num,
         base: z.boolean().optional(),
+        /** event-study with vcov wild-cluster: the period's wild cluster bootstrap p and test-inversion CI. */
+        p_boot: num,
+        ci_boot_low: num,
+        ci_boot_high: num,
       }),
     )
     .min(1),
   pretrend: z.object({ stat: num, df1: num, df2: num, p: num }).nullable().optional(),
+  /** Set by event-study with vcov wild-cluster: {reps, weights, enumerated, impose_null}. */
+  vcov: z.object({ bootstrap: z.object({ reps: num, weights: z.string().optional(), enumerated: z.boolean().optional(), impose_null: z.boolean().optional() }).passthrough().optional() }).passthrough().nullable().optional(),
   /** Set by the event-study step: the estimated window and whether periods beyond it were binned into its endpoints. */
   window: z.tuple([z.number(), z.number()]).optional(),
   bin_endpoints: z.boolean().optional(),

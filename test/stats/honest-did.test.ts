@@ -169,6 +169,18 @@ describe('honest-did bad input', () => {
     await expect(run({ ...base, sigma: npsd })).rejects.toThrow(/sigma is not positive semi-definite/);
     await expect(run({ ...base, sigma: base.sigma.slice(0, 3) })).rejects.toThrow(/sigma must be a 4×4 matrix/);
   });
+  it('an artifact with no post periods, no pre periods, or a vcov.matrix of the wrong size / not PSD names the input and the rerun', async () => {
+    const es = (periods: number[], matrix: number[][]) => ({
+      event_study: { type: 'json', value: { periods: periods.map((p) => ({ period: p, estimate: 0.1 * p, base: false })), vcov: { type: 'cluster', periods, matrix } } },
+    });
+    const I = (n: number, v = 0.01) => Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? v : 0)));
+    await expect(run({ mbar: [0] }, es([-3, -2], I(2)))).rejects.toThrow(/^input event_study has no post periods \(vcov\.periods \[-3,-2\] are all < 0\).*window reaching periods ≥ 0/);
+    await expect(run({ mbar: [0] }, es([0, 1], I(2)))).rejects.toThrow(/^input event_study has no pre periods besides the base/);
+    await expect(run({ mbar: [0] }, es([-2, 0, 1], I(2)))).rejects.toThrow(/^input event_study: vcov\.matrix must be 3×3 \(one row per entry of vcov\.periods\); rerun the event-study node/);
+    const npsd = I(3);
+    npsd[0]![1] = npsd[1]![0] = 0.02;
+    await expect(run({ mbar: [0] }, es([-2, 0, 1], npsd))).rejects.toThrow(/^input event_study: vcov\.matrix \(as sigma\): sigma is not positive semi-definite.*rerun the event-study node/);
+  });
   it('num_pre + num_post ≠ length(betahat)', async () => {
     await expect(run({ ...base, num_pre: 3 })).rejects.toThrow(/num_pre \+ num_post = 3 \+ 2 = 5, but betahat has 4 elements/);
   });

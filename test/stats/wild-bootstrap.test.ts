@@ -53,6 +53,8 @@ describe('wild cluster bootstrap, full enumeration vs R brute force', () => {
       expect(r.p).toBe(g.p); // R: make.R, 256 enumerated draws, exact
       expect(r.ci_low!).toBeCloseTo(g.ci_low, 6);
       expect(r.ci_high!).toBeCloseTo(g.ci_high, 6);
+      const t = wildClusterBootstrap(prob, { reps: 999, weights: 'rademacher', imposeNull: g.impose_null, level: 0, countTies: true });
+      expect(t.p).toBe(g.p_ties); // R: make.R, ties |t*| = |t| counted
     });
   }
   const { prob: prob4 } = problem(subset(4));
@@ -62,6 +64,7 @@ describe('wild cluster bootstrap, full enumeration vs R brute force', () => {
       expect(r.enumerated).toBe(true);
       expect(r.reps).toBe(1296);
       expect(r.p).toBeCloseTo(g.p, 12); // R: make.R
+      expect(wildClusterBootstrap(prob4, { reps: 9999, weights: 'webb', imposeNull: g.impose_null, level: 0, countTies: true }).p).toBeCloseTo(g.p_ties, 12);
     });
   }
   it('random draws are close to the enumerated p (Monte Carlo error) and bit-identical for one stream', () => {

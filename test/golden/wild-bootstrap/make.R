@@ -5,8 +5,9 @@
 # Writes data.csv (a small panel: 8 states x 2 units x 6 years, staggered treatment, 2 controls) and
 # golden.json.
 # Conventions (as stats/wild-bootstrap.ts): t = (b - r)/se_CR1, se from the CR1 sandwich of the
-# full dummy regression; WCR t* = (b* - r)/se*, WCU t* = (b* - b)/se*; p = mean(|t*| >= |t|)
-# counting exact ties (relative tolerance 1e-10). The CR1 factor cancels in p.
+# full dummy regression; WCR t* = (b* - r)/se*, WCU t* = (b* - b)/se*; p = mean(|t*| > |t|)
+# strictly, exact ties (relative tolerance 1e-10) not counted, as fwildclusterboot; `p_ties` counts
+# them (stats/wild-bootstrap.ts with countTies). The CR1 factor cancels in p.
 set.seed(42)
 S <- 8; U <- 2; T <- 6
 d <- expand.grid(year = 1:T, u = 1:U, state = 1:S)
@@ -46,12 +47,12 @@ draws <- function(kind, G) {
   else { B <- 6^G; sapply(0:(B - 1), function(b) webb[(b %/% 6^(0:(G - 1))) %% 6 + 1]) }
 }
 ustates <- sort(unique(cl))
-pvalue <- function(r, impose_null, V) {
+pvalue <- function(r, impose_null, V, ties = FALSE) {
   t0 <- tstat(d$y, r, r)
   if (impose_null) { R <- restricted(r); base <- R$fitted; u <- R$resid; center <- r }
   else { base <- fit0$fitted.values; u <- fit0$residuals; center <- bhat }
   ts <- apply(V, 2, function(v) tstat(base + u * v[match(cl, ustates)], r, center))
-  mean(abs(ts) >= abs(t0) - 1e-10 * max(1, abs(t0)))
+  if (ties) mean(abs(ts) >= abs(t0) - 1e-10 * max(1, abs(t0))) else mean(abs(ts) >= abs(t0) + 1e-10 * max(1, abs(t0)))
 }
 # CI by test inversion: same expansion + bisection as the TypeScript (p(r) > alpha inside)
 ci <- function(impose_null, V, alpha = 0.05) {
@@ -70,10 +71,10 @@ ci <- function(impose_null, V, alpha = 0.05) {
 Vr <- draws("rademacher", G)
 cases <- list()
 for (imp in c(TRUE, FALSE)) {
-  p <- pvalue(0, imp, Vr)
+  p <- pvalue(0, imp, Vr); pt <- pvalue(0, imp, Vr, ties = TRUE)
   ci_ <- ci(imp, Vr)
-  cases[[length(cases) + 1]] <- sprintf('{"weights": "rademacher", "impose_null": %s, "reps": %d, "p": %.15g, "ci_low": %.15g, "ci_high": %.15g}',
-                                          tolower(imp), ncol(Vr), p, ci_[1], ci_[2])
+  cases[[length(cases) + 1]] <- sprintf('{"weights": "rademacher", "impose_null": %s, "reps": %d, "p": %.15g, "p_ties": %.15g, "ci_low": %.15g, "ci_high": %.15g}',
+                                          tolower(imp), ncol(Vr), p, pt, ci_[1], ci_[2])
 }
 # Webb with 4 clusters (states 1-4 only): 6^4 = 1296 draws
 sub <- d$state <= 4
@@ -84,8 +85,8 @@ local({
   fit0 <<- lm.fit(X, d$y); bhat <<- fit0$coefficients[["treat"]]
   Vw <- draws("webb", 4)
   for (imp in c(TRUE, FALSE)) {
-    p <- pvalue(0, imp, Vw)
-    cases[[length(cases) + 1]] <<- sprintf('{"weights": "webb", "subset_states_le": 4, "impose_null": %s, "reps": %d, "p": %.15g}', tolower(imp), ncol(Vw), p)
+    p <- pvalue(0, imp, Vw); pt <- pvalue(0, imp, Vw, ties = TRUE)
+    cases[[length(cases) + 1]] <<- sprintf('{"weights": "webb", "subset_states_le": 4, "impose_null": %s, "reps": %d, "p": %.15g, "p_ties": %.15g}', tolower(imp), ncol(Vw), p, pt)
   }
 })
 writeLines(c("{", '  "source": "test/golden/wild-bootstrap/make.R (brute-force refit per enumerated draw, base R lm.fit)",',
