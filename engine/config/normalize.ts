@@ -15,7 +15,9 @@
  * - `in` forms: `in: X` and `in: [X, Y]` bind to the step's first input, `in: {name: X | [X, Y]}`
  *   names inputs. A reference is `ID` (its first output), `ID.OUTPUT`, `base[v]`, or a foreach
  *   base id, which stands for all its expansions in order. Unknown ids are errors.
- * - `--set` overrides are applied last (see overrides.ts).
+ * - `--set` overrides are applied last (see overrides.ts), as an edit of that step's `with` would
+ *   be: they also reach the steps that `extends` it (directly or not) unless that step, or one in
+ *   between, sets the param itself. An override of one expansion (`m[east]`) reaches only it.
  *
  * @example
  * const nodes = normalize(raw, [parseOverride('baseline.cluster=year')]);
@@ -261,15 +263,32 @@ export function normalize(raw: RawPipeline, overrides: readonly ParamOverride[] 
     }
   }
 
-  // --set overrides.
-  for (const o of overrides) {
+  // --set overrides: on the node (or every expansion of a foreach base) and, as an edit of the
+  // YAML would, on the nodes that inherit the param through `extends` (see inheritedBy).
+  const pending = new Map<NormNode, { o: ParamOverride; dist: number; i: number }[]>();
+  const add = (t: NormNode, o: ParamOverride, dist: number, i: number): void => {
+    const l = pending.get(t);
+    if (l) l.push({ o, dist, i });
+    else pending.set(t, [{ o, dist, i }]);
+  };
+  overrides.forEach((o, i) => {
     const direct = byId.get(o.id);
     const targets = direct ? [direct] : (expansions.get(o.id) ?? []).map((e) => byId.get(e)!);
     if (targets.length === 0) {
       errors.push(overrideError(overrideLabel(o), `unknown step id "${o.id}"`, didYouMean(o.id, allIds, 'step ids')));
-      continue;
+      return;
     }
-    for (const t of targets) {
+    for (const t of targets) add(t, o, 0, i);
+    if (!raw.byId.has(o.id)) return; // an expansion (`m[east]`): that node only
+    for (const n of nodes) {
+      const dist = inheritedBy(raw, n.baseId, o.id, o.param);
+      if (dist > 0) add(n, o, dist, i);
+    }
+  });
+  // farthest ancestor first, the node's own overrides last; in command-line order otherwise
+  for (const [t, list] of pending) {
+    list.sort((a, b) => b.dist - a.dist || a.i - b.i);
+    for (const { o } of list) {
       t.params = applyOverride(t.params, o.param, o.value);
       t.overrides.push(o);
     }
@@ -309,6 +328,38 @@ export function paramWhere(
   if (best.depth === 0) return { node: bestWith.key };
   if (best.depth < p.length || part === 'key') return { node: best.key ?? best.value ?? bestWith.key };
   return { node: best.value ?? best.key ?? bestWith.key };
+}
+
+/**
+ * How many `extends` steps up from step `id` the step `from` is, when an override of `from`'s
+ * `param` reaches `id`: `id` extends `from` (directly or through others) and neither it nor any
+ * step in between sets that param in its own `with` (a map on the way merges, a scalar, list or
+ * null replaces — the deep-merge rule). 0 when it does not reach (or `id` is `from`).
+ */
+export function inheritedBy(raw: RawPipeline, id: string, from: string, param: string): number {
+  const path = param.split('.');
+  const seen = new Set<string>();
+  let cur = raw.byId.get(id);
+  let dist = 0;
+  while (cur && cur.id !== from && !seen.has(cur.id)) {
+    seen.add(cur.id);
+    if (ownsParam(cur.data.with, path)) return 0;
+    if (cur.data.extends === undefined) return 0;
+    cur = raw.byId.get(cur.data.extends);
+    dist++;
+  }
+  return cur?.id === from ? dist : 0;
+}
+
+/** Does this `with` set the param path itself (so that a parent's value does not show through)? */
+function ownsParam(w: unknown, path: string[]): boolean {
+  let cur = w;
+  for (let i = 0; i < path.length; i++) {
+    if (!isPlainObject(cur) || !Object.hasOwn(cur, path[i]!)) return false;
+    cur = cur[path[i]!];
+    if (i === path.length - 1 || !isPlainObject(cur)) return true;
+  }
+  return false;
 }
 
 /** `controls=1, fe=city` (the id parts of a combination) for messages. */
