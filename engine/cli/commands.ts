@@ -248,7 +248,7 @@ export async function cmdLog(argv: string[]): Promise<number> {
   for (const r of runs) {
     const t = r.started.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
     const counts = `${r.counts.ran} ran, ${r.counts.cached} cached, ${r.counts.failed} failed, ${r.counts.skipped} skipped`;
-    ui.out(`${c.bold(`#${r.id}`.padEnd(6))} ${t}  ${r.ok ? c.green('ok    ') : c.red('failed')}  ${counts.padEnd(44)} ${fmtMs(r.ms).padStart(8)}  ${c.dim(`${r.pipeline} (${r.file})`)}`);
+    ui.out(`${c.bold(`#${r.id}`.padEnd(6))} ${t}  ${r.ok ? c.green('ok    ') : c.red('failed')}  ${counts.padEnd(44)} ${fmtMs(r.ms).padStart(8)}  ${c.dim(`${r.pipeline} (${r.file})`)}${r.variant !== undefined ? `  variant ${c.bold(r.variant)}` : ''}`);
     if (p.bools.has('verbose')) {
       for (const n of r.nodes) if (n.status !== 'cached') ui.out(c.dim(`         ${n.status.padEnd(7)} ${n.id}: ${n.error ?? n.reason}`));
     }
@@ -274,7 +274,7 @@ async function logRun(runs: import('../history.js').RunRecord[], id: number, jso
   const c = ui.c;
   const t = r.started.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
   const counts = `${r.counts.ran} ran, ${r.counts.cached} cached, ${r.counts.failed} failed, ${r.counts.skipped} skipped`;
-  ui.out(`${c.bold(`run #${r.id}`)}  ${t}  ${r.ok ? c.green('ok') : c.red('failed')}  ${counts} in ${fmtMs(r.ms)}  ${c.dim(`${r.pipeline} (${r.file}), jobs ${r.jobs}: repro ${r.argv.join(' ')}`)}`);
+  ui.out(`${c.bold(`run #${r.id}`)}${r.variant !== undefined ? ` (variant ${r.variant})` : ''}  ${t}  ${r.ok ? c.green('ok') : c.red('failed')}  ${counts} in ${fmtMs(r.ms)}  ${c.dim(`${r.pipeline} (${r.file}), jobs ${r.jobs}: repro ${r.argv.join(' ')}`)}`);
   ui.out('');
   const rows = r.nodes.map((n) => [n.id, n.kind, n.status, n.status === 'skipped' ? '' : fmtMs(n.ms), n.error ? '' : n.reason, n.error ?? '']);
   const hasError = r.nodes.some((n) => n.error);

@@ -44,7 +44,11 @@ const HELP: Record<string, string> = {
 
   --target ID       only ID (a node or foreach base id) and what it depends on; repeatable
   --force ID        rerun ID even if cached (descendants rerun only if its output changes); repeatable
-  --set ID.PARAM=V  override a param for this run (V is YAML; PARAM may be a dot path); repeatable
+  --set ID.PARAM=V  override a param for this run (V is YAML; PARAM may be a dot path); repeatable.
+                    It also reaches steps that \`extends\` ID and do not set PARAM themselves.
+                    A --set run is a variant: without --variant it is named set-<hash of the --set>
+  --variant NAME    publish to results/variants/NAME/ (never over results/ of the main run);
+                    recorded in the history as variant NAME (\`repro log\` shows it)
   --jobs N          thread budget: nodes and their own parallel work use at most N threads
                     (default: the machine's cores; more than the cores is capped, with a warning)
   --force-jobs      allow --jobs above the machine's cores
