@@ -124,10 +124,10 @@ export function variantPublishPath(publish: string, name: string): string {
 
 /**
  * The name of a `--set` run without `--variant`: `set-` and 8 hex digits of the overrides as given
- * (the same `--set` arguments give the same name, so rerunning updates the same folder).
+ * (and `--inherit`): the same `--set` arguments give the same name, so rerunning updates the same folder.
  */
-export function autoVariantName(overrides: readonly { id: string; param: string; value: unknown }[]): string {
-  return `set-${sha256(canonicalJson(overrides.map((o) => [o.id, o.param, o.value]))).slice(0, 8)}`;
+export function autoVariantName(overrides: readonly { id: string; param: string; value: unknown; inherit?: boolean }[]): string {
+  return `set-${sha256(canonicalJson(overrides.map((o) => (o.inherit ? [o.id, o.param, o.value, 'inherit'] : [o.id, o.param, o.value])))).slice(0, 8)}`;
 }
 
 /** A copy of a spec whose nodes publish under `results/variants/NAME/` (publish is not part of any fingerprint). */

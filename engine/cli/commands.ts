@@ -8,10 +8,11 @@ import { UsageError } from '../errors.js';
 import { short } from '../canonical.js';
 import { reasonLine } from '../reasons.js';
 
-async function overridesOf(p: { lists: Record<string, string[]> }): Promise<import('../spec.js').ParamOverride[]> {
+async function overridesOf(p: { lists: Record<string, string[]>; bools: Set<string> }): Promise<import('../spec.js').ParamOverride[]> {
   if (!p.lists.set?.length) return [];
   const { parseOverride } = await import('../config/load.js');
-  return p.lists.set.map((a) => parseOverride(a));
+  const inherit = p.bools.has('inherit'); // --set also reaches the steps that extends ID
+  return p.lists.set.map((a) => ({ ...parseOverride(a), ...(inherit ? { inherit } : {}) }));
 }
 
 const pipelineArg = (positionals: string[], command: string, max = 1): string => {
@@ -20,7 +21,7 @@ const pipelineArg = (positionals: string[], command: string, max = 1): string =>
 };
 
 export async function cmdStatus(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, { repeat: ['target', 'force', 'set'], bools: ['json', 'verbose'] }, 'status');
+  const p = parseArgs(argv, { repeat: ['target', 'force', 'set'], bools: ['json', 'verbose', 'inherit'] }, 'status');
   const file = pipelineArg(p.positionals, 'status');
   const { planPipeline } = await import('../plan.js');
   const { session, nodes } = await planPipeline({ file, targets: p.lists.target ?? [], force: p.lists.force ?? [], overrides: await overridesOf(p) });
@@ -63,7 +64,7 @@ export async function cmdStatus(argv: string[]): Promise<number> {
 }
 
 export async function cmdWhy(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, { repeat: ['set'], bools: ['json', 'verbose'] }, 'why');
+  const p = parseArgs(argv, { repeat: ['set'], bools: ['json', 'verbose', 'inherit'] }, 'why');
   if (p.positionals.length < 1) throw new UsageError('repro why: which node? usage: repro why ID [PIPELINE]');
   const id = p.positionals[0]!;
   const file = pipelineArg(p.positionals, 'why', 2);
@@ -113,7 +114,7 @@ export async function cmdWhy(argv: string[]): Promise<number> {
 }
 
 export async function cmdDag(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, { values: ['format'], repeat: ['set'], bools: ['verbose'] }, 'dag');
+  const p = parseArgs(argv, { values: ['format'], repeat: ['set'], bools: ['verbose', 'inherit'] }, 'dag');
   const file = pipelineArg(p.positionals, 'dag');
   const format = (p.values.format ?? 'text') as DagFormat | 'json';
   if (!['text', 'mermaid', 'dot', 'json'].includes(format)) throw new UsageError(`repro dag: --format must be text, mermaid, dot or json, got "${format}"`);

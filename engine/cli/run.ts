@@ -9,7 +9,7 @@ import type { NodeResult, RunEvent } from '../executor.js';
 import type { ParamOverride } from '../spec.js';
 
 export async function cmdRun(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, { values: ['jobs', 'variant'], repeat: ['target', 'force', 'set'], bools: ['dry-run', 'keep-going', 'json', 'verbose', 'no-spec-cache', 'force-jobs'] }, 'run');
+  const p = parseArgs(argv, { values: ['jobs', 'variant'], repeat: ['target', 'force', 'set'], bools: ['dry-run', 'keep-going', 'json', 'verbose', 'no-spec-cache', 'force-jobs', 'inherit'] }, 'run');
   if (p.positionals.length > 1) throw new UsageError(`repro run: expected at most one PIPELINE, got ${p.positionals.join(' ')}`);
   const file = p.positionals[0] ?? 'pipeline.yaml';
   const jobs = intFlag(p, 'jobs', 'run');
@@ -18,7 +18,8 @@ export async function cmdRun(argv: string[]): Promise<number> {
   let overrides: ParamOverride[] = [];
   if (p.lists.set?.length) {
     const { parseOverride } = await import('../config/load.js');
-    overrides = p.lists.set.map((a) => parseOverride(a));
+    const inherit = p.bools.has('inherit'); // --set also reaches the steps that extends ID
+    overrides = p.lists.set.map((a) => ({ ...parseOverride(a), ...(inherit ? { inherit } : {}) }));
   }
   // a run with --set is a variant: it never publishes over the main run's results/ (--variant names it)
   let variant = await variantFlag(p, 'run');

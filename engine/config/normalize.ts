@@ -15,9 +15,10 @@
  * - `in` forms: `in: X` and `in: [X, Y]` bind to the step's first input, `in: {name: X | [X, Y]}`
  *   names inputs. A reference is `ID` (its first output), `ID.OUTPUT`, `base[v]`, or a foreach
  *   base id, which stands for all its expansions in order. Unknown ids are errors.
- * - `--set` overrides are applied last (see overrides.ts), as an edit of that step's `with` would
- *   be: they also reach the steps that `extends` it (directly or not) unless that step, or one in
- *   between, sets the param itself. An override of one expansion (`m[east]`) reaches only it.
+ * - `--set` overrides are applied last (see overrides.ts), to the node only; with `--inherit`
+ *   (ParamOverride.inherit) as an edit of that step's `with` would be: they also reach the steps
+ *   that `extends` it (directly or not) unless that step, or one in between, sets the param itself.
+ *   An override of one expansion (`m[east]`) reaches only it.
  *
  * @example
  * const nodes = normalize(raw, [parseOverride('baseline.cluster=year')]);
@@ -263,8 +264,8 @@ export function normalize(raw: RawPipeline, overrides: readonly ParamOverride[] 
     }
   }
 
-  // --set overrides: on the node (or every expansion of a foreach base) and, as an edit of the
-  // YAML would, on the nodes that inherit the param through `extends` (see inheritedBy).
+  // --set overrides: on the node (or every expansion of a foreach base) and, with --inherit (as an
+  // edit of the YAML would), on the nodes that inherit the param through `extends` (see inheritedBy).
   const pending = new Map<NormNode, { o: ParamOverride; dist: number; i: number }[]>();
   const add = (t: NormNode, o: ParamOverride, dist: number, i: number): void => {
     const l = pending.get(t);
@@ -279,7 +280,7 @@ export function normalize(raw: RawPipeline, overrides: readonly ParamOverride[] 
       return;
     }
     for (const t of targets) add(t, o, 0, i);
-    if (!raw.byId.has(o.id)) return; // an expansion (`m[east]`): that node only
+    if (!o.inherit || !raw.byId.has(o.id)) return; // without --inherit, or an expansion (`m[east]`): that node only
     for (const n of nodes) {
       const dist = inheritedBy(raw, n.baseId, o.id, o.param);
       if (dist > 0) add(n, o, dist, i);

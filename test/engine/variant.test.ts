@@ -53,6 +53,12 @@ function snapshot(dir: string): Map<string, { bytes: string; mtime: number }> {
   return out;
 }
 
+/** What `total` sums: plus (x + k) then plus2 (x + k2), in that order. */
+function total(k: number, k2: number): number {
+  const xs = NUMS.trim().split('\n').map(Number);
+  return [...xs.map((x) => x + k), ...xs.map((x) => x + k2)].reduce((a, b) => a + b, 0);
+}
+
 let rig: Rig;
 beforeAll(async () => {
   rig = await makeRig();
@@ -70,17 +76,17 @@ describe('variants through the CLI', () => {
     expect([...before.keys()].sort()).toEqual(['rep.md', 'rep.summary.json', 'report.html']);
     await new Promise((r) => setTimeout(r, 20)); // a rewrite would show in the mtime
 
-    const v = await cli(['run', '--variant', 'k5', '--set', 'plus.k=5'], rig.dir);
+    const v = await cli(['run', '--variant', 'k5', '--inherit', '--set', 'plus.k=5'], rig.dir);
     expect(v.code, v.stderr).toBe(0);
     expect(v.stderr).toContain('variant k5: publishing to results/variants/k5/');
-    // plus, plus2 (--set reaches it through extends), total, rep, page ran; src cached
+    // plus, plus2 (--inherit: --set reaches it through extends), total, rep, page ran; src cached
     expect(v.stdout).toMatch(/toy \(variant k5\): 5 ran, 1 cached/);
     expect(v.stdout).toMatch(/ran\s+plus2\s+add\s+\d+ ms\s+params\.k changed/);
     const vdir = path.join(results, 'variants/k5');
     expect(fs.readdirSync(vdir).sort()).toEqual(['rep.md', 'rep.summary.json', 'report.html']);
     expect(snapshot(results)).toEqual(before);
     // the variant's numbers: plus and plus2 both +5 (plus2 extends plus and does not set k)
-    const sum = (k: number) => 2 * NUMS.trim().split('\n').reduce((a, x) => a + Number(x) + k, 0);
+    const sum = (k: number, k2 = k) => total(k, k2);
     expect(fs.readFileSync(path.join(vdir, 'rep.md'), 'utf8')).toContain(`"sum":${sum(5)}`);
     expect(fs.readFileSync(path.join(results, 'rep.md'), 'utf8')).toContain(`"sum":${sum(1)}`);
     expect(fs.readFileSync(path.join(vdir, 'report.html'), 'utf8')).toContain(`"sum":${sum(5)}`);
@@ -96,7 +102,7 @@ describe('variants through the CLI', () => {
 
     // rerunning the variant: all cached (its own latest), nothing rewritten in its folder either
     const vBefore = snapshot(vdir);
-    const v2 = await cli(['run', '--json', '--variant', 'k5', '--set', 'plus.k=5'], rig.dir);
+    const v2 = await cli(['run', '--json', '--variant', 'k5', '--inherit', '--set', 'plus.k=5'], rig.dir);
     const j2 = JSON.parse(v2.stdout);
     expect(j2.variant).toBe('k5');
     expect(j2.nodes.map((n: { status: string; reason: string }) => `${n.status} ${n.reason}`)).toEqual(Array(6).fill('cached up to date'));
@@ -119,12 +125,25 @@ describe('variants through the CLI', () => {
     const r = await cli(['run', '--set', 'plus.k=7'], rig.dir);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain(`variant ${name}: publishing to results/variants/${name}/ (a --set run is a variant; name it with --variant NAME)`);
-    expect(fs.existsSync(path.join(results, 'variants', name, 'report.html'))).toBe(true);
+    // without --inherit the --set reaches plus only: plus2 (extends plus) keeps k: 1
+    expect(fs.readFileSync(path.join(results, 'variants', name, 'report.html'), 'utf8')).toContain(`"sum":${total(7, 1)}`);
     expect(snapshot(results)).toEqual(before);
     const log = JSON.parse((await cli(['log', '--json', '--limit', '1'], rig.dir)).stdout) as { variant?: string }[];
     expect(log[0]!.variant).toBe(name);
     expect(autoVariantName([{ id: 'plus', param: 'k', value: 7 }])).toBe(name);
     expect(autoVariantName([{ id: 'plus', param: 'k', value: 8 }])).not.toBe(name);
+  });
+
+  it('status and why take --inherit as run does', async () => {
+    const state = async (args: string[]) => {
+      const r = await cli(['status', '--json', '--set', 'plus.k=3', ...args], rig.dir);
+      expect(r.code, r.stderr).toBe(0);
+      return Object.fromEntries((JSON.parse(r.stdout).nodes as { id: string; state: string }[]).map((n) => [n.id, n.state]));
+    };
+    expect(await state([])).toMatchObject({ plus: 'stale', plus2: 'cached' });
+    expect(await state(['--inherit'])).toMatchObject({ plus: 'stale', plus2: 'stale' });
+    const why = await cli(['why', 'plus2', '--inherit', '--set', 'plus.k=3'], rig.dir);
+    expect(why.stdout).toContain('params.k: 1 → 3');
   });
 
   it.each([['../x'], ['a/b'], ['.hidden'], [''], ['x'.repeat(65)], ['a b'], ['ends.']])('variant name %j is refused with exit 2; nothing runs', async (bad) => {
