@@ -171,7 +171,13 @@ export function normalize(raw: RawPipeline, overrides: readonly ParamOverride[] 
               `put a variable that tells them apart in the name, e.g. ${differ.map((v) => `\${${v}}`).join(' or ')}`,
             ),
           );
-        } else errors.push(raw.src.error(r.foreach?.node, `foreach gives the id "${id}" twice`, 'remove the repeated value'));
+        } else {
+          // a scalar's part is itself, a list's or map's its position: `[1, [x]]` gives 1 twice
+          const hint = plan!.dims.some((d) => d.vars.some((v) => v.values.some((x) => typeof x === 'object' && x !== null)))
+            ? 'remove the repeated value, or give the values labels ({label: value}) or a `name:` template'
+            : 'remove the repeated value';
+          errors.push(raw.src.error(r.foreach?.node, `foreach gives the id "${id}" twice`, hint));
+        }
         continue;
       }
       if (c) ids.set(id, c);

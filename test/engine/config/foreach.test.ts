@@ -133,11 +133,19 @@ describe('errors at pipeline.yaml:line:col', () => {
       hint: /\$\{level\}/,
     },
     {
-      name: 'two list values with the same label-free part collide only when scalars repeat',
+      name: 'a repeated scalar value',
       yaml: m('    foreach: {region: [east, east]}', '    with: {y: so2}'),
       line: 8,
       col: 14,
       message: 'foreach gives the id "m[east]" twice',
+    },
+    {
+      name: 'a scalar equal to the position of a list value',
+      yaml: m('    foreach: {controls: [1, [pgdp]]}', '    with: {y: so2}'),
+      line: 8,
+      col: 14,
+      message: 'foreach gives the id "m[1]" twice',
+      hint: /labels \(\{label: value\}\)/,
     },
     {
       name: 'a label that cannot be part of an id',
