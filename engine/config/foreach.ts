@@ -21,7 +21,8 @@
  *   first outermost. All variables under `zip` must have as many values.
  * - `zip` and `name` are reserved only with those meanings: a variable called `zip` or `name` whose
  *   value is a list still is a plain variable.
- * - Labels and rendered names are id-safe: letters (any script), digits, `_ . + - =` (and `,` in a name).
+ * - Labels and rendered names are id-safe: letters (any script), digits, `_ . + -` (and `,` in a
+ *   name; no `=`, which would end the id in `--set ID.PARAM=V`).
  */
 import { isPlainObject } from './overrides.js';
 
@@ -50,9 +51,9 @@ export interface ForeachPlan {
 }
 
 /** A label of a labelled value (`{short: [pgdp]}`) or a rendered name part. */
-export const LABEL = /^[\p{L}\p{N}_.+=-]+$/u;
+export const LABEL = /^[\p{L}\p{N}_.+-]+$/u;
 /** What a rendered `name:` may contain. */
-export const NAME_TEXT = /^[\p{L}\p{N}_.+=,-]+$/u;
+export const NAME_TEXT = /^[\p{L}\p{N}_.+,-]+$/u;
 const VAR = /\$\{([A-Za-z_][A-Za-z0-9_-]*)\}/g;
 
 const isScalar = (v: unknown): v is string | number | boolean => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
@@ -186,7 +187,7 @@ export function foreachProblems(fe: Record<string, unknown>): { path: (string | 
       const labels = Object.keys(v);
       if (labels.length === 0) out.push({ path, message: 'foreach over an empty map: give at least one {label: value}' });
       for (const l of labels) {
-        if (!LABEL.test(l)) out.push({ path: [...path, l], message: `foreach label "${l}" cannot be part of an id: use letters, digits, _ . + - =` });
+        if (!LABEL.test(l)) out.push({ path: [...path, l], message: `foreach label "${l}" cannot be part of an id: use letters, digits, _ . + -` });
       }
       return labels.length;
     }
@@ -229,7 +230,7 @@ export function foreachProblems(fe: Record<string, unknown>): { path: (string | 
     }
     const literal = name.replace(VAR, '');
     if (literal.length > 0 && !NAME_TEXT.test(literal)) {
-      out.push({ path: ['name'], message: `foreach name "${name}" cannot be part of an id: outside \${var} use letters, digits, _ . + - = ,` });
+      out.push({ path: ['name'], message: `foreach name "${name}" cannot be part of an id: outside \${var} use letters, digits, _ . + - ,` });
     }
   }
   return out;

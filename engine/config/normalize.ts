@@ -155,7 +155,7 @@ export function normalize(raw: RawPipeline, overrides: readonly ParamOverride[] 
         const nameAt = locate(r.foreach!.node, ['name']).value ?? r.foreach!.node;
         const text = id.slice(step.id.length + 1, -1);
         if (!NAME_TEXT.test(text)) {
-          errors.push(raw.src.error(nameAt, `foreach name "${plan.name}" gives "${text}", which cannot be part of an id (${bindingText(c)})`, 'use labelled values ({label: value}) or variables whose values are letters, digits, _ . + - ='));
+          errors.push(raw.src.error(nameAt, `foreach name "${plan.name}" gives "${text}", which cannot be part of an id (${bindingText(c)})`, 'use labelled values ({label: value}) or variables whose values are letters, digits, _ . + -'));
           continue;
         }
       }

@@ -149,10 +149,10 @@ describe('errors at pipeline.yaml:line:col', () => {
     },
     {
       name: 'a label that cannot be part of an id',
-      yaml: m('    foreach:', '      controls: {"a b": [pgdp]}', '    with: {y: so2}'),
+      yaml: m('    foreach:', '      controls: {"a=b": [pgdp]}', '    with: {y: so2}'),
       line: 9,
       col: 25,
-      message: 'step "m": foreach label "a b" cannot be part of an id: use letters, digits, _ . + - =',
+      message: 'step "m": foreach label "a=b" cannot be part of an id: use letters, digits, _ . + -',
     },
     {
       name: 'a list value inside a longer string',
