@@ -2,7 +2,7 @@
  * `repro status | why | dag | show | log | gc` (see main.ts for the synopsis).
  */
 import path from 'node:path';
-import { intFlag, parseArgs } from './args.js';
+import { intFlag, parseArgs, variantFlag } from './args.js';
 import { renderDag, type DagFormat, type DagState } from '../graph.js';
 import { UsageError } from '../errors.js';
 import { short } from '../canonical.js';
@@ -142,7 +142,8 @@ export async function cmdDag(argv: string[]): Promise<number> {
 }
 
 export async function cmdShow(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, { bools: ['json', 'csv', 'verbose'], values: ['rows'] }, 'show');
+  const p = parseArgs(argv, { bools: ['json', 'csv', 'verbose'], values: ['rows', 'variant'] }, 'show');
+  const variant = await variantFlag(p, 'show');
   if (p.positionals.length < 1) throw new UsageError('repro show: what? usage: repro show ID[.OUTPUT] [PIPELINE] [--json|--csv]');
   if (p.bools.has('json') && p.bools.has('csv')) throw new UsageError('repro show: --json and --csv exclude each other');
   const target = p.positionals[0]!;
@@ -162,7 +163,22 @@ export async function cmdShow(argv: string[]): Promise<number> {
       throw new UsageError(`repro show: ${id} is a foreach node; show one expansion: ${s.graph.nodes.filter((n) => n.baseId === id).map((n) => n.id).join(', ')}`);
     }
   }
-  const latest = await s.latest(id);
+  let latest = variant === undefined ? await s.latest(id) : undefined;
+  if (variant !== undefined) {
+    // --variant NAME: what the variant's runs made (never the main run's: a node the variant did not run has none)
+    const { variantLatestKey } = await import('../history.js');
+    const h = await s.history();
+    const key = variantLatestKey(s.spec.name, variant);
+    latest = h.latest[key]?.[id];
+    if (!latest) {
+      const known = [...new Set(h.runs.filter((r) => r.pipeline === s.spec.name && r.variant !== undefined).map((r) => r.variant!))];
+      throw new Error(
+        h.latest[key]
+          ? `repro show: ${id} has no successful run in variant ${variant}; run \`repro run --variant ${variant} --set … --target ${id}\``
+          : `repro show: no variant ${variant} recorded${known.length ? ` (variants: ${known.join(', ')})` : ' (`repro run --variant NAME --set …` makes one)'}`,
+      );
+    }
+  }
   // not a usage error (the node exists): exit 1, and with --json an error object on stdout (main.ts)
   if (!latest) throw new Error(`repro show: ${id} has no successful run recorded; run \`repro run --target ${id}\` first`);
   const names = Object.keys(latest.outputs);

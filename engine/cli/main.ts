@@ -71,9 +71,9 @@ const HELP: Record<string, string> = {
 
   The pipeline's graph, each node with its state (cached, stale, pending).
   --format json: {pipeline, nodes: [{id, kind, state, inputs, publish}], edges: [{from, to}]}.`,
-  show: `repro show ID[.OUTPUT] [PIPELINE] [--json|--csv] [--rows N]
+  show: `repro show ID[.OUTPUT] [PIPELINE] [--json|--csv] [--rows N] [--variant NAME]
 
-  An artifact of the latest successful run; without .OUTPUT the node's first output
+  An artifact of the latest successful run (--variant NAME: of that variant's runs); without .OUTPUT the node's first output
   (a tabulate table: its Markdown). Tables print aligned (CJK characters count two columns),
   the first --rows N rows (default 20). A model prints as its tidy coefficient table (term,
   estimate, std_error, statistic, p_value, conf_low, conf_high; then nobs, r2, r2_within, vcov,

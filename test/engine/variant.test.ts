@@ -96,6 +96,12 @@ describe('variants through the CLI', () => {
     expect(st.stdout, st.stderr).toMatch(/toy: up to date/);
     const show = await cli(['show', 'rep'], rig.dir);
     expect(show.stdout).toContain(`"sum":${sum(1)}`);
+    // … and `show --variant` the variant's
+    const vshow = await cli(['show', 'rep', '--variant', 'k5'], rig.dir);
+    expect(vshow.stdout, vshow.stderr).toContain(`"sum":${sum(5)}`);
+    const none = await cli(['show', 'rep', '--variant', 'nope'], rig.dir);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain('repro show: no variant nope recorded (variants: k5)');
     const again = await cli(['run', '--json'], rig.dir);
     expect(JSON.parse(again.stdout).nodes.every((n: { status: string }) => n.status === 'cached')).toBe(true);
     expect(snapshot(results)).toEqual(before);
