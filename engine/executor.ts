@@ -241,6 +241,7 @@ export async function runSession(s: Session, opts: RunOptions = {}): Promise<Run
         argv: opts.argv ?? [],
         counts,
         nodes: recs,
+        ...(s.variant !== undefined ? { variant: s.variant } : {}),
       };
       result.runId = await recordRun(s.storeDir, run, runner.latestOut);
     }

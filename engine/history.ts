@@ -91,6 +91,8 @@ export interface RunRecord {
   argv: string[];
   counts: Record<NodeStatus, number>;
   nodes: NodeRecord[];
+  /** The variant's name for `repro run --variant NAME` (or a `--set` run's `set-…`); absent for main runs. */
+  variant?: string;
 }
 
 export interface Latest {
@@ -169,7 +171,7 @@ function sanitize(db: { data: HistoryData }): number {
     ? d.runs.filter((r: unknown) => {
         const ok =
           isRec(r) && Number.isInteger(r.id) && typeof r.started === 'string' && typeof r.pipeline === 'string' &&
-          typeof r.file === 'string' && isRec(r.counts) && Array.isArray(r.nodes) && r.nodes.every((n) => isRec(n) && typeof n.id === 'string' && typeof n.status === 'string');
+          typeof r.file === 'string' && (r.variant === undefined || typeof r.variant === 'string') && isRec(r.counts) && Array.isArray(r.nodes) && r.nodes.every((n) => isRec(n) && typeof n.id === 'string' && typeof n.status === 'string');
         if (!ok) dropped++;
         return ok;
       })
@@ -196,6 +198,11 @@ function sanitize(db: { data: HistoryData }): number {
   return dropped;
 }
 
+/** Key of a variant's entries in `latest` (next to the pipeline names). */
+export function variantLatestKey(pipeline: string, variant: string): string {
+  return `${pipeline}@variant:${variant}`;
+}
+
 /** Read the history (empty if none). */
 export async function readHistory(storeDir: string): Promise<HistoryData> {
   return (await open(path.join(storeDir, 'history.json'))).data;
@@ -217,7 +224,8 @@ export async function recordRun(
     const id = db.data.nextId++;
     db.data.runs.push({ id, ...run });
     if (db.data.runs.length > MAX_RUNS) db.data.runs.splice(0, db.data.runs.length - MAX_RUNS);
-    const mine = (db.data.latest[run.pipeline] ??= {});
+    // a variant's successful nodes are its own `latest` (the main pipeline's status, why and show stay as they were)
+    const mine = (db.data.latest[run.variant !== undefined ? variantLatestKey(run.pipeline, run.variant) : run.pipeline] ??= {});
     for (const [nodeId, l] of Object.entries(latest)) mine[nodeId] = { ...l, run: id, at: run.started };
     await db.write();
     return id;

@@ -18,7 +18,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { sha256 } from './canonical.js';
+import { canonicalJson, sha256 } from './canonical.js';
 import { writeFileAtomic } from './fsutil.js';
 import type { StatCache } from './statcache.js';
 import { publishExt, type OutputRef, type Store } from './store.js';
@@ -99,4 +99,38 @@ export async function publishOutputs(
     stat?.set('p', dest, fs.statSync(dest), want, ref.hash, Number.POSITIVE_INFINITY);
   }
   return written;
+}
+
+/** Where variant runs publish, relative to the pipeline file's folder. */
+export const VARIANTS_DIR = 'results/variants';
+
+/** Variant names: a safe path component (they name the folder `results/variants/NAME/`). */
+const VARIANT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/** Why `name` is not a valid variant name (undefined when it is). */
+export function variantNameProblem(name: string): string | undefined {
+  if (VARIANT_NAME.test(name) && !name.endsWith('.')) return undefined;
+  return `"${name}" is not a valid variant name: use 1–64 letters, digits, _ . - (starting with a letter or digit, not ending with a dot); it names the folder ${VARIANTS_DIR}/NAME/`;
+}
+
+/**
+ * The publish path of a node in variant `name`: `results/X` → `results/variants/NAME/X`, any other
+ * P → `results/variants/NAME/P` (P is normalized and inside the project, see rules.ts).
+ */
+export function variantPublishPath(publish: string, name: string): string {
+  const rest = publish.startsWith('results/') ? publish.slice('results/'.length) : publish;
+  return `${VARIANTS_DIR}/${name}/${rest}`;
+}
+
+/**
+ * The name of a `--set` run without `--variant`: `set-` and 8 hex digits of the overrides as given
+ * (and `--inherit`): the same `--set` arguments give the same name, so rerunning updates the same folder.
+ */
+export function autoVariantName(overrides: readonly { id: string; param: string; value: unknown; inherit?: boolean }[]): string {
+  return `set-${sha256(canonicalJson(overrides.map((o) => (o.inherit ? [o.id, o.param, o.value, 'inherit'] : [o.id, o.param, o.value])))).slice(0, 8)}`;
+}
+
+/** A copy of a spec whose nodes publish under `results/variants/NAME/` (publish is not part of any fingerprint). */
+export function withVariant<S extends { nodes: { publish?: string }[] }>(spec: S, name: string): S {
+  return { ...spec, nodes: spec.nodes.map((n) => (n.publish === undefined ? n : { ...n, publish: variantPublishPath(n.publish, name) })) };
 }

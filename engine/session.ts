@@ -31,6 +31,8 @@ export interface SessionOptions {
   noSpecCache?: boolean;
   /** Write nothing (`run --dry-run`): the validated-spec cache is read but not saved. */
   readOnly?: boolean;
+  /** A named variant (`run --variant NAME`): publishes under results/variants/NAME/, recorded under that name. */
+  variant?: string;
 }
 
 export interface Session {
@@ -50,6 +52,8 @@ export interface Session {
   hooks?: Map<string, NonNullable<StepDef['extraFingerprint']>>;
   /** Problems the fingerprint hooks found (node id → messages), e.g. a missing interpreter; `status` prints them. */
   preflight?: Map<string, string[]>;
+  /** The variant this session runs (publish paths already moved under results/variants/NAME/). */
+  variant?: string;
 }
 
 export async function openSession(opts: SessionOptions): Promise<Session> {
@@ -77,6 +81,7 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
       if (!opts.noSpecCache && !opts.readOnly) sc.saveSpec(storeDir, abs, overrides, registry, stat, fp, spec);
     }
   }
+  if (opts.variant !== undefined) spec = (await import('./publish.js')).withVariant(spec, opts.variant);
   let hist: Promise<HistoryData> | undefined;
   const history = (): Promise<HistoryData> => (hist ??= import('./history.js').then((h) => h.readHistory(storeDir)));
   // steps whose fingerprint has an `extra` part: load their module (only those) to call the hook
@@ -100,8 +105,16 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
     fp,
     history,
     async latest(id) {
-      return (await history()).latest[spec!.name]?.[id];
+      const h = await history();
+      // a variant compares with its own last run, else with the main pipeline's
+      if (opts.variant !== undefined) {
+        const { variantLatestKey } = await import('./history.js');
+        const v = h.latest[variantLatestKey(spec!.name, opts.variant)]?.[id];
+        if (v) return v;
+      }
+      return h.latest[spec!.name]?.[id];
     },
+    ...(opts.variant !== undefined ? { variant: opts.variant } : {}),
   };
   return s;
 }

@@ -58,4 +58,9 @@ export interface ParamOverride {
   value: unknown;
   /** The original command-line argument (`ID.PARAM=VALUE`), for messages. Optional. */
   arg?: string;
+  /**
+   * `--inherit`: also reach the steps that `extends` ID (directly or through others) and do not
+   * set PARAM themselves, as an edit of ID's `with` in the YAML would. Default: ID only.
+   */
+  inherit?: boolean;
 }

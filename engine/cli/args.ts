@@ -76,3 +76,16 @@ export function intFlag(p: Parsed, name: string, command: string, min = 1): numb
   if (!Number.isInteger(n) || n < min) throw new UsageError(`repro ${command}: --${name} must be an integer >= ${min}, got "${v}"`);
   return n;
 }
+
+/**
+ * `--variant NAME` of `repro run`, validated (a safe path component: it names `results/variants/NAME/`).
+ * Undefined when not given.
+ */
+export async function variantFlag(p: Parsed, command: string): Promise<string | undefined> {
+  const v = p.values.variant;
+  if (v === undefined) return undefined;
+  const { variantNameProblem } = await import('../publish.js');
+  const problem = variantNameProblem(v);
+  if (problem !== undefined) throw new UsageError(`repro ${command}: --variant ${problem}`);
+  return v;
+}

@@ -2,16 +2,17 @@
  * `repro status | why | dag | show | log | gc` (see main.ts for the synopsis).
  */
 import path from 'node:path';
-import { intFlag, parseArgs } from './args.js';
+import { intFlag, parseArgs, variantFlag } from './args.js';
 import { renderDag, type DagFormat, type DagState } from '../graph.js';
 import { UsageError } from '../errors.js';
 import { short } from '../canonical.js';
 import { reasonLine } from '../reasons.js';
 
-async function overridesOf(p: { lists: Record<string, string[]> }): Promise<import('../spec.js').ParamOverride[]> {
+async function overridesOf(p: { lists: Record<string, string[]>; bools: Set<string> }): Promise<import('../spec.js').ParamOverride[]> {
   if (!p.lists.set?.length) return [];
   const { parseOverride } = await import('../config/load.js');
-  return p.lists.set.map((a) => parseOverride(a));
+  const inherit = p.bools.has('inherit'); // --set also reaches the steps that extends ID
+  return p.lists.set.map((a) => ({ ...parseOverride(a), ...(inherit ? { inherit } : {}) }));
 }
 
 const pipelineArg = (positionals: string[], command: string, max = 1): string => {
@@ -20,7 +21,7 @@ const pipelineArg = (positionals: string[], command: string, max = 1): string =>
 };
 
 export async function cmdStatus(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, { repeat: ['target', 'force', 'set'], bools: ['json', 'verbose'] }, 'status');
+  const p = parseArgs(argv, { repeat: ['target', 'force', 'set'], bools: ['json', 'verbose', 'inherit'] }, 'status');
   const file = pipelineArg(p.positionals, 'status');
   const { planPipeline } = await import('../plan.js');
   const { session, nodes } = await planPipeline({ file, targets: p.lists.target ?? [], force: p.lists.force ?? [], overrides: await overridesOf(p) });
@@ -63,7 +64,7 @@ export async function cmdStatus(argv: string[]): Promise<number> {
 }
 
 export async function cmdWhy(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, { repeat: ['set'], bools: ['json', 'verbose'] }, 'why');
+  const p = parseArgs(argv, { repeat: ['set'], bools: ['json', 'verbose', 'inherit'] }, 'why');
   if (p.positionals.length < 1) throw new UsageError('repro why: which node? usage: repro why ID [PIPELINE]');
   const id = p.positionals[0]!;
   const file = pipelineArg(p.positionals, 'why', 2);
@@ -113,7 +114,7 @@ export async function cmdWhy(argv: string[]): Promise<number> {
 }
 
 export async function cmdDag(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, { values: ['format'], repeat: ['set'], bools: ['verbose'] }, 'dag');
+  const p = parseArgs(argv, { values: ['format'], repeat: ['set'], bools: ['verbose', 'inherit'] }, 'dag');
   const file = pipelineArg(p.positionals, 'dag');
   const format = (p.values.format ?? 'text') as DagFormat | 'json';
   if (!['text', 'mermaid', 'dot', 'json'].includes(format)) throw new UsageError(`repro dag: --format must be text, mermaid, dot or json, got "${format}"`);
@@ -141,7 +142,8 @@ export async function cmdDag(argv: string[]): Promise<number> {
 }
 
 export async function cmdShow(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, { bools: ['json', 'csv', 'verbose'], values: ['rows'] }, 'show');
+  const p = parseArgs(argv, { bools: ['json', 'csv', 'verbose'], values: ['rows', 'variant'] }, 'show');
+  const variant = await variantFlag(p, 'show');
   if (p.positionals.length < 1) throw new UsageError('repro show: what? usage: repro show ID[.OUTPUT] [PIPELINE] [--json|--csv]');
   if (p.bools.has('json') && p.bools.has('csv')) throw new UsageError('repro show: --json and --csv exclude each other');
   const target = p.positionals[0]!;
@@ -161,7 +163,22 @@ export async function cmdShow(argv: string[]): Promise<number> {
       throw new UsageError(`repro show: ${id} is a foreach node; show one expansion: ${s.graph.nodes.filter((n) => n.baseId === id).map((n) => n.id).join(', ')}`);
     }
   }
-  const latest = await s.latest(id);
+  let latest = variant === undefined ? await s.latest(id) : undefined;
+  if (variant !== undefined) {
+    // --variant NAME: what the variant's runs made (never the main run's: a node the variant did not run has none)
+    const { variantLatestKey } = await import('../history.js');
+    const h = await s.history();
+    const key = variantLatestKey(s.spec.name, variant);
+    latest = h.latest[key]?.[id];
+    if (!latest) {
+      const known = [...new Set(h.runs.filter((r) => r.pipeline === s.spec.name && r.variant !== undefined).map((r) => r.variant!))];
+      throw new Error(
+        h.latest[key]
+          ? `repro show: ${id} has no successful run in variant ${variant}; run \`repro run --variant ${variant} --set … --target ${id}\``
+          : `repro show: no variant ${variant} recorded${known.length ? ` (variants: ${known.join(', ')})` : ' (`repro run --variant NAME --set …` makes one)'}`,
+      );
+    }
+  }
   // not a usage error (the node exists): exit 1, and with --json an error object on stdout (main.ts)
   if (!latest) throw new Error(`repro show: ${id} has no successful run recorded; run \`repro run --target ${id}\` first`);
   const names = Object.keys(latest.outputs);
@@ -248,7 +265,7 @@ export async function cmdLog(argv: string[]): Promise<number> {
   for (const r of runs) {
     const t = r.started.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
     const counts = `${r.counts.ran} ran, ${r.counts.cached} cached, ${r.counts.failed} failed, ${r.counts.skipped} skipped`;
-    ui.out(`${c.bold(`#${r.id}`.padEnd(6))} ${t}  ${r.ok ? c.green('ok    ') : c.red('failed')}  ${counts.padEnd(44)} ${fmtMs(r.ms).padStart(8)}  ${c.dim(`${r.pipeline} (${r.file})`)}`);
+    ui.out(`${c.bold(`#${r.id}`.padEnd(6))} ${t}  ${r.ok ? c.green('ok    ') : c.red('failed')}  ${counts.padEnd(44)} ${fmtMs(r.ms).padStart(8)}  ${c.dim(`${r.pipeline} (${r.file})`)}${r.variant !== undefined ? `  variant ${c.bold(r.variant)}` : ''}`);
     if (p.bools.has('verbose')) {
       for (const n of r.nodes) if (n.status !== 'cached') ui.out(c.dim(`         ${n.status.padEnd(7)} ${n.id}: ${n.error ?? n.reason}`));
     }
@@ -274,7 +291,7 @@ async function logRun(runs: import('../history.js').RunRecord[], id: number, jso
   const c = ui.c;
   const t = r.started.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
   const counts = `${r.counts.ran} ran, ${r.counts.cached} cached, ${r.counts.failed} failed, ${r.counts.skipped} skipped`;
-  ui.out(`${c.bold(`run #${r.id}`)}  ${t}  ${r.ok ? c.green('ok') : c.red('failed')}  ${counts} in ${fmtMs(r.ms)}  ${c.dim(`${r.pipeline} (${r.file}), jobs ${r.jobs}: repro ${r.argv.join(' ')}`)}`);
+  ui.out(`${c.bold(`run #${r.id}`)}${r.variant !== undefined ? ` (variant ${r.variant})` : ''}  ${t}  ${r.ok ? c.green('ok') : c.red('failed')}  ${counts} in ${fmtMs(r.ms)}  ${c.dim(`${r.pipeline} (${r.file}), jobs ${r.jobs}: repro ${r.argv.join(' ')}`)}`);
   ui.out('');
   const rows = r.nodes.map((n) => [n.id, n.kind, n.status, n.status === 'skipped' ? '' : fmtMs(n.ms), n.error ? '' : n.reason, n.error ?? '']);
   const hasError = r.nodes.some((n) => n.error);

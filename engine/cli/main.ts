@@ -44,7 +44,12 @@ const HELP: Record<string, string> = {
 
   --target ID       only ID (a node or foreach base id) and what it depends on; repeatable
   --force ID        rerun ID even if cached (descendants rerun only if its output changes); repeatable
-  --set ID.PARAM=V  override a param for this run (V is YAML; PARAM may be a dot path); repeatable
+  --set ID.PARAM=V  override a param for this run (V is YAML; PARAM may be a dot path); repeatable.
+                    A --set run is a variant: without --variant it is named set-<hash of the --set>
+  --inherit         --set also reaches the steps that \`extends\` ID (directly or not) and do not
+                    set PARAM themselves, as editing ID's \`with\` in the YAML would
+  --variant NAME    publish to results/variants/NAME/ (never over results/ of the main run);
+                    recorded in the history as variant NAME (\`repro log\` shows it)
   --jobs N          thread budget: nodes and their own parallel work use at most N threads
                     (default: the machine's cores; more than the cores is capped, with a warning)
   --force-jobs      allow --jobs above the machine's cores
@@ -55,20 +60,20 @@ const HELP: Record<string, string> = {
                     stderr with rate and ETA)
   --verbose         stack traces of unexpected errors; every node's start
   --no-spec-cache   always re-validate the YAML`,
-  status: `repro status [PIPELINE] [--target ID]... [--force ID]... [--set ID.PARAM=V]... [--json] [--verbose]
+  status: `repro status [PIPELINE] [--target ID]... [--force ID]... [--set ID.PARAM=V]... [--inherit] [--json] [--verbose]
 
   What would run, and why (nothing runs). --json: {pipeline, up_to_date, nodes: [{id, kind, state, reason, reasons, key}]}.`,
-  why: `repro why ID [PIPELINE] [--set ID.PARAM=V]... [--json]
+  why: `repro why ID [PIPELINE] [--set ID.PARAM=V]... [--inherit] [--json]
 
   Which fingerprint parts of ID changed since its last successful run, one line each
   (params with old → new values, code files, packages, inputs, files, seed).`,
-  dag: `repro dag [PIPELINE] [--format text|mermaid|dot|json] [--set ID.PARAM=V]...
+  dag: `repro dag [PIPELINE] [--format text|mermaid|dot|json] [--set ID.PARAM=V]... [--inherit]
 
   The pipeline's graph, each node with its state (cached, stale, pending).
   --format json: {pipeline, nodes: [{id, kind, state, inputs, publish}], edges: [{from, to}]}.`,
-  show: `repro show ID[.OUTPUT] [PIPELINE] [--json|--csv] [--rows N]
+  show: `repro show ID[.OUTPUT] [PIPELINE] [--json|--csv] [--rows N] [--variant NAME]
 
-  An artifact of the latest successful run; without .OUTPUT the node's first output
+  An artifact of the latest successful run (--variant NAME: of that variant's runs); without .OUTPUT the node's first output
   (a tabulate table: its Markdown). Tables print aligned (CJK characters count two columns),
   the first --rows N rows (default 20). A model prints as its tidy coefficient table (term,
   estimate, std_error, statistic, p_value, conf_low, conf_high; then nobs, r2, r2_within, vcov,

@@ -3,13 +3,13 @@
  * as it finishes, a progress bar for steps that report progress, and a summary; `--json` prints
  * only the contract's JSON object on stdout.
  */
-import { intFlag, parseArgs } from './args.js';
+import { intFlag, parseArgs, variantFlag } from './args.js';
 import { UsageError } from '../errors.js';
 import type { NodeResult, RunEvent } from '../executor.js';
 import type { ParamOverride } from '../spec.js';
 
 export async function cmdRun(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, { values: ['jobs'], repeat: ['target', 'force', 'set'], bools: ['dry-run', 'keep-going', 'json', 'verbose', 'no-spec-cache', 'force-jobs'] }, 'run');
+  const p = parseArgs(argv, { values: ['jobs', 'variant'], repeat: ['target', 'force', 'set'], bools: ['dry-run', 'keep-going', 'json', 'verbose', 'no-spec-cache', 'force-jobs', 'inherit'] }, 'run');
   if (p.positionals.length > 1) throw new UsageError(`repro run: expected at most one PIPELINE, got ${p.positionals.join(' ')}`);
   const file = p.positionals[0] ?? 'pipeline.yaml';
   const jobs = intFlag(p, 'jobs', 'run');
@@ -18,11 +18,20 @@ export async function cmdRun(argv: string[]): Promise<number> {
   let overrides: ParamOverride[] = [];
   if (p.lists.set?.length) {
     const { parseOverride } = await import('../config/load.js');
-    overrides = p.lists.set.map((a) => parseOverride(a));
+    const inherit = p.bools.has('inherit'); // --set also reaches the steps that extends ID
+    overrides = p.lists.set.map((a) => ({ ...parseOverride(a), ...(inherit ? { inherit } : {}) }));
+  }
+  // a run with --set is a variant: it never publishes over the main run's results/ (--variant names it)
+  let variant = await variantFlag(p, 'run');
+  let autoNamed = false;
+  if (variant === undefined && overrides.length > 0) {
+    variant = (await import('../publish.js')).autoVariantName(overrides);
+    autoNamed = true;
   }
   const common = {
     file,
     overrides,
+    ...(variant !== undefined ? { variant } : {}),
     targets: p.lists.target ?? [],
     force: p.lists.force ?? [],
     noSpecCache: p.bools.has('no-spec-cache'),
@@ -81,6 +90,10 @@ export async function cmdRun(argv: string[]): Promise<number> {
   };
   // width of the id / kind columns, known once the spec is loaded
   const session = await openSession(common);
+  if (variant !== undefined && !json) {
+    const { VARIANTS_DIR } = await import('../publish.js');
+    ui.err(c.dim(`variant ${variant}: publishing to ${VARIANTS_DIR}/${variant}/${autoNamed ? ' (a --set run is a variant; name it with --variant NAME)' : ''}`));
+  }
   for (const n of session.graph.nodes) {
     idw = Math.max(idw, Math.min(40, n.id.length));
     kindw = Math.max(kindw, n.kind.length);
@@ -90,19 +103,20 @@ export async function cmdRun(argv: string[]): Promise<number> {
   if (json) {
     const obj = {
       ok: r.ok,
+      ...(variant !== undefined ? { variant } : {}),
       nodes: r.nodes.map((n: NodeResult) => ({ id: n.id, kind: n.kind, status: n.status, key: n.key, ms: Math.round(n.ms), reason: n.reason, reasons: n.reasons, ...(n.error ? { error: n.error.message } : {}), ...(n.warnings.length ? { warnings: n.warnings } : {}) })),
     };
     process.stdout.write(`${JSON.stringify(obj)}\n`);
   } else {
     const count = (s: string): number => r.nodes.filter((n) => n.status === s).length;
     const parts = [`${count('ran')} ran`, `${count('cached')} cached`, `${count('failed')} failed`, `${count('skipped')} skipped`];
-    const line = `${r.pipeline}: ${parts.join(', ')} in ${fmtMs(r.ms)}${r.runId !== undefined ? c.dim(` (run #${r.runId})`) : ''}`;
+    const line = `${r.pipeline}${variant !== undefined ? ` (variant ${variant})` : ''}: ${parts.join(', ')} in ${fmtMs(r.ms)}${r.runId !== undefined ? c.dim(` (run #${r.runId})`) : ''}`;
     ui.out(r.ok ? c.green(line) : c.red(line));
   }
   return r.ok ? 0 : 1;
 }
 
-async function dryRun(common: { file: string; overrides: ParamOverride[]; targets: string[]; force: string[]; noSpecCache: boolean }, json: boolean): Promise<number> {
+async function dryRun(common: { file: string; overrides: ParamOverride[]; variant?: string; targets: string[]; force: string[]; noSpecCache: boolean }, json: boolean): Promise<number> {
   const [{ planPipeline }, { makeUi, nodeLine }] = await Promise.all([import('../plan.js'), import('./ui.js')]);
   const { session, nodes } = await planPipeline({ ...common, readOnly: true }); // a dry run writes nothing
   if (json) {

@@ -11,7 +11,8 @@
  * - top level: `name` (default: file name without .yaml), `seed` (integer >= 0, default 0), `steps`.
  * - `extends`: kind, in, publish, foreach inherited; `with` deep-merged (maps merge, lists and
  *   scalars replace, `null` removes an inherited param).
- * - `foreach: {v: [..]}` → ids `base[v]` (`base[v1,v2]` for several variables, cartesian product);
+ * - `foreach: {v: [..]}` → ids `base[v]` (`base[v1,v2]` for several variables, cartesian product;
+ *   list/map values → their position, `{label: value}` → the label; `zip:` groups, `name:` template);
  *   `${v}` substituted in `with`, `in`, `publish`; a foreach base id in `in` = all its expansions.
  * - `in: X | [X, Y] | {name: X | [X, Y]}`; X = `ID` (first output) or `ID.OUTPUT`.
  * - `--set ID.PARAM=VALUE` (parseOverride) applied last; ID may be a foreach base (all expansions).

@@ -6,13 +6,19 @@
  *   `null` value removes the inherited param so the step's default applies). Chains are followed;
  *   a missing parent or a cycle is an error.
  * - `foreach: {var: [values...]}` makes one node per value, id `base[value]`; several variables
- *   give the cartesian product (first variable outermost), id `base[v1,v2]`. `${var}` is substituted
+ *   give the cartesian product (first variable outermost), id `base[v1,v2]`. Values may be lists
+ *   and maps (id part: the position), or labelled `{label: value}` (id part: the label); `zip:`
+ *   pairs variables, `name:` is an id template (foreach.ts). `${var}` is substituted
  *   in every string of `with`, `in` and `publish`; a string that is exactly `${var}` takes the
- *   value itself (keeping its type). An unknown `${name}` in a foreach step is an error.
+ *   value itself (keeping its type; a list or map can only be used so). An unknown `${name}` in a
+ *   foreach step is an error.
  * - `in` forms: `in: X` and `in: [X, Y]` bind to the step's first input, `in: {name: X | [X, Y]}`
  *   names inputs. A reference is `ID` (its first output), `ID.OUTPUT`, `base[v]`, or a foreach
  *   base id, which stands for all its expansions in order. Unknown ids are errors.
- * - `--set` overrides are applied last (see overrides.ts).
+ * - `--set` overrides are applied last (see overrides.ts), to the node only; with `--inherit`
+ *   (ParamOverride.inherit) as an edit of that step's `with` would be: they also reach the steps
+ *   that `extends` it (directly or not) unless that step, or one in between, sets the param itself.
+ *   An override of one expansion (`m[east]`) reaches only it.
  *
  * @example
  * const nodes = normalize(raw, [parseOverride('baseline.cluster=year')]);
@@ -23,6 +29,8 @@ import { ConfigError, didYouMean, overrideError, throwIfAny } from './errors.js'
 import { locate } from './source.js';
 import { applyOverride, isPlainObject, overrideLabel } from './overrides.js';
 import type { RawPipeline, RawStep } from './schema.js';
+import { NAME_TEXT, combos, comboId, describeDims, expandedSize, planForeach, type Combo } from './foreach.js';
+import { MAX_ALIAS_EXPANSION } from './yaml-tree.js';
 
 /** One reference in `in`, after substitution and foreach expansion. */
 export interface RefItem {
@@ -80,7 +88,7 @@ interface Resolved {
   kind?: Field<string>;
   in?: Field<unknown>;
   publish?: Field<string>;
-  foreach?: Field<Record<string, (string | number | boolean)[]>>;
+  foreach?: Field<Record<string, unknown>>;
   with: Record<string, unknown>;
   withChain: { key: Node; value: Node | undefined }[];
 }
@@ -102,17 +110,19 @@ export function normalize(raw: RawPipeline, overrides: readonly ParamOverride[] 
   for (const step of raw.steps) {
     const r = resolved.get(step.id);
     if (!r) continue;
-    const vars = r.foreach ? Object.entries(r.foreach.value) : [];
-    if (vars.length) {
+    const plan = r.foreach ? planForeach(r.foreach.value) : undefined;
+    if (plan) {
       // bound the expansion before building it (100 × 100 × 100 took minutes and gigabytes)
-      const count = vars.reduce((acc, [, vals]) => acc * vals.length, 1);
+      const count = plan.count;
+      const f = r.foreach!;
+      const inherited = step.data.foreach === undefined;
+      const at = inherited ? (locate(step.node, ['extends']).value ?? step.keyNode) : (f.keyNode ?? f.node);
+      const what = `foreach${inherited ? ' (inherited through extends)' : ''} expands step "${step.id}"`;
       if (expanded + count > raw.foreachLimit) {
-        const f = r.foreach!;
-        const inherited = step.data.foreach === undefined;
         errors.push(
           raw.src.error(
-            inherited ? (locate(step.node, ['extends']).value ?? step.keyNode) : (f.keyNode ?? f.node),
-            `foreach${inherited ? ' (inherited through extends)' : ''} expands step "${step.id}" to ${count.toLocaleString('en-US')} nodes (${vars.map(([k, v]) => `${k}: ${v.length}`).join(' × ')})` +
+            at,
+            `${what} to ${count.toLocaleString('en-US')} nodes (${describeDims(plan)})` +
               `${expanded > 0 ? `, after ${expanded.toLocaleString('en-US')} from earlier foreach steps` : ''}; the limit is ${raw.foreachLimit.toLocaleString('en-US')} nodes`,
             'use fewer values, or raise the limit with a top-level `foreach_limit: N` if you really mean to run that many nodes',
           ),
@@ -120,20 +130,59 @@ export function normalize(raw: RawPipeline, overrides: readonly ParamOverride[] 
         expansions.set(step.id, []);
         continue;
       }
-      expanded += count;
-    }
-    const combos = vars.length ? product(vars) : [undefined];
-    const ids = new Set<string>();
-    if (vars.length) expansions.set(step.id, []);
-    for (const b of combos) {
-      const id = b ? `${step.id}[${Object.values(b).map(String).join(',')}]` : step.id;
-      if (ids.has(id)) {
-        errors.push(raw.src.error(r.foreach?.node, `foreach gives the id "${id}" twice`, 'remove the repeated value'));
+      // structured values are copied into every expansion they bind: bound that like aliases
+      const size = expandedSize(plan, MAX_ALIAS_EXPANSION);
+      if (size > MAX_ALIAS_EXPANSION) {
+        errors.push(
+          raw.src.error(
+            at,
+            `${what} to ${count.toLocaleString('en-US')} nodes whose foreach values add more than ${MAX_ALIAS_EXPANSION.toLocaleString('en-US')} YAML nodes to their params`,
+            'use fewer or smaller values (a long list is better a data file the step reads)',
+          ),
+        );
+        expansions.set(step.id, []);
         continue;
       }
-      ids.add(id);
+      expanded += count;
+    }
+    const all: (Combo | undefined)[] = plan ? combos(plan) : [undefined];
+    const ids = new Map<string, Combo>();
+    if (plan) expansions.set(step.id, []);
+    for (const c of all) {
+      const b = c?.values;
+      const id = c ? comboId(step.id, plan!, c) : step.id;
+      if (c && plan?.name !== undefined) {
+        const nameAt = locate(r.foreach!.node, ['name']).value ?? r.foreach!.node;
+        const text = id.slice(step.id.length + 1, -1);
+        if (!NAME_TEXT.test(text)) {
+          errors.push(raw.src.error(nameAt, `foreach name "${plan.name}" gives "${text}", which cannot be part of an id (${bindingText(c)})`, 'use labelled values ({label: value}) or variables whose values are letters, digits, _ . + -'));
+          continue;
+        }
+      }
+      const prev = ids.get(id);
+      if (prev && c) {
+        if (plan?.name !== undefined) {
+          const nameAt = locate(r.foreach!.node, ['name']).value ?? r.foreach!.node;
+          const differ = plan.varNames.filter((v) => prev.parts[v] !== c.parts[v]);
+          errors.push(
+            raw.src.error(
+              nameAt,
+              `foreach name "${plan.name}" gives the id "${id}" twice (${bindingText(prev)} and ${bindingText(c)})`,
+              `put a variable that tells them apart in the name, e.g. ${differ.map((v) => `\${${v}}`).join(' or ')}`,
+            ),
+          );
+        } else {
+          // a scalar's part is itself, a list's or map's its position: `[1, [x]]` gives 1 twice
+          const hint = plan!.dims.some((d) => d.vars.some((v) => v.values.some((x) => typeof x === 'object' && x !== null)))
+            ? 'remove the repeated value, or give the values labels ({label: value}) or a `name:` template'
+            : 'remove the repeated value';
+          errors.push(raw.src.error(r.foreach?.node, `foreach gives the id "${id}" twice`, hint));
+        }
+        continue;
+      }
+      if (c) ids.set(id, c);
       const sub = (v: unknown, where: () => Node | undefined): unknown =>
-        b ? substitute(v, b, (name) => errors.push(unknownVar(raw, name, b, where()))) : v;
+        b ? substitute(v, b, (name, structured) => errors.push(unknownVar(raw, name, b, where(), structured))) : v;
       const n: NormNode = {
         id,
         baseId: step.id,
@@ -148,11 +197,11 @@ export function normalize(raw: RawPipeline, overrides: readonly ParamOverride[] 
         ...(r.in?.node ? { inNode: r.in.node } : {}),
       };
       if (b) {
-        const unknownAt: PropertyKey[][] = [];
+        const unknownAt: [PropertyKey[], boolean][] = [];
         n.params = substituteTracked(r.with, b, [], unknownAt) as Record<string, unknown>;
-        for (const p of unknownAt) {
+        for (const [p, structured] of unknownAt) {
           const name = String(p.pop());
-          errors.push(unknownVar(raw, name, b, paramWhere(raw, n, p).node));
+          errors.push(unknownVar(raw, name, b, paramWhere(raw, n, p).node, structured));
         }
       } else n.params = r.with;
       if (r.in) inRaw.set(n, sub(r.in.value, () => r.in?.node));
@@ -221,15 +270,32 @@ export function normalize(raw: RawPipeline, overrides: readonly ParamOverride[] 
     }
   }
 
-  // --set overrides.
-  for (const o of overrides) {
+  // --set overrides: on the node (or every expansion of a foreach base) and, with --inherit (as an
+  // edit of the YAML would), on the nodes that inherit the param through `extends` (see inheritedBy).
+  const pending = new Map<NormNode, { o: ParamOverride; dist: number; i: number }[]>();
+  const add = (t: NormNode, o: ParamOverride, dist: number, i: number): void => {
+    const l = pending.get(t);
+    if (l) l.push({ o, dist, i });
+    else pending.set(t, [{ o, dist, i }]);
+  };
+  overrides.forEach((o, i) => {
     const direct = byId.get(o.id);
     const targets = direct ? [direct] : (expansions.get(o.id) ?? []).map((e) => byId.get(e)!);
     if (targets.length === 0) {
       errors.push(overrideError(overrideLabel(o), `unknown step id "${o.id}"`, didYouMean(o.id, allIds, 'step ids')));
-      continue;
+      return;
     }
-    for (const t of targets) {
+    for (const t of targets) add(t, o, 0, i);
+    if (!o.inherit || !raw.byId.has(o.id)) return; // without --inherit, or an expansion (`m[east]`): that node only
+    for (const n of nodes) {
+      const dist = inheritedBy(raw, n.baseId, o.id, o.param);
+      if (dist > 0) add(n, o, dist, i);
+    }
+  });
+  // farthest ancestor first, the node's own overrides last; in command-line order otherwise
+  for (const [t, list] of pending) {
+    list.sort((a, b) => b.dist - a.dist || a.i - b.i);
+    for (const { o } of list) {
       t.params = applyOverride(t.params, o.param, o.value);
       t.overrides.push(o);
     }
@@ -271,7 +337,51 @@ export function paramWhere(
   return { node: best.value ?? best.key ?? bestWith.key };
 }
 
-function unknownVar(raw: RawPipeline, name: string, b: Record<string, unknown>, at: Node | undefined): ConfigError {
+/**
+ * How many `extends` steps up from step `id` the step `from` is, when an override of `from`'s
+ * `param` reaches `id`: `id` extends `from` (directly or through others) and neither it nor any
+ * step in between sets that param in its own `with` (a map on the way merges, a scalar, list or
+ * null replaces — the deep-merge rule). 0 when it does not reach (or `id` is `from`).
+ */
+export function inheritedBy(raw: RawPipeline, id: string, from: string, param: string): number {
+  const path = param.split('.');
+  const seen = new Set<string>();
+  let cur = raw.byId.get(id);
+  let dist = 0;
+  while (cur && cur.id !== from && !seen.has(cur.id)) {
+    seen.add(cur.id);
+    if (ownsParam(cur.data.with, path)) return 0;
+    if (cur.data.extends === undefined) return 0;
+    cur = raw.byId.get(cur.data.extends);
+    dist++;
+  }
+  return cur?.id === from ? dist : 0;
+}
+
+/** Does this `with` set the param path itself (so that a parent's value does not show through)? */
+function ownsParam(w: unknown, path: string[]): boolean {
+  let cur = w;
+  for (let i = 0; i < path.length; i++) {
+    if (!isPlainObject(cur) || !Object.hasOwn(cur, path[i]!)) return false;
+    cur = cur[path[i]!];
+    if (i === path.length - 1 || !isPlainObject(cur)) return true;
+  }
+  return false;
+}
+
+/** `controls=1, fe=city` (the id parts of a combination) for messages. */
+function bindingText(c: Combo): string {
+  return Object.entries(c.parts).map(([k, v]) => `${k}=${v}`).join(', ');
+}
+
+function unknownVar(raw: RawPipeline, name: string, b: Record<string, unknown>, at: Node | undefined, structured = false): ConfigError {
+  if (structured) {
+    return raw.src.error(
+      at,
+      `foreach variable \${${name}} is a ${Array.isArray(b[name]) ? 'list' : 'map'} here, so it can only stand alone as a whole value (e.g. \`${name}: "\${${name}}"\`), not inside a longer string`,
+      'to name files or ids after it, zip it with a scalar tag: `foreach: {zip: {' + name + ': [...], tag: [a, b]}}`, then use ${tag}',
+    );
+  }
   return raw.src.error(at, `unknown foreach variable \${${name}}`, `variables of this step: ${Object.keys(b).map((k) => `\${${k}}`).join(', ')}`);
 }
 
@@ -371,8 +481,11 @@ const VAR_ANY = /\$\{[A-Za-z_][A-Za-z0-9_-]*\}/;
 const WHOLE = /^\$\{([A-Za-z_][A-Za-z0-9_-]*)\}$/;
 const VAR = /\$\{([A-Za-z_][A-Za-z0-9_-]*)\}/g;
 
-/** Substitutes `${var}` in every string of `v`; calls `unknown(name)` for unbound variables. */
-export function substitute(v: unknown, b: Record<string, unknown>, unknown: (name: string) => void): unknown {
+/**
+ * Substitutes `${var}` in every string of `v`; calls `unknown(name)` for unbound variables, and
+ * `unknown(name, true)` for a list or map value inside a longer string (it has no text form).
+ */
+export function substitute(v: unknown, b: Record<string, unknown>, unknown: (name: string, structured?: boolean) => void): unknown {
   if (typeof v === 'string') {
     if (!v.includes('${')) return v;
     const whole = WHOLE.exec(v);
@@ -382,7 +495,14 @@ export function substitute(v: unknown, b: Record<string, unknown>, unknown: (nam
       return v;
     }
     return v.replace(VAR, (s, name: string) => {
-      if (Object.hasOwn(b, name)) return String(b[name]);
+      if (Object.hasOwn(b, name)) {
+        const x = b[name];
+        if (typeof x === 'object' && x !== null) {
+          unknown(name, true);
+          return s;
+        }
+        return String(x);
+      }
       unknown(name);
       return s;
     });
@@ -396,8 +516,8 @@ export function substitute(v: unknown, b: Record<string, unknown>, unknown: (nam
   return v;
 }
 
-function substituteTracked(v: unknown, b: Record<string, unknown>, p: PropertyKey[], unknownAt: PropertyKey[][]): unknown {
-  if (typeof v === 'string') return substitute(v, b, (name) => unknownAt.push([...p, name]));
+function substituteTracked(v: unknown, b: Record<string, unknown>, p: PropertyKey[], unknownAt: [PropertyKey[], boolean][]): unknown {
+  if (typeof v === 'string') return substitute(v, b, (name, structured) => unknownAt.push([[...p, name], structured === true]));
   if (Array.isArray(v)) return v.map((x, i) => substituteTracked(x, b, [...p, i], unknownAt));
   if (isPlainObject(v)) {
     const out: Record<string, unknown> = {};

@@ -2,7 +2,9 @@
  * `--set ID.PARAM=VALUE` overrides: parsing and applying them to params.
  *
  * - ID is a step id, a foreach expansion (`by_region[east]`), or a foreach base id (`by_region`,
- *   which applies to every expansion).
+ *   which applies to every expansion). With `--inherit` (`inherit: true`), like an edit of the
+ *   step's `with`, it also reaches the steps that `extends` it and do not set that param
+ *   themselves (normalize.ts, inheritedBy).
  * - PARAM is a dot path into the params (`where.year.le`; `controls.0` indexes a list); missing
  *   intermediate maps are created.
  * - VALUE is parsed as YAML (`5` → number, `[a, b]` → list, `{le: 2019}` → map, `x` → string).

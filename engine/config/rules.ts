@@ -194,6 +194,9 @@ export function rules(
       } else if (norm === 'artifacts' || norm.startsWith('artifacts/')) {
         // published files would land among the store's own files (history.json, objects/, …)
         push(src.error(n.publishNode, `publish path "${n.publish}" is inside the store (artifacts/)`, 'publish elsewhere, e.g. `publish: results/table7`'));
+      } else if (norm === 'results/variants' || norm.startsWith('results/variants/')) {
+        // variant runs publish there (run --variant NAME): the main run never writes into it
+        push(src.error(n.publishNode, `publish path "${n.publish}" is inside results/variants/, where variant runs publish`, 'publish elsewhere, e.g. `publish: results/table7`'));
       } else {
         const other = publishers.get(norm);
         if (other !== undefined) {

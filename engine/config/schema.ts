@@ -13,11 +13,11 @@ import { LineIndex, YamlLimitError, YamlSyntaxError, parseYamlTree, type YMap, t
 import { ConfigError, didYouMean, throwIfAny } from './errors.js';
 import { Source, locate } from './source.js';
 import { unsafeKeyMessage } from '../safe-keys.js';
+import { foreachProblems } from './foreach.js';
 
 /** Step ids: a letter or `_`, then letters, digits, `_` or `-` (no dots or brackets: those address outputs and foreach expansions). */
 export const STEP_ID = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 
-const Scalar = z.union([z.string(), z.number(), z.boolean()]);
 const Ref = z.string().min(1).describe('`ID` (its first output), `ID.OUTPUT`, or a foreach id (all its expansions)');
 const RefOrList = z.union([Ref, z.array(Ref)]);
 const IN_ERROR = 'expected `in` to be a step id, a list of ids, or a map {input: id | [ids]}';
@@ -44,17 +44,19 @@ export const stepSchema = z
       .record(
         z.string().regex(STEP_ID, { error: 'foreach variable names are letters, digits, _ and -' }),
         z
-          .array(Scalar, {
-            error: (iss) =>
-              iss.code === 'invalid_type' && iss.expected === 'array'
-                ? 'foreach over a non-list: give a list of values, e.g. region: [east, west]'
-                : 'foreach values must be strings, numbers or booleans',
+          .union([z.array(z.unknown()), z.record(z.string(), z.unknown()), z.string()], {
+            error: 'foreach over a non-list: give a list of values, e.g. region: [east, west]',
           })
-          .min(1, { error: 'foreach over an empty list: give at least one value' }),
+          .describe('A variable: a list of values (any YAML) or a map {label: value}; `zip: {var: [...], ...}` zips variables; `name: "${var}-…"` is the id template'),
         { error: 'expected `foreach` to be a map {variable: [values...]}' },
       )
+      .superRefine((fe, ctx) => {
+        for (const p of foreachProblems(fe)) ctx.addIssue({ code: 'custom', path: p.path, message: p.message });
+      })
       .optional()
-      .describe('One node per value (several variables: the cartesian product); ids `base[v]` / `base[v1,v2]`; `${var}` is substituted in `with`, `in` and `publish`'),
+      .describe(
+        'One node per value (several variables, or `zip:` groups: the cartesian product); ids `base[v]` / `base[v1,v2]` (a list or map value: its position `0`, `1`…; a labelled value `{label: value}`: its label; `name:` template: `base[NAME]`); `${var}` is substituted in `with`, `in` and `publish`',
+      ),
     publish: z
       .string({ error: 'expected `publish` to be a relative directory path' })
       .optional()

@@ -376,6 +376,13 @@ const cases: Case[] = [
     message: 'publish path "results/src" is also used by "src[a]"',
     hint: /\$\{region\}/,
   },
+  {
+    name: 'publish path inside results/variants/ (where variant runs publish)',
+    yaml: y('steps:', '  src:', '    kind: source', '    with: {path: x.csv}', '    publish: results/variants/v/src'),
+    line: 5,
+    col: 14,
+    message: 'publish path "results/variants/v/src" is inside results/variants/, where variant runs publish',
+  },
 ];
 
 describe('validation errors', () => {

@@ -13,6 +13,9 @@ const FILE = '/proj/sub/pipeline.yaml';
 const y = (...lines: string[]) => `${lines.join('\n')}\n`;
 const load = (text: string, sets: string[] = []) =>
   parsePipeline(text, FILE, { registry: toyRegistry(), overrides: sets.map(parseOverride) });
+/** As `repro run --inherit --set …`. */
+const loadInherit = (text: string, sets: string[]) =>
+  parsePipeline(text, FILE, { registry: toyRegistry(), overrides: sets.map((a) => ({ ...parseOverride(a), inherit: true })) });
 const node = (spec: PipelineSpec, id: string): NodeSpec => {
   const n = spec.nodes.find((x) => x.id === id);
   if (!n) throw new Error(`no node ${id} in ${spec.nodes.map((x) => x.id).join(', ')}`);
@@ -294,8 +297,13 @@ describe('--set overrides', () => {
     const spec = await load(steps, ['baseline.where.year.le=2019', 'baseline.level=0.9', 'baseline.cluster=', 'ingest.path=/data/yearbook.xlsx']);
     expect(node(spec, 'baseline').params).toMatchObject({ where: { year: { ge: 2010, le: 2019 } }, level: 0.9 });
     expect(node(spec, 'baseline').params).not.toHaveProperty('cluster');
-    // an override on a parent does not change its children (it applies to that node only)
+    // an override on a parent does not change its children (it applies to that node only) …
     expect(node(spec, 'by_region[east]').params).toMatchObject({ cluster: 'city', where: { year: { ge: 2010 }, region: 'east' }, level: 0.95 });
+    // … unless --inherit: as an edit of baseline's `with` would, its children get what they do not
+    // set themselves (by_region's own `where` is a map, so where.year.le merges into it)
+    const inh = await loadInherit(steps, ['baseline.where.year.le=2019', 'baseline.level=0.9', 'baseline.cluster=']);
+    expect(node(inh, 'by_region[east]').params).toMatchObject({ where: { year: { ge: 2010, le: 2019 }, region: 'east' }, level: 0.9 });
+    expect(node(inh, 'by_region[east]').params).not.toHaveProperty('cluster');
     expect(node(spec, 'ingest').files).toEqual(['/data/yearbook.xlsx']);
   });
 
@@ -304,6 +312,50 @@ describe('--set overrides', () => {
     expect(node(spec, 'by_region[east]').params.level).toBe(0.9);
     expect(node(spec, 'by_region[west]').params.level).toBe(0.8);
     expect(node(spec, 'baseline').params.level).toBe(0.95);
+  });
+
+  test('with --inherit it reaches nodes that extend the set node (also through others), unless one on the way sets the param', async () => {
+    const chain = y(
+      'steps:',
+      ...ingest,
+      '  baseline:',
+      '    kind: model',
+      '    in: ingest',
+      '    with: {y: so2, cluster: city, controls: [a, b], where: {year: {ge: 2010}}}',
+      '  own:',
+      '    extends: baseline',
+      '    with: {cluster: province, where: {year: 2015}}',
+      '  mid:',
+      '    extends: baseline',
+      '    with: {level: 0.9}',
+      '  grand:',
+      '    extends: mid',
+      '  grand_own:',
+      '    extends: own',
+      '  other:',
+      '    kind: model',
+      '    in: ingest',
+      '    with: {y: so2}',
+    );
+    const spec = await loadInherit(chain, ['baseline.cluster=year', 'baseline.controls.0=x', 'baseline.where.year.le=2019']);
+    expect(node(spec, 'baseline').params).toMatchObject({ cluster: 'year', controls: ['x', 'b'], where: { year: { ge: 2010, le: 2019 } } });
+    for (const id of ['mid', 'grand']) {
+      expect(node(spec, id).params).toMatchObject({ cluster: 'year', controls: ['x', 'b'], where: { year: { ge: 2010, le: 2019 } } });
+    }
+    // `own` sets cluster and where.year (a scalar replaces the map): neither it nor its child is reached there
+    for (const id of ['own', 'grand_own']) {
+      expect(node(spec, id).params).toMatchObject({ cluster: 'province', controls: ['x', 'b'], where: { year: 2015 } });
+    }
+    expect(node(spec, 'other').params).not.toHaveProperty('cluster');
+    // the node's own override wins over its parent's, whatever the order on the command line
+    const spec2 = await loadInherit(chain, ['grand.cluster=g', 'mid.cluster=m', 'baseline.cluster=b']);
+    expect(['baseline', 'mid', 'grand', 'own'].map((id) => node(spec2, id).params.cluster)).toEqual(['b', 'm', 'g', 'province']);
+    // without --inherit, the set node only
+    const plain = await load(chain, ['baseline.cluster=year']);
+    expect(['baseline', 'mid', 'grand'].map((id) => node(plain, id).params.cluster)).toEqual(['year', 'city', 'city']);
+    // an override of one foreach expansion reaches only that node
+    const spec3 = await loadInherit(steps, ['by_region[east].level=0.8']);
+    expect([node(spec3, 'by_region[east]').params.level, node(spec3, 'by_region[west]').params.level]).toEqual([0.8, 0.95]);
   });
 
   test('a numeric segment indexes a list', async () => {
