@@ -113,7 +113,10 @@ export function diffTables(a: Table, b: Table, opts: TableDiffOptions = {}): Tab
       keyNote = undefined;
       break;
     }
-    keyNote ??= `key [${key.join(', ')}] not used: ${typeof xa === 'string' ? xa : xb}`;
+    // a key inherited from upstream whose columns this table lacks is simply not its key; a key
+    // whose columns are there but do not identify rows is worth saying
+    const why = typeof xa === 'string' ? xa : (xb as string);
+    if (!why.includes(' has no column ')) keyNote ??= `key [${key.join(', ')}] not used: ${why}`;
   }
   const colsA = new Set(a.names);
   const colsB = new Set(b.names);

@@ -19,7 +19,7 @@ import type { DiffRow, NodeDiff, RunDiff } from '../run-diff.js';
 const num = (v: number | null, digits = 5): string => (v === null ? '' : Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(digits))));
 const signed = (v: number | null, digits = 3): string => (v === null ? '' : `${v > 0 ? '+' : ''}${num(v, digits)}`);
 const sig = (v: number | null): string => (v === null ? '' : v ? 'yes' : 'no');
-const side = (v: number | null, text: string | null): string => (text !== null && v === null ? text : num(v));
+const side = (v: number | null, text: string | null): string => text ?? num(v);
 
 /** A compiled `--fail-if` filter: row → matches. */
 type RowFilter = (rows: DiffRow[]) => boolean[];
@@ -72,8 +72,11 @@ function nodeLines(n: NodeDiff): string[] {
   const out: string[] = [];
   const from = (x: number | null) => (x === null ? '-' : `#${x}`);
   out.push(`~ ${n.id} (${n.kind})${n.from.a !== null && n.from.b !== null ? `  [outputs of ${from(n.from.a)} vs ${from(n.from.b)}]` : ''}`);
+  // changed file outputs (md, tex, png, …) on one line: their bytes differ, the rows say nothing more
+  const files = n.outputs.filter((o) => o.status === 'changed' && o.type === 'file');
+  if (files.length) out.push(`  ${files.map((o) => o.name).join(', ')} (file${files.length > 1 ? 's' : ''}): the bytes differ`);
   for (const o of n.outputs) {
-    if (o.status === 'same') continue;
+    if (o.status === 'same' || files.includes(o)) continue;
     const label = `  ${o.name}${o.contract ? ` (${o.contract})` : o.type ? ` (${o.type})` : ''}`;
     if (o.status === 'only-a' || o.status === 'only-b') {
       out.push(`${label}: only in ${o.status === 'only-a' ? 'A' : 'B'}`);
