@@ -11,10 +11,13 @@
  *   current file (the same reader with the same params; nothing is stored, cached or published, no
  *   history is written) and its table outputs are compared with the stored ones of its last run.
  *   That is exactly what the next `repro run` will compute (steps are deterministic). It is done
- *   only when that is cheap and side-effect free: the node's inputs are cached, only files changed
- *   (not its code or params), and the step runs no external program and no worker threads (no
+ *   only when that is cheap and side-effect free: the node's inputs are cached, only files (or
+ *   params) changed, not its code, and the step runs no external program and no worker threads (no
  *   `extraFingerprint` hook, not `cpu`); otherwise the detail says it becomes available after
  *   `repro run --target NODE`.
+ * - **Changed params of a data step** (a step that writes a table, e.g. a `clean` fix): the same
+ *   in-memory rerun shows what the new params change in its table, attached to the first `param`
+ *   reason.
  * - **A node that waits** for recomputed inputs: the detail of the nearest upstream nodes where the
  *   change starts (stale nodes whose own inputs are known) is shown as `upstream` changes.
  *
@@ -136,7 +139,7 @@ async function inputDetail(s: Session, n: PlanNode, r: Extract<Reason, { kind: '
 async function rereadBlocker(s: Session, n: PlanNode): Promise<string | null> {
   if (n.state !== 'stale' || !('inputs' in n.parts)) return 'its inputs are recomputed first';
   if (!n.latest) return 'it has no earlier run to compare with';
-  if (n.changes.some((c) => c.kind !== 'file')) return 'its params or code changed too';
+  if (n.changes.some((c) => c.kind !== 'file' && c.kind !== 'param')) return 'its code, kind or seed changed';
   if (n.changes.some((c) => c.kind === 'file' && (c.change === 'missing' || c.change === 'directory'))) return 'a file is missing';
   const def = await s.registry[n.kind]!.load();
   if (def.cpu || def.extraFingerprint || def.anyInputs) return `${n.kind} steps are not run outside \`repro run\``;
@@ -144,8 +147,28 @@ async function rereadBlocker(s: Session, n: PlanNode): Promise<string | null> {
   return null;
 }
 
+/** The node's table outputs of its last run against those of the cached computation that now matches. */
+async function storedOutputsDetail(s: Session, n: PlanNode, before: Record<string, OutputRef>, now: Record<string, OutputRef>): Promise<DataDetail[]> {
+  const out: DataDetail[] = [];
+  for (const [name, ref] of Object.entries(before)) {
+    if (ref.type !== 'table') continue;
+    const what = `${n.id}.${name}`;
+    const cur = now[name];
+    if (!cur) {
+      out.push({ via: 'stored', what, note: 'no longer written' });
+      continue;
+    }
+    const [a, b] = await Promise.all([readObject(s, ref.hash, 'table'), readObject(s, cur.hash, 'table')]);
+    if (!a || !b || a.type !== 'table' || b.type !== 'table') out.push({ via: 'stored', what, note: `the ${!a ? 'old' : 'new'} version is no longer in the store (removed by \`repro gc\`)` });
+    else out.push({ via: 'stored', what, table: diffTables(a.table, b.table, { keys: keyCandidates(s, n.id) }) });
+  }
+  return out;
+}
+
 /** Run the node's step in memory on its current files and compare its table outputs with its last run's. */
 async function rereadDetail(s: Session, n: PlanNode, outputs: Map<string, Record<string, OutputRef>>): Promise<DataDetail[]> {
+  // an earlier computation with these files and params is cached: both versions are stored
+  if (n.state === 'cached' && n.outputs && n.latest) return storedOutputsDetail(s, n, n.latest.outputs, n.outputs);
   const blocker = await rereadBlocker(s, n);
   if (blocker) return [{ via: 'reread', note: `row-level detail after \`repro run --target ${n.id}\` (not read again now: ${blocker})` }];
   const spec = s.graph.byId.get(n.id)!;
@@ -176,16 +199,30 @@ async function rereadDetail(s: Session, n: PlanNode, outputs: Map<string, Record
   return out;
 }
 
+/** Does the node's step write a table output (with its current params)? */
+async function writesTable(s: Session, id: string): Promise<boolean> {
+  const n = s.graph.byId.get(id)!;
+  try {
+    const def = await s.registry[n.kind]!.load();
+    return Object.values(outputsOf(def, n.params)).some((o) => outputType(o) === 'table');
+  } catch {
+    return false;
+  }
+}
+
 /** `changes` of a plan node with the row/cell detail attached to its `input` and `file` reasons. */
 async function detailed(s: Session, n: PlanNode, outputs: Map<string, Record<string, OutputRef>>, reread: boolean): Promise<Reason[]> {
   const out: Reason[] = [];
-  let fileDone = false;
+  // one re-read covers every changed file and param of the node: attached to the first changed
+  // file, else to the first param when the step writes a table (a data step, e.g. a `clean` fix)
+  const file = n.changes.find((r) => r.kind === 'file' && (r.change === 'changed' || r.change === 'added'));
+  let target: Reason | undefined = file;
+  if (!target && reread && n.changes.some((r) => r.kind === 'param') && (await writesTable(s, n.id))) target = n.changes.find((r) => r.kind === 'param');
   for (const r of n.changes) {
     if (r.kind === 'input') {
       const detail = await inputDetail(s, n, r);
       out.push(detail.length ? { ...r, detail } : r);
-    } else if (r.kind === 'file' && reread && !fileDone && (r.change === 'changed' || r.change === 'added')) {
-      fileDone = true; // one re-read covers every changed file of the node
+    } else if (r === target && reread && (r.kind === 'file' || r.kind === 'param')) {
       const detail = await rereadDetail(s, n, outputs);
       out.push(detail.length ? { ...r, detail } : r);
     } else out.push(r);

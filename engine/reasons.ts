@@ -15,7 +15,8 @@ import type { Cell, TableDiff } from './table-diff.js';
 
 /**
  * What changed inside a changed input artifact or input file, at row and cell level: computed by
- * `why` (engine/data-detail.ts) and attached to its `input` / `file` reasons; absent elsewhere
+ * `why` (engine/data-detail.ts) and attached to its `input` / `file` reasons (and to the first
+ * `param` reason of a data step whose params changed, e.g. a `clean` fix); absent elsewhere
  * (decide.ts stays cheap: it never reads artifacts). Rendered by {@link detailLines}.
  */
 export interface DataDetail {
@@ -45,7 +46,7 @@ export type Reason =
   /** The resolved version of a third-party package the step's code imports changed. */
   | { kind: 'package'; name: string; old: string | null; new: string | null }
   /** A param (dot path below `params`) changed; `old`/`new` undefined = unset. */
-  | { kind: 'param'; path: string; old: unknown; new: unknown }
+  | { kind: 'param'; path: string; old: unknown; new: unknown; detail?: DataDetail[] }
   /** An input artifact changed (content hash), naming the upstream node and output. */
   | { kind: 'input'; name: string; node: string; output: string; detail?: DataDetail[] }
   /** A file named by a path param changed. */
@@ -288,10 +289,10 @@ export function tableDiffLines(d: TableDiff, indent = ''): string[] {
 
 /** The row/cell detail of an `input` or `file` reason (see {@link DataDetail}), as indented lines; none for other reasons. */
 export function detailLines(r: Reason, indent = '    '): string[] {
-  if ((r.kind !== 'input' && r.kind !== 'file') || !r.detail) return [];
+  if ((r.kind !== 'input' && r.kind !== 'file' && r.kind !== 'param') || !r.detail) return [];
   const out: string[] = [];
   for (const d of r.detail) {
-    const src = d.via === 'reread' ? ' (read again by the node\'s own step, nothing stored)' : '';
+    const src = d.via === 'reread' ? (r.kind === 'param' ? ' (recomputed by the node\'s own step with the new params, nothing stored)' : ' (read again by the node\'s own step, nothing stored)') : '';
     if (d.table) {
       out.push(`${indent}${d.what ? `${d.what}${src}: ` : src ? `${src.trim()}: ` : ''}${tableDiffLines(d.table)[0]}`);
       out.push(...tableDiffLines(d.table, indent).slice(1));

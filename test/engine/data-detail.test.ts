@@ -14,7 +14,7 @@ import { planSession } from '../../engine/plan.js';
 import { detailLines, type DataDetail, type Reason } from '../../engine/reasons.js';
 import { diffRuns } from '../../engine/run-diff.js';
 import { openSession } from '../../engine/session.js';
-import { baseRig, type Rig } from './rig.js';
+import { BASE_YAML, baseRig, makeRig, NUMS, type Rig } from './rig.js';
 
 let rig: Rig | undefined;
 afterEach(() => {
@@ -27,7 +27,7 @@ const explain = async (r: Rig, id: string, reread = true, overrides: { id: strin
   const s = await session(r, overrides);
   return explainData(s, await planSession(s, { targets: [id] }), id, { reread });
 };
-const detailOf = (rs: Reason[]): DataDetail[] => rs.flatMap((r) => (r.kind === 'input' || r.kind === 'file' ? (r.detail ?? []) : []));
+const detailOf = (rs: Reason[]): DataDetail[] => rs.flatMap((r) => (r.kind === 'input' || r.kind === 'file' || r.kind === 'param' ? (r.detail ?? []) : []));
 const objects = (r: Rig) => fs.readdirSync(path.join(r.dir, 'artifacts/objects')).flatMap((d) => fs.readdirSync(path.join(r.dir, 'artifacts/objects', d))).length;
 
 describe('why: row/cell detail', () => {
@@ -50,15 +50,55 @@ describe('why: row/cell detail', () => {
     expect(detailOf(no.changes)).toEqual([]);
   });
 
-  it('a file that no longer reads: says the next run will fail; a params change too: detail after the run', async () => {
+  it('a file that no longer reads: says the next run will fail; file and params changed: one rerun, on the file reason', async () => {
     rig = await baseRig();
     await rig.run();
     rig.write('data/nums.txt', '1.2\nabc\n');
     const bad = detailOf((await explain(rig, 'src')).changes);
     expect(bad[0]!.note).toMatch(/^reading it again fails, so the next run of src will fail: data\/nums.txt: not a number/);
     rig.write('data/nums.txt', '1.2\n2.6\n3.7\n');
-    const both = detailOf((await explain(rig, 'src', true, [{ id: 'src', param: 'delay', value: 1 }])).changes);
-    expect(both[0]!.note).toBe('row-level detail after `repro run --target src` (not read again now: its params or code changed too)');
+    const both = await explain(rig, 'src', true, [{ id: 'src', param: 'delay', value: 1 }]);
+    expect(both.changes.map((c) => [c.kind, detailOf([c]).length])).toEqual([
+      ['param', 0],
+      ['file', 1],
+    ]);
+    expect(detailOf(both.changes)[0]!.table!.cells).toEqual([{ key: { row: 2 }, column: 'x', a: 2.5, b: 2.6 }]);
+  });
+
+  it('params of a data step changed: the rerun in memory shows what they change in its table', async () => {
+    rig = await baseRig();
+    await rig.run();
+    const e = await explain(rig, 'plus', true, [{ id: 'plus', param: 'k', value: 2 }]);
+    expect(e.changes[0]).toMatchObject({ kind: 'param', path: 'k', old: 1, new: 2 });
+    expect(detailOf(e.changes)[0]!.note).toBeUndefined();
+    const t = detailOf(e.changes)[0]!.table!;
+    expect([t.changed, t.perColumn]).toEqual([3, { x: 3 }]);
+    expect(t.cells[0]).toMatchObject({ key: { row: 1 }, column: 'x', a: 1.2 + 1, b: 1.2 + 2 });
+    expect(detailLines(e.changes[0]!)[0]).toMatch(/recomputed by the node's own step with the new params/);
+  });
+
+  it('an earlier computation matches (cached) but differs from the last run: both stored tables are compared', async () => {
+    rig = await baseRig();
+    await rig.run();
+    rig.write('data/nums.txt', '1.2\n2.6\n3.7\n');
+    await rig.run();
+    rig.write('data/nums.txt', NUMS); // back to the first version: cached, but not what the last run used
+    const e = await explain(rig, 'src');
+    const [d] = detailOf(e.changes);
+    expect(d).toMatchObject({ via: 'stored', what: 'src.table' });
+    expect(d!.table!.cells).toEqual([{ key: { row: 2 }, column: 'x', a: 2.6, b: 2.5 }]);
+  });
+
+  it('code changed: not run outside `repro run`, the detail comes after the run', async () => {
+    rig = await makeRig({ copyToy: true });
+    rig.write('data/nums.txt', NUMS);
+    rig.setYaml(BASE_YAML);
+    await rig.run();
+    const src = path.join(rig.codeRoot, 'source.js');
+    fs.writeFileSync(src, fs.readFileSync(src, 'utf8').replace('count(ctx.nodeId);', 'count(ctx.nodeId); const changed = 1; void changed;'));
+    rig.write('data/nums.txt', '1.2\n2.6\n3.7\n');
+    const d = detailOf((await explain(rig, 'src')).changes);
+    expect(d[0]!.note).toBe('row-level detail after `repro run --target src` (not read again now: its code, kind or seed changed)');
   });
 
   it('after the upstream reran: the changed input is explained from the two stored tables', async () => {
