@@ -189,6 +189,8 @@ export interface RunDiff {
   nodes: NodeDiff[];
   /** Every row of every node, flat (what `--fail-if` filters). */
   rows: DiffRow[];
+  /** Nodes asked for by name that have no successful record up to either run. */
+  missing: string[];
 }
 
 /** The type of a recorded output: its cache entry's, else the current step definition's. */
@@ -268,12 +270,16 @@ export async function diffRuns(s: Session, argA: string, argB: string, opts: { n
     ids = [...order, ...[...recorded].filter((id) => !s.graph.byId.has(id)).sort()];
   }
   const nodes: NodeDiff[] = [];
+  const missing: string[] = [];
   for (const id of ids) {
     const ra = recordAsOf(h, A, id);
     const rb = recordAsOf(h, B, id);
     const kind = rb?.rec.kind ?? ra?.rec.kind ?? s.graph.byId.get(id)?.kind ?? '?';
     const nd: NodeDiff = { id, kind, status: 'same', from: { a: ra?.run ?? null, b: rb?.run ?? null }, outputs: [] };
-    if (!ra && !rb) continue;
+    if (!ra && !rb) {
+      missing.push(id);
+      continue;
+    }
     if (!ra || !rb) {
       nd.status = !ra ? 'only-b' : 'only-a';
       nodes.push(nd);
@@ -305,7 +311,7 @@ export async function diffRuns(s: Session, argA: string, argB: string, opts: { n
     nodes.push(nd);
   }
   const at = (r: RunRef) => ({ arg: r.arg, run: r.run.id, variant: r.variant, started: r.run.started });
-  return { pipeline: s.spec.name, a: at(A), b: at(B), nodes, rows: nodes.flatMap((n) => n.outputs.flatMap((o) => o.rows)) };
+  return { pipeline: s.spec.name, a: at(A), b: at(B), nodes, rows: nodes.flatMap((n) => n.outputs.flatMap((o) => o.rows)), missing };
 }
 
 async function compareArtifacts(s: Session, id: string, name: string, contract: string | null, a: Artifact, b: Artifact, opts: { differ?: Differ | null; cellLimit?: number }): Promise<OutputDiff> {

@@ -210,6 +210,7 @@ export async function cmdDiff(argv: string[]): Promise<number> {
       if (n.status === 'changed') lines.push(...nodeLines(n));
       else if (n.status !== 'same') lines.push(`${n.status === 'only-a' ? '-' : '+'} ${n.id} (${n.kind}): only in ${n.status === 'only-a' ? 'A' : 'B'}`);
     }
+    for (const id of d.missing) lines.push(`? ${id}: no successful record up to ${runLabel(d.a)} or ${runLabel(d.b)} (\`repro log\` lists the runs)`);
     const same = d.nodes.filter((n) => n.status === 'same').map((n) => n.id);
     const changed = d.nodes.filter((n) => n.status === 'changed').length;
     if (same.length) lines.push(`= unchanged (${same.length}): ${same.length > 30 ? `${same.slice(0, 30).join(', ')}, …` : same.join(', ')}`);

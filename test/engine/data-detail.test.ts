@@ -130,5 +130,19 @@ describe('diffRuns without a study hook', () => {
     const cell = d.rows.find((x) => x.node === 'src')!;
     expect([cell.what, cell.item, cell.column, cell.a, cell.b]).toEqual(['cell', 'row 2', 'x', 2.5, 2.6]);
     expect(d.nodes.find((n) => n.id === 'rep')!.outputs.find((o) => o.name === 'md')).toMatchObject({ type: 'file', status: 'changed' });
+    expect(d.missing).toEqual([]);
+  });
+
+  it('a node asked for by name with no record up to either run is listed as missing; one run only is only-a / only-b', async () => {
+    rig = await baseRig();
+    await rig.run({ targets: ['total'] }); // run 1: no rep, no side
+    await rig.run(); // run 2: everything
+    const d = await diffRuns(await session(rig), '1', '1', { nodes: ['rep'], differ: null });
+    expect([d.nodes, d.missing]).toEqual([[], ['rep']]);
+    const e = await diffRuns(await session(rig), '1', '2', { nodes: ['side', 'src'], differ: null });
+    expect(e.nodes.map((n) => [n.id, n.status])).toEqual([
+      ['side', 'only-b'],
+      ['src', 'same'],
+    ]);
   });
 });
