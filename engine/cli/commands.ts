@@ -79,7 +79,8 @@ export async function cmdWhy(argv: string[]): Promise<number> {
   const n = plan.find((x) => x.id === id)!;
   // row/cell-level detail of changed input tables and files (engine/data-detail.ts), as data on the reasons
   const { explainData } = await import('../data-detail.js');
-  const data = await explainData(s, plan, id, { reread: !p.bools.has('no-reread') });
+  // (a node never run has nothing to compare with)
+  const data = n.latest ? await explainData(s, plan, id, { reread: !p.bools.has('no-reread') }) : { changes: n.changes, upstream: [] };
   const lines: string[] = [];
   if (!n.latest) {
     lines.push(`${id} (${n.kind}) has never run successfully${n.state === 'cached' ? ', but an identical computation is cached' : ''}.`);
