@@ -133,6 +133,17 @@ describe('diffRuns without a study hook', () => {
     expect(d.missing).toEqual([]);
   });
 
+  it('an old version removed by gc: the output is unreadable, with the reason; nothing crashes', async () => {
+    rig = await baseRig();
+    await rig.run();
+    rig.write('data/nums.txt', '1.2\n2.6\n3.7\n');
+    await rig.run();
+    const { gcStore } = await import('../../engine/gc.js');
+    await gcStore(await session(rig), { keepRuns: 1 });
+    const d = await diffRuns(await session(rig), '1', '2', { nodes: ['src'], differ: null });
+    expect(d.nodes[0]!.outputs[0]).toMatchObject({ name: 'table', status: 'unreadable', note: 'the run #1 version is no longer in the store (removed by `repro gc`)' });
+  });
+
   it('a node asked for by name with no record up to either run is listed as missing; one run only is only-a / only-b', async () => {
     rig = await baseRig();
     await rig.run({ targets: ['total'] }); // run 1: no rep, no side
