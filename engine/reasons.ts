@@ -11,6 +11,23 @@
  */
 import { canonicalJson, short } from './canonical.js';
 import type { FingerprintParts } from './fingerprint.js';
+import type { Cell, TableDiff } from './table-diff.js';
+
+/**
+ * What changed inside a changed input artifact or input file, at row and cell level: computed by
+ * `why` (engine/data-detail.ts) and attached to its `input` / `file` reasons (and to the first
+ * `param` reason of a data step whose params changed, e.g. a `clean` fix); absent elsewhere
+ * (decide.ts stays cheap: it never reads artifacts). Rendered by {@link detailLines}.
+ */
+export interface DataDetail {
+  /** How the new version was obtained: `stored` (both versions are artifacts in the store) or `reread` (the node's own step read the changed file again, in memory, nothing stored). */
+  via: 'stored' | 'reread';
+  /** The artifact compared, e.g. `ingest.table`. */
+  what?: string;
+  table?: TableDiff;
+  /** Why there is no row-level detail (not a table, old version removed by gc, …), or what else to know. */
+  note?: string;
+}
 
 /** One reason. `kind` is the tag; every variant is handled by {@link reasonLine} (exhaustive switch). */
 export type Reason =
@@ -29,11 +46,11 @@ export type Reason =
   /** The resolved version of a third-party package the step's code imports changed. */
   | { kind: 'package'; name: string; old: string | null; new: string | null }
   /** A param (dot path below `params`) changed; `old`/`new` undefined = unset. */
-  | { kind: 'param'; path: string; old: unknown; new: unknown }
+  | { kind: 'param'; path: string; old: unknown; new: unknown; detail?: DataDetail[] }
   /** An input artifact changed (content hash), naming the upstream node and output. */
-  | { kind: 'input'; name: string; node: string; output: string }
+  | { kind: 'input'; name: string; node: string; output: string; detail?: DataDetail[] }
   /** A file named by a path param changed. */
-  | { kind: 'file'; path: string; change: 'changed' | 'added' | 'removed' | 'missing' | 'directory' }
+  | { kind: 'file'; path: string; change: 'changed' | 'added' | 'removed' | 'missing' | 'directory'; detail?: DataDetail[] }
   /** An entry of a step's extra fingerprint part changed (e.g. a script step's `version` output). */
   | { kind: 'extra'; name: string; old: string | null; new: string | null }
   /** The node's random stream root (pipeline seed or node id) changed. */
@@ -226,6 +243,61 @@ export function diffParts(
       const b = after.extra?.[k];
       if (a !== b) out.push({ kind: 'extra', name: k, old: a ?? null, new: b ?? null });
     }
+  }
+  return out;
+}
+
+/** A cell value for messages: numbers without float noise (10 significant digits), NA for missing, text in flow style. */
+export function fmtCell(v: Cell): string {
+  if (v === null) return 'NA';
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(10)));
+  return flow(v);
+}
+
+/** A row's key for messages: `city_code=330100, year=2015`, or `row 17` when matched by position. */
+export function fmtKey(key: Record<string, Cell>): string {
+  const ks = Object.keys(key);
+  if (ks.length === 1 && ks[0] === 'row') return `row ${key.row}`;
+  return ks.map((k) => `${k}=${fmtCell(key[k]!)}`).join(', ');
+}
+
+const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
+
+/**
+ * A table diff as lines: the summary (rows changed / added / removed, how rows were matched), the
+ * first changed cells (`city_code=330100, year=2015: so2 12.3 → 13.1`), changed cells per column,
+ * the first added / removed rows and the columns added / removed.
+ */
+export function tableDiffLines(d: TableDiff, indent = ''): string[] {
+  const out: string[] = [];
+  const by = d.keyedBy ? `keyed by ${d.keyedBy.join(', ')}` : 'matched by position';
+  const rows = d.rowsA === d.rowsB ? `${d.rowsB} rows` : `${d.rowsA} → ${d.rowsB} rows`;
+  const noCellChange = d.changed === 0 && d.added === 0 && d.removed === 0;
+  out.push(`${indent}${noCellChange && !d.columnsAdded.length && !d.columnsRemoved.length ? 'no row or cell changed' : `${plural(d.changed, 'row')} changed, ${d.added} added, ${d.removed} removed`} (${rows}; ${by})`);
+  if (d.keyNote) out.push(`${indent}  (${d.keyNote})`);
+  for (const c of d.cells) out.push(`${indent}  ${fmtKey(c.key)}: ${c.column} ${fmtCell(c.a)} → ${fmtCell(c.b)}`);
+  const total = Object.values(d.perColumn).reduce((x, y) => x + y, 0);
+  if (total > d.cells.length) out.push(`${indent}  … ${total - d.cells.length} more changed cell(s)`);
+  const cols = Object.entries(d.perColumn).sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1));
+  if (cols.length) out.push(`${indent}  changed cells per column: ${cols.map(([c, n]) => `${c} ${n}`).join(', ')}`);
+  if (d.added) out.push(`${indent}  added: ${d.addedKeys.map(fmtKey).join('; ')}${d.added > d.addedKeys.length ? `; … (${d.added} in all)` : ''}`);
+  if (d.removed) out.push(`${indent}  removed: ${d.removedKeys.map(fmtKey).join('; ')}${d.removed > d.removedKeys.length ? `; … (${d.removed} in all)` : ''}`);
+  if (d.columnsAdded.length) out.push(`${indent}  columns added: ${d.columnsAdded.join(', ')}`);
+  if (d.columnsRemoved.length) out.push(`${indent}  columns removed: ${d.columnsRemoved.join(', ')}`);
+  return out;
+}
+
+/** The row/cell detail of an `input` or `file` reason (see {@link DataDetail}), as indented lines; none for other reasons. */
+export function detailLines(r: Reason, indent = '    '): string[] {
+  if ((r.kind !== 'input' && r.kind !== 'file' && r.kind !== 'param') || !r.detail) return [];
+  const out: string[] = [];
+  for (const d of r.detail) {
+    const src = d.via === 'reread' ? (r.kind === 'param' ? ' (recomputed by the node\'s own step with the new params, nothing stored)' : ' (read again by the node\'s own step, nothing stored)') : '';
+    if (d.table) {
+      out.push(`${indent}${d.what ? `${d.what}${src}: ` : src ? `${src.trim()}: ` : ''}${tableDiffLines(d.table)[0]}`);
+      out.push(...tableDiffLines(d.table, indent).slice(1));
+    }
+    if (d.note) out.push(`${indent}${d.what && !d.table ? `${d.what}: ` : ''}${d.note}`);
   }
   return out;
 }

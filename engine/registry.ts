@@ -70,3 +70,15 @@ export function stepModuleUrl(file: string, codeRoot: string): URL {
   }
   return pathToFileURL(abs);
 }
+
+/**
+ * The registry module's optional `diff` export: `diff(contract, a, b) → Promise<rows | null>`, how
+ * `repro diff` compares two JSON artifacts of an artifact contract (engine/run-diff.ts `Differ`;
+ * the study's compares models and event studies, steps/common/diff-model.ts). Null when absent:
+ * `repro diff` then compares JSON leaf by leaf.
+ */
+export async function loadDiffer(env: NodeJS.ProcessEnv = process.env): Promise<import('./run-diff.js').Differ | null> {
+  const alt = env.REPRO_REGISTRY;
+  const mod = (alt ? await import(pathToFileURL(path.resolve(alt)).href) : await import('../steps/index.js')) as { diff?: unknown };
+  return typeof mod.diff === 'function' ? (mod.diff as import('./run-diff.js').Differ) : null;
+}

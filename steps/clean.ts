@@ -1,7 +1,7 @@
 /**
  * `clean`: prepare an analysis sample. In this order: apply `fixes` (cell corrections, each with its
  * reason; see below), `derive` new numeric columns from safe
- * expressions (steps/common/expr.ts: + − × ÷ ^, log, exp, comparisons, and/or, ifelse…), keep the
+ * expressions (engine/expr.ts: + − × ÷ ^, log, exp, comparisons, and/or, ifelse…), keep the
  * `years` range, apply `where` / `exclude` row filters (steps/common/filter.ts), drop rows missing
  * any `require` column, then `winsorize` columns at quantiles of the remaining sample.
  * Outputs the table, a report of what was dropped at each stage and why, and the list of applied
@@ -33,7 +33,7 @@ import { quantile7 } from '../stats/quantile.js';
 import { applyFilters, excludeSchema, whereSchema } from './common/filter.js';
 import { nearest } from './common/suggest.js';
 import { ParamError, withYamlLine } from './common/yaml-where.js';
-import { columnRefs, evaluate, ExprError, parseExpr } from './common/expr.js';
+import { columnRefs, evaluate, ExprError, parseExpr } from '../engine/expr.js';
 
 const cell = z.union([z.number(), z.string(), z.null()]);
 const fixSchema = z.strictObject({

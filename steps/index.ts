@@ -47,3 +47,14 @@ export async function present(value: unknown, opts: { csv?: boolean }): Promise<
   const { showModel } = await import('./render/tidy.js');
   return showModel(value, { csv: !!opts.csv });
 }
+
+/**
+ * How `repro diff` compares two versions of a JSON artifact (the engine's optional `diff` hook,
+ * engine/registry.ts `loadDiffer`), keyed by the output's contract name: models per term,
+ * event studies per period (steps/common/diff-model.ts); `null` for other contracts, which the
+ * engine then compares leaf by leaf. Loaded lazily.
+ */
+export async function diff(contract: string | undefined, a: unknown, b: unknown): Promise<import('../engine/run-diff.js').PartialRow[] | null> {
+  const { diffArtifact } = await import('./common/diff-model.js');
+  return diffArtifact(contract, a, b);
+}

@@ -6,7 +6,7 @@ import { intFlag, parseArgs, variantFlag } from './args.js';
 import { renderDag, type DagFormat, type DagState } from '../graph.js';
 import { UsageError } from '../errors.js';
 import { short } from '../canonical.js';
-import { reasonLine } from '../reasons.js';
+import { detailLines, reasonLine } from '../reasons.js';
 
 async function overridesOf(p: { lists: Record<string, string[]>; bools: Set<string> }): Promise<import('../spec.js').ParamOverride[]> {
   if (!p.lists.set?.length) return [];
@@ -64,7 +64,7 @@ export async function cmdStatus(argv: string[]): Promise<number> {
 }
 
 export async function cmdWhy(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, { repeat: ['set'], bools: ['json', 'verbose', 'inherit'] }, 'why');
+  const p = parseArgs(argv, { repeat: ['set'], bools: ['json', 'verbose', 'inherit', 'no-reread'] }, 'why');
   if (p.positionals.length < 1) throw new UsageError('repro why: which node? usage: repro why ID [PIPELINE]');
   const id = p.positionals[0]!;
   const file = pipelineArg(p.positionals, 'why', 2);
@@ -78,6 +78,10 @@ export async function cmdWhy(argv: string[]): Promise<number> {
   }
   const plan = await planSession(s, { targets: [id] });
   const n = plan.find((x) => x.id === id)!;
+  // row/cell-level detail of changed input tables and files (engine/data-detail.ts), as data on the reasons
+  const { explainData } = await import('../data-detail.js');
+  // (a node never run has nothing to compare with)
+  const data = n.latest ? await explainData(s, plan, id, { reread: !p.bools.has('no-reread') }) : { changes: n.changes, upstream: [] };
   const lines: string[] = [];
   if (!n.latest) {
     lines.push(`${id} (${n.kind}) has never run successfully${n.state === 'cached' ? ', but an identical computation is cached' : ''}.`);
@@ -100,14 +104,18 @@ export async function cmdWhy(argv: string[]): Promise<number> {
             ? `${id} (${n.kind}) will run: ${n.reason}. Changes since ${when}:`
             : `${id} (${n.kind}) waits for ${n.waitsFor.join(', ')}; changes since ${when}:`;
       lines.push(head);
-      for (const ch of n.changes) lines.push(`  ${reasonLine(ch)}`);
+      for (const ch of data.changes) lines.push(`  ${reasonLine(ch)}`, ...detailLines(ch));
       if (n.state === 'pending') for (const w of n.waitsFor) lines.push(`  input from ${w}: will be recomputed first (reruns ${id} only if it changes)`);
+      for (const u of data.upstream) {
+        lines.push(`  upstream ${u.node} (${u.kind}) runs first: ${u.changes.length ? '' : 'no part changed'}`.trimEnd());
+        for (const ch of u.changes) lines.push(`    ${reasonLine(ch)}`, ...detailLines(ch, '      '));
+      }
       if (n.changes.length === 0 && n.state !== 'pending') lines.push(`  (no part changed: ${n.reason})`);
     }
   }
   if (p.bools.has('json')) {
     process.stdout.write(
-      `${JSON.stringify({ id, kind: n.kind, state: n.state, reason: n.reason, key: n.key ?? null, last: n.latest ? { run: n.latest.run, at: n.latest.at, key: n.latest.key } : null, reasons: n.reasons, changes: n.changes, waits_for: n.waitsFor })}\n`,
+      `${JSON.stringify({ id, kind: n.kind, state: n.state, reason: n.reason, key: n.key ?? null, last: n.latest ? { run: n.latest.run, at: n.latest.at, key: n.latest.key } : null, reasons: n.reasons, changes: data.changes, waits_for: n.waitsFor, upstream: data.upstream })}\n`,
     );
   } else process.stdout.write(`${lines.join('\n')}\n`);
   return 0;

@@ -11,6 +11,7 @@
  * repro show ID[.OUTPUT] [PIPELINE] [--json|--csv] [--rows N]
  * repro log [N] [PIPELINE] [--node ID] [--limit N] [--json]
  * repro gc [PIPELINE] [--dry-run] [--keep-runs N]
+ * repro diff A B [NODE]... [PIPELINE] [--json] [--fail-if EXPR] [--html FILE]
  * ```
  *
  * Exit codes: 0 success; 1 a step failed; 2 invalid pipeline or usage (nothing ran).
@@ -32,6 +33,8 @@ usage:
   repro show ID[.OUTPUT] [PIPELINE] [--json|--csv]    an artifact of the latest successful run
   repro log [N] [PIPELINE] [--node ID] [--json]       run history; N: run N's nodes
   repro gc [PIPELINE] [--dry-run] [--keep-runs N]     delete artifacts nothing needs
+  repro diff A B [NODE]... [PIPELINE] [--json] [--fail-if EXPR] [--html FILE]
+                                                      how results moved between two runs
 
 options of every command: --help (this command's help), --no-color (also NO_COLOR=1)
 repro --version                                      the version of repro
@@ -63,10 +66,16 @@ const HELP: Record<string, string> = {
   status: `repro status [PIPELINE] [--target ID]... [--force ID]... [--set ID.PARAM=V]... [--inherit] [--json] [--verbose]
 
   What would run, and why (nothing runs). --json: {pipeline, up_to_date, nodes: [{id, kind, state, reason, reasons, key}]}.`,
-  why: `repro why ID [PIPELINE] [--set ID.PARAM=V]... [--inherit] [--json]
+  why: `repro why ID [PIPELINE] [--set ID.PARAM=V]... [--inherit] [--json] [--no-reread]
 
   Which fingerprint parts of ID changed since its last successful run, one line each
-  (params with old → new values, code files, packages, inputs, files, seed).`,
+  (params with old → new values, code files, packages, inputs, files, seed). A changed input
+  table or data file is explained row by row: rows changed / added / removed (keyed by the
+  nearest declared \`key\`, else by position), the first changed cells
+  (city_code=330100, year=2015: so2 12.3 → 13.1) and changed cells per column. A data file its
+  node has not read yet is read again by that node's own step, in memory (nothing is stored);
+  --no-reread skips that. A node that waits for recomputed inputs shows where upstream the
+  change starts.`,
   dag: `repro dag [PIPELINE] [--format text|mermaid|dot|json] [--set ID.PARAM=V]... [--inherit]
 
   The pipeline's graph, each node with its state (cached, stale, pending).
@@ -87,6 +96,22 @@ const HELP: Record<string, string> = {
   repro log N --node ID: node ID in run N and the output its step kept (transcript), e.g. a
   script step's stdout/stderr, also when it failed: the last 200 lines / 64 KB, with a note
   when cut. Cached nodes keep none (their step did not run). --json: the node's record.`,
+  diff: `repro diff A B [NODE]... [PIPELINE] [--json] [--fail-if EXPR] [--html FILE]
+
+  How the results of two recorded runs differ. A, B: run numbers as in \`repro log\` (12 or '#12'),
+  a variant name (the newest run of \`repro run --variant NAME\`), or latest (the newest run that is
+  not a variant). A node's outputs as of run N are those of its newest successful record up to N.
+  Models: per term the estimate and SE in A and B, Δ, Δ/SE_A, significance at 5% in each; N, R²,
+  within R² and clusters when they change. Event studies: per period. Tables: rows changed / added /
+  removed (keyed by the nearest declared \`key\`, else by position) and the changed cells. Other
+  JSON: the values that differ. Unchanged nodes are listed on one line.
+  --json         one JSON object {ok, pipeline, a, b, nodes, rows[, fail_if]}
+  --fail-if EXPR exit 1 when any difference row matches EXPR, e.g. 'abs(delta_se) > 0.1',
+                 'sig_changed == 1', "node == 'baseline' and abs(delta) > 0.05". Fields: node, output,
+                 what (coef, stat, period, cell, row-added, row-removed, value, file), item, column,
+                 a, b, delta, rel (Δ/|a|), se_a, se_b, delta_se (Δ/SE_A), p_a, p_b, sig_a, sig_b,
+                 sig_changed, changed, a_text, b_text. Functions: abs, min, max, log, sqrt, …
+  --html FILE    also write an HTML page with the changed cells highlighted`,
   gc: `repro gc [PIPELINE] [--dry-run] [--keep-runs N]
 
   Delete store objects that no recorded run (of the last N) and no current node needs.`,
@@ -121,6 +146,8 @@ export async function main(argv: string[]): Promise<number> {
         const f = { status: m.cmdStatus, why: m.cmdWhy, dag: m.cmdDag, show: m.cmdShow, log: m.cmdLog, gc: m.cmdGc }[cmd];
         return await f(rest);
       }
+      case 'diff':
+        return await (await import('./diff.js')).cmdDiff(rest);
       case undefined:
         process.stderr.write(`${USAGE}\n`); // usage error: exit 2, nothing on stdout
         return 2;

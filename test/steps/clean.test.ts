@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import clean from '../../steps/clean.js';
 import { quantile7 } from '../../stats/quantile.js';
-import { evaluate, ExprError, parseExpr } from '../../steps/common/expr.js';
+import { evaluate, ExprError, parseExpr } from '../../engine/expr.js';
 import { StepError } from '../../engine/types.js';
 import { makeTable, toRows } from '../../engine/table.js';
 import { jsonOf, runStep, tableOf } from './ctx.js';

@@ -1,5 +1,5 @@
 /**
- * A small, safe expression language for `clean.derive`: a hand-written tokenizer and
+ * A small, safe expression language (`clean.derive`, `repro diff --fail-if`): a hand-written tokenizer and
  * recursive-descent parser (no `eval`, no `Function`), evaluated column-wise over a table.
  *
  * Grammar (lowest precedence first):
@@ -20,7 +20,7 @@
  * evaluate(parseExpr('log(so2 + 1)'), table)                 // Float64Array
  * evaluate(parseExpr("urban_pop >= 100 and region != 'west'"), table)
  */
-import { type Column, isNumeric, type Table } from '../../engine/table.js';
+import { type Column, isNumeric, type Table } from './table.js';
 
 export type Node =
   | { t: 'num'; v: number; pos: number }

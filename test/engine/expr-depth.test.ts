@@ -3,7 +3,7 @@
  * overflowing the stack ("Maximum call stack size exceeded" for 100,000 nested parentheses).
  */
 import { describe, expect, it } from 'vitest';
-import { ExprError, MAX_NESTING, MAX_TREE_DEPTH, evaluate, parseExpr } from '../../../steps/common/expr.js';
+import { ExprError, MAX_NESTING, MAX_TREE_DEPTH, evaluate, parseExpr } from '../../engine/expr.js';
 import { makeTable } from '../../../engine/table.js';
 
 const t = makeTable({ x: new Float64Array([1, 2, 3]) });
