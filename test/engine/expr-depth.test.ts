@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ExprError, MAX_NESTING, MAX_TREE_DEPTH, evaluate, parseExpr } from '../../engine/expr.js';
-import { makeTable } from '../../../engine/table.js';
+import { makeTable } from '../../engine/table.js';
 
 const t = makeTable({ x: new Float64Array([1, 2, 3]) });
 const errOf = (src: string): ExprError => {
