@@ -48,9 +48,9 @@ describe('expression depth limits', () => {
 // library call reaches the steps directly)
 describe('reserved names reaching steps directly', () => {
   it('clean derive and where filters reject them', async () => {
-    const clean = (await import('../../../steps/clean.js')).default;
-    const { applyFilters } = await import('../../../steps/common/filter.js');
-    const { makeCtx } = await import('../ctx.js');
+    const clean = (await import('../../steps/clean.js')).default;
+    const { applyFilters } = await import('../../steps/common/filter.js');
+    const { makeCtx } = await import('../steps/ctx.js');
     const derive = Object.defineProperty({}, '__proto__', { value: 'x + 1', enumerable: true });
     const params = clean.params.parse({});
     await expect(clean.run(makeCtx().ctx, { table: { type: 'table', table: t } }, { ...params, derive } as never)).rejects.toThrow(/param derive: "__proto__" cannot be used as a column name/);
