@@ -86,6 +86,8 @@ export class FwlGroup {
   private readonly clusters = new Map<string, Factor>();
   private readonly nestedMemo = new Map<string, boolean>();
   private readonly dofMemo = new Map<string, number>();
+  private readonly statMemo = new Map<string, { raw: number; within: number }>();
+  private readonly olsMemo = new Map<string, Ols | string>();
   private readonly ones: Float64Array;
 
   constructor(private readonly inp: FwlGroupInput) {
@@ -164,48 +166,54 @@ export class FwlGroup {
     return d;
   }
 
-  /** The coefficient of x[0] in the regression of y on x (after the fixed effects): feols steps 3–5. */
-  fit(spec: { y: string; x: string[]; cluster: string[]; vcov: VcovType; level: number; collinTol?: number }): SpecFit {
-    const n = this.n;
-    const w = this.w;
-    const none = (why: string): SpecFit => ({ estimate: NaN, se: NaN, t: NaN, p: NaN, ci_low: NaN, ci_high: NaN, n, why });
-    const y = this.raw(spec.y);
-    const yt = this.demeaned(spec.y);
-    const X = spec.x.map((c) => this.raw(c));
-    const Xt = spec.x.map((c) => this.demeaned(c));
-    const ybar = wmean(y, w);
-    let tss = 0, tssWithin = 0;
+  /** Σw(y − ȳ)² and Σw ỹ² of a column (feols' TSS and within TSS; its collinearity test for a regressor). */
+  private colStats(name: string): { raw: number; within: number } {
+    let st = this.statMemo.get(name);
+    if (st) return st;
+    const x = this.raw(name), xt = this.demeaned(name), w = this.w, n = this.n;
+    const xbar = wmean(x, w);
+    let raw = 0, within = 0;
     for (let i = 0; i < n; i++) {
       const wi = w ? w[i]! : 1;
-      const d = y[i]! - ybar;
-      tss += wi * d * d;
-      tssWithin += wi * yt[i]! * yt[i]!;
+      const d = x[i]! - xbar;
+      raw += wi * d * d;
+      within += wi * xt[i]! * xt[i]!;
     }
-    if (!(tssWithin > 1e-20 * Math.max(tss, 1e-300)) || tss === 0) return none(`outcome "${spec.y}" has no variation${this.fe.length ? ' within the fixed effects' : ''}`);
-    // 3. collinearity
-    const collinTol = spec.collinTol ?? 1e-10;
+    this.statMemo.set(name, (st = { raw, within }));
+    return st;
+  }
+
+  /** The OLS of demeaned y on demeaned x (feols steps 3–4), shared by the specifications that differ only in clustering. */
+  private ols(y: string, x: string[], collinTol: number): Ols | string {
+    const key = `${y}\u0000${x.join('\u0001')}\u0000${collinTol}`;
+    let o = this.olsMemo.get(key);
+    if (o !== undefined) return o;
+    o = this.olsOf(y, x, collinTol);
+    this.olsMemo.set(key, o);
+    return o;
+  }
+
+  private olsOf(y: string, x: string[], collinTol: number): Ols | string {
+    const n = this.n, w = this.w;
+    const ys = this.colStats(y);
+    if (!(ys.within > 1e-20 * Math.max(ys.raw, 1e-300)) || ys.raw === 0) return `outcome "${y}" has no variation${this.fe.length ? ' within the fixed effects' : ''}`;
+    // 3. collinearity: absorbed by the fixed effects (or constant), then among the regressors
     const candidates: number[] = [];
-    for (let j = 0; j < X.length; j++) {
-      const xbar = wmean(X[j]!, w);
-      let raw = 0, within = 0;
-      const xt = Xt[j]!, x = X[j]!;
-      for (let i = 0; i < n; i++) {
-        const wi = w ? w[i]! : 1;
-        raw += wi * (x[i]! - xbar) * (x[i]! - xbar);
-        within += wi * xt[i]! * xt[i]!;
-      }
+    for (let j = 0; j < x.length; j++) {
+      const { raw, within } = this.colStats(x[j]!);
       if (!(raw > 0) || !(within > collinTol * raw)) {
-        if (j === 0) return none(`treatment "${spec.x[0]}" is ${raw > 0 ? 'collinear with the fixed effects' : 'constant'}`);
+        if (j === 0) return `treatment "${x[0]}" is ${raw > 0 ? 'collinear with the fixed effects' : 'constant'}`;
       } else candidates.push(j);
     }
-    const A0 = crossprod(candidates.map((j) => Xt[j]!), w);
+    const Xt = candidates.map((j) => this.demeaned(x[j]!));
+    const A0 = crossprod(Xt, w);
     const chk = collinearityCheck(A0, candidates.length, collinTol);
-    if (chk.kept[0] !== 0) return none(`treatment "${spec.x[0]}" is collinear`);
-    const keptIdx = chk.kept.map((c) => candidates[c]!);
-    const k = keptIdx.length;
-    const Z = keptIdx.map((j) => Xt[j]!);
+    if (chk.kept[0] !== 0) return `treatment "${x[0]}" is collinear`;
+    const k = chk.kept.length;
+    const Z = chk.kept.map((c) => Xt[c]!);
     // 4. OLS
     const A = subMatrix(A0, candidates.length, chk.kept);
+    const yt = this.demeaned(y);
     const beta = cholSolve(A, k, crossvec(Z, yt, w));
     const e = new Float64Array(n);
     e.set(yt);
@@ -213,9 +221,6 @@ export class FwlGroup {
       const z = Z[a]!, b = beta[a]!;
       for (let i = 0; i < n; i++) e[i]! -= b * z[i]!;
     }
-    // 5. K and the variance on [Z, 1]
-    const dofK = k + this.absorbed(spec.vcov, spec.cluster);
-    if (!(n > dofK)) return none(`${n} observations but ${dofK} parameters`);
     const kc = k + 1;
     const bread = new Float64Array(kc * kc);
     const Ainv = spdInverse(A, k);
@@ -224,15 +229,38 @@ export class FwlGroup {
     if (w) for (let i = 0; i < n; i++) sw += w[i]!;
     else sw = n;
     bread[k * kc + k] = 1 / sw;
+    return { estimate: beta[0]!, k, Zc: [...Z, this.ones], e, bread };
+  }
+
+  /** The coefficient of x[0] in the regression of y on x (after the fixed effects): feols steps 3–5. */
+  fit(spec: { y: string; x: string[]; cluster: string[]; vcov: VcovType; level: number; collinTol?: number }): SpecFit {
+    const n = this.n;
+    const none = (why: string): SpecFit => ({ estimate: NaN, se: NaN, t: NaN, p: NaN, ci_low: NaN, ci_high: NaN, n, why });
+    const o = this.ols(spec.y, spec.x, spec.collinTol ?? 1e-10);
+    if (typeof o === 'string') return none(o);
+    // 5. K and the variance on [Z, 1]
+    const dofK = o.k + this.absorbed(spec.vcov, spec.cluster);
+    if (!(n > dofK)) return none(`${n} observations but ${dofK} parameters`);
     const clusters = spec.vcov === 'cluster' ? spec.cluster.map((c) => this.cluster(c)) : [];
-    const vc = computeVcov(spec.vcov, { Z: [...Z, this.ones], e, w, bread, dofK, clusters });
+    const vc = computeVcov(spec.vcov, { Z: o.Zc, e: o.e, w: this.w, bread: o.bread, dofK, clusters });
     const v = vc.V[0]!;
-    const est = beta[0]!;
+    const est = o.estimate;
     const se = v >= 0 ? Math.sqrt(v) : NaN;
     const t = est / se;
     const q = tQuantile(0.5 + spec.level / 2, vc.dfT);
     return { estimate: est, se, t, p: tPValue(t, vc.dfT), ci_low: est - q * se, ci_high: est + q * se, n, why: null };
   }
+}
+
+/** A fitted OLS of one (y, x) on a group: what the variance of each clustering needs. */
+interface Ols {
+  estimate: number;
+  k: number;
+  /** Kept demeaned regressors and the constant column. */
+  Zc: Float64Array[];
+  e: Float64Array;
+  /** (Z'WZ)⁻¹ with 1/Σw for the constant, (k+1)×(k+1). */
+  bread: Float64Array;
 }
 
 /** What {@link summarizeCurve} reports. */

@@ -38,10 +38,11 @@ import { z } from 'zod';
 import { defineStep, StepError, type Artifact, type StepContext } from '../engine/types.js';
 import { type Table, hasCol, isNumeric, makeTable, notNumericWhy } from '../engine/table.js';
 import { FwlGroup, summarizeCurve, type SpecFit } from '../stats/spec-curve.js';
+import { factorize, subsetFactor, type Factor } from '../stats/fe.js';
 import type { VcovType } from '../stats/vcov.js';
 import { CONTRACT, type SpecCurveSummary } from './common/contracts.js';
 import { applyFilters, excludeSchema, whereSchema, type Exclude, type Where } from './common/filter.js';
-import { asList, outcomeParam, prepareRegression, regressionParams, resolveVcov } from './common/regression.js';
+import { asList, outcomeParam, regressionParams, resolveVcov } from './common/regression.js';
 import { nearest } from './common/suggest.js';
 import { ParamError, withYamlLine } from './common/yaml-where.js';
 
@@ -118,6 +119,8 @@ interface GroupDef {
   fe: string[];
   numeric: string[];
   clusters: string[];
+  /** Complete cases: rows of the sample (after its filters) with no missing value in any column of the group's specifications. */
+  rows: Int32Array;
 }
 
 /** What ctx.map sends every worker once. */
@@ -145,37 +148,46 @@ interface ChunkResult {
 
 const FIELDS = ['estimate', 'se', 'ci_low', 'ci_high', 'p', 'n'] as const;
 
-/** One FwlGroup per shared object, thread and group: chunks of a group share the demeaning. */
-const groupCache = new WeakMap<SpecCurveShared, Map<number, FwlGroup>>();
+/** Per shared object and thread: the filtered sample tables, their factors, and the groups built. */
+interface Memo {
+  samples: Map<number, { table: Table; factors: Map<string, Factor> }>;
+  groups: Map<number, FwlGroup>;
+}
+const memos = new WeakMap<SpecCurveShared, Memo>();
 
+/**
+ * The group's data as `prepareRegression` (steps/common/regression.ts) builds it for each of its
+ * specifications — the sample's filters, complete cases, factors coded in order of appearance on
+ * those rows — with the filtering and factor coding done once per sample instead of per group.
+ */
 function groupOf(shared: SpecCurveShared, g: number): FwlGroup {
-  let m = groupCache.get(shared);
-  if (!m) groupCache.set(shared, (m = new Map()));
-  let grp = m.get(g);
+  let memo = memos.get(shared);
+  if (!memo) memos.set(shared, (memo = { samples: new Map(), groups: new Map() }));
+  let grp = memo.groups.get(g);
   if (grp) return grp;
   const def = shared.groups[g]!;
   const s = shared.samples[def.sample]!;
-  const prep = prepareRegression(shared.table, {
-    y: def.numeric[0]!,
-    x: def.numeric.slice(1),
-    fe: def.fe,
-    cluster: def.clusters,
-    vcov: 'iid',
-    weights: shared.weights ?? undefined,
-    where: s.where,
-    exclude: s.exclude,
-    keep_singletons: shared.keepSingletons,
-    level: shared.level,
-  });
+  let st = memo.samples.get(def.sample);
+  if (!st) memo.samples.set(def.sample, (st = { table: applyFilters(shared.table, s.where, s.exclude), factors: new Map() }));
+  const { table, factors } = st;
+  const factor = (c: string): Factor => {
+    let f = factors.get(c);
+    if (!f) factors.set(c, (f = factorize(table.columns[c]!)));
+    return subsetFactor(f, def.rows);
+  };
+  const pick = (c: string): Float64Array => {
+    const col = table.columns[c] as Float64Array;
+    return Float64Array.from(def.rows, (r) => col[r]!);
+  };
   const columns: Record<string, Float64Array> = Object.create(null) as Record<string, Float64Array>;
-  def.numeric.forEach((c, j) => (columns[c] = j === 0 ? prep.y : prep.X[j - 1]!));
-  const clusters = Object.fromEntries(def.clusters.map((c, j) => [c, prep.clusters[j]!]));
+  for (const c of def.numeric) columns[c] = pick(c);
+  const clusters = Object.fromEntries(def.clusters.map((c) => [c, factor(c)]));
   try {
-    grp = new FwlGroup({ columns, fe: prep.fe, feNames: def.fe, clusters, weights: prep.weights, keepSingletons: shared.keepSingletons });
+    grp = new FwlGroup({ columns, fe: def.fe.map(factor), feNames: def.fe, clusters, weights: shared.weights ? pick(shared.weights) : null, keepSingletons: shared.keepSingletons });
   } catch (e) {
     throw new StepError(`sample "${s.name}" with fixed effects ${def.fe.join(', ') || 'none'}: ${(e as Error).message}`);
   }
-  m.set(g, grp);
+  memo.groups.set(g, grp);
   return grp;
 }
 
@@ -348,31 +360,50 @@ async function runCurve(ctx: StepContext, table: Table, params: SpecCurveParams)
     return t;
   });
   const missingMemo = new Map<string, Int32Array>();
-  /** Rows (of the filtered sample) with a missing value of `col` (a zero weight for the weights). */
-  const missingRows = (si: number, col: string, weights = false): Int32Array => {
-    const key = `${si}\u0000${col}\u0000${weights}`;
+  /** Rows (of the filtered sample) with a missing value of `col` (a zero weight for the weights), as prepareRegression drops them. */
+  const missingRows = (si: number, col: string): Int32Array => {
+    const key = `${si}\u0000${col}`;
     let r = missingMemo.get(key);
     if (r) return r;
     const c = filtered[si]!.columns[col]!;
+    const zero = col === base.weights;
     const out: number[] = [];
-    if (isNumeric(c)) for (let i = 0; i < c.length; i++) { if (Number.isNaN(c[i]!) || (weights && c[i] === 0)) out.push(i); }
+    if (isNumeric(c)) for (let i = 0; i < c.length; i++) { if (Number.isNaN(c[i]!) || (zero && c[i] === 0)) out.push(i); }
     else for (let i = 0; i < c.length; i++) if (c[i] === null) out.push(i);
     missingMemo.set(key, (r = Int32Array.from(out)));
     return r;
   };
+  if (base.weights) {
+    const wc = table.columns[base.weights] as Float64Array;
+    const neg = wc.findIndex((v) => v < 0);
+    if (neg >= 0) throw new ParamError(['base', 'weights'], `weights column "${base.weights}" has a negative value (${wc[neg]}) at row ${neg + 1}; weights must be >= 0`);
+  }
   const groups: GroupDef[] = [];
   const groupSpecs: number[][] = [];
   const groupKey = new Map<string, number>();
+  // the complete cases of a specification depend only on which of its columns have missing values
+  // in its sample: that set gives the rows left out, and (with the sample and the fixed effects)
+  // the rows left out give the group
+  const gapsMemo = new Map<string, { miss: string; rows: Int32Array }>();
   defs.forEach((d, si) => {
-    const cols = [d.y, ...d.x, ...d.fe, ...d.cluster];
-    const miss = new Set<number>();
-    for (const c of cols) for (const i of missingRows(d.sample, c)) miss.add(i);
-    if (base.weights) for (const i of missingRows(d.sample, base.weights, true)) miss.add(i);
-    const key = `${d.sample}\u0000${d.fe.join('\u0001')}\u0000${[...miss].sort((a, b) => a - b).join(',')}`;
+    const cols = [...new Set([d.y, ...d.x, ...d.fe, ...d.cluster, ...(base.weights ? [base.weights] : [])])];
+    const gaps = cols.filter((c) => missingRows(d.sample, c).length > 0).sort();
+    const gk = `${d.sample}\u0000${gaps.join('\u0001')}`;
+    let cc = gapsMemo.get(gk);
+    if (!cc) {
+      const n0 = filtered[d.sample]!.nrows;
+      const ok = new Uint8Array(n0).fill(1);
+      for (const c of gaps) for (const i of missingRows(d.sample, c)) ok[i] = 0;
+      const rows: number[] = [], miss: number[] = [];
+      for (let i = 0; i < n0; i++) (ok[i] ? rows : miss).push(i);
+      if (rows.length === 0) throw new StepError(`specification ${si + 1}: every row of sample "${samples[d.sample]!.name}" has a missing value in one of ${cols.join(', ')}`);
+      gapsMemo.set(gk, (cc = { miss: miss.join(','), rows: Int32Array.from(rows) }));
+    }
+    const key = `${d.sample}\u0000${d.fe.join('\u0001')}\u0000${cc.miss}`;
     let g = groupKey.get(key);
     if (g === undefined) {
       groupKey.set(key, (g = groups.length));
-      groups.push({ sample: d.sample, fe: d.fe, numeric: [], clusters: [] });
+      groups.push({ sample: d.sample, fe: d.fe, numeric: [], clusters: [], rows: cc.rows });
       groupSpecs.push([]);
     }
     const gd = groups[g]!;
