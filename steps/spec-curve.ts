@@ -30,8 +30,8 @@
  *
  * Fast path (Frisch–Waugh–Lovell, stats/spec-curve.ts): specifications with the same sample, fixed
  * effects and complete cases form a group whose columns are demeaned once; each specification is
- * then a small OLS on demeaned columns plus the cluster scores. Groups are split into chunks of
- * {@link CHUNK} specifications that `ctx.map` spreads over the run's thread budget; the output does
+ * then a small OLS on demeaned columns plus the cluster scores. The specifications, in group order,
+ * are split into chunks of {@link CHUNK} that `ctx.map` spreads over the run's thread budget; the output does
  * not depend on `--jobs`.
  */
 import { z } from 'zod';
@@ -129,16 +129,15 @@ export interface SpecCurveShared {
   samples: SampleDef[];
   groups: GroupDef[];
   specs: SpecDef[];
+  /** The group of each specification. */
+  specGroup: Int32Array;
   weights: string | null;
   keepSingletons: boolean;
   level: number;
 }
 
-/** A chunk: specifications (indices into shared.specs) of one group. */
-interface Chunk {
-  group: number;
-  specs: number[];
-}
+/** A chunk: specifications (indices into shared.specs), ordered by group. */
+type Chunk = number[];
 
 /** Per chunk: estimate, se, p, ci_low, ci_high, n per specification, and why one has none. */
 interface ChunkResult {
@@ -165,6 +164,7 @@ function groupOf(shared: SpecCurveShared, g: number): FwlGroup {
   if (!memo) memos.set(shared, (memo = { samples: new Map(), groups: new Map() }));
   let grp = memo.groups.get(g);
   if (grp) return grp;
+  memo.groups.clear(); // chunks visit the groups in order: keep one group's demeaned columns at a time
   const def = shared.groups[g]!;
   const s = shared.samples[def.sample]!;
   let st = memo.samples.get(def.sample);
@@ -177,7 +177,10 @@ function groupOf(shared: SpecCurveShared, g: number): FwlGroup {
   };
   const pick = (c: string): Float64Array => {
     const col = table.columns[c] as Float64Array;
-    return Float64Array.from(def.rows, (r) => col[r]!);
+    const rows = def.rows;
+    const out = new Float64Array(rows.length);
+    for (let j = 0; j < rows.length; j++) out[j] = col[rows[j]!]!;
+    return out;
   };
   const columns: Record<string, Float64Array> = Object.create(null) as Record<string, Float64Array>;
   for (const c of def.numeric) columns[c] = pick(c);
@@ -193,11 +196,11 @@ function groupOf(shared: SpecCurveShared, g: number): FwlGroup {
 
 /** The ctx.map task: fit the specifications of a chunk. */
 export function fitChunk(chunk: Chunk, shared: SpecCurveShared): ChunkResult {
-  const grp = groupOf(shared, chunk.group);
-  const values = new Float64Array(chunk.specs.length * FIELDS.length);
+  const values = new Float64Array(chunk.length * FIELDS.length);
   const why: (string | null)[] = [];
-  chunk.specs.forEach((si, j) => {
+  chunk.forEach((si, j) => {
     const s = shared.specs[si]!;
+    const grp = groupOf(shared, shared.specGroup[si]!);
     let f: SpecFit;
     try {
       f = grp.fit({ y: s.y, x: s.x, cluster: s.cluster, vcov: s.vcov, level: shared.level });
@@ -394,10 +397,13 @@ async function runCurve(ctx: StepContext, table: Table, params: SpecCurveParams)
       const n0 = filtered[d.sample]!.nrows;
       const ok = new Uint8Array(n0).fill(1);
       for (const c of gaps) for (const i of missingRows(d.sample, c)) ok[i] = 0;
-      const rows: number[] = [], miss: number[] = [];
-      for (let i = 0; i < n0; i++) (ok[i] ? rows : miss).push(i);
-      if (rows.length === 0) throw new StepError(`specification ${si + 1}: every row of sample "${samples[d.sample]!.name}" has a missing value in one of ${cols.join(', ')}`);
-      gapsMemo.set(gk, (cc = { miss: miss.join(','), rows: Int32Array.from(rows) }));
+      let m = 0;
+      for (let i = 0; i < n0; i++) m += ok[i]!;
+      if (m === 0) throw new StepError(`specification ${si + 1}: every row of sample "${samples[d.sample]!.name}" has a missing value in one of ${cols.join(', ')}`);
+      const rows = new Int32Array(m);
+      const miss = new Int32Array(n0 - m);
+      for (let i = 0, a = 0, b = 0; i < n0; i++) if (ok[i]) rows[a++] = i; else miss[b++] = i;
+      gapsMemo.set(gk, (cc = { miss: miss.join(','), rows }));
     }
     const key = `${d.sample}\u0000${d.fe.join('\u0001')}\u0000${cc.miss}`;
     let g = groupKey.get(key);
@@ -417,11 +423,13 @@ async function runCurve(ctx: StepContext, table: Table, params: SpecCurveParams)
   for (const g of groups) for (const c of [...g.numeric, ...g.fe, ...g.clusters]) needed.add(c);
   for (const s of samples) for (const c of [...Object.keys(s.where ?? {}), ...Object.keys(s.exclude ?? {})]) needed.add(c);
   const slim = makeTable(Object.fromEntries([...needed].map((c) => [c, table.columns[c]!])), table.names.filter((c) => needed.has(c)));
-  const shared: SpecCurveShared = { table: slim, samples, groups, specs: defs, weights: base.weights ?? null, keepSingletons: base.keep_singletons, level: base.level };
+  const specGroup = new Int32Array(defs.length);
+  groupSpecs.forEach((specs, g) => specs.forEach((si) => (specGroup[si] = g)));
+  const shared: SpecCurveShared = { table: slim, samples, groups, specs: defs, specGroup, weights: base.weights ?? null, keepSingletons: base.keep_singletons, level: base.level };
+  // fixed chunks of CHUNK specifications in group order (a group may span two chunks)
+  const order = groupSpecs.flat();
   const chunks: Chunk[] = [];
-  groupSpecs.forEach((specs, group) => {
-    for (let s = 0; s < specs.length; s += CHUNK) chunks.push({ group, specs: specs.slice(s, s + CHUNK) });
-  });
+  for (let s = 0; s < order.length; s += CHUNK) chunks.push(order.slice(s, s + CHUNK));
   const total = defs.length;
   ctx.info(`${nGrid} specifications in ${groups.length} group(s) of shared sample and fixed effects${baseInGrid ? '' : ', plus the base'}`);
   ctx.progress(0, total, 'specifications');
@@ -430,7 +438,7 @@ async function runCurve(ctx: StepContext, table: Table, params: SpecCurveParams)
   const res = FIELDS.map(() => new Float64Array(total));
   const why: (string | null)[] = new Array(total).fill(null);
   parts.forEach((r, c) =>
-    chunks[c]!.specs.forEach((si, j) => {
+    chunks[c]!.forEach((si, j) => {
       FIELDS.forEach((_, q) => (res[q]![si] = r.values[j * FIELDS.length + q]!));
       why[si] = r.why[j]!;
     }),
