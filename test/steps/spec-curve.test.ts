@@ -60,3 +60,100 @@ describe('spec-curve', () => {
     }
   });
 });
+
+const golden = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'test/golden/spec-curve/golden.json'), 'utf8')) as { specs: Record<string, any>[] };
+
+describe('spec-curve vs R', () => {
+  it('matches fixest::feols in a loop over the 72 specifications (test/golden/spec-curve/make.R)', async () => {
+    const { specs } = await runCurve({ base: BASE, choices: CHOICES });
+    const key = (r: Record<string, unknown>) => ['y', 'controls', 'fe', 'cluster', 'sample'].map((k) => r[k]).join(' | ');
+    const ours = new Map<string, number>();
+    for (let i = 0; i < specs.nrows; i++) ours.set(key(Object.fromEntries(['y', 'controls', 'fe', 'cluster', 'sample'].map((k) => [k, strCol(specs, k)[i]]))), i);
+    expect(golden.specs.length).toBe(72);
+    for (const g of golden.specs) {
+      const i = ours.get(key(g));
+      expect(i, key(g)).toBeDefined();
+      expect(numCol(specs, 'n')[i!]).toBe(g.n);
+      for (const [col, tol] of [['estimate', 1e-8], ['se', 1e-7], ['ci_low', 1e-7], ['ci_high', 1e-7]] as const)
+        expect(relClose(numCol(specs, col)[i!]!, g[col], tol), `${key(g)} ${col}: ${numCol(specs, col)[i!]} vs R ${g[col]}`).toBe(true);
+      expect(relClose(numCol(specs, 'p')[i!]!, g.p, 1e-5, 1e-14), `${key(g)} p`).toBe(true);
+    }
+  });
+});
+
+describe('spec-curve bookkeeping', () => {
+  it('marks the base row, highlights it by default, and recomputes the summary from the table', async () => {
+    const { specs, summary } = await runCurve({ base: BASE, choices: CHOICES });
+    const base = numCol(specs, 'base');
+    const rows = Array.from(base).flatMap((b, i) => (b ? [i] : []));
+    expect(rows.length).toBe(1);
+    const i = rows[0]!;
+    expect([strCol(specs, 'y')[i], strCol(specs, 'controls')[i], strCol(specs, 'fe')[i], strCol(specs, 'cluster')[i], strCol(specs, 'sample')[i]]).toEqual(['so2', 'pgdp, indus, urb, fin, fis', 'city_code + year', 'city_code', 'all']);
+    expect(Array.from(numCol(specs, 'highlight'))).toEqual(Array.from(base));
+    expect(summary.base.in_grid).toBe(true);
+    expect(summary.base.spec).toBe(i + 1);
+    expect(summary.highlight).toEqual([i + 1]);
+    const m = await estimateOf(BASE);
+    expect(relClose(summary.base.estimate, m.coefficients[0].estimate, 1e-12)).toBe(true);
+    const est = Array.from(numCol(specs, 'estimate'));
+    const p = Array.from(numCol(specs, 'p'));
+    const sign = Math.sign(summary.base.estimate);
+    expect(summary.valid).toBe(72);
+    expect(summary.share_same_sign).toBe(est.filter((b) => Math.sign(b) === sign).length / 72);
+    expect(summary.share_significant).toBe(p.filter((q) => q < 0.05).length / 72);
+    expect(summary.share_significant_same_sign).toBe(est.filter((b, j) => Math.sign(b) === sign && p[j]! < 0.05).length / 72);
+    const sorted = [...est].sort((a, b) => a - b);
+    expect(summary.median).toBeCloseTo((sorted[35]! + sorted[36]!) / 2, 14);
+    expect(summary.range).toEqual([sorted[0], sorted[71]]);
+    expect(summary.choices.sample).toEqual(['all', 'no_municipalities', 'to_2019']);
+  });
+
+  it('highlights by choice values', async () => {
+    const { specs, summary } = await runCurve({ base: BASE, choices: CHOICES, highlight: { sample: 'to_2019', fe: ['province', 'year'] } });
+    const hl = numCol(specs, 'highlight');
+    for (let i = 0; i < specs.nrows; i++) expect(hl[i]).toBe(strCol(specs, 'sample')[i] === 'to_2019' && strCol(specs, 'fe')[i] === 'province + year' ? 1 : 0);
+    expect(summary.highlight.length).toBe(72 / 3 / 2);
+  });
+
+  it('shares demeaning without changing a number: each row equals a one-specification curve bit for bit', async () => {
+    const { specs } = await runCurve({ base: BASE, choices: CHOICES });
+    for (const i of [3, 40, 65]) {
+      const ctrl = strCol(specs, 'controls')[i]!;
+      const sample = strCol(specs, 'sample')[i]!;
+      const one = await runCurve({
+        base: BASE,
+        choices: { y: [strCol(specs, 'y')[i]], controls: [ctrl === 'none' ? [] : ctrl.split(', ')], fe: [strCol(specs, 'fe')[i]!.split(' + ')], cluster: [strCol(specs, 'cluster')[i]], sample: { [sample]: (CHOICES.sample as Record<string, object>)[sample] } },
+      });
+      expect(one.specs.nrows).toBe(1);
+      for (const col of ['estimate', 'se', 'p', 'ci_low', 'ci_high', 'n']) expect(numCol(one.specs, col)[0]).toBe(numCol(specs, col)[i]);
+    }
+  });
+
+  it('estimates the base for the summary when it is not in the grid, and warns', async () => {
+    const { specs, summary, f } = await runCurve({ base: BASE, choices: { controls: [[], ['pgdp']], estimator: ['twfe'] } });
+    expect(specs.nrows).toBe(2);
+    expect(specs.names).toEqual(['spec', 'controls', 'estimator', 'estimate', 'se', 'ci_low', 'ci_high', 'p', 'n', 'base', 'highlight']);
+    expect(Array.from(numCol(specs, 'base'))).toEqual([0, 0]);
+    expect(summary.base.in_grid).toBe(false);
+    expect(summary.base.spec).toBeNull();
+    const m = await estimateOf(BASE);
+    expect(relClose(summary.base.estimate, m.coefficients[0].estimate, 1e-12)).toBe(true);
+    expect(relClose(summary.base.se, m.coefficients[0].se, 1e-10)).toBe(true);
+    expect(f.warnings.join('\n')).toMatch(/base specification \(controls pgdp, indus, urb, fin, fis\) is not among the combinations/);
+  });
+
+  it('a specification whose treatment is absorbed gets no estimate, is named in a warning and left out of the summary', async () => {
+    const { specs, summary, f } = await runCurve({ base: BASE, choices: { sample: { all: {}, before_pilots: { where: { year: { le: 2014 } } } } } });
+    const est = numCol(specs, 'estimate');
+    expect(Number.isNaN(est[1]!)).toBe(true);
+    expect(Number.isNaN(est[0]!)).toBe(false);
+    expect(summary.valid).toBe(1);
+    expect(f.warnings.join('\n')).toMatch(/1 of 2 specification\(s\) have no estimate .*spec 2: treatment "did" is constant/);
+  });
+
+  it('reports progress over the specifications', async () => {
+    const { f } = await runCurve({ base: BASE, choices: CHOICES });
+    expect(f.progress[0]).toEqual([0, 72, 'specifications']);
+    expect(f.progress.at(-1)).toEqual([72, 72, 'specifications']);
+  });
+});
