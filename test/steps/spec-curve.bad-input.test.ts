@@ -4,7 +4,8 @@
  * An unknown choice key or an empty choice list is an invalid pipeline (ConfigError at the
  * file:line:col of the key, nothing runs); a control not in the table or a sample filter on an
  * unknown column fails the node with a StepError starting with the YAML line:col of the param,
- * naming the column and what to do, and no cache entry (no partial result).
+ * naming the column and what to do, and no cache entry (no partial result). Last: the output is
+ * byte-identical in worker threads with --jobs 2 (ctx.map chunks) and in the calling thread.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -112,4 +113,20 @@ describe('spec-curve: bad input', () => {
     const msg = await stepError(pipeline('bad-highlight', ['fe: [[city_code, year], [province, year]]'], ['highlight: {fe: [region, year]}']));
     expect(msg).toMatch(/bad-highlight\.yaml:16:\d+: highlight\.fe is "region \+ year", which is not one of choices\.fe: "city_code \+ year", "province \+ year"/);
   });
+});
+
+describe('spec-curve: the thread budget', () => {
+  it('gives the same specs and summary bytes in worker threads with --jobs 2 as in this thread (>1 chunk)', async () => {
+    const choices = ['y: [so2, so2_int]', 'controls: [[], [pgdp], [pgdp, indus], [pgdp, indus, urb, fin, fis]]', 'fe: [[city_code, year], [province, year]]', 'cluster: [city_code, province]', 'sample: {all: {}, a: {exclude: {municipality: [1]}}, b: {where: {year: {le: 2019}}}, c: {where: {year: {ge: 2008}}}}'];
+    const file = pipeline('jobs', choices);
+    const outs = [];
+    for (const [jobs, workers] of [[1, false], [2, true]] as const) {
+      const session = await openSession({ file, storeDir: path.join(tmp, `store-jobs-${jobs}`), noSpecCache: true });
+      const run = await runSession(session, { targets: ['curve'], workers, noHistory: true, jobs });
+      const node = run.nodes.find((n) => n.id === 'curve')!;
+      expect(node.status, node.error?.message).toBe('ran');
+      outs.push(node.outputs);
+    }
+    expect(outs[1]).toEqual(outs[0]);
+  }, 120_000);
 });
