@@ -305,7 +305,11 @@ async function runCurve(ctx: StepContext, table: Table, params: SpecCurveParams)
   choices.fe?.forEach((f, i) => asList(f).forEach((c) => needColumn(table, c, ['choices', 'fe', i], 'fixed-effect column', false)));
   choices.cluster?.forEach((f, i) => asList(f).forEach((c) => needColumn(table, c, ['choices', 'cluster', i], 'cluster column', false)));
   for (const s of choices.sample ? samples : []) checkFilters(table, s.where, s.exclude, ['choices', 'sample', s.name]);
+  for (const [i, y] of values.y.entries())
+    if (y === base.treat) throw new ParamError(choices.y ? ['choices', 'y', i] : ['base', 'y'], `outcome "${y}" is also the treatment; the outcome and the treatment must differ`);
   for (const [i, cs] of values.controls.entries()) {
+    const twice = (cs as string[]).find((c, j) => (cs as string[]).indexOf(c) !== j);
+    if (twice !== undefined) throw new ParamError(choices.controls ? ['choices', 'controls', i] : ['base', 'controls'], `control "${twice}" is listed twice in one control set; list it once`);
     const bad = (cs as string[]).find((c) => c === base.treat || (values.y as string[]).includes(c));
     if (bad !== undefined) throw new ParamError(choices.controls ? ['choices', 'controls', i] : ['base', 'controls'], `control "${bad}" is also the treatment or an outcome; remove it from the control set`);
   }

@@ -157,3 +157,28 @@ describe('spec-curve bookkeeping', () => {
     expect(f.progress.at(-1)).toEqual([72, 72, 'specifications']);
   });
 });
+
+describe('spec-curve: params that name columns wrongly (in-process; YAML positions: spec-curve.bad-input.test.ts)', () => {
+  it('rejects an outcome equal to the treatment, a control listed twice or equal to an outcome, and a duplicate choice value', async () => {
+    await expect(runCurve({ base: BASE, choices: { y: ['so2', 'did'] } })).rejects.toThrow(/outcome "did" is also the treatment/);
+    await expect(runCurve({ base: BASE, choices: { controls: [['pgdp', 'pgdp']] } })).rejects.toThrow(/control "pgdp" is listed twice in one control set/);
+    await expect(runCurve({ base: BASE, choices: { y: ['so2', 'so2_int'], controls: [['so2_int']] } })).rejects.toThrow(/control "so2_int" is also the treatment or an outcome/);
+    await expect(runCurve({ base: BASE, choices: { fe: [['city_code', 'year'], 'city_code', ['city_code', 'year']] } })).rejects.toThrow(/choices\.fe lists the same value twice \(city_code \+ year\)/);
+  });
+
+  it('rejects a non-numeric control and an unknown outcome, fixed effect or cluster column, naming the choice entry', async () => {
+    await expect(runCurve({ base: BASE, choices: { controls: [['region']] } })).rejects.toThrow(/choices\.controls\[0\]: control "region" .*it must be numeric/);
+    await expect(runCurve({ base: BASE, choices: { y: ['so2', 'so3'] } })).rejects.toThrow(/choices\.y\[1\] names outcome column "so3", which is not in the input table \(did you mean "so2"\?\)/);
+    await expect(runCurve({ base: BASE, choices: { fe: [['city_code', 'yeer']] } })).rejects.toThrow(/choices\.fe\[0\] names fixed-effect column "yeer"/);
+    await expect(runCurve({ base: BASE, choices: { cluster: ['provnce'] } })).rejects.toThrow(/choices\.cluster\[0\] names cluster column "provnce", which is not in the input table \(did you mean "province"\?\)/);
+    await expect(runCurve({ base: BASE, highlight: { y: 'so2' } })).rejects.toThrow(/highlight\.y: y is not among the choices/);
+  });
+
+  it('takes two-way clustering as a choice value, equal to the estimate step', async () => {
+    const { specs } = await runCurve({ base: BASE, choices: { cluster: ['city_code', ['city_code', 'year']] } });
+    expect(Array.from(strCol(specs, 'cluster'))).toEqual(['city_code', 'city_code × year']);
+    const m = await estimateOf({ ...BASE, cluster: ['city_code', 'year'] });
+    expect(relClose(numCol(specs, 'se')[1]!, m.coefficients[0].se, 1e-10)).toBe(true);
+    expect(relClose(numCol(specs, 'p')[1]!, m.coefficients[0].p, 1e-8)).toBe(true);
+  });
+});
