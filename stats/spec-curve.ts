@@ -80,7 +80,7 @@ export class FwlGroup {
   private readonly w: Float64Array | null;
   private readonly rows: Int32Array | null;
   private readonly two: TwoWayProjector | null;
-  private readonly dm: Demeaner;
+  private readonly dm: Demeaner | null;
   private readonly rawCols = new Map<string, Float64Array>();
   private readonly dmCols = new Map<string, Float64Array>();
   private readonly clusters = new Map<string, Factor>();
@@ -109,9 +109,10 @@ export class FwlGroup {
     this.w = inp.weights ? (rows ? take(inp.weights, rows) : inp.weights) : null;
     this.fe = rows ? inp.fe.map((f) => subsetFactor(f, rows)) : inp.fe.map((f) => f);
     // 2. the projector (feols step 2)
-    const feForDemean: Factor[] = this.fe.length > 0 ? this.fe : [{ codes: new Int32Array(this.n), nlevels: 1 }];
-    this.dm = new Demeaner(feForDemean, { weights: this.w, tol: inp.tol });
     this.two = exactTwoWay(this.fe, this.w);
+    // alternating projections only when the exact two-way projector does not apply (as feols)
+    const feForDemean: Factor[] = this.fe.length > 0 ? this.fe : [{ codes: new Int32Array(this.n), nlevels: 1 }];
+    this.dm = this.two ? null : new Demeaner(feForDemean, { weights: this.w, tol: inp.tol });
     this.ones = new Float64Array(this.n).fill(1);
   }
 
@@ -132,7 +133,7 @@ export class FwlGroup {
     let c = this.dmCols.get(name);
     if (!c) {
       const x = this.raw(name);
-      c = this.two ? this.two.residual(x) : this.dm.demean(x, undefined, name);
+      c = this.two ? this.two.residual(x) : this.dm!.demean(x, undefined, name);
       this.dmCols.set(name, c);
     }
     return c;

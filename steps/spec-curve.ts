@@ -361,8 +361,13 @@ async function runCurve(ctx: StepContext, table: Table, params: SpecCurveParams)
     defs.push({ y: base.y, x: [base.treat, ...base.controls], fe: asList(base.fe), cluster: asList(base.cluster), vcov: resolveVcov(asList(base.cluster), base.vcov), sample: baseSample >= 0 ? baseSample : samples.length - 1 });
 
   // ---- groups: same sample, fixed effects and complete cases → demeaned once ----
+  // the columns the specifications and samples use: the table the samples filter and the workers get
+  const needed = new Set<string>([...(base.weights ? [base.weights] : [])]);
+  for (const d of defs) for (const c of [d.y, ...d.x, ...d.fe, ...d.cluster]) needed.add(c);
+  for (const s of samples) for (const c of [...Object.keys(s.where ?? {}), ...Object.keys(s.exclude ?? {})]) needed.add(c);
+  const slim = makeTable(Object.fromEntries([...needed].map((c) => [c, table.columns[c]!])), table.names.filter((c) => needed.has(c)));
   const filtered = samples.map((s) => {
-    const t = applyFilters(table, s.where, s.exclude);
+    const t = applyFilters(slim, s.where, s.exclude);
     if (t.nrows === 0) throw new ParamError(s.name === 'base' || s.name === '(base)' ? ['base'] : ['choices', 'sample', s.name], `sample "${s.name}" has no rows after its where/exclude filters`);
     return t;
   });
@@ -423,10 +428,6 @@ async function runCurve(ctx: StepContext, table: Table, params: SpecCurveParams)
   });
 
   // ---- fit: chunks of a group, in the thread budget ----
-  const needed = new Set<string>([...(base.weights ? [base.weights] : [])]);
-  for (const g of groups) for (const c of [...g.numeric, ...g.fe, ...g.clusters]) needed.add(c);
-  for (const s of samples) for (const c of [...Object.keys(s.where ?? {}), ...Object.keys(s.exclude ?? {})]) needed.add(c);
-  const slim = makeTable(Object.fromEntries([...needed].map((c) => [c, table.columns[c]!])), table.names.filter((c) => needed.has(c)));
   const specGroup = new Int32Array(defs.length);
   groupSpecs.forEach((specs, g) => specs.forEach((si) => (specGroup[si] = g)));
   const shared: SpecCurveShared = { table: slim, samples, groups, specs: defs, specGroup, weights: base.weights ?? null, keepSingletons: base.keep_singletons, level: base.level };
