@@ -10,7 +10,7 @@
  * names an R library with fixest, fixest's feols in a loop over the same 1,024 specifications
  * (nthreads = 1). 1. is the step in this thread (ctx.map runs its chunks in order): the first run
  * (cold JIT, what one `repro run` pays) and the warm median; 2. the node times in fresh
- * `repro run --json --jobs 1|2` processes (chunks on one or two worker threads, cold), with an
+ * `repro run --json --jobs 1|2` processes (--jobs 1: chunks in the step's thread; 2: on worker threads), with an
  * `estimate` node of the base specification timed the same way, when the CLI is built.
  * Timings on a shared 2-core machine vary with its load: the load average is printed.
  */

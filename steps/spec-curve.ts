@@ -31,8 +31,8 @@
  * Fast path (Frisch–Waugh–Lovell, stats/spec-curve.ts): specifications with the same sample, fixed
  * effects and complete cases form a group whose columns are demeaned once; each specification is
  * then a small OLS on demeaned columns plus the cluster scores. The specifications, in group order,
- * are split into chunks of {@link CHUNK} that `ctx.map` spreads over the run's thread budget; the output does
- * not depend on `--jobs`.
+ * are split into chunks of {@link CHUNK} that `ctx.map` spreads over the run's thread budget (with
+ * `--jobs 1` they run in the step's thread, without a worker); the output does not depend on `--jobs`.
  */
 import { z } from 'zod';
 import { defineStep, StepError, type Artifact, type StepContext } from '../engine/types.js';
@@ -438,7 +438,17 @@ async function runCurve(ctx: StepContext, table: Table, params: SpecCurveParams)
   const total = defs.length;
   ctx.info(`${nGrid} specifications in ${groups.length} group(s) of shared sample and fixed effects${baseInGrid ? '' : ', plus the base'}`);
   ctx.progress(0, total, 'specifications');
-  const parts = await ctx.map<Chunk, ChunkResult>('fit', chunks, shared, { progress: 'spec-curve chunks' });
+  // one thread in the budget: the chunks run here (a worker would only add its start-up and the copy of `shared`)
+  let parts: ChunkResult[];
+  if (ctx.threads > 1) parts = await ctx.map<Chunk, ChunkResult>('fit', chunks, shared, { progress: 'spec-curve chunks' });
+  else {
+    parts = [];
+    let done = 0;
+    for (const c of chunks) {
+      parts.push(fitChunk(c, shared));
+      ctx.progress((done += c.length), total, 'specifications');
+    }
+  }
   ctx.progress(total, total, 'specifications');
   const res = FIELDS.map(() => new Float64Array(total));
   const why: (string | null)[] = new Array(total).fill(null);
