@@ -307,11 +307,12 @@ async function runCurve(ctx: StepContext, table: Table, params: SpecCurveParams)
   for (const s of choices.sample ? samples : []) checkFilters(table, s.where, s.exclude, ['choices', 'sample', s.name]);
   for (const [i, y] of values.y.entries())
     if (y === base.treat) throw new ParamError(choices.y ? ['choices', 'y', i] : ['base', 'y'], `outcome "${y}" is also the treatment; the outcome and the treatment must differ`);
-  for (const [i, cs] of values.controls.entries()) {
-    const twice = (cs as string[]).find((c, j) => (cs as string[]).indexOf(c) !== j);
-    if (twice !== undefined) throw new ParamError(choices.controls ? ['choices', 'controls', i] : ['base', 'controls'], `control "${twice}" is listed twice in one control set; list it once`);
-    const bad = (cs as string[]).find((c) => c === base.treat || (values.y as string[]).includes(c));
-    if (bad !== undefined) throw new ParamError(choices.controls ? ['choices', 'controls', i] : ['base', 'controls'], `control "${bad}" is also the treatment or an outcome; remove it from the control set`);
+  const controlSets: [string[], (string | number)[]][] = [...(choices.controls ? [[base.controls, ['base', 'controls']] as [string[], (string | number)[]]] : []), ...(values.controls as string[][]).map((cs, i) => [cs, choices.controls ? ['choices', 'controls', i] : ['base', 'controls']] as [string[], (string | number)[]])];
+  for (const [cs, at] of controlSets) {
+    const twice = cs.find((c, j) => cs.indexOf(c) !== j);
+    if (twice !== undefined) throw new ParamError(at, `control "${twice}" is listed twice in one control set; list it once`);
+    const bad = cs.find((c) => c === base.treat || (values.y as string[]).includes(c) || c === base.y);
+    if (bad !== undefined) throw new ParamError(at, `control "${bad}" is also the treatment or an outcome; remove it from the control set`);
   }
 
   // ---- the base specification and its place in the grid ----
