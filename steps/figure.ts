@@ -15,6 +15,10 @@
  * - `type: sensitivity` (Figure 5): input `data` = honest-did's `sensitivity` table, `original` = its
  *   `original` CI (optional `breakdown`); robust CI against M̄, the original CI at the left.
  *
+ * - `type: spec-curve` (Figure 6): input `data` = a spec-curve `specs` table (optional `summary` = its
+ *   summary, for the subtitle and the order of the choice values); estimates sorted with their CIs on
+ *   top, the choice indicators below, the base (or `highlight`) in red (Simonsohn, Simmons & Nelson 2020).
+ *
  * Output bytes are deterministic: no timestamps; fonts are loaded from fixed files (DejaVu Sans if installed).
  *
  * @example
@@ -36,22 +40,26 @@
  *   kind: figure
  *   in: {data: bacon.summary, pairs: bacon.pairs}
  *   with: {type: bacon}
+ * figure6:                       # specification curve
+ *   kind: figure
+ *   in: {data: spec_curve.specs, summary: spec_curve.summary}
+ *   with: {type: spec-curve}
  * figure5:                       # HonestDiD sensitivity
  *   kind: figure
  *   in: {data: honest.sensitivity, original: honest.original, breakdown: honest.breakdown}
  *   with: {type: sensitivity}
  */
-import { CONTRACT } from './common/contracts.js';
+import { CONTRACT, type SpecCurveSummary } from './common/contracts.js';
 import { z } from 'zod';
 import { defineStep, StepError, type Artifact } from '../engine/types.js';
 import { isNumeric, type Table } from '../engine/table.js';
 import { eventStudySchema, parseArtifact, placeboSummarySchema } from './render/model.js';
-import { baconSpec, eventStudyOverlaySpec, eventStudySpec, placeboSpec, renderSpec, sensitivitySpec, type BaconPair, type SensitivityRow } from './render/charts.js';
+import { baconSpec, eventStudyOverlaySpec, eventStudySpec, placeboSpec, renderSpec, sensitivitySpec, specCurveSpec, type BaconPair, type SensitivityRow, type SpecCurveRow, type ChartOptions } from './render/charts.js';
 
 const params = z.strictObject({
   type: z
-    .enum(['event-study', 'placebo', 'event-study-overlay', 'bacon', 'sensitivity'])
-    .describe('which plot: event-study (input data = event study), placebo (data = summary, replicates = table), event-study-overlay (data = a list of event studies), bacon (data = bacon summary, pairs = bacon pairs), sensitivity (data = honest-did sensitivity, original = honest-did original)'),
+    .enum(['event-study', 'placebo', 'event-study-overlay', 'bacon', 'sensitivity', 'spec-curve'])
+    .describe('which plot: event-study (input data = event study), placebo (data = summary, replicates = table), event-study-overlay (data = a list of event studies), bacon (data = bacon summary, pairs = bacon pairs), sensitivity (data = honest-did sensitivity, original = honest-did original), spec-curve (data = spec-curve specs, summary = its summary)'),
   legend: z.array(z.string()).optional().describe("event-study-overlay: legend labels, one per event study in input order (default: each artifact's estimator)"),
   window: z.tuple([z.number(), z.number()]).optional().describe('event-study-overlay: draw only the periods in [from, to] (default: every period of every estimator)'),
   dodge: z.number().min(0).max(0.95).default(0.6).describe('event-study-overlay: horizontal spread of the estimators\' points within a period (default 0.6 periods)'),
@@ -77,6 +85,7 @@ const params = z.strictObject({
   period_labels: z.record(z.string(), z.string()).default({}).describe('event study: tick labels of given periods, e.g. {"-10": "≤-10"} for binned endpoints'),
   p_line: z.number().min(0).max(1).default(0.1).describe('placebo: dotted reference line on the p-value axis (default 0.1)'),
   bandwidth: z.number().positive().optional().describe("placebo: KDE bandwidth (default Scott's rule)"),
+  choice_labels: z.record(z.string(), z.string()).default({}).describe('spec-curve: printed names of the choice keys in the indicator rows, e.g. {fe: Fixed effects, sample: Sample}'),
 });
 type Params = z.infer<typeof params>;
 
@@ -139,28 +148,61 @@ function sensitivityRowsOf(t: Table): SensitivityRow[] {
   return Array.from({ length: t.nrows }, (_, i) => ({ M: M[i]!, lb: Number.isNaN(lb[i]!) ? null : lb[i]!, ub: Number.isNaN(ub[i]!) ? null : ub[i]! }));
 }
 
+/** The spec-curve chart of a specs table (columns spec, choice columns, estimate, ci_low, ci_high, p, base, highlight). */
+function specCurveFigure(t: Table, sum: SpecCurveSummary | null, p: Params, base: ChartOptions): ReturnType<typeof specCurveSpec> {
+  const num = ['spec', 'estimate', 'se', 'ci_low', 'ci_high', 'p', 'n', 'base', 'highlight'];
+  for (const c of ['spec', 'estimate', 'ci_low', 'ci_high', 'p', 'base', 'highlight'])
+    if (!(c in t.columns) || !isNumeric(t.columns[c]!)) throw new StepError(`input data has no numeric column "${c}"; wire the specs output of a spec-curve node (columns are: ${t.names.join(', ')})`);
+  const keys = t.names.filter((c) => !num.includes(c));
+  if (keys.some((k) => isNumeric(t.columns[k]!))) throw new StepError(`input data: choice columns must be text; "${keys.find((k) => isNumeric(t.columns[k]!))}" is numeric (wire the specs output of a spec-curve node)`);
+  const col = (c: string) => t.columns[c] as Float64Array;
+  const rows: SpecCurveRow[] = Array.from({ length: t.nrows }, (_, i) => ({
+    spec: col('spec')[i]!,
+    values: Object.fromEntries(keys.map((k) => [k, String((t.columns[k] as (string | null)[])[i] ?? '')])),
+    estimate: col('estimate')[i]!,
+    ci_low: col('ci_low')[i]!,
+    ci_high: col('ci_high')[i]!,
+    p: col('p')[i]!,
+    base: col('base')[i] === 1,
+    highlight: col('highlight')[i] === 1,
+  }));
+  const choices = keys.map((key) => ({ key, values: sum?.choices?.[key] ?? [...new Set(rows.map((r) => r.values[key]!))] }));
+  const pct = (x: number) => `${Math.round(x * 100)}%`;
+  const f3 = (x: number) => (Math.abs(x) >= 0.01 || x === 0 ? x.toFixed(3) : x.toPrecision(3));
+  const subtitle =
+    p.subtitle ??
+    (sum
+      ? [
+          `${sum.specs} specifications${sum.valid < sum.specs ? ` (${sum.valid} with an estimate)` : ''}: ${pct(sum.share_same_sign)} with the base's sign, ${pct(sum.share_significant)} significant at 5% (${pct(sum.share_significant_same_sign)} both)`,
+          `median ${f3(sum.median)}, range ${f3(sum.range[0])} to ${f3(sum.range[1])}; base ${f3(sum.base.estimate)} (${sum.base.in_grid ? `spec ${sum.base.spec}` : 'not in the grid'})`,
+        ]
+      : undefined);
+  return specCurveSpec(rows, { ...base, subtitle, choices, keyLabels: p.choice_labels, level: sum?.level });
+}
+
 export default defineStep<Params>({
   kind: 'figure',
-  doc: 'Event-study (Figure 1), placebo (Figure 2), event-study overlay (Figure 3), Bacon decomposition (Figure 4) or HonestDiD sensitivity (Figure 5) plot, drawn with Vega-Lite, as SVG and PNG.',
+  doc: 'Event-study (Figure 1), placebo (Figure 2), event-study overlay (Figure 3), Bacon decomposition (Figure 4), HonestDiD sensitivity (Figure 5) or specification-curve (Figure 6) plot, drawn with Vega-Lite, as SVG and PNG.',
   params,
   inputs: {
     data: {
       type: ['json', 'table'],
       many: true,
       accepts: (p: { type?: string }) =>
-        p.type === 'placebo' ? [CONTRACT.placebo] : p.type === 'bacon' ? [CONTRACT.bacon] : p.type === 'sensitivity' ? [CONTRACT.honestSensitivity] : [CONTRACT.eventStudy],
-      doc: 'event-study artifact (a list for event-study-overlay), the placebo summary, the bacon summary, or the honest-did sensitivity table',
+        p.type === 'placebo' ? [CONTRACT.placebo] : p.type === 'bacon' ? [CONTRACT.bacon] : p.type === 'sensitivity' ? [CONTRACT.honestSensitivity] : p.type === 'spec-curve' ? [CONTRACT.specCurveSpecs] : [CONTRACT.eventStudy],
+      doc: 'event-study artifact (a list for event-study-overlay), the placebo summary, the bacon summary, the honest-did sensitivity table, or the spec-curve specs table',
     },
     replicates: { type: ['table', 'json'], optional: true, accepts: [CONTRACT.placeboReplicates], doc: 'placebo only: the replicate table (estimate, p)' },
     pairs: { type: 'table', optional: true, accepts: [CONTRACT.baconPairs], doc: 'bacon only: the 2×2 comparisons (bacon.pairs)' },
     original: { type: 'json', optional: true, accepts: [CONTRACT.honestOriginal], doc: 'sensitivity only: the original CI (honest-did original)' },
     breakdown: { type: 'json', optional: true, doc: 'sensitivity only: the breakdown value (honest-did breakdown), named in the subtitle' },
+    summary: { type: 'json', optional: true, accepts: [CONTRACT.specCurve], doc: 'spec-curve only: the spec-curve summary (subtitle, order of the choice values)' },
   },
   outputs: { svg: 'file', png: 'file' },
   async run(ctx, inputs, p) {
     const base = { title: p.title, subtitle: p.subtitle, labels: p.labels, varLabels: p.var_labels, width: p.width, height: p.height };
     const only = (names: string[]) => {
-      for (const n of ['replicates', 'pairs', 'original', 'breakdown'])
+      for (const n of ['replicates', 'pairs', 'original', 'breakdown', 'summary'])
         if (!names.includes(n) && inputs[n] !== undefined) throw new StepError(`input ${n} is not used by type: ${p.type}; remove it`);
     };
     if (p.legend !== undefined && p.type !== 'event-study-overlay') throw new StepError(`param legend is only for type: event-study-overlay; remove it`);
@@ -183,6 +225,13 @@ export default defineStep<Params>({
       const dup = series.map((s) => s.label).find((l, i, all) => all.indexOf(l) !== i);
       if (dup !== undefined) throw new StepError(`two event studies have the legend label "${dup}"; give distinct labels in param legend`);
       spec = eventStudyOverlaySpec(series, { ...base, adoptionAt: p.adoption_at, dodge: p.dodge, periodLabels: p.period_labels });
+    } else if (p.type === 'spec-curve') {
+      only(['summary']);
+      const data = one(inputs.data, 'data');
+      if (data.type !== 'table') throw new StepError(`input data must be the specs table of a spec-curve node, got a ${data.type} artifact`);
+      const sum = inputs.summary === undefined ? null : one(inputs.summary, 'summary');
+      if (sum && sum.type !== 'json') throw new StepError(`input summary must be the summary (json) of a spec-curve node`);
+      spec = specCurveFigure(data.table, sum ? (sum.value as SpecCurveSummary) : null, p, base);
     } else if (p.type === 'bacon') {
       only(['pairs']);
       const data = one(inputs.data, 'data');

@@ -34,6 +34,7 @@ export const registry: Registry = {
   bacon: entry('steps/bacon.ts', () => import('./bacon.js')),
   'did-cs': entry('steps/did-cs.ts', () => import('./did-cs.js')),
   'honest-did': entry('steps/honest-did.ts', () => import('./honest-did.js')),
+  'spec-curve': entry('steps/spec-curve.ts', () => import('./spec-curve.js')),
   // its fingerprint hook lives in a light module (no zod): loaded by every session of a pipeline with script nodes
   script: entry('steps/script.ts', () => import('./script.js'), { fingerprintHook: async () => (await import('./common/script-fingerprint.js')).extraFingerprint as never }),
 };

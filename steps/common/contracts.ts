@@ -37,6 +37,10 @@ export const CONTRACT = {
   dataFixes: 'data-fixes',
   /** The program and version of a `script` node (its `tool` output), listed by the report. */
   scriptTool: 'script-tool',
+  /** A specification curve's summary (spec-curve `summary`): shares, median, range, the base. */
+  specCurve: 'spec-curve',
+  /** One row per specification of a spec curve (table: spec, one column per choice, estimate, se, ci_low, ci_high, p, n, base, highlight). */
+  specCurveSpecs: 'spec-curve-specs',
 } as const;
 
 export type ContractName = (typeof CONTRACT)[keyof typeof CONTRACT];
@@ -110,5 +114,31 @@ export interface ScriptToolArtifact {
   version: string | null;
   /** Why the node was skipped (if_missing: skip). */
   skipped?: string;
+  [k: string]: unknown;
+}
+
+/** `spec-curve` (the summary of a spec-curve node): estimates summarized over the specifications with one. */
+export interface SpecCurveSummary {
+  treat: string;
+  /** Specifications in the grid (rows of `specs`). */
+  specs: number;
+  /** Those with an estimate. */
+  valid: number;
+  /** Groups of shared sample and fixed effects (each demeaned once). */
+  groups: number;
+  level: number;
+  /** Significance level of share_significant (p < alpha). */
+  alpha: number;
+  /** The declared choices and their printed values (the specs table's columns). */
+  choices: Record<string, string[]>;
+  /** The base specification: its choice values, fit, and whether it is a row of `specs` (`spec`). */
+  base: { in_grid: boolean; spec: number | null; values: Record<string, string>; estimate: number; se: number; ci_low: number; ci_high: number; p: number; n: number; why: string | null };
+  /** Numbers (1-based `spec`) of the highlighted specifications. */
+  highlight: number[];
+  share_same_sign: number;
+  share_significant: number;
+  share_significant_same_sign: number;
+  median: number;
+  range: [number, number];
   [k: string]: unknown;
 }

@@ -520,3 +520,98 @@ export function sensitivitySpec(rows: SensitivityRow[], original: { lb: number; 
     ],
   };
 }
+
+/** One specification of a spec curve, as the figure reads it from the specs table. */
+export interface SpecCurveRow {
+  spec: number;
+  /** Printed choice values by choice key. */
+  values: Record<string, string>;
+  estimate: number;
+  ci_low: number;
+  ci_high: number;
+  p: number;
+  base: boolean;
+  highlight: boolean;
+}
+
+export interface SpecCurveOptions extends Omit<ChartOptions, 'subtitle'> {
+  subtitle?: string | string[];
+  /** The choice keys drawn as indicator rows, in order, and their values in order. */
+  choices: { key: string; values: string[] }[];
+  /** Legend name of the highlighted specifications (default "Base specification" when only the base is highlighted, else "Highlighted"). */
+  highlightLabel?: string;
+  /** Significance level of the colouring (default 0.05). */
+  alpha?: number;
+  /** Printed names of the choice keys (default: the key). */
+  keyLabels?: Record<string, string>;
+  /** Confidence level of the intervals, in (0, 1) (default 0.95), for the axis title. */
+  level?: number;
+}
+
+/**
+ * Vega-Lite spec of a specification curve (Simonsohn, Simmons & Nelson 2020, Fig. 2): on top, the
+ * estimates sorted from smallest to largest with their confidence intervals, coloured by p < alpha
+ * and the highlighted (base) specification in red; below, one row per choice value with a mark
+ * under each specification that uses it, so a column reads as the specification above it. With
+ * several outcomes (a `y` choice) each outcome gets its own curve and indicator panel, stacked,
+ * because estimates on different outcomes are on different scales.
+ */
+export function specCurveSpec(rows: SpecCurveRow[], o: SpecCurveOptions): Spec {
+  const valid = rows.filter((r) => Number.isFinite(r.estimate));
+  if (valid.length === 0) throw new StepError(`the specification curve has no specification with an estimate to draw`);
+  const alpha = o.alpha ?? 0.05;
+  const onlyBase = rows.every((r) => r.highlight === r.base);
+  const hlLabel = o.highlightLabel ?? (onlyBase ? 'Base specification' : 'Highlighted');
+  const cats = [hlLabel, `p < ${alpha}`, `p ≥ ${alpha}`];
+  const color = { field: 'cat', type: 'nominal', title: null, sort: cats, scale: { domain: cats, range: ['#d62728', '#1f5fa8', '#a0a0a0'] }, legend: { orient: 'top', direction: 'horizontal' } };
+  const keyLabel = (k: string) => o.keyLabels?.[k] ?? k;
+  const yChoice = o.choices.find((c) => c.key === 'y');
+  const blocks = yChoice && yChoice.values.length > 1 ? yChoice.values.map((v) => ({ title: `${keyLabel('y')}: ${o.varLabels?.[v] ?? v}`, rows: valid.filter((r) => r.values.y === v) })).filter((b) => b.rows.length > 0) : [{ title: '', rows: valid }];
+  const indicatorKeys = o.choices.filter((c) => !(blocks.length > 1 && c.key === 'y'));
+  const rowLabels = indicatorKeys.flatMap((c) => c.values.map((v) => `${keyLabel(c.key)}: ${c.key === 'y' ? (o.varLabels?.[v] ?? v) : v}`));
+  const size = (m: number) => (m <= 60 ? 40 : m <= 200 ? 18 : 8);
+  const panel = (b: { title: string; rows: SpecCurveRow[] }, last: boolean): Spec => {
+    const sorted = [...b.rows].sort((a, c) => a.estimate - c.estimate || a.spec - c.spec);
+    const m = sorted.length;
+    const cat = (r: SpecCurveRow) => (r.highlight ? hlLabel : r.p < alpha ? cats[1] : cats[2]);
+    const curve = sorted.map((r, i) => ({ rank: i + 1, spec: r.spec, estimate: r.estimate, lo: r.ci_low, hi: r.ci_high, cat: cat(r), hl: r.highlight ? 1 : 0 }));
+    const marks = sorted.flatMap((r, i) => indicatorKeys.map((c) => ({ rank: i + 1, row: `${keyLabel(c.key)}: ${c.key === 'y' ? (o.varLabels?.[r.values[c.key]!] ?? r.values[c.key]) : r.values[c.key]}`, cat: cat(r), hl: r.highlight ? 1 : 0 })));
+    const x = (title: string | null, labels: boolean) => ({ field: 'rank', type: 'quantitative', title, scale: { domain: [0.5, m + 0.5], nice: false, zero: false }, axis: { labels, ticks: labels, grid: false, tickMinStep: 1, format: 'd' } });
+    const order = { field: 'hl', type: 'quantitative' };
+    const top: Spec = {
+      width: o.width,
+      height: o.height,
+      ...(b.title ? { title: { text: b.title, fontSize: 12, anchor: 'start' } } : {}),
+      layer: [
+        { data: { values: [{ y: 0 }] }, mark: { type: 'rule', color: '#555' }, encoding: { y: { field: 'y', type: 'quantitative' } } },
+        {
+          data: { values: curve },
+          layer: [
+            { mark: { type: 'rule', opacity: 0.55, strokeWidth: m <= 200 ? 1.5 : 1 }, encoding: { x: x(null, false), y: { field: 'lo', type: 'quantitative', title: o.labels?.y ?? `Estimate (${Math.round((o.level ?? 0.95) * 100)}% CI)` }, y2: { field: 'hi' }, color, order } },
+            { mark: { type: 'point', filled: true, opacity: 1, size: size(m) }, encoding: { x: x(null, false), y: { field: 'estimate', type: 'quantitative' }, color, order, tooltip: [{ field: 'spec', title: 'spec' }, { field: 'estimate', format: '.4f' }, { field: 'lo', format: '.4f', title: 'ci_low' }, { field: 'hi', format: '.4f', title: 'ci_high' }] } },
+          ],
+        },
+      ],
+    };
+    const bottom: Spec = {
+      width: o.width,
+      height: Math.max(40, rowLabels.length * 14),
+      data: { values: marks },
+      mark: { type: 'tick', orient: 'vertical', thickness: m <= 200 ? 2 : 1, size: 10 },
+      encoding: {
+        x: x(last ? (o.labels?.x ?? `Specification (sorted by estimate; ${valid.length} of ${rows.length} with an estimate)`) : null, last),
+        y: { field: 'row', type: 'nominal', title: null, sort: rowLabels, scale: { domain: rowLabels }, axis: { grid: true, labelLimit: 0 } },
+        color,
+        order,
+      },
+    };
+    return { vconcat: [top, bottom], spacing: 6 };
+  };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: titleOf(o),
+    config: { ...config(), axis: { ...(config().axis as Spec), labelFontSize: 10 } },
+    vconcat: blocks.map((b, i) => panel(b, i === blocks.length - 1)),
+    spacing: 18,
+  };
+}

@@ -219,7 +219,7 @@ describe('pipelines with the "Beyond the paper" section validate', () => {
     it(f, async () => {
       const spec = await loadPipeline(path.join(PROJECT_ROOT, f), { registry });
       const ids = spec.nodes.map((n) => n.id);
-      if (f === 'pipeline.yaml') for (const id of ['table9', 'figure3', 'figure4', 'figure5', 'honest', 'bacon', 'cs_never', 'cs_notyet', 'sunab', 'imputation']) expect(ids).toContain(id);
+      if (f === 'pipeline.yaml') for (const id of ['table9', 'figure3', 'figure4', 'figure5', 'figure6', 'spec_curve', 'honest', 'bacon', 'cs_never', 'cs_notyet', 'sunab', 'imputation']) expect(ids).toContain(id);
       const rep = spec.nodes.find((n) => n.id === 'report');
       if (rep && f === 'pipeline.yaml') expect(Object.keys(rep.inputs)).toEqual(expect.arrayContaining(['beyond_tables', 'beyond_figures']));
     });
