@@ -27,7 +27,16 @@ import type { NodeSpec } from './spec.js';
 import type { CacheEntry, ObjectState, OutputRef } from './store.js';
 
 export type Decision =
-  | { action: 'cached'; key: string; parts: FingerprintParts; entry: CacheEntry; reasons: Reason[]; changes: Reason[] }
+  | {
+      action: 'cached';
+      key: string;
+      parts: FingerprintParts;
+      entry: CacheEntry;
+      reasons: Reason[];
+      changes: Reason[];
+      /** Set when the entry is the remote cache's (reason `remote`): `local` is the decision without it, to fall back to when its objects do not verify. */
+      remote?: { local: RunDecision };
+    }
   | {
       action: 'run';
       key: string;
@@ -55,6 +64,26 @@ export interface DecideInput {
   latest: Latest | undefined;
   /** Upstream nodes whose outputs are not known yet (planning). Empty when running. */
   waitsFor?: string[];
+}
+
+export type RunDecision = Extract<Decision, { action: 'run' }>;
+
+/** What the decision needs of a remote cache (engine/remote/http-cache.ts `RemoteCache`). */
+export interface RemoteLookup {
+  getEntry(key: string): Promise<CacheEntry | null>;
+}
+
+/**
+ * {@link decide}, then, on a local miss (not forced), the remote cache: when it has an entry for the
+ * fingerprint the node is `cached` with reason `remote` (its objects are downloaded and verified by
+ * the caller, who falls back to `remote.local` when that fails). Reads the remote; writes nothing.
+ */
+export async function decideWithRemote(s: Session, n: NodeSpec, inp: DecideInput, remote: RemoteLookup | null | undefined): Promise<Decision> {
+  const d = decide(s, n, inp);
+  if (!remote || d.action !== 'run' || inp.forced) return d;
+  const entry = await remote.getEntry(d.key);
+  if (!entry) return d;
+  return { action: 'cached', key: d.key, parts: d.parts, entry, reasons: [{ kind: 'remote' }], changes: d.changes, remote: { local: d } };
 }
 
 const OWN_PARTS: PartName[] = ['kind', 'code', 'packages', 'params', 'files', 'seed', 'extra'];
