@@ -200,12 +200,14 @@ export async function runSession(s: Session, opts: RunOptions = {}): Promise<Run
 
     for (;;) {
       while (ready.length) {
-        const id = ready.shift()!;
-        const n = g.byId.get(id)!;
-        const r = await runner.evaluate(n, forced.has(id));
-        if ('status' in r) done(r);
-        else if (stoppedBy !== null) done(notStarted(n, r.key, r.warnings));
-        else await enqueue(r);
+        // with a remote cache a decision may wait on the network: look up to 16 ready nodes up at once
+        const batch = ready.splice(0, remote ? 16 : 1).map((id) => g.byId.get(id)!);
+        const evaluated = await Promise.all(batch.map((n) => runner.evaluate(n, forced.has(n.id))));
+        for (const [i, r] of evaluated.entries()) {
+          if ('status' in r) done(r);
+          else if (stoppedBy !== null) done(notStarted(batch[i]!, r.key, r.warnings));
+          else await enqueue(r);
+        }
       }
       if (inflight === 0) break;
       await new Promise<void>((r) => {

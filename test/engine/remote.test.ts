@@ -1,5 +1,5 @@
 /**
- * The remote cache (engine/remote/) against a real nginx with WebDAV PUT (test/engine/remote-nginx.ts):
+ * The remote cache (engine/remote/) against a real nginx with WebDAV PUT (bench/nginx.ts):
  * an empty clone served entirely from the remote, poisoned/truncated objects, a server that dies
  * mid-run or never answers, failed nodes, read-only users, credentials, status/push/pull.
  */
@@ -10,8 +10,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sha256 } from '../../engine/canonical.js';
 import type { RunEvent } from '../../engine/executor.js';
 import { RemoteCache } from '../../engine/remote/http-cache.js';
-import { BASE_YAML, cli, rigPool, statuses } from './rig.js';
-import { NGINX, NO_NGINX, startNginx, type Nginx } from './remote-nginx.js';
+import { BASE_YAML, cli, rigPool, statuses, type Rig } from './rig.js';
+import { NGINX, NO_NGINX, startNginx, type Nginx } from '../../bench/nginx.js';
 
 if (!NGINX) console.warn(NO_NGINX);
 
@@ -207,6 +207,9 @@ describe.skipIf(!NGINX)('remote cache against a real nginx', () => {
   });
 });
 
+/** The compiled CLI in a rig's folder (the toy steps count into that rig's counter). */
+const rcli = (args: string[], r: Rig, env: Record<string, string> = {}): ReturnType<typeof cli> => cli(args, r.dir, { TOY_COUNTER: r.counter, ...env });
+
 describe.skipIf(!NGINX || !fs.existsSync(path.resolve('dist/engine/cli/main.js')))('remote cache from the command line (compiled CLI, real nginx)', () => {
   const pool = rigPool();
   let ng: Nginx;
@@ -222,13 +225,14 @@ describe.skipIf(!NGINX || !fs.existsSync(path.resolve('dist/engine/cli/main.js')
   it('REPRO_REMOTE_CACHE_HEADER is sent (the server demands it) and never recorded; without it: one 401 warning', async () => {
     const env = { REPRO_REMOTE_CACHE: ng.url, REPRO_REMOTE_CACHE_HEADER: `Authorization: Bearer ${SECRET}` };
     const a = await pool.rigWith(BASE_YAML);
-    const r1 = await cli(['run', '--json'], a.dir, env);
+    const r1 = await rcli(['run', '--json'], a, env);
     expect(r1.code).toBe(0);
     expect(filesUnder(path.join(ng.root, 'ac'))).toHaveLength(6); // accepted: the header was sent
     const b = await pool.rigWith(BASE_YAML);
-    const r2 = await cli(['run', '--verbose'], b.dir, env);
+    const r2 = await rcli(['run', '--verbose'], b, env);
     expect(r2.code).toBe(0);
     expect(r2.stdout).toMatch(/0 ran, 6 cached \(6 from the remote\)/);
+    expect(b.executed()).toEqual([]);
     // nowhere on disk (history, stat cache, specs, published report) nor in the output
     for (const dir of [a.dir, b.dir]) {
       for (const f of filesUnder(dir)) expect(fs.readFileSync(path.join(dir, f), 'utf8').includes(SECRET), f).toBe(false);
@@ -238,14 +242,14 @@ describe.skipIf(!NGINX || !fs.existsSync(path.resolve('dist/engine/cli/main.js')
 
     // a wrong credential: the server refuses, one warning naming the env var (not its value), local run
     const c = await pool.rigWith(BASE_YAML);
-    const r3 = await cli(['run'], c.dir, { ...env, REPRO_REMOTE_CACHE_HEADER: 'Authorization: Bearer wrong-one' });
+    const r3 = await rcli(['run'], c, { ...env, REPRO_REMOTE_CACHE_HEADER: 'Authorization: Bearer wrong-one' });
     expect(r3.code).toBe(0);
     expect(r3.stdout).toMatch(/6 ran/);
     const warn = r3.stderr.split('\n').filter((l) => l.includes('remote cache'));
     expect(warn).toEqual([`  ! remote cache ${ng.url} is unavailable (HTTP 401 for GET ac: check the credentials in REPRO_REMOTE_CACHE_HEADER); continuing with the local cache only`]);
     expect(r3.stderr).not.toContain('wrong-one');
     // a malformed header variable: usage error that does not echo it
-    const r4 = await cli(['run'], c.dir, { ...env, REPRO_REMOTE_CACHE_HEADER: 'Bearer-only-no-colon' });
+    const r4 = await rcli(['run'], c, { ...env, REPRO_REMOTE_CACHE_HEADER: 'Bearer-only-no-colon' });
     expect(r4.code).toBe(2);
     expect(r4.stderr).toMatch(/REPRO_REMOTE_CACHE_HEADER: line 1 is not `Name: value`/);
     expect(r4.stderr).not.toContain('Bearer-only');
@@ -254,35 +258,36 @@ describe.skipIf(!NGINX || !fs.existsSync(path.resolve('dist/engine/cli/main.js')
   it('repro push, repro status (which nodes the remote has), repro pull, then a run with 0 ran', async () => {
     const env = { REPRO_REMOTE_CACHE_HEADER: `Authorization: Bearer ${SECRET}` };
     const a = await pool.rigWith(BASE_YAML);
-    const r0 = await cli(['run', '--remote-cache', ng.url, '--remote-upload=false'], a.dir, env);
+    const r0 = await rcli(['run', '--remote-cache', ng.url, '--remote-upload=false'], a, env);
     expect(r0.code).toBe(0);
     expect(filesUnder(ng.root)).toEqual([]);
-    const st0 = JSON.parse((await cli(['status', '--json', '--remote-cache', ng.url], a.dir, env)).stdout);
+    const st0 = JSON.parse((await rcli(['status', '--json', '--remote-cache', ng.url], a, env)).stdout);
     expect(st0.nodes.map((n: { remote: boolean }) => n.remote)).toEqual([false, false, false, false, false, false]);
-    const push = await cli(['push', '--remote-cache', ng.url], a.dir, env);
+    const push = await rcli(['push', '--remote-cache', ng.url], a, env);
     expect(push.code).toBe(0);
     expect(push.stdout).toMatch(/pushed 6 node\(s\) \(\d+ objects, [\d.]+ \w+\) to http/);
     expect(filesUnder(path.join(ng.root, 'ac'))).toHaveLength(6);
-    const push2 = await cli(['push', '--remote-cache', ng.url, '--json'], a.dir, env);
+    const push2 = await rcli(['push', '--remote-cache', ng.url, '--json'], a, env);
     expect(JSON.parse(push2.stdout)).toMatchObject({ ok: true, objects: 0 });
 
     const b = await pool.rigWith(BASE_YAML);
-    const st = await cli(['status', '--json', '--remote-cache', ng.url], b.dir, env);
+    const st = await rcli(['status', '--json', '--remote-cache', ng.url], b, env);
     const sj = JSON.parse(st.stdout);
     expect(sj.remote).toEqual({ url: ng.url, available: true });
     for (const n of sj.nodes) expect(n).toMatchObject({ state: 'cached', remote: true, reason: 'from the remote cache' });
-    const sh = await cli(['status', '--remote-cache', ng.url], b.dir, env);
+    const sh = await rcli(['status', '--remote-cache', ng.url], b, env);
     expect(sh.stdout).toMatch(/remote http:\/\/127\.0\.0\.1:\d+: has 6 of 6 nodes \(6 not in the local store: a run fetches them\)/);
 
-    const pull = await cli(['pull', '--remote-cache', ng.url], b.dir, env);
+    const pull = await rcli(['pull', '--remote-cache', ng.url], b, env);
     expect(pull.code).toBe(0);
     expect(pull.stdout).toMatch(/pulled 6 node\(s\)/);
-    const run = await cli(['run', '--json', '--remote-cache', 'off'], b.dir);
+    const run = await rcli(['run', '--json', '--remote-cache', 'off'], b);
     const rj = JSON.parse(run.stdout);
     expect(rj.nodes.every((n: { status: string; reason: string }) => n.status === 'cached' && n.reason === 'up to date')).toBe(true);
+    expect(b.executed()).toEqual([]);
 
     // push/pull without any remote: usage error
-    const none = await cli(['pull'], b.dir);
+    const none = await rcli(['pull'], b);
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/no remote cache: give --remote-cache URL/);
   });

@@ -1,5 +1,5 @@
 /**
- * A real nginx serving the Bazel HTTP cache protocol for tests and the benchmark: WebDAV PUT into
+ * A real nginx serving the Bazel HTTP cache protocol, for test/engine/remote.test.ts and bench/remote-cache.bench.ts: WebDAV PUT into
  * a temp dir (`dav_methods PUT; create_full_put_path on;`), GET/HEAD as static files. Started on a
  * free loopback port as the current user (`-p tmpdir -c conf -e error.log -g 'daemon off;'`; pid,
  * logs and temp paths inside tmpdir), in its own process group, and stopped by that group's id.
