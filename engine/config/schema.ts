@@ -219,6 +219,7 @@ function issueErrors(src: Source, root: YNode | undefined, iss: z.core.$ZodIssue
       if (p.length === 2 && p[0] === 'steps') {
         return src.error(at.key, `unknown key "${k}" in step "${String(p[1])}"`, didYouMean(k, STEP_KEYS, 'a step has'));
       }
+      if (p.length === 1 && p[0] === 'cache') return src.error(at.key, `unknown key "${k}" in cache`, didYouMean(k, ['remote', 'upload'], 'cache has'));
       return src.error(at.key, `unknown key "${k}"`, 'remove it');
     });
   }
