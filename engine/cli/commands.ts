@@ -72,9 +72,10 @@ export async function cmdStatus(argv: string[]): Promise<number> {
     );
   }
   const cached = nodes.length - stale.length - pending.length;
+  const fetched = nodes.filter((n) => n.fromRemote).length;
   const summary =
     stale.length + pending.length === 0
-      ? ui.c.green(`${session.spec.name}: up to date (${cached} nodes cached)`)
+      ? ui.c.green(`${session.spec.name}: up to date (${cached} nodes cached${fetched ? `, ${fetched} of them in the remote cache only: a run fetches them` : ''})`)
       : `${session.spec.name}: ${ui.c.yellow(`${stale.length} would run`)}, ${pending.length} wait for recomputed inputs (rerun only if those change), ${cached} cached`;
   ui.out(summary);
   return 0;

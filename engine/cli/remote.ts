@@ -42,13 +42,14 @@ async function sync(argv: string[], command: 'push' | 'pull'): Promise<number> {
   }
   for (const n of r.nodes) {
     if (n.result === 'present' && !p.bools.has('verbose')) continue;
+    if (n.result === 'failed' && r.down !== null) continue; // the one warning says why
     ui.out(`  ${n.result.padEnd(8)} ${n.id}${n.message ? ui.c.dim(`  ${n.message}`) : ''}`);
   }
   const line =
     command === 'push'
       ? `${s.spec.name}: pushed ${count('pushed')} node(s) (${r.objects} objects, ${fmtBytes(r.bytes)}) to ${r.url}; ${count('present')} already there${bad.length ? `; ${bad.length} failed` : ''}`
       : `${s.spec.name}: pulled ${count('pulled')} node(s) (${r.objects} objects, ${fmtBytes(r.bytes)}) from ${r.url}; ${count('absent')} not in the remote (would run)${bad.length ? `; ${bad.length} rejected or failed` : ''}`;
-  ui.out(ok ? ui.c.green(line) : ui.c.red(line));
+  ui.out(ok ? ui.c.green(line) : ui.c.red(r.down !== null ? `${line} (the remote is unavailable: ${r.down})` : line));
   return ok ? 0 : 1;
 }
 

@@ -46,7 +46,7 @@ export interface RemoteCacheOptions {
   upload?: boolean;
   /** Timeout of a HEAD or an entry request, ms (default 3000). */
   timeoutMs?: number;
-  /** Timeout of one object transfer, ms (default 60000). */
+  /** Timeout of one object transfer, ms (default 60000), plus 1 s per MB of the object (a floor of 1 MB/s). */
   objectTimeoutMs?: number;
   /** Object transfers in flight at once (default 8). */
   concurrency?: number;
@@ -193,6 +193,10 @@ export class RemoteCache {
     return null;
   }
 
+  private objectTimeout(size: number): number {
+    return this.objectTimeoutMs + Math.ceil(Math.max(0, size) / 1e6) * 1000;
+  }
+
   /** Does the remote have the entry of fingerprint `key`? */
   async hasEntry(key: string): Promise<boolean> {
     const res = await this.send('HEAD', `/ac/${key}`, this.timeoutMs);
@@ -237,13 +241,14 @@ export class RemoteCache {
   }
 
   /**
-   * Object `hash`, verified; null when the remote does not have it or is down. Throws
+   * Object `hash` (`size`: the expected size, for the timeout), verified; null when the remote does not have it or is down. Throws
    * {@link RemoteObjectError} when the bytes do not hash to `hash` (the object is then marked bad).
    */
-  async getObject(hash: string): Promise<Uint8Array | null> {
+  async getObject(hash: string, size = 0): Promise<Uint8Array | null> {
     if (!HEX64.test(hash)) throw new Error(`not an object hash: ${hash}`);
+    const timeout = this.objectTimeout(size);
     return this.limiter.run(async () => {
-      const res = await this.send('GET', `/cas/${hash}`, this.objectTimeoutMs);
+      const res = await this.send('GET', `/cas/${hash}`, timeout);
       if (!res) return null;
       if (!res.ok) {
         await drain(res);
@@ -253,7 +258,7 @@ export class RemoteCache {
       try {
         bytes = new Uint8Array(await res.arrayBuffer());
       } catch (e) {
-        this.goDown(fetchFailure(e, this.objectTimeoutMs));
+        this.goDown(fetchFailure(e, timeout));
         return null;
       }
       const got = sha256(bytes);
@@ -271,7 +276,7 @@ export class RemoteCache {
   async putObject(hash: string, bytes: Uint8Array): Promise<boolean> {
     if (!this.upload) return false;
     return this.limiter.run(async () => {
-      const res = await this.send('PUT', `/cas/${hash}`, this.objectTimeoutMs, bytes);
+      const res = await this.send('PUT', `/cas/${hash}`, this.objectTimeout(bytes.length), bytes);
       if (!res) return false;
       await drain(res);
       this.bad.delete(hash);
@@ -317,7 +322,7 @@ export class RemoteCache {
         if (store.checkObject(ref.hash) === 'ok') return;
         if (store.checkObject(ref.hash) === 'corrupt') store.discardObject(ref.hash);
         try {
-          const b = await this.getObject(ref.hash);
+          const b = await this.getObject(ref.hash, ref.size);
           if (!b) {
             missing.push(name);
             return;

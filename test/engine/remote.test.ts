@@ -248,6 +248,15 @@ describe.skipIf(!NGINX || !fs.existsSync(path.resolve('dist/engine/cli/main.js')
     const warn = r3.stderr.split('\n').filter((l) => l.includes('remote cache'));
     expect(warn).toEqual([`  ! remote cache ${ng.url} is unavailable (HTTP 401 for GET ac: check the credentials in REPRO_REMOTE_CACHE_HEADER); continuing with the local cache only`]);
     expect(r3.stderr).not.toContain('wrong-one');
+    // credentials in the URL: sent as basic auth (refused here), redacted in the warning and the history's argv
+    const withPw = ng.url.replace('http://', 'http://alice:pw-9d2e@');
+    const d = await pool.rigWith(BASE_YAML);
+    const r5 = await rcli(['run', '--remote-cache', withPw], d, { REPRO_REMOTE_CACHE_HEADER: '' });
+    expect(r5.code).toBe(0);
+    expect(r5.stderr).toContain(`remote cache ${ng.url.replace('http://', 'http://***@')} is unavailable (HTTP 401`);
+    expect(fs.readFileSync(path.join(d.dir, 'artifacts/history.json'), 'utf8')).toContain('http://***@127.0.0.1');
+    for (const f of filesUnder(d.dir)) expect(fs.readFileSync(path.join(d.dir, f), 'utf8').includes('pw-9d2e'), f).toBe(false);
+    expect(r5.stdout + r5.stderr).not.toContain('pw-9d2e');
     // a malformed header variable: usage error that does not echo it
     const r4 = await rcli(['run'], c, { ...env, REPRO_REMOTE_CACHE_HEADER: 'Bearer-only-no-colon' });
     expect(r4.code).toBe(2);
