@@ -38,6 +38,14 @@ function run(dir: string, args: string[]): { wall: number; nodes: NodeOut[] } {
   return { wall, nodes: (JSON.parse(r.stdout) as { nodes: NodeOut[] }).nodes };
 }
 
+/** `repro status` in a fresh clone, no remote: the fixed cost of an empty clone (YAML validation, hashing sources and data). */
+function statusWall(dir: string): number {
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, [CLI, 'status', path.join(dir, 'pipeline.yaml'), '--json', '--remote-cache', 'off'], { encoding: 'utf8', cwd: dir });
+  if (r.status !== 0) throw new Error(`repro status failed (exit ${r.status}): ${r.stderr.slice(0, 2000)}`);
+  return (performance.now() - t0) / 1000;
+}
+
 function dirBytes(dir: string): number {
   if (!fs.existsSync(dir)) return 0;
   return (fs.readdirSync(dir, { recursive: true }) as string[]).reduce((s, f) => {
@@ -63,6 +71,7 @@ export default async function main(): Promise<void> {
     const REPS = 5;
     const noop: number[] = [];
     const hit: number[] = [];
+    const fresh: number[] = [];
     let bytes = 0;
     for (let i = 0; i < REPS; i++) {
       // anchor: local no-op rerun (no remote configured)
@@ -70,6 +79,10 @@ export default async function main(): Promise<void> {
       if (w.nodes.some((x) => x.status !== 'cached')) throw new Error('local no-op rerun ran nodes');
       noop.push(w.wall);
       // an empty clone, every node from the remote
+      const f = clone();
+      dirs.push(f);
+      fresh.push(statusWall(f));
+      fs.rmSync(f, { recursive: true, force: true });
       const b = clone();
       dirs.push(b);
       const r = run(b, ['--remote-cache', ng.url, '--remote-upload=false']);
@@ -85,7 +98,8 @@ export default async function main(): Promise<void> {
     console.log(`  cold run, uploading to the remote      ${cold.wall.toFixed(2)} s`);
     console.log(`  local no-op rerun (anchor)             ${(mNoop * 1000).toFixed(0)} ms`);
     console.log(`  empty clone, all ${n} from the remote    ${(mHit * 1000).toFixed(0)} ms   = ${(mHit / mNoop).toFixed(2)}× the local no-op, ${(cold.wall / mHit).toFixed(1)}× faster than the cold run`);
-    console.log(`  (machine shared with other jobs: absolute times vary; the ratios are measured in this run)`);
+    console.log(`  of which a fresh clone's fixed cost     ${(median(fresh) * 1000).toFixed(0)} ms   (\`repro status\` in an empty clone, no remote: YAML validation, hashing sources and data)`);
+    console.log(`  (2 cores shared with other jobs, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' / ')}: absolute times vary; the ratios are measured in this run)`);
   } finally {
     await ng.stop();
     for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });

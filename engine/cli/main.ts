@@ -27,7 +27,7 @@ const USAGE = `repro — declarative pipelines with content-hash caching
 usage:
   repro run [PIPELINE] [--target ID]... [--force ID]... [--set ID.PARAM=VALUE]... [--jobs N]
             [--dry-run] [--keep-going] [--json] [--verbose]
-  repro status [PIPELINE] [--target ID]... [--json]   what would run, and why
+  repro status [PIPELINE] [--target ID]... [--json]   what would run, and why (and what the remote cache has)
   repro why ID [PIPELINE] [--json]                    which fingerprint parts of ID changed
   repro dag [PIPELINE] [--format text|mermaid|dot|json]
   repro show ID[.OUTPUT] [PIPELINE] [--json|--csv]    an artifact of the latest successful run
@@ -65,7 +65,10 @@ const HELP: Record<string, string> = {
   --remote-upload=false  read-only: fetch from the remote cache, upload nothing`,
   status: `repro status [PIPELINE] [--target ID]... [--force ID]... [--set ID.PARAM=V]... [--json] [--verbose]
 
-  What would run, and why (nothing runs). --json: {pipeline, up_to_date, nodes: [{id, kind, state, reason, reasons, key}]}.`,
+  What would run, and why (nothing runs). --json: {pipeline, up_to_date, nodes: [{id, kind, state, reason, reasons, key}]}.
+  With a remote cache (--remote-cache URL, REPRO_REMOTE_CACHE or \`cache: {remote: URL}\`): local misses
+  it has are \`cached\` (reason "from the remote cache": a run fetches them), and a line says which
+  nodes the remote has (--json: \`remote: true|false\` per node, and {remote: {url, available}}).`,
   why: `repro why ID [PIPELINE] [--set ID.PARAM=V]... [--json]
 
   Which fingerprint parts of ID changed since its last successful run, one line each

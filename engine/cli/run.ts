@@ -29,7 +29,7 @@ export async function cmdRun(argv: string[]): Promise<number> {
   };
   const remoteOpts = await remoteFlags(p.values);
 
-  if (p.bools.has('dry-run')) return dryRun(common, json);
+  if (p.bools.has('dry-run')) return dryRun(common, json, p.values);
 
   const [{ runSession }, { openSession }, { makeUi, nodeLine, ProgressBar, fmtMs }] = await Promise.all([import('../executor.js'), import('../session.js'), import('./ui.js')]);
   const ui = await makeUi();
@@ -104,9 +104,15 @@ export async function cmdRun(argv: string[]): Promise<number> {
   return r.ok ? 0 : 1;
 }
 
-async function dryRun(common: { file: string; overrides: ParamOverride[]; targets: string[]; force: string[]; noSpecCache: boolean }, json: boolean): Promise<number> {
-  const [{ planPipeline }, { makeUi, nodeLine }] = await Promise.all([import('../plan.js'), import('./ui.js')]);
-  const { session, nodes } = await planPipeline({ ...common, readOnly: true }); // a dry run writes nothing
+async function dryRun(common: { file: string; overrides: ParamOverride[]; targets: string[]; force: string[]; noSpecCache: boolean }, json: boolean, values: Record<string, string>): Promise<number> {
+  const [{ planSession }, { openSession }, { makeUi, nodeLine }] = await Promise.all([import('../plan.js'), import('../session.js'), import('./ui.js')]);
+  const session = await openSession({ ...common, readOnly: true }); // a dry run writes nothing
+  // with a remote cache, local misses it has are shown as cached (a run fetches them)
+  const remote =
+    values['remote-cache'] !== undefined || process.env.REPRO_REMOTE_CACHE || session.spec.cache?.remote
+      ? await (await import('./remote.js')).remoteOf(session.spec, values, 'run', (m) => process.stderr.write(`warning: ${m}\n`))
+      : null;
+  const nodes = await planSession(session, { ...common, remote });
   if (json) {
     process.stdout.write(
       `${JSON.stringify({ ok: true, dry_run: true, nodes: nodes.map((n) => ({ id: n.id, kind: n.kind, status: n.state === 'cached' ? 'cached' : n.state, key: n.key ?? '', ms: 0, reason: n.reason, reasons: n.reasons })) })}\n`,
