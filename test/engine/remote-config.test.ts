@@ -7,7 +7,10 @@ import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../engine/errors.js';
 import { headersFromEnv, openRemote, parseUploadFlag, remoteUrl } from '../../engine/remote/config.js';
 import { parseEntry, redactUrl, RemoteCache } from '../../engine/remote/http-cache.js';
-import { rigPool } from './rig.js';
+import net from 'node:net';
+import { planSession } from '../../engine/plan.js';
+import { openSession } from '../../engine/session.js';
+import { BASE_YAML, rigPool } from './rig.js';
 
 const K = 'a'.repeat(64);
 const H = 'b'.repeat(64);
@@ -87,6 +90,28 @@ describe('cache: in the YAML', () => {
     expect(await formatted(r.run())).toMatch(/pipeline\.yaml:4:3.*unknown key "uplaod" in cache.*did you mean "upload"/s);
     const r2 = await pool.rigWith('name: t\ncache: {remote: "s3://bucket"}\nsteps:\n  src:\n    kind: source\n    with: {path: data/nums.txt}\n');
     expect(await formatted(r2.run())).toMatch(/pipeline\.yaml:2:\d+.*expected `cache\.remote` to be an http:\/\/ or https:\/\/ URL/s);
+    pool.cleanupAll();
+  });
+});
+
+describe('planning with a remote that is not there', () => {
+  const pool = rigPool();
+  it('status degrades to the local view with one warning (no node marked as remote)', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const srv = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as net.AddressInfo).port;
+        srv.close(() => resolve(p));
+      });
+    });
+    const r = await pool.rigWith(BASE_YAML);
+    const s = await openSession({ file: r.yaml, registry: r.registry, codeRoot: r.codeRoot });
+    const warned: string[] = [];
+    const remote = new RemoteCache({ url: `http://127.0.0.1:${port}`, onWarn: (m) => warned.push(m) });
+    const plan = await planSession(s, { remote });
+    expect(plan.map((n) => n.state)).toEqual(['stale', 'stale', 'stale', 'stale', 'stale', 'stale']); // never run
+    expect(plan.some((n) => n.fromRemote)).toBe(false);
+    expect(warned).toEqual([`remote cache http://127.0.0.1:${port} is unavailable (connection refused); continuing with the local cache only`]);
+    expect(remote.stats.requests).toBe(1); // down after the first refusal: no more requests
     pool.cleanupAll();
   });
 });
