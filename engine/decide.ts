@@ -12,6 +12,8 @@
  *   parts changed (it will run whatever its inputs), else `pending` (early cutoff may spare it).
  *
  * Nothing here writes to the store: side effects (discarding corrupt objects) are the executor's.
+ * {@link decideWithRemote} is the same decision with a remote cache (engine/remote/): a local miss
+ * that the remote has is `cached` with reason `remote` (the caller downloads and verifies it).
  *
  * @example
  * const d = decide(session, node, { outputs, forced: false, latest });

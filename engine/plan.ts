@@ -59,23 +59,37 @@ export async function planSession(s: Session, opts: { targets?: string[]; force?
   const latestMap = hist.latest[s.spec.name] ?? {};
   const outputs = new Map<string, Record<string, OutputRef>>();
   const state = new Map<string, PlanState>();
-  const out: PlanNode[] = [];
-  for (const n of nodes) {
+  const planned = new Map<string, PlanNode>();
+  const planOne = async (n: (typeof nodes)[number]): Promise<void> => {
     const latest = latestMap[n.id];
     const waitsFor = (g.deps.get(n.id) ?? []).filter((d) => state.get(d) !== 'cached');
     const d = await decideWithRemote(s, n, { outputs, forced: forced.has(n.id), latest, waitsFor }, waitsFor.length ? null : opts.remote);
     const base = { id: n.id, kind: n.kind, reasons: d.reasons, reason: reasonPhrase(d.reasons), changes: d.changes, parts: d.parts, waitsFor, ...(latest ? { latest } : {}) };
     if (d.action === 'wait') {
       state.set(n.id, d.state);
-      out.push({ ...base, state: d.state });
+      planned.set(n.id, { ...base, state: d.state });
     } else if (d.action === 'cached') {
       state.set(n.id, 'cached');
       outputs.set(n.id, d.entry.outputs);
-      out.push({ ...base, state: 'cached', key: d.key, outputs: d.entry.outputs, ...(d.remote ? { fromRemote: true } : {}) });
+      planned.set(n.id, { ...base, state: 'cached', key: d.key, outputs: d.entry.outputs, ...(d.remote ? { fromRemote: true } : {}) });
     } else {
       state.set(n.id, 'stale');
-      out.push({ ...base, state: 'stale', key: d.key });
+      planned.set(n.id, { ...base, state: 'stale', key: d.key });
+    }
+  };
+  if (!opts.remote) {
+    for (const n of nodes) await planOne(n);
+  } else {
+    // remote lookups wait on the network: plan up to 16 nodes whose upstream nodes are planned at once
+    let rest = nodes;
+    while (rest.length) {
+      const wave: typeof nodes = [];
+      const later: typeof nodes = [];
+      for (const n of rest) ((g.deps.get(n.id) ?? []).every((d) => state.has(d)) && wave.length < 16 ? wave : later).push(n);
+      if (wave.length === 0) throw new Error('plan: no node is ready (an upstream node is not selected)'); // selectNodes includes ancestors
+      await Promise.all(wave.map(planOne));
+      rest = later;
     }
   }
-  return out;
+  return nodes.map((n) => planned.get(n.id)!);
 }
