@@ -22,8 +22,8 @@
  * - header values (credentials) and URL user info never appear in a message: {@link RemoteCache.display}
  *   is the URL with user info replaced by `***`.
  *
- * Transfers use Node's built-in fetch (undici; keep-alive connections by default). Object transfers
- * of one client share a bound of `concurrency` requests.
+ * Transfers use Node's built-in fetch (undici; keep-alive connections by default). Object requests
+ * (GET, PUT, HEAD of `/cas/…`) of one client share a bound of `concurrency` requests in flight.
  *
  * @example
  * const rc = new RemoteCache({ url: 'http://127.0.0.1:8080/repro', headers: { Authorization: 'Bearer x' } });
@@ -48,7 +48,7 @@ export interface RemoteCacheOptions {
   timeoutMs?: number;
   /** Timeout of one object transfer, ms (default 60000), plus 1 s per MB of the object (a floor of 1 MB/s). */
   objectTimeoutMs?: number;
-  /** Object transfers in flight at once (default 8). */
+  /** Object requests (`/cas/…`) in flight at once (default 8). */
   concurrency?: number;
   /** Where the one "unreachable" warning goes. */
   onWarn?: (msg: string) => void;
@@ -236,7 +236,7 @@ export class RemoteCache {
   /** Does the remote have object `hash` (and it is not known to be bad)? */
   async hasObject(hash: string): Promise<boolean> {
     if (this.bad.has(hash)) return false;
-    const res = await this.send('HEAD', `/cas/${hash}`, this.timeoutMs);
+    const res = await this.limiter.run(() => this.send('HEAD', `/cas/${hash}`, this.timeoutMs));
     return res !== null && res.ok;
   }
 
