@@ -118,6 +118,8 @@ export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   // --no-color anywhere (as NO_COLOR=1): chalk is created uncoloured (see ui.ts)
   if (argv.includes('--no-color')) process.env.NO_COLOR = '1';
+  // remote cache credentials: kept out of the environment that steps' child processes inherit
+  if (process.env.REPRO_REMOTE_CACHE_HEADER !== undefined) (await import('../remote/credentials.js')).captureRemoteHeader();
   try {
     if (cmd !== undefined && cmd in HELP && (rest.includes('--help') || rest.includes('-h'))) {
       process.stdout.write(`${HELP[cmd]}\n`);

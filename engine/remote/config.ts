@@ -7,6 +7,7 @@
  */
 import { UsageError } from '../errors.js';
 import type { PipelineSpec } from '../spec.js';
+import { remoteHeaderText } from './credentials.js';
 import { RemoteCache, redactUrl, type RemoteCacheOptions } from './http-cache.js';
 
 export interface RemoteChoice {
@@ -25,7 +26,7 @@ export function remoteUrl(spec: Pick<PipelineSpec, 'cache'>, choice: RemoteChoic
 
 /** Headers from REPRO_REMOTE_CACHE_HEADER (values never echoed in errors). */
 export function headersFromEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
-  const text = env.REPRO_REMOTE_CACHE_HEADER;
+  const text = remoteHeaderText(env);
   const out: Record<string, string> = {};
   if (!text) return out;
   for (const [i, line] of text.split(/\r?\n/).entries()) {

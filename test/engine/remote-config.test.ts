@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../engine/errors.js';
+import { captureRemoteHeader } from '../../engine/remote/credentials.js';
 import { headersFromEnv, openRemote, parseUploadFlag, remoteUrl } from '../../engine/remote/config.js';
 import { parseEntry, redactUrl, RemoteCache } from '../../engine/remote/http-cache.js';
 import net from 'node:net';
@@ -54,6 +55,21 @@ describe('remote cache settings', () => {
       msg = (e as Error).message;
     }
     expect(msg).toBe('REPRO_REMOTE_CACHE_HEADER: line 2 is not `Name: value` (e.g. `Authorization: Bearer TOKEN`); the value is not shown');
+  });
+
+  it('the CLI moves the header out of process.env (steps\' child processes never inherit it); the client still sends it', () => {
+    const before = process.env.REPRO_REMOTE_CACHE_HEADER;
+    process.env.REPRO_REMOTE_CACHE_HEADER = 'Authorization: Bearer from-env';
+    try {
+      captureRemoteHeader();
+      expect('REPRO_REMOTE_CACHE_HEADER' in process.env).toBe(false);
+      expect(headersFromEnv()).toEqual({ Authorization: 'Bearer from-env' });
+      // an explicit environment is read as given
+      expect(headersFromEnv({})).toEqual({});
+    } finally {
+      if (before === undefined) delete process.env.REPRO_REMOTE_CACHE_HEADER;
+      else process.env.REPRO_REMOTE_CACHE_HEADER = before;
+    }
   });
 
   it('URL user info is redacted in messages and becomes basic auth (fetch refuses URLs with credentials)', () => {
