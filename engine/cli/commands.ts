@@ -40,7 +40,7 @@ export async function cmdStatus(argv: string[]): Promise<number> {
         up_to_date: stale.length === 0 && pending.length === 0,
         nodes: nodes.map((n) => {
           const w = session.preflight?.get(n.id);
-          return { id: n.id, kind: n.kind, state: n.state, reason: n.reason, reasons: n.reasons, ...(n.key ? { key: n.key } : {}), ...(remote ? { remote: hasRemote(n) } : {}), ...(w?.length ? { warnings: w } : {}) };
+          return { id: n.id, kind: n.kind, state: n.state, reason: n.reason, reasons: n.reasons, ...(n.key ? { key: n.key } : {}), ...(remote ? { remote: n.key ? hasRemote(n) : null } : {}), ...(w?.length ? { warnings: w } : {}) };
         }),
         ...(remote ? { remote: { url: remote.display, available: remote.available, ...(remote.downReason ? { down: remote.downReason } : {}) } } : {}),
       })}\n`,

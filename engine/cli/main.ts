@@ -68,7 +68,8 @@ const HELP: Record<string, string> = {
   What would run, and why (nothing runs). --json: {pipeline, up_to_date, nodes: [{id, kind, state, reason, reasons, key}]}.
   With a remote cache (--remote-cache URL, REPRO_REMOTE_CACHE or \`cache: {remote: URL}\`): local misses
   it has are \`cached\` (reason "from the remote cache": a run fetches them), and a line says which
-  nodes the remote has (--json: \`remote: true|false\` per node, and {remote: {url, available}}).`,
+  nodes the remote has (--json: \`remote: true|false\` per node, null when its fingerprint is not
+  known yet, and {remote: {url, available}}).`,
   why: `repro why ID [PIPELINE] [--set ID.PARAM=V]... [--json]
 
   Which fingerprint parts of ID changed since its last successful run, one line each
