@@ -4,6 +4,7 @@
  * free loopback port as the current user (`-p tmpdir -c conf -e error.log -g 'daemon off;'`; pid,
  * logs and temp paths inside tmpdir), in its own process group, and stopped by that group's id.
  *
+ * `createFullPutPath: false`: a misconfigured server (nginx 1.22 answers a PUT into a missing folder with 500).
  * `requireHeader`: answer 401 unless the request carries `Authorization: <value>` (so a test sees
  * that the header is sent).
  */
@@ -68,7 +69,7 @@ async function waitListening(port: number, child: ChildProcess, ms = 10_000): Pr
   }
 }
 
-export async function startNginx(opts: { requireHeader?: string; prefix?: string } = {}): Promise<Nginx> {
+export async function startNginx(opts: { requireHeader?: string; prefix?: string; createFullPutPath?: boolean } = {}): Promise<Nginx> {
   if (!NGINX) throw new Error(NO_NGINX);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'repro-nginx-'));
   const root = path.join(dir, 'root');
@@ -101,7 +102,7 @@ http {
       ${prefix ? `alias ${root}/;` : ''}
       ${guard}
       dav_methods PUT;
-      create_full_put_path on;
+      create_full_put_path ${opts.createFullPutPath === false ? 'off' : 'on'};
       dav_access user:rw;
     }
   }

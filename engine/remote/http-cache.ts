@@ -188,7 +188,11 @@ export class RemoteCache {
     }
     if (res.ok || (res.status === 404 && method !== 'PUT')) return res;
     await drain(res);
-    const hint = res.status === 401 || res.status === 403 ? ': check the credentials in REPRO_REMOTE_CACHE_HEADER' : res.status === 405 ? ': the server does not accept PUT (nginx: dav_methods PUT)' : '';
+    const hint = res.status === 401 || res.status === 403 ? ': check the credentials in REPRO_REMOTE_CACHE_HEADER' : res.status === 405
+          ? ': the server does not accept PUT (nginx: dav_methods PUT)'
+          : (res.status === 409 || res.status === 500) && method === 'PUT'
+            ? ': the server could not store it (nginx: create_full_put_path on, and a root its workers may write)'
+            : '';
     this.goDown(`HTTP ${res.status} for ${method} ${rel.split('/')[1]}${hint}`);
     return null;
   }

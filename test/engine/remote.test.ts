@@ -168,6 +168,20 @@ describe.skipIf(!NGINX)('remote cache against a real nginx', () => {
     }
   });
 
+  it('a server that refuses uploads (nginx without create_full_put_path): one warning with the fix, the run succeeds', async () => {
+    const bad = await startNginx({ createFullPutPath: false });
+    try {
+      const a = await pool.rigWith(BASE_YAML);
+      const events: RunEvent[] = [];
+      const ra = await a.run({ remoteCache: bad.url, onEvent: (e) => events.push(e) });
+      expect(ra.ok).toBe(true);
+      expect(warnsOf(events)).toEqual([`remote cache ${bad.url} is unavailable (HTTP 500 for PUT cas: the server could not store it (nginx: create_full_put_path on, and a root its workers may write)); continuing with the local cache only`]);
+      expect(filesUnder(path.join(bad.root, 'ac'))).toEqual([]);
+    } finally {
+      await bad.stop();
+    }
+  });
+
   it('a failing node is never uploaded; the nodes that succeeded are', async () => {
     const yaml = `${BASE_YAML}  bad:\n    kind: fail\n    in: src\n    with: {fail: true}\n  after_bad:\n    kind: add\n    in: bad\n`;
     const a = await pool.rigWith(yaml);
