@@ -84,7 +84,8 @@ export async function decideWithRemote(s: Session, n: NodeSpec, inp: DecideInput
   const d = decide(s, n, inp);
   if (!remote || d.action !== 'run' || inp.forced) return d;
   const entry = await remote.getEntry(d.key);
-  if (!entry) return d;
+  // the fingerprint covers the kind and the node id (its seed): an entry naming others is not this node's
+  if (!entry || entry.kind !== n.kind || entry.node !== n.id) return d;
   return { action: 'cached', key: d.key, parts: d.parts, entry, reasons: [{ kind: 'remote' }], changes: d.changes, remote: { local: d } };
 }
 

@@ -1,7 +1,8 @@
 /**
  * The remote cache client's transfers, against an in-process HTTP server that stores PUT bodies and
  * answers slowly: object transfers stay within the concurrency bound, connections are kept alive
- * and reused, an entry is uploaded only after its objects, and a pull writes the local entry last.
+ * and reused, an entry is uploaded only after its objects, and a pull writes the local entry last;
+ * the decision uses a remote entry only when it names the node and its kind.
  */
 import fs from 'node:fs';
 import http from 'node:http';
@@ -126,5 +127,29 @@ describe('remote cache transfers', () => {
     // HEAD finds the bad copy, but the client knows it is bad: the push uploads the good bytes again
     expect(await rc.pushNode(a, entry)).toBe(true);
     expect(fake.files.get(`/cas/${hash}`)!.toString()).toBe('good bytes');
+  });
+});
+
+describe('the decision with a remote', () => {
+  it('a remote entry is used only when it names this node and kind', async () => {
+    const { decideWithRemote } = await import('../../engine/decide.js');
+    const { makeRig } = await import('./rig.js');
+    const { openSession } = await import('../../engine/session.js');
+    const r = await makeRig();
+    try {
+      r.write('data/nums.txt', '1\n2\n');
+      r.setYaml('name: t\nsteps:\n  src:\n    kind: source\n    with: {path: data/nums.txt}\n');
+      const s = await openSession({ file: r.yaml, registry: r.registry, codeRoot: r.codeRoot });
+      const n = s.graph.nodes[0]!;
+      const inp = { outputs: new Map(), forced: false, latest: undefined };
+      const entryFor = (node: string, kind: string) => ({ getEntry: async (key: string): Promise<CacheEntry> => ({ v: 1, key, node, kind, outputs: {}, ms: 1 }) });
+      expect((await decideWithRemote(s, n, inp, entryFor('src', 'source'))).reasons).toEqual([{ kind: 'remote' }]);
+      expect((await decideWithRemote(s, n, inp, entryFor('other', 'source'))).action).toBe('run');
+      expect((await decideWithRemote(s, n, inp, entryFor('src', 'add'))).action).toBe('run');
+      expect((await decideWithRemote(s, n, { ...inp, forced: true }, entryFor('src', 'source'))).reasons).toEqual([{ kind: 'forced' }]);
+      expect((await decideWithRemote(s, n, inp, null)).reasons).toEqual([{ kind: 'never-run' }]);
+    } finally {
+      r.cleanup();
+    }
   });
 });
