@@ -3,7 +3,7 @@
  * YAML, `off`), credentials from REPRO_REMOTE_CACHE_HEADER (never echoed), URL user info redacted,
  * remote entries validated (a malformed one is a miss), and the `cache:` section of the YAML.
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { UsageError } from '../../engine/errors.js';
 import { captureRemoteHeader } from '../../engine/remote/credentials.js';
 import { headersFromEnv, openRemote, parseUploadFlag, remoteUrl } from '../../engine/remote/config.js';
@@ -100,18 +100,19 @@ describe('remote entries', () => {
 
 describe('cache: in the YAML', () => {
   const pool = rigPool();
+  afterEach(() => pool.cleanupAll());
   it('an unknown key under cache: or a non-URL is rejected at its line', async () => {
     const r = await pool.rigWith('name: t\ncache:\n  remote: http://h/x\n  uplaod: false\nsteps:\n  src:\n    kind: source\n    with: {path: data/nums.txt}\n');
     const formatted = async (run: Promise<unknown>): Promise<string> => run.then(() => '', (e: { format?: () => string; message: string }) => e.format?.() ?? e.message);
     expect(await formatted(r.run())).toMatch(/pipeline\.yaml:4:3.*unknown key "uplaod" in cache.*did you mean "upload"/s);
     const r2 = await pool.rigWith('name: t\ncache: {remote: "s3://bucket"}\nsteps:\n  src:\n    kind: source\n    with: {path: data/nums.txt}\n');
     expect(await formatted(r2.run())).toMatch(/pipeline\.yaml:2:\d+.*expected `cache\.remote` to be an http:\/\/ or https:\/\/ URL/s);
-    pool.cleanupAll();
   });
 });
 
 describe('planning with a remote that is not there', () => {
   const pool = rigPool();
+  afterEach(() => pool.cleanupAll());
   it('status degrades to the local view with one warning (no node marked as remote)', async () => {
     const port = await new Promise<number>((resolve) => {
       const srv = net.createServer().listen(0, '127.0.0.1', () => {
@@ -128,6 +129,5 @@ describe('planning with a remote that is not there', () => {
     expect(plan.some((n) => n.fromRemote)).toBe(false);
     expect(warned).toEqual([`remote cache http://127.0.0.1:${port} is unavailable (connection refused); continuing with the local cache only`]);
     expect(remote.stats.requests).toBe(1); // down after the first refusal: no more requests
-    pool.cleanupAll();
   });
 });
