@@ -12,6 +12,8 @@
  *   parts changed (it will run whatever its inputs), else `pending` (early cutoff may spare it).
  *
  * Nothing here writes to the store: side effects (discarding corrupt objects) are the executor's.
+ * {@link decideWithRemote} is the same decision with a remote cache (engine/remote/): a local miss
+ * that the remote has is `cached` with reason `remote` (the caller downloads and verifies it).
  *
  * @example
  * const d = decide(session, node, { outputs, forced: false, latest });
@@ -27,7 +29,16 @@ import type { NodeSpec } from './spec.js';
 import type { CacheEntry, ObjectState, OutputRef } from './store.js';
 
 export type Decision =
-  | { action: 'cached'; key: string; parts: FingerprintParts; entry: CacheEntry; reasons: Reason[]; changes: Reason[] }
+  | {
+      action: 'cached';
+      key: string;
+      parts: FingerprintParts;
+      entry: CacheEntry;
+      reasons: Reason[];
+      changes: Reason[];
+      /** Set when the entry is the remote cache's (reason `remote`): `local` is the decision without it, to fall back to when its objects do not verify. */
+      remote?: { local: RunDecision };
+    }
   | {
       action: 'run';
       key: string;
@@ -55,6 +66,27 @@ export interface DecideInput {
   latest: Latest | undefined;
   /** Upstream nodes whose outputs are not known yet (planning). Empty when running. */
   waitsFor?: string[];
+}
+
+export type RunDecision = Extract<Decision, { action: 'run' }>;
+
+/** What the decision needs of a remote cache (engine/remote/http-cache.ts `RemoteCache`). */
+export interface RemoteLookup {
+  getEntry(key: string): Promise<CacheEntry | null>;
+}
+
+/**
+ * {@link decide}, then, on a local miss (not forced), the remote cache: when it has an entry for the
+ * fingerprint the node is `cached` with reason `remote` (its objects are downloaded and verified by
+ * the caller, who falls back to `remote.local` when that fails). Reads the remote; writes nothing.
+ */
+export async function decideWithRemote(s: Session, n: NodeSpec, inp: DecideInput, remote: RemoteLookup | null | undefined): Promise<Decision> {
+  const d = decide(s, n, inp);
+  if (!remote || d.action !== 'run' || inp.forced) return d;
+  const entry = await remote.getEntry(d.key);
+  // the fingerprint covers the kind and the node id (its seed): an entry naming others is not this node's
+  if (!entry || entry.kind !== n.kind || entry.node !== n.id) return d;
+  return { action: 'cached', key: d.key, parts: d.parts, entry, reasons: [{ kind: 'remote' }], changes: d.changes, remote: { local: d } };
 }
 
 const OWN_PARTS: PartName[] = ['kind', 'code', 'packages', 'params', 'files', 'seed', 'extra'];

@@ -66,3 +66,15 @@ export class CorruptObjectError extends Error {
     this.name = 'CorruptObjectError';
   }
 }
+
+/** A remote cache object whose bytes do not hash to its name (poisoned or truncated): rejected, never used. */
+export class RemoteObjectError extends Error {
+  constructor(
+    readonly hash: string,
+    readonly got: string,
+    readonly size: number,
+  ) {
+    super(`remote cache object ${hash.slice(0, 12)}… failed verification (its ${size} bytes hash to ${got.slice(0, 12)}…)`);
+    this.name = 'RemoteObjectError';
+  }
+}

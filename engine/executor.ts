@@ -51,6 +51,12 @@ export interface RunOptions extends SessionOptions {
   onEvent?: (e: RunEvent) => void;
   /** Do not write the history (tests of the executor alone). Default false. */
   noHistory?: boolean;
+  /** Remote cache URL (`--remote-cache`; `off` disables); default REPRO_REMOTE_CACHE, then the YAML's `cache.remote`. */
+  remoteCache?: string;
+  /** Upload the outputs of nodes that ran to the remote cache (`--remote-upload`); default the YAML's `cache.upload`, then true. */
+  remoteUpload?: boolean;
+  /** A remote cache client to use instead (engine/remote/http-cache.ts; null: none, whatever is configured). */
+  remote?: import('./remote/http-cache.js').RemoteCache | null;
 }
 
 export interface RunResult {
@@ -63,6 +69,8 @@ export interface RunResult {
   pipeline: string;
   /** Store-level warnings (corrupt objects, …) also listed on their nodes. */
   warnings: string[];
+  /** The remote cache of the run: its URL (credentials redacted), transfer counts, and why it went down (null if it did not). */
+  remote?: import('./remote/http-cache.js').RemoteStats & { url: string; down: string | null };
 }
 
 const now = (): number => performance.now();
@@ -88,6 +96,16 @@ export async function runSession(s: Session, opts: RunOptions = {}): Promise<Run
   const g = s.graph;
   const { selected, forced, nodes } = selectNodes(g, opts.targets, opts.force);
 
+  // the remote cache (engine/remote/), loaded only when one is configured
+  const remoteWarnings: string[] = [];
+  let remote = opts.remote;
+  if (remote === undefined && (opts.remoteCache ?? process.env.REPRO_REMOTE_CACHE ?? s.spec.cache?.remote)) {
+    const { openRemote } = await import('./remote/config.js');
+    remote = openRemote(s.spec, { url: opts.remoteCache, upload: opts.remoteUpload }, (msg) => {
+      remoteWarnings.push(msg);
+      emit({ type: 'warn', id: '', msg });
+    });
+  }
   const lock = await acquireRunLock(s.store.locksDir, (pid) => emit({ type: 'wait', msg: `waiting for gc (pid ${pid}) to finish…` }));
   // the pool and the budget exist only once something has to run (a no-op run loads neither)
   let pool: import('./pool.js').WorkerPool | null = null;
@@ -126,7 +144,7 @@ export async function runSession(s: Session, opts: RunOptions = {}): Promise<Run
         };
       }),
     });
-    const runner = new NodeRunner(s, { jobs, workers: opts.workers !== false, pool: null, emit, runView });
+    const runner = new NodeRunner(s, { jobs, workers: opts.workers !== false, pool: null, emit, runView, remote: remote ?? null });
 
     const notStarted = (n: { id: string; kind: string }, key: string, warnings: string[]): NodeResult =>
       nodeResult(n, 'skipped', key, 0, [{ kind: 'not-started', failed: stoppedBy }], warnings);
@@ -182,12 +200,14 @@ export async function runSession(s: Session, opts: RunOptions = {}): Promise<Run
 
     for (;;) {
       while (ready.length) {
-        const id = ready.shift()!;
-        const n = g.byId.get(id)!;
-        const r = await runner.evaluate(n, forced.has(id));
-        if ('status' in r) done(r);
-        else if (stoppedBy !== null) done(notStarted(n, r.key, r.warnings));
-        else await enqueue(r);
+        // with a remote cache a decision may wait on the network: look up to 16 ready nodes up at once
+        const batch = ready.splice(0, remote ? 16 : 1).map((id) => g.byId.get(id)!);
+        const evaluated = await Promise.all(batch.map((n) => runner.evaluate(n, forced.has(n.id))));
+        for (const [i, r] of evaluated.entries()) {
+          if ('status' in r) done(r);
+          else if (stoppedBy !== null) done(notStarted(batch[i]!, r.key, r.warnings));
+          else await enqueue(r);
+        }
       }
       if (inflight === 0) break;
       await new Promise<void>((r) => {
@@ -204,10 +224,12 @@ export async function runSession(s: Session, opts: RunOptions = {}): Promise<Run
       emit({ type: 'node', node: r });
     }
 
+    await runner.flushRemote(); // write-through uploads finish before the run ends
     const list = nodes.map((n) => results.get(n.id)!);
     const ok = list.every((r) => r.status === 'ran' || r.status === 'cached');
     const ms = now() - t0;
-    const result: RunResult = { ok, nodes: list, ms, storeDir: s.storeDir, pipeline: s.spec.name, warnings: runner.storeWarnings };
+    const result: RunResult = { ok, nodes: list, ms, storeDir: s.storeDir, pipeline: s.spec.name, warnings: [...remoteWarnings, ...runner.storeWarnings] };
+    if (remote) result.remote = { url: remote.display, down: remote.downReason, ...remote.stats };
 
     // persist the stat cache and the history
     const { withMutex } = await import('./lock.js');

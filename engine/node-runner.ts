@@ -15,7 +15,7 @@ import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { nonFinitePaths, nonJsonAt } from './canonical.js';
-import { decide } from './decide.js';
+import { decideWithRemote, type Decision, type RunDecision } from './decide.js';
 import type { FingerprintParts } from './fingerprint.js';
 import { boundTranscript, type Latest, type NodeStatus } from './history.js';
 import { DIST_ROOT, PROJECT_ROOT, RUNNING_COMPILED } from './paths.js';
@@ -27,6 +27,7 @@ import { missingOutput, type Session } from './session.js';
 import { notRegularFile } from './statcache.js';
 import type { NodeSpec } from './spec.js';
 import type { CacheEntry, OutputRef } from './store.js';
+import type { RemoteCache } from './remote/http-cache.js';
 import { asError, contractError, CorruptObjectError, StepError } from './errors.js';
 import { outputsOf, outputType, taskOf, type Artifact, type ArtifactType, type RunView, type StepContext, type StepDef } from './types.js';
 
@@ -99,6 +100,8 @@ export interface RunnerOptions {
   emit: (e: RunEvent) => void;
   /** ctx.run of the steps. */
   runView: () => RunView;
+  /** The remote cache (engine/remote/): read-through on a local miss, write-through after a node ran. */
+  remote?: RemoteCache | null;
 }
 
 /** Per-node decisions and execution for one run. */
@@ -126,14 +129,15 @@ export class NodeRunner {
   async evaluate(n: NodeSpec, forced: boolean): Promise<NodeResult | Job> {
     const t = now();
     const warnings: string[] = [];
-    let d;
+    let d: Decision;
     try {
-      d = decide(this.s, n, { outputs: this.outputs, forced, latest: await this.s.latest(n.id) });
+      d = await decideWithRemote(this.s, n, { outputs: this.outputs, forced, latest: await this.s.latest(n.id) }, this.opts.remote);
     } catch (e) {
       return nodeResult(n, 'failed', '', now() - t, [{ kind: 'not-in-cache' }], warnings, { error: nodeError(e), reason: 'could not fingerprint' });
     }
     if (d.action === 'wait') throw new Error('decide: wait without waitsFor'); // not reachable while running
     this.partsOf.set(n.id, d.parts);
+    if (d.action === 'cached' && d.remote) d = await this.fromRemote(n, d, warnings);
     if (d.action === 'cached') {
       const refs = d.entry.outputs;
       this.succeeded(n, d.key, d.parts, refs);
@@ -158,6 +162,40 @@ export class NodeRunner {
     }
     if (d.corrupt?.length) this.s.store.deleteEntry(d.key);
     return { n, key: d.key, parts: d.parts, reasons: d.reasons, warnings };
+  }
+
+  /** Pending write-through uploads (awaited by {@link flushRemote} before the run ends). */
+  private readonly uploads: Promise<boolean>[] = [];
+
+  /**
+   * A remote hit: discard corrupt local copies, download the node's objects (each verified) and its
+   * entry into the local store. An object that fails verification is rejected and reported, and the
+   * node falls back to the local decision (it runs; its upload then overwrites the bad object).
+   */
+  private async fromRemote(n: NodeSpec, d: Extract<Decision, { action: 'cached' }>, warnings: string[]): Promise<Extract<Decision, { action: 'cached' }> | RunDecision> {
+    const local = d.remote!.local;
+    for (const c of local.corrupt ?? []) this.s.store.discardObject(c.ref.hash);
+    const got = await this.opts.remote!.pullNode(this.s.store, d.entry);
+    if (got.ok) return d;
+    for (const b of got.bad) {
+      const msg = `${b.error.message}: output ${b.name} of ${n.id} rejected; recomputing`;
+      warnings.push(msg);
+      this.storeWarnings.push(msg);
+      this.opts.emit({ type: 'warn', id: n.id, msg });
+    }
+    return local;
+  }
+
+  /** Upload a node that ran (objects, then its entry) in the background, unless uploads are off. */
+  private writeThrough(entry: CacheEntry): void {
+    const r = this.opts.remote;
+    if (!r || !r.upload || !r.available) return;
+    this.uploads.push(r.pushNode(this.s.store, entry));
+  }
+
+  /** Wait for the write-through uploads of this run. */
+  async flushRemote(): Promise<void> {
+    await Promise.all(this.uploads.splice(0));
   }
 
   private succeeded(n: NodeSpec, key: string, parts: FingerprintParts, refs: Record<string, OutputRef>): void {
@@ -216,6 +254,7 @@ export class NodeRunner {
       const ms = now() - t;
       const entry: CacheEntry = { v: 1, key, node: n.id, kind: n.kind, outputs: refs, ms: Math.round(ms) };
       s.store.writeEntry(entry); // last: after every output object is in place
+      this.writeThrough(entry); // failed nodes never get here: never uploaded
       this.succeeded(n, key, parts, refs);
       const r = withTranscript(nodeResult(n, 'ran', key, ms, reasons, warnings, { outputs: refs }));
       if (n.publish) r.published = await this.publish(n, refs);

@@ -9,7 +9,7 @@
  * - `pending`: an input will be recomputed first; it reruns only if that input comes out different
  *   (early cutoff), unless its own params/code/files changed (then it is `stale`).
  */
-import { decide, selectNodes } from './decide.js';
+import { decideWithRemote, selectNodes, type RemoteLookup } from './decide.js';
 import type { FingerprintParts } from './fingerprint.js';
 import type { Latest } from './history.js';
 import { reasonPhrase, type Reason } from './reasons.js';
@@ -36,11 +36,15 @@ export interface PlanNode {
   outputs?: Record<string, OutputRef>;
   /** Upstream nodes that are stale or pending. */
   waitsFor: string[];
+  /** Planned with a remote cache: not in the local store, but the remote has its entry (a run fetches it; state `cached`, reason `remote`). */
+  fromRemote?: boolean;
 }
 
 export interface PlanOptions extends SessionOptions {
   targets?: string[];
   force?: string[];
+  /** Ask this remote cache about local misses (`status`, `pull`): its hits count as cached. */
+  remote?: RemoteLookup | null;
 }
 
 export async function planPipeline(opts: PlanOptions = {}): Promise<{ session: Session; nodes: PlanNode[] }> {
@@ -48,30 +52,44 @@ export async function planPipeline(opts: PlanOptions = {}): Promise<{ session: S
   return { session: s, nodes: await planSession(s, opts) };
 }
 
-export async function planSession(s: Session, opts: { targets?: string[]; force?: string[] } = {}): Promise<PlanNode[]> {
+export async function planSession(s: Session, opts: { targets?: string[]; force?: string[]; remote?: RemoteLookup | null } = {}): Promise<PlanNode[]> {
   const g = s.graph;
   const { nodes, forced } = selectNodes(g, opts.targets, opts.force);
   const hist = await s.history();
   const latestMap = hist.latest[s.spec.name] ?? {};
   const outputs = new Map<string, Record<string, OutputRef>>();
   const state = new Map<string, PlanState>();
-  const out: PlanNode[] = [];
-  for (const n of nodes) {
+  const planned = new Map<string, PlanNode>();
+  const planOne = async (n: (typeof nodes)[number]): Promise<void> => {
     const latest = latestMap[n.id];
     const waitsFor = (g.deps.get(n.id) ?? []).filter((d) => state.get(d) !== 'cached');
-    const d = decide(s, n, { outputs, forced: forced.has(n.id), latest, waitsFor });
+    const d = await decideWithRemote(s, n, { outputs, forced: forced.has(n.id), latest, waitsFor }, waitsFor.length ? null : opts.remote);
     const base = { id: n.id, kind: n.kind, reasons: d.reasons, reason: reasonPhrase(d.reasons), changes: d.changes, parts: d.parts, waitsFor, ...(latest ? { latest } : {}) };
     if (d.action === 'wait') {
       state.set(n.id, d.state);
-      out.push({ ...base, state: d.state });
+      planned.set(n.id, { ...base, state: d.state });
     } else if (d.action === 'cached') {
       state.set(n.id, 'cached');
       outputs.set(n.id, d.entry.outputs);
-      out.push({ ...base, state: 'cached', key: d.key, outputs: d.entry.outputs });
+      planned.set(n.id, { ...base, state: 'cached', key: d.key, outputs: d.entry.outputs, ...(d.remote ? { fromRemote: true } : {}) });
     } else {
       state.set(n.id, 'stale');
-      out.push({ ...base, state: 'stale', key: d.key });
+      planned.set(n.id, { ...base, state: 'stale', key: d.key });
+    }
+  };
+  if (!opts.remote) {
+    for (const n of nodes) await planOne(n);
+  } else {
+    // remote lookups wait on the network: plan up to 16 nodes whose upstream nodes are planned at once
+    let rest = nodes;
+    while (rest.length) {
+      const wave: typeof nodes = [];
+      const later: typeof nodes = [];
+      for (const n of rest) ((g.deps.get(n.id) ?? []).every((d) => state.has(d)) && wave.length < 16 ? wave : later).push(n);
+      if (wave.length === 0) throw new Error('plan: no node is ready (an upstream node is not selected)'); // selectNodes includes ancestors
+      await Promise.all(wave.map(planOne));
+      rest = later;
     }
   }
-  return out;
+  return nodes.map((n) => planned.get(n.id)!);
 }

@@ -35,6 +35,8 @@ export type Reason =
   | { kind: 'never-run' }
   /** The fingerprint matches a cache entry whose outputs are intact. */
   | { kind: 'up-to-date' }
+  /** Not in the local store, but the remote cache had the entry and its objects (verified): fetched, not run. */
+  | { kind: 'remote' }
   /** `--force ID`. */
   | { kind: 'forced' }
   /** The cache entry exists but these outputs are missing or corrupt in the store. */
@@ -88,6 +90,8 @@ export function reasonLine(r: Reason): string {
       return 'never run';
     case 'up-to-date':
       return 'up to date';
+    case 'remote':
+      return 'from the remote cache';
     case 'forced':
       return 'forced';
     case 'corrupt':

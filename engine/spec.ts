@@ -47,6 +47,8 @@ export interface PipelineSpec {
   baseDir: string;
   name: string;
   seed: number;
+  /** Top-level `cache:`: the remote cache (engine/remote/); the CLI flag and env var take precedence. */
+  cache?: { remote?: string; upload?: boolean };
   /** Nodes in a topological order (inputs before users), ties broken by YAML order. */
   nodes: NodeSpec[];
 }

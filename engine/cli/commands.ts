@@ -21,10 +21,17 @@ const pipelineArg = (positionals: string[], command: string, max = 1): string =>
 };
 
 export async function cmdStatus(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, { repeat: ['target', 'force', 'set'], bools: ['json', 'verbose', 'inherit'] }, 'status');
+  const p = parseArgs(argv, { values: ['remote-cache'], repeat: ['target', 'force', 'set'], bools: ['json', 'verbose', 'inherit'] }, 'status');
   const file = pipelineArg(p.positionals, 'status');
-  const { planPipeline } = await import('../plan.js');
-  const { session, nodes } = await planPipeline({ file, targets: p.lists.target ?? [], force: p.lists.force ?? [], overrides: await overridesOf(p) });
+  const { openSession } = await import('../session.js');
+  const { planSession } = await import('../plan.js');
+  const session = await openSession({ file, overrides: await overridesOf(p) });
+  // with a remote cache: local misses are looked up there, and which nodes it has is shown
+  const remoteWarn: string[] = [];
+  const remote = p.values['remote-cache'] !== undefined || process.env.REPRO_REMOTE_CACHE || session.spec.cache?.remote ? await (await import('./remote.js')).remoteOf(session.spec, p.values, 'status', (m) => remoteWarn.push(m)) : null;
+  const nodes = await planSession(session, { targets: p.lists.target ?? [], force: p.lists.force ?? [], remote });
+  const onRemote = remote ? await (await import('../remote/sync.js')).remoteHas(remote, nodes.filter((n) => n.key && !n.fromRemote).map((n) => n.key!)) : null;
+  const hasRemote = (n: { key?: string | undefined; fromRemote?: boolean }): boolean => !!n.fromRemote || (!!n.key && !!onRemote?.has(n.key));
   const stale = nodes.filter((n) => n.state === 'stale');
   const pending = nodes.filter((n) => n.state === 'pending');
   if (p.bools.has('json')) {
@@ -34,8 +41,9 @@ export async function cmdStatus(argv: string[]): Promise<number> {
         up_to_date: stale.length === 0 && pending.length === 0,
         nodes: nodes.map((n) => {
           const w = session.preflight?.get(n.id);
-          return { id: n.id, kind: n.kind, state: n.state, reason: n.reason, reasons: n.reasons, ...(n.key ? { key: n.key } : {}), ...(w?.length ? { warnings: w } : {}) };
+          return { id: n.id, kind: n.kind, state: n.state, reason: n.reason, reasons: n.reasons, ...(n.key ? { key: n.key } : {}), ...(remote ? { remote: n.key ? hasRemote(n) : null } : {}), ...(w?.length ? { warnings: w } : {}) };
         }),
+        ...(remote ? { remote: { url: remote.display, available: remote.available, ...(remote.downReason ? { down: remote.downReason } : {}) } } : {}),
       })}\n`,
     );
     return 0;
@@ -54,10 +62,21 @@ export async function cmdStatus(argv: string[]): Promise<number> {
   if (lines.length) process.stdout.write(`${lines.join('\n')}\n`);
   // problems found while fingerprinting (e.g. a script step's interpreter is not installed)
   for (const n of nodes) for (const w of session.preflight?.get(n.id) ?? []) ui.err(ui.c.yellow(`warning: ${n.id}: ${w}`));
+  for (const w of remoteWarn) ui.err(ui.c.yellow(`warning: ${w}`));
+  if (remote && remote.available) {
+    const have = nodes.filter(hasRemote);
+    const fetch = nodes.filter((n) => n.fromRemote).length;
+    const missing = nodes.filter((n) => !hasRemote(n)).map((n) => n.id);
+    ui.out(
+      `remote ${remote.display}: has ${have.length} of ${nodes.length} nodes${fetch ? ` (${fetch} not in the local store: a run fetches them)` : ''}` +
+        (missing.length ? `; not there: ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? `, … (+${missing.length - 8})` : ''}` : ''),
+    );
+  }
   const cached = nodes.length - stale.length - pending.length;
+  const fetched = nodes.filter((n) => n.fromRemote).length;
   const summary =
     stale.length + pending.length === 0
-      ? ui.c.green(`${session.spec.name}: up to date (${cached} nodes cached)`)
+      ? ui.c.green(`${session.spec.name}: up to date (${cached} nodes cached${fetched ? `, ${fetched} of them in the remote cache only: a run fetches them` : ''})`)
       : `${session.spec.name}: ${ui.c.yellow(`${stale.length} would run`)}, ${pending.length} wait for recomputed inputs (rerun only if those change), ${cached} cached`;
   ui.out(summary);
   return 0;

@@ -12,6 +12,7 @@
  * repro log [N] [PIPELINE] [--node ID] [--limit N] [--json]
  * repro gc [PIPELINE] [--dry-run] [--keep-runs N]
  * repro diff A B [NODE]... [PIPELINE] [--json] [--fail-if EXPR] [--html FILE]
+ * repro push | pull [PIPELINE] [--remote-cache URL]
  * ```
  *
  * Exit codes: 0 success; 1 a step failed; 2 invalid pipeline or usage (nothing ran).
@@ -27,7 +28,7 @@ const USAGE = `repro — declarative pipelines with content-hash caching
 usage:
   repro run [PIPELINE] [--target ID]... [--force ID]... [--set ID.PARAM=VALUE]... [--jobs N]
             [--dry-run] [--keep-going] [--json] [--verbose]
-  repro status [PIPELINE] [--target ID]... [--json]   what would run, and why
+  repro status [PIPELINE] [--target ID]... [--json]   what would run, and why (and what the remote cache has)
   repro why ID [PIPELINE] [--json]                    which fingerprint parts of ID changed
   repro dag [PIPELINE] [--format text|mermaid|dot|json]
   repro show ID[.OUTPUT] [PIPELINE] [--json|--csv]    an artifact of the latest successful run
@@ -35,6 +36,8 @@ usage:
   repro gc [PIPELINE] [--dry-run] [--keep-runs N]     delete artifacts nothing needs
   repro diff A B [NODE]... [PIPELINE] [--json] [--fail-if EXPR] [--html FILE]
                                                       how results moved between two runs
+  repro push [PIPELINE] [--remote-cache URL]          upload locally cached nodes to the remote cache
+  repro pull [PIPELINE] [--remote-cache URL]          download the nodes the remote cache has
 
 options of every command: --help (this command's help), --no-color (also NO_COLOR=1)
 repro --version                                      the version of repro
@@ -62,10 +65,19 @@ const HELP: Record<string, string> = {
                     (and no progress bars; without it, steps that report progress get a bar on
                     stderr with rate and ETA)
   --verbose         stack traces of unexpected errors; every node's start
-  --no-spec-cache   always re-validate the YAML`,
+  --no-spec-cache   always re-validate the YAML
+  --remote-cache URL  a remote cache (Bazel HTTP cache protocol: /cas/<sha256>, /ac/<key>): a local
+                    miss is fetched from it (verified), nodes that ran are uploaded; \`off\` disables.
+                    Default: REPRO_REMOTE_CACHE, then \`cache: {remote: URL}\` in the YAML.
+                    Credentials: REPRO_REMOTE_CACHE_HEADER='Authorization: Bearer TOKEN' (never recorded)
+  --remote-upload=false  read-only: fetch from the remote cache, upload nothing`,
   status: `repro status [PIPELINE] [--target ID]... [--force ID]... [--set ID.PARAM=V]... [--inherit] [--json] [--verbose]
 
-  What would run, and why (nothing runs). --json: {pipeline, up_to_date, nodes: [{id, kind, state, reason, reasons, key}]}.`,
+  What would run, and why (nothing runs). --json: {pipeline, up_to_date, nodes: [{id, kind, state, reason, reasons, key}]}.
+  With a remote cache (--remote-cache URL, REPRO_REMOTE_CACHE or \`cache: {remote: URL}\`): local misses
+  it has are \`cached\` (reason "from the remote cache": a run fetches them), and a line says which
+  nodes the remote has (--json: \`remote: true|false\` per node, null when its fingerprint is not
+  known yet, and {remote: {url, available}}).`,
   why: `repro why ID [PIPELINE] [--set ID.PARAM=V]... [--inherit] [--json] [--no-reread]
 
   Which fingerprint parts of ID changed since its last successful run, one line each
@@ -115,6 +127,15 @@ const HELP: Record<string, string> = {
   gc: `repro gc [PIPELINE] [--dry-run] [--keep-runs N]
 
   Delete store objects that no recorded run (of the last N) and no current node needs.`,
+  push: `repro push [PIPELINE] [--remote-cache URL] [--target ID]... [--json] [--verbose]
+
+  Upload every node cached in the local store (its objects, then its entry) that the remote cache
+  lacks. The remote: --remote-cache, else REPRO_REMOTE_CACHE, else \`cache: {remote: URL}\`;
+  credentials from REPRO_REMOTE_CACHE_HEADER ('Name: value'). Exit 1 if the remote is unreachable.`,
+  pull: `repro pull [PIPELINE] [--remote-cache URL] [--target ID]... [--json] [--verbose]
+
+  Download every node the local store lacks and the remote cache has (each object's sha256 is
+  verified; a bad one is rejected and reported, exit 1). Nothing runs; the next run finds them cached.`,
 };
 
 /** The package version (package.json next to dist/ or the sources). */
@@ -128,6 +149,8 @@ export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   // --no-color anywhere (as NO_COLOR=1): chalk is created uncoloured (see ui.ts)
   if (argv.includes('--no-color')) process.env.NO_COLOR = '1';
+  // remote cache credentials: kept out of the environment that steps' child processes inherit
+  if (process.env.REPRO_REMOTE_CACHE_HEADER !== undefined) (await import('../remote/credentials.js')).captureRemoteHeader();
   try {
     if (cmd !== undefined && cmd in HELP && (rest.includes('--help') || rest.includes('-h'))) {
       process.stdout.write(`${HELP[cmd]}\n`);
@@ -136,6 +159,11 @@ export async function main(argv: string[]): Promise<number> {
     switch (cmd) {
       case 'run':
         return await (await import('./run.js')).cmdRun(rest);
+      case 'push':
+      case 'pull': {
+        const m = await import('./remote.js');
+        return await (cmd === 'push' ? m.cmdPush : m.cmdPull)(rest);
+      }
       case 'status':
       case 'why':
       case 'dag':

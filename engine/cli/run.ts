@@ -9,7 +9,7 @@ import type { NodeResult, RunEvent } from '../executor.js';
 import type { ParamOverride } from '../spec.js';
 
 export async function cmdRun(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, { values: ['jobs', 'variant'], repeat: ['target', 'force', 'set'], bools: ['dry-run', 'keep-going', 'json', 'verbose', 'no-spec-cache', 'force-jobs', 'inherit'] }, 'run');
+  const p = parseArgs(argv, { values: ['jobs', 'variant', 'remote-cache', 'remote-upload'], repeat: ['target', 'force', 'set'], bools: ['dry-run', 'keep-going', 'json', 'verbose', 'no-spec-cache', 'force-jobs', 'inherit'] }, 'run');
   if (p.positionals.length > 1) throw new UsageError(`repro run: expected at most one PIPELINE, got ${p.positionals.join(' ')}`);
   const file = p.positionals[0] ?? 'pipeline.yaml';
   const jobs = intFlag(p, 'jobs', 'run');
@@ -36,8 +36,9 @@ export async function cmdRun(argv: string[]): Promise<number> {
     force: p.lists.force ?? [],
     noSpecCache: p.bools.has('no-spec-cache'),
   };
+  const remoteOpts = await remoteFlags(p.values);
 
-  if (p.bools.has('dry-run')) return dryRun(common, json);
+  if (p.bools.has('dry-run')) return dryRun(common, json, p.values);
 
   const [{ runSession }, { openSession }, { makeUi, nodeLine, ProgressBar, fmtMs }] = await Promise.all([import('../executor.js'), import('../session.js'), import('./ui.js')]);
   const ui = await makeUi();
@@ -98,7 +99,7 @@ export async function cmdRun(argv: string[]): Promise<number> {
     idw = Math.max(idw, Math.min(40, n.id.length));
     kindw = Math.max(kindw, n.kind.length);
   }
-  const r = await runSession(session, { ...common, ...(jobs !== undefined ? { jobs } : {}), forceJobs: p.bools.has('force-jobs'), keepGoing: p.bools.has('keep-going'), argv: ['run', ...argv], onEvent });
+  const r = await runSession(session, { ...common, ...(jobs !== undefined ? { jobs } : {}), forceJobs: p.bools.has('force-jobs'), keepGoing: p.bools.has('keep-going'), argv: ['run', ...(await redactArgv(argv))], onEvent, ...remoteOpts });
   bar?.clear();
   if (json) {
     const obj = {
@@ -109,16 +110,23 @@ export async function cmdRun(argv: string[]): Promise<number> {
     process.stdout.write(`${JSON.stringify(obj)}\n`);
   } else {
     const count = (s: string): number => r.nodes.filter((n) => n.status === s).length;
-    const parts = [`${count('ran')} ran`, `${count('cached')} cached`, `${count('failed')} failed`, `${count('skipped')} skipped`];
+    const fromRemote = r.nodes.filter((n) => n.status === 'cached' && n.reasons.some((x) => x.kind === 'remote')).length;
+    const parts = [`${count('ran')} ran`, `${count('cached')} cached${fromRemote ? ` (${fromRemote} from the remote)` : ''}`, `${count('failed')} failed`, `${count('skipped')} skipped`];
     const line = `${r.pipeline}${variant !== undefined ? ` (variant ${variant})` : ''}: ${parts.join(', ')} in ${fmtMs(r.ms)}${r.runId !== undefined ? c.dim(` (run #${r.runId})`) : ''}`;
     ui.out(r.ok ? c.green(line) : c.red(line));
   }
   return r.ok ? 0 : 1;
 }
 
-async function dryRun(common: { file: string; overrides: ParamOverride[]; variant?: string; targets: string[]; force: string[]; noSpecCache: boolean }, json: boolean): Promise<number> {
-  const [{ planPipeline }, { makeUi, nodeLine }] = await Promise.all([import('../plan.js'), import('./ui.js')]);
-  const { session, nodes } = await planPipeline({ ...common, readOnly: true }); // a dry run writes nothing
+async function dryRun(common: { file: string; overrides: ParamOverride[]; variant?: string; targets: string[]; force: string[]; noSpecCache: boolean }, json: boolean, values: Record<string, string>): Promise<number> {
+  const [{ planSession }, { openSession }, { makeUi, nodeLine }] = await Promise.all([import('../plan.js'), import('../session.js'), import('./ui.js')]);
+  const session = await openSession({ ...common, readOnly: true }); // a dry run writes nothing
+  // with a remote cache, local misses it has are shown as cached (a run fetches them)
+  const remote =
+    values['remote-cache'] !== undefined || process.env.REPRO_REMOTE_CACHE || session.spec.cache?.remote
+      ? await (await import('./remote.js')).remoteOf(session.spec, values, 'run', (m) => process.stderr.write(`warning: ${m}\n`))
+      : null;
+  const nodes = await planSession(session, { ...common, remote });
   if (json) {
     process.stdout.write(
       `${JSON.stringify({ ok: true, dry_run: true, nodes: nodes.map((n) => ({ id: n.id, kind: n.kind, status: n.state === 'cached' ? 'cached' : n.state, key: n.key ?? '', ms: 0, reason: n.reason, reasons: n.reasons })) })}\n`,
@@ -133,6 +141,24 @@ async function dryRun(common: { file: string; overrides: ParamOverride[]; varian
   const pending = nodes.filter((n) => n.state === 'pending').length;
   ui.out(`${session.spec.name}: dry run — ${stale} would run, ${pending} wait for recomputed inputs (run only if those change), ${nodes.length - stale - pending} cached`);
   return 0;
+}
+
+/** `--remote-cache URL` and `--remote-upload true|false` as RunOptions (nothing when absent). */
+export async function remoteFlags(values: Record<string, string>, command = 'run'): Promise<{ remoteCache?: string; remoteUpload?: boolean }> {
+  const out: { remoteCache?: string; remoteUpload?: boolean } = {};
+  if (values['remote-cache'] !== undefined) out.remoteCache = values['remote-cache'];
+  if (values['remote-upload'] !== undefined) {
+    const { parseUploadFlag } = await import('../remote/config.js');
+    out.remoteUpload = parseUploadFlag(values['remote-upload'], command)!;
+  }
+  return out;
+}
+
+/** The command line as recorded in the history: URL user info (credentials) redacted. */
+async function redactArgv(argv: string[]): Promise<string[]> {
+  if (!argv.some((a) => a.includes('@'))) return argv;
+  const { redactUrl } = await import('../remote/http-cache.js');
+  return argv.map((a) => (a.startsWith('--remote-cache=') ? `--remote-cache=${redactUrl(a.slice('--remote-cache='.length))}` : redactUrl(a)));
 }
 
 function rel(f: string): string {

@@ -247,6 +247,7 @@ export function rules(
     baseDir: where.baseDir,
     name: where.name,
     seed: raw.seed ?? 0,
+    ...(raw.cache ? { cache: raw.cache } : {}),
     nodes: order.map((n) => specs.get(n.id)!),
   };
 }

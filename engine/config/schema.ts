@@ -81,6 +81,17 @@ export const pipelineSchema = z
       .min(1, { error: 'expected `foreach_limit` to be a positive integer' })
       .optional()
       .describe(`Most nodes all foreach steps may expand to together (default ${DEFAULT_FOREACH_LIMIT}); a larger product is an error at its foreach`),
+    cache: z
+      .strictObject({
+        remote: z
+          .string({ error: 'expected `cache.remote` to be a URL' })
+          .regex(/^https?:\/\/[^\s/]+/, { error: 'expected `cache.remote` to be an http:// or https:// URL, e.g. https://cache.example.org/repro' })
+          .optional()
+          .describe('Remote cache (Bazel HTTP cache protocol: GET/PUT/HEAD of /cas/<sha256> and /ac/<key> under this URL); --remote-cache and REPRO_REMOTE_CACHE take precedence; credentials: REPRO_REMOTE_CACHE_HEADER'),
+        upload: z.boolean({ error: 'expected `cache.upload` to be true or false' }).optional().describe('Upload the outputs of nodes that ran (default true; --remote-upload=false for read-only users)'),
+      })
+      .optional()
+      .describe('Cache settings: a shared remote cache'),
     steps: z
       .record(z.string().regex(STEP_ID), stepSchema, { error: 'expected `steps` to be a map {id: step}' })
       .describe('The steps, by id'),
@@ -108,6 +119,8 @@ export interface RawPipeline {
   seed?: number;
   /** Top-level `foreach_limit` (default {@link DEFAULT_FOREACH_LIMIT}). */
   foreachLimit: number;
+  /** Top-level `cache:` (remote cache settings). */
+  cache?: { remote?: string; upload?: boolean };
   steps: RawStep[];
   byId: Map<string, RawStep>;
 }
@@ -189,13 +202,14 @@ export function checkSchema(doc: YamlTree, src: Source): RawPipeline {
     ...(data.name !== undefined ? { name: data.name } : {}),
     ...(data.seed !== undefined ? { seed: data.seed } : {}),
     foreachLimit: data.foreach_limit ?? DEFAULT_FOREACH_LIMIT,
+    ...(data.cache ? { cache: data.cache } : {}),
     steps,
     byId,
   };
 }
 
 const STEP_KEYS = ['kind', 'in', 'with', 'extends', 'foreach', 'publish'];
-const TOP_KEYS = ['name', 'seed', 'foreach_limit', 'steps'];
+const TOP_KEYS = ['name', 'seed', 'foreach_limit', 'cache', 'steps'];
 
 function issueErrors(src: Source, root: YNode | undefined, iss: z.core.$ZodIssue): ConfigError[] {
   const p = iss.path;
@@ -207,6 +221,7 @@ function issueErrors(src: Source, root: YNode | undefined, iss: z.core.$ZodIssue
       if (p.length === 2 && p[0] === 'steps') {
         return src.error(at.key, `unknown key "${k}" in step "${String(p[1])}"`, didYouMean(k, STEP_KEYS, 'a step has'));
       }
+      if (p.length === 1 && p[0] === 'cache') return src.error(at.key, `unknown key "${k}" in cache`, didYouMean(k, ['remote', 'upload'], 'cache has'));
       return src.error(at.key, `unknown key "${k}"`, 'remove it');
     });
   }
