@@ -51,6 +51,8 @@ export interface RunOptions extends SessionOptions {
   onEvent?: (e: RunEvent) => void;
   /** Do not write the history (tests of the executor alone). Default false. */
   noHistory?: boolean;
+  /** Let `publish:` write outside the project folder (`run --allow-outside`). Default false: an error. */
+  allowOutside?: boolean;
 }
 
 export interface RunResult {
@@ -126,7 +128,7 @@ export async function runSession(s: Session, opts: RunOptions = {}): Promise<Run
         };
       }),
     });
-    const runner = new NodeRunner(s, { jobs, workers: opts.workers !== false, pool: null, emit, runView });
+    const runner = new NodeRunner(s, { jobs, workers: opts.workers !== false, pool: null, emit, runView, allowOutside: !!opts.allowOutside });
 
     const notStarted = (n: { id: string; kind: string }, key: string, warnings: string[]): NodeResult =>
       nodeResult(n, 'skipped', key, 0, [{ kind: 'not-started', failed: stoppedBy }], warnings);

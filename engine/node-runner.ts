@@ -99,6 +99,8 @@ export interface RunnerOptions {
   emit: (e: RunEvent) => void;
   /** ctx.run of the steps. */
   runView: () => RunView;
+  /** Publish outside the project folder (`run --allow-outside`); default: an error. */
+  allowOutside?: boolean;
 }
 
 /** Per-node decisions and execution for one run. */
@@ -239,7 +241,7 @@ export class NodeRunner {
 
   private async publish(n: NodeSpec, refs: Record<string, OutputRef>): Promise<string[]> {
     const { publishOutputs } = await import('./publish.js');
-    return publishOutputs(this.s.store, this.s.stat, this.s.spec.baseDir, n.publish!, refs);
+    return publishOutputs(this.s.store, this.s.stat, this.s.spec.baseDir, n.publish!, refs, { allowOutside: !!this.opts.allowOutside });
   }
 }
 

@@ -48,6 +48,7 @@ const HELP: Record<string, string> = {
   --jobs N          thread budget: nodes and their own parallel work use at most N threads
                     (default: the machine's cores; more than the cores is capped, with a warning)
   --force-jobs      allow --jobs above the machine's cores
+  --allow-outside   let publish: write outside the project folder (default: an error)
   --dry-run         show what would run, and why, without running or writing anything
   --keep-going      after a failure, still run every node that does not depend on it
   --json            print one JSON object {ok, nodes: [{id, kind, status, key, ms, reason, reasons}]}
