@@ -146,7 +146,7 @@ export function describeHolder(file: string): string {
 
 function timeoutError(file: string, what: string, ms: number, holders: string): Error {
   return contractError(
-    `timed out after ${Math.round(ms / 1000)} s waiting for ${what}: ${file} is held by ${holders}. ` +
+    `timed out after ${+(ms / 1000).toFixed(1)} s waiting for ${what}: ${file} is held by ${holders}. ` +
       `If that process is not a running repro (or it is stuck), delete ${file} and try again; ` +
       `set REPRO_LOCK_TIMEOUT=SECONDS to wait longer (default ${DEFAULT_LOCK_TIMEOUT_S})`,
   );
