@@ -17,7 +17,7 @@
  * gone or is not a node process.
  *
  * Waiting is bounded: `REPRO_LOCK_TIMEOUT` seconds (default {@link DEFAULT_LOCK_TIMEOUT_S}, 10
- * minutes) for run ↔ gc, 60 s for the short mutexes; then the command fails naming the holder (pid,
+ * minutes) for run ↔ gc, 60 s (or `REPRO_LOCK_TIMEOUT` if lower) for the short mutexes; then the command fails naming the holder (pid,
  * host, since when) and the way out (delete the lock file if that process is not repro).
  */
 import fs from 'node:fs';
@@ -37,6 +37,11 @@ export function lockTimeoutMs(): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0) throw contractError(`REPRO_LOCK_TIMEOUT must be a positive number of seconds, got "${v}"`);
   return n * 1000;
+}
+
+/** How long to wait for a short mutex (history, stat cache), ms: 60 s, or less if `REPRO_LOCK_TIMEOUT` is lower. */
+export function mutexTimeoutMs(): number {
+  return Math.min(60_000, lockTimeoutMs());
 }
 
 /** The holder a lock file records. `start`/`token`/`host`/`since` are absent in old-format locks (a bare pid). */
@@ -132,7 +137,7 @@ function liveOrRemove(file: string): boolean {
 /** The holder of a lock in words: `pid 123 on host h since 2026-…` (what the file says). */
 export function describeHolder(file: string): string {
   const info = readLock(file);
-  if (!info) return 'an unreadable lock';
+  if (!info) return 'nobody we can name (the lock file is garbage, or being written)';
   let since = info.since;
   if (!since) {
     try {
@@ -173,7 +178,7 @@ function ensureLocksDir(locksDir: string): void {
 }
 
 /** Run `fn` holding the mutex `locksDir/name.mutex` (waits up to `timeoutMs`, then fails). */
-export function withMutex<T>(locksDir: string, name: string, fn: () => T, timeoutMs = 60_000): T {
+export function withMutex<T>(locksDir: string, name: string, fn: () => T, timeoutMs = mutexTimeoutMs()): T {
   ensureLocksDir(locksDir);
   const file = path.join(locksDir, `${name}.mutex`);
   const t0 = Date.now();
@@ -194,7 +199,7 @@ export function withMutex<T>(locksDir: string, name: string, fn: () => T, timeou
 }
 
 /** Take the mutex `locksDir/name.mutex` without blocking the event loop; resolves to its release function. */
-export async function acquireMutex(locksDir: string, name: string, timeoutMs = 60_000): Promise<() => void> {
+export async function acquireMutex(locksDir: string, name: string, timeoutMs = mutexTimeoutMs()): Promise<() => void> {
   ensureLocksDir(locksDir);
   const file = path.join(locksDir, `${name}.mutex`);
   const t0 = Date.now();
@@ -240,6 +245,8 @@ export async function acquireRunLock(locksDir: string, onWait?: (pid: number | n
     }
     await sleep(100);
   }
+  // run locks left by killed runs: removed here (not only by gc), so they do not pile up
+  for (const n of fs.readdirSync(locksDir)) if (n.startsWith('run-') && path.join(locksDir, n) !== mine) liveOrRemove(path.join(locksDir, n));
   return heldFile(mine);
 }
 
