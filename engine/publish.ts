@@ -75,7 +75,7 @@ export async function publishOutputs(
 ): Promise<string[]> {
   const written: string[] = [];
   const targets = publishTargets(baseDir, publish, outputs);
-  if (!opts.allowOutside) for (const dest of Object.values(targets)) checkInsideProject(baseDir, publish, dest);
+  for (const dest of Object.values(targets)) checkInsideProject(baseDir, publish, dest, store.dir, !!opts.allowOutside);
   for (const [name, dest] of Object.entries(targets)) {
     const ref = outputs[name]!;
     let st: fs.Stats | undefined;
@@ -111,12 +111,17 @@ export async function publishOutputs(
 
 /**
  * Throw unless `dest`'s folder, with symlinks resolved, is inside the project folder `baseDir`
- * (also resolved). The file itself is replaced by a rename, which never follows a symlink.
+ * (also resolved; unless `allowOutside`) and outside the store. The file itself is replaced by a
+ * rename, which never follows a symlink.
  */
-export function checkInsideProject(baseDir: string, publish: string, dest: string): void {
+export function checkInsideProject(baseDir: string, publish: string, dest: string, storeDir?: string, allowOutside = false): void {
   const root = realPathOf(baseDir);
   const real = path.join(realPathOf(path.dirname(dest)), path.basename(dest));
-  if (isInside(root, real)) return;
+  // never among the store's own files (a `results` symlink into artifacts/), opt-in or not
+  if (storeDir !== undefined && isInside(realPathOf(storeDir), real)) {
+    throw contractError(`publish: ${publish} would write ${real}, inside the store ${realPathOf(storeDir)} (through a symlink); publish to a folder outside the store`);
+  }
+  if (allowOutside || isInside(root, real)) return;
   throw contractError(
     `publish: ${publish} would write ${real}, outside the project folder ${root}` +
       `${real !== path.resolve(dest) ? ` (${path.resolve(dest)} leads there through a symlink)` : ''}; ` +

@@ -80,7 +80,28 @@ export class Store {
   private mkdir(d: string): void {
     if (this.madeDirs.has(d)) return;
     assertInside(this.dir, d, 'store folder'); // before creating anything through a symlink
-    fs.mkdirSync(d, { recursive: true });
+    try {
+      fs.mkdirSync(d, { recursive: true });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'EEXIST' && code !== 'ENOTDIR') throw e;
+      // a file where a store folder should be (e.g. objects/ab): move it aside, then create the folder
+      const rel = path.relative(this.dir, d).split(path.sep);
+      for (let i = 0, p = this.dir; i < rel.length; i++) {
+        p = path.join(p, rel[i]!);
+        let st: fs.Stats;
+        try {
+          st = fs.statSync(p);
+        } catch {
+          break;
+        }
+        if (st.isDirectory()) continue;
+        const to = moveAside(p, this.dir);
+        this.warn(`store folder ${p} was ${kindOf(st)}${to ? `; moved to ${to}` : '; removed'}`);
+        break;
+      }
+      fs.mkdirSync(d, { recursive: true });
+    }
     this.madeDirs.add(d);
   }
 

@@ -171,6 +171,22 @@ describe('issue 9 item 3: an object path that is not a regular file', () => {
     expect((await rig.run()).ok).toBe(true);
   });
 
+  it('a file where a store folder should be (objects/ab) is moved aside and the folder created', async () => {
+    rig = await baseRig();
+    const first = await rig.run();
+    rig.executed();
+    const store = storeOf(rig);
+    const h = first.nodes.find((n) => n.id === 'total')!.outputs!.value!.hash;
+    const shard = path.dirname(store.objectPath(h));
+    fs.rmSync(shard, { recursive: true });
+    fs.writeFileSync(shard, 'not a folder');
+    const r = await rig.run();
+    expect(r.ok, JSON.stringify(r.nodes.map((n) => n.error?.message))).toBe(true);
+    expect(rig.executed()).toEqual(['total']);
+    expect(outputsOf(r)).toEqual(outputsOf(first));
+    expect(errs.join('')).toMatch(/store folder .* was a file; moved to .*corrupt/);
+  });
+
   it('a symlink at an object path (to a file with the right bytes elsewhere) is not trusted', async () => {
     rig = await baseRig();
     const first = await rig.run();
@@ -241,6 +257,15 @@ describe('issue 9 item 15: no writes outside the project through symlinks', () =
     const ok = await rig.run({ allowOutside: true });
     expect(ok.ok).toBe(true);
     expect(fs.readdirSync(outside).sort()).toEqual(['rep.md', 'rep.summary.json']);
+  });
+
+  it('`results` a symlink into the store: an error even with --allow-outside', async () => {
+    rig = await baseRig();
+    fs.mkdirSync(path.join(rig.dir, 'artifacts/x'), { recursive: true });
+    fs.symlinkSync(path.join(rig.dir, 'artifacts/x'), path.join(rig.dir, 'results'));
+    const r = await rig.run({ allowOutside: true });
+    expect(r.nodes.find((n) => n.id === 'rep')!.error!.message).toMatch(/would write .*artifacts\/x\/rep\.md, inside the store/);
+    expect(fs.readdirSync(path.join(rig.dir, 'artifacts/x'))).toEqual([]);
   });
 
   it('a store folder that is a symlink out of the store is an error naming it', async () => {
