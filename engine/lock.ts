@@ -25,7 +25,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { contractError } from './errors.js';
-import { assertInside, pidAlive, sleepSync } from './fsutil.js';
+import { assertInside, moveAside, pidAlive, sleepSync } from './fsutil.js';
 
 /** Default bound (seconds) on waiting for a run or gc lock; `REPRO_LOCK_TIMEOUT` overrides it. */
 export const DEFAULT_LOCK_TIMEOUT_S = 600;
@@ -126,11 +126,8 @@ function liveOrRemove(file: string): boolean {
       return false;
     }
   } else if (holderAlive(info)) return true;
-  try {
-    fs.unlinkSync(file);
-  } catch {
-    /* raced */
-  }
+  // a directory where a lock file should be is stale too (rm, not unlink)
+  fs.rmSync(file, { recursive: true, force: true });
   return false;
 }
 
@@ -174,7 +171,16 @@ function tryCreate(file: string): boolean {
 
 function ensureLocksDir(locksDir: string): void {
   assertInside(path.dirname(locksDir), locksDir, 'store folder');
-  fs.mkdirSync(locksDir, { recursive: true });
+  try {
+    fs.mkdirSync(locksDir, { recursive: true });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EEXIST' && code !== 'ENOTDIR') throw e;
+    // a file where the locks folder should be: move it aside (it holds no lock we could honour)
+    const to = moveAside(locksDir, path.dirname(locksDir));
+    process.stderr.write(`repro: warning: ${locksDir} was not a folder${to ? `; moved to ${to}` : ''}\n`);
+    fs.mkdirSync(locksDir, { recursive: true });
+  }
 }
 
 /** Run `fn` holding the mutex `locksDir/name.mutex` (waits up to `timeoutMs`, then fails). */
@@ -183,8 +189,8 @@ export function withMutex<T>(locksDir: string, name: string, fn: () => T, timeou
   const file = path.join(locksDir, `${name}.mutex`);
   const t0 = Date.now();
   for (let spin = 0; !tryCreate(file); spin++) {
-    if (!liveOrRemove(file)) continue;
     if (Date.now() - t0 > timeoutMs) throw timeoutError(file, `the ${name} lock`, timeoutMs, describeHolder(file));
+    if (!liveOrRemove(file)) continue;
     sleepSync(Math.min(5 + spin * 2, 50));
   }
   try {
@@ -204,8 +210,8 @@ export async function acquireMutex(locksDir: string, name: string, timeoutMs = m
   const file = path.join(locksDir, `${name}.mutex`);
   const t0 = Date.now();
   while (!tryCreate(file)) {
-    if (!liveOrRemove(file)) continue;
     if (Date.now() - t0 > timeoutMs) throw timeoutError(file, `the ${name} lock`, timeoutMs, describeHolder(file));
+    if (!liveOrRemove(file)) continue;
     await sleep(10);
   }
   let done = false;
@@ -257,10 +263,8 @@ export async function acquireGcLock(locksDir: string, onWait?: (pids: number[]) 
   const gc = path.join(locksDir, 'gc');
   const t0 = Date.now();
   while (!tryCreate(gc)) {
-    if (liveOrRemove(gc)) {
-      if (Date.now() - t0 > timeout) throw timeoutError(gc, 'another `repro gc` to finish', timeout, describeHolder(gc));
-      await sleep(100);
-    }
+    if (Date.now() - t0 > timeout) throw timeoutError(gc, 'another `repro gc` to finish', timeout, describeHolder(gc));
+    if (liveOrRemove(gc)) await sleep(100);
   }
   const held = heldFile(gc);
   let warned = false;

@@ -22,7 +22,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import { sealJson, unsealJson, writeFileAtomic } from './fsutil.js';
+import { moveAside, sealJson, unsealJson, writeFileAtomic } from './fsutil.js';
 
 /** Files modified this recently (ms) when read are not cached. */
 export const RACY_MS = 2000;
@@ -134,6 +134,12 @@ export class StatCache {
     }
     try {
       fs.mkdirSync(path.dirname(this.file), { recursive: true });
+      try {
+        // a directory in its place: the rename would fail on every run
+        if (!fs.lstatSync(this.file).isFile()) moveAside(this.file, path.dirname(this.file));
+      } catch {
+        /* not there yet */
+      }
       writeFileAtomic(this.file, sealJson({ version: 1, entries: onDisk } satisfies StatFile));
     } catch (e) {
       // only a cache: not saving it costs rehashing next time, never a wrong result

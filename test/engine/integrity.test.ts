@@ -281,3 +281,36 @@ describe('issue 9 item 15: no writes outside the project through symlinks', () =
 });
 
 void statuses;
+
+describe('issue 9: other store paths that are not what they should be', () => {
+  it('a directory as a lock file, a file as the locks folder, a directory as statcache.json / history.json: the run works', async () => {
+    rig = await baseRig();
+    const first = await rig.run();
+    const a = (p: string): string => path.join(rig!.dir, 'artifacts', p);
+    fs.mkdirSync(a('locks/gc/x'), { recursive: true });
+    fs.mkdirSync(a('locks/history.mutex'));
+    const old = new Date(Date.now() - 60_000);
+    fs.utimesSync(a('locks/gc'), old, old);
+    fs.utimesSync(a('locks/history.mutex'), old, old);
+    process.env.REPRO_LOCK_TIMEOUT = '5';
+    try {
+      const r1 = await rig.run();
+      expect(r1.ok).toBe(true);
+      fs.rmSync(a('locks'), { recursive: true });
+      fs.writeFileSync(a('locks'), 'not a folder');
+      fs.rmSync(a('statcache.json'));
+      fs.mkdirSync(a('statcache.json'));
+      fs.rmSync(a('history.json'));
+      fs.mkdirSync(a('history.json'));
+      const r2 = await rig.run();
+      expect(r2.ok).toBe(true);
+      expect(outputsOf(r2)).toEqual(outputsOf(first));
+      expect(fs.statSync(a('locks')).isDirectory()).toBe(true);
+      expect(fs.statSync(a('statcache.json')).isFile()).toBe(true);
+      expect(fs.statSync(a('history.json')).isFile()).toBe(true);
+      expect(errs.join('')).toMatch(/locks was not a folder; moved to/);
+    } finally {
+      delete process.env.REPRO_LOCK_TIMEOUT;
+    }
+  }, 30_000);
+});
