@@ -110,6 +110,11 @@ export function saveSpec(storeDir: string, abs: string, overrides: ParamOverride
     const p = cachePath(storeDir, abs, overrides);
     assertInside(storeDir, path.dirname(p), 'store folder');
     fs.mkdirSync(path.dirname(p), { recursive: true });
+    try {
+      if (!fs.lstatSync(p).isFile()) fs.rmSync(p, { recursive: true, force: true }); // a directory in its place: only a cache
+    } catch {
+      /* not there yet */
+    }
     writeFileAtomic(p, sealJson(c));
   } catch {
     /* a cache: failing to write it only costs speed */

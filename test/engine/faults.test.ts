@@ -20,6 +20,8 @@ import type { RunResult } from '../../engine/executor.js';
 import { cli, CLI, rigPool, type Rig } from './rig.js';
 
 const FLIPS = 100;
+/** Besides the flips: files truncated, or replaced by a directory (a damaged file system). */
+const OTHER = 24;
 const KILLS = 40;
 const SEED = Number(process.env.REPRO_FAULT_SEED ?? Math.floor(Math.random() * 2 ** 31));
 
@@ -162,6 +164,21 @@ function followWayOut(msg: string, ctx: string): void {
   fs.rmSync(m[1]!, { force: true });
 }
 
+/** Cut `file` at a random length. */
+function truncate(file: string): string {
+  const n = fs.statSync(file).size;
+  const at = Math.floor(rand() * n);
+  fs.truncateSync(file, at);
+  return `${path.relative(path.dirname(path.dirname(file)), file)} truncated to ${at} of ${n} bytes`;
+}
+
+/** Replace `file` by a directory of the same name. */
+function toDirectory(file: string): string {
+  fs.rmSync(file);
+  fs.mkdirSync(path.join(file, 'x'), { recursive: true });
+  return `${path.relative(path.dirname(path.dirname(file)), file)} replaced by a directory`;
+}
+
 /** Flip one random byte of `file` (XOR with 1..255), keeping its size. */
 function flip(file: string): string {
   const b = fs.readFileSync(file);
@@ -186,7 +203,7 @@ describe('fault injection (issue 9)', () => {
     delete process.env.REPRO_LOCK_TIMEOUT;
   });
 
-  it(`${FLIPS} random byte flips in every kind of store file: each run is identical to a clean run or fails clearly`, async () => {
+  it(`${FLIPS} random byte flips (and ${OTHER} truncations / directories) in every kind of store file: each run is identical to a clean run or fails clearly`, async () => {
     const ref = await rigWith(yamlWith(0));
     const clean = await ref.run({ workers: false });
     expect(clean.ok).toBe(true);
@@ -204,21 +221,21 @@ describe('fault injection (issue 9)', () => {
     const counts: Record<string, number> = {};
     let failedRuns = 0;
     let warned = 0;
-    for (let i = 0; i < FLIPS; i++) {
+    for (let i = 0; i < FLIPS + OTHER; i++) {
       const kind = kinds[i % kinds.length]!;
+      const fault = i < FLIPS ? flip : i % 2 ? truncate : toDirectory;
       let what: string;
       if (kind === 'lock') {
         const lock = plantLock(rig.dir);
-        what = flip(lock);
+        what = fault(lock);
         age(lock);
-      }
-      else {
+      } else {
         const files = filesOf(rig.dir, kind);
         if (files.length === 0) {
           log.push(`${i}: no ${kind} file`);
           continue;
         }
-        what = flip(pick(files));
+        what = fault(pick(files));
       }
       counts[kind] = (counts[kind] ?? 0) + 1;
       errs = [];
@@ -245,14 +262,14 @@ describe('fault injection (issue 9)', () => {
     }
     vi.mocked(process.stderr.write).mockRestore();
     // every kind was hit, and the store recovers: a last run is complete and identical
-    for (const k of kinds) expect(counts[k] ?? 0, `seed ${SEED}: flips of ${k}`).toBeGreaterThan(10);
+    for (const k of kinds) expect(counts[k] ?? 0, `seed ${SEED}: faults of ${k}`).toBeGreaterThan(14);
     let last = await rig.run({ workers: false });
     if (!last.ok) last = await rig.run({ workers: false }); // a corrupt input found by the previous run is recomputed now
     expect(last.ok, `seed ${SEED}`).toBe(true);
     expect(outputsOfRun(last)).toEqual(refOut);
     expect(published(rig.dir)).toEqual(refPub);
     checkStore(rig.dir);
-    console.log(`faults: seed ${SEED}: ${FLIPS} flips (${JSON.stringify(counts)}), ${warned} runs warned, ${failedRuns} failed with a clear message`);
+    console.log(`faults: seed ${SEED}: ${FLIPS} flips + ${OTHER} other faults (${JSON.stringify(counts)}), ${warned} runs warned, ${failedRuns} failed with a clear message`);
   });
 
   it.skipIf(!fs.existsSync(CLI))(`${KILLS} random SIGKILLs of \`repro run\`: every completed run is identical to a clean run`, async () => {

@@ -283,7 +283,7 @@ describe('issue 9 item 15: no writes outside the project through symlinks', () =
 void statuses;
 
 describe('issue 9: other store paths that are not what they should be', () => {
-  it('a directory as a lock file, a file as the locks folder, a directory as statcache.json / history.json: the run works', async () => {
+  it('a directory as a lock file, a file as the locks folder, a directory as statcache.json / history.json / a saved spec: the run works', async () => {
     rig = await baseRig();
     const first = await rig.run();
     const a = (p: string): string => path.join(rig!.dir, 'artifacts', p);
@@ -302,12 +302,16 @@ describe('issue 9: other store paths that are not what they should be', () => {
       fs.mkdirSync(a('statcache.json'));
       fs.rmSync(a('history.json'));
       fs.mkdirSync(a('history.json'));
+      const spec = specFile(rig);
+      fs.rmSync(spec);
+      fs.mkdirSync(spec);
       const r2 = await rig.run();
       expect(r2.ok).toBe(true);
       expect(outputsOf(r2)).toEqual(outputsOf(first));
       expect(fs.statSync(a('locks')).isDirectory()).toBe(true);
       expect(fs.statSync(a('statcache.json')).isFile()).toBe(true);
       expect(fs.statSync(a('history.json')).isFile()).toBe(true);
+      expect(fs.statSync(spec).isFile()).toBe(true);
       expect(errs.join('')).toMatch(/locks was not a folder; moved to/);
     } finally {
       delete process.env.REPRO_LOCK_TIMEOUT;
