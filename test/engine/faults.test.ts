@@ -272,7 +272,7 @@ describe('fault injection (issue 9)', () => {
     console.log(`faults: seed ${SEED}: ${FLIPS} flips + ${OTHER} other faults (${JSON.stringify(counts)}), ${warned} runs warned, ${failedRuns} failed with a clear message`);
   });
 
-  it.skipIf(!fs.existsSync(CLI))(`${KILLS} random SIGKILLs of \`repro run\`: every completed run is identical to a clean run`, async () => {
+  it.skipIf(!fs.existsSync(CLI))(`${KILLS} random SIGKILLs of \`repro run\` (and of \`repro gc\`): every completed run is identical to a clean run`, async () => {
     const ref = await rigWith(yamlWith(40));
     const full = await cli(['run', '--json', '--jobs', '2'], ref.dir);
     expect(full.code, full.stderr).toBe(0);
@@ -286,11 +286,14 @@ describe('fault injection (issue 9)', () => {
       // work to do: forget some cache entries (objects stay), so the run recomputes those nodes
       const store = new Store(path.join(rig.dir, 'artifacts'));
       for (const k of store.listEntries()) if (rand() < 0.5) store.deleteEntry(k);
-      const at = 30 + Math.floor(rand() * 500);
+      // every 8th kill hits a `gc` (which deletes objects) instead of a run
+      const gc = i % 8 === 5;
+      const at = gc ? 5 + Math.floor(rand() * 150) : 30 + Math.floor(rand() * 500);
       moments.push(at);
-      const r = await cli(['run', '--jobs', '2'], rig.dir, {}, (_pid, kill) => setTimeout(() => kill('SIGKILL'), at));
-      const ctx = `seed ${SEED}, kill ${i} at ${at} ms; moments ${moments.join(',')}`;
+      const r = await cli(gc ? ['gc', '--keep-runs', '0'] : ['run', '--jobs', '2'], rig.dir, {}, (_pid, kill) => setTimeout(() => kill('SIGKILL'), at));
+      const ctx = `seed ${SEED}, kill ${i}${gc ? ' (gc)' : ''} at ${at} ms; moments ${moments.join(',')}`;
       if (r.signal === 'SIGKILL') killed++;
+      else if (gc) expect(r.code, `${ctx}: ${r.stderr}`).toBe(0);
       else {
         // finished before the kill: then it is complete and identical
         expect(r.code, `${ctx}: ${r.stderr}`).toBe(0);
