@@ -13,7 +13,8 @@
  * string, `host` the host name, `since` when it was taken. A lock is stale, and is removed by the
  * next process that meets it, when its process is gone, or when the pid now belongs to another
  * process (its start time differs: PID reuse, e.g. a container restarted). A lock of another host
- * cannot be checked and counts as live. An old-format lock (just a pid) is stale when the pid is
+ * cannot be checked and counts as live. A lock with this process's own pid that it did not write is
+ * a previous process's (PID reuse). An old-format lock (just a pid) is stale when the pid is
  * gone or is not a node process.
  *
  * Waiting is bounded: `REPRO_LOCK_TIMEOUT` seconds (default {@link DEFAULT_LOCK_TIMEOUT_S}, 10
@@ -67,11 +68,15 @@ export function processStart(pid: number): string | null {
 
 const HOST = os.hostname();
 let myStart: string | null | undefined;
+/** Tokens of the lock files this process wrote: a lock with our pid and another token is a previous process's (PID reuse). */
+const myTokens = new Set<string>();
 
 /** What this process writes into a lock file. */
 function myInfo(): string {
   myStart ??= processStart(process.pid);
-  const info: LockInfo = { pid: process.pid, token: randomBytes(8).toString('hex'), host: HOST, since: new Date().toISOString() };
+  const token = randomBytes(8).toString('hex');
+  myTokens.add(token);
+  const info: LockInfo = { pid: process.pid, token, host: HOST, since: new Date().toISOString() };
   if (myStart) info.start = myStart;
   return JSON.stringify(info);
 }
@@ -100,7 +105,8 @@ function readLock(file: string): LockInfo | null {
 /** Is the process that wrote this lock still there? */
 export function holderAlive(info: LockInfo): boolean {
   if (info.host !== undefined && info.host !== HOST) return true; // cannot check another machine's processes
-  if (info.pid === process.pid) return info.start === undefined || myStart === undefined || myStart === null || info.start === myStart;
+  // our own pid: ours only if we wrote it (a container restarted with the same pid leaves locks with it)
+  if (info.pid === process.pid) return info.token !== undefined && myTokens.has(info.token);
   if (!pidAlive(info.pid)) return false;
   const now = processStart(info.pid);
   if (info.start !== undefined) return now === null || now === info.start; // a different start time: the pid was reused

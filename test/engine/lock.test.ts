@@ -158,3 +158,18 @@ describe.skipIf(!fs.existsSync(CLI))('issue 9 item 5 through the CLI', () => {
     }
   }, 30_000);
 });
+
+describe('issue 9 item 5: a lock with our own pid that we did not write', () => {
+  it('is stale (a restarted container gives the new process the old one\'s pid), old format or new', async () => {
+    const { acquireRunLock } = await import('../../engine/lock.js');
+    for (const text of [String(process.pid), JSON.stringify({ pid: process.pid, start: '1', token: '0123456789abcdef', host: os.hostname(), since: '2026-01-01T00:00:00.000Z' })]) {
+      const locks = fs.mkdtempSync(path.join(tmp, 'own-'));
+      fs.writeFileSync(path.join(locks, 'gc'), text);
+      let waited = false;
+      const held = await acquireRunLock(locks, () => (waited = true));
+      held.release();
+      expect(waited, text).toBe(false);
+      expect(fs.existsSync(path.join(locks, 'gc'))).toBe(false);
+    }
+  }, 10_000);
+});
