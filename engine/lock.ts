@@ -18,8 +18,9 @@
  * gone or is not a node process.
  *
  * Waiting is bounded: `REPRO_LOCK_TIMEOUT` seconds (default {@link DEFAULT_LOCK_TIMEOUT_S}, 10
- * minutes) for run ↔ gc, 60 s (or `REPRO_LOCK_TIMEOUT` if lower) for the short mutexes; then the command fails naming the holder (pid,
- * host, since when) and the way out (delete the lock file if that process is not repro).
+ * minutes) for run ↔ gc, 60 s (or `REPRO_LOCK_TIMEOUT` if lower) for the short mutexes; then the
+ * command fails naming the holder (pid, host, since when) and the way out (delete the lock file if
+ * that process is not repro).
  */
 import fs from 'node:fs';
 import os from 'node:os';
