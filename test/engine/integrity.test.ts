@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Store } from '../../engine/store.js';
-import { baseRig, statuses, type Rig } from './rig.js';
+import { baseRig, cli, CLI, statuses, type Rig } from './rig.js';
 
 let rig: Rig | undefined;
 let errs: string[] = [];
@@ -317,4 +317,22 @@ describe('issue 9: other store paths that are not what they should be', () => {
       delete process.env.REPRO_LOCK_TIMEOUT;
     }
   }, 30_000);
+});
+
+describe.skipIf(!fs.existsSync(CLI))('issue 9 item 15 through the CLI', () => {
+  it('`repro run` with `results` a symlink outside: exit 1 naming the path; `--allow-outside` publishes there', async () => {
+    vi.restoreAllMocks(); // the CLI's stderr is a child's
+    rig = await baseRig();
+    outside = fs.mkdtempSync(path.join(os.tmpdir(), 'repro-outside-'));
+    fs.symlinkSync(outside, path.join(rig.dir, 'results'));
+    const env = { TOY_COUNTER: rig.counter };
+    const r = await cli(['run'], rig.dir, env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`would write ${fs.realpathSync(outside)}/rep.md, outside the project folder`);
+    expect(r.stderr).toContain('--allow-outside');
+    expect(fs.readdirSync(outside)).toEqual([]);
+    const ok = await cli(['run', '--allow-outside'], rig.dir, env);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(fs.readdirSync(outside).sort()).toEqual(['rep.md', 'rep.summary.json']);
+  });
 });

@@ -141,7 +141,7 @@ describe.skipIf(!fs.existsSync(CLI))('issue 9 item 5 through the CLI', () => {
       fs.mkdirSync(path.join(rig.dir, 'artifacts/locks'), { recursive: true });
       fs.writeFileSync(path.join(rig.dir, 'artifacts/locks/gc'), `${unrelatedLiveProcess()}\n`);
       const t0 = Date.now();
-      const r = await cli(['run'], rig.dir, { REPRO_LOCK_TIMEOUT: '20' });
+      const r = await cli(['run'], rig.dir, { REPRO_LOCK_TIMEOUT: '20', TOY_COUNTER: rig.counter });
       expect(r.code, r.stderr).toBe(0);
       expect(Date.now() - t0).toBeLessThan(10_000);
       // a live gc lock of this host that is really held: the run gives up with the holder and the way out
@@ -149,7 +149,7 @@ describe.skipIf(!fs.existsSync(CLI))('issue 9 item 5 through the CLI', () => {
       const start = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
       const st = start.slice(start.lastIndexOf(')') + 2).split(' ')[19];
       fs.writeFileSync(path.join(rig.dir, 'artifacts/locks/gc'), JSON.stringify({ pid, start: st, token: 'x', host: os.hostname(), since: '2026-01-01T00:00:00.000Z' }));
-      const r2 = await cli(['run'], rig.dir, { REPRO_LOCK_TIMEOUT: '1' });
+      const r2 = await cli(['run'], rig.dir, { REPRO_LOCK_TIMEOUT: '1', TOY_COUNTER: rig.counter });
       expect(r2.code).toBe(1);
       expect(r2.stderr).toContain(`is held by pid ${pid} on host ${os.hostname()} since 2026-01-01T00:00:00.000Z`);
       expect(r2.stderr).toContain('delete ');
