@@ -274,12 +274,13 @@ describe('fault injection (issue 9)', () => {
 
   it.skipIf(!fs.existsSync(CLI))(`${KILLS} random SIGKILLs of \`repro run\` (and of \`repro gc\`): every completed run is identical to a clean run`, async () => {
     const ref = await rigWith(yamlWith(40));
-    const full = await cli(['run', '--json', '--jobs', '2'], ref.dir);
+    const full = await cli(['run', '--json', '--jobs', '2'], ref.dir, { TOY_COUNTER: ref.counter });
     expect(full.code, full.stderr).toBe(0);
     const refOut = entriesOutputs(ref.dir, JSON.parse(full.stdout) as JsonRun);
     const refPub = published(ref.dir);
 
     const rig = await rigWith(yamlWith(40));
+    const env = { TOY_COUNTER: rig.counter };
     let killed = 0;
     const moments: number[] = [];
     for (let i = 0; i < KILLS; i++) {
@@ -290,7 +291,7 @@ describe('fault injection (issue 9)', () => {
       const gc = i % 8 === 5;
       const at = gc ? 5 + Math.floor(rand() * 150) : 30 + Math.floor(rand() * 500);
       moments.push(at);
-      const r = await cli(gc ? ['gc', '--keep-runs', '0'] : ['run', '--jobs', '2'], rig.dir, {}, (_pid, kill) => setTimeout(() => kill('SIGKILL'), at));
+      const r = await cli(gc ? ['gc', '--keep-runs', '0'] : ['run', '--jobs', '2'], rig.dir, env, (_pid, kill) => setTimeout(() => kill('SIGKILL'), at));
       const ctx = `seed ${SEED}, kill ${i}${gc ? ' (gc)' : ''} at ${at} ms; moments ${moments.join(',')}`;
       if (r.signal === 'SIGKILL') killed++;
       else if (gc) expect(r.code, `${ctx}: ${r.stderr}`).toBe(0);
@@ -300,17 +301,17 @@ describe('fault injection (issue 9)', () => {
         expect(published(rig.dir), ctx).toEqual(refPub);
       }
       if (i % 4 === 3) {
-        const fin = await cli(['run', '--json', '--jobs', '2'], rig.dir);
+        const fin = await cli(['run', '--json', '--jobs', '2'], rig.dir, env);
         expect(fin.code, `${ctx}: ${fin.stderr}`).toBe(0);
         expect(entriesOutputs(rig.dir, JSON.parse(fin.stdout) as JsonRun), ctx).toEqual(refOut);
         expect(published(rig.dir), ctx).toEqual(refPub);
         checkStore(rig.dir);
-        const log = await cli(['log', '--json'], rig.dir);
+        const log = await cli(['log', '--json'], rig.dir, env);
         expect(log.code, `${ctx}: ${log.stderr}`).toBe(0);
         expect(Array.isArray(JSON.parse(log.stdout))).toBe(true);
       }
     }
-    const fin = await cli(['run', '--json'], rig.dir);
+    const fin = await cli(['run', '--json'], rig.dir, env);
     expect(fin.code, fin.stderr).toBe(0);
     expect(entriesOutputs(rig.dir, JSON.parse(fin.stdout) as JsonRun)).toEqual(refOut);
     checkStore(rig.dir);
