@@ -36,7 +36,8 @@ usage:
 options of every command: --help (this command's help), --no-color (also NO_COLOR=1)
 repro --version                                      the version of repro
 
-PIPELINE defaults to ./pipeline.yaml. Exit codes: 0 ok, 1 a step failed, 2 invalid pipeline or usage.`;
+PIPELINE defaults to ./pipeline.yaml. Exit codes: 0 ok, 1 a step failed, 2 invalid pipeline or usage.
+REPRO_LOCK_TIMEOUT=SECONDS: how long run and gc wait for each other's lock (default 600).`;
 
 /** `repro CMD --help`. */
 const HELP: Record<string, string> = {
