@@ -57,6 +57,8 @@ export interface RunOptions extends SessionOptions {
   remoteUpload?: boolean;
   /** A remote cache client to use instead (engine/remote/http-cache.ts; null: none, whatever is configured). */
   remote?: import('./remote/http-cache.js').RemoteCache | null;
+  /** Let `publish:` write outside the project folder (`run --allow-outside`). Default false: an error. */
+  allowOutside?: boolean;
 }
 
 export interface RunResult {
@@ -144,7 +146,7 @@ export async function runSession(s: Session, opts: RunOptions = {}): Promise<Run
         };
       }),
     });
-    const runner = new NodeRunner(s, { jobs, workers: opts.workers !== false, pool: null, emit, runView, remote: remote ?? null });
+    const runner = new NodeRunner(s, { jobs, workers: opts.workers !== false, pool: null, emit, runView, remote: remote ?? null, allowOutside: !!opts.allowOutside });
 
     const notStarted = (n: { id: string; kind: string }, key: string, warnings: string[]): NodeResult =>
       nodeResult(n, 'skipped', key, 0, [{ kind: 'not-started', failed: stoppedBy }], warnings);

@@ -3,7 +3,9 @@
  * cached nodes, and the latest successful outputs of its nodes, which `show` reads) nor the last
  * `keepRuns` recorded runs reference, the cache entries that point at a deleted object, stray
  * temp files, and all but the `keepSpecs` most recently used validated specs (one is saved per
- * pipeline file and `--set` combination; a dropped one only costs one validation). Holds the exclusive gc lock (waits for running `repro run`s to finish).
+ * pipeline file and `--set` combination; a dropped one only costs one validation), and what runs
+ * moved aside to `corrupt/` (damaged objects, directories found at object paths). Holds the
+ * exclusive gc lock (waits for running `repro run`s to finish).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -25,6 +27,8 @@ export interface GcResult {
   entriesRemoved: number;
   /** Validated specs removed from artifacts/specs/. */
   specsRemoved: number;
+  /** Damaged files and folders removed from artifacts/corrupt/ (moved there by earlier runs). */
+  corruptRemoved: number;
   bytesFreed: number;
   objectsKept: number;
   bytesKept: number;
@@ -44,7 +48,7 @@ export async function gcStore(s: Session, opts: GcOptions = {}): Promise<GcResul
     const keepRuns = opts.keepRuns ?? 5;
     for (const run of keepRuns > 0 ? hist.runs.slice(-keepRuns) : []) for (const n of run.nodes) for (const h of Object.values(n.outputs ?? {})) keep.add(h);
 
-    const res: GcResult = { objectsRemoved: 0, entriesRemoved: 0, specsRemoved: 0, bytesFreed: 0, objectsKept: 0, bytesKept: 0, dryRun: !!opts.dryRun };
+    const res: GcResult = { objectsRemoved: 0, entriesRemoved: 0, specsRemoved: 0, corruptRemoved: 0, bytesFreed: 0, objectsKept: 0, bytesKept: 0, dryRun: !!opts.dryRun };
     // cache entries first (an entry must never point at a missing object for long)
     for (const key of s.store.listEntries()) {
       const e = s.store.readEntry(key);
@@ -88,6 +92,23 @@ export async function gcStore(s: Session, opts: GcOptions = {}): Promise<GcResul
       res.specsRemoved++;
       res.bytesFreed += sp.size;
       if (!opts.dryRun) fs.rmSync(sp.p, { force: true });
+    }
+    const corruptDir = path.join(s.storeDir, 'corrupt');
+    let corrupt: string[] = [];
+    try {
+      corrupt = fs.readdirSync(corruptDir);
+    } catch {
+      /* none */
+    }
+    for (const f of corrupt) {
+      res.corruptRemoved++;
+      try {
+        const st = fs.lstatSync(path.join(corruptDir, f));
+        if (st.isFile()) res.bytesFreed += st.size;
+      } catch {
+        /* raced */
+      }
+      if (!opts.dryRun) fs.rmSync(path.join(corruptDir, f), { recursive: true, force: true });
     }
     if (!opts.dryRun) {
       s.store.sweepTemp();

@@ -9,6 +9,12 @@
  *
  * Writes happen under the store mutex (re-read, append, write atomically), so concurrent runs
  * never drop each other's records.
+ *
+ * The file carries a checksum (fsutil.ts `sealJson`; a file without one, from an older version, is
+ * read as before). A file that fails it, does not parse, or is valid JSON of the wrong shape is
+ * moved aside by the next run (`history.json.unreadable-<time>`), with a warning; one with some
+ * malformed records is copied aside (`history.json.malformed-<time>`) before they are dropped.
+ * A write that fails (full disk) leaves the old file intact and says that the run was not recorded.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,6 +22,7 @@ import { canonicalJson, sha256 } from './canonical.js';
 import type { FingerprintParts } from './fingerprint.js';
 import type { Reason } from './reasons.js';
 import { acquireMutex } from './lock.js';
+import { sealJson, unsealJson, writeFileAtomic } from './fsutil.js';
 import type { OutputRef } from './store.js';
 
 export const MAX_RUNS = 200;
@@ -131,12 +138,10 @@ export function digestParts(p: FingerprintParts): PartsDigest {
  * could move away a good file a concurrent run had just written.
  */
 async function open(file: string, repair = false): Promise<{ data: HistoryData; write(): Promise<void> }> {
-  const [{ Low }, { JSONFile }] = await Promise.all([import('lowdb'), import('lowdb/node')]);
-  const db = new Low<HistoryData>(new JSONFile<HistoryData>(file), empty());
-  try {
-    await db.read();
-  } catch (e) {
-    // unreadable history: start a new one (the writer keeps the old file aside); the store is unaffected
+  const { Low } = await import('lowdb');
+  const db = new Low<HistoryData>(new SealedJsonFile(file), empty());
+  const unreadable = (what: string): void => {
+    // start a new history (the writer keeps the old file aside); the store is unaffected
     if (repair) {
       const aside = `${file}.unreadable-${Date.now()}`;
       try {
@@ -144,13 +149,62 @@ async function open(file: string, repair = false): Promise<{ data: HistoryData; 
       } catch {
         /* raced */
       }
-      process.stderr.write(`repro: warning: ${file} could not be read (${(e as Error).message}); moved to ${aside}\n`);
-    } else process.stderr.write(`repro: warning: ${file} could not be read (${(e as Error).message}); treating it as empty (the next run moves it aside)\n`);
+      process.stderr.write(`repro: warning: ${file} ${what}; moved to ${aside}\n`);
+    } else process.stderr.write(`repro: warning: ${file} ${what}; treating it as empty (the next run moves it aside)\n`);
     db.data = empty();
+  };
+  try {
+    await db.read();
+  } catch (e) {
+    unreadable((e as Error).name === 'ChecksumError' ? 'failed its checksum (edited or damaged on disk)' : `could not be read (${(e as Error).message})`);
   }
+  if (!wellShaped(db.data)) unreadable('is valid JSON of the wrong shape (not a history of this version)');
   const dropped = sanitize(db);
-  if (dropped) process.stderr.write(`repro: warning: ${file}: ignored ${dropped} malformed record(s) (hand-edited or from another version)\n`);
+  if (dropped) {
+    let kept = '';
+    if (repair) {
+      const aside = `${file}.malformed-${Date.now()}`;
+      try {
+        fs.copyFileSync(file, aside);
+        kept = `; the file as it was is kept at ${aside}`;
+      } catch {
+        /* raced, or no space: the warning still says what was dropped */
+      }
+    }
+    process.stderr.write(`repro: warning: ${file}: ignored ${dropped} malformed record(s) (hand-edited or from another version)${kept}\n`);
+  }
   return db;
+}
+
+/** lowdb adapter: history.json with a checksum (fsutil.ts `sealJson`), written atomically. */
+class SealedJsonFile {
+  constructor(private readonly file: string) {}
+  async read(): Promise<HistoryData | null> {
+    let text: string;
+    try {
+      text = fs.readFileSync(this.file, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw e;
+    }
+    const u = unsealJson(text);
+    if (u.state === 'ok' || u.state === 'unsealed') return u.value as HistoryData; // unsealed: an older version's file
+    if (u.state === 'mismatch') {
+      const e = new Error('checksum mismatch');
+      e.name = 'ChecksumError';
+      throw e;
+    }
+    throw new Error(u.error);
+  }
+  async write(data: HistoryData): Promise<void> {
+    writeFileAtomic(this.file, sealJson(data));
+  }
+}
+
+/** The top level of a history: `{version: 1, runs: [...], latest: {...}}` (nextId may be rebuilt). */
+function wellShaped(d: unknown): boolean {
+  if (d === null || d === undefined) return true; // no file yet
+  return isRec(d) && d.version === 1 && Array.isArray(d.runs) && (d.latest === undefined || isRec(d.latest));
 }
 
 const isRec = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -216,7 +270,7 @@ export async function recordRun(
   storeDir: string,
   run: Omit<RunRecord, 'id'>,
   latest: Record<string, Omit<Latest, 'run' | 'at'>>,
-): Promise<number> {
+): Promise<number | undefined> {
   const file = path.join(storeDir, 'history.json');
   const release = await acquireMutex(path.join(storeDir, 'locks'), 'history');
   try {
@@ -227,7 +281,16 @@ export async function recordRun(
     // a variant's successful nodes are its own `latest` (the main pipeline's status, why and show stay as they were)
     const mine = (db.data.latest[run.variant !== undefined ? variantLatestKey(run.pipeline, run.variant) : run.pipeline] ??= {});
     for (const [nodeId, l] of Object.entries(latest)) mine[nodeId] = { ...l, run: id, at: run.started };
-    await db.write();
+    try {
+      await db.write();
+    } catch (e) {
+      process.stderr.write(
+        `repro: warning: this run was NOT recorded in the history: writing ${file} failed (${(e as Error).message}); ` +
+          `its results are in the store and published, but \`repro log\`, \`why\` and \`status\` do not know this run. ` +
+          `The previous history is intact; free some space and later runs are recorded as usual.\n`,
+      );
+      return undefined;
+    }
     return id;
   } finally {
     release();

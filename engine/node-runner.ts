@@ -102,6 +102,8 @@ export interface RunnerOptions {
   runView: () => RunView;
   /** The remote cache (engine/remote/): read-through on a local miss, write-through after a node ran. */
   remote?: RemoteCache | null;
+  /** Publish outside the project folder (`run --allow-outside`); default: an error. */
+  allowOutside?: boolean;
 }
 
 /** Per-node decisions and execution for one run. */
@@ -278,7 +280,7 @@ export class NodeRunner {
 
   private async publish(n: NodeSpec, refs: Record<string, OutputRef>): Promise<string[]> {
     const { publishOutputs } = await import('./publish.js');
-    return publishOutputs(this.s.store, this.s.stat, this.s.spec.baseDir, n.publish!, refs);
+    return publishOutputs(this.s.store, this.s.stat, this.s.spec.baseDir, n.publish!, refs, { allowOutside: !!this.opts.allowOutside });
   }
 }
 

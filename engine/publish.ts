@@ -15,11 +15,17 @@
  * Extensions: file artifacts keep theirs, tables are written as CSV, json as pretty-printed JSON
  * (sorted keys). A published file is rewritten only when missing or different; the stat cache
  * remembers what was published so an all-cached run does not re-render it.
+ *
+ * Published files stay inside the project folder (the YAML's folder), checked on real paths: a
+ * `publish:` path, or a folder on the way (`results` a symlink), that leads outside it is an error
+ * naming where it leads, unless the run opts in with `repro run --allow-outside`
+ * (`allowOutside` in the library API).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { canonicalJson, sha256 } from './canonical.js';
-import { writeFileAtomic } from './fsutil.js';
+import { isInside, realPathOf, writeFileAtomic } from './fsutil.js';
+import { contractError } from './errors.js';
 import type { StatCache } from './statcache.js';
 import { publishExt, type OutputRef, type Store } from './store.js';
 
@@ -65,9 +71,11 @@ export async function publishOutputs(
   baseDir: string,
   publish: string,
   outputs: Record<string, OutputRef>,
+  opts: { allowOutside?: boolean } = {},
 ): Promise<string[]> {
   const written: string[] = [];
   const targets = publishTargets(baseDir, publish, outputs);
+  for (const dest of Object.values(targets)) checkInsideProject(baseDir, publish, dest, store.dir, !!opts.allowOutside);
   for (const [name, dest] of Object.entries(targets)) {
     const ref = outputs[name]!;
     let st: fs.Stats | undefined;
@@ -133,4 +141,24 @@ export function autoVariantName(overrides: readonly { id: string; param: string;
 /** A copy of a spec whose nodes publish under `results/variants/NAME/` (publish is not part of any fingerprint). */
 export function withVariant<S extends { nodes: { publish?: string }[] }>(spec: S, name: string): S {
   return { ...spec, nodes: spec.nodes.map((n) => (n.publish === undefined ? n : { ...n, publish: variantPublishPath(n.publish, name) })) };
+}
+
+/**
+ * Throw unless `dest`'s folder, with symlinks resolved, is inside the project folder `baseDir`
+ * (also resolved; unless `allowOutside`) and outside the store. The file itself is replaced by a
+ * rename, which never follows a symlink.
+ */
+export function checkInsideProject(baseDir: string, publish: string, dest: string, storeDir?: string, allowOutside = false): void {
+  const root = realPathOf(baseDir);
+  const real = path.join(realPathOf(path.dirname(dest)), path.basename(dest));
+  // never among the store's own files (a `results` symlink into artifacts/), opt-in or not
+  if (storeDir !== undefined && isInside(realPathOf(storeDir), real)) {
+    throw contractError(`publish: ${publish} would write ${real}, inside the store ${realPathOf(storeDir)} (through a symlink); publish to a folder outside the store`);
+  }
+  if (allowOutside || isInside(root, real)) return;
+  throw contractError(
+    `publish: ${publish} would write ${real}, outside the project folder ${root}` +
+      `${real !== path.resolve(dest) ? ` (${path.resolve(dest)} leads there through a symlink)` : ''}; ` +
+      `publish inside the project, or opt in with \`repro run --allow-outside\``,
+  );
 }

@@ -6,13 +6,18 @@
  * the code hash of the config layer (engine/config/) and of package-lock.json. When all of these are
  * unchanged (checked through the stat cache: stats only) the saved spec is used as is; any
  * difference falls back to the full validation (which also produces the positioned errors).
+ *
+ * The file carries a checksum (fsutil.ts `sealJson`): a saved spec edited on disk (one flipped
+ * byte in a param would silently change a result) fails it, is reported once on stderr and the
+ * YAML is validated again (which saves a good copy). A file without a checksum (an older version)
+ * is re-validated silently.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { canonicalJson, nonFinitePaths, sha256 } from './canonical.js';
 import { codeClosure } from './codehash.js';
 import type { Fingerprinter } from './fingerprint.js';
-import { writeFileAtomic } from './fsutil.js';
+import { assertInside, sealJson, unsealJson, writeFileAtomic } from './fsutil.js';
 import { PROJECT_ROOT } from './paths.js';
 import type { Registry } from './registry.js';
 import type { ParamOverride, PipelineSpec } from './spec.js';
@@ -45,11 +50,19 @@ const cachePath = (storeDir: string, abs: string, overrides: ParamOverride[]): s
 export function cachedSpec(storeDir: string, abs: string, overrides: ParamOverride[], registry: Registry, stat: StatCache, fp: Fingerprinter): PipelineSpec | null {
   let c: SpecCacheFile;
   const file = cachePath(storeDir, abs, overrides);
+  let text: string;
   try {
-    c = JSON.parse(fs.readFileSync(file, 'utf8')) as SpecCacheFile;
+    text = fs.readFileSync(file, 'utf8');
   } catch {
     return null;
   }
+  const u = unsealJson(text);
+  if (u.state === 'mismatch' || u.state === 'unparseable') {
+    process.stderr.write(`repro: warning: saved validated spec ${file} failed its checksum (edited or damaged on disk); ignoring it and validating ${abs} again\n`);
+    return null;
+  }
+  if (u.state !== 'ok') return null; // no checksum: an older version's file
+  c = u.value as SpecCacheFile;
   try {
     if (c.v !== 1 || c.spec.file !== abs) return null;
     if (c.yaml !== stat.fileHash(abs).hash) return null;
@@ -95,8 +108,14 @@ export function saveSpec(storeDir: string, abs: string, overrides: ParamOverride
       spec,
     };
     const p = cachePath(storeDir, abs, overrides);
+    assertInside(storeDir, path.dirname(p), 'store folder');
     fs.mkdirSync(path.dirname(p), { recursive: true });
-    writeFileAtomic(p, JSON.stringify(c));
+    try {
+      if (!fs.lstatSync(p).isFile()) fs.rmSync(p, { recursive: true, force: true }); // a directory in its place: only a cache
+    } catch {
+      /* not there yet */
+    }
+    writeFileAtomic(p, sealJson(c));
   } catch {
     /* a cache: failing to write it only costs speed */
   }

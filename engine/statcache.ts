@@ -14,11 +14,15 @@
  * could only match a recorded ctime within the same clock tick as the hash — and it is a second
  * line of defence anyway, behind size and mtime. (This keeps `touch -d`-aged files cacheable at once.)
  * The cache lives in `artifacts/statcache.json`; it is only a cache: losing it costs rehashing.
+ * It carries a checksum (fsutil.ts `sealJson`): a file that fails it (a flipped byte could claim a
+ * changed data file still has its old hash) is ignored with a warning and everything is rehashed;
+ * one without a checksum (an older version) is ignored silently. A failed save (full disk) is a
+ * warning: the next run rehashes.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import { writeFileAtomic } from './fsutil.js';
+import { moveAside, sealJson, unsealJson, writeFileAtomic } from './fsutil.js';
 
 /** Files modified this recently (ms) when read are not cached. */
 export const RACY_MS = 2000;
@@ -47,14 +51,7 @@ export class StatCache {
   reads = 0;
 
   constructor(readonly file: string | null) {
-    if (file) {
-      try {
-        const parsed = JSON.parse(fs.readFileSync(file, 'utf8')) as StatFile;
-        if (parsed && parsed.version === 1 && parsed.entries) this.entries = parsed.entries;
-      } catch {
-        /* missing or unreadable: start empty */
-      }
-    }
+    if (file) this.entries = readStatFile(file, true);
   }
 
   /** The entry for `ns:file` if the file's stat still matches it. */
@@ -130,22 +127,49 @@ export class StatCache {
    */
   save(): void {
     if (!this.file || !this.isDirty) return;
-    let onDisk: Record<string, StatEntry> = {};
-    try {
-      const parsed = JSON.parse(fs.readFileSync(this.file, 'utf8')) as StatFile;
-      if (parsed && parsed.version === 1 && parsed.entries) onDisk = parsed.entries;
-    } catch {
-      /* start from ours */
-    }
+    const onDisk = readStatFile(this.file, false);
     for (const [k, v] of Object.entries(this.dirty)) {
       if (v === null) delete onDisk[k];
       else onDisk[k] = v;
     }
-    fs.mkdirSync(path.dirname(this.file), { recursive: true });
-    writeFileAtomic(this.file, JSON.stringify({ version: 1, entries: onDisk } satisfies StatFile));
+    try {
+      fs.mkdirSync(path.dirname(this.file), { recursive: true });
+      try {
+        // a directory in its place: the rename would fail on every run
+        if (!fs.lstatSync(this.file).isFile()) moveAside(this.file, path.dirname(this.file));
+      } catch {
+        /* not there yet */
+      }
+      writeFileAtomic(this.file, sealJson({ version: 1, entries: onDisk } satisfies StatFile));
+    } catch (e) {
+      // only a cache: not saving it costs rehashing next time, never a wrong result
+      process.stderr.write(`repro: warning: the stat cache ${this.file} was not saved (${(e as Error).message}); the next run rehashes its files\n`);
+      return;
+    }
     this.entries = onDisk;
     this.dirty = {};
   }
+}
+
+/** The entries of a stat-cache file; empty when missing, from an older version, or failing its checksum (warned when `warn`). */
+function readStatFile(file: string, warn: boolean): Record<string, StatEntry> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return {};
+  }
+  const u = unsealJson(text);
+  if (u.state === 'ok') {
+    const parsed = u.value as StatFile;
+    if (parsed && typeof parsed === 'object' && parsed.version === 1 && parsed.entries && typeof parsed.entries === 'object') {
+      const entries: Record<string, StatEntry> = Object.create(null) as Record<string, StatEntry>;
+      Object.assign(entries, parsed.entries);
+      return entries;
+    }
+  }
+  if (warn && u.state !== 'unsealed') process.stderr.write(`repro: warning: ${file} failed its checksum (edited or damaged on disk); ignoring it: files are rehashed\n`);
+  return {};
 }
 
 /**

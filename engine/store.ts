@@ -13,14 +13,18 @@
  * Objects are written to a temp file and renamed into place, so a reader sees a whole object or
  * none; a cache entry is written only after all its outputs are in place. Reads verify the hash
  * (a full read is checked byte by byte; an existence check trusts the stat cache's record of the
- * last verification). Serialization: table → Arrow IPC file (apache-arrow, imported lazily),
+ * last verification). An object path that is not a regular file (a directory, a symlink, a FIFO)
+ * is corrupt: it is moved aside to `artifacts/corrupt/` and the object recomputed. Cache entries
+ * carry a checksum (fsutil.ts `sealJson`): an entry that fails it is not used (warning) and is
+ * replaced when the node is recomputed. The store's folders must not lead out of the store through
+ * a symlink (writing there is an error). Serialization: table → Arrow IPC file (apache-arrow, imported lazily),
  * json → canonical JSON, file → raw bytes.
  */
 import { CorruptObjectError } from './errors.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { canonicalJson, sha256 } from './canonical.js';
-import { pidAlive, writeFileAtomic } from './fsutil.js';
+import { assertInside, moveAside, pidAlive, sealJson, unsealJson, writeFileAtomic } from './fsutil.js';
 import { hashFileSync, type StatCache } from './statcache.js';
 import type { Artifact, ArtifactType } from './types.js';
 
@@ -56,6 +60,9 @@ export class Store {
   readonly tmpDir: string;
   readonly locksDir: string;
   private madeDirs = new Set<string>();
+  private warned = new Set<string>();
+  /** Where store warnings go (default: stderr, `repro: warning: …`); each message once per Store. */
+  onWarn: (msg: string) => void = (msg) => process.stderr.write(`repro: warning: ${msg}\n`);
 
   constructor(readonly dir: string, readonly stat: StatCache | null = null) {
     this.objectsDir = path.join(dir, 'objects');
@@ -64,9 +71,37 @@ export class Store {
     this.locksDir = path.join(dir, 'locks');
   }
 
+  private warn(msg: string): void {
+    if (this.warned.has(msg)) return;
+    this.warned.add(msg);
+    this.onWarn(msg);
+  }
+
   private mkdir(d: string): void {
     if (this.madeDirs.has(d)) return;
-    fs.mkdirSync(d, { recursive: true });
+    assertInside(this.dir, d, 'store folder'); // before creating anything through a symlink
+    try {
+      fs.mkdirSync(d, { recursive: true });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'EEXIST' && code !== 'ENOTDIR') throw e;
+      // a file where a store folder should be (e.g. objects/ab): move it aside, then create the folder
+      const rel = path.relative(this.dir, d).split(path.sep);
+      for (let i = 0, p = this.dir; i < rel.length; i++) {
+        p = path.join(p, rel[i]!);
+        let st: fs.Stats;
+        try {
+          st = fs.statSync(p);
+        } catch {
+          break;
+        }
+        if (st.isDirectory()) continue;
+        const to = moveAside(p, this.dir);
+        this.warn(`store folder ${p} was ${kindOf(st)}${to ? `; moved to ${to}` : '; removed'}`);
+        break;
+      }
+      fs.mkdirSync(d, { recursive: true });
+    }
     this.madeDirs.add(d);
   }
 
@@ -82,7 +117,9 @@ export class Store {
   putBytes(bytes: Uint8Array): string {
     const hash = sha256(bytes);
     const p = this.objectPath(hash);
-    if (this.checkObject(hash) === 'ok') return hash;
+    const state = this.checkObject(hash);
+    if (state === 'ok') return hash;
+    if (state === 'corrupt') this.discardObject(hash); // also a directory or symlink in its place
     this.mkdir(this.tmpDir);
     this.mkdir(path.dirname(p));
     writeFileAtomic(p, bytes, this.tmpDir);
@@ -103,13 +140,19 @@ export class Store {
     const p = this.objectPath(hash);
     let st: fs.Stats;
     try {
-      st = fs.statSync(p);
+      st = fs.lstatSync(p); // a symlink is not an object: it could point anywhere
     } catch {
       return 'missing';
     }
+    if (!st.isFile()) return 'corrupt'; // a directory, symlink, FIFO… where an object should be
     const hit = this.stat?.get('o', p, st);
     if (hit) return hit.h === hash ? 'ok' : 'corrupt';
-    const h = hashFileSync(p);
+    let h: string;
+    try {
+      h = hashFileSync(p);
+    } catch {
+      return 'corrupt';
+    }
     if (this.stat) this.stat.reads++;
     if (h !== hash) return 'corrupt';
     // objects are immutable: a later change of (size, mtime, inode, ctime) is what we watch for
@@ -122,8 +165,13 @@ export class Store {
     const p = this.objectPath(hash);
     let bytes: Buffer;
     try {
+      if (!fs.lstatSync(p).isFile()) {
+        this.discardObject(hash);
+        throw new CorruptObjectError(hash, 'corrupt');
+      }
       bytes = fs.readFileSync(p);
-    } catch {
+    } catch (e) {
+      if (e instanceof CorruptObjectError) throw e;
       throw new CorruptObjectError(hash, 'missing');
     }
     if (sha256(bytes) !== hash) {
@@ -133,37 +181,72 @@ export class Store {
     return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
-  /** Remove a (corrupt) object so it is rewritten. */
+  /**
+   * Remove a (corrupt) object so it is rewritten: a regular file is deleted; anything else in its
+   * place (a directory, a symlink, a FIFO) is moved aside to `corrupt/` with a warning.
+   */
   discardObject(hash: string): void {
     const p = this.objectPath(hash);
     this.stat?.delete('o', p);
+    let st: fs.Stats;
     try {
-      fs.unlinkSync(p);
+      st = fs.lstatSync(p);
     } catch {
-      /* already gone */
+      return; // already gone
     }
+    if (st.isFile()) {
+      try {
+        fs.unlinkSync(p);
+      } catch {
+        /* raced */
+      }
+      return;
+    }
+    const to = moveAside(p, this.dir);
+    this.warn(`store object ${hash.slice(0, 12)}… was not a regular file (${kindOf(st)})${to ? `; moved to ${to}` : '; removed'}`);
   }
 
+  /**
+   * The cache entry for a fingerprint, or null (a miss): missing, written by an older version
+   * (no checksum), failing its checksum (warning; the recomputed node's entry replaces it), or of
+   * the wrong shape.
+   */
   readEntry(key: string): CacheEntry | null {
+    const p = this.entryPath(key);
+    let text: string;
     try {
-      const e = JSON.parse(fs.readFileSync(this.entryPath(key), 'utf8')) as CacheEntry;
-      // valid JSON of the wrong shape (hand edit, another version) is a miss, never a crash
-      if (!e || e.v !== 1 || e.key !== key || !e.outputs || typeof e.outputs !== 'object') return null;
-      for (const r of Object.values(e.outputs)) {
-        if (!r || typeof r !== 'object' || typeof r.hash !== 'string' || !/^[0-9a-f]{64}$/.test(r.hash) || !['table', 'json', 'file'].includes(r.type)) return null;
-      }
-      return e;
-    } catch {
+      text = fs.readFileSync(p, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.warn(`cache entry ${p} could not be read (${(e as Error).message}); treated as a miss`);
       return null;
     }
+    const u = unsealJson(text);
+    if (u.state === 'unsealed') return null; // an older version's entry: recomputed once
+    if (u.state !== 'ok') {
+      this.warn(`cache entry ${p} ${u.state === 'mismatch' ? 'failed its checksum' : 'is not valid JSON'}; discarded (the node is recomputed)`);
+      return null;
+    }
+    const e = u.value as CacheEntry;
+    // valid JSON of the wrong shape (another version) is a miss, never a crash
+    if (!e || typeof e !== 'object' || e.v !== 1 || e.key !== key || !e.outputs || typeof e.outputs !== 'object') return null;
+    for (const r of Object.values(e.outputs)) {
+      if (!r || typeof r !== 'object' || typeof r.hash !== 'string' || !/^[0-9a-f]{64}$/.test(r.hash) || !['table', 'json', 'file'].includes(r.type)) return null;
+      if (r.ext !== undefined && (typeof r.ext !== 'string' || !/^[A-Za-z0-9_-]{1,16}$/.test(r.ext))) return null;
+    }
+    return e;
   }
 
-  /** Record a cache entry. Call only after every output object is in place. */
+  /** Record a cache entry (with its checksum). Call only after every output object is in place. */
   writeEntry(e: CacheEntry): void {
     const p = this.entryPath(e.key);
     this.mkdir(this.tmpDir);
     this.mkdir(path.dirname(p));
-    writeFileAtomic(p, JSON.stringify(e), this.tmpDir);
+    try {
+      if (!fs.lstatSync(p).isFile()) moveAside(p, this.dir); // a directory in its place: rename would fail
+    } catch {
+      /* not there: the usual case */
+    }
+    writeFileAtomic(p, sealJson(e), this.tmpDir);
   }
 
   deleteEntry(key: string): void {
@@ -260,6 +343,11 @@ export class Store {
     }
     return out;
   }
+}
+
+/** What a non-regular file is, in words. */
+export function kindOf(st: fs.Stats): string {
+  return st.isDirectory() ? 'a directory' : st.isSymbolicLink() ? 'a symlink' : st.isFIFO() ? 'a named pipe' : st.isSocket() ? 'a socket' : st.isFile() ? 'a file' : 'a device';
 }
 
 const enc = new TextEncoder();

@@ -379,7 +379,7 @@ export async function cmdGc(argv: string[]): Promise<number> {
   }
   const verb = r.dryRun ? 'would remove' : 'removed';
   process.stdout.write(
-    `gc: ${verb} ${r.objectsRemoved} objects and ${r.entriesRemoved} cache entries${r.specsRemoved ? ` (and ${r.specsRemoved} old validated specs)` : ''}, ${r.dryRun ? 'would free' : 'freed'} ${fmtBytes(r.bytesFreed)}; kept ${r.objectsKept} objects (${fmtBytes(r.bytesKept)})\n`,
+    `gc: ${verb} ${r.objectsRemoved} objects and ${r.entriesRemoved} cache entries${r.specsRemoved ? ` (and ${r.specsRemoved} old validated specs)` : ''}${r.corruptRemoved ? ` (and ${r.corruptRemoved} damaged files kept aside in corrupt/)` : ''}, ${r.dryRun ? 'would free' : 'freed'} ${fmtBytes(r.bytesFreed)}; kept ${r.objectsKept} objects (${fmtBytes(r.bytesKept)})\n`,
   );
   return 0;
 }

@@ -42,7 +42,8 @@ usage:
 options of every command: --help (this command's help), --no-color (also NO_COLOR=1)
 repro --version                                      the version of repro
 
-PIPELINE defaults to ./pipeline.yaml. Exit codes: 0 ok, 1 a step failed, 2 invalid pipeline or usage.`;
+PIPELINE defaults to ./pipeline.yaml. Exit codes: 0 ok, 1 a step failed, 2 invalid pipeline or usage.
+REPRO_LOCK_TIMEOUT=SECONDS: how long run and gc wait for each other's lock (default 600).`;
 
 /** `repro CMD --help`. */
 const HELP: Record<string, string> = {
@@ -59,6 +60,7 @@ const HELP: Record<string, string> = {
   --jobs N          thread budget: nodes and their own parallel work use at most N threads
                     (default: the machine's cores; more than the cores is capped, with a warning)
   --force-jobs      allow --jobs above the machine's cores
+  --allow-outside   let publish: write outside the project folder (default: an error)
   --dry-run         show what would run, and why, without running or writing anything
   --keep-going      after a failure, still run every node that does not depend on it
   --json            print one JSON object {ok, nodes: [{id, kind, status, key, ms, reason, reasons}]}

@@ -9,7 +9,7 @@ import type { NodeResult, RunEvent } from '../executor.js';
 import type { ParamOverride } from '../spec.js';
 
 export async function cmdRun(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, { values: ['jobs', 'variant', 'remote-cache', 'remote-upload'], repeat: ['target', 'force', 'set'], bools: ['dry-run', 'keep-going', 'json', 'verbose', 'no-spec-cache', 'force-jobs', 'inherit'] }, 'run');
+  const p = parseArgs(argv, { values: ['jobs', 'variant', 'remote-cache', 'remote-upload'], repeat: ['target', 'force', 'set'], bools: ['dry-run', 'keep-going', 'json', 'verbose', 'no-spec-cache', 'force-jobs', 'inherit', 'allow-outside'] }, 'run');
   if (p.positionals.length > 1) throw new UsageError(`repro run: expected at most one PIPELINE, got ${p.positionals.join(' ')}`);
   const file = p.positionals[0] ?? 'pipeline.yaml';
   const jobs = intFlag(p, 'jobs', 'run');
@@ -99,7 +99,7 @@ export async function cmdRun(argv: string[]): Promise<number> {
     idw = Math.max(idw, Math.min(40, n.id.length));
     kindw = Math.max(kindw, n.kind.length);
   }
-  const r = await runSession(session, { ...common, ...(jobs !== undefined ? { jobs } : {}), forceJobs: p.bools.has('force-jobs'), keepGoing: p.bools.has('keep-going'), argv: ['run', ...(await redactArgv(argv))], onEvent, ...remoteOpts });
+  const r = await runSession(session, { ...common, ...(jobs !== undefined ? { jobs } : {}), forceJobs: p.bools.has('force-jobs'), allowOutside: p.bools.has('allow-outside'), keepGoing: p.bools.has('keep-going'), argv: ['run', ...(await redactArgv(argv))], onEvent, ...remoteOpts });
   bar?.clear();
   if (json) {
     const obj = {
