@@ -11,6 +11,7 @@
  * repro show ID[.OUTPUT] [PIPELINE] [--json|--csv] [--rows N]
  * repro log [N] [PIPELINE] [--node ID] [--limit N] [--json]
  * repro gc [PIPELINE] [--dry-run] [--keep-runs N]
+ * repro worker --redis URL [--dir DIR] [--concurrency N]   (jobs of run --executor bullmq)
  * ```
  *
  * Exit codes: 0 success; 1 a step failed; 2 invalid pipeline or usage (nothing ran).
@@ -32,6 +33,7 @@ usage:
   repro show ID[.OUTPUT] [PIPELINE] [--json|--csv]    an artifact of the latest successful run
   repro log [N] [PIPELINE] [--node ID] [--json]       run history; N: run N's nodes
   repro gc [PIPELINE] [--dry-run] [--keep-runs N]     delete artifacts nothing needs
+  repro worker --redis URL [--dir DIR]                run jobs of \`run --executor bullmq\`
 
 options of every command: --help (this command's help), --no-color (also NO_COLOR=1)
 repro --version                                      the version of repro
@@ -54,7 +56,23 @@ const HELP: Record<string, string> = {
                     (and no progress bars; without it, steps that report progress get a bar on
                     stderr with rate and ETA)
   --verbose         stack traces of unexpected errors; every node's start
-  --no-spec-cache   always re-validate the YAML`,
+  --no-spec-cache   always re-validate the YAML
+  --executor bullmq run jobs on \`repro worker\` processes through Redis (default: local)
+  --redis URL       redis://HOST:PORT[/DB] of the queue (or REPRO_REDIS)
+  --distribute cpu|all  which nodes go to workers: cpu steps and ctx.map steps (default), or all
+  --retries N       attempts after the first of a failing job (default 2)
+  --map-jobs N      a ctx.map call becomes at most N jobs of consecutive chunks (default 20)`,
+  worker: `repro worker --redis URL [--dir DIR] [--concurrency N] [--nodes N] [--idle-exit SEC] [--quiet]
+
+  Take jobs of \`repro run --executor bullmq\` from Redis and run them in this checkout (DIR,
+  default the current directory; same code, data and build as the coordinator's, checked by
+  fingerprint). Any number of workers, on any machines that share the checkout's store (or a
+  remote cache). A killed worker's jobs are retried elsewhere after --lock-ms.
+  --concurrency N   chunk jobs (ctx.map) at once, one thread each (default 1)
+  --nodes N         node jobs at once (default 1)
+  --idle-exit SEC   exit after SEC seconds without a job (e.g. Slurm array tasks)
+  --lock-ms MS      job lock (default 30000); --stalled-ms MS: stalled-job check (default 30000)
+  --quiet           no log lines on stderr`,
   status: `repro status [PIPELINE] [--target ID]... [--force ID]... [--set ID.PARAM=V]... [--json] [--verbose]
 
   What would run, and why (nothing runs). --json: {pipeline, up_to_date, nodes: [{id, kind, state, reason, reasons, key}]}.`,
@@ -106,6 +124,8 @@ export async function main(argv: string[]): Promise<number> {
     switch (cmd) {
       case 'run':
         return await (await import('./run.js')).cmdRun(rest);
+      case 'worker':
+        return await (await import('./worker.js')).cmdWorker(rest);
       case 'status':
       case 'why':
       case 'dag':

@@ -3,13 +3,14 @@
  * as it finishes, a progress bar for steps that report progress, and a summary; `--json` prints
  * only the contract's JSON object on stdout.
  */
-import { intFlag, parseArgs } from './args.js';
+import { intFlag, parseArgs, type Parsed } from './args.js';
 import { UsageError } from '../errors.js';
 import type { NodeResult, RunEvent } from '../executor.js';
 import type { ParamOverride } from '../spec.js';
+import type { Session } from '../session.js';
 
 export async function cmdRun(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, { values: ['jobs'], repeat: ['target', 'force', 'set'], bools: ['dry-run', 'keep-going', 'json', 'verbose', 'no-spec-cache', 'force-jobs'] }, 'run');
+  const p = parseArgs(argv, { values: ['jobs', ...DIST_VALUES], repeat: ['target', 'force', 'set'], bools: ['dry-run', 'keep-going', 'json', 'verbose', 'no-spec-cache', 'force-jobs'] }, 'run');
   if (p.positionals.length > 1) throw new UsageError(`repro run: expected at most one PIPELINE, got ${p.positionals.join(' ')}`);
   const file = p.positionals[0] ?? 'pipeline.yaml';
   const jobs = intFlag(p, 'jobs', 'run');
@@ -85,7 +86,14 @@ export async function cmdRun(argv: string[]): Promise<number> {
     idw = Math.max(idw, Math.min(40, n.id.length));
     kindw = Math.max(kindw, n.kind.length);
   }
-  const r = await runSession(session, { ...common, ...(jobs !== undefined ? { jobs } : {}), forceJobs: p.bools.has('force-jobs'), keepGoing: p.bools.has('keep-going'), argv: ['run', ...argv], onEvent });
+  // --executor bullmq: jobs go to `repro worker` processes through Redis (engine/distributed)
+  const remote = await distributedExecutor(p, session);
+  let r;
+  try {
+    r = await runSession(session, { ...common, ...(jobs !== undefined ? { jobs } : {}), forceJobs: p.bools.has('force-jobs'), keepGoing: p.bools.has('keep-going'), argv: ['run', ...argv], onEvent, ...(remote ? { remote } : {}) });
+  } finally {
+    await remote?.close();
+  }
   bar?.clear();
   if (json) {
     const obj = {
@@ -119,6 +127,26 @@ async function dryRun(common: { file: string; overrides: ParamOverride[]; target
   const pending = nodes.filter((n) => n.state === 'pending').length;
   ui.out(`${session.spec.name}: dry run — ${stale} would run, ${pending} wait for recomputed inputs (run only if those change), ${nodes.length - stale - pending} cached`);
   return 0;
+}
+
+/** Flags of `run --executor bullmq` (see engine/distributed/coordinator.ts). */
+const DIST_VALUES = ['executor', 'redis', 'retries', 'map-jobs', 'distribute'];
+
+async function distributedExecutor(p: Parsed, session: Session): Promise<import('../distributed/coordinator.js').BullmqExecutor | null> {
+  const executor = p.values.executor ?? 'local';
+  if (executor !== 'local' && executor !== 'bullmq') throw new UsageError(`repro run: --executor must be local or bullmq, got "${executor}"`);
+  if (executor === 'local') {
+    for (const f of DIST_VALUES.slice(1)) if (p.values[f] !== undefined) throw new UsageError(`repro run: --${f} needs --executor bullmq`);
+    return null;
+  }
+  const redis = p.values.redis ?? process.env.REPRO_REDIS;
+  if (!redis) throw new UsageError('repro run: --executor bullmq needs --redis redis://HOST:PORT (or REPRO_REDIS)');
+  const distribute = p.values.distribute ?? 'cpu';
+  if (distribute !== 'cpu' && distribute !== 'all') throw new UsageError(`repro run: --distribute must be cpu or all, got "${distribute}"`);
+  const retries = intFlag(p, 'retries', 'run', 0);
+  const mapJobs = intFlag(p, 'map-jobs', 'run');
+  const { bullmqExecutor } = await import('../distributed/coordinator.js');
+  return bullmqExecutor(session, { redis, set: p.lists.set ?? [], distribute, ...(retries !== undefined ? { retries } : {}), ...(mapJobs !== undefined ? { mapJobs } : {}) });
 }
 
 function rel(f: string): string {
