@@ -86,6 +86,7 @@ export async function bullmqExecutor(s: Session, opts: BullmqOptions): Promise<B
       const data: NodeJobData = {
         v: 1,
         file,
+        abs: s.spec.file,
         set: opts.set ?? [],
         node: n.id,
         key: job.key,

@@ -10,6 +10,8 @@ export interface NodeJobData {
   v: 1;
   /** Pipeline YAML, relative to the coordinator's working directory (absolute when outside it). */
   file: string;
+  /** The same, absolute (used when `file` is not found under the worker's --dir: same machine). */
+  abs: string;
   /** `--set` arguments as typed (re-parsed by the worker). */
   set: string[];
   node: string;

@@ -142,10 +142,11 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
         import('../node-runner.js'),
         import('../lock.js'),
       ]);
-      const file = path.resolve(dir, d.file);
-      if (!existsSync(file)) throw new UnrecoverableError(`pipeline ${d.file} not found under ${dir}: start workers in the project checkout (repro worker --dir DIR)`);
+      const file = [path.resolve(dir, d.file), d.abs].find((f) => existsSync(f));
+      if (!file) throw new UnrecoverableError(`pipeline ${d.file} not found under ${dir}: start workers in the project checkout (repro worker --dir DIR)`);
       const s = await openSession({ file, overrides: d.set.map((a) => parseOverride(a)) });
       const n = s.graph.byId.get(d.node);
+      log(`${d.node}: running (attempt ${job.attemptsMade + 1})`);
       if (!n) throw new UnrecoverableError(`node ${d.node} is not in ${d.file} in this worker's checkout (${dir}): it differs from the coordinator's`);
       for (const [up, refs] of Object.entries(d.inputs)) {
         for (const [name, ref] of Object.entries(refs)) {
