@@ -23,7 +23,7 @@ import { reasonPhrase } from '../reasons.js';
 import type { Session } from '../session.js';
 import { JobFailedError, JobWaiter } from './jobs.js';
 import { nodeJobId, type NodeJobData, type NodeJobResult, type NodeProgress } from './protocol.js';
-import { checkRedis, DEFAULT_PREFIX, NODE_QUEUE, redisOptions } from './redis.js';
+import { checkRedis, DEFAULT_PREFIX, NODE_QUEUE, redactUrl, redisOptions } from './redis.js';
 import { sharedStoreTransport, type ArtifactTransport } from './transport.js';
 
 export interface BullmqOptions {
@@ -65,6 +65,7 @@ export async function bullmqExecutor(s: Session, opts: BullmqOptions): Promise<B
   await events.waitUntilReady();
   const waiter = new JobWaiter(queue, events, opts.redis, opts.pollMs ?? 1000, opts.downMs ?? 30_000);
   const retries = opts.retries ?? 2;
+  let checkedWorkers = false;
   const rel = path.relative(process.cwd(), s.spec.file);
   const file = rel.startsWith('..') || path.isAbsolute(rel) ? s.spec.file : rel;
 
@@ -96,6 +97,16 @@ export async function bullmqExecutor(s: Session, opts: BullmqOptions): Promise<B
         attempts: retries + 1,
       };
       emit({ type: 'running', id: n.id, kind: n.kind, reason: reasonPhrase(job.reasons), worker: true });
+      if (!checkedWorkers) {
+        checkedWorkers = true;
+        void queue
+          .getWorkersCount()
+          .then((c) => {
+            const u = redactUrl(opts.redis);
+            if (c === 0) emit({ type: 'warn', id: '', msg: `no repro worker is connected to ${u}: jobs wait until one starts (\`repro worker --redis ${u}\` in the project checkout)` });
+          })
+          .catch(() => {});
+      }
       const res = await waiter.run<NodeJobResult>(
         nodeJobId(job.key),
         n.id,

@@ -133,7 +133,7 @@ export interface CliResult {
 }
 
 /** The compiled CLI in `dir`; `kill()` of the handle sends SIGKILL. */
-export function runCli(args: string[], dir: string, env: Record<string, string> = {}, toy = true): { done: Promise<CliResult>; kill(): void } {
+export function runCli(args: string[], dir: string, env: Record<string, string> = {}, toy = true): { done: Promise<CliResult>; kill(): void; stderr(): string } {
   const child = spawn(process.execPath, [CLI, ...args], { cwd: dir, env: envOf(env, toy), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -143,7 +143,7 @@ export function runCli(args: string[], dir: string, env: Record<string, string> 
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
-  return { done, kill: () => child.kill('SIGKILL') };
+  return { done, kill: () => child.kill('SIGKILL'), stderr: () => stderr };
 }
 
 /** Node id → output name → hash, from the store's cache entries of a `run --json` result. */

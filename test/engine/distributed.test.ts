@@ -120,6 +120,7 @@ describe.skipIf(!!SKIP_REASON)('BullMQ executor with a real Redis', () => {
     // the warning of the report step, raised on a worker, is on the node and was emitted here
     expect(r.nodes.find((n) => n.id === 'rep')!.warnings).toContain('toy report warning');
     expect(events.some((e) => e.type === 'warn' && e.id === 'rep')).toBe(true);
+    expect(events.some((e) => e.type === 'warn' && /no repro worker/.test(e.msg))).toBe(false); // two were connected
     // published here, by the coordinator
     expect(fs.readFileSync(path.join(rig.dir, 'results/rep.md'), 'utf8')).toMatch(/^# Report/);
 
@@ -242,8 +243,41 @@ describe.skipIf(!!SKIP_REASON)('BullMQ executor with a real Redis', () => {
     const w = await runCli(['worker', '--redis', url], rig.dir).done;
     expect(w.code).toBe(1);
     expect(w.stderr).toMatch(/cannot reach Redis/);
-    const u = await runCli(['run', '--executor', 'bullmq'], rig.dir).done;
-    expect(u.code).toBe(2);
-    expect(u.stderr).toMatch(/needs --redis/);
+    // usage errors: exit 2, the fix in the message
+    for (const [args, msg] of [
+      [['run', '--executor', 'bullmq'], /--executor bullmq needs --redis redis:\/\/HOST:PORT/],
+      [['run', '--redis', url], /--redis needs --executor bullmq/],
+      [['run', '--executor', 'celery'], /--executor must be local or bullmq, got "celery"/],
+      [['run', '--executor', 'bullmq', '--redis', url, '--distribute', 'some'], /--distribute must be cpu or all/],
+      [['worker'], /repro worker: needs --redis/],
+      [['worker', '--redis', url, 'pipeline.yaml'], /unexpected argument pipeline.yaml/],
+    ] as const) {
+      const u = await runCli([...args], rig.dir).done;
+      expect(u.code, args.join(' ')).toBe(2);
+      expect(u.stderr).toMatch(msg);
+    }
+    const h = await runCli(['worker', '--help'], rig.dir).done;
+    expect(h.code).toBe(0);
+    expect(h.stdout).toContain('--idle-exit SEC');
+  }, 30_000);
+
+  it('no worker connected: the coordinator says so (and waits)', async () => {
+    const rig = await rigWith(SLOW(10));
+    const run = runCli(['run', '--executor', 'bullmq', '--redis', redis.url, '--distribute', 'all'], rig.dir);
+    const t = Date.now();
+    while (Date.now() - t < 20_000 && !/no repro worker is connected/.test(run.stderr())) await new Promise((r) => setTimeout(r, 100));
+    run.kill();
+    await run.done;
+    expect(run.stderr()).toMatch(new RegExp(`no repro worker is connected to ${redis.url.replace(/[/.]/g, '\\$&')}: jobs wait until one starts`));
+  }, 30_000);
+
+  it('a worker with --idle-exit leaves by itself once idle (Slurm array tasks end)', async () => {
+    const rig = await rigWith(SLOW(10));
+    const run = dist(rig, ['--verbose']);
+    const w = await worker(rig, ['--idle-exit', '1']);
+    const r = await run.done;
+    expect(r.code, r.stderr).toBe(0);
+    await w.waitFor(/idle for 1 s: exiting/, 10_000);
+    await w.waitFor(/done: \d+ job\(s\)/, 10_000);
   }, 30_000);
 });
