@@ -34,6 +34,9 @@ export interface ChunkPoolOptions {
   sharedTtl?: number;
 }
 
+/** Largest shared argument sent through Redis (its strings hold at most 512 MB). */
+export const MAX_SHARED = 256 * 2 ** 20;
+
 /** `[start, end)` of `jobs` nearly equal groups of `n` chunks (the first ones one larger). */
 export function groups(n: number, jobs: number): [number, number][] {
   const k = Math.max(1, Math.min(n, Math.floor(jobs)));
@@ -72,6 +75,11 @@ export class ChunkPool extends WorkerPool {
       if (n === 0) return [];
       const o = this.o;
       const sharedBytes = encode(job.shared);
+      if (sharedBytes.length > MAX_SHARED) {
+        throw new Error(
+          `the shared data of this ctx.map call is ${(sharedBytes.length / 2 ** 20).toFixed(0)} MB, more than the ${MAX_SHARED / 2 ** 20} MB a distributed run sends through Redis: run node ${o.node} with the local executor (\`repro run --target ${o.node}\`; the distributed run then finds it cached), or make the shared data smaller`,
+        );
+      }
       const sh = sha256(sharedBytes);
       const sharedKey = `${o.prefix}:shared:${sh}`;
       await o.redis.set(sharedKey, sharedBytes, 'EX', o.sharedTtl ?? 3600);

@@ -6,8 +6,8 @@
  *   data and chunks), so a rerun after the coordinator was killed, or a node retried after its
  *   worker died, finds the job already queued, running or done and waits for it instead of adding
  *   a duplicate. A finished-but-failed job of an earlier run is removed and added afresh.
- * - Completion arrives by QueueEvents (a Redis stream) and is confirmed by a poll of the job's
- *   state every `pollMs`, which also catches events missed while subscribing and jobs that vanished
+ * - Completion arrives by QueueEvents (a Redis stream) and is confirmed by a poll of the jobs'
+ *   states every `pollMs` (at most {@link POLL_BATCH} per tick, round robin), which also catches events missed while subscribing and jobs that vanished
  *   (a Redis restart without persistence): `onLost` decides (node jobs: the result may already be in
  *   the store; otherwise the job is added again).
  * - Redis unanswered for longer than `downMs`: every waiting job fails with a clear error.
@@ -15,6 +15,9 @@
  */
 import type { JobsOptions, Queue, QueueEvents } from 'bullmq';
 import { redactUrl } from './redis.js';
+
+/** Job states checked per poll tick at most. */
+export const POLL_BATCH = 50;
 
 interface Waiting {
   name: string;
@@ -43,6 +46,7 @@ export class JobWaiter {
   private timer: NodeJS.Timeout | null = null;
   private lastOk = Date.now();
   private polling = false;
+  private cursor = 0;
 
   constructor(
     private readonly queue: Queue,
@@ -77,14 +81,18 @@ export class JobWaiter {
     });
     if (this.waiting.size === 1) this.lastOk = Date.now();
     this.startPolling();
-    try {
-      const state = await this.queue.getJobState(id);
-      if (state === 'failed') await this.queue.remove(id);
-      if (state === 'failed' || state === 'unknown') await this.queue.add(name, data, { ...opts, jobId: id });
-      await this.confirm(id);
-    } catch (e) {
-      this.settle(id, (w) => w.reject(this.redisError(e)));
-    }
+    // not awaited: with Redis down these calls wait (ioredis queues them) and the poll's timeout
+    // must still be able to reject the promise returned here
+    void (async (): Promise<void> => {
+      try {
+        const state = await this.queue.getJobState(id);
+        if (state === 'failed') await this.queue.remove(id);
+        if (state === 'failed' || state === 'unknown') await this.queue.add(name, data, { ...opts, jobId: id });
+        await this.confirm(id);
+      } catch (e) {
+        this.settle(id, (w) => w.reject(this.redisError(e)));
+      }
+    })();
     return p as Promise<T>;
   }
 
@@ -144,14 +152,19 @@ export class JobWaiter {
     const t = Date.now();
     if (this.waiting.size && t - this.lastOk >= this.downMs) {
       // commands to a Redis that is down wait in ioredis' queue: time since the last answer decides
-      const err = new Error(`lost the connection to Redis at ${redactUrl(this.url)}: no answer for ${Math.round((t - this.lastOk) / 1000)} s; rerun when it is back (finished nodes are cached)`);
+      const err = new Error(`lost the connection to Redis at ${redactUrl(this.url)}: no answer for ${((t - this.lastOk) / 1000).toFixed(1)} s; rerun when it is back (finished nodes are cached)`);
       for (const id of [...this.waiting.keys()]) this.settle(id, (w) => w.reject(err));
       return;
     }
     if (this.polling) return;
     this.polling = true;
     try {
-      for (const id of [...this.waiting.keys()]) await this.confirm(id);
+      // at most POLL_BATCH state checks per tick, round robin: the load on Redis stays bounded
+      // with thousands of jobs waited for (events settle them first; the poll is the safety net)
+      const ids = [...this.waiting.keys()];
+      const batch = ids.length <= POLL_BATCH ? ids : Array.from({ length: POLL_BATCH }, (_, i) => ids[(this.cursor + i) % ids.length]!);
+      this.cursor = ids.length <= POLL_BATCH ? 0 : (this.cursor + POLL_BATCH) % ids.length;
+      for (const id of batch) await this.confirm(id);
       this.lastOk = Date.now();
     } catch {
       /* Redis errors: retried at the next tick until downMs */

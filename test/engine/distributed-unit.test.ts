@@ -113,3 +113,63 @@ describe('artifact transports', () => {
     expect(await t.fetchObject(coord, 'e'.repeat(64))).toBe(false);
   });
 });
+
+describe('JobWaiter (fake queue): the poll is bounded, lost jobs are re-added, a silent Redis fails the waiters', () => {
+  type State = 'waiting' | 'completed' | 'failed' | 'unknown';
+  const fakes = (stateOf: (id: string) => Promise<State>) => {
+    const calls: string[] = [];
+    const added: string[] = [];
+    const queue = {
+      getJobState: async (id: string) => (calls.push(id), stateOf(id)),
+      getJob: async (id: string) => ({ returnvalue: `r-${id}`, failedReason: `boom ${id}`, attemptsMade: 3, remove: async () => {} }),
+      add: async (_n: string, _d: unknown, o: { jobId: string }) => void added.push(o.jobId),
+      remove: async () => 1,
+    };
+    const events = { on: () => events };
+    return { queue, events, calls, added };
+  };
+
+  it('checks at most POLL_BATCH states per tick, round robin, and settles every job', async () => {
+    const { JobWaiter, POLL_BATCH } = await import('../../engine/distributed/jobs.js');
+    let done = false;
+    const f = fakes(async () => (done ? 'completed' : 'waiting'));
+    const w = new JobWaiter(f.queue as never, f.events as never, 'redis://x', 30, 10_000);
+    const ids = Array.from({ length: 3 * POLL_BATCH }, (_, i) => `j${i}`);
+    const ps = ids.map((id) => w.run<string>(id, 'n', {}, {}));
+    await new Promise((r) => setTimeout(r, 20));
+    f.calls.length = 0;
+    await new Promise((r) => setTimeout(r, 45)); // one or two ticks
+    expect(f.calls.length).toBeGreaterThan(0);
+    expect(f.calls.length).toBeLessThanOrEqual(2 * POLL_BATCH);
+    done = true;
+    expect(await Promise.all(ps)).toEqual(ids.map((id) => `r-${id}`));
+    expect(w.size).toBe(0);
+  });
+
+  it('a job gone from Redis is added again (or taken from onLost); a failed one rejects with its reason', async () => {
+    const { JobWaiter, JobFailedError } = await import('../../engine/distributed/jobs.js');
+    const st = new Map<string, State>([
+      ['lost', 'unknown'],
+      ['cached', 'unknown'],
+      ['bad', 'failed'],
+    ]);
+    const f = fakes(async (id) => st.get(id) ?? 'waiting');
+    const w = new JobWaiter(f.queue as never, f.events as never, 'redis://x', 20, 10_000);
+    const lost = w.run<string>('lost', 'n', {}, {});
+    const cached = w.run<string>('cached', 'n', {}, {}, { onLost: async () => ({ value: 'from the store' }) });
+    await expect(w.run('bad', 'n', {}, {})).rejects.toBeInstanceOf(JobFailedError);
+    await expect(cached).resolves.toBe('from the store');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(f.added.filter((x) => x === 'lost').length).toBeGreaterThanOrEqual(2); // first add, then re-added when found gone
+    st.set('lost', 'completed');
+    await expect(lost).resolves.toBe('r-lost');
+  });
+
+  it('Redis not answering for downMs: every waiter fails with the URL and what to do', async () => {
+    const { JobWaiter } = await import('../../engine/distributed/jobs.js');
+    const f = fakes(() => new Promise<State>(() => {})); // never answers (ioredis queues commands while down)
+    const w = new JobWaiter(f.queue as never, f.events as never, 'redis://u:secret@h:1', 20, 150);
+    const p = w.run('a', 'n', {}, {});
+    await expect(p).rejects.toThrow(/lost the connection to Redis at redis:\/\/u:\*\*\*@h:1\/?: no answer for [\d.]+ s; rerun when it is back \(finished nodes are cached\)/);
+  });
+});
