@@ -90,7 +90,7 @@ export async function cmdRun(argv: string[]): Promise<number> {
   const remote = await distributedExecutor(p, session);
   let r;
   try {
-    r = await runSession(session, { ...common, ...(jobs !== undefined ? { jobs } : {}), forceJobs: p.bools.has('force-jobs'), keepGoing: p.bools.has('keep-going'), argv: ['run', ...argv], onEvent, ...(remote ? { remote } : {}) });
+    r = await runSession(session, { ...common, ...(jobs !== undefined ? { jobs } : {}), forceJobs: p.bools.has('force-jobs'), keepGoing: p.bools.has('keep-going'), argv: ['run', ...(remote ? (await import('../distributed/redis.js')).redactArgv(argv) : argv)], onEvent, ...(remote ? { remote } : {}) });
   } finally {
     await remote?.close();
   }

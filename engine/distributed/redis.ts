@@ -54,6 +54,11 @@ export function redactUrl(url: string): string {
   }
 }
 
+/** Command-line arguments with the passwords of redis:// URLs masked (the history records argv). */
+export function redactArgv(argv: string[]): string[] {
+  return argv.map((a) => a.replace(/(rediss?:\/\/[^:@/\s]*:)[^@/\s]+@/g, '$1***@'));
+}
+
 /** PING Redis once (timeout `ms`); throws RedisUnavailableError naming the URL and the fix. */
 export async function checkRedis(url: string, ms = 3000): Promise<void> {
   const { Redis } = await import('ioredis');

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { groups } from '../../engine/distributed/chunks.js';
 import { decode, encode } from '../../engine/distributed/codec.js';
-import { redactUrl, redisOptions } from '../../engine/distributed/redis.js';
+import { redactArgv, redactUrl, redisOptions } from '../../engine/distributed/redis.js';
 import { remoteCacheTransport, sharedStoreTransport, type RemoteCacheLike } from '../../engine/distributed/transport.js';
 import { Store, type CacheEntry } from '../../engine/store.js';
 
@@ -64,6 +64,8 @@ describe('redis URL', () => {
     expect(() => redisOptions('h:6379')).toThrow(/expected a redis:\/\/ or rediss:\/\/ URL|is not a URL/);
     expect(() => redisOptions('redis://h/x')).toThrow(/database number/);
     expect(redactUrl('redis://u:secret@h:1')).not.toContain('secret');
+    // what the run history records as the command line
+    expect(redactArgv(['run', '--redis', 'redis://u:s3cret@h:6379/0', '--redis=rediss://:pw@h2'])).toEqual(['run', '--redis', 'redis://u:***@h:6379/0', '--redis=rediss://:***@h2']);
   });
 });
 
