@@ -61,7 +61,9 @@ const HELP: Record<string, string> = {
   --redis URL       redis://HOST:PORT[/DB] of the queue (or REPRO_REDIS)
   --distribute cpu|all  which nodes go to workers: cpu steps and ctx.map steps (default), or all
   --retries N       attempts after the first of a failing job (default 2)
-  --map-jobs N      a ctx.map call becomes at most N jobs of consecutive chunks (default 20)`,
+  --map-jobs N      a ctx.map call becomes at most N jobs of consecutive chunks (default 20)
+  --redis-timeout S fail the waiting nodes when Redis has not answered for S seconds (default 30);
+                    a rerun resumes from the cache`,
   worker: `repro worker --redis URL [--dir DIR] [--concurrency N] [--nodes N] [--idle-exit SEC] [--quiet]
 
   Take jobs of \`repro run --executor bullmq\` from Redis and run them in this checkout (DIR,

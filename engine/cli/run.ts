@@ -130,7 +130,7 @@ async function dryRun(common: { file: string; overrides: ParamOverride[]; target
 }
 
 /** Flags of `run --executor bullmq` (see engine/distributed/coordinator.ts). */
-const DIST_VALUES = ['executor', 'redis', 'retries', 'map-jobs', 'distribute'];
+const DIST_VALUES = ['executor', 'redis', 'retries', 'map-jobs', 'distribute', 'redis-timeout'];
 
 async function distributedExecutor(p: Parsed, session: Session): Promise<import('../distributed/coordinator.js').BullmqExecutor | null> {
   const executor = p.values.executor ?? 'local';
@@ -145,8 +145,9 @@ async function distributedExecutor(p: Parsed, session: Session): Promise<import(
   if (distribute !== 'cpu' && distribute !== 'all') throw new UsageError(`repro run: --distribute must be cpu or all, got "${distribute}"`);
   const retries = intFlag(p, 'retries', 'run', 0);
   const mapJobs = intFlag(p, 'map-jobs', 'run');
+  const timeout = intFlag(p, 'redis-timeout', 'run');
   const { bullmqExecutor } = await import('../distributed/coordinator.js');
-  return bullmqExecutor(session, { redis, set: p.lists.set ?? [], distribute, ...(retries !== undefined ? { retries } : {}), ...(mapJobs !== undefined ? { mapJobs } : {}) });
+  return bullmqExecutor(session, { redis, set: p.lists.set ?? [], distribute, ...(retries !== undefined ? { retries } : {}), ...(mapJobs !== undefined ? { mapJobs } : {}), ...(timeout !== undefined ? { downMs: timeout * 1000 } : {}) });
 }
 
 function rel(f: string): string {

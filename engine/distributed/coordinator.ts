@@ -144,8 +144,9 @@ export async function bullmqExecutor(s: Session, opts: BullmqOptions): Promise<B
     execute,
     async close() {
       waiter.close('the run ended');
-      await events.close().catch(() => {});
-      await queue.close().catch(() => {});
+      // a graceful close waits for Redis: with Redis gone, give up after 1 s (the CLI exits anyway)
+      const closing = Promise.all([events.close(), queue.close()]).catch(() => {});
+      await Promise.race([closing, new Promise((r) => setTimeout(r, 1000).unref())]);
     },
   };
 }

@@ -233,6 +233,28 @@ describe.skipIf(!!SKIP_REASON)('BullMQ executor with a real Redis', () => {
     expect(outputHashes(rig.dir, res)).toEqual(outputHashes(local.rig.dir, local.run));
   }, 90_000);
 
+  it('Redis gone mid-run: the run fails after --redis-timeout with a clear message; the rerun resumes from the cache', async () => {
+    const rig = await rigWith(SLOW(2500));
+    const w = await worker(rig);
+    const run = dist(rig, ['--redis-timeout', '2']);
+    await w.waitFor(/slow: running/);
+    await redis.stop();
+    const r = await run.done;
+    expect(r.code).toBe(1);
+    const res = JSON.parse(r.stdout) as JsonRun;
+    const slow = res.nodes.find((n) => n.id === 'slow')!;
+    expect(slow.status).toBe('failed');
+    expect(slow.error).toMatch(new RegExp(`^lost the connection to Redis at ${redis.url.replace(/[/.]/g, '\\$&')}/?: no answer for [\\d.]+ s; rerun when it is back \\(finished nodes are cached\\)$`));
+    expect(res.nodes.find((n) => n.id === 'total')!.status).toBe('skipped');
+    // the worker finished the step meanwhile (into the shared store); Redis back: nothing runs twice
+    await w.waitFor(/slow: ran in/);
+    await redis.restart();
+    const again = await dist(rig).done;
+    expect(again.code, again.stderr).toBe(0);
+    expect((JSON.parse(again.stdout) as JsonRun).nodes.map((n) => `${n.id}:${n.status}`)).toEqual(['src:cached', 'slow:cached', 'total:ran']);
+    expect(rig.executed().filter((x) => x === 'slow')).toEqual(['slow']);
+  }, 60_000);
+
   it('Redis unreachable: run and worker fail at once with a clear message', async () => {
     const rig = await rigWith(YAML);
     const url = redis.url;
