@@ -121,7 +121,8 @@ export async function startWorker(url: string, dir: string, env: Record<string, 
 
 function envOf(env: Record<string, string>, toy: boolean): NodeJS.ProcessEnv {
   const e: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0', ...env };
-  if (toy) e.REPRO_REGISTRY = path.join(TOY_DIR, 'registry.js');
+  if (env.REPRO_REGISTRY) e.REPRO_REGISTRY = env.REPRO_REGISTRY;
+  else if (toy) e.REPRO_REGISTRY = path.join(TOY_DIR, 'registry.js');
   else delete e.REPRO_REGISTRY;
   return e;
 }

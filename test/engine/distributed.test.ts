@@ -66,8 +66,8 @@ describe.skipIf(!!SKIP_REASON)('BullMQ executor with a real Redis', () => {
   let redis: RedisServer;
   const workers: WorkerProc[] = [];
   const counterOf = (r: Rig): Record<string, string> => ({ TOY_COUNTER: r.counter });
-  const worker = async (r: Rig, args: string[] = []): Promise<WorkerProc> => {
-    const w = await startWorker(redis.url, r.dir, counterOf(r), args);
+  const worker = async (r: Rig, args: string[] = [], env: Record<string, string> = {}): Promise<WorkerProc> => {
+    const w = await startWorker(redis.url, r.dir, { ...counterOf(r), ...env }, args);
     workers.push(w);
     return w;
   };
@@ -232,6 +232,23 @@ describe.skipIf(!!SKIP_REASON)('BullMQ executor with a real Redis', () => {
     const local = await localRun(SLOW(2500));
     expect(outputHashes(rig.dir, res)).toEqual(outputHashes(local.rig.dir, local.run));
   }, 90_000);
+
+  it("a worker whose checkout differs (other step code) refuses the node at once, without retries, naming the fix", async () => {
+    const rig = await rigWith(`name: m\nseed: 1\nsteps:\n  src:\n    kind: source\n    with: {path: data/nums.txt}\n  a:\n    kind: add\n    in: src\n`);
+    const other = path.join(rig.dir, 'toy-changed');
+    fs.cpSync(TOY_DIR, other, { recursive: true });
+    fs.appendFileSync(path.join(other, 'add.js'), '\nexport const changed = 1;\n');
+    const w = await worker(rig, [], { REPRO_REGISTRY: path.join(other, 'registry.js') });
+    const r = await dist(rig, ['--retries', '2']).done;
+    expect(r.code).toBe(1);
+    const res = JSON.parse(r.stdout) as JsonRun;
+    expect(res.nodes.find((n) => n.id === 'src')!.status).toBe('ran'); // same code there
+    const a = res.nodes.find((n) => n.id === 'a')!;
+    expect(a.status).toBe('failed');
+    expect(a.error).toMatch(/^fingerprint mismatch for a: the coordinator computed [0-9a-f]{12}…, worker \S+ [0-9a-f]{12}… — its checkout \(.*\) differs in code, data files, packages or --set; update it \(git pull, npm ci, npm run build\)/);
+    expect(w.log().match(/a: running/g)).toHaveLength(1); // not retried
+    expect(rig.executed()).toEqual(['src']);
+  }, 60_000);
 
   it('Redis gone mid-run: the run fails after --redis-timeout with a clear message; the rerun resumes from the cache', async () => {
     const rig = await rigWith(SLOW(2500));
