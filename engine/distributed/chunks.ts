@@ -88,7 +88,7 @@ export class ChunkPool extends WorkerPool {
       const parts = await Promise.all(
         groups(n, o.mapJobs).map(async ([a, b]) => {
           const chunks = toB64(job.chunks.slice(a, b));
-          const data: ChunkJobData = { v: 1, module, fn: job.fn, shared: sharedKey, chunks, first: a, node: o.node };
+          const data: ChunkJobData = { v: 1, module, fn: job.fn, shared: sharedKey, chunks, first: a, sent: n, node: o.node };
           const id = `c-${sha256(module, job.fn, sh, chunks).slice(0, 40)}`;
           let res: string;
           try {

@@ -57,8 +57,9 @@ export interface ChunkJobData {
   shared: string;
   /** Encoded chunks (codec.ts), base64. */
   chunks: string;
-  /** Index of the first chunk in the map call (for messages). */
+  /** Position of the first chunk among the chunks the call sent out, and their number (for messages). */
   first: number;
+  sent: number;
   /** Node the chunks belong to (for messages and progress). */
   node: string;
 }

@@ -128,7 +128,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
         results = [];
         for (const c of chunks) results.push(await f(c, shared));
       }
-      log(`${d.node}: chunks ${d.first}–${d.first + chunks.length - 1} in ${Math.round(now() - t)} ms`);
+      log(`${d.node}: chunks ${d.first}–${d.first + chunks.length - 1} of the ${d.sent} its ctx.map sent out, in ${Math.round(now() - t)} ms`);
       return toB64(results);
     });
 
