@@ -59,6 +59,17 @@ export interface RunOptions extends SessionOptions {
   remote?: import('./remote/http-cache.js').RemoteCache | null;
   /** Let `publish:` write outside the project folder (`run --allow-outside`). Default false: an error. */
   allowOutside?: boolean;
+  /** Run jobs elsewhere instead of in this process (engine/distributed: BullMQ workers). Default: none, the local executor. */
+  executor?: RemoteExecutor;
+}
+
+/**
+ * Where jobs run when not in this process (engine/distributed/coordinator.ts): `execute` resolves a
+ * job to its result (it may also run it here with `runner.execute`). `slots`: jobs in flight at once.
+ */
+export interface RemoteExecutor {
+  slots: number;
+  execute(job: Job, runner: NodeRunner, emit: (e: RunEvent) => void): Promise<NodeResult>;
 }
 
 export interface RunResult {
@@ -175,10 +186,10 @@ export async function runSession(s: Session, opts: RunOptions = {}): Promise<Run
     const enqueue = async (job: Job): Promise<void> => {
       if (!queue) {
         const [{ default: PQueue }, poolMod] = await Promise.all([import('p-queue'), import('./pool.js')]);
-        queue = new PQueue({ concurrency: jobs });
-        budget = new poolMod.ThreadBudget(jobs);
+        queue = new PQueue({ concurrency: opts.executor?.slots ?? jobs });
+        budget = new poolMod.ThreadBudget(opts.executor?.slots ?? jobs);
         // workers load compiled JS: available from dist/, or under vitest once built
-        if (opts.workers !== false && (RUNNING_COMPILED || (await compiledWorkerExists()))) {
+        if (!opts.executor && opts.workers !== false && (RUNNING_COMPILED || (await compiledWorkerExists()))) {
           pool = new poolMod.WorkerPool(budget);
           runner.usePool(pool);
         }
@@ -189,7 +200,7 @@ export async function runSession(s: Session, opts: RunOptions = {}): Promise<Run
           if (stoppedBy !== null) return done(notStarted(job.n, job.key, job.warnings));
           await budget!.acquire();
           try {
-            done(await runner.execute(job));
+            done(await (opts.executor ? opts.executor.execute(job, runner, emit) : runner.execute(job)));
           } finally {
             budget!.release();
           }

@@ -13,6 +13,7 @@
  * repro gc [PIPELINE] [--dry-run] [--keep-runs N]
  * repro diff A B [NODE]... [PIPELINE] [--json] [--fail-if EXPR] [--html FILE]
  * repro push | pull [PIPELINE] [--remote-cache URL]
+ * repro worker --redis URL [--dir DIR] [--concurrency N]   (jobs of run --executor bullmq)
  * ```
  *
  * Exit codes: 0 success; 1 a step failed; 2 invalid pipeline or usage (nothing ran).
@@ -38,6 +39,7 @@ usage:
                                                       how results moved between two runs
   repro push [PIPELINE] [--remote-cache URL]          upload locally cached nodes to the remote cache
   repro pull [PIPELINE] [--remote-cache URL]          download the nodes the remote cache has
+  repro worker --redis URL [--dir DIR]                run jobs of \`run --executor bullmq\`
 
 options of every command: --help (this command's help), --no-color (also NO_COLOR=1)
 repro --version                                      the version of repro
@@ -72,7 +74,26 @@ const HELP: Record<string, string> = {
                     miss is fetched from it (verified), nodes that ran are uploaded; \`off\` disables.
                     Default: REPRO_REMOTE_CACHE, then \`cache: {remote: URL}\` in the YAML.
                     Credentials: REPRO_REMOTE_CACHE_HEADER='Authorization: Bearer TOKEN' (never recorded)
-  --remote-upload=false  read-only: fetch from the remote cache, upload nothing`,
+  --remote-upload=false  read-only: fetch from the remote cache, upload nothing
+  --executor bullmq run jobs on \`repro worker\` processes through Redis (default: local)
+  --redis URL       redis://HOST:PORT[/DB] of the queue (or REPRO_REDIS)
+  --distribute cpu|all  which nodes go to workers: cpu steps and ctx.map steps (default), or all
+  --retries N       attempts after the first of a failing job (default 2)
+  --map-jobs N      a ctx.map call becomes at most N jobs of consecutive chunks (default 20)
+  --redis-timeout S fail the waiting nodes when Redis has not answered for S seconds (default 30);
+                    a rerun resumes from the cache`,
+  worker: `repro worker --redis URL [--dir DIR] [--remote-cache URL] [--concurrency N] [--nodes N] [--idle-exit SEC] [--quiet]
+
+  Take jobs of \`repro run --executor bullmq\` from Redis and run them in this checkout (DIR,
+  default the current directory; same code, data and build as the coordinator's, checked by
+  fingerprint). Any number of workers, on any machines that share the checkout's store (or a
+  remote cache: --remote-cache URL or REPRO_REMOTE_CACHE, verified downloads). A killed worker's jobs
+  are retried elsewhere after --lock-ms.
+  --concurrency N   chunk jobs (ctx.map) at once, one thread each (default 1)
+  --nodes N         node jobs at once (default 1)
+  --idle-exit SEC   exit after SEC seconds without a job (e.g. Slurm array tasks)
+  --lock-ms MS      job lock (default 30000); --stalled-ms MS: stalled-job check (default 30000)
+  --quiet           no log lines on stderr`,
   status: `repro status [PIPELINE] [--target ID]... [--force ID]... [--set ID.PARAM=V]... [--inherit] [--json] [--verbose]
 
   What would run, and why (nothing runs). --json: {pipeline, up_to_date, nodes: [{id, kind, state, reason, reasons, key}]}.
@@ -166,6 +187,8 @@ export async function main(argv: string[]): Promise<number> {
         const m = await import('./remote.js');
         return await (cmd === 'push' ? m.cmdPush : m.cmdPull)(rest);
       }
+      case 'worker':
+        return await (await import('./worker.js')).cmdWorker(rest);
       case 'status':
       case 'why':
       case 'dag':

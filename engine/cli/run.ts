@@ -3,13 +3,14 @@
  * as it finishes, a progress bar for steps that report progress, and a summary; `--json` prints
  * only the contract's JSON object on stdout.
  */
-import { intFlag, parseArgs, variantFlag } from './args.js';
+import { intFlag, parseArgs, variantFlag, type Parsed } from './args.js';
 import { UsageError } from '../errors.js';
 import type { NodeResult, RunEvent } from '../executor.js';
 import type { ParamOverride } from '../spec.js';
+import type { Session } from '../session.js';
 
 export async function cmdRun(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, { values: ['jobs', 'variant', 'remote-cache', 'remote-upload'], repeat: ['target', 'force', 'set'], bools: ['dry-run', 'keep-going', 'json', 'verbose', 'no-spec-cache', 'force-jobs', 'inherit', 'allow-outside'] }, 'run');
+  const p = parseArgs(argv, { values: ['jobs', 'variant', 'remote-cache', 'remote-upload', ...DIST_VALUES], repeat: ['target', 'force', 'set'], bools: ['dry-run', 'keep-going', 'json', 'verbose', 'no-spec-cache', 'force-jobs', 'inherit', 'allow-outside'] }, 'run');
   if (p.positionals.length > 1) throw new UsageError(`repro run: expected at most one PIPELINE, got ${p.positionals.join(' ')}`);
   const file = p.positionals[0] ?? 'pipeline.yaml';
   const jobs = intFlag(p, 'jobs', 'run');
@@ -99,7 +100,14 @@ export async function cmdRun(argv: string[]): Promise<number> {
     idw = Math.max(idw, Math.min(40, n.id.length));
     kindw = Math.max(kindw, n.kind.length);
   }
-  const r = await runSession(session, { ...common, ...(jobs !== undefined ? { jobs } : {}), forceJobs: p.bools.has('force-jobs'), allowOutside: p.bools.has('allow-outside'), keepGoing: p.bools.has('keep-going'), argv: ['run', ...(await redactArgv(argv))], onEvent, ...remoteOpts });
+  // --executor bullmq: jobs go to `repro worker` processes through Redis (engine/distributed)
+  const executor = await distributedExecutor(p, session);
+  let r;
+  try {
+    r = await runSession(session, { ...common, ...(jobs !== undefined ? { jobs } : {}), forceJobs: p.bools.has('force-jobs'), allowOutside: p.bools.has('allow-outside'), keepGoing: p.bools.has('keep-going'), argv: ['run', ...(await redactArgv(argv))], onEvent, ...remoteOpts, ...(executor ? { executor } : {}) });
+  } finally {
+    await executor?.close();
+  }
   bar?.clear();
   if (json) {
     const obj = {
@@ -157,8 +165,32 @@ export async function remoteFlags(values: Record<string, string>, command = 'run
 /** The command line as recorded in the history: URL user info (credentials) redacted. */
 async function redactArgv(argv: string[]): Promise<string[]> {
   if (!argv.some((a) => a.includes('@'))) return argv;
+  if (argv.some((a) => a.startsWith('redis'))) argv = (await import('../distributed/redis.js')).redactArgv(argv); // redis:// passwords
   const { redactUrl } = await import('../remote/http-cache.js');
   return argv.map((a) => (a.startsWith('--remote-cache=') ? `--remote-cache=${redactUrl(a.slice('--remote-cache='.length))}` : redactUrl(a)));
+}
+
+/** Flags of `run --executor bullmq` (see engine/distributed/coordinator.ts). */
+const DIST_VALUES = ['executor', 'redis', 'retries', 'map-jobs', 'distribute', 'redis-timeout'];
+
+async function distributedExecutor(p: Parsed, session: Session): Promise<import('../distributed/coordinator.js').BullmqExecutor | null> {
+  const executor = p.values.executor ?? 'local';
+  if (executor !== 'local' && executor !== 'bullmq') throw new UsageError(`repro run: --executor must be local or bullmq, got "${executor}"`);
+  if (executor === 'local') {
+    for (const f of DIST_VALUES.slice(1)) if (p.values[f] !== undefined) throw new UsageError(`repro run: --${f} needs --executor bullmq`);
+    return null;
+  }
+  const redis = p.values.redis ?? process.env.REPRO_REDIS;
+  if (!redis) throw new UsageError('repro run: --executor bullmq needs --redis redis://HOST:PORT (or REPRO_REDIS)');
+  const distribute = p.values.distribute ?? 'cpu';
+  if (distribute !== 'cpu' && distribute !== 'all') throw new UsageError(`repro run: --distribute must be cpu or all, got "${distribute}"`);
+  const retries = intFlag(p, 'retries', 'run', 0);
+  const mapJobs = intFlag(p, 'map-jobs', 'run');
+  const timeout = intFlag(p, 'redis-timeout', 'run');
+  const [{ bullmqExecutor }, { remoteCacheTransport }, { remoteOf }] = await Promise.all([import('../distributed/coordinator.js'), import('../distributed/transport.js'), import('./remote.js')]);
+  // with a remote cache, artifacts travel through it (workers on other machines); else the shared store
+  const rc = await remoteOf(session.spec, p.values, 'run', (m) => process.stderr.write(`warning: ${m}\n`));
+  return bullmqExecutor(session, { ...(rc ? { transport: remoteCacheTransport(rc) } : {}), redis, set: p.lists.set ?? [], distribute, ...(retries !== undefined ? { retries } : {}), ...(mapJobs !== undefined ? { mapJobs } : {}), ...(timeout !== undefined ? { downMs: timeout * 1000 } : {}) });
 }
 
 function rel(f: string): string {
