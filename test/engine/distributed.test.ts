@@ -96,14 +96,14 @@ describe.skipIf(!!SKIP_REASON)('BullMQ executor with a real Redis', () => {
     // the coordinator in this process (library API), to see its events
     process.env.TOY_COUNTER = rig.counter;
     const s = await openSession({ file: rig.yaml, registry: rig.registry, codeRoot: TOY_DIR });
-    const remote = await bullmqExecutor(s, { redis: redis.url, distribute: 'all', mapJobs: 4 });
+    const executor = await bullmqExecutor(s, { redis: redis.url, distribute: 'all', mapJobs: 4 });
     const events: RunEvent[] = [];
     rig.executed();
     let r;
     try {
-      r = await runSession(s, { jobs: 2, remote, onEvent: (e) => events.push(e) });
+      r = await runSession(s, { jobs: 2, executor, onEvent: (e) => events.push(e) });
     } finally {
-      await remote.close();
+      await executor.close();
       delete process.env.TOY_COUNTER;
     }
     expect(r.ok, JSON.stringify(r.nodes.map((n) => n.error))).toBe(true);
