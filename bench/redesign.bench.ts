@@ -23,7 +23,8 @@ import { tableToArrow } from '../engine/arrow.js';
 import { intColumnOf, makeTable } from '../engine/table.js';
 import { rngFromKey } from '../engine/rng.js';
 
-const CLI = path.join(PROJECT_ROOT, 'dist', 'engine', 'cli', 'main.js');
+/** The `repro` command as users run it (bin/repro: the CLI with its malloc settings). */
+const REPRO = path.join(PROJECT_ROOT, 'bin', 'repro');
 /** R fixest's feols loop, 1000 permutations on the demo panel, measured on this machine (2 cores). */
 const R_FIXEST_PLACEBO_RECORDED_S = 7.1;
 
@@ -35,7 +36,7 @@ interface NodeOut {
 
 function run(dir: string, args: string[]): { wall: number; nodes: NodeOut[] } {
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [CLI, 'run', '--json', ...args], { encoding: 'utf8', cwd: dir, maxBuffer: 1 << 26 });
+  const r = spawnSync(REPRO, ['run', '--json', ...args], { encoding: 'utf8', cwd: dir, maxBuffer: 1 << 26 });
   const wall = (performance.now() - t0) / 1000;
   if (r.status !== 0) throw new Error(`repro run ${args.join(' ')} failed (exit ${r.status}): ${r.stdout.slice(0, 1000)} ${r.stderr.slice(0, 2000)}`);
   return { wall, nodes: (JSON.parse(r.stdout) as { nodes: NodeOut[] }).nodes };
@@ -191,17 +192,18 @@ function noopBench(): void {
     fs.symlinkSync(path.join(PROJECT_ROOT, 'data'), path.join(dir, 'data'));
     fs.symlinkSync(path.join(PROJECT_ROOT, 'scripts'), path.join(dir, 'scripts'));
     run(dir, []);
-    const time = (args: string[]): number => {
+    const timeCmd = (cmd: string, args: string[]): number => {
       const t0 = performance.now();
-      const r = spawnSync(process.execPath, args, { cwd: dir, encoding: 'utf8' });
-      if (r.status !== 0) throw new Error(`${args.join(' ')} failed: ${r.stderr.slice(0, 500)}`);
+      const r = spawnSync(cmd, args, { cwd: dir, encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr.slice(0, 500)}`);
       return performance.now() - t0;
     };
+    const time = (args: string[]): number => timeCmd(process.execPath, args);
     const bare: number[] = [];
     const noop: number[] = [];
     for (let k = 0; k < 15; k++) {
       bare.push(time(['-e', '0']));
-      noop.push(time([CLI, 'run']));
+      noop.push(timeCmd(REPRO, ['run']));
     }
     const b = median(bare);
     const n = median(noop);

@@ -225,11 +225,21 @@ export class NodeRunner {
         }
         throw new StepError(`${notRegularFile(abs, st).message} (path param "${f}"); only regular files are read: point it at a data file`);
       }
+      // a worker starts importing the step while this thread imports it and loads the inputs (wasted
+      // only for a step that turns out not to be cpu)
+      const pool = this.opts.workers ? this.opts.pool : null;
+      if (pool) pool.preload(stepModuleUrl(s.registry[n.kind]!.file, s.codeRoot).href);
       const def = await s.registry[n.kind]!.load();
       const useWorker = !!def.cpu && this.opts.workers && this.opts.pool !== null;
+      // a step that splits its work (ctx.map) over this pool's threads (not a pool whose chunks go over
+      // the network): the workers of the tokens free now import its tasks
+      const tasksUrl = def.tasksModule ? stepModuleUrl(def.tasksModule, s.codeRoot).href : undefined;
+      if (pool && useWorker && def.tasks && pool.claims && pool.budget.available > 0) pool.preload(tasksUrl ?? stepModuleUrl(s.registry[n.kind]!.file, s.codeRoot).href, 1 + pool.budget.available);
       if (RUNNING_COMPILED || useWorker || (def.tasks && this.opts.pool)) assertCompiledFresh(n, parts.code, s.codeRoot);
       this.opts.emit({ type: 'running', id: n.id, kind: n.kind, reason: reasonPhrase(reasons), worker: useWorker });
-      const inputs = await loadInputs(s, n, this.outputs);
+      // a worker reads and decodes its inputs itself (in parallel with other workers); else this thread
+      const inputRefs = useWorker ? inputRefsOf(n, this.outputs) : null;
+      const inputs = inputRefs ? {} : await loadInputs(s, n, this.outputs);
       const hooks: StepHooks = {
         info: (msg) => this.opts.emit({ type: 'info', id: n.id, msg }),
         warn: (msg) => {
@@ -246,7 +256,7 @@ export class NodeRunner {
         const { transferList } = await import('./worker.js');
         const moduleUrl = stepModuleUrl(s.registry[n.kind]!.file, s.codeRoot);
         checkCompiled(n, moduleUrl);
-        const task = { moduleUrl: moduleUrl.href, nodeId: n.id, seed: s.spec.seed, baseDir: s.spec.baseDir, threads: this.opts.jobs, params: n.params, inputs };
+        const task = { moduleUrl: moduleUrl.href, nodeId: n.id, seed: s.spec.seed, baseDir: s.spec.baseDir, threads: this.opts.jobs, params: n.params, inputs, ...(inputRefs ? { inputRefs, storeDir: s.store.dir } : {}), ...(tasksUrl ? { tasksUrl } : {}) };
         // inputs are fresh decodes owned by this call: transfer their buffers instead of copying
         produced = await this.opts.pool!.runStep(task, hooks, transferList(Object.values(inputs), true));
       } else {
@@ -330,6 +340,20 @@ export function assertCompiledFresh(n: NodeSpec, code: Record<string, string>, c
 }
 
 /** Decode a node's inputs from the store (hashes verified on read). */
+/** The store refs of a node's inputs (what {@link loadInputs} reads), for a worker that reads them itself. */
+function inputRefsOf(n: NodeSpec, outputs: Map<string, Record<string, OutputRef>>): Record<string, OutputRef | OutputRef[]> {
+  const out: Record<string, OutputRef | OutputRef[]> = {};
+  for (const [name, v] of Object.entries(n.inputs)) {
+    const get = (r: { node: string; output: string }): OutputRef => {
+      const ref = outputs.get(r.node)?.[r.output];
+      if (!ref) throw missingOutput(name, r, outputs.get(r.node));
+      return ref;
+    };
+    out[name] = Array.isArray(v) ? v.map(get) : get(v);
+  }
+  return out;
+}
+
 async function loadInputs(s: Session, n: NodeSpec, outputs: Map<string, Record<string, OutputRef>>): Promise<Record<string, Artifact | Artifact[] | undefined>> {
   const out: Record<string, Artifact | Artifact[] | undefined> = {};
   for (const [name, v] of Object.entries(n.inputs)) {
@@ -365,7 +389,7 @@ export function toolVersions(): Record<string, string> {
 function mapper(s: Session, n: NodeSpec, def: StepDef, pool: WorkerPool | null, hooks: StepHooks): StepContext['map'] {
   return async <C, R>(fn: string, chunks: C[], shared?: unknown, opts?: { progress?: string }): Promise<R[]> => {
     const f = taskOf(def, fn);
-    const url = stepModuleUrl(s.registry[n.kind]!.file, s.codeRoot);
+    const url = stepModuleUrl(def.tasksModule ?? s.registry[n.kind]!.file, s.codeRoot);
     let compiled = false;
     try {
       compiled = pool !== null && statSync(url).isFile();

@@ -19,7 +19,8 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { compiledUrl } from './paths.js';
-import { contractError } from './errors.js';
+import { contractError, CorruptObjectError } from './errors.js';
+import { availableParallelism } from 'node:os';
 import type { Artifact } from './types.js';
 import type { FromWorker, ToWorker, WorkerTask } from './worker.js';
 
@@ -76,12 +77,20 @@ export interface MapJob {
   fn: string;
   shared: unknown;
   chunks: unknown[];
+  /**
+   * Claim mode (a step's ctx.map in a worker thread): the step's own thread also takes chunks from
+   * this shared counter; each lane claims the next chunk until none is left, and the results come
+   * back with their indexes. Without it, lanes run the chunks given, in order.
+   */
+  claim?: Int32Array;
   /** Called as chunks finish (count done, total). */
   onChunk?: (done: number, total: number) => void;
 }
 
 interface PoolWorker {
   w: Worker;
+  /** Step modules this worker was asked to import ahead of a job ({@link WorkerPool.preload}). */
+  preloaded?: Set<string>;
   /** Handler of the current job's messages. */
   onMessage: ((m: FromWorker) => void) | null;
   onFail: ((e: Error) => void) | null;
@@ -92,6 +101,8 @@ let seq = 0;
 
 /** Worker threads of one run, started lazily, reused, terminated by {@link close}. */
 export class WorkerPool {
+  /** Lanes of a step's ctx.map share the step thread's chunk counter (claim mode); not over the network. */
+  readonly claims: boolean = true;
   private idle: PoolWorker[] = [];
   private all = new Set<PoolWorker>();
 
@@ -117,8 +128,36 @@ export class WorkerPool {
     return pw;
   }
 
+  /** Workers being started by {@link preload}: take() waits for them instead of starting more. */
+  private warming: Promise<void> = Promise.resolve();
+
+  /**
+   * Have up to `n` idle workers import `moduleUrl` now, starting workers as needed (never more
+   * than the budget's total): a job's thread start and its step's imports then overlap the main
+   * thread's own work (loading the inputs). Takes no token; errors surface when the job runs.
+   */
+  preload(moduleUrl: string, n = 1): void {
+    const most = Math.min(n, this.budget.total, availableParallelism());
+    const run = async (): Promise<void> => {
+      for (let k = 0; k < most; k++) {
+        let pw = this.idle.find((w) => !w.dead && !w.preloaded?.has(moduleUrl));
+        if (!pw) {
+          if (this.all.size >= this.budget.total) return;
+          pw = await this.spawn();
+          pw.w.unref();
+        }
+        (pw.preloaded ??= new Set()).add(moduleUrl);
+        this.post(pw, { t: 'preload', moduleUrl });
+        // idle, and the first one take() pops
+        this.idle = [...this.idle.filter((x) => x !== pw), pw];
+      }
+    };
+    this.warming = this.warming.then(run, run).catch(() => {});
+  }
+
   /** A worker for a job; it keeps the process alive while busy (ref), not while idle (unref). */
   private async take(): Promise<PoolWorker> {
+    await this.warming;
     for (;;) {
       const pw = this.idle.pop() ?? (await this.spawn());
       if (pw.dead) continue;
@@ -147,7 +186,7 @@ export class WorkerPool {
   async runStep(task: WorkerTask, hooks: StepHooks, transfer: ArrayBuffer[]): Promise<Record<string, Artifact>> {
     const pw = await this.take();
     /** ctx.map calls of this step in flight. */
-    const maps = new Map<number, { onLocal(done: number): void; onData?: (d: { index: number[]; chunks: unknown[]; shared: unknown }) => void }>();
+    const maps = new Map<number, { onLocal(done: number): void; onData?: (d: { index: number[]; chunks: unknown[]; shared: unknown; claim?: Int32Array; tasksUrl?: string }) => void }>();
     try {
       return await new Promise<Record<string, Artifact>>((resolve, reject) => {
         pw.onFail = reject;
@@ -176,13 +215,16 @@ export class WorkerPool {
                 if (progress) hooks.progress(local + remote, m.n, progress);
               };
               maps.set(m.id, { onLocal: (d) => ((local = d), report()) });
-              this.post(pw, { t: 'map-grant', id: m.id, k });
+              this.post(pw, { t: 'map-grant', id: m.id, k, claim: this.claims });
               if (k === 0) break;
-              const pending = new Promise<{ index: number[]; chunks: unknown[]; shared: unknown }>((res) => maps.set(m.id, { onLocal: (d) => ((local = d), report()), onData: res }));
+              const pending = new Promise<{ index: number[]; chunks: unknown[]; shared: unknown; claim?: Int32Array; tasksUrl?: string }>((res) => maps.set(m.id, { onLocal: (d) => ((local = d), report()), onData: res }));
               void pending
-                .then(({ index, chunks, shared }) =>
-                  this.map({ moduleUrl: task.moduleUrl, fn: m.fn, shared, chunks, onChunk: (d) => ((remote = d), report()) }, 0, k).then(
-                    (results) => this.post(pw, { t: 'map-done', id: m.id, index, results }),
+                .then(({ index, chunks, shared, claim, tasksUrl }) =>
+                  (claim
+                    ? this.claimMap({ moduleUrl: tasksUrl ?? task.moduleUrl, fn: m.fn, shared, chunks, claim, onChunk: (d) => ((remote = d), report()) }, k)
+                    : this.map({ moduleUrl: tasksUrl ?? task.moduleUrl, fn: m.fn, shared, chunks, onChunk: (d) => ((remote = d), report()) }, 0, k).then((results) => ({ index, results }))
+                  ).then(
+                    ({ index, results }) => this.post(pw, { t: 'map-done', id: m.id, index, results }),
                     (e: Error) => this.post(pw, { t: 'map-error', id: m.id, name: e.name, message: e.message }),
                   ),
                 )
@@ -190,7 +232,7 @@ export class WorkerPool {
               break;
             }
             case 'map-data':
-              maps.get(m.id)?.onData?.({ index: m.index, chunks: m.chunks, shared: m.shared });
+              maps.get(m.id)?.onData?.({ index: m.index, chunks: m.chunks, shared: m.shared, ...(m.claim ? { claim: m.claim } : {}), ...(m.tasksUrl ? { tasksUrl: m.tasksUrl } : {}) });
               break;
             case 'map-progress':
               maps.get(m.id)?.onLocal(m.done);
@@ -199,6 +241,10 @@ export class WorkerPool {
               resolve(m.outputs);
               break;
             case 'error': {
+              if (m.name === 'CorruptObjectError' && m.hash) {
+                reject(new CorruptObjectError(m.hash, m.reason ?? 'corrupt'));
+                break;
+              }
               const e = new Error(m.message);
               e.name = m.name;
               if (m.stack) e.stack = m.stack;
@@ -274,6 +320,51 @@ export class WorkerPool {
     }
     if (failed) throw failed;
     return results;
+  }
+
+  /**
+   * Claim mode of a step's ctx.map: `held` tokens (taken for this call, released at the end), one
+   * lane each; every lane's worker takes the next unclaimed chunk of `job.claim` (shared with the
+   * step's own thread) until none is left. Returns the indexes this side ran and their results.
+   */
+  async claimMap(job: MapJob & { claim: Int32Array }, held: number): Promise<{ index: number[]; results: unknown[] }> {
+    const index: number[] = [];
+    const results: unknown[] = [];
+    let failed: Error | null = null;
+    const id = ++seq;
+    const lane = async (): Promise<void> => {
+      const pw = await this.take();
+      try {
+        await new Promise<void>((resolve, reject) => {
+          pw.onFail = reject;
+          pw.onMessage = (m) => {
+            if (m.t === 'chunk' && m.id === id) {
+              index.push(m.index);
+              results.push(m.result);
+              job.onChunk?.(index.length, job.chunks.length);
+            } else if (m.t === 'claim-done' && m.id === id) resolve();
+            else if (m.t === 'chunk-error' && m.id === id) {
+              const e = new Error(m.message);
+              e.name = m.name;
+              delete e.stack;
+              reject(e);
+            }
+          };
+          this.post(pw, { t: 'claim-run', id, moduleUrl: job.moduleUrl, fn: job.fn, shared: job.shared, chunks: job.chunks, claim: job.claim });
+        });
+      } catch (e) {
+        failed ??= e as Error;
+      } finally {
+        this.give(pw);
+      }
+    };
+    try {
+      await Promise.all(Array.from({ length: Math.max(1, held) }, lane));
+    } finally {
+      this.budget.release(held);
+    }
+    if (failed) throw failed;
+    return { index, results };
   }
 
   /** Terminate every worker. */

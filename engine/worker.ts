@@ -10,7 +10,8 @@ import { parentPort } from 'node:worker_threads';
 import path from 'node:path';
 import { rngFromKey, rngKeyOf } from './rng.js';
 import { asError } from './errors.js';
-import { taskOf, type Artifact, type StepContext, type StepDef } from './types.js';
+import { taskOf, taskOfModule, type Artifact, type StepContext, type StepDef } from './types.js';
+import type { OutputRef } from './store.js';
 
 export interface WorkerTask {
   moduleUrl: string;
@@ -20,17 +21,29 @@ export interface WorkerTask {
   threads: number;
   params: unknown;
   inputs: Record<string, Artifact | Artifact[] | undefined>;
+  /**
+   * Inputs this worker reads from the store itself (verified, decoded here, in parallel with other
+   * workers, instead of on the main thread), with the store's folder.
+   */
+  inputRefs?: Record<string, OutputRef | OutputRef[]>;
+  storeDir?: string;
+  /** The step's tasks module (StepDef.tasksModule, compiled URL): what pool workers import for its ctx.map chunks. */
+  tasksUrl?: string;
 }
 
 /** Messages from the main thread to a worker. */
 export type ToWorker =
   | { t: 'step'; task: WorkerTask }
-  | { t: 'map-grant'; id: number; k: number }
+  | { t: 'map-grant'; id: number; k: number; claim?: boolean }
   | { t: 'map-done'; id: number; index: number[]; results: unknown[] }
   | { t: 'map-error'; id: number; name: string; message: string }
   | { t: 'map-init'; id: number; moduleUrl: string; fn: string; shared: unknown }
+  /** Claim mode: run chunks `claim` hands out (Atomics.add on its first slot) until none are left. */
+  | { t: 'claim-run'; id: number; moduleUrl: string; fn: string; shared: unknown; chunks: unknown[]; claim: Int32Array }
   | { t: 'chunk'; id: number; index: number; chunk: unknown }
-  | { t: 'map-end'; id: number };
+  | { t: 'map-end'; id: number }
+  /** Import a step module ahead of its job (the import is cached; errors surface when the job runs). */
+  | { t: 'preload'; moduleUrl: string };
 
 /** Messages from a worker to the main thread. */
 export type FromWorker =
@@ -38,12 +51,13 @@ export type FromWorker =
   | { t: 'progress'; done: number; total: number; label?: string }
   | { t: 'transcript'; text: string }
   | { t: 'map-start'; id: number; fn: string; n: number; progress?: string }
-  | { t: 'map-data'; id: number; index: number[]; chunks: unknown[]; shared: unknown }
+  | { t: 'map-data'; id: number; index: number[]; chunks: unknown[]; shared: unknown; claim?: Int32Array; tasksUrl?: string }
   | { t: 'map-progress'; id: number; done: number }
   | { t: 'done'; outputs: Record<string, Artifact> }
-  | { t: 'error'; name: string; message: string; stack?: string }
+  | { t: 'error'; name: string; message: string; stack?: string; hash?: string; reason?: 'missing' | 'corrupt' }
   | { t: 'chunk'; id: number; index: number; result: unknown }
-  | { t: 'chunk-error'; id: number; name: string; message: string };
+  | { t: 'chunk-error'; id: number; name: string; message: string }
+  | { t: 'claim-done'; id: number };
 
 /** @deprecated name kept for the executor's imports: the messages a step worker posts. */
 export type WorkerMessage = FromWorker;
@@ -70,6 +84,11 @@ export function transferList(arts: Iterable<Artifact | Artifact[] | undefined>, 
   return [...seen];
 }
 
+/** A task function from a step module or a tasks module (imports are cached per thread). */
+async function loadTask(moduleUrl: string, fn: string): Promise<(chunk: unknown, shared: unknown) => unknown> {
+  return taskOfModule((await import(moduleUrl)) as Record<string, unknown>, fn, moduleUrl);
+}
+
 async function loadDef(moduleUrl: string): Promise<StepDef> {
   const mod = (await import(moduleUrl)) as { default?: StepDef };
   const def = mod.default;
@@ -82,7 +101,7 @@ if (parentPort) {
   const port = parentPort;
   const post = (m: FromWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
   /** Pending ctx.map calls of the step running here. */
-  const maps = new Map<number, { grant(k: number): void; resolve(r: { index: number[]; results: unknown[] }): void; reject(e: Error): void }>();
+  const maps = new Map<number, { grant(k: number, claim: boolean): void; resolve(r: { index: number[]; results: unknown[] }): void; reject(e: Error): void }>();
   let mapSeq = 0;
   /** The current chunk job. */
   let job: { id: number; f: (chunk: unknown, shared: unknown) => unknown; shared: unknown } | null = null;
@@ -94,7 +113,7 @@ if (parentPort) {
         void runStep(m.task);
         break;
       case 'map-grant':
-        maps.get(m.id)?.grant(m.k);
+        maps.get(m.id)?.grant(m.k, !!m.claim);
         break;
       case 'map-done':
         maps.get(m.id)?.resolve({ index: m.index, results: m.results });
@@ -109,8 +128,8 @@ if (parentPort) {
         break;
       }
       case 'map-init':
-        jobInit = loadDef(m.moduleUrl).then((def) => {
-          job = { id: m.id, f: taskOf(def, m.fn), shared: m.shared };
+        jobInit = loadTask(m.moduleUrl, m.fn).then((f) => {
+          job = { id: m.id, f, shared: m.shared };
         });
         jobInit.catch(() => {});
         break;
@@ -133,6 +152,27 @@ if (parentPort) {
         job = null;
         jobInit = null;
         break;
+      case 'preload':
+        import(m.moduleUrl).catch(() => {});
+        break;
+      case 'claim-run': {
+        const { id, chunks, shared, claim } = m;
+        void (async () => {
+          try {
+            const f = await loadTask(m.moduleUrl, m.fn);
+            for (;;) {
+              const i = Atomics.add(claim, 0, 1);
+              if (i >= chunks.length) break;
+              post({ t: 'chunk', id, index: i, result: await f(chunks[i], shared) });
+            }
+            post({ t: 'claim-done', id });
+          } catch (e) {
+            const err = asError(e);
+            post({ t: 'chunk-error', id, name: err.name, message: err.message });
+          }
+        })();
+        break;
+      }
     }
   });
 
@@ -157,16 +197,34 @@ if (parentPort) {
           const n = chunks.length;
           let remote: Promise<{ index: number[]; results: unknown[] }> | null = null;
           // ask for free tokens; with k of them, chunks i % (k+1) ≠ 0 go to pool workers
-          const k = await new Promise<number>((grant, reject) => {
-            remote = new Promise((resolve, rej) => maps.set(id, { grant, resolve, reject: (e) => (rej(e), reject(e)) }));
+          const { k, claim } = await new Promise<{ k: number; claim: boolean }>((grant, reject) => {
+            remote = new Promise((resolve, rej) => maps.set(id, { grant: (k, claim) => grant({ k, claim }), resolve, reject: (e) => (rej(e), reject(e)) }));
             remote.catch(() => {});
             post({ t: 'map-start', id, fn, n, ...(opts?.progress ? { progress: opts.progress } : {}) });
           });
           const out = new Array<R>(n);
+          if (k > 0 && claim) {
+            // claim mode: this thread and the k pool workers take the next unclaimed chunk (an atomic
+            // counter in shared memory) until none is left, so a worker that starts late (a cold
+            // thread importing the step) costs no idle time here; each chunk runs exactly once and
+            // its result does not depend on who ran it
+            const counter = new Int32Array(new SharedArrayBuffer(4));
+            post({ t: 'map-data', id, index: [], chunks, shared, claim: counter, ...(task.tasksUrl ? { tasksUrl: task.tasksUrl } : {}) });
+            let done = 0;
+            for (;;) {
+              const i = Atomics.add(counter, 0, 1);
+              if (i >= n) break;
+              out[i] = (await f(chunks[i], shared)) as R;
+              post({ t: 'map-progress', id, done: ++done });
+            }
+            const r = await remote!;
+            r.index.forEach((i, j) => (out[i] = r.results[j] as R));
+            return out;
+          }
           const mine: number[] = [];
           const theirs: number[] = [];
           for (let i = 0; i < n; i++) (k > 0 && i % (k + 1) !== 0 ? theirs : mine).push(i);
-          if (k > 0) post({ t: 'map-data', id, index: theirs, chunks: theirs.map((i) => chunks[i]), shared });
+          if (k > 0) post({ t: 'map-data', id, index: theirs, chunks: theirs.map((i) => chunks[i]), shared, ...(task.tasksUrl ? { tasksUrl: task.tasksUrl } : {}) });
           else maps.delete(id);
           let done = 0;
           for (const i of mine) {
@@ -180,7 +238,14 @@ if (parentPort) {
           return out;
         },
       };
-      const outputs = await def.run(ctx, task.inputs, task.params);
+      let inputs = task.inputs;
+      if (task.inputRefs && task.storeDir !== undefined) {
+        const { Store } = await import('./store.js');
+        const store = new Store(task.storeDir);
+        inputs = { ...inputs };
+        for (const [name, r] of Object.entries(task.inputRefs)) inputs[name] = Array.isArray(r) ? await Promise.all(r.map((x) => store.get(x))) : await store.get(r);
+      }
+      const outputs = await def.run(ctx, inputs, task.params);
       try {
         post({ t: 'done', outputs }, transferList(Object.values(outputs ?? {})));
       } catch (e) {
@@ -191,6 +256,9 @@ if (parentPort) {
       const err = asError(e);
       const msg: FromWorker = { t: 'error', name: err.name, message: err.message };
       if (err.stack) msg.stack = err.stack;
+      // an input object that failed verification here: the main thread drops the entries that name it
+      const c = e as { name?: string; hash?: unknown; reason?: unknown };
+      if (c?.name === 'CorruptObjectError' && typeof c.hash === 'string') Object.assign(msg, { hash: c.hash, reason: c.reason });
       post(msg);
     }
   };

@@ -21,7 +21,7 @@ import { z } from 'zod';
 import { defineStep, StepError, type Artifact, type StepContext } from '../engine/types.js';
 import { hasCol, isNumeric, makeTable } from '../engine/table.js';
 import { quantile7 } from '../stats/quantile.js';
-import { PlaceboSolver, type PlaceboProblem, type ReplicateResults } from '../stats/placebo.js';
+import { replicates, solverOf, type PlaceboProblem, type ReplicateResults } from '../stats/placebo.js';
 import { unitCohorts } from './common/cohorts.js';
 import { CONTRACT, type PlaceboSummary } from './common/contracts.js';
 import { fitRegression, prepareRegression, outcomeParam, regressionParams, regressionSpecOf, reportDrops } from './common/regression.js';
@@ -44,20 +44,6 @@ const QUANTILES = [0.01, 0.025, 0.05, 0.1, 0.5, 0.9, 0.95, 0.975, 0.99];
 /** Replicates per ctx.map chunk: fixed, so the split (and the output) never depends on --jobs. */
 const CHUNK = 50;
 
-/** One solver per problem object and thread: chunks of one map call share the precomputation. */
-const solvers = new WeakMap<PlaceboProblem, PlaceboSolver>();
-
-function solverOf(problem: PlaceboProblem): PlaceboSolver {
-  let solver = solvers.get(problem);
-  if (!solver) solvers.set(problem, (solver = new PlaceboSolver(problem)));
-  return solver;
-}
-
-/** The ctx.map task: replicates of a chunk of stream keys. */
-function replicatesTask(keys: string[], problem: PlaceboProblem): ReplicateResults {
-  return solverOf(problem).run(keys);
-}
-
 export default defineStep({
   kind: 'placebo',
   doc: 'Randomization-inference placebo for a DiD coefficient: permuted or random adoption times, FWL re-estimation per replicate in worker threads; outputs the replicates table and a summary.',
@@ -66,7 +52,8 @@ export default defineStep({
   inputs: { panel: { type: 'table', doc: 'the estimation data (with unit, time and adoption columns)' } },
   outputs: { replicates: { type: 'table', contract: CONTRACT.placeboReplicates }, summary: { type: 'json', contract: CONTRACT.placebo } },
   cpu: true,
-  tasks: { replicates: replicatesTask },
+  tasks: { replicates },
+  tasksModule: 'stats/placebo.ts', // pool workers that only run chunks import this, not the step
   async run(ctx, inputs, params): Promise<Record<string, Artifact>> {
     const art = inputs.panel;
     if (!art || Array.isArray(art) || art.type !== 'table') throw new StepError(`input "panel" must be one table`);

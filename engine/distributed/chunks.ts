@@ -59,6 +59,8 @@ export function projectRel(file: string): string {
 }
 
 export class ChunkPool extends WorkerPool {
+  /** Chunks go over the network as jobs: no shared counter with the step's thread. */
+  override readonly claims: boolean = false;
   /** A chunk job failed (after its own attempts): the node fails without retrying. */
   chunkFailed = false;
 

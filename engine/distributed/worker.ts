@@ -29,7 +29,7 @@ import type { Job } from 'bullmq';
 import { PROJECT_ROOT } from '../paths.js';
 import { ThreadBudget, WorkerPool } from '../pool.js';
 import type { NodeSpec } from '../spec.js';
-import { taskOf, type StepDef } from '../types.js';
+import { taskOfModule } from '../types.js';
 import { ChunkPool } from './chunks.js';
 import { decode, fromB64, toB64 } from './codec.js';
 import { JobWaiter } from './jobs.js';
@@ -123,8 +123,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       if (file.endsWith('.js')) {
         results = await threads.map({ moduleUrl, fn: d.fn, shared, chunks }, 0, 0);
       } else {
-        const def = ((await import(moduleUrl)) as { default: StepDef }).default;
-        const f = taskOf(def, d.fn);
+        const f = taskOfModule((await import(moduleUrl)) as Record<string, unknown>, d.fn, moduleUrl);
         results = [];
         for (const c of chunks) results.push(await f(c, shared));
       }
