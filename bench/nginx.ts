@@ -41,7 +41,8 @@ export interface Nginx {
   accessLog(): string;
 }
 
-async function freePort(): Promise<number> {
+/** A free TCP port on loopback (the tests' Redis servers use it too). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.on('error', reject);

@@ -108,14 +108,15 @@ export interface FeolsResult {
 }
 
 /** Weighted mean. */
-function wmean(x: Float64Array, w: Float64Array | null): number {
+export function wmean(x: Float64Array, w: Float64Array | null): number {
   let s = 0, sw = 0;
   if (w) for (let i = 0; i < x.length; i++) { s += w[i]! * x[i]!; sw += w[i]!; }
   else { for (let i = 0; i < x.length; i++) s += x[i]!; sw = x.length; }
   return s / sw;
 }
 
-function take(x: Float64Array, rows: Int32Array): Float64Array {
+/** x at `rows` (a new array). */
+export function take(x: Float64Array, rows: Int32Array): Float64Array {
   const out = new Float64Array(rows.length);
   for (let i = 0; i < rows.length; i++) out[i] = x[rows[i]!]!;
   return out;

@@ -346,15 +346,7 @@ export class PlaceboSolver {
         S2[g]! += d * d;
       }
     }
-    let s2 = 0;
-    for (let g = 0; g < G; g++) {
-      const sg = S1[g]! - beta * S2[g]!;
-      s2 += sg * sg;
-    }
-    s2 /= dd * dd;
-    const v = ((n - 1) / (n - dofK)) * (G / (G - 1)) * s2;
-    const se = v >= 0 ? Math.sqrt(v) : NaN;
-    return [beta, se, tPValue(beta / se, dfT)];
+    return oneWayResult(S1, S2, beta, dd, n, dofK, dfT);
   }
 
   /**
@@ -405,15 +397,7 @@ export class PlaceboSolver {
         S2[g]! += d * d;
       }
     }
-    let s2 = 0;
-    for (let g = 0; g < G; g++) {
-      const sg = S1[g]! - beta * S2[g]!;
-      s2 += sg * sg;
-    }
-    s2 /= dd * dd;
-    const v = ((n - 1) / (n - dofK)) * (G / (G - 1)) * s2;
-    const se = v >= 0 ? Math.sqrt(v) : NaN;
-    return [beta, se, tPValue(beta / se, dfT)];
+    return oneWayResult(S1, S2, beta, dd, n, dofK, dfT);
   }
 
   /** Estimate, se and p of replicate `key`. */
@@ -440,6 +424,23 @@ export class PlaceboSolver {
     this.last = m;
     return this.fitTreatment(D, nz, m);
   }
+}
+
+/**
+ * Estimate, one-way CR1 se and p from the cluster sums S1_g = Σ_g ỹ_r D̈ and S2_g = Σ_g D̈²: the
+ * score of g is S1_g − β S2_g, Var(β) = (N−1)/(N−K) · G/(G−1) · Σ_g score_g² / (D̈'D̈)².
+ */
+function oneWayResult(S1: Float64Array, S2: Float64Array, beta: number, dd: number, n: number, dofK: number, dfT: number): [number, number, number] {
+  const G = S1.length;
+  let s2 = 0;
+  for (let g = 0; g < G; g++) {
+    const sg = S1[g]! - beta * S2[g]!;
+    s2 += sg * sg;
+  }
+  s2 /= dd * dd;
+  const v = ((n - 1) / (n - dofK)) * (G / (G - 1)) * s2;
+  const se = v >= 0 ? Math.sqrt(v) : NaN;
+  return [beta, se, tPValue(beta / se, dfT)];
 }
 
 /** Σ_g (Σ_{i∈g} s_i)² for per-observation scores s. */

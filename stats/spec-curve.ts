@@ -28,6 +28,7 @@ import { collinearityCheck, crossprod, crossvec, cholSolve, spdInverse, subMatri
 import { computeVcov, type VcovType } from './vcov.js';
 import { tPValue, tQuantile } from './dist.js';
 import { quantile7 } from './quantile.js';
+import { take, wmean } from './ols.js';
 
 /** One estimation sample shared by several specifications (complete cases, before singletons). */
 export interface FwlGroupInput {
@@ -57,19 +58,6 @@ export interface SpecFit {
   why: string | null;
 }
 
-/** Weighted mean (as ols.ts). */
-function wmean(x: Float64Array, w: Float64Array | null): number {
-  let s = 0, sw = 0;
-  if (w) for (let i = 0; i < x.length; i++) { s += w[i]! * x[i]!; sw += w[i]!; }
-  else { for (let i = 0; i < x.length; i++) s += x[i]!; sw = x.length; }
-  return s / sw;
-}
-
-function take(x: Float64Array, rows: Int32Array): Float64Array {
-  const out = new Float64Array(rows.length);
-  for (let i = 0; i < rows.length; i++) out[i] = x[rows[i]!]!;
-  return out;
-}
 
 /** A sample and fixed-effect set whose columns are demeaned once for every specification on it. */
 export class FwlGroup {

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { Store } from '../../engine/store.js';
 import { CLI, TOY_DIR } from './rig.js';
+import { freePort } from '../../bench/nginx.js';
 
 /** Path of redis-server, or null. */
 export function findRedis(): string | null {
@@ -24,16 +25,7 @@ export const SKIP_REASON = !REDIS_BIN
     ? 'dist/ not built (npm run build; npm test builds first): BullMQ tests skipped'
     : '';
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 async function ping(port: number): Promise<boolean> {
   return new Promise((resolve) => {
