@@ -61,7 +61,7 @@ const params = z.strictObject({
     .enum(['event-study', 'placebo', 'event-study-overlay', 'bacon', 'sensitivity', 'spec-curve'])
     .describe('which plot: event-study (input data = event study), placebo (data = summary, replicates = table), event-study-overlay (data = a list of event studies), bacon (data = bacon summary, pairs = bacon pairs), sensitivity (data = honest-did sensitivity, original = honest-did original), spec-curve (data = spec-curve specs, summary = its summary)'),
   legend: z.array(z.string()).optional().describe("event-study-overlay: legend labels, one per event study in input order (default: each artifact's estimator)"),
-  window: z.tuple([z.number(), z.number()]).optional().describe('event-study-overlay: draw only the periods in [from, to] (default: every period of every estimator)'),
+  window: z.tuple([z.number(), z.number()]).optional().describe('event-study and event-study-overlay: draw only the periods in [from, to] (default: every period of every estimator); the pre-trend test in the subtitle is still the whole event study\'s'),
   dodge: z.number().min(0).max(0.95).default(0.6).describe('event-study-overlay: horizontal spread of the estimators\' points within a period (default 0.6 periods)'),
   title: z.string().optional().describe('plot title'),
   subtitle: z.string().optional().describe('subtitle (default: the pre-trend test, or the placebo draws and randomization p)'),
@@ -206,7 +206,8 @@ export default defineStep<Params>({
         if (!names.includes(n) && inputs[n] !== undefined) throw new StepError(`input ${n} is not used by type: ${p.type}; remove it`);
     };
     if (p.legend !== undefined && p.type !== 'event-study-overlay') throw new StepError(`param legend is only for type: event-study-overlay; remove it`);
-    if (p.window !== undefined && p.type !== 'event-study-overlay') throw new StepError(`param window is only for type: event-study-overlay; remove it`);
+    if (p.window !== undefined && p.type !== 'event-study-overlay' && p.type !== 'event-study') throw new StepError(`param window is only for types event-study and event-study-overlay; remove it`);
+    if (p.window && !(p.window[0] <= p.window[1])) throw new StepError(`param window is [${p.window.join(', ')}]; give [from, to] with from ≤ to`);
     let spec: Record<string, unknown>;
     if (p.type === 'event-study-overlay') {
       only([]);
@@ -214,7 +215,6 @@ export default defineStep<Params>({
       if (list.length === 0) throw new StepError(`input data is empty; wire a list of event studies, e.g. in: {data: [event_study, sunab.event]}`);
       if (p.legend && p.legend.length !== list.length)
         throw new StepError(`param legend has ${p.legend.length} labels but ${list.length} event studies are wired; give one label per event study`);
-      if (p.window && !(p.window[0] <= p.window[1])) throw new StepError(`param window is [${p.window.join(', ')}]; give [from, to] with from ≤ to`);
       const series = list.map((a, i) => {
         if (a.type !== 'json') throw new StepError(`input data[${i}] is a ${a.type} artifact; an event study (json) is required`);
         const full = parseArtifact(eventStudySchema, a.value, `data[${i}] (event study)`);
@@ -262,7 +262,9 @@ export default defineStep<Params>({
       if (data.type !== 'json') throw new StepError(`input data must be a json artifact (event study or placebo summary), got ${data.type}`);
       if (p.type === 'event-study') {
         only([]);
-        const es = parseArtifact(eventStudySchema, data.value, 'data (event study)');
+        const full = parseArtifact(eventStudySchema, data.value, 'data (event study)');
+        const es = p.window ? { ...full, periods: full.periods.filter((q) => q.period >= p.window![0] && q.period <= p.window![1]) } : full;
+        if (es.periods.length === 0) throw new StepError(`param window [${p.window!.join(', ')}] leaves no period of the event study (its periods: ${full.periods[0]?.period} to ${full.periods.at(-1)?.period})`);
         spec = eventStudySpec(es, { ...base, adoptionAt: p.adoption_at, periodLabels: p.period_labels });
       } else {
         only(['replicates']);

@@ -95,14 +95,14 @@ describe('figure type event-study-overlay (Figure 3)', () => {
     expect(Buffer.from(bytes(again.png)).equals(Buffer.from(png))).toBe(true);
   }, 60_000);
 
-  it('without legend labels uses each artifact’s estimator; clear errors for a wrong legend, duplicate labels, a window on another type', async () => {
+  it('without legend labels uses each artifact’s estimator; clear errors for a wrong legend, duplicate labels, a window on a type without periods', async () => {
     const out = await figure.run(renderCtx('figure3'), { data: [sa.event!, bjs.event!] }, figure.params.parse({ type: 'event-study-overlay' }));
     const svg = text(out.svg);
     for (const e of [json(sa.event).estimator, json(bjs.event).estimator]) expect(svg).toContain(String(e));
     await expect(run({ legend: ['a', 'b'] })).rejects.toThrow(/param legend has 2 labels but 4 event studies are wired/);
     await expect(run({ legend: ['a', 'a', 'b', 'c'] })).rejects.toThrow(/legend label "a"/);
     await expect(run({ window: [3, -3] })).rejects.toThrow(/param window is \[3, -3\]/);
-    await expect(figure.run(renderCtx('f'), { data: sa.event! }, figure.params.parse({ type: 'event-study', window: [-2, 2] }))).rejects.toThrow(/param window is only for type: event-study-overlay/);
+    await expect(figure.run(renderCtx('f'), { data: sa.event! }, figure.params.parse({ type: 'placebo', window: [-2, 2] }))).rejects.toThrow(/param window is only for types event-study and event-study-overlay/);
     await expect(figure.run(renderCtx('f'), { data: [] }, figure.params.parse({ type: 'event-study-overlay' }))).rejects.toThrow(/input data is empty/);
   }, 60_000);
 });

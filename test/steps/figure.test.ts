@@ -49,6 +49,15 @@ describe('figure: event study', () => {
     expect(svg).not.toMatch(/\d{4}-\d\d-\d\dT/); // no timestamps
     save('figure1.svg', out.svg!.type === 'file' ? out.svg.bytes : new Uint8Array());
   });
+  it('window draws only the periods in [from, to]; the pre-trend test stays the whole event study\'s; an empty window is an error', async () => {
+    const out = await def.run(renderCtx('figure1'), { data: jsonArtifact('event-study.json') }, def.params.parse({ type: 'event-study', title: 'Windowed', window: [-3, 2] }));
+    const svg = text(out.svg);
+    const pointGroup = /class="mark-symbol role-mark[^"]*"[^>]*>([\s\S]*?)<\/g>/.exec(svg);
+    expect(pointGroup![1]!.match(/<path/g)).toHaveLength(6); // -3 … 2
+    expect(svg).toContain('F(8, 284) = 0.84, p = 0.567');
+    await expect(def.run(renderCtx('figure1'), { data: jsonArtifact('event-study.json') }, def.params.parse({ type: 'event-study', window: [40, 50] }))).rejects.toThrow(/param window \[40, 50\] leaves no period of the event study \(its periods: -10 to 5\)/);
+    await expect(def.run(renderCtx('figure1'), { data: jsonArtifact('event-study.json') }, def.params.parse({ type: 'event-study', window: [2, -3] }))).rejects.toThrow(/param window is \[2, -3\]; give \[from, to\] with from ≤ to/);
+  });
   it('titles the y axis with the variable label (SO2, not so2) when var_labels names it', async () => {
     const plain = text((await es()).svg);
     expect(plain).toContain('Effect on so2');
