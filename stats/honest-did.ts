@@ -535,45 +535,49 @@ export function conditionalCSDeltaSD(beta: number[], sigma: Mat, numPre: number,
     flci = { v: f.optimalVec, h: f.halfLength, B: createA_SD(numPre, numPost).slice(0, numPre + numPost - 1) };
     opts = { ...opts, gridLb: opts.gridLb ?? f.lb, gridUb: opts.gridUb ?? f.ub };
   } else id = idSetDeltaSD(numPre, numPost, l, M);
-  const o: Required<CsOptions> = {
-    alpha: opts.alpha,
-    hybrid: opts.hybrid,
-    kappa: opts.kappa ?? opts.alpha / 10,
-    gridPoints: opts.gridPoints ?? 1000,
-    gridLb: opts.gridLb ?? id.lb - 20 * sdTheta,
-    gridUb: opts.gridUb ?? id.ub + 20 * sdTheta,
-    seed: opts.seed ?? 0,
-  };
+  const o = csDefaults(opts, id.lb - 20 * sdTheta, id.ub + 20 * sdTheta);
   const grid = rSeq(o.gridLb, o.gridUb, o.gridPoints);
   const A = createA_SD(numPre, numPost);
   const accept = arpGrid(beta, sigma, numPre, numPost, l, A, new Array<number>(A.length).fill(M), grid, o, false, flci);
-  const acc = grid.filter((_, i) => accept[i] === 1);
-  return { grid, accept, lb: acc.length ? Math.min(...acc) : null, ub: acc.length ? Math.max(...acc) : null };
+  return csResult(grid, accept);
 }
 
 export interface CsResult { grid: number[]; accept: number[]; lb: number | null; ub: number | null }
 
-/** computeConditionalCS_DeltaRM (HonestDiD defaults: κ = α/10, 1000 grid points on ±20 sd(θ̂), seed 0). */
-export function conditionalCSDeltaRM(beta: number[], sigma: Mat, numPre: number, numPost: number, l: number[], Mbar: number, opts: CsOptions): CsResult {
-  const sdTheta = Math.sqrt(quad(sigma.slice(numPre).map((r) => r.slice(numPre)), l));
-  const o: Required<CsOptions> = {
+/** The package's defaults for the options not given (κ = α/10, 1000 grid points, seed 0) and the grid's ends. */
+function csDefaults(opts: CsOptions, gridLb: number, gridUb: number): Required<CsOptions> {
+  return {
     alpha: opts.alpha,
     hybrid: opts.hybrid,
     kappa: opts.kappa ?? opts.alpha / 10,
     gridPoints: opts.gridPoints ?? 1000,
-    gridLb: opts.gridLb ?? -20 * sdTheta,
-    gridUb: opts.gridUb ?? 20 * sdTheta,
+    gridLb: opts.gridLb ?? gridLb,
+    gridUb: opts.gridUb ?? gridUb,
     seed: opts.seed ?? 0,
   };
-  const grid = rSeq(o.gridLb, o.gridUb, o.gridPoints);
-  const accept = new Array<number>(grid.length).fill(0);
-  for (let s = -(numPre - 1); s <= 0; s++)
-    for (const pos of [true, false]) {
-      const a = csDeltaRMFixedS(beta, sigma, numPre, numPost, l, Mbar, s, pos, grid, o);
-      a.forEach((x, i) => (accept[i] = Math.max(accept[i]!, x)));
-    }
+}
+
+/** The confidence set as the accepted grid points and their ends (null when nothing is accepted). */
+function csResult(grid: number[], accept: number[]): CsResult {
   const acc = grid.filter((_, i) => accept[i] === 1);
   return { grid, accept, lb: acc.length ? Math.min(...acc) : null, ub: acc.length ? Math.max(...acc) : null };
+}
+
+/** The union over s ∈ {from, …, 0} and both signs of the per-(s, sign) acceptance vectors on `grid` (Δ^RM, Δ^SDRM). */
+function unionOverS(from: number, grid: number[], fixedS: (s: number, pos: boolean) => number[]): number[] {
+  const accept = new Array<number>(grid.length).fill(0);
+  for (let s = from; s <= 0; s++)
+    for (const pos of [true, false]) fixedS(s, pos).forEach((x, i) => (accept[i] = Math.max(accept[i]!, x)));
+  return accept;
+}
+
+/** computeConditionalCS_DeltaRM (HonestDiD defaults: κ = α/10, 1000 grid points on ±20 sd(θ̂), seed 0). */
+export function conditionalCSDeltaRM(beta: number[], sigma: Mat, numPre: number, numPost: number, l: number[], Mbar: number, opts: CsOptions): CsResult {
+  const sdTheta = Math.sqrt(quad(sigma.slice(numPre).map((r) => r.slice(numPre)), l));
+  const o = csDefaults(opts, -20 * sdTheta, 20 * sdTheta);
+  const grid = rSeq(o.gridLb, o.gridUb, o.gridPoints);
+  const accept = unionOverS(-(numPre - 1), grid, (s, pos) => csDeltaRMFixedS(beta, sigma, numPre, numPost, l, Mbar, s, pos, grid, o));
+  return csResult(grid, accept);
 }
 
 // ---------- Δ^SDRM: bound on the deviation from a linear trend (HonestDiD R/deltasdrm.R) ----------
@@ -608,25 +612,13 @@ export function createA_SDRM(numPre: number, numPost: number, Mbar: number, s: n
 export function conditionalCSDeltaSDRM(beta: number[], sigma: Mat, numPre: number, numPost: number, l: number[], Mbar: number, opts: CsOptions): CsResult {
   if (numPre < 2) throw new Error('Δ^SDRM (deviation from a linear trend) needs at least two pre periods');
   const sdTheta = Math.sqrt(quad(sigma.slice(numPre).map((r) => r.slice(numPre)), l));
-  const o: Required<CsOptions> = {
-    alpha: opts.alpha,
-    hybrid: opts.hybrid,
-    kappa: opts.kappa ?? opts.alpha / 10,
-    gridPoints: opts.gridPoints ?? 1000,
-    gridLb: opts.gridLb ?? -20 * sdTheta,
-    gridUb: opts.gridUb ?? 20 * sdTheta,
-    seed: opts.seed ?? 0,
-  };
+  const o = csDefaults(opts, -20 * sdTheta, 20 * sdTheta);
   const grid = rSeq(o.gridLb, o.gridUb, o.gridPoints);
-  const accept = new Array<number>(grid.length).fill(0);
-  for (let s = -(numPre - 2); s <= 0; s++)
-    for (const pos of [true, false]) {
-      const A = createA_SDRM(numPre, numPost, Mbar, s, pos);
-      const a = arpGrid(beta, sigma, numPre, numPost, l, A, new Array<number>(A.length).fill(0), grid, o, true);
-      a.forEach((x, i) => (accept[i] = Math.max(accept[i]!, x)));
-    }
-  const acc = grid.filter((_, i) => accept[i] === 1);
-  return { grid, accept, lb: acc.length ? Math.min(...acc) : null, ub: acc.length ? Math.max(...acc) : null };
+  const accept = unionOverS(-(numPre - 2), grid, (s, pos) => {
+    const A = createA_SDRM(numPre, numPost, Mbar, s, pos);
+    return arpGrid(beta, sigma, numPre, numPost, l, A, new Array<number>(A.length).fill(0), grid, o, true);
+  });
+  return csResult(grid, accept);
 }
 
 /** constructOriginalCS: l'β̂_post ± z_{1−α/2} √(l'Σ_post l). */

@@ -107,6 +107,22 @@ export interface FeolsResult {
   };
 }
 
+/**
+ * Σw(x − x̄)² and Σw x̃² of a column and its demeaned version: feols' TSS and within TSS for the
+ * outcome, and its collinearity test for a regressor (also stats/spec-curve.ts, which must match).
+ */
+export function sumsOfSquares(x: Float64Array, xt: Float64Array, w: Float64Array | null): { raw: number; within: number } {
+  const xbar = wmean(x, w);
+  let raw = 0, within = 0;
+  for (let i = 0; i < x.length; i++) {
+    const wi = w ? w[i]! : 1;
+    const d = x[i]! - xbar;
+    raw += wi * d * d;
+    within += wi * xt[i]! * xt[i]!;
+  }
+  return { raw, within };
+}
+
 /** Weighted mean. */
 export function wmean(x: Float64Array, w: Float64Array | null): number {
   let s = 0, sw = 0;
@@ -170,13 +186,7 @@ export function feols(inp: FeolsInput): FeolsResult {
   });
 
   const ybar = wmean(y, w);
-  let tss = 0, tssWithin = 0;
-  for (let i = 0; i < n; i++) {
-    const wi = w ? w[i]! : 1;
-    const d = y[i]! - ybar;
-    tss += wi * d * d;
-    tssWithin += wi * yt[i]! * yt[i]!;
-  }
+  const { raw: tss, within: tssWithin } = sumsOfSquares(y, yt, w);
   if (!(tssWithin > 1e-20 * Math.max(tss, 1e-300)) || tss === 0)
     throw new Error(`feols: outcome "${inp.yName}" has no variation${fe.length ? ' within the fixed effects' : ''} in the estimation sample`);
 
@@ -198,14 +208,7 @@ export function feols(inp: FeolsInput): FeolsResult {
     return fe.length === 1 ? `collinear with the fixed effect ${inp.feNames[0] ?? 'fe1'}` : `collinear with the fixed effects ${inp.feNames.join(', ')} (jointly)`;
   };
   for (let j = 0; j < X.length; j++) {
-    const xbar = wmean(X[j]!, w);
-    let raw = 0, within = 0;
-    const xt = Xt[j]!, x = X[j]!;
-    for (let i = 0; i < n; i++) {
-      const wi = w ? w[i]! : 1;
-      raw += wi * (x[i]! - xbar) * (x[i]! - xbar);
-      within += wi * xt[i]! * xt[i]!;
-    }
+    const { raw, within } = sumsOfSquares(X[j]!, Xt[j]!, w);
     if (!(raw > 0) || !(within > collinTol * raw)) {
       collinear.push(inp.xNames[j]!);
       collinearWhy[inp.xNames[j]!] = raw > 0 ? absorbedBy(X[j]!, raw) : 'constant in the estimation sample';

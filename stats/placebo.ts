@@ -282,6 +282,15 @@ export class PlaceboSolver {
   private sbuf: Float64Array | null = null;
   private s2buf: Float64Array | null = null;
 
+  /** The two per-cluster sum buffers of the one-way paths (Σ_g ỹ_r D̈, Σ_g D̈²), zeroed, reused across draws. */
+  private clusterSums(G: number): [Float64Array, Float64Array] {
+    const S1 = (this.sbuf ??= new Float64Array(G));
+    const S2 = (this.s2buf ??= new Float64Array(G));
+    S1.fill(0);
+    S2.fill(0);
+    return [S1, S2];
+  }
+
   /**
    * The fused path (two unweighted fixed effects, one-way clusters): the effects of D's two-way
    * projection come from O(nnz) group sums (stats/twoway.ts `effects`); the cross products from the
@@ -322,10 +331,7 @@ export class PlaceboSolver {
     const beta = dy / dd;
     const f = clusters[0]!;
     const G = f.nlevels;
-    const S1 = (this.sbuf ??= new Float64Array(G));
-    const S2 = (this.s2buf ??= new Float64Array(G));
-    S1.fill(0);
-    S2.fill(0);
+    const [S1, S2] = this.clusterSums(G);
     const codes = f.codes;
     if (kc === 5) {
       // the study's five controls: the row's products unrolled with δ in registers (~2× the generic loop)
@@ -371,10 +377,7 @@ export class PlaceboSolver {
     const beta = dy / dd;
     const f = clusters[0]!;
     const G = f.nlevels;
-    const S1 = (this.sbuf ??= new Float64Array(G));
-    const S2 = (this.s2buf ??= new Float64Array(G));
-    S1.fill(0);
-    S2.fill(0);
+    const [S1, S2] = this.clusterSums(G);
     const codes = f.codes;
     if (kc === 0) {
       for (let i = 0; i < n; i++) {

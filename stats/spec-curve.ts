@@ -28,7 +28,7 @@ import { collinearityCheck, crossprod, crossvec, cholSolve, spdInverse, subMatri
 import { computeVcov, type VcovType } from './vcov.js';
 import { tPValue, tQuantile } from './dist.js';
 import { quantile7 } from './quantile.js';
-import { take, wmean } from './ols.js';
+import { sumsOfSquares, take, wmean } from './ols.js';
 
 /** One estimation sample shared by several specifications (complete cases, before singletons). */
 export interface FwlGroupInput {
@@ -159,16 +159,7 @@ export class FwlGroup {
   private colStats(name: string): { raw: number; within: number } {
     let st = this.statMemo.get(name);
     if (st) return st;
-    const x = this.raw(name), xt = this.demeaned(name), w = this.w, n = this.n;
-    const xbar = wmean(x, w);
-    let raw = 0, within = 0;
-    for (let i = 0; i < n; i++) {
-      const wi = w ? w[i]! : 1;
-      const d = x[i]! - xbar;
-      raw += wi * d * d;
-      within += wi * xt[i]! * xt[i]!;
-    }
-    this.statMemo.set(name, (st = { raw, within }));
+    this.statMemo.set(name, (st = sumsOfSquares(this.raw(name), this.demeaned(name), this.w)));
     return st;
   }
 

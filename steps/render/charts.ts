@@ -54,6 +54,15 @@ function config(): Spec {
   };
 }
 
+/**
+ * A layered Vega-Lite spec with the chart's title (and subtitle), size and the shared config:
+ * the frame every layered chart here uses; `extra` adds top-level keys (e.g. resolve).
+ */
+function layered(o: Omit<ChartOptions, 'subtitle'>, subtitle: string | string[] | undefined, layer: Spec[], extra: Spec = {}): Spec {
+  const title = titleOf({ ...o, subtitle });
+  return { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', ...(title ? { title } : {}), width: o.width, height: o.height, config: config(), layer, ...extra };
+}
+
 function titleOf(o: Omit<ChartOptions, 'subtitle'> & { subtitle?: string | string[] }): Spec | undefined {
   if (!o.title && !o.subtitle) return undefined;
   return { text: o.title ?? '', ...(o.subtitle ? { subtitle: o.subtitle } : {}) };
@@ -116,13 +125,7 @@ export function eventStudySpec(es: EventStudy, o: EventStudyOptions): Spec {
       ? `Joint test of pre-period coefficients: F(${pre.df1}, ${pre.df2}) = ${Number(pre.stat).toFixed(2)}, p = ${pre.p.toFixed(3)}`
       : undefined;
   const subtitle = o.subtitle ?? (bootNote ? (preNote ? [preNote, bootNote] : bootNote) : preNote);
-  return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    ...(titleOf({ ...o, subtitle }) ? { title: titleOf({ ...o, subtitle }) } : {}),
-    width: o.width,
-    height: o.height,
-    config: config(),
-    layer: [
+  return layered(o, subtitle, [
       { data: { values: [{ y: 0 }] }, mark: { type: 'rule', color: '#555' }, encoding: { y: { field: 'y', type: 'quantitative' } } },
       {
         data: { values: [{ period: o.adoptionAt ?? -0.5 }] },
@@ -162,8 +165,7 @@ export function eventStudySpec(es: EventStudy, o: EventStudyOptions): Spec {
           },
         ],
       },
-    ],
-  };
+  ]);
 }
 
 export interface PlaceboOptions extends ChartOptions {
@@ -196,13 +198,7 @@ export function placeboSpec(reps: { estimate: number; p: number | null }[], s: P
   const hi = Math.max(...ests);
   const pad = (hi - lo) * 0.15 || 0.1;
   const extent = [lo - pad, hi + pad];
-  return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: titleOf({ ...o, subtitle }),
-    width: o.width,
-    height: o.height,
-    config: config(),
-    layer: [
+  return layered(o, subtitle, [
       {
         data: { values },
         transform: [{ density: 'estimate', extent, ...(o.bandwidth ? { bandwidth: o.bandwidth } : {}), as: ['estimate', 'density'] }],
@@ -239,9 +235,7 @@ export function placeboSpec(reps: { estimate: number; p: number | null }[], s: P
           },
         ],
       },
-    ],
-    resolve: { scale: { y: 'independent' } },
-  };
+  ], { resolve: { scale: { y: 'independent' } } });
 }
 
 /** DejaVu Sans from the pinned npm package `dejavu-fonts-ttf` (a dependency), so PNGs render alike on any machine. */
@@ -370,13 +364,7 @@ export function eventStudyOverlaySpec(series: OverlaySeries[], o: OverlayOptions
   const color = { field: 'estimator', type: 'nominal', title: null, sort: labels, scale: { domain: labels, range: labels.map((_, i) => PALETTE[i % PALETTE.length]) } };
   const shape = { field: 'estimator', type: 'nominal', title: null, sort: labels, scale: { domain: labels, range: labels.map((_, i) => SHAPES[i % SHAPES.length]) } };
   const subtitle = o.subtitle ?? 'Points: estimates; bars: 95% confidence intervals; hollow: base period (0 by construction)';
-  return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: titleOf({ ...o, subtitle }),
-    width: o.width,
-    height: o.height,
-    config: config(),
-    layer: [
+  return layered(o, subtitle, [
       { data: { values: [{ y: 0 }] }, mark: { type: 'rule', color: '#555' }, encoding: { y: { field: 'y', type: 'quantitative' } } },
       {
         data: { values: [{ x: o.adoptionAt ?? -0.5 }] },
@@ -403,8 +391,7 @@ export function eventStudyOverlaySpec(series: OverlaySeries[], o: OverlayOptions
           },
         ],
       },
-    ],
-  };
+  ]);
 }
 
 /** One 2×2 comparison of a Bacon decomposition. */
@@ -444,13 +431,7 @@ export function baconSpec(pairs: BaconPair[], twfe: number, o: ChartOptions): Sp
     `weights: ${[...present, ...other].map((t) => `${(BACON_TYPES[t] ?? t).replace(/ \(.*\)$/, '').toLowerCase()} ${wsum(t).toFixed(2)}`).join(', ')}`,
   ];
   const colors = ['#1f5fa8', '#009e73', '#d55e00', '#cc79a7', '#555555'];
-  return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: titleOf({ ...o, subtitle }),
-    width: o.width,
-    height: o.height,
-    config: config(),
-    layer: [
+  return layered(o, subtitle, [
       { data: { values: [{ y: 0 }] }, mark: { type: 'rule', color: '#999' }, encoding: { y: { field: 'y', type: 'quantitative' } } },
       {
         data: { values },
@@ -470,8 +451,7 @@ export function baconSpec(pairs: BaconPair[], twfe: number, o: ChartOptions): Sp
           { mark: { type: 'text', align: 'right', dy: -6, x: o.width - 4, color: '#b22222', fontSize: 11 }, encoding: { y: { field: 'y', type: 'quantitative' }, text: { field: 'label' } } },
         ],
       },
-    ],
-  };
+  ]);
 }
 
 /** One row of a HonestDiD sensitivity table. */
@@ -501,13 +481,7 @@ export function sensitivitySpec(rows: SensitivityRow[], original: { lb: number; 
   ];
   const color = { field: 'kind', type: 'nominal', title: null, scale: { domain: ['Original CI', 'Robust CI'], range: ['#b22222', '#1f5fa8'] } };
   const xEnc = { field: 'x', type: 'ordinal', sort: xs, title: o.labels?.x ?? `${par}: post-treatment violation of parallel trends ≤ ${par} × the largest pre-treatment one`, scale: { domain: xs }, axis: { labelAngle: 0 } };
-  return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: titleOf({ ...o, subtitle }),
-    width: o.width,
-    height: o.height,
-    config: config(),
-    layer: [
+  return layered(o, subtitle, [
       { data: { values: [{ y: 0 }] }, mark: { type: 'rule', color: '#555' }, encoding: { y: { field: 'y', type: 'quantitative' } } },
       {
         data: { values },
@@ -517,8 +491,7 @@ export function sensitivitySpec(rows: SensitivityRow[], original: { lb: number; 
           { mark: { type: 'tick', thickness: 2, size: 14 }, encoding: { x: xEnc, y: { field: 'ub', type: 'quantitative' }, color } },
         ],
       },
-    ],
-  };
+  ]);
 }
 
 /** One specification of a spec curve, as the figure reads it from the specs table. */
