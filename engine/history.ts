@@ -1,11 +1,15 @@
 /**
- * Run history (invariant 7), kept with lowdb in `artifacts/history.json`.
+ * Run history (invariant 7): `artifacts/history.json` (with lowdb) and `artifacts/runs/`.
  *
  * - `runs`: one record per `repro run` (newest last, the last {@link MAX_RUNS} kept): when, how
  *   long, ok, and per node: status, fingerprint, digests of the fingerprint parts, ms, reason,
- *   warnings, error, output hashes.
+ *   warnings, error, output hashes. Each is its own file, `runs/<id>.json` (an append-only log:
+ *   a run writes one record and deletes the one that fell out of the window), so the cost of
+ *   recording a run does not grow with the history; history.json's `runs` stays `[]` (a file of
+ *   an older version with the runs inline is migrated at the next write).
  * - `latest[pipeline][node]`: the full fingerprint parts and outputs of the node's last successful
- *   (ran or cached) run — what `why`, `status` and `show` compare against and read.
+ *   (ran or cached) run — what `why`, `status` and `show` compare against and read. With `nextId`
+ *   it is all that history.json holds, and all that `run` reads ({@link readLatest}).
  *
  * Writes happen under the store mutex (re-read, append, write atomically), so concurrent runs
  * never drop each other's records.
@@ -223,9 +227,7 @@ function sanitize(db: { data: HistoryData }): number {
   let dropped = 0;
   const runs = Array.isArray(d.runs)
     ? d.runs.filter((r: unknown) => {
-        const ok =
-          isRec(r) && Number.isInteger(r.id) && typeof r.started === 'string' && typeof r.pipeline === 'string' &&
-          typeof r.file === 'string' && (r.variant === undefined || typeof r.variant === 'string') && isRec(r.counts) && Array.isArray(r.nodes) && r.nodes.every((n) => isRec(n) && typeof n.id === 'string' && typeof n.status === 'string');
+        const ok = isRun(r);
         if (!ok) dropped++;
         return ok;
       })
@@ -257,8 +259,68 @@ export function variantLatestKey(pipeline: string, variant: string): string {
   return `${pipeline}@variant:${variant}`;
 }
 
-/** Read the history (empty if none). */
+/** Folder of the run records (one sealed JSON file per run, `<id>.json`). */
+export const RUNS_DIR = 'runs';
+
+const runFile = (storeDir: string, id: number): string => path.join(storeDir, RUNS_DIR, `${String(id).padStart(8, '0')}.json`);
+
+/** Ids of the run records on disk, ascending. */
+function runIds(storeDir: string): number[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(path.join(storeDir, RUNS_DIR));
+  } catch {
+    return [];
+  }
+  return names.flatMap((n) => (/^\d{8,}\.json$/.test(n) ? [Number(n.slice(0, -5))] : [])).sort((a, b) => a - b);
+}
+
+/** A well-formed run record (the fields `log`, `diff` and `gc` rely on). */
+function isRun(r: unknown): r is RunRecord {
+  return (
+    isRec(r) && Number.isInteger(r.id) && typeof r.started === 'string' && typeof r.pipeline === 'string' &&
+    typeof r.file === 'string' && (r.variant === undefined || typeof r.variant === 'string') && isRec(r.counts) &&
+    Array.isArray(r.nodes) && r.nodes.every((n) => isRec(n) && typeof n.id === 'string' && typeof n.status === 'string')
+  );
+}
+
+/**
+ * The run records in `runs/`, oldest first. One that fails its checksum, does not parse or is
+ * malformed is skipped with a warning (the others and the store are unaffected).
+ */
+function readRuns(storeDir: string): RunRecord[] {
+  const out: RunRecord[] = [];
+  for (const id of runIds(storeDir)) {
+    const file = runFile(storeDir, id);
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') process.stderr.write(`repro: warning: ${file} could not be read (${(e as Error).message}); run #${id} is left out of the history\n`);
+      continue;
+    }
+    const u = unsealJson(text);
+    const why =
+      u.state === 'mismatch' ? 'failed its checksum (edited or damaged on disk)' :
+      u.state === 'unparseable' ? `could not be read (${u.error})` :
+      !isRun(u.value) || u.value.id !== id ? 'is not a run record of this version' : null;
+    if (why) process.stderr.write(`repro: warning: ${file} ${why}; run #${id} is left out of the history\n`);
+    else out.push((u as { value: RunRecord }).value);
+  }
+  return out;
+}
+
+/** Read the history (empty if none): `latest` and every run record. */
 export async function readHistory(storeDir: string): Promise<HistoryData> {
+  const data = (await open(path.join(storeDir, 'history.json'))).data;
+  // records of an older version's file (inline) come first; the files hold the later ones
+  const inline = new Set(data.runs.map((r) => r.id));
+  const runs = [...data.runs, ...readRuns(storeDir).filter((r) => !inline.has(r.id))].sort((a, b) => a.id - b.id);
+  return { ...data, runs: runs.slice(-MAX_RUNS) };
+}
+
+/** `latest` and `nextId` only (what a run compares against): history.json without the run records. */
+export async function readLatest(storeDir: string): Promise<HistoryData> {
   return (await open(path.join(storeDir, 'history.json'))).data;
 }
 
@@ -275,15 +337,22 @@ export async function recordRun(
   const release = await acquireMutex(path.join(storeDir, 'locks'), 'history');
   try {
     const db = await open(file, true);
-    const id = db.data.nextId++;
-    db.data.runs.push({ id, ...run });
-    if (db.data.runs.length > MAX_RUNS) db.data.runs.splice(0, db.data.runs.length - MAX_RUNS);
+    const ids = runIds(storeDir);
+    // a record written by a run killed before it rewrote history.json keeps its id
+    const id = Math.max(db.data.nextId, (ids.at(-1) ?? 0) + 1);
+    db.data.nextId = id + 1;
     // a variant's successful nodes are its own `latest` (the main pipeline's status, why and show stay as they were)
     const mine = (db.data.latest[run.variant !== undefined ? variantLatestKey(run.pipeline, run.variant) : run.pipeline] ??= {});
     for (const [nodeId, l] of Object.entries(latest)) mine[nodeId] = { ...l, run: id, at: run.started };
     try {
+      fs.mkdirSync(path.join(storeDir, RUNS_DIR), { recursive: true });
+      // an older version's inline records move to their own files first
+      for (const r of db.data.runs.slice(-MAX_RUNS)) if (!fs.existsSync(runFile(storeDir, r.id))) writeFileAtomic(runFile(storeDir, r.id), sealJson(r));
+      writeFileAtomic(runFile(storeDir, id), sealJson({ id, ...run }));
+      db.data.runs = [];
       await db.write();
     } catch (e) {
+      fs.rmSync(runFile(storeDir, id), { force: true }); // history.json was not rewritten: no half-recorded run
       process.stderr.write(
         `repro: warning: this run was NOT recorded in the history: writing ${file} failed (${(e as Error).message}); ` +
           `its results are in the store and published, but \`repro log\`, \`why\` and \`status\` do not know this run. ` +
@@ -291,6 +360,8 @@ export async function recordRun(
       );
       return undefined;
     }
+    // the window: the last MAX_RUNS records
+    for (const old of [...ids, id].slice(0, -MAX_RUNS)) fs.rmSync(runFile(storeDir, old), { force: true });
     return id;
   } finally {
     release();

@@ -84,6 +84,9 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
   if (opts.variant !== undefined) spec = (await import('./publish.js')).withVariant(spec, opts.variant);
   let hist: Promise<HistoryData> | undefined;
   const history = (): Promise<HistoryData> => (hist ??= import('./history.js').then((h) => h.readHistory(storeDir)));
+  // `latest` alone (history.json, not the run records): what a run compares against
+  let latestOnly: Promise<HistoryData> | undefined;
+  const latestData = (): Promise<HistoryData> => hist ?? (latestOnly ??= import('./history.js').then((h) => h.readLatest(storeDir)));
   // steps whose fingerprint has an `extra` part: load their module (only those) to call the hook
   const hooks = new Map<string, NonNullable<StepDef['extraFingerprint']>>();
   for (const kind of new Set(spec.nodes.map((n) => n.kind))) {
@@ -105,7 +108,7 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
     fp,
     history,
     async latest(id) {
-      const h = await history();
+      const h = await latestData();
       // a variant compares with its own last run, else with the main pipeline's
       if (opts.variant !== undefined) {
         const { variantLatestKey } = await import('./history.js');

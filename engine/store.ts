@@ -6,7 +6,8 @@
  * artifacts/cache/3f/3f2a….json cache entry: fingerprint → output hashes (written last)
  * artifacts/tmp/               temp files (renamed into place; stray ones are swept)
  * artifacts/statcache.json     stat cache (invariant 4)
- * artifacts/history.json       run history (lowdb)
+ * artifacts/history.json       run history: `latest` per node, next run id (lowdb)
+ * artifacts/runs/              run history: one record per run (`00000042.json`), the last 200
  * artifacts/locks/             run / gc / mutex lock files
  * ```
  *

@@ -128,7 +128,7 @@ function filesOf(dir: string, kind: string): string[] {
     case 'statcache':
       return [path.join(a, 'statcache.json')].filter((f) => fs.existsSync(f));
     case 'history':
-      return [path.join(a, 'history.json')].filter((f) => fs.existsSync(f));
+      return [path.join(a, 'history.json'), ...walk(path.join(a, 'runs'))].filter((f) => fs.existsSync(f));
     default:
       return [];
   }
