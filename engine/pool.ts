@@ -155,11 +155,17 @@ export class WorkerPool {
     this.warming = this.warming.then(run, run).catch(() => {});
   }
 
-  /** A worker for a job; it keeps the process alive while busy (ref), not while idle (unref). */
-  private async take(): Promise<PoolWorker> {
+  /**
+   * A worker for a job; it keeps the process alive while busy (ref), not while idle (unref).
+   * Prefers an idle worker that has imported `moduleUrl` ({@link preload}): a step then runs on the
+   * thread that loaded its module, and a map lane on one that loaded the tasks.
+   */
+  private async take(moduleUrl?: string): Promise<PoolWorker> {
     await this.warming;
     for (;;) {
-      const pw = this.idle.pop() ?? (await this.spawn());
+      let at = -1;
+      if (moduleUrl !== undefined) for (let i = this.idle.length - 1; i >= 0 && at < 0; i--) if (!this.idle[i]!.dead && this.idle[i]!.preloaded?.has(moduleUrl)) at = i;
+      const pw = (at >= 0 ? this.idle.splice(at, 1)[0] : this.idle.pop()) ?? (await this.spawn());
       if (pw.dead) continue;
       pw.w.ref();
       return pw;
@@ -184,7 +190,7 @@ export class WorkerPool {
    * step are served here with borrowed tokens.
    */
   async runStep(task: WorkerTask, hooks: StepHooks, transfer: ArrayBuffer[]): Promise<Record<string, Artifact>> {
-    const pw = await this.take();
+    const pw = await this.take(task.moduleUrl);
     /** ctx.map calls of this step in flight. */
     const maps = new Map<number, { onLocal(done: number): void; onData?: (d: { index: number[]; chunks: unknown[]; shared: unknown; claim?: Int32Array; tasksUrl?: string }) => void }>();
     try {
@@ -283,7 +289,7 @@ export class WorkerPool {
     let failed: Error | null = null;
     const id = ++seq;
     const lane = async (): Promise<void> => {
-      const pw = await this.take();
+      const pw = await this.take(job.moduleUrl);
       try {
         // the shared data goes once per worker and job; chunks follow one at a time
         this.post(pw, { t: 'map-init', id, moduleUrl: job.moduleUrl, fn: job.fn, shared: job.shared });
@@ -333,7 +339,7 @@ export class WorkerPool {
     let failed: Error | null = null;
     const id = ++seq;
     const lane = async (): Promise<void> => {
-      const pw = await this.take();
+      const pw = await this.take(job.moduleUrl);
       try {
         await new Promise<void>((resolve, reject) => {
           pw.onFail = reject;

@@ -84,6 +84,8 @@ export class PlaceboSolver {
   private readonly Crow: Float64Array | null = null;
   private readonly unitStart: Int32Array;
   private readonly unitRows: Int32Array;
+  /** The grouped path of replicates ({@link Grouped}); null when it does not apply. */
+  private readonly grp: Grouped | null = null;
   /** The rows where the last replicate's D was 1 (the first `last` of `rnz`), reset before the next. */
   private rnz: Int32Array | null = null;
   private last = 0;
@@ -127,6 +129,7 @@ export class PlaceboSolver {
         for (let i = 0; i < this.n; i++) Crow[i * kc + j] = cj[i]!;
       }
       this.Crow = Crow;
+      this.grp = groupedLayout(this.two, prob.clusters[0]!, prob.yt.length, this.yr, Crow, kc);
     }
     // each unit's rows by time (CSR), so a replicate's treated rows cost O(treated units × T), not O(N)
     const U = prob.adopt.length;
@@ -304,19 +307,9 @@ export class PlaceboSolver {
     const n = this.n, kc = this.k - 1;
     const ac = two.a.codes, bc = two.b.codes;
     const { alpha, beta: gam } = two.effects(D, nz, m);
-    const c = this.cbuf, delta = this.delta, yr = this.yr;
-    c.fill(0);
-    let sD = 0, sDD = 0, within = 0, dy = 0;
-    for (let r = 0; r < m; r++) {
-      const i = nz[r]!;
-      const d = D[i]!;
-      sD += d;
-      sDD += d * d;
-      within += d * (d - alpha[ac[i]!]! - gam[bc[i]!]!);
-      dy += d * yr[i]!;
-      const base = i * kc;
-      for (let j = 0; j < kc; j++) c[j]! += d * Crow[base + j]!;
-    }
+    const c = this.cbuf, delta = this.delta;
+    const t = treatedSums(D, nz, m, alpha, gam, ac, bc, this.yr, Crow, kc, c, (this.tbuf ??= new Float64Array(4)));
+    const sD = t[0]!, sDD = t[1]!, within = t[2]!, dy = t[3]!;
     const raw = sDD - (sD * sD) / this.sw;
     if (!(raw > 0) || !(within > 1e-10 * raw)) return [NaN, NaN, NaN];
     let dc = 0;
@@ -330,30 +323,12 @@ export class PlaceboSolver {
     if (!(dd > this.collinTol * within)) return [NaN, NaN, NaN];
     const beta = dy / dd;
     const f = clusters[0]!;
-    const G = f.nlevels;
-    const [S1, S2] = this.clusterSums(G);
-    const codes = f.codes;
-    if (kc === 5) {
-      // the study's five controls: the row's products unrolled with δ in registers (~2× the generic loop)
-      const d0 = delta[0]!, d1 = delta[1]!, d2 = delta[2]!, d3 = delta[3]!, d4 = delta[4]!;
-      for (let i = 0, base = 0; i < n; i++, base += 5) {
-        const d = D[i]! - alpha[ac[i]!]! - gam[bc[i]!]! - (d0 * Crow[base]! + d1 * Crow[base + 1]! + d2 * Crow[base + 2]! + d3 * Crow[base + 3]! + d4 * Crow[base + 4]!);
-        const g = codes[i]!;
-        S1[g]! += yr[i]! * d;
-        S2[g]! += d * d;
-      }
-    } else {
-      for (let i = 0; i < n; i++) {
-        let d = D[i]! - alpha[ac[i]!]! - gam[bc[i]!]!;
-        const base = i * kc;
-        for (let j = 0; j < kc; j++) d -= delta[j]! * Crow[base + j]!;
-        const g = codes[i]!;
-        S1[g]! += yr[i]! * d;
-        S2[g]! += d * d;
-      }
-    }
+    const [S1, S2] = this.clusterSums(f.nlevels);
+    if (kc === 5) fusedPass5(n, D, alpha, gam, ac, bc, Crow, delta[0]!, delta[1]!, delta[2]!, delta[3]!, delta[4]!, f.codes, this.yr, S1, S2);
+    else fusedPass(n, D, alpha, gam, ac, bc, Crow, kc, delta, f.codes, this.yr, S1, S2);
     return oneWayResult(S1, S2, beta, dd, n, dofK, dfT);
   }
+  private tbuf: Float64Array | null = null;
 
   /**
    * The unweighted one-way clustered case in one pass over the rows (after the O(nnz) sums):
@@ -407,9 +382,12 @@ export class PlaceboSolver {
   replicate(key: string): [number, number, number] {
     const { time } = this.prob;
     const A = this.drawAdoption(key);
-    const D = this.D;
+    const g = this.grp;
+    // D (or, on the grouped path, D in group order) is all zeros again
+    const D = g ? g.Dp : this.D;
     const nz = (this.rnz ??= new Int32Array(this.n)); // not this.nz, which fitTreatment(D) without nz overwrites
-    for (let r = 0; r < this.last; r++) D[nz[r]!] = 0; // D is all zeros again
+    if (g) for (let r = 0; r < this.last; r++) D[g.pos[nz[r]!]!] = 0;
+    else for (let r = 0; r < this.last; r++) D[nz[r]!] = 0;
     const { unitStart, unitRows } = this;
     let m = 0;
     for (let u = 0; u < A.length; u++) {
@@ -418,14 +396,233 @@ export class PlaceboSolver {
       const end = unitStart[u + 1]!;
       let k = unitStart[u]!;
       while (k < end && time[unitRows[k]!]! < a) k++;
-      for (; k < end; k++) {
-        const i = unitRows[k]!;
-        D[i] = 1;
-        nz[m++] = i;
-      }
+      for (; k < end; k++) nz[m++] = unitRows[k]!;
     }
     this.last = m;
+    if (g) {
+      for (let r = 0; r < m; r++) D[g.pos[nz[r]!]!] = 1;
+      return this.fitGrouped(g, nz, m);
+    }
+    for (let r = 0; r < m; r++) D[nz[r]!] = 1;
     return this.fitTreatment(D, nz, m);
+  }
+
+  /**
+   * A 0/1 treatment on the grouped path ({@link Grouped}): D's group sums are counts; the period
+   * effects γ come from them (stats/twoway.ts `effectsB`), the unit effects α_u = (n_u^treated −
+   * Σ_{i∈u} γ[b_i]) / n_u one group at a time, and the pass over the rows keeps α_u and the cluster
+   * sums of a group in registers. Same quantities as {@link fitFused}, summed group by group.
+   */
+  private fitGrouped(g: Grouped, nz: Int32Array, m: number): [number, number, number] {
+    const { clusters, dofK, dfT } = this.prob;
+    const two = this.two!;
+    const n = this.n, kc = this.k - 1, w = kc + 1;
+    const ac = two.a.codes, bc = two.b.codes;
+    const { sa, sb, alpha, pos, R } = g;
+    sa.fill(0);
+    sb.fill(0);
+    for (let r = 0; r < m; r++) {
+      const i = nz[r]!;
+      sa[ac[i]!]!++;
+      sb[bc[i]!]!++;
+    }
+    const gam = two.effectsB(sa, sb);
+    groupEffects(g.start, g.bP, gam, sa, alpha);
+    // sums over the treated rows (D = 1): D'D̃, D'ỹ_r, c = C̃'D
+    const c = this.cbuf, delta = this.delta;
+    c.fill(0);
+    let within = 0, dy = 0;
+    for (let r = 0; r < m; r++) {
+      const i = nz[r]!;
+      within += 1 - alpha[ac[i]!]! - gam[bc[i]!]!;
+      const base = pos[i]! * w;
+      dy += R[base]!;
+      for (let j = 0; j < kc; j++) c[j]! += R[base + 1 + j]!;
+    }
+    const raw = m - (m * m) / this.sw;
+    if (!(raw > 0) || !(within > 1e-10 * raw)) return [NaN, NaN, NaN];
+    let dc = 0;
+    for (let a = 0; a < kc; a++) {
+      let v = 0;
+      for (let b = 0; b < kc; b++) v += this.CCinv[a * kc + b]! * c[b]!;
+      delta[a] = v;
+      dc += v * c[a]!;
+    }
+    const dd = within - dc;
+    if (!(dd > this.collinTol * within)) return [NaN, NaN, NaN];
+    const beta = dy / dd;
+    const [S1, S2] = this.clusterSums(clusters[0]!.nlevels);
+    if (kc === 5) groupedPass5(g.start, g.Dp, alpha, gam, g.bP, R, delta[0]!, delta[1]!, delta[2]!, delta[3]!, delta[4]!, g.clusterOf, S1, S2);
+    else groupedPass(g.start, g.Dp, alpha, gam, g.bP, R, kc, delta, g.clusterOf, S1, S2);
+    return oneWayResult(S1, S2, beta, dd, n, dofK, dfT);
+  }
+}
+
+/**
+ * The replicates' grouped layout (two unweighted fixed effects a, b and one-way clusters that a is
+ * nested in, e.g. city and year effects clustered by city): the rows ordered by the level of a,
+ * each with its level of b and [ỹ_r, C̃] packed together, so one pass over a group of rows holds
+ * the group's α and cluster sums in registers and reads two arrays besides D.
+ */
+interface Grouped {
+  /** Row → position in group order. */
+  pos: Int32Array;
+  /** Level of a → its first position (length L_a + 1). */
+  start: Int32Array;
+  /** Position → level of b. */
+  bP: Int32Array;
+  /** Position → [ỹ_r, C̃_1 … C̃_kc] (stride kc + 1). */
+  R: Float64Array;
+  /** Level of a → its cluster. */
+  clusterOf: Int32Array;
+  /** Position → the replicate's D (0/1). */
+  Dp: Float64Array;
+  /** Treated counts per level of a and of b, and the unit effects α (buffers). */
+  sa: Float64Array;
+  sb: Float64Array;
+  alpha: Float64Array;
+}
+
+/** The {@link Grouped} layout, or null when a is not nested in the clusters. */
+function groupedLayout(two: TwoWayProjector, cluster: Factor, n: number, yr: Float64Array, Crow: Float64Array, kc: number): Grouped | null {
+  const a = two.a, b = two.b, La = a.nlevels;
+  const clusterOf = new Int32Array(La).fill(-1);
+  for (let i = 0; i < n; i++) {
+    const u = a.codes[i]!, g = cluster.codes[i]!;
+    if (clusterOf[u] === -1) clusterOf[u] = g;
+    else if (clusterOf[u] !== g) return null;
+  }
+  const start = new Int32Array(La + 1);
+  for (let i = 0; i < n; i++) start[a.codes[i]! + 1]!++;
+  for (let u = 0; u < La; u++) start[u + 1]! += start[u]!;
+  const fill = start.slice(0, La);
+  const pos = new Int32Array(n), bP = new Int32Array(n), w = kc + 1, R = new Float64Array(n * w);
+  for (let i = 0; i < n; i++) {
+    const p = fill[a.codes[i]!]!++;
+    pos[i] = p;
+    bP[p] = b.codes[i]!;
+    R[p * w] = yr[i]!;
+    for (let j = 0; j < kc; j++) R[p * w + 1 + j] = Crow[i * kc + j]!;
+  }
+  return { pos, start, bP, R, clusterOf, Dp: new Float64Array(n), sa: new Float64Array(La), sb: new Float64Array(b.nlevels), alpha: new Float64Array(La) };
+}
+
+/** α_u = (s_u − Σ_{p∈u} γ[b_p]) / n_u for every level u of a (the rows of u at start[u]…start[u+1]). */
+function groupEffects(start: Int32Array, bP: Int32Array, gam: Float64Array, sa: Float64Array, alpha: Float64Array): void {
+  const La = alpha.length;
+  for (let u = 0; u < La; u++) {
+    const p0 = start[u]!, p1 = start[u + 1]!;
+    let s = sa[u]!;
+    for (let p = p0; p < p1; p++) s -= gam[bP[p]!]!;
+    alpha[u] = s / (p1 - p0);
+  }
+}
+
+/**
+ * One pass over the rows in group order: D̈_p = D_p − α_u − γ[b_p] − C̃_p δ; per group u the sums
+ * Σ ỹ_r D̈ and Σ D̈², added to its cluster's S1, S2 (zeroed by the caller); five controls unrolled.
+ */
+function groupedPass5(
+  start: Int32Array, Dp: Float64Array, alpha: Float64Array, gam: Float64Array, bP: Int32Array, R: Float64Array,
+  d0: number, d1: number, d2: number, d3: number, d4: number, clusterOf: Int32Array, S1: Float64Array, S2: Float64Array,
+): void {
+  const La = alpha.length;
+  for (let u = 0; u < La; u++) {
+    const au = alpha[u]!;
+    let s1 = 0, s2 = 0;
+    for (let p = start[u]!, e = start[u + 1]!, q = p * 6; p < e; p++, q += 6) {
+      const d = Dp[p]! - au - gam[bP[p]!]! - (d0 * R[q + 1]! + d1 * R[q + 2]! + d2 * R[q + 3]! + d3 * R[q + 4]! + d4 * R[q + 5]!);
+      s1 += R[q]! * d;
+      s2 += d * d;
+    }
+    const g = clusterOf[u]!;
+    S1[g]! += s1;
+    S2[g]! += s2;
+  }
+}
+
+/** {@link groupedPass5} for any number kc of controls (δ in `delta`). */
+function groupedPass(
+  start: Int32Array, Dp: Float64Array, alpha: Float64Array, gam: Float64Array, bP: Int32Array, R: Float64Array,
+  kc: number, delta: Float64Array, clusterOf: Int32Array, S1: Float64Array, S2: Float64Array,
+): void {
+  const La = alpha.length, w = kc + 1;
+  for (let u = 0; u < La; u++) {
+    const au = alpha[u]!;
+    let s1 = 0, s2 = 0;
+    for (let p = start[u]!, e = start[u + 1]!; p < e; p++) {
+      const q = p * w;
+      let d = Dp[p]! - au - gam[bP[p]!]!;
+      for (let j = 0; j < kc; j++) d -= delta[j]! * R[q + 1 + j]!;
+      s1 += R[q]! * d;
+      s2 += d * d;
+    }
+    const g = clusterOf[u]!;
+    S1[g]! += s1;
+    S2[g]! += s2;
+  }
+}
+
+// The replicates' loops are functions of their own, called once per replicate: V8 compiles a long
+// loop on its first call (on-stack replacement) before the code after it has run, and such code,
+// kept for the loop's next entry, deoptimised at that code on every replicate (~4× slower).
+
+/**
+ * The sums over the treated rows of a replicate (D ≠ 0): t = [Σ D, Σ D², D'D̃, D'ỹ_r] with D̃ the
+ * two-way residual D − α[a] − γ[b], and c = C̃'D (the demeaned controls row-major, kc per row).
+ */
+function treatedSums(
+  D: Float64Array, nz: Int32Array, m: number, alpha: Float64Array, gam: Float64Array, ac: Int32Array, bc: Int32Array,
+  yr: Float64Array, Crow: Float64Array, kc: number, c: Float64Array, t: Float64Array,
+): Float64Array {
+  c.fill(0);
+  let sD = 0, sDD = 0, within = 0, dy = 0;
+  for (let r = 0; r < m; r++) {
+    const i = nz[r]!;
+    const d = D[i]!;
+    sD += d;
+    sDD += d * d;
+    within += d * (d - alpha[ac[i]!]! - gam[bc[i]!]!);
+    dy += d * yr[i]!;
+    const base = i * kc;
+    for (let j = 0; j < kc; j++) c[j]! += d * Crow[base + j]!;
+  }
+  t[0] = sD;
+  t[1] = sDD;
+  t[2] = within;
+  t[3] = dy;
+  return t;
+}
+
+/**
+ * One pass over the rows: D̈_i = D_i − α[a_i] − γ[b_i] − C̃_i δ and the cluster sums
+ * S1_g += ỹ_r D̈, S2_g += D̈² (S1, S2 zeroed by the caller); the study's five controls unrolled
+ * with δ in registers (~2× the generic loop, {@link fusedPass}).
+ */
+function fusedPass5(
+  n: number, D: Float64Array, alpha: Float64Array, gam: Float64Array, ac: Int32Array, bc: Int32Array, Crow: Float64Array,
+  d0: number, d1: number, d2: number, d3: number, d4: number, codes: Int32Array, yr: Float64Array, S1: Float64Array, S2: Float64Array,
+): void {
+  for (let i = 0, base = 0; i < n; i++, base += 5) {
+    const d = D[i]! - alpha[ac[i]!]! - gam[bc[i]!]! - (d0 * Crow[base]! + d1 * Crow[base + 1]! + d2 * Crow[base + 2]! + d3 * Crow[base + 3]! + d4 * Crow[base + 4]!);
+    const g = codes[i]!;
+    S1[g]! += yr[i]! * d;
+    S2[g]! += d * d;
+  }
+}
+
+/** {@link fusedPass5} for any number kc of controls (δ in `delta`). */
+function fusedPass(
+  n: number, D: Float64Array, alpha: Float64Array, gam: Float64Array, ac: Int32Array, bc: Int32Array, Crow: Float64Array,
+  kc: number, delta: Float64Array, codes: Int32Array, yr: Float64Array, S1: Float64Array, S2: Float64Array,
+): void {
+  for (let i = 0; i < n; i++) {
+    let d = D[i]! - alpha[ac[i]!]! - gam[bc[i]!]!;
+    const base = i * kc;
+    for (let j = 0; j < kc; j++) d -= delta[j]! * Crow[base + j]!;
+    const g = codes[i]!;
+    S1[g]! += yr[i]! * d;
+    S2[g]! += d * d;
   }
 }
 

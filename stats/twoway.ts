@@ -147,6 +147,26 @@ export class TwoWayProjector {
         sb[bc[i]!]! += x[i]!;
       }
     }
+    const beta = this.effectsB(sa, sb);
+    const invNa = this.invNa;
+    const { abStart, abB, abC } = this;
+    // α_a = (s_a − Σ_b c_ab β_b) / n_a
+    const alpha = sa;
+    for (let u = 0; u < La; u++) {
+      let s = sa[u]!;
+      for (let j = abStart[u]!; j < abStart[u + 1]!; j++) s -= abC[j]! * beta[abB[j]!]!;
+      alpha[u] = s * invNa[u]!;
+    }
+    return { alpha, beta };
+  }
+
+  /**
+   * The second factor's effects β of a projection from the group sums of x (s_a over the levels
+   * of a, s_b over those of b): S β = s_b − Σ_a c_ab s_a / n_a. The first factor's follow as
+   * α_a = (s_a − Σ_b c_ab β_b) / n_a. Returns a buffer reused by the next call.
+   */
+  effectsB(sa: Float64Array, sb: Float64Array): Float64Array {
+    const La = sa.length;
     const invNa = this.invNa;
     const { abStart, abB, abC } = this;
     // rhs_b = s_b − Σ_a c_ab s_a / n_a (buffers reused across calls: a placebo calls this per draw)
@@ -172,14 +192,7 @@ export class TwoWayProjector {
     const beta = (this.betaBuf ??= new Float64Array(sb.length));
     beta.fill(0);
     for (let r = 0; r < m; r++) beta[this.keptB[r]!] = z[r]!;
-    // α_a = (s_a − Σ_b c_ab β_b) / n_a
-    const alpha = sa;
-    for (let u = 0; u < La; u++) {
-      let s = sa[u]!;
-      for (let j = abStart[u]!; j < abStart[u + 1]!; j++) s -= abC[j]! * beta[abB[j]!]!;
-      alpha[u] = s * invNa[u]!;
-    }
-    return { alpha, beta };
+    return beta;
   }
 }
 
