@@ -29,7 +29,7 @@ import type { NodeSpec } from './spec.js';
 import type { CacheEntry, OutputRef } from './store.js';
 import type { RemoteCache } from './remote/http-cache.js';
 import { asError, contractError, CorruptObjectError, StepError } from './errors.js';
-import { outputsOf, outputType, taskOf, type Artifact, type ArtifactType, type RunView, type StepContext, type StepDef } from './types.js';
+import { outputsOf, outputType, taskOf, type Artifact, type ArtifactType, type OutputSpec, type RunView, type StepContext, type StepDef } from './types.js';
 
 export interface NodeError {
   message: string;
@@ -227,15 +227,19 @@ export class NodeRunner {
       }
       // a worker starts importing the step while this thread imports it and loads the inputs (wasted
       // only for a step that turns out not to be cpu)
+      const entry = s.registry[n.kind]!;
       const pool = this.opts.workers ? this.opts.pool : null;
-      if (pool) pool.preload(stepModuleUrl(s.registry[n.kind]!.file, s.codeRoot).href);
-      const def = await s.registry[n.kind]!.load();
-      const useWorker = !!def.cpu && this.opts.workers && this.opts.pool !== null;
+      if (pool) pool.preload(stepModuleUrl(entry.file, s.codeRoot).href);
+      // a cpu step the registry says is one goes to a worker without being imported here (the worker
+      // sends its declared outputs back): this thread stays free while the worker starts
+      const def = pool && entry.cpu ? null : await entry.load();
+      const useWorker = def ? !!def.cpu && pool !== null : true;
+      const tasksModule = def ? def.tasksModule : entry.tasksModule;
       // a step that splits its work (ctx.map) over this pool's threads (not a pool whose chunks go over
       // the network): the workers of the tokens free now import its tasks
-      const tasksUrl = def.tasksModule ? stepModuleUrl(def.tasksModule, s.codeRoot).href : undefined;
-      if (pool && useWorker && def.tasks && pool.claims && pool.budget.available > 0) pool.preload(tasksUrl ?? stepModuleUrl(s.registry[n.kind]!.file, s.codeRoot).href, 1 + pool.budget.available);
-      if (RUNNING_COMPILED || useWorker || (def.tasks && this.opts.pool)) assertCompiledFresh(n, parts.code, s.codeRoot);
+      const tasksUrl = tasksModule ? stepModuleUrl(tasksModule, s.codeRoot).href : undefined;
+      if (pool && useWorker && (def ? def.tasks : tasksUrl) && pool.claims && pool.budget.available > 0) pool.preload(tasksUrl ?? stepModuleUrl(entry.file, s.codeRoot).href, 1 + pool.budget.available);
+      if (RUNNING_COMPILED || useWorker || (def?.tasks && this.opts.pool)) assertCompiledFresh(n, parts.code, s.codeRoot);
       this.opts.emit({ type: 'running', id: n.id, kind: n.kind, reason: reasonPhrase(reasons), worker: useWorker });
       // a worker reads and decodes its inputs itself (in parallel with other workers); else this thread
       const inputRefs = useWorker ? inputRefsOf(n, this.outputs) : null;
@@ -252,21 +256,23 @@ export class NodeRunner {
         },
       };
       let produced: Record<string, Artifact>;
+      let declared: Record<string, ArtifactType | OutputSpec>;
       if (useWorker) {
         const { transferList } = await import('./worker.js');
-        const moduleUrl = stepModuleUrl(s.registry[n.kind]!.file, s.codeRoot);
+        const moduleUrl = stepModuleUrl(entry.file, s.codeRoot);
         checkCompiled(n, moduleUrl);
         const task = { moduleUrl: moduleUrl.href, nodeId: n.id, seed: s.spec.seed, baseDir: s.spec.baseDir, threads: this.opts.jobs, params: n.params, inputs, ...(inputRefs ? { inputRefs, storeDir: s.store.dir } : {}), ...(tasksUrl ? { tasksUrl } : {}) };
         // inputs are fresh decodes owned by this call: transfer their buffers instead of copying
-        produced = await this.opts.pool!.runStep(task, hooks, transferList(Object.values(inputs), true));
+        ({ outputs: produced, declared } = await pool!.runStep(task, hooks, transferList(Object.values(inputs), true)));
       } else {
-        produced = await def.run(makeContext(s, n, this.opts.jobs, hooks, this.opts.runView, def, this.opts.pool), inputs, n.params);
+        produced = await def!.run(makeContext(s, n, this.opts.jobs, hooks, this.opts.runView, def!, this.opts.pool), inputs, n.params);
+        declared = outputsOf(def!, n.params);
       }
-      const refs = await storeOutputs(s, n, def, produced, hooks.warn);
+      const refs = await storeOutputs(s, n, declared, produced, hooks.warn);
       const ms = now() - t;
-      const entry: CacheEntry = { v: 1, key, node: n.id, kind: n.kind, outputs: refs, ms: Math.round(ms) };
-      s.store.writeEntry(entry); // last: after every output object is in place
-      this.writeThrough(entry); // failed nodes never get here: never uploaded
+      const cached: CacheEntry = { v: 1, key, node: n.id, kind: n.kind, outputs: refs, ms: Math.round(ms) };
+      s.store.writeEntry(cached); // last: after every output object is in place
+      this.writeThrough(cached); // failed nodes never get here: never uploaded
       this.succeeded(n, key, parts, refs);
       const r = withTranscript(nodeResult(n, 'ran', key, ms, reasons, warnings, { outputs: refs }));
       if (n.publish) r.published = await this.publish(n, refs);
@@ -438,8 +444,8 @@ export function makeContext(s: Session, n: NodeSpec, jobs: number, hooks: StepHo
 const TYPES: ArtifactType[] = ['table', 'json', 'file'];
 
 /** Check a step's returned outputs against its definition and store them. */
-async function storeOutputs(s: Session, n: NodeSpec, def: StepDef, produced: Record<string, Artifact>, warn: (msg: string) => void): Promise<Record<string, OutputRef>> {
-  const declaredOutputs = outputsOf(def, n.params);
+/** Check `produced` against the outputs the step declares for the node's params, and store them. */
+async function storeOutputs(s: Session, n: NodeSpec, declaredOutputs: Record<string, ArtifactType | OutputSpec>, produced: Record<string, Artifact>, warn: (msg: string) => void): Promise<Record<string, OutputRef>> {
   if (!produced || typeof produced !== 'object') throw contractError(`step ${n.kind} returned ${String(produced)}, expected an object of named outputs`);
   // declared outputs may be left out (tabulate writes only the requested formats; a node that
   // needs a missing one gets a clear error), but none at all is a broken step, not a result

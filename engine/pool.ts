@@ -21,7 +21,7 @@ import type { Worker } from 'node:worker_threads';
 import { compiledUrl } from './paths.js';
 import { contractError, CorruptObjectError } from './errors.js';
 import { availableParallelism } from 'node:os';
-import type { Artifact } from './types.js';
+import type { Artifact, ArtifactType, OutputSpec } from './types.js';
 import type { FromWorker, ToWorker, WorkerTask } from './worker.js';
 
 /** Counting semaphore of thread tokens. */
@@ -189,12 +189,12 @@ export class WorkerPool {
    * Run a whole step in a worker (the caller holds its token). `ctx.map` calls from inside the
    * step are served here with borrowed tokens.
    */
-  async runStep(task: WorkerTask, hooks: StepHooks, transfer: ArrayBuffer[]): Promise<Record<string, Artifact>> {
+  async runStep(task: WorkerTask, hooks: StepHooks, transfer: ArrayBuffer[]): Promise<{ outputs: Record<string, Artifact>; declared: Record<string, ArtifactType | OutputSpec> }> {
     const pw = await this.take(task.moduleUrl);
     /** ctx.map calls of this step in flight. */
     const maps = new Map<number, { onLocal(done: number): void; onData?: (d: { index: number[]; chunks: unknown[]; shared: unknown; claim?: Int32Array; tasksUrl?: string }) => void }>();
     try {
-      return await new Promise<Record<string, Artifact>>((resolve, reject) => {
+      return await new Promise<{ outputs: Record<string, Artifact>; declared: Record<string, ArtifactType | OutputSpec> }>((resolve, reject) => {
         pw.onFail = reject;
         pw.onMessage = (m) => {
           switch (m.t) {
@@ -244,7 +244,7 @@ export class WorkerPool {
               maps.get(m.id)?.onLocal(m.done);
               break;
             case 'done':
-              resolve(m.outputs);
+              resolve({ outputs: m.outputs, declared: m.declared });
               break;
             case 'error': {
               if (m.name === 'CorruptObjectError' && m.hash) {

@@ -28,6 +28,14 @@ export interface RegistryEntry {
    * lighter module (no zod, no run code), so that a no-op run stays fast.
    */
   fingerprintHook?: true | (() => Promise<NonNullable<StepDef['extraFingerprint']>>);
+  /**
+   * Copies of the step's `cpu` and `tasksModule` (test/engine/registry-tasks.test.ts checks that
+   * they match the definition): with them a run hands a cpu step to a worker thread without first
+   * importing the step module (and zod) on the main thread; the worker, which imports it anyway,
+   * sends the declared outputs back with the result. Without them the main thread loads the step.
+   */
+  cpu?: boolean;
+  tasksModule?: string;
 }
 
 export type Registry = Record<string, RegistryEntry>;

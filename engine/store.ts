@@ -358,6 +358,7 @@ const dec = new TextDecoder();
 export async function encodeArtifact(a: Artifact): Promise<{ bytes: Uint8Array; ext?: string }> {
   switch (a.type) {
     case 'table': {
+      if (a.arrow instanceof Uint8Array) return { bytes: a.arrow };
       const { tableToArrow } = await import('./arrow.js');
       return { bytes: tableToArrow(a.table) };
     }

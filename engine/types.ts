@@ -20,7 +20,11 @@ export type ArtifactType = 'table' | 'json' | 'file';
  * - `file`: bytes with an extension (md, tex, csv, html, svg, png), published as-is.
  */
 export type Artifact =
-  | { type: 'table'; table: Table }
+  /**
+   * `arrow` (engine use): the table's Arrow IPC bytes, made by the worker thread that ran the step
+   * (it has the encoder loaded); the store saves them as they are instead of encoding again.
+   */
+  | { type: 'table'; table: Table; arrow?: Uint8Array }
   | { type: 'json'; value: unknown }
   | { type: 'file'; ext: string; bytes: Uint8Array };
 

@@ -10,7 +10,7 @@ import { parentPort } from 'node:worker_threads';
 import path from 'node:path';
 import { rngFromKey, rngKeyOf } from './rng.js';
 import { asError } from './errors.js';
-import { taskOf, taskOfModule, type Artifact, type StepContext, type StepDef } from './types.js';
+import { outputsOf, taskOf, taskOfModule, type Artifact, type ArtifactType, type OutputSpec, type StepContext, type StepDef } from './types.js';
 import type { OutputRef } from './store.js';
 
 export interface WorkerTask {
@@ -53,7 +53,8 @@ export type FromWorker =
   | { t: 'map-start'; id: number; fn: string; n: number; progress?: string }
   | { t: 'map-data'; id: number; index: number[]; chunks: unknown[]; shared: unknown; claim?: Int32Array; tasksUrl?: string }
   | { t: 'map-progress'; id: number; done: number }
-  | { t: 'done'; outputs: Record<string, Artifact> }
+  /** `declared`: the step's declared outputs for these params (the main thread may not have loaded the step). */
+  | { t: 'done'; outputs: Record<string, Artifact>; declared: Record<string, ArtifactType | OutputSpec> }
   | { t: 'error'; name: string; message: string; stack?: string; hash?: string; reason?: 'missing' | 'corrupt' }
   | { t: 'chunk'; id: number; index: number; result: unknown }
   | { t: 'chunk-error'; id: number; name: string; message: string }
@@ -246,8 +247,23 @@ if (parentPort) {
         for (const [name, r] of Object.entries(task.inputRefs)) inputs[name] = Array.isArray(r) ? await Promise.all(r.map((x) => store.get(x))) : await store.get(r);
       }
       const outputs = await def.run(ctx, inputs, task.params);
+      // tables are encoded here, where the encoder is loaded, not on the main thread (a table that
+      // cannot be encoded is left to the main thread, which reports it as a broken output)
+      const encoded: ArrayBuffer[] = [];
+      if (outputs && typeof outputs === 'object') {
+        for (const a of Object.values(outputs)) {
+          if (a?.type !== 'table') continue;
+          try {
+            const { tableToArrow } = await import('./arrow.js');
+            a.arrow = tableToArrow(a.table);
+            if (a.arrow.buffer instanceof ArrayBuffer && a.arrow.byteOffset === 0 && a.arrow.byteLength === a.arrow.buffer.byteLength) encoded.push(a.arrow.buffer);
+          } catch {
+            delete a.arrow;
+          }
+        }
+      }
       try {
-        post({ t: 'done', outputs }, transferList(Object.values(outputs ?? {})));
+        post({ t: 'done', outputs, declared: outputsOf(def, task.params) }, [...transferList(Object.values(outputs ?? {})), ...encoded]);
       } catch (e) {
         const m = e instanceof Error ? e.message : String(e);
         post({ t: 'error', name: 'Error', message: `the step's outputs could not be sent back from its worker thread: ${m} (artifacts hold plain data: tables, JSON values, bytes)` });

@@ -3,6 +3,9 @@
  * Each entry names the step's source file (for the code fingerprint) and loads it lazily, so a
  * run only imports the step modules its pipeline uses. Adding a step kind = one file + one line here.
  *
+ * A `cpu: true` step also says so here (and its `tasksModule`, if any): the run then hands it to a
+ * worker thread without importing it on the main thread (engine/registry.ts RegistryEntry.cpu).
+ *
  * Rule for step files: import heavy third-party packages (apache-arrow, vega, resvg, exceljs,
  * playwright) inside `run()` with `await import(...)`, never at the top: validation loads every
  * step module a pipeline uses, and a no-op run must stay fast.
@@ -10,7 +13,7 @@
 import type { Registry, RegistryEntry } from '../engine/registry.js';
 import type { StepDef } from '../engine/types.js';
 
-const entry = (file: string, load: () => Promise<{ default: StepDef }>, extra: Pick<RegistryEntry, 'fingerprintHook'> = {}): RegistryEntry => ({
+const entry = (file: string, load: () => Promise<{ default: StepDef }>, extra: Pick<RegistryEntry, 'fingerprintHook' | 'cpu' | 'tasksModule'> = {}): RegistryEntry => ({
   file,
   load: async () => (await load()).default,
   ...extra,
@@ -21,19 +24,19 @@ export const registry: Registry = {
   clean: entry('steps/clean.ts', () => import('./clean.js')),
   join: entry('steps/join.ts', () => import('./join.js')),
   'merge-roster': entry('steps/merge-roster.ts', () => import('./merge-roster.js')),
-  estimate: entry('steps/estimate.ts', () => import('./estimate.js')),
-  match: entry('steps/match.ts', () => import('./match.js')),
-  'event-study': entry('steps/event-study.ts', () => import('./event-study.js')),
-  placebo: entry('steps/placebo.ts', () => import('./placebo.js')),
+  estimate: entry('steps/estimate.ts', () => import('./estimate.js'), { cpu: true }),
+  match: entry('steps/match.ts', () => import('./match.js'), { cpu: true }),
+  'event-study': entry('steps/event-study.ts', () => import('./event-study.js'), { cpu: true }),
+  placebo: entry('steps/placebo.ts', () => import('./placebo.js'), { cpu: true, tasksModule: 'stats/placebo.ts' }),
   describe: entry('steps/describe.ts', () => import('./describe.js')),
   tabulate: entry('steps/tabulate.ts', () => import('./tabulate.js')),
   figure: entry('steps/figure.ts', () => import('./figure.js')),
   report: entry('steps/report.ts', () => import('./report.js')),
-  sunab: entry('steps/sunab.ts', () => import('./sunab.js')),
-  'did-imputation': entry('steps/did-imputation.ts', () => import('./did-imputation.js')),
-  bacon: entry('steps/bacon.ts', () => import('./bacon.js')),
-  'did-cs': entry('steps/did-cs.ts', () => import('./did-cs.js')),
-  'honest-did': entry('steps/honest-did.ts', () => import('./honest-did.js')),
+  sunab: entry('steps/sunab.ts', () => import('./sunab.js'), { cpu: true }),
+  'did-imputation': entry('steps/did-imputation.ts', () => import('./did-imputation.js'), { cpu: true }),
+  bacon: entry('steps/bacon.ts', () => import('./bacon.js'), { cpu: true }),
+  'did-cs': entry('steps/did-cs.ts', () => import('./did-cs.js'), { cpu: true }),
+  'honest-did': entry('steps/honest-did.ts', () => import('./honest-did.js'), { cpu: true }),
   'spec-curve': entry('steps/spec-curve.ts', () => import('./spec-curve.js')),
   // its fingerprint hook lives in a light module (no zod): loaded by every session of a pipeline with script nodes
   script: entry('steps/script.ts', () => import('./script.js'), { fingerprintHook: async () => (await import('./common/script-fingerprint.js')).extraFingerprint as never }),

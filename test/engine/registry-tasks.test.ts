@@ -25,3 +25,17 @@ describe('tasksModule of the registered steps', () => {
     expect(checked).toBeGreaterThan(0); // the placebo's replicates at least
   });
 });
+
+describe('cpu and tasksModule of the registry entries (steps/index.ts)', () => {
+  it('match the step definitions, so a run that skips importing a cpu step on the main thread treats it as the step says', async () => {
+    const cpu: string[] = [];
+    for (const [kind, entry] of Object.entries(registry)) {
+      const def = await entry.load();
+      expect(!!entry.cpu, `${kind}: registry cpu vs the step's`).toBe(!!def.cpu);
+      expect(entry.tasksModule, `${kind}: registry tasksModule vs the step's`).toBe(def.tasksModule);
+      if (def.cpu) cpu.push(kind);
+    }
+    expect(cpu).toContain('placebo');
+    expect(cpu).toContain('estimate');
+  });
+});
