@@ -20,7 +20,7 @@
  * const res = runReplicates(problem, keys);   // { estimate, se, p } Float64Arrays, NaN = degenerate draw
  */
 import { Demeaner } from './demean.js';
-import { exactTwoWay, type TwoWayProjector } from './twoway.js';
+import { exactTwoWay, type TwoWayProjector, type TwoWayState } from './twoway.js';
 import type { Factor } from './fe.js';
 import { cholSolve, crossprod, crossvec, spdInverse } from './linalg.js';
 import { intersectFactors, type VcovType } from './vcov.js';
@@ -54,6 +54,22 @@ export interface PlaceboProblem {
   times: Float64Array;
   /** Demeaning tolerance. */
   tol?: number;
+  /**
+   * The precomputation of a solver of this problem ({@link PlaceboSolver.state}), set by the thread
+   * that built one before the problem goes to other threads: they take it instead of recomputing.
+   */
+  state?: SolverState;
+}
+
+/** What a {@link PlaceboSolver} precomputes from its problem (plain arrays). */
+export interface SolverState {
+  two: TwoWayState | null;
+  CCinv: Float64Array;
+  yr: Float64Array;
+  Crow: Float64Array | null;
+  unitStart: Int32Array;
+  unitRows: Int32Array;
+  grp: Pick<Grouped, 'pos' | 'start' | 'bP' | 'R' | 'clusterOf'> | null;
 }
 
 export interface ReplicateResults {
@@ -64,7 +80,8 @@ export interface ReplicateResults {
 
 /** Precomputed pieces shared by all replicates of a problem. */
 export class PlaceboSolver {
-  private readonly dm: Demeaner;
+  /** Alternating projections for the treatment, when the exact two-way projector does not apply. */
+  private readonly dm: Demeaner | null;
   private readonly CCinv: Float64Array;
   /** ỹ residualised on the demeaned controls. */
   private readonly yr: Float64Array;
@@ -99,20 +116,12 @@ export class PlaceboSolver {
   constructor(readonly prob: PlaceboProblem) {
     this.n = prob.yt.length;
     this.k = prob.Ct.length + 1;
-    const fe = prob.fe.length > 0 ? prob.fe : [{ codes: new Int32Array(this.n), nlevels: 1 }];
-    this.dm = new Demeaner(fe, { weights: prob.weights, tol: prob.tol });
+    const st = prob.state;
     // two unweighted fixed effects (city + year): the treatment's residual is exact and costs
     // O(N + T²) per replicate (stats/twoway.ts), not an iteration to tolerance
-    this.two = exactTwoWay(prob.fe, prob.weights);
+    this.two = st ? (st.two ? exactTwoWay(prob.fe, prob.weights, st.two) : null) : exactTwoWay(prob.fe, prob.weights);
+    this.dm = this.two ? null : new Demeaner(prob.fe.length > 0 ? prob.fe : [{ codes: new Int32Array(this.n), nlevels: 1 }], { weights: prob.weights, tol: prob.tol });
     const kc = prob.Ct.length;
-    const CC = crossprod(prob.Ct, prob.weights);
-    this.CCinv = kc > 0 ? spdInverse(CC, kc) : new Float64Array(0);
-    const gamma = kc > 0 ? cholSolve(CC, kc, crossvec(prob.Ct, prob.yt, prob.weights)) : new Float64Array(0);
-    this.yr = Float64Array.from(prob.yt);
-    for (let j = 0; j < kc; j++) {
-      const cj = prob.Ct[j]!, g = gamma[j]!;
-      for (let i = 0; i < this.yr.length; i++) this.yr[i]! -= g * cj[i]!;
-    }
     this.cbuf = new Float64Array(kc);
     this.delta = new Float64Array(kc);
     this.nz = new Int32Array(this.n);
@@ -121,6 +130,23 @@ export class PlaceboSolver {
     this.e = new Float64Array(this.n);
     this.u = new Float64Array(this.n);
     this.inter = prob.vcov === 'cluster' && prob.clusters.length === 2 ? intersectFactors(prob.clusters[0]!, prob.clusters[1]!) : null;
+    let sw = 0;
+    if (prob.weights) for (let i = 0; i < this.n; i++) sw += prob.weights[i]!;
+    else sw = this.n;
+    this.sw = sw;
+    if (st) {
+      ({ CCinv: this.CCinv, yr: this.yr, Crow: this.Crow, unitStart: this.unitStart, unitRows: this.unitRows } = st);
+      this.grp = st.grp && this.two ? { ...st.grp, Dp: new Float64Array(this.n), sa: new Float64Array(this.two.a.nlevels), sb: new Float64Array(this.two.b.nlevels), alpha: new Float64Array(this.two.a.nlevels) } : null;
+      return;
+    }
+    const CC = crossprod(prob.Ct, prob.weights);
+    this.CCinv = kc > 0 ? spdInverse(CC, kc) : new Float64Array(0);
+    const gamma = kc > 0 ? cholSolve(CC, kc, crossvec(prob.Ct, prob.yt, prob.weights)) : new Float64Array(0);
+    this.yr = Float64Array.from(prob.yt);
+    for (let j = 0; j < kc; j++) {
+      const cj = prob.Ct[j]!, g = gamma[j]!;
+      for (let i = 0; i < this.yr.length; i++) this.yr[i]! -= g * cj[i]!;
+    }
     if (this.two && !prob.weights && prob.vcov === 'cluster' && prob.clusters.length === 1) {
       // the fused path: the controls row-major, so one pass reads each row's k values together
       const Crow = new Float64Array(this.n * kc);
@@ -139,13 +165,29 @@ export class PlaceboSolver {
     const rows = new Int32Array(this.n);
     const fill = start.slice(0, U);
     for (let i = 0; i < this.n; i++) rows[fill[prob.unit[i]!]!++] = i;
-    for (let u = 0; u < U; u++) rows.subarray(start[u]!, start[u + 1]!).sort((x, y) => prob.time[x]! - prob.time[y]! || x - y);
+    // (panels usually come sorted by time within unit: then no sort is needed)
+    for (let u = 0; u < U; u++) {
+      const r = rows.subarray(start[u]!, start[u + 1]!);
+      let sorted = true;
+      for (let j = 1; j < r.length && sorted; j++) sorted = prob.time[r[j - 1]!]! <= prob.time[r[j]!]!;
+      if (!sorted) r.sort((x, y) => prob.time[x]! - prob.time[y]! || x - y);
+    }
     this.unitStart = start;
     this.unitRows = rows;
-    let sw = 0;
-    if (prob.weights) for (let i = 0; i < this.n; i++) sw += prob.weights[i]!;
-    else sw = this.n;
-    this.sw = sw;
+  }
+
+  /** This solver's precomputation, for {@link PlaceboProblem.state} (plain arrays). */
+  state(): SolverState {
+    const g = this.grp;
+    return {
+      two: this.two ? this.two.state() : null,
+      CCinv: this.CCinv,
+      yr: this.yr,
+      Crow: this.Crow,
+      unitStart: this.unitStart,
+      unitRows: this.unitRows,
+      grp: g ? { pos: g.pos, start: g.start, bP: g.bP, R: g.R, clusterOf: g.clusterOf } : null,
+    };
   }
 
   /** The adoption vector of replicate `key` (a buffer reused by the next call). */
@@ -196,7 +238,7 @@ export class PlaceboSolver {
     let m = nnzKnown ?? 0;
     if (nzKnown === undefined) for (let i = 0; i < n; i++) if (D[i]! !== 0) nz[m++] = i;
     if (this.Crow) return this.fitFused(D, nz, m);
-    const Dt = this.two ? this.two.residual(D, this.Dt, nz, m) : this.dm.demean(D, this.Dt, 'placebo treatment');
+    const Dt = this.two ? this.two.residual(D, this.Dt, nz, m) : this.dm!.demean(D, this.Dt, 'placebo treatment');
     // degenerate: treatment constant or absorbed by the fixed effects.
     // C̃'W D̃ = C̃'W D and D̃'W D̃ = D'W D̃ (C̃ and D − D̃ are orthogonal / in the FE space), so the
     // cross products only need the rows where D ≠ 0 (the treated observations).

@@ -29,6 +29,17 @@ import { computeVcov, type VcovType } from './vcov.js';
 import { tPValue, tQuantile } from './dist.js';
 import type { Coefficient } from './ols.js';
 
+/** What a {@link TwoWayProjector} precomputes from its two factors (see its `state()`). */
+export interface TwoWayState {
+  invNa: Float64Array;
+  invNb: Float64Array;
+  keptB: number[];
+  L: Float64Array;
+  abStart: Int32Array;
+  abB: Int32Array;
+  abC: Float64Array;
+}
+
 export class TwoWayProjector {
   readonly n: number;
   private readonly invNa: Float64Array;
@@ -45,12 +56,23 @@ export class TwoWayProjector {
   private zBuf: Float64Array | null = null;
   private betaBuf: Float64Array | null = null;
 
+  /**
+   * @param from the {@link state} of a projector built on the same two factors (e.g. in another
+   *   thread): taken as it is instead of recomputed
+   */
   constructor(
     readonly a: Factor,
     readonly b: Factor,
+    from?: TwoWayState,
   ) {
     const n = (this.n = a.codes.length);
     if (b.codes.length !== n) throw new Error('TwoWayProjector: factors have different lengths');
+    if (from) {
+      ({ invNa: this.invNa, invNb: this.invNb, keptB: this.keptB, L: this.L, abStart: this.abStart, abB: this.abB, abC: this.abC } = from);
+      this.sa = new Float64Array(a.nlevels);
+      this.sb = new Float64Array(b.nlevels);
+      return;
+    }
     const La = a.nlevels, Lb = b.nlevels;
     const na = new Float64Array(La), nb = new Float64Array(Lb);
     for (let i = 0; i < n; i++) {
@@ -109,6 +131,11 @@ export class TwoWayProjector {
     this.L = this.keptB.length ? cholesky(subMatrix(S, Lb, this.keptB), this.keptB.length) : new Float64Array(0);
     this.sa = new Float64Array(La);
     this.sb = new Float64Array(Lb);
+  }
+
+  /** The precomputation of this projector, for {@link TwoWayProjector}'s `from` (plain arrays: structured-cloneable). */
+  state(): TwoWayState {
+    return { invNa: this.invNa, invNb: this.invNb, keptB: this.keptB, L: this.L, abStart: this.abStart, abB: this.abB, abC: this.abC };
   }
 
   /**
@@ -199,17 +226,18 @@ export class TwoWayProjector {
 /**
  * The exact projector for a set of fixed effects when it applies — exactly two, unweighted — with
  * the factor with more levels eliminated; null otherwise, or when a level has no observation (the
- * callers then use alternating projections, stats/demean.ts).
+ * callers then use alternating projections, stats/demean.ts). `from`: the state of the projector
+ * this function returned for the same factors (in another thread).
  *
  * @example
  * const two = exactTwoWay(fe, weights);
  * const xt = two ? two.residual(x) : demeaner.demean(x);
  */
-export function exactTwoWay(fe: readonly Factor[], weights: Float64Array | null | undefined): TwoWayProjector | null {
+export function exactTwoWay(fe: readonly Factor[], weights: Float64Array | null | undefined, from?: TwoWayState): TwoWayProjector | null {
   if (fe.length !== 2 || weights) return null;
   const [f0, f1] = fe as [Factor, Factor];
   try {
-    return f0.nlevels >= f1.nlevels ? new TwoWayProjector(f0, f1) : new TwoWayProjector(f1, f0);
+    return f0.nlevels >= f1.nlevels ? new TwoWayProjector(f0, f1, from) : new TwoWayProjector(f1, f0, from);
   } catch {
     return null; // an empty level (e.g. after singletons)
   }

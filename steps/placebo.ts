@@ -95,7 +95,10 @@ export default defineStep({
     // observed, through the same code path as the replicates (checks the fast path too)
     const treatCol = prep.table.columns[params.treat] as Float64Array;
     const D = Float64Array.from(rows, (r) => treatCol[r]!);
-    const [obsEst, obsSe, obsP] = solverOf(problem).fitTreatment(D); // the solver the chunks run here reuse
+    const solver = solverOf(problem); // the solver the chunks run here reuse
+    const [obsEst, obsSe, obsP] = solver.fitTreatment(D);
+    // the pool's threads get its precomputation with the problem instead of redoing it
+    problem.state = solver.state();
 
     const reps = params.reps;
     const keys = Array.from({ length: reps }, (_, i) => ctx.rngKey(params.seed === undefined ? i : `${params.seed}:${i}`));
