@@ -24,7 +24,7 @@ import { reasonPhrase, type Reason } from './reasons.js';
 import { stepModuleUrl } from './registry.js';
 import { rngFromKey, rngKeyOf } from './rng.js';
 import { missingOutput, type Session } from './session.js';
-import { notRegularFile } from './statcache.js';
+import { notRegularFile, type StatEntry } from './statcache.js';
 import type { NodeSpec } from './spec.js';
 import type { CacheEntry, OutputRef } from './store.js';
 import type { RemoteCache } from './remote/http-cache.js';
@@ -261,7 +261,7 @@ export class NodeRunner {
         const { transferList } = await import('./worker.js');
         const moduleUrl = stepModuleUrl(entry.file, s.codeRoot);
         checkCompiled(n, moduleUrl);
-        const task = { moduleUrl: moduleUrl.href, nodeId: n.id, seed: s.spec.seed, baseDir: s.spec.baseDir, threads: this.opts.jobs, params: n.params, inputs, ...(inputRefs ? { inputRefs, storeDir: s.store.dir } : {}), ...(tasksUrl ? { tasksUrl } : {}) };
+        const task = { moduleUrl: moduleUrl.href, nodeId: n.id, seed: s.spec.seed, baseDir: s.spec.baseDir, threads: this.opts.jobs, params: n.params, inputs, ...(inputRefs ? { inputRefs, storeDir: s.store.dir, verified: verifiedRecords(s, inputRefs) } : {}), ...(tasksUrl ? { tasksUrl } : {}) };
         // inputs are fresh decodes owned by this call: transfer their buffers instead of copying
         ({ outputs: produced, declared } = await pool!.runStep(task, hooks, transferList(Object.values(inputs), true)));
       } else {
@@ -356,6 +356,17 @@ function inputRefsOf(n: NodeSpec, outputs: Map<string, Record<string, OutputRef>
       return ref;
     };
     out[name] = Array.isArray(v) ? v.map(get) : get(v);
+  }
+  return out;
+}
+
+/** The stat-cache records of the input objects (see WorkerTask.verified). */
+function verifiedRecords(s: Session, refs: Record<string, OutputRef | OutputRef[]>): Record<string, StatEntry> {
+  const out: Record<string, StatEntry> = {};
+  for (const r of Object.values(refs).flat()) {
+    const p = s.store.objectPath(r.hash);
+    const e = s.stat.recorded('o', p);
+    if (e) out[p] = e;
   }
   return out;
 }

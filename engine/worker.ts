@@ -12,6 +12,7 @@ import { rngFromKey, rngKeyOf } from './rng.js';
 import { asError } from './errors.js';
 import { outputsOf, taskOf, taskOfModule, type Artifact, type ArtifactType, type OutputSpec, type StepContext, type StepDef } from './types.js';
 import type { OutputRef } from './store.js';
+import type { StatEntry } from './statcache.js';
 
 export interface WorkerTask {
   moduleUrl: string;
@@ -27,6 +28,8 @@ export interface WorkerTask {
    */
   inputRefs?: Record<string, OutputRef | OutputRef[]>;
   storeDir?: string;
+  /** The main thread's stat-cache records of the input objects (object path → entry): an object whose stat still matches is not hashed again here. */
+  verified?: Record<string, StatEntry>;
   /** The step's tasks module (StepDef.tasksModule, compiled URL): what pool workers import for its ctx.map chunks. */
   tasksUrl?: string;
 }
@@ -242,7 +245,10 @@ if (parentPort) {
       let inputs = task.inputs;
       if (task.inputRefs && task.storeDir !== undefined) {
         const { Store } = await import('./store.js');
-        const store = new Store(task.storeDir);
+        const { StatCache } = await import('./statcache.js');
+        const stat = new StatCache(null);
+        for (const [file, e] of Object.entries(task.verified ?? {})) stat.adopt('o', file, e);
+        const store = new Store(task.storeDir, stat);
         inputs = { ...inputs };
         for (const [name, r] of Object.entries(task.inputRefs)) inputs[name] = Array.isArray(r) ? await Promise.all(r.map((x) => store.get(x))) : await store.get(r);
       }

@@ -268,7 +268,8 @@ describe.skipIf(!NGINX || !fs.existsSync(path.resolve('dist/engine/cli/main.js')
     const r5 = await rcli(['run', '--remote-cache', withPw], d, { REPRO_REMOTE_CACHE_HEADER: '' });
     expect(r5.code).toBe(0);
     expect(r5.stderr).toContain(`remote cache ${ng.url.replace('http://', 'http://***@')} is unavailable (HTTP 401`);
-    expect(fs.readFileSync(path.join(d.dir, 'artifacts/history.json'), 'utf8')).toContain('http://***@127.0.0.1');
+    const runsDir = path.join(d.dir, 'artifacts/runs');
+    expect(fs.readdirSync(runsDir).map((f) => fs.readFileSync(path.join(runsDir, f), 'utf8')).join('')).toContain('http://***@127.0.0.1');
     for (const f of filesUnder(d.dir)) expect(fs.readFileSync(path.join(d.dir, f), 'utf8').includes('pw-9d2e'), f).toBe(false);
     expect(r5.stdout + r5.stderr).not.toContain('pw-9d2e');
     // a malformed header variable: usage error that does not echo it
