@@ -354,15 +354,8 @@ export class PlaceboSolver {
     const sD = t[0]!, sDD = t[1]!, within = t[2]!, dy = t[3]!;
     const raw = sDD - (sD * sD) / this.sw;
     if (!(raw > 0) || !(within > 1e-10 * raw)) return [NaN, NaN, NaN];
-    let dc = 0;
-    for (let a = 0; a < kc; a++) {
-      let v = 0;
-      for (let b = 0; b < kc; b++) v += this.CCinv[a * kc + b]! * c[b]!;
-      delta[a] = v;
-      dc += v * c[a]!;
-    }
-    const dd = within - dc;
-    if (!(dd > this.collinTol * within)) return [NaN, NaN, NaN];
+    const dd = this.residualSS(c, within);
+    if (Number.isNaN(dd)) return [NaN, NaN, NaN];
     const beta = dy / dd;
     const f = clusters[0]!;
     const [S1, S2] = this.clusterSums(f.nlevels);
@@ -371,6 +364,23 @@ export class PlaceboSolver {
     return oneWayResult(S1, S2, beta, dd, n, dofK, dfT);
   }
   private tbuf: Float64Array | null = null;
+
+  /**
+   * δ = (C̃'C̃)⁻¹ c into `this.delta` (c = C̃'D) and D̈'D̈ = D'D̃ − δ'c (`within` = D'D̃); NaN when D
+   * is (nearly) collinear with the controls and fixed effects.
+   */
+  private residualSS(c: Float64Array, within: number): number {
+    const kc = this.k - 1, delta = this.delta;
+    let dc = 0;
+    for (let a = 0; a < kc; a++) {
+      let v = 0;
+      for (let b = 0; b < kc; b++) v += this.CCinv[a * kc + b]! * c[b]!;
+      delta[a] = v;
+      dc += v * c[a]!;
+    }
+    const dd = within - dc;
+    return dd > this.collinTol * within ? dd : NaN;
+  }
 
   /**
    * The unweighted one-way clustered case in one pass over the rows (after the O(nnz) sums):
@@ -483,15 +493,8 @@ export class PlaceboSolver {
     }
     const raw = m - (m * m) / this.sw;
     if (!(raw > 0) || !(within > 1e-10 * raw)) return [NaN, NaN, NaN];
-    let dc = 0;
-    for (let a = 0; a < kc; a++) {
-      let v = 0;
-      for (let b = 0; b < kc; b++) v += this.CCinv[a * kc + b]! * c[b]!;
-      delta[a] = v;
-      dc += v * c[a]!;
-    }
-    const dd = within - dc;
-    if (!(dd > this.collinTol * within)) return [NaN, NaN, NaN];
+    const dd = this.residualSS(c, within);
+    if (Number.isNaN(dd)) return [NaN, NaN, NaN];
     const beta = dy / dd;
     const [S1, S2] = this.clusterSums(clusters[0]!.nlevels);
     if (kc === 5) groupedPass5(g.start, g.Dp, alpha, gam, g.bP, R, delta[0]!, delta[1]!, delta[2]!, delta[3]!, delta[4]!, g.clusterOf, S1, S2);
