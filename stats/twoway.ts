@@ -32,7 +32,6 @@ import type { Coefficient } from './ols.js';
 export class TwoWayProjector {
   readonly n: number;
   private readonly invNa: Float64Array;
-  private readonly invNb: Float64Array;
   private readonly keptB: number[];
   private readonly L: Float64Array;
   private readonly sa: Float64Array;
@@ -40,7 +39,7 @@ export class TwoWayProjector {
   /** Per level of a: the levels of b it meets and the row counts (CSR). */
   private readonly abStart: Int32Array;
   private readonly abB: Int32Array;
-  private readonly abC: Float64Array;
+  private readonly abC: Int32Array;
   private rhsBuf: Float64Array | null = null;
   private zBuf: Float64Array | null = null;
   private betaBuf: Float64Array | null = null;
@@ -52,28 +51,41 @@ export class TwoWayProjector {
     const n = (this.n = a.codes.length);
     if (b.codes.length !== n) throw new Error('TwoWayProjector: factors have different lengths');
     const La = a.nlevels, Lb = b.nlevels;
+    const ac = a.codes, bc = b.codes;
     const na = new Float64Array(La), nb = new Float64Array(Lb);
-    for (let i = 0; i < n; i++) {
-      na[a.codes[i]!]!++;
-      nb[b.codes[i]!]!++;
+    // rows already grouped by a in code order (a panel sorted by unit): no bucketing needed
+    let sorted = true;
+    for (let i = 0, prev = 0; i < n; i++) {
+      const u = ac[i]!;
+      if (u < prev) sorted = false;
+      prev = u;
+      na[u]!++;
+      nb[bc[i]!]!++;
     }
-    for (let l = 0; l < La; l++) if (!(na[l]! > 0)) throw new Error(`TwoWayProjector: level ${l} of the first factor has no observation`);
-    for (let l = 0; l < Lb; l++) if (!(nb[l]! > 0)) throw new Error(`TwoWayProjector: level ${l} of the second factor has no observation`);
-    this.invNa = Float64Array.from(na, (v) => 1 / v);
-    this.invNb = Float64Array.from(nb, (v) => 1 / v);
-    // c_ab per a, as sparse lists (CSR): rows bucketed by a (counting sort), then the distinct b of
-    // each a counted with a stamp array — O(n + La·deg), no hashing
+    const invNa = (this.invNa = new Float64Array(La));
+    for (let l = 0; l < La; l++) {
+      if (!(na[l]! > 0)) throw new Error(`TwoWayProjector: level ${l} of the first factor has no observation`);
+      invNa[l] = 1 / na[l]!;
+    }
+    for (let l = 0; l < Lb; l++) {
+      if (!(nb[l]! > 0)) throw new Error(`TwoWayProjector: level ${l} of the second factor has no observation`);
+    }
+    // c_ab per a, as sparse lists (CSR): the rows' b levels grouped by a (counting sort unless
+    // already grouped), then the distinct b of each a counted with a stamp array — O(n + La·deg),
+    // no hashing
     const rowStart = new Int32Array(La + 1);
-    for (let i = 0; i < n; i++) rowStart[a.codes[i]! + 1]!++;
-    for (let u = 0; u < La; u++) rowStart[u + 1]! += rowStart[u]!;
-    const fill = rowStart.slice(0, La);
-    const bsOf = new Int32Array(n);
-    for (let i = 0; i < n; i++) bsOf[fill[a.codes[i]!]!++] = b.codes[i]!;
+    for (let u = 0; u < La; u++) rowStart[u + 1] = rowStart[u]! + na[u]!;
+    let bsOf = bc;
+    if (!sorted) {
+      const fill = rowStart.slice(0, La);
+      bsOf = new Int32Array(n);
+      for (let i = 0; i < n; i++) bsOf[fill[ac[i]!]!++] = bc[i]!;
+    }
     const stamp = new Int32Array(Lb).fill(-1);
     const slot = new Int32Array(Lb);
     const abStart = new Int32Array(La + 1);
-    const abBBuf = new Int32Array(n);
-    const abCBuf = new Float64Array(n);
+    const abB = new Int32Array(n);
+    const abC = new Int32Array(n);
     let m = 0;
     for (let u = 0; u < La; u++) {
       abStart[u] = m;
@@ -82,27 +94,19 @@ export class TwoWayProjector {
         if (stamp[p] !== u) {
           stamp[p] = u;
           slot[p] = m;
-          abBBuf[m] = p;
-          abCBuf[m] = 0;
+          abB[m] = p;
+          abC[m] = 0;
           m++;
         }
-        abCBuf[slot[p]!]!++;
+        abC[slot[p]!]!++;
       }
     }
     abStart[La] = m;
     this.abStart = abStart;
-    this.abB = abBBuf.slice(0, m);
-    this.abC = abCBuf.slice(0, m);
-    const S = new Float64Array(Lb * Lb);
-    for (let l = 0; l < Lb; l++) S[l * Lb + l] = nb[l]!;
-    for (let u = 0; u < La; u++) {
-      const inv = this.invNa[u]!;
-      const s0 = abStart[u]!, s1 = abStart[u + 1]!;
-      for (let j = s0; j < s1; j++) {
-        const p = this.abB[j]!, cp = this.abC[j]! * inv;
-        for (let k = s0; k < s1; k++) S[p * Lb + this.abB[k]!]! -= cp * this.abC[k]!;
-      }
-    }
+    // a view, not a copy, when the pairs fill most of the buffer (a panel with one row per pair)
+    this.abB = m > n / 2 ? abB.subarray(0, m) : abB.slice(0, m);
+    this.abC = m > n / 2 ? abC.subarray(0, m) : abC.slice(0, m);
+    const S = schur(abStart, this.abB, this.abC, invNa, nb);
     // normalise the diagonal before the pivot test so the tolerance is scale free
     const chk = collinearityCheck(S, Lb, 1e-9);
     this.keptB = chk.kept;
@@ -181,6 +185,103 @@ export class TwoWayProjector {
     }
     return { alpha, beta };
   }
+
+  /**
+   * The effects of the projections of C columns at once, as {@link effects} gives them column by
+   * column (the same sums in the same order, so the same values): α (L_a × C) and β (L_b × C),
+   * column c of level l at [l·C + c]. One pass over the rows gathers every column's group sums; it
+   * also leaves each column's total Σ_i x_i (in row order) in `totals` when given. New arrays.
+   */
+  effectsOf(cols: readonly Float64Array[], totals?: Float64Array): { alpha: Float64Array; beta: Float64Array } {
+    const n = this.n, C = cols.length, ac = this.a.codes, bc = this.b.codes;
+    const La = this.sa.length, Lb = this.sb.length;
+    const alpha = new Float64Array(La * C);
+    const rhs = new Float64Array(Lb * C);
+    const tot = totals ?? new Float64Array(C);
+    tot.fill(0);
+    for (let i = 0; i < n; i++) {
+      const oa = ac[i]! * C, ob = bc[i]! * C;
+      for (let c = 0; c < C; c++) {
+        const v = cols[c]![i]!;
+        alpha[oa + c]! += v;
+        rhs[ob + c]! += v;
+        tot[c]! += v;
+      }
+    }
+    const invNa = this.invNa;
+    const { abStart, abB, abC } = this;
+    // rhs_b = s_b − Σ_a c_ab s_a / n_a
+    const f = new Float64Array(C);
+    for (let u = 0; u < La; u++) {
+      const inv = invNa[u]!, oa = u * C;
+      for (let c = 0; c < C; c++) f[c] = alpha[oa + c]! * inv;
+      for (let j = abStart[u]!; j < abStart[u + 1]!; j++) {
+        const ob = abB[j]! * C, cab = abC[j]!;
+        for (let c = 0; c < C; c++) rhs[ob + c]! -= cab * f[c]!;
+      }
+    }
+    const m = this.keptB.length, L = this.L, kept = this.keptB;
+    const beta = new Float64Array(Lb * C);
+    const z = new Float64Array(m);
+    for (let c = 0; c < C; c++) {
+      for (let r = 0; r < m; r++) {
+        let s = rhs[kept[r]! * C + c]!;
+        for (let q = 0; q < r; q++) s -= L[r * m + q]! * z[q]!;
+        z[r] = s / L[r * m + r]!;
+      }
+      for (let r = m - 1; r >= 0; r--) {
+        let s = z[r]!;
+        for (let q = r + 1; q < m; q++) s -= L[q * m + r]! * z[q]!;
+        z[r] = s / L[r * m + r]!;
+      }
+      for (let r = 0; r < m; r++) beta[kept[r]! * C + c] = z[r]!;
+    }
+    // α_a = (s_a − Σ_b c_ab β_b) / n_a, in place of the sums
+    for (let u = 0; u < La; u++) {
+      const oa = u * C, inv = invNa[u]!;
+      for (let j = abStart[u]!; j < abStart[u + 1]!; j++) {
+        const ob = abB[j]! * C, cab = abC[j]!;
+        for (let c = 0; c < C; c++) alpha[oa + c]! -= cab * beta[ob + c]!;
+      }
+      for (let c = 0; c < C; c++) alpha[oa + c]! *= inv;
+    }
+    return { alpha, beta };
+  }
+}
+
+/**
+ * The Schur complement S = diag(n_b) − Σ_a c_a c_a' / n_a from the CSR pairs of
+ * {@link TwoWayProjector}, exactly symmetric. A run of consecutive levels of a with the same pairs
+ * and counts (in a balanced panel sorted by unit: every unit) is one term, (run length / n_a) c c',
+ * so the cost is O(pairs + runs · deg²) instead of O(L_a · deg²).
+ */
+function schur(abStart: Int32Array, abB: Int32Array, abC: Int32Array, invNa: Float64Array, nb: Float64Array): Float64Array {
+  const La = invNa.length, Lb = nb.length;
+  const S = new Float64Array(Lb * Lb);
+  for (let l = 0; l < Lb; l++) S[l * Lb + l] = nb[l]!;
+  for (let u = 0; u < La; ) {
+    const s0 = abStart[u]!, s1 = abStart[u + 1]!, deg = s1 - s0;
+    let v = u + 1;
+    for (; v < La; v++) {
+      const t0 = abStart[v]!;
+      if (abStart[v + 1]! - t0 !== deg) break;
+      let j = 0;
+      while (j < deg && abB[s0 + j] === abB[t0 + j] && abC[s0 + j] === abC[t0 + j]) j++;
+      if (j < deg) break;
+    }
+    const w = (v - u) * invNa[u]!;
+    for (let j = s0; j < s1; j++) {
+      const p = abB[j]!, cp = abC[j]!;
+      S[p * Lb + p]! -= cp * cp * w;
+      for (let k = j + 1; k < s1; k++) {
+        const q = abB[k]!, d = cp * abC[k]! * w;
+        S[p * Lb + q]! -= d;
+        S[q * Lb + p]! -= d;
+      }
+    }
+    u = v;
+  }
+  return S;
 }
 
 /**
