@@ -111,16 +111,25 @@ export function subsetFactor(f: Factor, idx: Int32Array | number[]): Factor {
 export function dropSingletons(factors: Factor[], keep: Uint8Array): number {
   if (factors.length === 0) return 0;
   const n = keep.length;
+  // rows per level among those kept, updated as rows are dropped (a pass over the rows only for a
+  // factor that has a singleton level)
+  const counts = factors.map((f) => {
+    const cnt = new Int32Array(f.nlevels);
+    const codes = f.codes;
+    for (let i = 0; i < n; i++) if (keep[i]) cnt[codes[i]!]!++;
+    return cnt;
+  });
   let dropped = 0;
   for (;;) {
     let changed = 0;
-    for (const f of factors) {
-      const cnt = new Int32Array(f.nlevels);
-      for (let i = 0; i < n; i++) if (keep[i]) cnt[f.codes[i]!]!++;
+    for (let q = 0; q < factors.length; q++) {
+      const cnt = counts[q]!, codes = factors[q]!.codes;
+      if (cnt.indexOf(1) < 0) continue;
       for (let i = 0; i < n; i++)
-        if (keep[i] && cnt[f.codes[i]!] === 1) {
+        if (keep[i] && cnt[codes[i]!] === 1) {
           keep[i] = 0;
           changed++;
+          for (let r = 0; r < factors.length; r++) counts[r]![factors[r]!.codes[i]!]!--;
         }
     }
     dropped += changed;
@@ -130,6 +139,7 @@ export function dropSingletons(factors: Factor[], keep: Uint8Array): number {
 
 /** True when every level of `fe` falls within a single level of `cluster` (the FE is nested in the cluster). */
 export function isNested(fe: Factor, cluster: Factor): boolean {
+  if (fe.codes === cluster.codes) return true;
   const owner = new Int32Array(fe.nlevels).fill(-1);
   const n = fe.codes.length;
   for (let i = 0; i < n; i++) {

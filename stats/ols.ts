@@ -27,10 +27,10 @@
  * fit.coefficients[0]; // { term: 'did', estimate, se, t, p, ci_low, ci_high }
  */
 import { Demeaner } from './demean.js';
-import { exactTwoWay } from './twoway.js';
+import { exactTwoWay, type TwoWayProjector } from './twoway.js';
 import { type Factor, absorbedDof, dropSingletons, isNested, subsetFactor } from './fe.js';
 import { collinearityCheck, crossprod, crossvec, cholSolve, spdInverse, subMatrix } from './linalg.js';
-import { computeVcov, type VcovType } from './vcov.js';
+import { computeVcov, VcovAccumulator, type VcovResult, type VcovType } from './vcov.js';
 import { tPValue, tQuantile } from './dist.js';
 
 /** Inputs of {@link feols}: complete columns (no missing values), all of the same length. */
@@ -138,6 +138,31 @@ export function take(x: Float64Array, rows: Int32Array): Float64Array {
   return out;
 }
 
+/**
+ * What the fit needs from the data after the fixed effects, however it is computed: sums of
+ * squares, the Gram matrix X̃'WX̃ and X̃'Wỹ of every regressor, and a pass over the residuals.
+ */
+interface Within {
+  ybar: number;
+  tss: number;
+  tssWithin: number;
+  /** Per regressor: Σw(x − x̄)², Σw x̃² and the weighted mean x̄. */
+  raw: Float64Array;
+  within: Float64Array;
+  xbar: Float64Array;
+  /** X̃'WX̃ (K0×K0) and X̃'Wỹ (K0) of all regressors. */
+  gram: Float64Array;
+  xty: Float64Array;
+  iterations: number;
+  /**
+   * The residuals e = ỹ − X̃_kept β: their Σw e², and the variance on the design [X̃_kept, 1]
+   * (`bread` its (k+1)×(k+1) inverse Gram matrix).
+   */
+  residuals(kept: number[], beta: Float64Array, vcov: VcovType, clusters: Factor[], bread: Float64Array, dofK: number): { rss: number; vc: VcovResult };
+  /** The demeaner and demeaned columns (feols' `internals`), built on first use. */
+  demeaned(): { demeaner: Demeaner; yt: Float64Array; Xt: Float64Array[] };
+}
+
 /** Fit the fixed-effects regression (see the module comment). Throws Error with a clear message on degenerate input. */
 export function feols(inp: FeolsInput): FeolsResult {
   const n0 = inp.y.length;
@@ -149,44 +174,39 @@ export function feols(inp: FeolsInput): FeolsResult {
   if (inp.vcov === 'cluster' && clusters0.length === 0) throw new Error('feols: vcov "cluster" needs a cluster variable');
 
   // 1. singletons
-  const keep = new Uint8Array(n0).fill(1);
-  const singletons = inp.keepSingletons ? 0 : dropSingletons(inp.fe, keep);
-  let rows: Int32Array;
-  if (singletons > 0) {
+  const keep = inp.keepSingletons || inp.fe.length === 0 ? null : new Uint8Array(n0).fill(1);
+  const singletons = keep ? dropSingletons(inp.fe, keep) : 0;
+  const sub = singletons > 0;
+  let rows: Int32Array | null = null;
+  if (sub) {
     rows = new Int32Array(n0 - singletons);
     let j = 0;
-    for (let i = 0; i < n0; i++) if (keep[i]) rows[j++] = i;
-  } else {
-    rows = new Int32Array(n0);
-    for (let i = 0; i < n0; i++) rows[i] = i;
+    for (let i = 0; i < n0; i++) if (keep![i]) rows[j++] = i;
   }
-  const n = rows.length;
-  const sub = singletons > 0;
-  const y = sub ? take(inp.y, rows) : inp.y;
-  const X = sub ? inp.X.map((x) => take(x, rows)) : inp.X;
-  const w = inp.weights ? (sub ? take(inp.weights, rows) : inp.weights) : null;
-  const fe = sub ? inp.fe.map((f) => subsetFactor(f, rows)) : inp.fe.map((f) => f);
-  const clusters = sub ? clusters0.map((f) => subsetFactor(f, rows)) : clusters0;
+  const n = n0 - singletons;
   if (n === 0) throw new Error('feols: no observation left after dropping singletons');
+  const y = rows ? take(inp.y, rows) : inp.y;
+  const X = rows ? inp.X.map((x) => take(x, rows!)) : inp.X;
+  const w = inp.weights ? (rows ? take(inp.weights, rows) : inp.weights) : null;
+  // a factor given as both a fixed effect and a cluster (city FE, clustered by city) stays one object
+  const subsets = new Map<Factor, Factor>();
+  const subset = (f: Factor): Factor => {
+    if (!rows) return f;
+    let s = subsets.get(f);
+    if (!s) subsets.set(f, (s = subsetFactor(f, rows)));
+    return s;
+  };
+  const fe = inp.fe.map(subset);
+  const clusters = clusters0.map(subset);
 
-  // 2. demean (no fixed effect: by the overall mean, i.e. an intercept)
-  const feForDemean: Factor[] = fe.length > 0 ? fe : [{ codes: new Int32Array(n), nlevels: 1 }];
-  const dm = new Demeaner(feForDemean, { weights: w, tol: inp.tol });
-  // two unweighted fixed effects (unit + time, the common case): the exact projection of
-  // stats/twoway.ts (the small factor's block solved directly), no iteration; otherwise alternating
-  // projections to tolerance
+  // 2. the data after the fixed effects. Two unweighted fixed effects (unit + time, the common
+  // case): the exact projection of stats/twoway.ts, no iteration, no demeaned column stored;
+  // otherwise alternating projections to tolerance (no fixed effect: the overall mean, i.e. an
+  // intercept)
   const two = exactTwoWay(fe, w);
-  const yt = two ? two.residual(y) : dm.demean(y, undefined, inp.yName);
-  let iterations = two ? 0 : dm.lastIterations;
-  const Xt = X.map((x, j) => {
-    if (two) return two.residual(x);
-    const r = dm.demean(x, undefined, inp.xNames[j]);
-    iterations = Math.max(iterations, dm.lastIterations);
-    return r;
-  });
-
-  const ybar = wmean(y, w);
-  const { raw: tss, within: tssWithin } = sumsOfSquares(y, yt, w);
+  const feForDemean: Factor[] = fe.length > 0 ? fe : [{ codes: new Int32Array(n), nlevels: 1 }];
+  const wd = two ? twoWayWithin(two, y, X, () => new Demeaner(feForDemean, { weights: w, tol: inp.tol })) : demeanedWithin(new Demeaner(feForDemean, { weights: w, tol: inp.tol }), y, X, w, inp.yName, inp.xNames);
+  const { ybar, tss, tssWithin } = wd;
   if (!(tssWithin > 1e-20 * Math.max(tss, 1e-300)) || tss === 0)
     throw new Error(`feols: outcome "${inp.yName}" has no variation${fe.length ? ' within the fixed effects' : ''} in the estimation sample`);
 
@@ -208,13 +228,13 @@ export function feols(inp: FeolsInput): FeolsResult {
     return fe.length === 1 ? `collinear with the fixed effect ${inp.feNames[0] ?? 'fe1'}` : `collinear with the fixed effects ${inp.feNames.join(', ')} (jointly)`;
   };
   for (let j = 0; j < X.length; j++) {
-    const { raw, within } = sumsOfSquares(X[j]!, Xt[j]!, w);
+    const raw = wd.raw[j]!, within = wd.within[j]!;
     if (!(raw > 0) || !(within > collinTol * raw)) {
       collinear.push(inp.xNames[j]!);
       collinearWhy[inp.xNames[j]!] = raw > 0 ? absorbedBy(X[j]!, raw) : 'constant in the estimation sample';
     } else candidates.push(j);
   }
-  const A0 = crossprod(candidates.map((j) => Xt[j]!), w);
+  const A0 = subMatrix(wd.gram, X.length, candidates);
   const chk = collinearityCheck(A0, candidates.length, collinTol);
   for (const d of chk.dropped) {
     const nm = inp.xNames[candidates[d]!]!;
@@ -227,28 +247,17 @@ export function feols(inp: FeolsInput): FeolsResult {
   const order = new Map(inp.xNames.map((nm, i) => [nm, i]));
   collinear.sort((a, b) => order.get(a)! - order.get(b)!);
   const k = keptIdx.length;
-  const Z = keptIdx.map((j) => Xt[j]!);
   const terms = keptIdx.map((j) => inp.xNames[j]!);
 
   // 4. OLS
   const A = k > 0 ? subMatrix(A0, candidates.length, chk.kept) : new Float64Array(0);
-  const beta = k > 0 ? cholSolve(A, k, crossvec(Z, yt, w)) : new Float64Array(0);
-  const e = new Float64Array(n);
-  e.set(yt);
-  for (let a = 0; a < k; a++) {
-    const z = Z[a]!, b = beta[a]!;
-    for (let i = 0; i < n; i++) e[i]! -= b * z[i]!;
-  }
-  let rss = 0;
-  for (let i = 0; i < n; i++) rss += (w ? w[i]! : 1) * e[i]! * e[i]!;
+  const beta = k > 0 ? cholSolve(A, k, Float64Array.from(keptIdx, (j) => wd.xty[j]!)) : new Float64Array(0);
 
   // 5. K and variance on the design [Z, 1] (the constant column is weighted-orthogonal to Z)
   const nestedFlags = fe.map((f) => inp.vcov === 'cluster' && clusters.some((c) => isNested(f, c)));
   const nested = inp.feNames.filter((_, q) => nestedFlags[q]);
   const dofK = k + absorbedDof(fe, nestedFlags);
   if (!(n > dofK)) throw new Error(`feols: ${n} observations but ${dofK} parameters (regressors + fixed effects); the model is not identified`);
-  const ones = new Float64Array(n).fill(1);
-  const Zc = [...Z, ones];
   const kc = k + 1;
   const bread = new Float64Array(kc * kc);
   if (k > 0) {
@@ -259,10 +268,10 @@ export function feols(inp: FeolsInput): FeolsResult {
   if (w) for (let i = 0; i < n; i++) sw += w[i]!;
   else sw = n;
   bread[k * kc + k] = 1 / sw;
-  const vc = computeVcov(inp.vcov, { Z: Zc, e, w, bread, dofK, clusters });
+  const { rss, vc } = wd.residuals(keptIdx, beta, inp.vcov, clusters, bread, dofK);
   const Vc = vc.V;
   // transform to (β, _cons = ȳ − x̄'β): Var(c) = V_11 − 2 x̄'V_x1 + x̄'V_xx x̄
-  const xbar = Z.map((_, a) => wmean(X[keptIdx[a]!]!, w));
+  const xbar = keptIdx.map((j) => wd.xbar[j]!);
   let cons = ybar;
   for (let a = 0; a < k; a++) cons -= xbar[a]! * beta[a]!;
   let vcons = Vc[k * kc + k]!;
@@ -287,6 +296,7 @@ export function feols(inp: FeolsInput): FeolsResult {
   const nobsByFe: Record<string, number> = {};
   fe.forEach((f, i) => (nobsByFe[inp.feNames[i] ?? `fe${i + 1}`] = f.nlevels));
 
+  let internals: FeolsResult['internals'] | null = null;
   return {
     n,
     coefficients,
@@ -303,7 +313,149 @@ export function feols(inp: FeolsInput): FeolsResult {
     collinearWhy,
     nested,
     nobsByFe,
+    iterations: wd.iterations,
+    get internals(): FeolsResult['internals'] {
+      if (!internals) {
+        const r = rows ?? new Int32Array(n);
+        if (!rows) for (let i = 0; i < n; i++) r[i] = i;
+        internals = { rows: r, ...wd.demeaned(), fe, clusters, weights: w };
+      }
+      return internals;
+    },
+  };
+}
+
+/** {@link Within} from columns demeaned by alternating projections (any fixed effects, weights). */
+function demeanedWithin(dm: Demeaner, y: Float64Array, X: Float64Array[], w: Float64Array | null, yName: string, xNames: string[]): Within {
+  const yt = dm.demean(y, undefined, yName);
+  let iterations = dm.lastIterations;
+  const Xt = X.map((x, j) => {
+    const r = dm.demean(x, undefined, xNames[j]);
+    iterations = Math.max(iterations, dm.lastIterations);
+    return r;
+  });
+  const ys = sumsOfSquares(y, yt, w);
+  const ss = X.map((x, j) => sumsOfSquares(x, Xt[j]!, w));
+  return {
+    ybar: wmean(y, w),
+    tss: ys.raw,
+    tssWithin: ys.within,
+    raw: Float64Array.from(ss, (s) => s.raw),
+    within: Float64Array.from(ss, (s) => s.within),
+    xbar: Float64Array.from(X, (x) => wmean(x, w)),
+    gram: crossprod(Xt, w),
+    xty: crossvec(Xt, yt, w),
     iterations,
-    internals: { rows, demeaner: dm, yt, Xt, fe, clusters, weights: w },
+    residuals(kept, beta, vcov, clusters, bread, dofK) {
+      const n = y.length, k = kept.length;
+      const Z = kept.map((j) => Xt[j]!);
+      const e = new Float64Array(n);
+      e.set(yt);
+      for (let a = 0; a < k; a++) {
+        const z = Z[a]!, b = beta[a]!;
+        for (let i = 0; i < n; i++) e[i]! -= b * z[i]!;
+      }
+      let rss = 0;
+      for (let i = 0; i < n; i++) rss += (w ? w[i]! : 1) * e[i]! * e[i]!;
+      const ones = new Float64Array(n).fill(1);
+      return { rss, vc: computeVcov(vcov, { Z: [...Z, ones], e, w, bread, dofK, clusters }) };
+    },
+    demeaned: () => ({ demeaner: dm, yt, Xt }),
+  };
+}
+
+/** Rows per block of the fused passes: the block's demeaned columns stay in cache. */
+const BLOCK = 2048;
+
+/**
+ * {@link Within} from the exact two-way projection (unweighted), without storing a demeaned column:
+ * one pass over the rows gathers every column's group sums (TwoWayProjector.effectsOf); the
+ * demeaned values x̃_i = x_i − α[a_i] − β[b_i] are then recomputed block by block, once for the sums
+ * of squares and cross products and once for the residuals and the variance — each block's
+ * columns in a scratch buffer, so memory stays O(levels + block) whatever the number of rows.
+ * `demeaner` makes the alternating-projections demeaner for `internals`.
+ */
+function twoWayWithin(two: TwoWayProjector, y: Float64Array, X: Float64Array[], demeaner: () => Demeaner): Within {
+  const n = y.length, K0 = X.length, C = K0 + 1;
+  const cols = [y, ...X];
+  const tot = new Float64Array(C);
+  const { alpha, beta: gamma } = two.effectsOf(cols, tot);
+  const mean = Float64Array.from(tot, (s) => s / n);
+  const ac = two.a.codes, bc = two.b.codes;
+  const R = new Float64Array(C * BLOCK);
+  /** R[c·BLOCK + i − s] = x̃_i of column `which[c]` for rows s … e − 1. */
+  const demeanBlock = (which: number[], s: number, e: number): void => {
+    for (let c = 0; c < which.length; c++) {
+      const x = cols[which[c]!]!, q = which[c]!, o = c * BLOCK - s;
+      for (let i = s; i < e; i++) R[o + i] = x[i]! - alpha[ac[i]! * C + q]! - gamma[bc[i]! * C + q]!;
+    }
+  };
+  const all = Array.from({ length: C }, (_, c) => c);
+  const raw = new Float64Array(C), within = new Float64Array(C);
+  const gram = new Float64Array(K0 * K0), xty = new Float64Array(K0);
+  for (let s = 0; s < n; s += BLOCK) {
+    const e = Math.min(n, s + BLOCK), len = e - s;
+    demeanBlock(all, s, e);
+    for (let c = 0; c < C; c++) {
+      const x = cols[c]!, m = mean[c]!, o = c * BLOCK - s;
+      let r2 = raw[c]!, w2 = within[c]!;
+      for (let i = s; i < e; i++) {
+        const d = x[i]! - m, t = R[o + i]!;
+        r2 += d * d;
+        w2 += t * t;
+      }
+      raw[c] = r2;
+      within[c] = w2;
+    }
+    for (let a = 0; a < K0; a++) {
+      const oa = (a + 1) * BLOCK;
+      let sy = xty[a]!;
+      for (let j = 0; j < len; j++) sy += R[oa + j]! * R[j]!;
+      xty[a] = sy;
+      for (let b = a; b < K0; b++) {
+        const ob = (b + 1) * BLOCK;
+        let acc = 0;
+        for (let j = 0; j < len; j++) acc += R[oa + j]! * R[ob + j]!;
+        gram[a * K0 + b]! += acc;
+      }
+    }
+  }
+  for (let a = 0; a < K0; a++) for (let b = 0; b < a; b++) gram[a * K0 + b] = gram[b * K0 + a]!;
+  let made: { demeaner: Demeaner; yt: Float64Array; Xt: Float64Array[] } | null = null;
+  return {
+    ybar: mean[0]!,
+    tss: raw[0]!,
+    tssWithin: within[0]!,
+    raw: raw.subarray(1),
+    within: within.subarray(1),
+    xbar: mean.subarray(1),
+    gram,
+    xty,
+    iterations: 0,
+    residuals(kept, b, vcov, clusters, bread, dofK) {
+      const k = kept.length;
+      const which = [0, ...kept.map((j) => j + 1)];
+      const acc = new VcovAccumulator(vcov, k + 1, null, clusters);
+      const ones = new Float64Array(BLOCK).fill(1);
+      const Z = [...Array.from({ length: k }, (_, a) => R.subarray((a + 1) * BLOCK, (a + 2) * BLOCK)), ones];
+      const res = new Float64Array(BLOCK);
+      let rss = 0;
+      for (let s = 0; s < n; s += BLOCK) {
+        const e = Math.min(n, s + BLOCK), len = e - s;
+        demeanBlock(which, s, e);
+        for (let j = 0; j < len; j++) res[j] = R[j]!;
+        for (let a = 0; a < k; a++) {
+          const oa = (a + 1) * BLOCK, ba = b[a]!;
+          for (let j = 0; j < len; j++) res[j]! -= ba * R[oa + j]!;
+        }
+        for (let j = 0; j < len; j++) rss += res[j]! * res[j]!;
+        acc.add(Z, res, s, len);
+      }
+      return { rss, vc: acc.result(bread, dofK) };
+    },
+    demeaned() {
+      if (!made) made = { demeaner: demeaner(), yt: two.residual(y), Xt: X.map((x) => two.residual(x)) };
+      return made;
+    },
   };
 }
