@@ -367,6 +367,20 @@ function demeanedWithin(dm: Demeaner, y: Float64Array, X: Float64Array[], w: Flo
 /** Rows per block of the fused passes: the block's demeaned columns stay in cache. */
 const BLOCK = 2048;
 
+/** Σ_j R[oa + j] R[ob + j] over j < len, in four interleaved partial sums (no serial add chain). */
+function blockDot(R: Float64Array, oa: number, ob: number, len: number): number {
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  let j = 0;
+  for (; j + 3 < len; j += 4) {
+    s0 += R[oa + j]! * R[ob + j]!;
+    s1 += R[oa + j + 1]! * R[ob + j + 1]!;
+    s2 += R[oa + j + 2]! * R[ob + j + 2]!;
+    s3 += R[oa + j + 3]! * R[ob + j + 3]!;
+  }
+  for (; j < len; j++) s0 += R[oa + j]! * R[ob + j]!;
+  return s0 + s1 + (s2 + s3);
+}
+
 /**
  * {@link Within} from the exact two-way projection (unweighted), without storing a demeaned column:
  * one pass over the rows gathers every column's group sums (TwoWayProjector.effectsOf); the
@@ -409,15 +423,8 @@ function twoWayWithin(two: TwoWayProjector, y: Float64Array, X: Float64Array[], 
     }
     for (let a = 0; a < K0; a++) {
       const oa = (a + 1) * BLOCK;
-      let sy = xty[a]!;
-      for (let j = 0; j < len; j++) sy += R[oa + j]! * R[j]!;
-      xty[a] = sy;
-      for (let b = a; b < K0; b++) {
-        const ob = (b + 1) * BLOCK;
-        let acc = 0;
-        for (let j = 0; j < len; j++) acc += R[oa + j]! * R[ob + j]!;
-        gram[a * K0 + b]! += acc;
-      }
+      xty[a]! += blockDot(R, oa, 0, len);
+      for (let b = a; b < K0; b++) gram[a * K0 + b]! += blockDot(R, oa, (b + 1) * BLOCK, len);
     }
   }
   for (let a = 0; a < K0; a++) for (let b = 0; b < a; b++) gram[a * K0 + b] = gram[b * K0 + a]!;
@@ -443,8 +450,14 @@ function twoWayWithin(two: TwoWayProjector, y: Float64Array, X: Float64Array[], 
       for (let s = 0; s < n; s += BLOCK) {
         const e = Math.min(n, s + BLOCK), len = e - s;
         demeanBlock(which, s, e);
-        for (let j = 0; j < len; j++) res[j] = R[j]!;
-        for (let a = 0; a < k; a++) {
+        res.set(R.subarray(0, len));
+        // two regressors per sweep, subtracted in order (the sums of feols' general path)
+        let a = 0;
+        for (; a + 1 < k; a += 2) {
+          const oa = (a + 1) * BLOCK, ob = oa + BLOCK, ba = b[a]!, bb = b[a + 1]!;
+          for (let j = 0; j < len; j++) res[j] = res[j]! - ba * R[oa + j]! - bb * R[ob + j]!;
+        }
+        if (a < k) {
           const oa = (a + 1) * BLOCK, ba = b[a]!;
           for (let j = 0; j < len; j++) res[j]! -= ba * R[oa + j]!;
         }

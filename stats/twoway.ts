@@ -40,7 +40,8 @@ export class TwoWayProjector {
   private readonly abStart: Int32Array;
   private readonly abB: Int32Array;
   private readonly abC: Int32Array;
-  private rhsBuf: Float64Array | null = null;
+  /** Runs of consecutive levels of a with the same pairs (b levels and counts): run r is levels runs[r] … runs[r + 1] − 1. */
+  private readonly runs: Int32Array;
   private zBuf: Float64Array | null = null;
   private betaBuf: Float64Array | null = null;
 
@@ -106,7 +107,8 @@ export class TwoWayProjector {
     // a view, not a copy, when the pairs fill most of the buffer (a panel with one row per pair)
     this.abB = m > n / 2 ? abB.subarray(0, m) : abB.slice(0, m);
     this.abC = m > n / 2 ? abC.subarray(0, m) : abC.slice(0, m);
-    const S = schur(abStart, this.abB, this.abC, invNa, nb);
+    this.runs = runsOf(abStart, this.abB, this.abC);
+    const S = schur(abStart, this.abB, this.abC, this.runs, invNa, nb);
     // normalise the diagonal before the pivot test so the tolerance is scale free
     const chk = collinearityCheck(S, Lb, 1e-9);
     this.keptB = chk.kept;
@@ -131,12 +133,11 @@ export class TwoWayProjector {
   /**
    * The two sets of effects of x's projection, x̂_i = α[a_i] + β[b_i], without building the
    * residual (the placebo fuses it into its own pass). The arrays are buffers reused by the next
-   * call. With `nz` the group sums cost O(nnz); the rest O(pairs (a, b) + L_b²).
+   * call. With `nz` the group sums cost O(nnz); the rest O(L_a + runs · deg + L_b²) (see `runs`).
    */
   effects(x: Float64Array, nz?: Int32Array | null, nnz = nz ? nz.length : 0): { alpha: Float64Array; beta: Float64Array } {
     const n = this.n, ac = this.a.codes, bc = this.b.codes;
     const sa = this.sa, sb = this.sb;
-    const La = sa.length;
     sa.fill(0);
     sb.fill(0);
     if (nz) {
@@ -151,39 +152,9 @@ export class TwoWayProjector {
         sb[bc[i]!]! += x[i]!;
       }
     }
-    const invNa = this.invNa;
-    const { abStart, abB, abC } = this;
-    // rhs_b = s_b − Σ_a c_ab s_a / n_a (buffers reused across calls: a placebo calls this per draw)
-    const rhs = (this.rhsBuf ??= new Float64Array(sb.length));
-    rhs.set(sb);
-    for (let u = 0; u < La; u++) {
-      const f = sa[u]! * invNa[u]!;
-      if (f === 0) continue;
-      for (let j = abStart[u]!; j < abStart[u + 1]!; j++) rhs[abB[j]!]! -= abC[j]! * f;
-    }
-    const m = this.keptB.length, L = this.L;
-    const z = (this.zBuf ??= new Float64Array(m));
-    for (let r = 0; r < m; r++) {
-      let s = rhs[this.keptB[r]!]!;
-      for (let c = 0; c < r; c++) s -= L[r * m + c]! * z[c]!;
-      z[r] = s / L[r * m + r]!;
-    }
-    for (let r = m - 1; r >= 0; r--) {
-      let s = z[r]!;
-      for (let c = r + 1; c < m; c++) s -= L[c * m + r]! * z[c]!;
-      z[r] = s / L[r * m + r]!;
-    }
     const beta = (this.betaBuf ??= new Float64Array(sb.length));
-    beta.fill(0);
-    for (let r = 0; r < m; r++) beta[this.keptB[r]!] = z[r]!;
-    // α_a = (s_a − Σ_b c_ab β_b) / n_a
-    const alpha = sa;
-    for (let u = 0; u < La; u++) {
-      let s = sa[u]!;
-      for (let j = abStart[u]!; j < abStart[u + 1]!; j++) s -= abC[j]! * beta[abB[j]!]!;
-      alpha[u] = s * invNa[u]!;
-    }
-    return { alpha, beta };
+    this.solve(sa, sb, 1, beta, (this.zBuf ??= new Float64Array(this.keptB.length)));
+    return { alpha: sa, beta };
   }
 
   /**
@@ -208,24 +179,37 @@ export class TwoWayProjector {
         tot[c]! += v;
       }
     }
-    const invNa = this.invNa;
-    const { abStart, abB, abC } = this;
-    // rhs_b = s_b − Σ_a c_ab s_a / n_a
+    const beta = new Float64Array(Lb * C);
+    this.solve(alpha, rhs, C, beta, new Float64Array(this.keptB.length));
+    return { alpha, beta };
+  }
+
+  /**
+   * The effects from the group sums of C columns (interleaved, level l of column c at [l·C + c]),
+   * in place: `sa` (L_a × C) becomes α and `sb` (L_b × C) is overwritten; β goes to `beta`
+   * (L_b × C); `z` is scratch of the kept levels of b. The rhs S β = s_b − Σ_a c_a s_a / n_a and
+   * α_a = (s_a − Σ_b c_ab β_b) / n_a are summed once per run of levels of a with the same pairs.
+   */
+  private solve(sa: Float64Array, sb: Float64Array, C: number, beta: Float64Array, z: Float64Array): void {
+    const { invNa, abStart, abB, abC, runs } = this;
     const f = new Float64Array(C);
-    for (let u = 0; u < La; u++) {
-      const inv = invNa[u]!, oa = u * C;
-      for (let c = 0; c < C; c++) f[c] = alpha[oa + c]! * inv;
-      for (let j = abStart[u]!; j < abStart[u + 1]!; j++) {
+    for (let r = 0; r + 1 < runs.length; r++) {
+      const u0 = runs[r]!, u1 = runs[r + 1]!;
+      f.fill(0);
+      for (let u = u0; u < u1; u++) {
+        const inv = invNa[u]!, oa = u * C;
+        for (let c = 0; c < C; c++) f[c]! += sa[oa + c]! * inv;
+      }
+      for (let j = abStart[u0]!; j < abStart[u0 + 1]!; j++) {
         const ob = abB[j]! * C, cab = abC[j]!;
-        for (let c = 0; c < C; c++) rhs[ob + c]! -= cab * f[c]!;
+        for (let c = 0; c < C; c++) sb[ob + c]! -= cab * f[c]!;
       }
     }
     const m = this.keptB.length, L = this.L, kept = this.keptB;
-    const beta = new Float64Array(Lb * C);
-    const z = new Float64Array(m);
+    beta.fill(0);
     for (let c = 0; c < C; c++) {
       for (let r = 0; r < m; r++) {
-        let s = rhs[kept[r]! * C + c]!;
+        let s = sb[kept[r]! * C + c]!;
         for (let q = 0; q < r; q++) s -= L[r * m + q]! * z[q]!;
         z[r] = s / L[r * m + r]!;
       }
@@ -236,31 +220,28 @@ export class TwoWayProjector {
       }
       for (let r = 0; r < m; r++) beta[kept[r]! * C + c] = z[r]!;
     }
-    // α_a = (s_a − Σ_b c_ab β_b) / n_a, in place of the sums
-    for (let u = 0; u < La; u++) {
-      const oa = u * C, inv = invNa[u]!;
-      for (let j = abStart[u]!; j < abStart[u + 1]!; j++) {
+    for (let r = 0; r + 1 < runs.length; r++) {
+      const u0 = runs[r]!, u1 = runs[r + 1]!;
+      f.fill(0);
+      for (let j = abStart[u0]!; j < abStart[u0 + 1]!; j++) {
         const ob = abB[j]! * C, cab = abC[j]!;
-        for (let c = 0; c < C; c++) alpha[oa + c]! -= cab * beta[ob + c]!;
+        for (let c = 0; c < C; c++) f[c]! += cab * beta[ob + c]!;
       }
-      for (let c = 0; c < C; c++) alpha[oa + c]! *= inv;
+      for (let u = u0; u < u1; u++) {
+        const inv = invNa[u]!, oa = u * C;
+        for (let c = 0; c < C; c++) sa[oa + c] = (sa[oa + c]! - f[c]!) * inv;
+      }
     }
-    return { alpha, beta };
   }
 }
 
-/**
- * The Schur complement S = diag(n_b) − Σ_a c_a c_a' / n_a from the CSR pairs of
- * {@link TwoWayProjector}, exactly symmetric. A run of consecutive levels of a with the same pairs
- * and counts (in a balanced panel sorted by unit: every unit) is one term, (run length / n_a) c c',
- * so the cost is O(pairs + runs · deg²) instead of O(L_a · deg²).
- */
-function schur(abStart: Int32Array, abB: Int32Array, abC: Int32Array, invNa: Float64Array, nb: Float64Array): Float64Array {
-  const La = invNa.length, Lb = nb.length;
-  const S = new Float64Array(Lb * Lb);
-  for (let l = 0; l < Lb; l++) S[l * Lb + l] = nb[l]!;
+/** The runs of {@link TwoWayProjector}: starts of runs of consecutive levels of a with the same pairs, then L_a. */
+function runsOf(abStart: Int32Array, abB: Int32Array, abC: Int32Array): Int32Array {
+  const La = abStart.length - 1;
+  const starts: number[] = [];
   for (let u = 0; u < La; ) {
-    const s0 = abStart[u]!, s1 = abStart[u + 1]!, deg = s1 - s0;
+    starts.push(u);
+    const s0 = abStart[u]!, deg = abStart[u + 1]! - s0;
     let v = u + 1;
     for (; v < La; v++) {
       const t0 = abStart[v]!;
@@ -269,6 +250,25 @@ function schur(abStart: Int32Array, abB: Int32Array, abC: Int32Array, invNa: Flo
       while (j < deg && abB[s0 + j] === abB[t0 + j] && abC[s0 + j] === abC[t0 + j]) j++;
       if (j < deg) break;
     }
+    u = v;
+  }
+  starts.push(La);
+  return Int32Array.from(starts);
+}
+
+/**
+ * The Schur complement S = diag(n_b) − Σ_a c_a c_a' / n_a from the CSR pairs of
+ * {@link TwoWayProjector}, exactly symmetric: a run of levels of a with the same pairs is one term,
+ * (Σ_run 1/n_a) c c', so the cost is O(runs · deg²) instead of O(L_a · deg²) (a balanced panel
+ * sorted by unit is one run).
+ */
+function schur(abStart: Int32Array, abB: Int32Array, abC: Int32Array, runs: Int32Array, invNa: Float64Array, nb: Float64Array): Float64Array {
+  const Lb = nb.length;
+  const S = new Float64Array(Lb * Lb);
+  for (let l = 0; l < Lb; l++) S[l * Lb + l] = nb[l]!;
+  for (let r = 0; r + 1 < runs.length; r++) {
+    const u = runs[r]!, v = runs[r + 1]!;
+    const s0 = abStart[u]!, s1 = abStart[u + 1]!;
     const w = (v - u) * invNa[u]!;
     for (let j = s0; j < s1; j++) {
       const p = abB[j]!, cp = abC[j]!;
@@ -279,7 +279,6 @@ function schur(abStart: Int32Array, abB: Int32Array, abC: Int32Array, invNa: Flo
         S[q * Lb + p]! -= d;
       }
     }
-    u = v;
   }
   return S;
 }
