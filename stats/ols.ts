@@ -381,6 +381,91 @@ function blockDot(R: Float64Array, oa: number, ob: number, len: number): number 
   return s0 + s1 + (s2 + s3);
 }
 
+/** The data of the block passes: columns (y first), their effects (interleaved, C columns), codes, scratch R (C × BLOCK). */
+interface Blocks {
+  cols: Float64Array[];
+  alpha: Float64Array;
+  gamma: Float64Array;
+  C: number;
+  ac: Int32Array;
+  bc: Int32Array;
+  R: Float64Array;
+}
+
+/** R[c·BLOCK + i − s] = x̃_i of column `which[c]` for rows s … e − 1. */
+function demeanBlock(d: Blocks, which: number[], s: number, e: number): void {
+  const { cols, alpha, gamma, C, ac, bc, R } = d;
+  for (let c = 0; c < which.length; c++) {
+    const q = which[c]!, x = cols[q]!, o = c * BLOCK - s;
+    for (let i = s; i < e; i++) R[o + i] = x[i]! - alpha[ac[i]! * C + q]! - gamma[bc[i]! * C + q]!;
+  }
+}
+
+/**
+ * The first block pass: per column Σ(x − x̄)² and Σ x̃² (rows in order), and over the regressors
+ * (columns 1 …) X̃'X̃ and X̃'ỹ, by blocks. (The passes are functions of their own: see twoway.ts
+ * groupSums.)
+ */
+function crossBlocks(d: Blocks, mean: Float64Array): { raw: Float64Array; within: Float64Array; gram: Float64Array; xty: Float64Array } {
+  const { cols, C, R } = d, n = cols[0]!.length, K0 = C - 1;
+  const all = Array.from({ length: C }, (_, c) => c);
+  const raw = new Float64Array(C), within = new Float64Array(C);
+  const gram = new Float64Array(K0 * K0), xty = new Float64Array(K0);
+  for (let s = 0; s < n; s += BLOCK) {
+    const e = Math.min(n, s + BLOCK), len = e - s;
+    demeanBlock(d, all, s, e);
+    for (let c = 0; c < C; c++) {
+      const x = cols[c]!, m = mean[c]!, o = c * BLOCK - s;
+      let r2 = raw[c]!, w2 = within[c]!;
+      for (let i = s; i < e; i++) {
+        const dx = x[i]! - m, t = R[o + i]!;
+        r2 += dx * dx;
+        w2 += t * t;
+      }
+      raw[c] = r2;
+      within[c] = w2;
+    }
+    for (let a = 0; a < K0; a++) {
+      const oa = (a + 1) * BLOCK;
+      xty[a]! += blockDot(R, oa, 0, len);
+      for (let b = a; b < K0; b++) gram[a * K0 + b]! += blockDot(R, oa, (b + 1) * BLOCK, len);
+    }
+  }
+  for (let a = 0; a < K0; a++) for (let b = 0; b < a; b++) gram[a * K0 + b] = gram[b * K0 + a]!;
+  return { raw, within, gram, xty };
+}
+
+/**
+ * The second block pass: e = ỹ − Σ_a b_a x̃_(kept a) block by block, fed to `acc` with the design
+ * [X̃_kept, 1]; returns Σ e².
+ */
+function residualBlocks(d: Blocks, kept: number[], b: Float64Array, acc: VcovAccumulator): number {
+  const { cols, R } = d, n = cols[0]!.length, k = kept.length;
+  const which = [0, ...kept.map((j) => j + 1)];
+  const ones = new Float64Array(BLOCK).fill(1);
+  const Z = [...Array.from({ length: k }, (_, a) => R.subarray((a + 1) * BLOCK, (a + 2) * BLOCK)), ones];
+  const res = new Float64Array(BLOCK);
+  let rss = 0;
+  for (let s = 0; s < n; s += BLOCK) {
+    const e = Math.min(n, s + BLOCK), len = e - s;
+    demeanBlock(d, which, s, e);
+    res.set(R.subarray(0, len));
+    // two regressors per sweep, subtracted in order (the sums of feols' general path)
+    let a = 0;
+    for (; a + 1 < k; a += 2) {
+      const oa = (a + 1) * BLOCK, ob = oa + BLOCK, ba = b[a]!, bb = b[a + 1]!;
+      for (let j = 0; j < len; j++) res[j] = res[j]! - ba * R[oa + j]! - bb * R[ob + j]!;
+    }
+    if (a < k) {
+      const oa = (a + 1) * BLOCK, ba = b[a]!;
+      for (let j = 0; j < len; j++) res[j]! -= ba * R[oa + j]!;
+    }
+    for (let j = 0; j < len; j++) rss += res[j]! * res[j]!;
+    acc.add(Z, res, s, len);
+  }
+  return rss;
+}
+
 /**
  * {@link Within} from the exact two-way projection (unweighted), without storing a demeaned column:
  * one pass over the rows gathers every column's group sums (TwoWayProjector.effectsOf); the
@@ -395,39 +480,8 @@ function twoWayWithin(two: TwoWayProjector, y: Float64Array, X: Float64Array[], 
   const tot = new Float64Array(C);
   const { alpha, beta: gamma } = two.effectsOf(cols, tot);
   const mean = Float64Array.from(tot, (s) => s / n);
-  const ac = two.a.codes, bc = two.b.codes;
-  const R = new Float64Array(C * BLOCK);
-  /** R[c·BLOCK + i − s] = x̃_i of column `which[c]` for rows s … e − 1. */
-  const demeanBlock = (which: number[], s: number, e: number): void => {
-    for (let c = 0; c < which.length; c++) {
-      const x = cols[which[c]!]!, q = which[c]!, o = c * BLOCK - s;
-      for (let i = s; i < e; i++) R[o + i] = x[i]! - alpha[ac[i]! * C + q]! - gamma[bc[i]! * C + q]!;
-    }
-  };
-  const all = Array.from({ length: C }, (_, c) => c);
-  const raw = new Float64Array(C), within = new Float64Array(C);
-  const gram = new Float64Array(K0 * K0), xty = new Float64Array(K0);
-  for (let s = 0; s < n; s += BLOCK) {
-    const e = Math.min(n, s + BLOCK), len = e - s;
-    demeanBlock(all, s, e);
-    for (let c = 0; c < C; c++) {
-      const x = cols[c]!, m = mean[c]!, o = c * BLOCK - s;
-      let r2 = raw[c]!, w2 = within[c]!;
-      for (let i = s; i < e; i++) {
-        const d = x[i]! - m, t = R[o + i]!;
-        r2 += d * d;
-        w2 += t * t;
-      }
-      raw[c] = r2;
-      within[c] = w2;
-    }
-    for (let a = 0; a < K0; a++) {
-      const oa = (a + 1) * BLOCK;
-      xty[a]! += blockDot(R, oa, 0, len);
-      for (let b = a; b < K0; b++) gram[a * K0 + b]! += blockDot(R, oa, (b + 1) * BLOCK, len);
-    }
-  }
-  for (let a = 0; a < K0; a++) for (let b = 0; b < a; b++) gram[a * K0 + b] = gram[b * K0 + a]!;
+  const blocks: Blocks = { cols, alpha, gamma, C, ac: two.a.codes, bc: two.b.codes, R: new Float64Array(C * BLOCK) };
+  const { raw, within, gram, xty } = crossBlocks(blocks, mean);
   let made: { demeaner: Demeaner; yt: Float64Array; Xt: Float64Array[] } | null = null;
   return {
     ybar: mean[0]!,
@@ -440,31 +494,8 @@ function twoWayWithin(two: TwoWayProjector, y: Float64Array, X: Float64Array[], 
     xty,
     iterations: 0,
     residuals(kept, b, vcov, clusters, bread, dofK) {
-      const k = kept.length;
-      const which = [0, ...kept.map((j) => j + 1)];
-      const acc = new VcovAccumulator(vcov, k + 1, null, clusters);
-      const ones = new Float64Array(BLOCK).fill(1);
-      const Z = [...Array.from({ length: k }, (_, a) => R.subarray((a + 1) * BLOCK, (a + 2) * BLOCK)), ones];
-      const res = new Float64Array(BLOCK);
-      let rss = 0;
-      for (let s = 0; s < n; s += BLOCK) {
-        const e = Math.min(n, s + BLOCK), len = e - s;
-        demeanBlock(which, s, e);
-        res.set(R.subarray(0, len));
-        // two regressors per sweep, subtracted in order (the sums of feols' general path)
-        let a = 0;
-        for (; a + 1 < k; a += 2) {
-          const oa = (a + 1) * BLOCK, ob = oa + BLOCK, ba = b[a]!, bb = b[a + 1]!;
-          for (let j = 0; j < len; j++) res[j] = res[j]! - ba * R[oa + j]! - bb * R[ob + j]!;
-        }
-        if (a < k) {
-          const oa = (a + 1) * BLOCK, ba = b[a]!;
-          for (let j = 0; j < len; j++) res[j]! -= ba * R[oa + j]!;
-        }
-        for (let j = 0; j < len; j++) rss += res[j]! * res[j]!;
-        acc.add(Z, res, s, len);
-      }
-      return { rss, vc: acc.result(bread, dofK) };
+      const acc = new VcovAccumulator(vcov, kept.length + 1, null, clusters);
+      return { rss: residualBlocks(blocks, kept, b, acc), vc: acc.result(bread, dofK) };
     },
     demeaned() {
       if (!made) made = { demeaner: demeaner(), yt: two.residual(y), Xt: X.map((x) => two.residual(x)) };

@@ -39,7 +39,8 @@ export class TwoWayProjector {
   /** Per level of a: the levels of b it meets and the row counts (CSR). */
   private readonly abStart: Int32Array;
   private readonly abB: Int32Array;
-  private readonly abC: Int32Array;
+  /** Rows per pair; null when every pair has one row (no copy of the rows' b levels is made then). */
+  private readonly abC: Int32Array | null;
   /** Runs of consecutive levels of a with the same pairs (b levels and counts): run r is levels runs[r] … runs[r + 1] − 1. */
   private readonly runs: Int32Array;
   private zBuf: Float64Array | null = null;
@@ -54,15 +55,7 @@ export class TwoWayProjector {
     const La = a.nlevels, Lb = b.nlevels;
     const ac = a.codes, bc = b.codes;
     const na = new Float64Array(La), nb = new Float64Array(Lb);
-    // rows already grouped by a in code order (a panel sorted by unit): no bucketing needed
-    let sorted = true;
-    for (let i = 0, prev = 0; i < n; i++) {
-      const u = ac[i]!;
-      if (u < prev) sorted = false;
-      prev = u;
-      na[u]!++;
-      nb[bc[i]!]!++;
-    }
+    const sorted = levelCounts(ac, bc, na, nb);
     const invNa = (this.invNa = new Float64Array(La));
     for (let l = 0; l < La; l++) {
       if (!(na[l]! > 0)) throw new Error(`TwoWayProjector: level ${l} of the first factor has no observation`);
@@ -72,41 +65,14 @@ export class TwoWayProjector {
       if (!(nb[l]! > 0)) throw new Error(`TwoWayProjector: level ${l} of the second factor has no observation`);
     }
     // c_ab per a, as sparse lists (CSR): the rows' b levels grouped by a (counting sort unless
-    // already grouped), then the distinct b of each a counted with a stamp array — O(n + La·deg),
-    // no hashing
+    // already grouped: a panel sorted by unit), then the distinct b of each a counted with a stamp
+    // array — O(n + La·deg), no hashing
     const rowStart = new Int32Array(La + 1);
     for (let u = 0; u < La; u++) rowStart[u + 1] = rowStart[u]! + na[u]!;
-    let bsOf = bc;
-    if (!sorted) {
-      const fill = rowStart.slice(0, La);
-      bsOf = new Int32Array(n);
-      for (let i = 0; i < n; i++) bsOf[fill[ac[i]!]!++] = bc[i]!;
-    }
-    const stamp = new Int32Array(Lb).fill(-1);
-    const slot = new Int32Array(Lb);
-    const abStart = new Int32Array(La + 1);
-    const abB = new Int32Array(n);
-    const abC = new Int32Array(n);
-    let m = 0;
-    for (let u = 0; u < La; u++) {
-      abStart[u] = m;
-      for (let k = rowStart[u]!; k < rowStart[u + 1]!; k++) {
-        const p = bsOf[k]!;
-        if (stamp[p] !== u) {
-          stamp[p] = u;
-          slot[p] = m;
-          abB[m] = p;
-          abC[m] = 0;
-          m++;
-        }
-        abC[slot[p]!]!++;
-      }
-    }
-    abStart[La] = m;
+    const { abStart, abB, abC } = pairsOf(rowStart, sorted ? bc : bucketByA(ac, bc, rowStart), Lb);
     this.abStart = abStart;
-    // a view, not a copy, when the pairs fill most of the buffer (a panel with one row per pair)
-    this.abB = m > n / 2 ? abB.subarray(0, m) : abB.slice(0, m);
-    this.abC = m > n / 2 ? abC.subarray(0, m) : abC.slice(0, m);
+    this.abB = abB;
+    this.abC = abC;
     this.runs = runsOf(abStart, this.abB, this.abC);
     const S = schur(abStart, this.abB, this.abC, this.runs, invNa, nb);
     // normalise the diagonal before the pivot test so the tolerance is scale free
@@ -164,21 +130,13 @@ export class TwoWayProjector {
    * also leaves each column's total Σ_i x_i (in row order) in `totals` when given. New arrays.
    */
   effectsOf(cols: readonly Float64Array[], totals?: Float64Array): { alpha: Float64Array; beta: Float64Array } {
-    const n = this.n, C = cols.length, ac = this.a.codes, bc = this.b.codes;
+    const C = cols.length, ac = this.a.codes, bc = this.b.codes;
     const La = this.sa.length, Lb = this.sb.length;
     const alpha = new Float64Array(La * C);
     const rhs = new Float64Array(Lb * C);
     const tot = totals ?? new Float64Array(C);
     tot.fill(0);
-    for (let i = 0; i < n; i++) {
-      const oa = ac[i]! * C, ob = bc[i]! * C;
-      for (let c = 0; c < C; c++) {
-        const v = cols[c]![i]!;
-        alpha[oa + c]! += v;
-        rhs[ob + c]! += v;
-        tot[c]! += v;
-      }
-    }
+    groupSums(cols, ac, bc, alpha, rhs, tot);
     const beta = new Float64Array(Lb * C);
     this.solve(alpha, rhs, C, beta, new Float64Array(this.keptB.length));
     return { alpha, beta };
@@ -201,7 +159,7 @@ export class TwoWayProjector {
         for (let c = 0; c < C; c++) f[c]! += sa[oa + c]! * inv;
       }
       for (let j = abStart[u0]!; j < abStart[u0 + 1]!; j++) {
-        const ob = abB[j]! * C, cab = abC[j]!;
+        const ob = abB[j]! * C, cab = abC ? abC[j]! : 1;
         for (let c = 0; c < C; c++) sb[ob + c]! -= cab * f[c]!;
       }
     }
@@ -224,7 +182,7 @@ export class TwoWayProjector {
       const u0 = runs[r]!, u1 = runs[r + 1]!;
       f.fill(0);
       for (let j = abStart[u0]!; j < abStart[u0 + 1]!; j++) {
-        const ob = abB[j]! * C, cab = abC[j]!;
+        const ob = abB[j]! * C, cab = abC ? abC[j]! : 1;
         for (let c = 0; c < C; c++) f[c]! += cab * beta[ob + c]!;
       }
       for (let u = u0; u < u1; u++) {
@@ -235,8 +193,92 @@ export class TwoWayProjector {
   }
 }
 
+/**
+ * sa[a_i·C + c] += x_ci, sb[b_i·C + c] += x_ci and tot[c] += x_ci over the rows in order. (The hot
+ * loops of a one-shot fit live in small functions of their own: V8 compiles a long-running loop
+ * on the fly, and code after it that has never run would send the whole function back to the
+ * interpreter.)
+ */
+function groupSums(cols: readonly Float64Array[], ac: Int32Array, bc: Int32Array, sa: Float64Array, sb: Float64Array, tot: Float64Array): void {
+  const C = cols.length, n = ac.length;
+  for (let i = 0; i < n; i++) {
+    const oa = ac[i]! * C, ob = bc[i]! * C;
+    for (let c = 0; c < C; c++) {
+      const v = cols[c]![i]!;
+      sa[oa + c]! += v;
+      sb[ob + c]! += v;
+      tot[c]! += v;
+    }
+  }
+}
+
+/** Rows per level of a (na) and of b (nb); true when the rows are grouped by a in code order. */
+function levelCounts(ac: Int32Array, bc: Int32Array, na: Float64Array, nb: Float64Array): boolean {
+  let sorted = true;
+  for (let i = 0, prev = 0; i < ac.length; i++) {
+    const u = ac[i]!;
+    if (u < prev) sorted = false;
+    prev = u;
+    na[u]!++;
+    nb[bc[i]!]!++;
+  }
+  return sorted;
+}
+
+/** The b level of each row, the rows grouped by a (a counting sort; rowStart: CSR starts of a). */
+function bucketByA(ac: Int32Array, bc: Int32Array, rowStart: Int32Array): Int32Array {
+  const fill = rowStart.slice(0, rowStart.length - 1);
+  const bsOf = new Int32Array(ac.length);
+  for (let i = 0; i < ac.length; i++) bsOf[fill[ac[i]!]!++] = bc[i]!;
+  return bsOf;
+}
+
+/**
+ * The pairs (a, b) with their row counts as CSR over a, from the rows' b levels grouped by a
+ * (`bsOf`, rows of a at rowStart[a] …). When no pair repeats (one row per unit and period), the
+ * pairs are the rows: `bsOf` itself, counts null.
+ */
+function pairsOf(rowStart: Int32Array, bsOf: Int32Array, Lb: number): { abStart: Int32Array; abB: Int32Array; abC: Int32Array | null } {
+  const La = rowStart.length - 1;
+  const stamp = new Int32Array(Lb).fill(-1);
+  let repeats = false;
+  for (let u = 0; u < La && !repeats; u++) {
+    for (let k = rowStart[u]!; k < rowStart[u + 1]!; k++) {
+      const p = bsOf[k]!;
+      if (stamp[p] === u) {
+        repeats = true;
+        break;
+      }
+      stamp[p] = u;
+    }
+  }
+  if (!repeats) return { abStart: rowStart, abB: bsOf, abC: null };
+  stamp.fill(-1);
+  const slot = new Int32Array(Lb);
+  const abStart = new Int32Array(La + 1);
+  const abB = new Int32Array(bsOf.length);
+  const abC = new Int32Array(bsOf.length);
+  let m = 0;
+  for (let u = 0; u < La; u++) {
+    abStart[u] = m;
+    for (let k = rowStart[u]!; k < rowStart[u + 1]!; k++) {
+      const p = bsOf[k]!;
+      if (stamp[p] !== u) {
+        stamp[p] = u;
+        slot[p] = m;
+        abB[m] = p;
+        abC[m] = 0;
+        m++;
+      }
+      abC[slot[p]!]!++;
+    }
+  }
+  abStart[La] = m;
+  return { abStart, abB: abB.slice(0, m), abC: abC.slice(0, m) };
+}
+
 /** The runs of {@link TwoWayProjector}: starts of runs of consecutive levels of a with the same pairs, then L_a. */
-function runsOf(abStart: Int32Array, abB: Int32Array, abC: Int32Array): Int32Array {
+function runsOf(abStart: Int32Array, abB: Int32Array, abC: Int32Array | null): Int32Array {
   const La = abStart.length - 1;
   const starts: number[] = [];
   for (let u = 0; u < La; ) {
@@ -247,7 +289,7 @@ function runsOf(abStart: Int32Array, abB: Int32Array, abC: Int32Array): Int32Arr
       const t0 = abStart[v]!;
       if (abStart[v + 1]! - t0 !== deg) break;
       let j = 0;
-      while (j < deg && abB[s0 + j] === abB[t0 + j] && abC[s0 + j] === abC[t0 + j]) j++;
+      while (j < deg && abB[s0 + j] === abB[t0 + j] && (!abC || abC[s0 + j] === abC[t0 + j])) j++;
       if (j < deg) break;
     }
     u = v;
@@ -262,7 +304,7 @@ function runsOf(abStart: Int32Array, abB: Int32Array, abC: Int32Array): Int32Arr
  * (Σ_run 1/n_a) c c', so the cost is O(runs · deg²) instead of O(L_a · deg²) (a balanced panel
  * sorted by unit is one run).
  */
-function schur(abStart: Int32Array, abB: Int32Array, abC: Int32Array, runs: Int32Array, invNa: Float64Array, nb: Float64Array): Float64Array {
+function schur(abStart: Int32Array, abB: Int32Array, abC: Int32Array | null, runs: Int32Array, invNa: Float64Array, nb: Float64Array): Float64Array {
   const Lb = nb.length;
   const S = new Float64Array(Lb * Lb);
   for (let l = 0; l < Lb; l++) S[l * Lb + l] = nb[l]!;
@@ -271,10 +313,10 @@ function schur(abStart: Int32Array, abB: Int32Array, abC: Int32Array, runs: Int3
     const s0 = abStart[u]!, s1 = abStart[u + 1]!;
     const w = (v - u) * invNa[u]!;
     for (let j = s0; j < s1; j++) {
-      const p = abB[j]!, cp = abC[j]!;
+      const p = abB[j]!, cp = abC ? abC[j]! : 1;
       S[p * Lb + p]! -= cp * cp * w;
       for (let k = j + 1; k < s1; k++) {
-        const q = abB[k]!, d = cp * abC[k]! * w;
+        const q = abB[k]!, d = cp * (abC ? abC[k]! : 1) * w;
         S[p * Lb + q]! -= d;
         S[q * Lb + p]! -= d;
       }

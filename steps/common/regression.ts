@@ -131,7 +131,7 @@ export function prepareRegression(input: Table, spec: RegressionSpec, extraCols:
   };
   for (const c of numericNeeded) {
     const col = table.columns[c] as Float64Array;
-    for (let i = 0; i < n0; i++) if (Number.isNaN(col[i]!)) drop(i);
+    for (let i = nextNaN(col, 0); i >= 0; i = nextNaN(col, i + 1)) drop(i);
   }
   if (spec.weights) {
     const col = table.columns[spec.weights] as Float64Array;
@@ -151,7 +151,7 @@ export function prepareRegression(input: Table, spec: RegressionSpec, extraCols:
   };
   const feFull = spec.fe.map(factorOf);
   const clFull = spec.cluster.map(factorOf);
-  for (const f of factors.values()) for (let i = 0; i < n0; i++) if (f.codes[i]! < 0) drop(i);
+  for (const f of factors.values()) for (let i = nextMissingCode(f.codes, 0); i >= 0; i = nextMissingCode(f.codes, i + 1)) drop(i);
   for (const c of extraCols) {
     const col = table.columns[c]!;
     for (let i = 0; i < n0; i++) if (isNumeric(col) ? Number.isNaN(col[i]!) : col[i] === null) drop(i);
@@ -204,6 +204,18 @@ export function prepareRegression(input: Table, spec: RegressionSpec, extraCols:
     weights: spec.weights ? pick(spec.weights) : null,
     missing: n0 - m,
   };
+}
+
+/** The first index ≥ from where x is NaN, or −1. */
+function nextNaN(x: Float64Array, from: number): number {
+  for (let i = from; i < x.length; i++) if (Number.isNaN(x[i]!)) return i;
+  return -1;
+}
+
+/** The first index ≥ from with a missing code (−1), or −1. */
+function nextMissingCode(codes: Int32Array, from: number): number {
+  for (let i = from; i < codes.length; i++) if (codes[i]! < 0) return i;
+  return -1;
 }
 
 /** Run feols on prepared data; numerical errors become StepErrors naming the step. */
