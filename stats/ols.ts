@@ -381,7 +381,10 @@ function blockDot(R: Float64Array, oa: number, ob: number, len: number): number 
   return s0 + s1 + (s2 + s3);
 }
 
-/** The data of the block passes: columns (y first), their effects (interleaved, C columns), codes, scratch R (C × BLOCK). */
+/**
+ * The data of the block passes: columns (y first), their effects (interleaved, C columns), codes,
+ * scratch R (C × BLOCK) and the block's offsets into the effects (IA, IB).
+ */
 interface Blocks {
   cols: Float64Array[];
   alpha: Float64Array;
@@ -390,14 +393,23 @@ interface Blocks {
   ac: Int32Array;
   bc: Int32Array;
   R: Float64Array;
+  IA: Int32Array;
+  IB: Int32Array;
 }
 
-/** R[c·BLOCK + i − s] = x̃_i of column `which[c]` for rows s … e − 1. */
+/**
+ * R[c·BLOCK + i − s] = x̃_i of column `which[c]` for rows s … e − 1 (the rows' offsets into the
+ * effects computed once for all columns).
+ */
 function demeanBlock(d: Blocks, which: number[], s: number, e: number): void {
-  const { cols, alpha, gamma, C, ac, bc, R } = d;
+  const { cols, alpha, gamma, C, ac, bc, R, IA, IB } = d;
+  for (let i = s, j = 0; i < e; i++, j++) {
+    IA[j] = ac[i]! * C;
+    IB[j] = bc[i]! * C;
+  }
   for (let c = 0; c < which.length; c++) {
-    const q = which[c]!, x = cols[q]!, o = c * BLOCK - s;
-    for (let i = s; i < e; i++) R[o + i] = x[i]! - alpha[ac[i]! * C + q]! - gamma[bc[i]! * C + q]!;
+    const q = which[c]!, x = cols[q]!, o = c * BLOCK;
+    for (let i = s, j = 0; i < e; i++, j++) R[o + j] = x[i]! - alpha[IA[j]! + q]! - gamma[IB[j]! + q]!;
   }
 }
 
@@ -480,7 +492,7 @@ function twoWayWithin(two: TwoWayProjector, y: Float64Array, X: Float64Array[], 
   const tot = new Float64Array(C);
   const { alpha, beta: gamma } = two.effectsOf(cols, tot);
   const mean = Float64Array.from(tot, (s) => s / n);
-  const blocks: Blocks = { cols, alpha, gamma, C, ac: two.a.codes, bc: two.b.codes, R: new Float64Array(C * BLOCK) };
+  const blocks: Blocks = { cols, alpha, gamma, C, ac: two.a.codes, bc: two.b.codes, R: new Float64Array(C * BLOCK), IA: new Int32Array(BLOCK), IB: new Int32Array(BLOCK) };
   const { raw, within, gram, xty } = crossBlocks(blocks, mean);
   let made: { demeaner: Demeaner; yt: Float64Array; Xt: Float64Array[] } | null = null;
   return {
