@@ -60,11 +60,16 @@ export function clusterMeat(Z: Float64Array[], e: Float64Array, w: Float64Array 
 /** S[g·K + a] += w_i e_i z_ia for the rows i0 … i0 + len − 1 (Z and e indexed from 0 at row i0; w and codes by row). */
 function addScores(S: Float64Array, Z: Float64Array[], e: Float64Array, w: Float64Array | null, codes: Int32Array, i0: number, len: number): void {
   const k = Z.length;
-  // one pass over rows, k contiguous updates per row (cache friendly for many clusters)
-  for (let j = 0; j < len; j++) {
-    const o = codes[i0 + j]! * k;
-    const v = w ? w[i0 + j]! * e[j]! : e[j]!;
-    for (let a = 0; a < k; a++) S[o + a]! += v * Z[a]![j]!;
+  let we = e;
+  if (w) {
+    we = new Float64Array(len);
+    for (let j = 0; j < len; j++) we[j] = w[i0 + j]! * e[j]!;
+  }
+  // one regressor at a time (each S entry still gets its rows in order); the codes are re-read from
+  // cache, the column is a plain typed-array loop
+  for (let a = 0; a < k; a++) {
+    const z = Z[a]!;
+    for (let j = 0; j < len; j++) S[codes[i0 + j]! * k + a]! += we[j]! * z[j]!;
   }
 }
 
