@@ -414,6 +414,43 @@ function demeanBlock(d: Blocks, which: number[], s: number, e: number): void {
 }
 
 /**
+ * raw[c] += Σ (x_i − m)² and within[c] += Σ R[o + i − s]² over rows s … e − 1. (The loops of the
+ * block passes are small functions: V8 optimises a small function called per block sooner than
+ * one long loop body, and a worker runs these kernels cold.)
+ */
+function sumSquares(x: Float64Array, m: number, R: Float64Array, o: number, s: number, e: number, raw: Float64Array, within: Float64Array, c: number): void {
+  let r2 = raw[c]!, w2 = within[c]!;
+  for (let i = s, j = o; i < e; i++, j++) {
+    const dx = x[i]! - m, t = R[j]!;
+    r2 += dx * dx;
+    w2 += t * t;
+  }
+  raw[c] = r2;
+  within[c] = w2;
+}
+
+/**
+ * res = ỹ − Σ_a b_a z̃_a of a block (ỹ at R[0 …], z̃_a at R[(a + 1)·BLOCK …]), the regressors
+ * subtracted in order two at a time (the sums of feols' general path); returns Σ res².
+ */
+function residualBlock(R: Float64Array, b: Float64Array, res: Float64Array, len: number): number {
+  const k = b.length;
+  res.set(R.subarray(0, len));
+  let a = 0;
+  for (; a + 1 < k; a += 2) {
+    const oa = (a + 1) * BLOCK, ob = oa + BLOCK, ba = b[a]!, bb = b[a + 1]!;
+    for (let j = 0; j < len; j++) res[j] = res[j]! - ba * R[oa + j]! - bb * R[ob + j]!;
+  }
+  if (a < k) {
+    const oa = (a + 1) * BLOCK, ba = b[a]!;
+    for (let j = 0; j < len; j++) res[j]! -= ba * R[oa + j]!;
+  }
+  let rss = 0;
+  for (let j = 0; j < len; j++) rss += res[j]! * res[j]!;
+  return rss;
+}
+
+/**
  * The first block pass: per column Σ(x − x̄)² and Σ x̃² (rows in order), and over the regressors
  * (columns 1 …) X̃'X̃ and X̃'ỹ, by blocks. (The passes are functions of their own: see twoway.ts
  * groupSums.)
@@ -426,17 +463,7 @@ function crossBlocks(d: Blocks, mean: Float64Array): { raw: Float64Array; within
   for (let s = 0; s < n; s += BLOCK) {
     const e = Math.min(n, s + BLOCK), len = e - s;
     demeanBlock(d, all, s, e);
-    for (let c = 0; c < C; c++) {
-      const x = cols[c]!, m = mean[c]!, o = c * BLOCK - s;
-      let r2 = raw[c]!, w2 = within[c]!;
-      for (let i = s; i < e; i++) {
-        const dx = x[i]! - m, t = R[o + i]!;
-        r2 += dx * dx;
-        w2 += t * t;
-      }
-      raw[c] = r2;
-      within[c] = w2;
-    }
+    for (let c = 0; c < C; c++) sumSquares(cols[c]!, mean[c]!, R, c * BLOCK, s, e, raw, within, c);
     for (let a = 0; a < K0; a++) {
       const oa = (a + 1) * BLOCK;
       xty[a]! += blockDot(R, oa, 0, len);
@@ -461,18 +488,7 @@ function residualBlocks(d: Blocks, kept: number[], b: Float64Array, acc: VcovAcc
   for (let s = 0; s < n; s += BLOCK) {
     const e = Math.min(n, s + BLOCK), len = e - s;
     demeanBlock(d, which, s, e);
-    res.set(R.subarray(0, len));
-    // two regressors per sweep, subtracted in order (the sums of feols' general path)
-    let a = 0;
-    for (; a + 1 < k; a += 2) {
-      const oa = (a + 1) * BLOCK, ob = oa + BLOCK, ba = b[a]!, bb = b[a + 1]!;
-      for (let j = 0; j < len; j++) res[j] = res[j]! - ba * R[oa + j]! - bb * R[ob + j]!;
-    }
-    if (a < k) {
-      const oa = (a + 1) * BLOCK, ba = b[a]!;
-      for (let j = 0; j < len; j++) res[j]! -= ba * R[oa + j]!;
-    }
-    for (let j = 0; j < len; j++) rss += res[j]! * res[j]!;
+    rss += residualBlock(R, b, res, len);
     acc.add(Z, res, s, len);
   }
   return rss;
