@@ -414,19 +414,20 @@ function demeanBlock(d: Blocks, which: number[], s: number, e: number): void {
 }
 
 /**
- * raw[c] += Σ (x_i − m)² and within[c] += Σ R[o + i − s]² over rows s … e − 1. (The loops of the
- * block passes are small functions: V8 optimises a small function called per block sooner than
- * one long loop body, and a worker runs these kernels cold.)
+ * Σ (x_i − m)² over rows s … e − 1. (The loops of the block passes are small functions: V8
+ * optimises a small function called per block sooner than one long loop body, and a worker runs
+ * these kernels cold.)
  */
-function sumSquares(x: Float64Array, m: number, R: Float64Array, o: number, s: number, e: number, raw: Float64Array, within: Float64Array, c: number): void {
-  let r2 = raw[c]!, w2 = within[c]!;
-  for (let i = s, j = o; i < e; i++, j++) {
-    const dx = x[i]! - m, t = R[j]!;
-    r2 += dx * dx;
-    w2 += t * t;
+function sumSquares(x: Float64Array, m: number, s: number, e: number): number {
+  let r0 = 0, r1 = 0;
+  let i = s;
+  for (; i + 1 < e; i += 2) {
+    const d0 = x[i]! - m, d1 = x[i + 1]! - m;
+    r0 += d0 * d0;
+    r1 += d1 * d1;
   }
-  raw[c] = r2;
-  within[c] = w2;
+  if (i < e) r0 += (x[i]! - m) ** 2;
+  return r0 + r1;
 }
 
 /**
@@ -451,9 +452,9 @@ function residualBlock(R: Float64Array, b: Float64Array, res: Float64Array, len:
 }
 
 /**
- * The first block pass: per column Σ(x − x̄)² and Σ x̃² (rows in order), and over the regressors
- * (columns 1 …) X̃'X̃ and X̃'ỹ, by blocks. (The passes are functions of their own: see twoway.ts
- * groupSums.)
+ * The first block pass, by blocks: per column Σ(x − x̄)² and Σ x̃² (for the regressors, the
+ * diagonal of X̃'X̃), and over the regressors (columns 1 …) X̃'X̃ and X̃'ỹ. (The passes are functions
+ * of their own: see twoway.ts groupSums.)
  */
 function crossBlocks(d: Blocks, mean: Float64Array): { raw: Float64Array; within: Float64Array; gram: Float64Array; xty: Float64Array } {
   const { cols, C, R } = d, n = cols[0]!.length, K0 = C - 1;
@@ -463,14 +464,18 @@ function crossBlocks(d: Blocks, mean: Float64Array): { raw: Float64Array; within
   for (let s = 0; s < n; s += BLOCK) {
     const e = Math.min(n, s + BLOCK), len = e - s;
     demeanBlock(d, all, s, e);
-    for (let c = 0; c < C; c++) sumSquares(cols[c]!, mean[c]!, R, c * BLOCK, s, e, raw, within, c);
+    for (let c = 0; c < C; c++) raw[c]! += sumSquares(cols[c]!, mean[c]!, s, e);
+    within[0]! += blockDot(R, 0, 0, len);
     for (let a = 0; a < K0; a++) {
       const oa = (a + 1) * BLOCK;
       xty[a]! += blockDot(R, oa, 0, len);
       for (let b = a; b < K0; b++) gram[a * K0 + b]! += blockDot(R, oa, (b + 1) * BLOCK, len);
     }
   }
-  for (let a = 0; a < K0; a++) for (let b = 0; b < a; b++) gram[a * K0 + b] = gram[b * K0 + a]!;
+  for (let a = 0; a < K0; a++) {
+    for (let b = 0; b < a; b++) gram[a * K0 + b] = gram[b * K0 + a]!;
+    within[a + 1] = gram[a * K0 + a]!;
+  }
   return { raw, within, gram, xty };
 }
 

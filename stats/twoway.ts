@@ -127,16 +127,19 @@ export class TwoWayProjector {
    * The effects of the projections of C columns at once, as {@link effects} gives them column by
    * column (the same sums in the same order, so the same values): α (L_a × C) and β (L_b × C),
    * column c of level l at [l·C + c]. One pass over the rows gathers every column's group sums; it
-   * also leaves each column's total Σ_i x_i (in row order) in `totals` when given. New arrays.
+   * also leaves each column's total Σ_i x_i (the sum of its sums over a) in `totals` when given.
+   * New arrays.
    */
   effectsOf(cols: readonly Float64Array[], totals?: Float64Array): { alpha: Float64Array; beta: Float64Array } {
     const C = cols.length, ac = this.a.codes, bc = this.b.codes;
     const La = this.sa.length, Lb = this.sb.length;
     const alpha = new Float64Array(La * C);
     const rhs = new Float64Array(Lb * C);
-    const tot = totals ?? new Float64Array(C);
-    tot.fill(0);
-    groupSums(cols, ac, bc, alpha, rhs, tot);
+    groupSums(cols, ac, bc, alpha, rhs);
+    if (totals) {
+      totals.fill(0);
+      for (let u = 0; u < La; u++) for (let c = 0; c < C; c++) totals[c]! += alpha[u * C + c]!;
+    }
     const beta = new Float64Array(Lb * C);
     this.solve(alpha, rhs, C, beta, new Float64Array(this.keptB.length));
     return { alpha, beta };
@@ -194,12 +197,12 @@ export class TwoWayProjector {
 }
 
 /**
- * sa[a_i·C + c] += x_ci, sb[b_i·C + c] += x_ci and tot[c] += x_ci over the rows in order. (The hot
+ * sa[a_i·C + c] += x_ci and sb[b_i·C + c] += x_ci over the rows in order. (The hot
  * loops of a one-shot fit live in small functions of their own: V8 compiles a long-running loop
  * on the fly, and code after it that has never run would send the whole function back to the
  * interpreter.)
  */
-function groupSums(cols: readonly Float64Array[], ac: Int32Array, bc: Int32Array, sa: Float64Array, sb: Float64Array, tot: Float64Array): void {
+function groupSums(cols: readonly Float64Array[], ac: Int32Array, bc: Int32Array, sa: Float64Array, sb: Float64Array): void {
   const C = cols.length, n = ac.length;
   for (let i = 0; i < n; i++) {
     const oa = ac[i]! * C, ob = bc[i]! * C;
@@ -207,7 +210,6 @@ function groupSums(cols: readonly Float64Array[], ac: Int32Array, bc: Int32Array
       const v = cols[c]![i]!;
       sa[oa + c]! += v;
       sb[ob + c]! += v;
-      tot[c]! += v;
     }
   }
 }
