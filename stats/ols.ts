@@ -4,7 +4,11 @@
  *   y = X β + Σ_q D_q α_q + ε,
  *
  * estimated by OLS on the columns demeaned by alternating projections (demean.ts), after iterative
- * singleton removal (fe.ts). Reported, following reghdfe:
+ * singleton removal (fe.ts). With exactly two unweighted fixed effects (unit + time, the common
+ * case) the projection is the exact one of twoway.ts instead, and no demeaned column is stored:
+ * the group sums of y and every regressor come from one pass over the rows, and the demeaned values
+ * are recomputed block by block for the cross products and again for the residuals and the
+ * variance (a 10⁶-row fit touches O(levels) fresh memory). Reported, following reghdfe:
  *
  * - `_cons` = ȳ − x̄'β̂ (weighted means over the estimation sample), with its standard error from
  *   the regression of (ỹ + ȳ) on (X̃ + x̄) and a constant (as xtreg, fe / reghdfe do);
@@ -95,7 +99,10 @@ export interface FeolsResult {
   nested: string[];
   nobsByFe: Record<string, number>;
   iterations: number;
-  /** Internals for fast re-estimation (placebo): estimation-sample rows, demeaner, demeaned data. */
+  /**
+   * Internals for fast re-estimation (placebo, wild bootstrap): estimation-sample rows, demeaner,
+   * demeaned data — built on first access (the two-way path stores no demeaned column otherwise).
+   */
   internals: {
     rows: Int32Array;
     demeaner: Demeaner;
