@@ -132,8 +132,16 @@ export function tableToArrow(t: Table): Uint8Array {
 }
 
 /**
+ * Rows from which a Float64 column is decoded as a view of the IPC bytes rather than copied (1 MiB).
+ * Smaller columns are copied: their bytes may sit in Node's shared Buffer pool (a file under 4 KiB),
+ * which a worker must never transfer with its outputs.
+ */
+const VIEW_MIN_ROWS = 1 << 17;
+
+/**
  * A table from Arrow IPC bytes (file or stream format). Float and 64-bit integer columns →
- * Float64Array, 8/16/32-bit integer columns → IntColumn (null → NaN); other types → strings.
+ * Float64Array, 8/16/32-bit integer columns → IntColumn (null → NaN); other types → strings. A
+ * large Float64 column without nulls is a view of `bytes` (which must not change afterwards).
  */
 export function arrowToTable(bytes: Uint8Array): Table {
   const at = tableFromIPC(bytes);
@@ -144,7 +152,12 @@ export function arrowToTable(bytes: Uint8Array): Table {
     const vec = at.getChildAt(j)!;
     names.push(f.name);
     const tid = f.type.typeId;
-    if (tid === Type.Float || tid === Type.Int) {
+    const only = vec.data.length === 1 ? vec.data[0]! : null;
+    if (tid === Type.Float && only && only.values instanceof Float64Array && only.nullCount === 0 && only.length >= VIEW_MIN_ROWS) {
+      // a large column of Float64 without nulls in one chunk: a view of the IPC bytes (apache-arrow's
+      // values are a view when aligned), not a copy of what is most of the file
+      cols[f.name] = only.values.subarray(only.offset, only.offset + only.length);
+    } else if (tid === Type.Float || tid === Type.Int) {
       const out = tid === Type.Int && (f.type as { bitWidth: number }).bitWidth <= 32 ? new IntColumn(n) : new Float64Array(n);
       let row = 0;
       for (const d of vec.data) {

@@ -23,32 +23,8 @@ export function factorize(col: Float64Array | (string | null)[]): Factor {
   let nlevels = 0;
   if (col instanceof Float64Array) {
     // fast path: integer codes in a compact range (ids, years) use a lookup table instead of a Map
-    let lo = Infinity, hi = -Infinity, ints = true;
-    for (let i = 0; i < n; i++) {
-      const v = col[i]!;
-      if (Number.isNaN(v)) continue;
-      if (!Number.isInteger(v)) {
-        ints = false;
-        break;
-      }
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-    }
-    if (ints && (hi - lo < 4 * n + 1024 || lo > hi)) {
-      const table = new Int32Array(lo > hi ? 0 : hi - lo + 1).fill(-1);
-      for (let i = 0; i < n; i++) {
-        const v = col[i]!;
-        if (Number.isNaN(v)) {
-          codes[i] = -1;
-          continue;
-        }
-        const j = v - lo;
-        let c = table[j]!;
-        if (c < 0) table[j] = c = nlevels++;
-        codes[i] = c;
-      }
-      return { codes, nlevels };
-    }
+    const { lo, hi, ints } = integerRange(col);
+    if (ints && (hi - lo < 4 * n + 1024 || lo > hi)) return { codes, nlevels: codeByTable(col, lo, lo > hi ? 0 : hi - lo + 1, codes) };
     const map = new Map<number, number>();
     for (let i = 0; i < n; i++) {
       const v = col[i]!;
@@ -82,6 +58,37 @@ export function factorize(col: Float64Array | (string | null)[]): Factor {
   return { codes, nlevels };
 }
 
+/** The range of the non-NaN values of x, and whether all are whole numbers (lo > hi: none). */
+function integerRange(x: Float64Array): { lo: number; hi: number; ints: boolean } {
+  let lo = Infinity, hi = -Infinity;
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i]!;
+    if (Number.isNaN(v)) continue;
+    if (!Number.isInteger(v)) return { lo, hi, ints: false };
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return { lo, hi, ints: true };
+}
+
+/** Codes of whole numbers in [lo, lo + size) in order of first appearance (NaN → −1); returns the number of levels. */
+function codeByTable(x: Float64Array, lo: number, size: number, codes: Int32Array): number {
+  const table = new Int32Array(size).fill(-1);
+  let nlevels = 0;
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i]!;
+    if (Number.isNaN(v)) {
+      codes[i] = -1;
+      continue;
+    }
+    const j = v - lo;
+    let c = table[j]!;
+    if (c < 0) table[j] = c = nlevels++;
+    codes[i] = c;
+  }
+  return nlevels;
+}
+
 /** The factor restricted to rows `idx` (in that order), levels recoded densely in order of appearance. */
 export function subsetFactor(f: Factor, idx: Int32Array | number[]): Factor {
   const remap = new Int32Array(f.nlevels).fill(-1);
@@ -111,16 +118,20 @@ export function subsetFactor(f: Factor, idx: Int32Array | number[]): Factor {
 export function dropSingletons(factors: Factor[], keep: Uint8Array): number {
   if (factors.length === 0) return 0;
   const n = keep.length;
+  // rows per level among those kept, updated as rows are dropped (a pass over the rows only for a
+  // factor that has a singleton level)
+  const counts = factors.map((f) => keptPerLevel(f, keep));
   let dropped = 0;
   for (;;) {
     let changed = 0;
-    for (const f of factors) {
-      const cnt = new Int32Array(f.nlevels);
-      for (let i = 0; i < n; i++) if (keep[i]) cnt[f.codes[i]!]!++;
+    for (let q = 0; q < factors.length; q++) {
+      const cnt = counts[q]!, codes = factors[q]!.codes;
+      if (cnt.indexOf(1) < 0) continue;
       for (let i = 0; i < n; i++)
-        if (keep[i] && cnt[f.codes[i]!] === 1) {
+        if (keep[i] && cnt[codes[i]!] === 1) {
           keep[i] = 0;
           changed++;
+          for (let r = 0; r < factors.length; r++) counts[r]![factors[r]!.codes[i]!]!--;
         }
     }
     dropped += changed;
@@ -128,8 +139,17 @@ export function dropSingletons(factors: Factor[], keep: Uint8Array): number {
   }
 }
 
+/** Rows per level of f among the rows with keep = 1. */
+function keptPerLevel(f: Factor, keep: Uint8Array): Int32Array {
+  const cnt = new Int32Array(f.nlevels);
+  const codes = f.codes;
+  for (let i = 0; i < keep.length; i++) if (keep[i]) cnt[codes[i]!]!++;
+  return cnt;
+}
+
 /** True when every level of `fe` falls within a single level of `cluster` (the FE is nested in the cluster). */
 export function isNested(fe: Factor, cluster: Factor): boolean {
+  if (fe.codes === cluster.codes) return true;
   const owner = new Int32Array(fe.nlevels).fill(-1);
   const n = fe.codes.length;
   for (let i = 0; i < n; i++) {

@@ -4,7 +4,11 @@
  *   y = X β + Σ_q D_q α_q + ε,
  *
  * estimated by OLS on the columns demeaned by alternating projections (demean.ts), after iterative
- * singleton removal (fe.ts). Reported, following reghdfe:
+ * singleton removal (fe.ts). With exactly two unweighted fixed effects (unit + time, the common
+ * case) the projection is the exact one of twoway.ts instead, and no demeaned column is stored:
+ * the group sums of y and every regressor come from one pass over the rows, and the demeaned values
+ * are recomputed block by block for the cross products and again for the residuals and the
+ * variance (a 10⁶-row fit touches O(levels) fresh memory). Reported, following reghdfe:
  *
  * - `_cons` = ȳ − x̄'β̂ (weighted means over the estimation sample), with its standard error from
  *   the regression of (ỹ + ȳ) on (X̃ + x̄) and a constant (as xtreg, fe / reghdfe do);
@@ -27,10 +31,10 @@
  * fit.coefficients[0]; // { term: 'did', estimate, se, t, p, ci_low, ci_high }
  */
 import { Demeaner } from './demean.js';
-import { exactTwoWay } from './twoway.js';
+import { exactTwoWay, type TwoWayProjector } from './twoway.js';
 import { type Factor, absorbedDof, dropSingletons, isNested, subsetFactor } from './fe.js';
 import { collinearityCheck, crossprod, crossvec, cholSolve, spdInverse, subMatrix } from './linalg.js';
-import { computeVcov, type VcovType } from './vcov.js';
+import { computeVcov, VcovAccumulator, type VcovResult, type VcovType } from './vcov.js';
 import { tPValue, tQuantile } from './dist.js';
 
 /** Inputs of {@link feols}: complete columns (no missing values), all of the same length. */
@@ -95,7 +99,10 @@ export interface FeolsResult {
   nested: string[];
   nobsByFe: Record<string, number>;
   iterations: number;
-  /** Internals for fast re-estimation (placebo): estimation-sample rows, demeaner, demeaned data. */
+  /**
+   * Internals for fast re-estimation (placebo, wild bootstrap): estimation-sample rows, demeaner,
+   * demeaned data — built on first access (the two-way path stores no demeaned column otherwise).
+   */
   internals: {
     rows: Int32Array;
     demeaner: Demeaner;
@@ -138,6 +145,31 @@ export function take(x: Float64Array, rows: Int32Array): Float64Array {
   return out;
 }
 
+/**
+ * What the fit needs from the data after the fixed effects, however it is computed: sums of
+ * squares, the Gram matrix X̃'WX̃ and X̃'Wỹ of every regressor, and a pass over the residuals.
+ */
+interface Within {
+  ybar: number;
+  tss: number;
+  tssWithin: number;
+  /** Per regressor: Σw(x − x̄)², Σw x̃² and the weighted mean x̄. */
+  raw: Float64Array;
+  within: Float64Array;
+  xbar: Float64Array;
+  /** X̃'WX̃ (K0×K0) and X̃'Wỹ (K0) of all regressors. */
+  gram: Float64Array;
+  xty: Float64Array;
+  iterations: number;
+  /**
+   * The residuals e = ỹ − X̃_kept β: their Σw e², and the variance on the design [X̃_kept, 1]
+   * (`bread` its (k+1)×(k+1) inverse Gram matrix).
+   */
+  residuals(kept: number[], beta: Float64Array, vcov: VcovType, clusters: Factor[], bread: Float64Array, dofK: number): { rss: number; vc: VcovResult };
+  /** The demeaner and demeaned columns (feols' `internals`), built on first use. */
+  demeaned(): { demeaner: Demeaner; yt: Float64Array; Xt: Float64Array[] };
+}
+
 /** Fit the fixed-effects regression (see the module comment). Throws Error with a clear message on degenerate input. */
 export function feols(inp: FeolsInput): FeolsResult {
   const n0 = inp.y.length;
@@ -149,44 +181,39 @@ export function feols(inp: FeolsInput): FeolsResult {
   if (inp.vcov === 'cluster' && clusters0.length === 0) throw new Error('feols: vcov "cluster" needs a cluster variable');
 
   // 1. singletons
-  const keep = new Uint8Array(n0).fill(1);
-  const singletons = inp.keepSingletons ? 0 : dropSingletons(inp.fe, keep);
-  let rows: Int32Array;
-  if (singletons > 0) {
+  const keep = inp.keepSingletons || inp.fe.length === 0 ? null : new Uint8Array(n0).fill(1);
+  const singletons = keep ? dropSingletons(inp.fe, keep) : 0;
+  const sub = singletons > 0;
+  let rows: Int32Array | null = null;
+  if (sub) {
     rows = new Int32Array(n0 - singletons);
     let j = 0;
-    for (let i = 0; i < n0; i++) if (keep[i]) rows[j++] = i;
-  } else {
-    rows = new Int32Array(n0);
-    for (let i = 0; i < n0; i++) rows[i] = i;
+    for (let i = 0; i < n0; i++) if (keep![i]) rows[j++] = i;
   }
-  const n = rows.length;
-  const sub = singletons > 0;
-  const y = sub ? take(inp.y, rows) : inp.y;
-  const X = sub ? inp.X.map((x) => take(x, rows)) : inp.X;
-  const w = inp.weights ? (sub ? take(inp.weights, rows) : inp.weights) : null;
-  const fe = sub ? inp.fe.map((f) => subsetFactor(f, rows)) : inp.fe.map((f) => f);
-  const clusters = sub ? clusters0.map((f) => subsetFactor(f, rows)) : clusters0;
+  const n = n0 - singletons;
   if (n === 0) throw new Error('feols: no observation left after dropping singletons');
+  const y = rows ? take(inp.y, rows) : inp.y;
+  const X = rows ? inp.X.map((x) => take(x, rows!)) : inp.X;
+  const w = inp.weights ? (rows ? take(inp.weights, rows) : inp.weights) : null;
+  // a factor given as both a fixed effect and a cluster (city FE, clustered by city) stays one object
+  const subsets = new Map<Factor, Factor>();
+  const subset = (f: Factor): Factor => {
+    if (!rows) return f;
+    let s = subsets.get(f);
+    if (!s) subsets.set(f, (s = subsetFactor(f, rows)));
+    return s;
+  };
+  const fe = inp.fe.map(subset);
+  const clusters = clusters0.map(subset);
 
-  // 2. demean (no fixed effect: by the overall mean, i.e. an intercept)
-  const feForDemean: Factor[] = fe.length > 0 ? fe : [{ codes: new Int32Array(n), nlevels: 1 }];
-  const dm = new Demeaner(feForDemean, { weights: w, tol: inp.tol });
-  // two unweighted fixed effects (unit + time, the common case): the exact projection of
-  // stats/twoway.ts (the small factor's block solved directly), no iteration; otherwise alternating
-  // projections to tolerance
+  // 2. the data after the fixed effects. Two unweighted fixed effects (unit + time, the common
+  // case): the exact projection of stats/twoway.ts, no iteration, no demeaned column stored;
+  // otherwise alternating projections to tolerance (no fixed effect: the overall mean, i.e. an
+  // intercept)
   const two = exactTwoWay(fe, w);
-  const yt = two ? two.residual(y) : dm.demean(y, undefined, inp.yName);
-  let iterations = two ? 0 : dm.lastIterations;
-  const Xt = X.map((x, j) => {
-    if (two) return two.residual(x);
-    const r = dm.demean(x, undefined, inp.xNames[j]);
-    iterations = Math.max(iterations, dm.lastIterations);
-    return r;
-  });
-
-  const ybar = wmean(y, w);
-  const { raw: tss, within: tssWithin } = sumsOfSquares(y, yt, w);
+  const feForDemean: Factor[] = fe.length > 0 ? fe : [{ codes: new Int32Array(n), nlevels: 1 }];
+  const wd = two ? twoWayWithin(two, y, X, () => new Demeaner(feForDemean, { weights: w, tol: inp.tol })) : demeanedWithin(new Demeaner(feForDemean, { weights: w, tol: inp.tol }), y, X, w, inp.yName, inp.xNames);
+  const { ybar, tss, tssWithin } = wd;
   if (!(tssWithin > 1e-20 * Math.max(tss, 1e-300)) || tss === 0)
     throw new Error(`feols: outcome "${inp.yName}" has no variation${fe.length ? ' within the fixed effects' : ''} in the estimation sample`);
 
@@ -208,13 +235,13 @@ export function feols(inp: FeolsInput): FeolsResult {
     return fe.length === 1 ? `collinear with the fixed effect ${inp.feNames[0] ?? 'fe1'}` : `collinear with the fixed effects ${inp.feNames.join(', ')} (jointly)`;
   };
   for (let j = 0; j < X.length; j++) {
-    const { raw, within } = sumsOfSquares(X[j]!, Xt[j]!, w);
+    const raw = wd.raw[j]!, within = wd.within[j]!;
     if (!(raw > 0) || !(within > collinTol * raw)) {
       collinear.push(inp.xNames[j]!);
       collinearWhy[inp.xNames[j]!] = raw > 0 ? absorbedBy(X[j]!, raw) : 'constant in the estimation sample';
     } else candidates.push(j);
   }
-  const A0 = crossprod(candidates.map((j) => Xt[j]!), w);
+  const A0 = subMatrix(wd.gram, X.length, candidates);
   const chk = collinearityCheck(A0, candidates.length, collinTol);
   for (const d of chk.dropped) {
     const nm = inp.xNames[candidates[d]!]!;
@@ -227,28 +254,17 @@ export function feols(inp: FeolsInput): FeolsResult {
   const order = new Map(inp.xNames.map((nm, i) => [nm, i]));
   collinear.sort((a, b) => order.get(a)! - order.get(b)!);
   const k = keptIdx.length;
-  const Z = keptIdx.map((j) => Xt[j]!);
   const terms = keptIdx.map((j) => inp.xNames[j]!);
 
   // 4. OLS
   const A = k > 0 ? subMatrix(A0, candidates.length, chk.kept) : new Float64Array(0);
-  const beta = k > 0 ? cholSolve(A, k, crossvec(Z, yt, w)) : new Float64Array(0);
-  const e = new Float64Array(n);
-  e.set(yt);
-  for (let a = 0; a < k; a++) {
-    const z = Z[a]!, b = beta[a]!;
-    for (let i = 0; i < n; i++) e[i]! -= b * z[i]!;
-  }
-  let rss = 0;
-  for (let i = 0; i < n; i++) rss += (w ? w[i]! : 1) * e[i]! * e[i]!;
+  const beta = k > 0 ? cholSolve(A, k, Float64Array.from(keptIdx, (j) => wd.xty[j]!)) : new Float64Array(0);
 
   // 5. K and variance on the design [Z, 1] (the constant column is weighted-orthogonal to Z)
   const nestedFlags = fe.map((f) => inp.vcov === 'cluster' && clusters.some((c) => isNested(f, c)));
   const nested = inp.feNames.filter((_, q) => nestedFlags[q]);
   const dofK = k + absorbedDof(fe, nestedFlags);
   if (!(n > dofK)) throw new Error(`feols: ${n} observations but ${dofK} parameters (regressors + fixed effects); the model is not identified`);
-  const ones = new Float64Array(n).fill(1);
-  const Zc = [...Z, ones];
   const kc = k + 1;
   const bread = new Float64Array(kc * kc);
   if (k > 0) {
@@ -259,10 +275,10 @@ export function feols(inp: FeolsInput): FeolsResult {
   if (w) for (let i = 0; i < n; i++) sw += w[i]!;
   else sw = n;
   bread[k * kc + k] = 1 / sw;
-  const vc = computeVcov(inp.vcov, { Z: Zc, e, w, bread, dofK, clusters });
+  const { rss, vc } = wd.residuals(keptIdx, beta, inp.vcov, clusters, bread, dofK);
   const Vc = vc.V;
   // transform to (β, _cons = ȳ − x̄'β): Var(c) = V_11 − 2 x̄'V_x1 + x̄'V_xx x̄
-  const xbar = Z.map((_, a) => wmean(X[keptIdx[a]!]!, w));
+  const xbar = keptIdx.map((j) => wd.xbar[j]!);
   let cons = ybar;
   for (let a = 0; a < k; a++) cons -= xbar[a]! * beta[a]!;
   let vcons = Vc[k * kc + k]!;
@@ -287,6 +303,7 @@ export function feols(inp: FeolsInput): FeolsResult {
   const nobsByFe: Record<string, number> = {};
   fe.forEach((f, i) => (nobsByFe[inp.feNames[i] ?? `fe${i + 1}`] = f.nlevels));
 
+  let internals: FeolsResult['internals'] | null = null;
   return {
     n,
     coefficients,
@@ -303,7 +320,226 @@ export function feols(inp: FeolsInput): FeolsResult {
     collinearWhy,
     nested,
     nobsByFe,
+    iterations: wd.iterations,
+    get internals(): FeolsResult['internals'] {
+      if (!internals) {
+        const r = rows ?? new Int32Array(n);
+        if (!rows) for (let i = 0; i < n; i++) r[i] = i;
+        internals = { rows: r, ...wd.demeaned(), fe, clusters, weights: w };
+      }
+      return internals;
+    },
+  };
+}
+
+/** {@link Within} from columns demeaned by alternating projections (any fixed effects, weights). */
+function demeanedWithin(dm: Demeaner, y: Float64Array, X: Float64Array[], w: Float64Array | null, yName: string, xNames: string[]): Within {
+  const yt = dm.demean(y, undefined, yName);
+  let iterations = dm.lastIterations;
+  const Xt = X.map((x, j) => {
+    const r = dm.demean(x, undefined, xNames[j]);
+    iterations = Math.max(iterations, dm.lastIterations);
+    return r;
+  });
+  const ys = sumsOfSquares(y, yt, w);
+  const ss = X.map((x, j) => sumsOfSquares(x, Xt[j]!, w));
+  return {
+    ybar: wmean(y, w),
+    tss: ys.raw,
+    tssWithin: ys.within,
+    raw: Float64Array.from(ss, (s) => s.raw),
+    within: Float64Array.from(ss, (s) => s.within),
+    xbar: Float64Array.from(X, (x) => wmean(x, w)),
+    gram: crossprod(Xt, w),
+    xty: crossvec(Xt, yt, w),
     iterations,
-    internals: { rows, demeaner: dm, yt, Xt, fe, clusters, weights: w },
+    residuals(kept, beta, vcov, clusters, bread, dofK) {
+      const n = y.length, k = kept.length;
+      const Z = kept.map((j) => Xt[j]!);
+      const e = new Float64Array(n);
+      e.set(yt);
+      for (let a = 0; a < k; a++) {
+        const z = Z[a]!, b = beta[a]!;
+        for (let i = 0; i < n; i++) e[i]! -= b * z[i]!;
+      }
+      let rss = 0;
+      for (let i = 0; i < n; i++) rss += (w ? w[i]! : 1) * e[i]! * e[i]!;
+      const ones = new Float64Array(n).fill(1);
+      return { rss, vc: computeVcov(vcov, { Z: [...Z, ones], e, w, bread, dofK, clusters }) };
+    },
+    demeaned: () => ({ demeaner: dm, yt, Xt }),
+  };
+}
+
+/** Rows per block of the fused passes: the block's demeaned columns stay in cache. */
+const BLOCK = 2048;
+
+/** Σ_j R[oa + j] R[ob + j] over j < len, in four interleaved partial sums (no serial add chain). */
+function blockDot(R: Float64Array, oa: number, ob: number, len: number): number {
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  let j = 0;
+  for (; j + 3 < len; j += 4) {
+    s0 += R[oa + j]! * R[ob + j]!;
+    s1 += R[oa + j + 1]! * R[ob + j + 1]!;
+    s2 += R[oa + j + 2]! * R[ob + j + 2]!;
+    s3 += R[oa + j + 3]! * R[ob + j + 3]!;
+  }
+  for (; j < len; j++) s0 += R[oa + j]! * R[ob + j]!;
+  return s0 + s1 + (s2 + s3);
+}
+
+/**
+ * The data of the block passes: columns (y first), their effects (interleaved, C columns), codes,
+ * scratch R (C × BLOCK) and the block's offsets into the effects (IA, IB).
+ */
+interface Blocks {
+  cols: Float64Array[];
+  alpha: Float64Array;
+  gamma: Float64Array;
+  C: number;
+  ac: Int32Array;
+  bc: Int32Array;
+  R: Float64Array;
+  IA: Int32Array;
+  IB: Int32Array;
+}
+
+/**
+ * R[c·BLOCK + i − s] = x̃_i of column `which[c]` for rows s … e − 1 (the rows' offsets into the
+ * effects computed once for all columns).
+ */
+function demeanBlock(d: Blocks, which: number[], s: number, e: number): void {
+  const { cols, alpha, gamma, C, ac, bc, R, IA, IB } = d;
+  for (let i = s, j = 0; i < e; i++, j++) {
+    IA[j] = ac[i]! * C;
+    IB[j] = bc[i]! * C;
+  }
+  for (let c = 0; c < which.length; c++) {
+    const q = which[c]!, x = cols[q]!, o = c * BLOCK;
+    for (let i = s, j = 0; i < e; i++, j++) R[o + j] = x[i]! - alpha[IA[j]! + q]! - gamma[IB[j]! + q]!;
+  }
+}
+
+/**
+ * Σ (x_i − m)² over rows s … e − 1. (The loops of the block passes are small functions: V8
+ * optimises a small function called per block sooner than one long loop body, and a worker runs
+ * these kernels cold.)
+ */
+function sumSquares(x: Float64Array, m: number, s: number, e: number): number {
+  let r0 = 0, r1 = 0;
+  let i = s;
+  for (; i + 1 < e; i += 2) {
+    const d0 = x[i]! - m, d1 = x[i + 1]! - m;
+    r0 += d0 * d0;
+    r1 += d1 * d1;
+  }
+  if (i < e) r0 += (x[i]! - m) ** 2;
+  return r0 + r1;
+}
+
+/**
+ * res = ỹ − Σ_a b_a z̃_a of a block (ỹ at R[0 …], z̃_a at R[(a + 1)·BLOCK …]), the regressors
+ * subtracted in order two at a time (the sums of feols' general path); returns Σ res².
+ */
+function residualBlock(R: Float64Array, b: Float64Array, res: Float64Array, len: number): number {
+  const k = b.length;
+  res.set(R.subarray(0, len));
+  let a = 0;
+  for (; a + 1 < k; a += 2) {
+    const oa = (a + 1) * BLOCK, ob = oa + BLOCK, ba = b[a]!, bb = b[a + 1]!;
+    for (let j = 0; j < len; j++) res[j] = res[j]! - ba * R[oa + j]! - bb * R[ob + j]!;
+  }
+  if (a < k) {
+    const oa = (a + 1) * BLOCK, ba = b[a]!;
+    for (let j = 0; j < len; j++) res[j]! -= ba * R[oa + j]!;
+  }
+  let rss = 0;
+  for (let j = 0; j < len; j++) rss += res[j]! * res[j]!;
+  return rss;
+}
+
+/**
+ * The first block pass, by blocks: per column Σ(x − x̄)² and Σ x̃² (for the regressors, the
+ * diagonal of X̃'X̃), and over the regressors (columns 1 …) X̃'X̃ and X̃'ỹ. (The passes are functions
+ * of their own: see twoway.ts groupSums.)
+ */
+function crossBlocks(d: Blocks, mean: Float64Array): { raw: Float64Array; within: Float64Array; gram: Float64Array; xty: Float64Array } {
+  const { cols, C, R } = d, n = cols[0]!.length, K0 = C - 1;
+  const all = Array.from({ length: C }, (_, c) => c);
+  const raw = new Float64Array(C), within = new Float64Array(C);
+  const gram = new Float64Array(K0 * K0), xty = new Float64Array(K0);
+  for (let s = 0; s < n; s += BLOCK) {
+    const e = Math.min(n, s + BLOCK), len = e - s;
+    demeanBlock(d, all, s, e);
+    for (let c = 0; c < C; c++) raw[c]! += sumSquares(cols[c]!, mean[c]!, s, e);
+    within[0]! += blockDot(R, 0, 0, len);
+    for (let a = 0; a < K0; a++) {
+      const oa = (a + 1) * BLOCK;
+      xty[a]! += blockDot(R, oa, 0, len);
+      for (let b = a; b < K0; b++) gram[a * K0 + b]! += blockDot(R, oa, (b + 1) * BLOCK, len);
+    }
+  }
+  for (let a = 0; a < K0; a++) {
+    for (let b = 0; b < a; b++) gram[a * K0 + b] = gram[b * K0 + a]!;
+    within[a + 1] = gram[a * K0 + a]!;
+  }
+  return { raw, within, gram, xty };
+}
+
+/**
+ * The second block pass: e = ỹ − Σ_a b_a x̃_(kept a) block by block, fed to `acc` with the design
+ * [X̃_kept, 1]; returns Σ e².
+ */
+function residualBlocks(d: Blocks, kept: number[], b: Float64Array, acc: VcovAccumulator): number {
+  const { cols, R } = d, n = cols[0]!.length, k = kept.length;
+  const which = [0, ...kept.map((j) => j + 1)];
+  const ones = new Float64Array(BLOCK).fill(1);
+  const Z = [...Array.from({ length: k }, (_, a) => R.subarray((a + 1) * BLOCK, (a + 2) * BLOCK)), ones];
+  const res = new Float64Array(BLOCK);
+  let rss = 0;
+  for (let s = 0; s < n; s += BLOCK) {
+    const e = Math.min(n, s + BLOCK), len = e - s;
+    demeanBlock(d, which, s, e);
+    rss += residualBlock(R, b, res, len);
+    acc.add(Z, res, s, len);
+  }
+  return rss;
+}
+
+/**
+ * {@link Within} from the exact two-way projection (unweighted), without storing a demeaned column:
+ * one pass over the rows gathers every column's group sums (TwoWayProjector.effectsOf); the
+ * demeaned values x̃_i = x_i − α[a_i] − β[b_i] are then recomputed block by block, once for the sums
+ * of squares and cross products and once for the residuals and the variance — each block's
+ * columns in a scratch buffer, so memory stays O(levels + block) whatever the number of rows.
+ * `demeaner` makes the alternating-projections demeaner for `internals`.
+ */
+function twoWayWithin(two: TwoWayProjector, y: Float64Array, X: Float64Array[], demeaner: () => Demeaner): Within {
+  const n = y.length, K0 = X.length, C = K0 + 1;
+  const cols = [y, ...X];
+  const tot = new Float64Array(C);
+  const { alpha, beta: gamma } = two.effectsOf(cols, tot);
+  const mean = Float64Array.from(tot, (s) => s / n);
+  const blocks: Blocks = { cols, alpha, gamma, C, ac: two.a.codes, bc: two.b.codes, R: new Float64Array(C * BLOCK), IA: new Int32Array(BLOCK), IB: new Int32Array(BLOCK) };
+  const { raw, within, gram, xty } = crossBlocks(blocks, mean);
+  let made: { demeaner: Demeaner; yt: Float64Array; Xt: Float64Array[] } | null = null;
+  return {
+    ybar: mean[0]!,
+    tss: raw[0]!,
+    tssWithin: within[0]!,
+    raw: raw.subarray(1),
+    within: within.subarray(1),
+    xbar: mean.subarray(1),
+    gram,
+    xty,
+    iterations: 0,
+    residuals(kept, b, vcov, clusters, bread, dofK) {
+      const acc = new VcovAccumulator(vcov, kept.length + 1, null, clusters);
+      return { rss: residualBlocks(blocks, kept, b, acc), vc: acc.result(bread, dofK) };
+    },
+    demeaned() {
+      if (!made) made = { demeaner: demeaner(), yt: two.residual(y), Xt: X.map((x) => two.residual(x)) };
+      return made;
+    },
   };
 }

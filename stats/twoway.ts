@@ -32,18 +32,17 @@ import type { Coefficient } from './ols.js';
 /** What a {@link TwoWayProjector} precomputes from its two factors (see its `state()`). */
 export interface TwoWayState {
   invNa: Float64Array;
-  invNb: Float64Array;
   keptB: number[];
   L: Float64Array;
   abStart: Int32Array;
   abB: Int32Array;
-  abC: Float64Array;
+  abC: Int32Array | null;
+  runs: Int32Array;
 }
 
 export class TwoWayProjector {
   readonly n: number;
   private readonly invNa: Float64Array;
-  private readonly invNb: Float64Array;
   private readonly keptB: number[];
   private readonly L: Float64Array;
   private readonly sa: Float64Array;
@@ -51,8 +50,10 @@ export class TwoWayProjector {
   /** Per level of a: the levels of b it meets and the row counts (CSR). */
   private readonly abStart: Int32Array;
   private readonly abB: Int32Array;
-  private readonly abC: Float64Array;
-  private rhsBuf: Float64Array | null = null;
+  /** Rows per pair; null when every pair has one row (no copy of the rows' b levels is made then). */
+  private readonly abC: Int32Array | null;
+  /** Runs of consecutive levels of a with the same pairs (b levels and counts): run r is levels runs[r] … runs[r + 1] − 1. */
+  private readonly runs: Int32Array;
   private zBuf: Float64Array | null = null;
   private betaBuf: Float64Array | null = null;
 
@@ -68,63 +69,34 @@ export class TwoWayProjector {
     const n = (this.n = a.codes.length);
     if (b.codes.length !== n) throw new Error('TwoWayProjector: factors have different lengths');
     if (from) {
-      ({ invNa: this.invNa, invNb: this.invNb, keptB: this.keptB, L: this.L, abStart: this.abStart, abB: this.abB, abC: this.abC } = from);
+      ({ invNa: this.invNa, keptB: this.keptB, L: this.L, abStart: this.abStart, abB: this.abB, abC: this.abC, runs: this.runs } = from);
       this.sa = new Float64Array(a.nlevels);
       this.sb = new Float64Array(b.nlevels);
       return;
     }
     const La = a.nlevels, Lb = b.nlevels;
+    const ac = a.codes, bc = b.codes;
     const na = new Float64Array(La), nb = new Float64Array(Lb);
-    for (let i = 0; i < n; i++) {
-      na[a.codes[i]!]!++;
-      nb[b.codes[i]!]!++;
+    const sorted = levelCounts(ac, bc, na, nb);
+    const invNa = (this.invNa = new Float64Array(La));
+    for (let l = 0; l < La; l++) {
+      if (!(na[l]! > 0)) throw new Error(`TwoWayProjector: level ${l} of the first factor has no observation`);
+      invNa[l] = 1 / na[l]!;
     }
-    for (let l = 0; l < La; l++) if (!(na[l]! > 0)) throw new Error(`TwoWayProjector: level ${l} of the first factor has no observation`);
-    for (let l = 0; l < Lb; l++) if (!(nb[l]! > 0)) throw new Error(`TwoWayProjector: level ${l} of the second factor has no observation`);
-    this.invNa = Float64Array.from(na, (v) => 1 / v);
-    this.invNb = Float64Array.from(nb, (v) => 1 / v);
-    // c_ab per a, as sparse lists (CSR): rows bucketed by a (counting sort), then the distinct b of
-    // each a counted with a stamp array — O(n + La·deg), no hashing
+    for (let l = 0; l < Lb; l++) {
+      if (!(nb[l]! > 0)) throw new Error(`TwoWayProjector: level ${l} of the second factor has no observation`);
+    }
+    // c_ab per a, as sparse lists (CSR): the rows' b levels grouped by a (counting sort unless
+    // already grouped: a panel sorted by unit), then the distinct b of each a counted with a stamp
+    // array — O(n + La·deg), no hashing
     const rowStart = new Int32Array(La + 1);
-    for (let i = 0; i < n; i++) rowStart[a.codes[i]! + 1]!++;
-    for (let u = 0; u < La; u++) rowStart[u + 1]! += rowStart[u]!;
-    const fill = rowStart.slice(0, La);
-    const bsOf = new Int32Array(n);
-    for (let i = 0; i < n; i++) bsOf[fill[a.codes[i]!]!++] = b.codes[i]!;
-    const stamp = new Int32Array(Lb).fill(-1);
-    const slot = new Int32Array(Lb);
-    const abStart = new Int32Array(La + 1);
-    const abBBuf = new Int32Array(n);
-    const abCBuf = new Float64Array(n);
-    let m = 0;
-    for (let u = 0; u < La; u++) {
-      abStart[u] = m;
-      for (let k = rowStart[u]!; k < rowStart[u + 1]!; k++) {
-        const p = bsOf[k]!;
-        if (stamp[p] !== u) {
-          stamp[p] = u;
-          slot[p] = m;
-          abBBuf[m] = p;
-          abCBuf[m] = 0;
-          m++;
-        }
-        abCBuf[slot[p]!]!++;
-      }
-    }
-    abStart[La] = m;
+    for (let u = 0; u < La; u++) rowStart[u + 1] = rowStart[u]! + na[u]!;
+    const { abStart, abB, abC } = pairsOf(rowStart, sorted ? bc : bucketByA(ac, bc, rowStart), Lb);
     this.abStart = abStart;
-    this.abB = abBBuf.slice(0, m);
-    this.abC = abCBuf.slice(0, m);
-    const S = new Float64Array(Lb * Lb);
-    for (let l = 0; l < Lb; l++) S[l * Lb + l] = nb[l]!;
-    for (let u = 0; u < La; u++) {
-      const inv = this.invNa[u]!;
-      const s0 = abStart[u]!, s1 = abStart[u + 1]!;
-      for (let j = s0; j < s1; j++) {
-        const p = this.abB[j]!, cp = this.abC[j]! * inv;
-        for (let k = s0; k < s1; k++) S[p * Lb + this.abB[k]!]! -= cp * this.abC[k]!;
-      }
-    }
+    this.abB = abB;
+    this.abC = abC;
+    this.runs = runsOf(abStart, this.abB, this.abC);
+    const S = schur(abStart, this.abB, this.abC, this.runs, invNa, nb);
     // normalise the diagonal before the pivot test so the tolerance is scale free
     const chk = collinearityCheck(S, Lb, 1e-9);
     this.keptB = chk.kept;
@@ -135,7 +107,7 @@ export class TwoWayProjector {
 
   /** The precomputation of this projector, for {@link TwoWayProjector}'s `from` (plain arrays: structured-cloneable). */
   state(): TwoWayState {
-    return { invNa: this.invNa, invNb: this.invNb, keptB: this.keptB, L: this.L, abStart: this.abStart, abB: this.abB, abC: this.abC };
+    return { invNa: this.invNa, keptB: this.keptB, L: this.L, abStart: this.abStart, abB: this.abB, abC: this.abC, runs: this.runs };
   }
 
   /**
@@ -154,12 +126,11 @@ export class TwoWayProjector {
   /**
    * The two sets of effects of x's projection, x̂_i = α[a_i] + β[b_i], without building the
    * residual (the placebo fuses it into its own pass). The arrays are buffers reused by the next
-   * call. With `nz` the group sums cost O(nnz); the rest O(pairs (a, b) + L_b²).
+   * call. With `nz` the group sums cost O(nnz); the rest O(L_a + runs · deg + L_b²) (see `runs`).
    */
   effects(x: Float64Array, nz?: Int32Array | null, nnz = nz ? nz.length : 0): { alpha: Float64Array; beta: Float64Array } {
     const n = this.n, ac = this.a.codes, bc = this.b.codes;
     const sa = this.sa, sb = this.sb;
-    const La = sa.length;
     sa.fill(0);
     sb.fill(0);
     if (nz) {
@@ -174,53 +145,234 @@ export class TwoWayProjector {
         sb[bc[i]!]! += x[i]!;
       }
     }
-    const beta = this.effectsB(sa, sb);
-    const invNa = this.invNa;
-    const { abStart, abB, abC } = this;
-    // α_a = (s_a − Σ_b c_ab β_b) / n_a
-    const alpha = sa;
-    for (let u = 0; u < La; u++) {
-      let s = sa[u]!;
-      for (let j = abStart[u]!; j < abStart[u + 1]!; j++) s -= abC[j]! * beta[abB[j]!]!;
-      alpha[u] = s * invNa[u]!;
+    const beta = (this.betaBuf ??= new Float64Array(sb.length));
+    this.solve(sa, sb, 1, beta, (this.zBuf ??= new Float64Array(this.keptB.length)));
+    return { alpha: sa, beta };
+  }
+
+  /**
+   * The effects of the projections of C columns at once, as {@link effects} gives them column by
+   * column (the same sums in the same order, so the same values): α (L_a × C) and β (L_b × C),
+   * column c of level l at [l·C + c]. One pass over the rows gathers every column's group sums; it
+   * also leaves each column's total Σ_i x_i (the sum of its sums over a) in `totals` when given.
+   * New arrays.
+   */
+  effectsOf(cols: readonly Float64Array[], totals?: Float64Array): { alpha: Float64Array; beta: Float64Array } {
+    const C = cols.length, ac = this.a.codes, bc = this.b.codes;
+    const La = this.sa.length, Lb = this.sb.length;
+    const alpha = new Float64Array(La * C);
+    const rhs = new Float64Array(Lb * C);
+    groupSums(cols, ac, bc, alpha, rhs);
+    if (totals) {
+      totals.fill(0);
+      for (let u = 0; u < La; u++) for (let c = 0; c < C; c++) totals[c]! += alpha[u * C + c]!;
     }
+    const beta = new Float64Array(Lb * C);
+    this.solve(alpha, rhs, C, beta, new Float64Array(this.keptB.length));
     return { alpha, beta };
   }
 
   /**
-   * The second factor's effects β of a projection from the group sums of x (s_a over the levels
-   * of a, s_b over those of b): S β = s_b − Σ_a c_ab s_a / n_a. The first factor's follow as
-   * α_a = (s_a − Σ_b c_ab β_b) / n_a. Returns a buffer reused by the next call.
+   * The effects from the group sums of C columns (interleaved, level l of column c at [l·C + c]),
+   * in place: `sa` (L_a × C) becomes α and `sb` (L_b × C) is overwritten; β goes to `beta`
+   * (L_b × C); `z` is scratch of the kept levels of b. The rhs S β = s_b − Σ_a c_a s_a / n_a and
+   * α_a = (s_a − Σ_b c_ab β_b) / n_a are summed once per run of levels of a with the same pairs.
+   */
+  private solve(sa: Float64Array, sb: Float64Array, C: number, beta: Float64Array, z: Float64Array): void {
+    const f = this.solveB(sa, sb, C, beta, z);
+    const { invNa, abStart, abB, abC, runs } = this;
+    for (let r = 0; r + 1 < runs.length; r++) {
+      const u0 = runs[r]!, u1 = runs[r + 1]!;
+      f.fill(0);
+      for (let j = abStart[u0]!; j < abStart[u0 + 1]!; j++) {
+        const ob = abB[j]! * C, cab = abC ? abC[j]! : 1;
+        for (let c = 0; c < C; c++) f[c]! += cab * beta[ob + c]!;
+      }
+      for (let u = u0; u < u1; u++) {
+        const inv = invNa[u]!, oa = u * C;
+        for (let c = 0; c < C; c++) sa[oa + c] = (sa[oa + c]! - f[c]!) * inv;
+      }
+    }
+  }
+
+  /**
+   * The β half of {@link solve}: S β = s_b − Σ_a c_a s_a / n_a into `beta`; `sb` is overwritten by
+   * the rhs, `sa` only read. Returns scratch of C values (for the α half).
+   */
+  private solveB(sa: Float64Array, sb: Float64Array, C: number, beta: Float64Array, z: Float64Array): Float64Array {
+    const { invNa, abStart, abB, abC, runs } = this;
+    const f = new Float64Array(C);
+    for (let r = 0; r + 1 < runs.length; r++) {
+      const u0 = runs[r]!, u1 = runs[r + 1]!;
+      f.fill(0);
+      for (let u = u0; u < u1; u++) {
+        const inv = invNa[u]!, oa = u * C;
+        for (let c = 0; c < C; c++) f[c]! += sa[oa + c]! * inv;
+      }
+      for (let j = abStart[u0]!; j < abStart[u0 + 1]!; j++) {
+        const ob = abB[j]! * C, cab = abC ? abC[j]! : 1;
+        for (let c = 0; c < C; c++) sb[ob + c]! -= cab * f[c]!;
+      }
+    }
+    const m = this.keptB.length, L = this.L, kept = this.keptB;
+    beta.fill(0);
+    for (let c = 0; c < C; c++) {
+      for (let r = 0; r < m; r++) {
+        let s = sb[kept[r]! * C + c]!;
+        for (let q = 0; q < r; q++) s -= L[r * m + q]! * z[q]!;
+        z[r] = s / L[r * m + r]!;
+      }
+      for (let r = m - 1; r >= 0; r--) {
+        let s = z[r]!;
+        for (let q = r + 1; q < m; q++) s -= L[q * m + r]! * z[q]!;
+        z[r] = s / L[r * m + r]!;
+      }
+      for (let r = 0; r < m; r++) beta[kept[r]! * C + c] = z[r]!;
+    }
+    return f;
+  }
+
+  /**
+   * The second factor's effects β of one column's projection from its group sums (s_a over the
+   * levels of a, s_b over those of b; `sb` is overwritten): the placebo's draws, whose first
+   * factor's effects it takes group by group. Returns a buffer reused by the next call.
    */
   effectsB(sa: Float64Array, sb: Float64Array): Float64Array {
-    const La = sa.length;
-    const invNa = this.invNa;
-    const { abStart, abB, abC } = this;
-    // rhs_b = s_b − Σ_a c_ab s_a / n_a (buffers reused across calls: a placebo calls this per draw)
-    const rhs = (this.rhsBuf ??= new Float64Array(sb.length));
-    rhs.set(sb);
-    for (let u = 0; u < La; u++) {
-      const f = sa[u]! * invNa[u]!;
-      if (f === 0) continue;
-      for (let j = abStart[u]!; j < abStart[u + 1]!; j++) rhs[abB[j]!]! -= abC[j]! * f;
-    }
-    const m = this.keptB.length, L = this.L;
-    const z = (this.zBuf ??= new Float64Array(m));
-    for (let r = 0; r < m; r++) {
-      let s = rhs[this.keptB[r]!]!;
-      for (let c = 0; c < r; c++) s -= L[r * m + c]! * z[c]!;
-      z[r] = s / L[r * m + r]!;
-    }
-    for (let r = m - 1; r >= 0; r--) {
-      let s = z[r]!;
-      for (let c = r + 1; c < m; c++) s -= L[c * m + r]! * z[c]!;
-      z[r] = s / L[r * m + r]!;
-    }
     const beta = (this.betaBuf ??= new Float64Array(sb.length));
-    beta.fill(0);
-    for (let r = 0; r < m; r++) beta[this.keptB[r]!] = z[r]!;
+    this.solveB(sa, sb, 1, beta, (this.zBuf ??= new Float64Array(this.keptB.length)));
     return beta;
   }
+}
+
+/**
+ * sa[a_i·C + c] += x_ci and sb[b_i·C + c] += x_ci over the rows in order. (The hot
+ * loops of a one-shot fit live in small functions of their own: V8 compiles a long-running loop
+ * on the fly, and code after it that has never run would send the whole function back to the
+ * interpreter.)
+ */
+function groupSums(cols: readonly Float64Array[], ac: Int32Array, bc: Int32Array, sa: Float64Array, sb: Float64Array): void {
+  const C = cols.length, n = ac.length;
+  for (let i = 0; i < n; i++) {
+    const oa = ac[i]! * C, ob = bc[i]! * C;
+    for (let c = 0; c < C; c++) {
+      const v = cols[c]![i]!;
+      sa[oa + c]! += v;
+      sb[ob + c]! += v;
+    }
+  }
+}
+
+/** Rows per level of a (na) and of b (nb); true when the rows are grouped by a in code order. */
+function levelCounts(ac: Int32Array, bc: Int32Array, na: Float64Array, nb: Float64Array): boolean {
+  let sorted = true;
+  for (let i = 0, prev = 0; i < ac.length; i++) {
+    const u = ac[i]!;
+    if (u < prev) sorted = false;
+    prev = u;
+    na[u]!++;
+    nb[bc[i]!]!++;
+  }
+  return sorted;
+}
+
+/** The b level of each row, the rows grouped by a (a counting sort; rowStart: CSR starts of a). */
+function bucketByA(ac: Int32Array, bc: Int32Array, rowStart: Int32Array): Int32Array {
+  const fill = rowStart.slice(0, rowStart.length - 1);
+  const bsOf = new Int32Array(ac.length);
+  for (let i = 0; i < ac.length; i++) bsOf[fill[ac[i]!]!++] = bc[i]!;
+  return bsOf;
+}
+
+/**
+ * The pairs (a, b) with their row counts as CSR over a, from the rows' b levels grouped by a
+ * (`bsOf`, rows of a at rowStart[a] …). When no pair repeats (one row per unit and period), the
+ * pairs are the rows: `bsOf` itself, counts null.
+ */
+function pairsOf(rowStart: Int32Array, bsOf: Int32Array, Lb: number): { abStart: Int32Array; abB: Int32Array; abC: Int32Array | null } {
+  const La = rowStart.length - 1;
+  const stamp = new Int32Array(Lb).fill(-1);
+  let repeats = false;
+  for (let u = 0; u < La && !repeats; u++) {
+    for (let k = rowStart[u]!; k < rowStart[u + 1]!; k++) {
+      const p = bsOf[k]!;
+      if (stamp[p] === u) {
+        repeats = true;
+        break;
+      }
+      stamp[p] = u;
+    }
+  }
+  if (!repeats) return { abStart: rowStart, abB: bsOf, abC: null };
+  stamp.fill(-1);
+  const slot = new Int32Array(Lb);
+  const abStart = new Int32Array(La + 1);
+  const abB = new Int32Array(bsOf.length);
+  const abC = new Int32Array(bsOf.length);
+  let m = 0;
+  for (let u = 0; u < La; u++) {
+    abStart[u] = m;
+    for (let k = rowStart[u]!; k < rowStart[u + 1]!; k++) {
+      const p = bsOf[k]!;
+      if (stamp[p] !== u) {
+        stamp[p] = u;
+        slot[p] = m;
+        abB[m] = p;
+        abC[m] = 0;
+        m++;
+      }
+      abC[slot[p]!]!++;
+    }
+  }
+  abStart[La] = m;
+  return { abStart, abB: abB.slice(0, m), abC: abC.slice(0, m) };
+}
+
+/** The runs of {@link TwoWayProjector}: starts of runs of consecutive levels of a with the same pairs, then L_a. */
+function runsOf(abStart: Int32Array, abB: Int32Array, abC: Int32Array | null): Int32Array {
+  const La = abStart.length - 1;
+  const starts: number[] = [];
+  for (let u = 0; u < La; ) {
+    starts.push(u);
+    const s0 = abStart[u]!, deg = abStart[u + 1]! - s0;
+    let v = u + 1;
+    for (; v < La; v++) {
+      const t0 = abStart[v]!;
+      if (abStart[v + 1]! - t0 !== deg) break;
+      let j = 0;
+      while (j < deg && abB[s0 + j] === abB[t0 + j] && (!abC || abC[s0 + j] === abC[t0 + j])) j++;
+      if (j < deg) break;
+    }
+    u = v;
+  }
+  starts.push(La);
+  return Int32Array.from(starts);
+}
+
+/**
+ * The Schur complement S = diag(n_b) − Σ_a c_a c_a' / n_a from the CSR pairs of
+ * {@link TwoWayProjector}, exactly symmetric: a run of levels of a with the same pairs is one term,
+ * (Σ_run 1/n_a) c c', so the cost is O(runs · deg²) instead of O(L_a · deg²) (a balanced panel
+ * sorted by unit is one run).
+ */
+function schur(abStart: Int32Array, abB: Int32Array, abC: Int32Array | null, runs: Int32Array, invNa: Float64Array, nb: Float64Array): Float64Array {
+  const Lb = nb.length;
+  const S = new Float64Array(Lb * Lb);
+  for (let l = 0; l < Lb; l++) S[l * Lb + l] = nb[l]!;
+  for (let r = 0; r + 1 < runs.length; r++) {
+    const u = runs[r]!, v = runs[r + 1]!;
+    const s0 = abStart[u]!, s1 = abStart[u + 1]!;
+    const w = (v - u) * invNa[u]!;
+    for (let j = s0; j < s1; j++) {
+      const p = abB[j]!, cp = abC ? abC[j]! : 1;
+      S[p * Lb + p]! -= cp * cp * w;
+      for (let k = j + 1; k < s1; k++) {
+        const q = abB[k]!, d = cp * (abC ? abC[k]! : 1) * w;
+        S[p * Lb + q]! -= d;
+        S[q * Lb + p]! -= d;
+      }
+    }
+  }
+  return S;
 }
 
 /**

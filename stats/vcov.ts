@@ -52,20 +52,29 @@ export interface VcovResult {
 
 /** Σ_g s_g s_g' for scores s_g = Σ_{i∈g} w_i e_i z_i (K×K). */
 export function clusterMeat(Z: Float64Array[], e: Float64Array, w: Float64Array | null, f: Factor): Float64Array {
+  const S = new Float64Array(f.nlevels * Z.length);
+  addScores(S, Z, e, w, f.codes, 0, e.length);
+  return meatOfScores(S, f.nlevels, Z.length);
+}
+
+/** S[g·K + a] += w_i e_i z_ia for the rows i0 … i0 + len − 1 (Z and e indexed from 0 at row i0; w and codes by row). */
+function addScores(S: Float64Array, Z: Float64Array[], e: Float64Array, w: Float64Array | null, codes: Int32Array, i0: number, len: number): void {
   const k = Z.length;
-  const n = e.length;
-  const G = f.nlevels;
-  const S = new Float64Array(G * k);
-  const codes = f.codes;
-  const we = new Float64Array(n);
-  if (w) for (let i = 0; i < n; i++) we[i] = w[i]! * e[i]!;
-  else we.set(e);
-  // one pass over rows, k contiguous updates per row (cache friendly for many clusters)
-  for (let i = 0; i < n; i++) {
-    const o = codes[i]! * k;
-    const v = we[i]!;
-    for (let a = 0; a < k; a++) S[o + a]! += v * Z[a]![i]!;
+  let we = e;
+  if (w) {
+    we = new Float64Array(len);
+    for (let j = 0; j < len; j++) we[j] = w[i0 + j]! * e[j]!;
   }
+  // one regressor at a time (each S entry still gets its rows in order); the codes are re-read from
+  // cache, the column is a plain typed-array loop
+  for (let a = 0; a < k; a++) {
+    const z = Z[a]!;
+    for (let j = 0; j < len; j++) S[codes[i0 + j]! * k + a]! += we[j]! * z[j]!;
+  }
+}
+
+/** Σ_g s_g s_g' of the score sums S (G × K, row-major). */
+function meatOfScores(S: Float64Array, G: number, k: number): Float64Array {
   const M = new Float64Array(k * k);
   for (let g = 0; g < G; g++) {
     const o = g * k;
@@ -100,53 +109,104 @@ export function intersectFactors(a: Factor, b: Factor): Factor {
 /** The variance–covariance matrix of the chosen type (see the module comment for formulas). */
 export function computeVcov(type: VcovType, inp: VcovInput): VcovResult {
   const { Z, e, w, bread, dofK } = inp;
-  const k = Z.length;
   const n = e.length;
   if (!(n > dofK)) throw new Error(`computeVcov: need more observations (${n}) than parameters (${dofK})`);
-  if (type === 'iid') {
-    let rss = 0;
-    if (w) for (let i = 0; i < n; i++) rss += w[i]! * e[i]! * e[i]!;
-    else for (let i = 0; i < n; i++) rss += e[i]! * e[i]!;
-    const s2 = rss / (n - dofK);
-    const V = new Float64Array(k * k);
-    for (let i = 0; i < k * k; i++) V[i] = s2 * bread[i]!;
-    return { V, dfT: n - dofK, G: [], adj: 1 };
+  const acc = new VcovAccumulator(type, Z.length, w, inp.clusters ?? []);
+  acc.add(Z, e, 0, n);
+  return acc.result(bread, dofK);
+}
+
+/**
+ * {@link computeVcov} fed by blocks of rows, for callers that never hold the whole regressor
+ * columns or residuals (stats/ols.ts recomputes them block by block): every sum runs over the rows
+ * in order, so the result is the same as computeVcov's on the whole columns.
+ *
+ * @example
+ * const acc = new VcovAccumulator('cluster', k, null, [city]);
+ * for (const [i0, Zb, eb] of blocks) acc.add(Zb, eb, i0, eb.length);
+ * const { V, dfT } = acc.result(bread, dofK);
+ */
+export class VcovAccumulator {
+  private n = 0;
+  private rss = 0;
+  /** hc1: Σ w² e² z z' (K×K). */
+  private readonly M: Float64Array | null;
+  /** cluster: the cluster factors (two-way: a, b and their intersection) and their score sums. */
+  private readonly factors: Factor[];
+  private readonly scores: Float64Array[];
+
+  constructor(
+    readonly type: VcovType,
+    readonly k: number,
+    readonly w: Float64Array | null,
+    clusters: Factor[],
+  ) {
+    this.M = type === 'hc1' ? new Float64Array(k * k) : null;
+    if (type === 'cluster') {
+      if (clusters.length < 1 || clusters.length > 2) throw new Error(`computeVcov: clustered variance needs 1 or 2 cluster variables, got ${clusters.length}`);
+      const Gmin = Math.min(...clusters.map((f) => f.nlevels));
+      if (Gmin < 2) throw new Error(`computeVcov: clustered variance needs at least 2 clusters, got ${Gmin}`);
+      this.factors = clusters.length === 2 ? [clusters[0]!, clusters[1]!, intersectFactors(clusters[0]!, clusters[1]!)] : [clusters[0]!];
+    } else this.factors = [];
+    this.scores = this.factors.map((f) => new Float64Array(f.nlevels * k));
   }
-  if (type === 'hc1') {
-    const M = new Float64Array(k * k);
-    const e2 = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
-      const we = w ? w[i]! * e[i]! : e[i]!;
-      e2[i] = we * we;
+
+  /** Add rows i0 … i0 + len − 1: Z[a][j] and e[j] are regressor a and the residual of row i0 + j. */
+  add(Z: Float64Array[], e: Float64Array, i0: number, len: number): void {
+    const w = this.w, k = this.k;
+    this.n += len;
+    if (this.type === 'iid') {
+      let rss = this.rss;
+      if (w) for (let j = 0; j < len; j++) rss += w[i0 + j]! * e[j]! * e[j]!;
+      else for (let j = 0; j < len; j++) rss += e[j]! * e[j]!;
+      this.rss = rss;
+    } else if (this.M) {
+      const M = this.M;
+      for (let a = 0; a < k; a++)
+        for (let b = a; b < k; b++) {
+          const za = Z[a]!, zb = Z[b]!;
+          let s = M[a * k + b]!;
+          for (let j = 0; j < len; j++) {
+            const we = w ? w[i0 + j]! * e[j]! : e[j]!;
+            s += we * we * za[j]! * zb[j]!;
+          }
+          M[a * k + b] = s;
+        }
+    } else for (let q = 0; q < this.factors.length; q++) addScores(this.scores[q]!, Z, e, w, this.factors[q]!.codes, i0, len);
+  }
+
+  /** The variance matrix from the rows added, with bread (Z'WZ)⁻¹ and K = dofK. */
+  result(bread: Float64Array, dofK: number): VcovResult {
+    const { n, k } = this;
+    if (!(n > dofK)) throw new Error(`computeVcov: need more observations (${n}) than parameters (${dofK})`);
+    if (this.type === 'iid') {
+      const s2 = this.rss / (n - dofK);
+      const V = new Float64Array(k * k);
+      for (let i = 0; i < k * k; i++) V[i] = s2 * bread[i]!;
+      return { V, dfT: n - dofK, G: [], adj: 1 };
     }
-    for (let a = 0; a < k; a++)
-      for (let b = a; b < k; b++) {
-        const za = Z[a]!, zb = Z[b]!;
-        let s = 0;
-        for (let i = 0; i < n; i++) s += e2[i]! * za[i]! * zb[i]!;
-        M[a * k + b] = s;
-        M[b * k + a] = s;
+    let M: Float64Array;
+    let adj: number, dfT: number;
+    const G = this.factors.slice(0, 2).map((f) => f.nlevels);
+    if (this.M) {
+      M = this.M;
+      for (let a = 0; a < k; a++) for (let b = 0; b < a; b++) M[a * k + b] = M[b * k + a]!;
+      adj = n / (n - dofK);
+      dfT = n - dofK;
+    } else {
+      const meats = this.factors.map((f, q) => meatOfScores(this.scores[q]!, f.nlevels, k));
+      M = meats[0]!;
+      if (meats.length === 3) {
+        const Mt = new Float64Array(k * k);
+        for (let i = 0; i < k * k; i++) Mt[i] = meats[0]![i]! + meats[1]![i]! - meats[2]![i]!;
+        M = Mt;
       }
-    const adj = n / (n - dofK);
+      const Gmin = Math.min(...G);
+      adj = ((n - 1) / (n - dofK)) * (Gmin / (Gmin - 1));
+      dfT = Gmin - 1;
+    }
     const V = sandwichProduct(bread, M, k);
     for (let i = 0; i < k * k; i++) V[i]! *= adj;
-    return { V, dfT: n - dofK, G: [], adj };
+    return { V, dfT, G: this.M ? [] : G, adj };
   }
-  const cl = inp.clusters ?? [];
-  if (cl.length < 1 || cl.length > 2) throw new Error(`computeVcov: clustered variance needs 1 or 2 cluster variables, got ${cl.length}`);
-  const G = cl.map((f) => f.nlevels);
-  const Gmin = Math.min(...G);
-  if (Gmin < 2) throw new Error(`computeVcov: clustered variance needs at least 2 clusters, got ${Gmin}`);
-  let M = clusterMeat(Z, e, w, cl[0]!);
-  if (cl.length === 2) {
-    const Mb = clusterMeat(Z, e, w, cl[1]!);
-    const Mab = clusterMeat(Z, e, w, intersectFactors(cl[0]!, cl[1]!));
-    const Mt = new Float64Array(k * k);
-    for (let i = 0; i < k * k; i++) Mt[i] = M[i]! + Mb[i]! - Mab[i]!;
-    M = Mt;
-  }
-  const adj = ((n - 1) / (n - dofK)) * (Gmin / (Gmin - 1));
-  const V = sandwichProduct(bread, M, k);
-  for (let i = 0; i < k * k; i++) V[i]! *= adj;
-  return { V, dfT: Gmin - 1, G, adj };
 }

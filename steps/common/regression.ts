@@ -17,7 +17,7 @@ import { z } from 'zod';
 import { StepError, type StepContext } from '../../engine/types.js';
 import { type Table, hasCol, isNumeric, notNumericWhy } from '../../engine/table.js';
 import { applyFilters, whereSchema, excludeSchema, type Where, type Exclude } from './filter.js';
-import { factorize, type Factor } from '../../stats/fe.js';
+import { factorize, subsetFactor, type Factor } from '../../stats/fe.js';
 import { feols, type FeolsResult } from '../../stats/ols.js';
 import type { VcovType } from '../../stats/vcov.js';
 import type { ModelArtifact } from './contracts.js';
@@ -125,25 +125,57 @@ export function prepareRegression(input: Table, spec: RegressionSpec, extraCols:
   }
   if (table.nrows === 0) throw new StepError(`no rows left after where/exclude filters`);
   const n0 = table.nrows;
-  const ok = new Uint8Array(n0).fill(1);
+  let ok: Uint8Array | null = null;
+  const drop = (i: number): void => {
+    (ok ??= new Uint8Array(n0).fill(1))[i] = 0;
+  };
   for (const c of numericNeeded) {
     const col = table.columns[c] as Float64Array;
-    for (let i = 0; i < n0; i++) if (Number.isNaN(col[i]!)) ok[i] = 0;
+    for (let i = nextNaN(col, 0); i >= 0; i = nextNaN(col, i + 1)) drop(i);
   }
   if (spec.weights) {
     const col = table.columns[spec.weights] as Float64Array;
     for (let i = 0; i < n0; i++) {
       const v = col[i]!;
       if (v < 0) throw new StepError(`weights column "${spec.weights}" has a negative value (${v}) at row ${i + 1}; weights must be >= 0`);
-      if (v === 0) ok[i] = 0;
+      if (v === 0) drop(i);
     }
   }
-  const feFull = spec.fe.map((c) => factorize(table.columns[c]!));
-  const clFull = spec.cluster.map((c) => factorize(table.columns[c]!));
-  for (const f of [...feFull, ...clFull]) for (let i = 0; i < n0; i++) if (f.codes[i]! < 0) ok[i] = 0;
+  // one factor per column (a column both absorbed and clustered on is coded once, and stays one
+  // object: feols then knows the fixed effect is nested in the cluster without a pass)
+  const factors = new Map<string, Factor>();
+  const factorOf = (c: string): Factor => {
+    let f = factors.get(c);
+    if (!f) factors.set(c, (f = factorize(table.columns[c]!)));
+    return f;
+  };
+  const feFull = spec.fe.map(factorOf);
+  const clFull = spec.cluster.map(factorOf);
+  for (const f of factors.values()) for (let i = nextMissingCode(f.codes, 0); i >= 0; i = nextMissingCode(f.codes, i + 1)) drop(i);
   for (const c of extraCols) {
     const col = table.columns[c]!;
-    for (let i = 0; i < n0; i++) if (isNumeric(col) ? Number.isNaN(col[i]!) : col[i] === null) ok[i] = 0;
+    for (let i = 0; i < n0; i++) if (isNumeric(col) ? Number.isNaN(col[i]!) : col[i] === null) drop(i);
+  }
+  const base = { table, missing: 0, filteredOut };
+  if (!ok) {
+    // every row complete: the table's own columns and factors (codes in order of appearance on
+    // all rows, as a recode on the complete cases would give), no copies
+    let rows: Int32Array | null = null;
+    return {
+      ...base,
+      get rows(): Int32Array {
+        if (!rows) {
+          rows = new Int32Array(n0);
+          for (let i = 0; i < n0; i++) rows[i] = i;
+        }
+        return rows;
+      },
+      y: table.columns[spec.y] as Float64Array,
+      X: spec.x.map((c) => table.columns[c] as Float64Array),
+      fe: feFull,
+      clusters: clFull,
+      weights: spec.weights ? (table.columns[spec.weights] as Float64Array) : null,
+    };
   }
   let m = 0;
   for (let i = 0; i < n0; i++) m += ok[i]!;
@@ -156,21 +188,14 @@ export function prepareRegression(input: Table, spec: RegressionSpec, extraCols:
     for (let j = 0; j < m; j++) out[j] = col[rows[j]!]!;
     return out;
   };
+  const refactored = new Map<Factor, Factor>();
   const refactor = (f: Factor): Factor => {
-    // dense recode on the complete-case rows
-    const remap = new Int32Array(f.nlevels).fill(-1);
-    const codes = new Int32Array(m);
-    let nl = 0;
-    for (let j = 0; j < m; j++) {
-      const c = f.codes[rows[j]!]!;
-      let r = remap[c]!;
-      if (r < 0) remap[c] = r = nl++;
-      codes[j] = r;
-    }
-    return { codes, nlevels: nl };
+    let r = refactored.get(f);
+    if (!r) refactored.set(f, (r = subsetFactor(f, rows)));
+    return r;
   };
   return {
-    table,
+    ...base,
     rows,
     y: pick(spec.y),
     X: spec.x.map(pick),
@@ -178,8 +203,24 @@ export function prepareRegression(input: Table, spec: RegressionSpec, extraCols:
     clusters: clFull.map(refactor),
     weights: spec.weights ? pick(spec.weights) : null,
     missing: n0 - m,
-    filteredOut,
   };
+}
+
+/**
+ * The first index ≥ from where x is NaN, or −1. A complete column is ruled out by the native
+ * `includes` (SameValueZero finds NaN), which costs no JavaScript loop in a cold worker.
+ */
+function nextNaN(x: Float64Array, from: number): number {
+  if (from === 0 && !x.includes(NaN)) return -1;
+  for (let i = from; i < x.length; i++) if (Number.isNaN(x[i]!)) return i;
+  return -1;
+}
+
+/** The first index ≥ from with a missing code (−1), or −1 (a complete factor: native `includes`). */
+function nextMissingCode(codes: Int32Array, from: number): number {
+  if (from === 0 && !codes.includes(-1)) return -1;
+  for (let i = from; i < codes.length; i++) if (codes[i]! < 0) return i;
+  return -1;
 }
 
 /** Run feols on prepared data; numerical errors become StepErrors naming the step. */
