@@ -11,7 +11,8 @@
  *
  * Both return a {@link NodeResult}; nothing here decides order or concurrency.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { lstatSync, readFileSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { nonFinitePaths, nonJsonAt } from './canonical.js';
@@ -261,9 +262,12 @@ export class NodeRunner {
         const { transferList } = await import('./worker.js');
         const moduleUrl = stepModuleUrl(entry.file, s.codeRoot);
         checkCompiled(n, moduleUrl);
-        const task = { moduleUrl: moduleUrl.href, nodeId: n.id, seed: s.spec.seed, baseDir: s.spec.baseDir, threads: this.opts.jobs, params: n.params, inputs, ...(inputRefs ? { inputRefs, storeDir: s.store.dir, verified: verifiedRecords(s, inputRefs) } : {}), ...(tasksUrl ? { tasksUrl } : {}) };
-        // inputs are fresh decodes owned by this call: transfer their buffers instead of copying
-        ({ outputs: produced, declared } = await pool!.runStep(task, hooks, transferList(Object.values(inputs), true)));
+        // the input objects are read here, asynchronously, while the worker thread starts (it decodes them)
+        const inputBytes = inputRefs ? await readVerified(s, inputRefs) : {};
+        const task = { moduleUrl: moduleUrl.href, nodeId: n.id, seed: s.spec.seed, baseDir: s.spec.baseDir, threads: this.opts.jobs, params: n.params, inputs, ...(inputRefs ? { inputRefs, storeDir: s.store.dir, verified: verifiedRecords(s, inputRefs), inputBytes } : {}), ...(tasksUrl ? { tasksUrl } : {}) };
+        // inputs are fresh decodes (or reads) owned by this call: transfer their buffers instead of copying
+        const owned = Object.values(inputBytes).flatMap((b) => (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer ? [b.buffer] : []));
+        ({ outputs: produced, declared } = await pool!.runStep(task, hooks, [...transferList(Object.values(inputs), true), ...owned]));
       } else {
         produced = await def!.run(makeContext(s, n, this.opts.jobs, hooks, this.opts.runView, def!, this.opts.pool), inputs, n.params);
         declared = outputsOf(def!, n.params);
@@ -357,6 +361,29 @@ function inputRefsOf(n: NodeSpec, outputs: Map<string, Record<string, OutputRef>
     };
     out[name] = Array.isArray(v) ? v.map(get) : get(v);
   }
+  return out;
+}
+
+/**
+ * The input objects whose (size, mtime, inode, ctime) match their stat-cache record (verified when
+ * last hashed), read asynchronously: hash → bytes (WorkerTask.inputBytes). Others are left to the
+ * worker, which reads and verifies them itself.
+ */
+async function readVerified(s: Session, refs: Record<string, OutputRef | OutputRef[]>): Promise<Record<string, Uint8Array>> {
+  const out: Record<string, Uint8Array> = {};
+  await Promise.all(
+    [...new Set(Object.values(refs).flat().map((r) => r.hash))].map(async (hash) => {
+      const p = s.store.objectPath(hash);
+      try {
+        const st = lstatSync(p);
+        if (!st.isFile() || s.stat.get('o', p, st)?.h !== hash) return;
+        const bytes = await readFile(p);
+        if (bytes.length === st.size) out[hash] = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      } catch {
+        /* gone or unreadable: the worker reads it and reports it */
+      }
+    }),
+  );
   return out;
 }
 

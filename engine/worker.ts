@@ -30,6 +30,11 @@ export interface WorkerTask {
   storeDir?: string;
   /** The main thread's stat-cache records of the input objects (object path → entry): an object whose stat still matches is not hashed again here. */
   verified?: Record<string, StatEntry>;
+  /**
+   * Input objects the main thread already read (hash → bytes), while this thread was starting;
+   * only objects whose stat matched their verified record when read. The others are read here.
+   */
+  inputBytes?: Record<string, Uint8Array>;
   /** The step's tasks module (StepDef.tasksModule, compiled URL): what pool workers import for its ctx.map chunks. */
   tasksUrl?: string;
 }
@@ -250,7 +255,12 @@ if (parentPort) {
         for (const [file, e] of Object.entries(task.verified ?? {})) stat.adopt('o', file, e);
         const store = new Store(task.storeDir, stat);
         inputs = { ...inputs };
-        for (const [name, r] of Object.entries(task.inputRefs)) inputs[name] = Array.isArray(r) ? await Promise.all(r.map((x) => store.get(x))) : await store.get(r);
+        const { decodeArtifact } = await import('./store.js');
+        const get = (x: OutputRef): Promise<Artifact> => {
+          const bytes = task.inputBytes?.[x.hash];
+          return bytes ? decodeArtifact(x, bytes) : store.get(x);
+        };
+        for (const [name, r] of Object.entries(task.inputRefs)) inputs[name] = Array.isArray(r) ? await Promise.all(r.map(get)) : await get(r);
       }
       const outputs = await def.run(ctx, inputs, task.params);
       // tables are encoded here, where the encoder is loaded, not on the main thread (a table that
