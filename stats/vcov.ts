@@ -141,7 +141,8 @@ export function computeVcov(type: VcovType, inp: VcovInput): VcovResult {
 /**
  * {@link computeVcov} fed by blocks of rows, for callers that never hold the whole regressor
  * columns or residuals (stats/ols.ts recomputes them block by block): every sum runs over the rows
- * in order, so the result is the same as computeVcov's on the whole columns.
+ * in order, so the result is computeVcov's on the whole columns up to rounding (a run of rows of
+ * one cluster is summed before it is added, and a block boundary may cut a run in two).
  *
  * @example
  * const acc = new VcovAccumulator('cluster', k, null, [city]);
