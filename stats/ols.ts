@@ -390,7 +390,8 @@ function blockDot(R: Float64Array, oa: number, ob: number, len: number): number 
 
 /**
  * The data of the block passes: columns (y first), their effects (interleaved, C columns), codes,
- * scratch R (C × BLOCK) and the block's offsets into the effects (IA, IB).
+ * scratch R (C × BLOCK), the block's offsets into the effects (IA, IB) and its runs of equal a
+ * (starts RS, α offsets RA).
  */
 interface Blocks {
   cols: Float64Array[];
@@ -402,21 +403,44 @@ interface Blocks {
   R: Float64Array;
   IA: Int32Array;
   IB: Int32Array;
+  RA: Int32Array;
+  RS: Int32Array;
 }
 
 /**
  * R[c·BLOCK + i − s] = x̃_i of column `which[c]` for rows s … e − 1 (the rows' offsets into the
- * effects computed once for all columns).
+ * effects computed once for all columns). Rows grouped by a (a panel sorted by unit) are taken a
+ * run of equal a at a time, α read once per run; the values are the same either way.
  */
 function demeanBlock(d: Blocks, which: number[], s: number, e: number): void {
-  const { cols, alpha, gamma, C, ac, bc, R, IA, IB } = d;
+  const { cols, alpha, gamma, C, ac, bc, R, IA, IB, RA, RS } = d;
+  const len = e - s;
+  let nr = 0;
   for (let i = s, j = 0; i < e; i++, j++) {
-    IA[j] = ac[i]! * C;
+    const u = ac[i]! * C;
+    if (nr === 0 || u !== RA[nr - 1]) {
+      RA[nr] = u;
+      RS[nr++] = j;
+    }
+    IA[j] = u;
     IB[j] = bc[i]! * C;
+  }
+  RS[nr] = len;
+  if (nr * 4 <= len) {
+    for (let c = 0; c < which.length; c++) demeanRuns(cols[which[c]!]!, s, alpha, gamma, which[c]!, R, c * BLOCK, IB, RA, RS, nr);
+    return;
   }
   for (let c = 0; c < which.length; c++) {
     const q = which[c]!, x = cols[q]!, o = c * BLOCK;
     for (let i = s, j = 0; i < e; i++, j++) R[o + j] = x[i]! - alpha[IA[j]! + q]! - gamma[IB[j]! + q]!;
+  }
+}
+
+/** demeanBlock for one column of a block in nr runs of equal a (run r: rows s + RS[r] …, α offset RA[r]). */
+function demeanRuns(x: Float64Array, s: number, alpha: Float64Array, gamma: Float64Array, q: number, R: Float64Array, o: number, IB: Int32Array, RA: Int32Array, RS: Int32Array, nr: number): void {
+  for (let r = 0; r < nr; r++) {
+    const av = alpha[RA[r]! + q]!, j1 = RS[r + 1]!;
+    for (let j = RS[r]!; j < j1; j++) R[o + j] = x[s + j]! - av - gamma[IB[j]! + q]!;
   }
 }
 
@@ -520,7 +544,7 @@ function twoWayWithin(two: TwoWayProjector, y: Float64Array, X: Float64Array[], 
   const tot = new Float64Array(C);
   const { alpha, beta: gamma } = two.effectsOf(cols, tot);
   const mean = Float64Array.from(tot, (s) => s / n);
-  const blocks: Blocks = { cols, alpha, gamma, C, ac: two.a.codes, bc: two.b.codes, R: new Float64Array(C * BLOCK), IA: new Int32Array(BLOCK), IB: new Int32Array(BLOCK) };
+  const blocks: Blocks = { cols, alpha, gamma, C, ac: two.a.codes, bc: two.b.codes, R: new Float64Array(C * BLOCK), IA: new Int32Array(BLOCK), IB: new Int32Array(BLOCK), RA: new Int32Array(BLOCK), RS: new Int32Array(BLOCK + 1) };
   const { raw, within, gram, xty } = crossBlocks(blocks, mean);
   let made: { demeaner: Demeaner; yt: Float64Array; Xt: Float64Array[] } | null = null;
   return {

@@ -65,12 +65,34 @@ function addScores(S: Float64Array, Z: Float64Array[], e: Float64Array, w: Float
     we = new Float64Array(len);
     for (let j = 0; j < len; j++) we[j] = w[i0 + j]! * e[j]!;
   }
-  // one regressor at a time (each S entry still gets its rows in order); the codes are re-read from
-  // cache, the column is a plain typed-array loop
+  // rows grouped by cluster (a panel sorted by unit, clustered by unit): each run of one cluster
+  // summed in a register, then added once
+  let runs = 1;
+  for (let j = 1; j < len; j++) if (codes[i0 + j] !== codes[i0 + j - 1]) runs++;
+  if (runs * 4 <= len) {
+    for (let a = 0; a < k; a++) addScoreRuns(S, Z[a]!, we, codes, i0, len, k, a);
+    return;
+  }
+  // one regressor at a time (each S entry gets its rows in order); the codes are re-read from cache
   for (let a = 0; a < k; a++) {
     const z = Z[a]!;
     for (let j = 0; j < len; j++) S[codes[i0 + j]! * k + a]! += we[j]! * z[j]!;
   }
+}
+
+/** S[g·k + a] += Σ we_j z_j over the rows of a block, one addition per run of equal cluster g. */
+function addScoreRuns(S: Float64Array, z: Float64Array, we: Float64Array, codes: Int32Array, i0: number, len: number, k: number, a: number): void {
+  let g = codes[i0]!, acc = 0;
+  for (let j = 0; j < len; j++) {
+    const c = codes[i0 + j]!;
+    if (c !== g) {
+      S[g * k + a]! += acc;
+      acc = 0;
+      g = c;
+    }
+    acc += we[j]! * z[j]!;
+  }
+  S[g * k + a]! += acc;
 }
 
 /** Σ_g s_g s_g' of the score sums S (G × K, row-major). */
@@ -119,7 +141,8 @@ export function computeVcov(type: VcovType, inp: VcovInput): VcovResult {
 /**
  * {@link computeVcov} fed by blocks of rows, for callers that never hold the whole regressor
  * columns or residuals (stats/ols.ts recomputes them block by block): every sum runs over the rows
- * in order, so the result is the same as computeVcov's on the whole columns.
+ * in order, so the result is computeVcov's on the whole columns up to rounding (a run of rows of
+ * one cluster is summed before it is added, and a block boundary may cut a run in two).
  *
  * @example
  * const acc = new VcovAccumulator('cluster', k, null, [city]);

@@ -104,7 +104,7 @@ describe('feols, two fixed effects', () => {
 });
 
 describe('VcovAccumulator', () => {
-  it('fed by blocks gives computeVcov on the whole columns', () => {
+  it('fed by blocks gives computeVcov on the whole columns (to rounding)', () => {
     const n = 500, k = 3;
     const Z = Array.from({ length: k }, (_, a) => Float64Array.from({ length: n }, (_, i) => Math.sin(i * (a + 1.3))));
     const e = Float64Array.from({ length: n }, (_, i) => Math.cos(i * 0.7));
@@ -121,7 +121,8 @@ describe('VcovAccumulator', () => {
           acc.add(Z.map((z) => z.subarray(s, s + len)), e.subarray(s, s + len), s, len);
         }
         const parts = acc.result(bread, 5);
-        expect(Array.from(parts.V)).toEqual(Array.from(whole.V));
+        // the same sums, but a run of one cluster cut by a block boundary is added in two parts
+        parts.V.forEach((v, i) => expect(relClose(v, whole.V[i]!, 1e-12), `${type} ${i}`).toBe(true));
         expect(parts.dfT).toBe(whole.dfT);
       }
   });
