@@ -30,7 +30,7 @@
  */
 import type { Factor } from './fe.js';
 import type { StaggeredPanel } from './staggered.js';
-import { cholesky, collinearityCheck, crossprod, spdInverse, subMatrix } from './linalg.js';
+import { cholesky, cholSolveInPlace, collinearityCheck, crossprod, spdInverse, subMatrix } from './linalg.js';
 import { olsTwoWay } from './twoway.js';
 
 export interface ImputationInput {
@@ -155,20 +155,7 @@ export function didImputation(inp: ImputationInput): ImputationResult {
   const collinear = chk.dropped.filter((c) => c >= T - 1).map((c) => (inp.xNames ?? X.map((_, j) => `x${j + 1}`))[c - (T - 1)]!);
   const m = kept.length;
   const L = m > 0 ? cholesky(subMatrix(S, q, kept), m) : new Float64Array(0);
-  const solveL = (b: Float64Array): Float64Array => {
-    const z = new Float64Array(m);
-    for (let i = 0; i < m; i++) {
-      let s = b[i]!;
-      for (let c = 0; c < i; c++) s -= L[i * m + c]! * z[c]!;
-      z[i] = s / L[i * m + i]!;
-    }
-    for (let i = m - 1; i >= 0; i--) {
-      let s = z[i]!;
-      for (let c = i + 1; c < m; c++) s -= L[c * m + i]! * z[c]!;
-      z[i] = s / L[i * m + i]!;
-    }
-    return z;
-  };
+  const solveL = (b: Float64Array): Float64Array => cholSolveInPlace(L, m, Float64Array.from(b.subarray(0, m)));
   /** Solve the normal equations for the right-hand side (bu, br); return Z_i'γ for every usable row. */
   let lastGr = new Float64Array(q);
   const solve = (bu: Float64Array, br: Float64Array): Float64Array => {

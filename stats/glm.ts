@@ -17,6 +17,7 @@
  * fit.coefficients[1]; // { term: 'x1', estimate, se, z, p }
  */
 import { createRequire } from 'node:module';
+import { cholSolveInPlace } from './linalg.js';
 
 interface JStatLike {
   erfc(x: number): number;
@@ -144,18 +145,7 @@ function cholesky(a: Float64Array, k: number): number {
 
 /** Solve L L' x = b given the Cholesky factor (lower triangle of `l`). */
 function cholSolve(l: Float64Array, k: number, b: Float64Array): Float64Array {
-  const x = Float64Array.from(b);
-  for (let i = 0; i < k; i++) {
-    let s = x[i]!;
-    for (let m = 0; m < i; m++) s -= l[i * k + m]! * x[m]!;
-    x[i] = s / l[i * k + i]!;
-  }
-  for (let i = k - 1; i >= 0; i--) {
-    let s = x[i]!;
-    for (let m = i + 1; m < k; m++) s -= l[m * k + i]! * x[m]!;
-    x[i] = s / l[i * k + i]!;
-  }
-  return x;
+  return cholSolveInPlace(l, k, Float64Array.from(b));
 }
 
 /** Inverse of an SPD matrix from its Cholesky factor. */

@@ -118,19 +118,25 @@ export function cholSolve(A: Float64Array, k: number, b: Float64Array): Float64A
 }
 
 function cholSolveL(L: Float64Array, k: number, b: Float64Array): Float64Array {
-  const y = new Float64Array(k);
+  return cholSolveInPlace(L, k, Float64Array.from(b.subarray(0, k)));
+}
+
+/**
+ * z ← (L Lᵀ)⁻¹ z in place, for L the lower Cholesky factor (row-major K×K, e.g. {@link cholesky}):
+ * a forward then a backward substitution. Returns z.
+ */
+export function cholSolveInPlace(L: Float64Array, k: number, z: Float64Array): Float64Array {
   for (let i = 0; i < k; i++) {
-    let s = b[i]!;
-    for (let c = 0; c < i; c++) s -= L[i * k + c]! * y[c]!;
-    y[i] = s / L[i * k + i]!;
+    let s = z[i]!;
+    for (let c = 0; c < i; c++) s -= L[i * k + c]! * z[c]!;
+    z[i] = s / L[i * k + i]!;
   }
-  const x = new Float64Array(k);
   for (let i = k - 1; i >= 0; i--) {
-    let s = y[i]!;
-    for (let c = i + 1; c < k; c++) s -= L[c * k + i]! * x[c]!;
-    x[i] = s / L[i * k + i]!;
+    let s = z[i]!;
+    for (let c = i + 1; c < k; c++) s -= L[c * k + i]! * z[c]!;
+    z[i] = s / L[i * k + i]!;
   }
-  return x;
+  return z;
 }
 
 /** Inverse of a symmetric positive-definite K×K matrix, via Cholesky. */

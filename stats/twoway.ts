@@ -24,7 +24,7 @@
  */
 import type { Factor } from './fe.js';
 import { absorbedDof, isNested } from './fe.js';
-import { cholesky, collinearityCheck, spdInverse, subMatrix } from './linalg.js';
+import { cholesky, cholSolveInPlace, collinearityCheck, spdInverse, subMatrix } from './linalg.js';
 import { computeVcov, type VcovType } from './vcov.js';
 import { tPValue, tQuantile } from './dist.js';
 import type { Coefficient } from './ols.js';
@@ -217,16 +217,8 @@ export class TwoWayProjector {
     const m = this.keptB.length, L = this.L, kept = this.keptB;
     beta.fill(0);
     for (let c = 0; c < C; c++) {
-      for (let r = 0; r < m; r++) {
-        let s = sb[kept[r]! * C + c]!;
-        for (let q = 0; q < r; q++) s -= L[r * m + q]! * z[q]!;
-        z[r] = s / L[r * m + r]!;
-      }
-      for (let r = m - 1; r >= 0; r--) {
-        let s = z[r]!;
-        for (let q = r + 1; q < m; q++) s -= L[q * m + r]! * z[q]!;
-        z[r] = s / L[r * m + r]!;
-      }
+      for (let r = 0; r < m; r++) z[r] = sb[kept[r]! * C + c]!;
+      cholSolveInPlace(L, m, z);
       for (let r = 0; r < m; r++) beta[kept[r]! * C + c] = z[r]!;
     }
     return f;
