@@ -25,7 +25,7 @@ import { reasonPhrase, type Reason } from './reasons.js';
 import { stepModuleUrl } from './registry.js';
 import { rngFromKey, rngKeyOf } from './rng.js';
 import { missingOutput, type Session } from './session.js';
-import { notRegularFile, type StatEntry } from './statcache.js';
+import { notRegularFile } from './statcache.js';
 import type { NodeSpec } from './spec.js';
 import type { CacheEntry, OutputRef } from './store.js';
 import type { RemoteCache } from './remote/http-cache.js';
@@ -264,10 +264,9 @@ export class NodeRunner {
         checkCompiled(n, moduleUrl);
         // the input objects are read here, asynchronously, while the worker thread starts (it decodes them)
         const inputBytes = inputRefs ? await readVerified(s, inputRefs) : {};
-        const task = { moduleUrl: moduleUrl.href, nodeId: n.id, seed: s.spec.seed, baseDir: s.spec.baseDir, threads: this.opts.jobs, params: n.params, inputs, ...(inputRefs ? { inputRefs, storeDir: s.store.dir, verified: verifiedRecords(s, inputRefs), inputBytes } : {}), ...(tasksUrl ? { tasksUrl } : {}) };
+        const task = { moduleUrl: moduleUrl.href, nodeId: n.id, seed: s.spec.seed, baseDir: s.spec.baseDir, threads: this.opts.jobs, params: n.params, inputs, ...(inputRefs ? { inputRefs, storeDir: s.store.dir, inputBytes } : {}), ...(tasksUrl ? { tasksUrl } : {}) };
         // inputs are fresh decodes (or reads) owned by this call: transfer their buffers instead of copying
-        const owned = Object.values(inputBytes).flatMap((b) => (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer ? [b.buffer] : []));
-        ({ outputs: produced, declared } = await pool!.runStep(task, hooks, [...transferList(Object.values(inputs), true), ...owned]));
+        ({ outputs: produced, declared } = await pool!.runStep(task, hooks, transferList(Object.values(inputs), true, Object.values(inputBytes))));
       } else {
         produced = await def!.run(makeContext(s, n, this.opts.jobs, hooks, this.opts.runView, def!, this.opts.pool), inputs, n.params);
         declared = outputsOf(def!, n.params);
@@ -349,7 +348,6 @@ export function assertCompiledFresh(n: NodeSpec, code: Record<string, string>, c
   }
 }
 
-/** Decode a node's inputs from the store (hashes verified on read). */
 /** The store refs of a node's inputs (what {@link loadInputs} reads), for a worker that reads them itself. */
 function inputRefsOf(n: NodeSpec, outputs: Map<string, Record<string, OutputRef>>): Record<string, OutputRef | OutputRef[]> {
   const out: Record<string, OutputRef | OutputRef[]> = {};
@@ -387,27 +385,10 @@ async function readVerified(s: Session, refs: Record<string, OutputRef | OutputR
   return out;
 }
 
-/** The stat-cache records of the input objects (see WorkerTask.verified). */
-function verifiedRecords(s: Session, refs: Record<string, OutputRef | OutputRef[]>): Record<string, StatEntry> {
-  const out: Record<string, StatEntry> = {};
-  for (const r of Object.values(refs).flat()) {
-    const p = s.store.objectPath(r.hash);
-    const e = s.stat.recorded('o', p);
-    if (e) out[p] = e;
-  }
-  return out;
-}
-
+/** Decode a node's inputs from the store (hashes verified on read, through the stat cache). */
 async function loadInputs(s: Session, n: NodeSpec, outputs: Map<string, Record<string, OutputRef>>): Promise<Record<string, Artifact | Artifact[] | undefined>> {
   const out: Record<string, Artifact | Artifact[] | undefined> = {};
-  for (const [name, v] of Object.entries(n.inputs)) {
-    const get = async (r: { node: string; output: string }): Promise<Artifact> => {
-      const ref = outputs.get(r.node)?.[r.output];
-      if (!ref) throw missingOutput(name, r, outputs.get(r.node));
-      return s.store.get(ref);
-    };
-    out[name] = Array.isArray(v) ? await Promise.all(v.map(get)) : await get(v);
-  }
+  for (const [name, r] of Object.entries(inputRefsOf(n, outputs))) out[name] = Array.isArray(r) ? await Promise.all(r.map((x) => s.store.get(x))) : await s.store.get(r);
   return out;
 }
 

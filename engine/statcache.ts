@@ -54,16 +54,6 @@ export class StatCache {
     if (file) this.entries = readStatFile(file, true);
   }
 
-  /** The entry recorded for `ns:file`, whatever the file's stat now (to hand to another thread's cache). */
-  recorded(ns: string, file: string): StatEntry | undefined {
-    return this.entries[`${ns}:${file}`];
-  }
-
-  /** Take `e` as the entry for `ns:file` in memory (not saved): what another thread recorded. */
-  adopt(ns: string, file: string, e: StatEntry): void {
-    this.entries[`${ns}:${file}`] = e;
-  }
-
   /** The entry for `ns:file` if the file's stat still matches it. */
   get(ns: string, file: string, st: fs.Stats): StatEntry | undefined {
     const e = this.entries[`${ns}:${file}`];

@@ -227,7 +227,6 @@ export const outputsOf = (def: Pick<StepDef, 'outputs' | 'outputsFor'>, params: 
   def.outputsFor ? def.outputsFor(params) : def.outputs;
 /** The contract of an output spec, if declared. */
 export const outputContract = (o: ArtifactType | OutputSpec): string | undefined => (typeof o === 'string' ? undefined : o.contract);
-/** The task function `fn` of a step definition (what `ctx.map` applies to chunks), or an error naming the tasks there are. */
 /** The task `fn` of an imported module: a step definition (default export) or a tasks module (named exports). */
 export function taskOfModule(mod: Record<string, unknown>, fn: string, url: string): (chunk: unknown, shared: unknown) => unknown {
   const def = mod.default as StepDef | undefined;
@@ -237,6 +236,7 @@ export function taskOfModule(mod: Record<string, unknown>, fn: string, url: stri
   return f as (chunk: unknown, shared: unknown) => unknown;
 }
 
+/** The task function `fn` of a step definition (what `ctx.map` applies to chunks), or an error naming the tasks there are. */
 export function taskOf(def: Pick<StepDef, 'kind' | 'tasks'>, fn: string): (chunk: unknown, shared: unknown) => unknown {
   const f = def.tasks?.[fn];
   if (typeof f !== 'function') throw new Error(`step ${def.kind} has no task "${fn}" (its definition's tasks: ${Object.keys(def.tasks ?? {}).join(', ') || 'none'})`);

@@ -12,7 +12,6 @@ import { rngFromKey, rngKeyOf } from './rng.js';
 import { asError } from './errors.js';
 import { outputsOf, taskOf, taskOfModule, type Artifact, type ArtifactType, type OutputSpec, type StepContext, type StepDef } from './types.js';
 import type { OutputRef } from './store.js';
-import type { StatEntry } from './statcache.js';
 
 export interface WorkerTask {
   moduleUrl: string;
@@ -28,8 +27,6 @@ export interface WorkerTask {
    */
   inputRefs?: Record<string, OutputRef | OutputRef[]>;
   storeDir?: string;
-  /** The main thread's stat-cache records of the input objects (object path → entry): an object whose stat still matches is not hashed again here. */
-  verified?: Record<string, StatEntry>;
   /**
    * Input objects the main thread already read (hash → bytes), while this thread was starting;
    * only objects whose stat matched their verified record when read. The others are read here.
@@ -72,11 +69,12 @@ export type FromWorker =
 export type WorkerMessage = FromWorker;
 
 /**
- * Buffers of an artifact set that can be transferred (deduplicated; shared memory excluded).
- * With `wholeOnly`, only buffers a view covers entirely (a view into a larger buffer, e.g. Node's
- * Buffer pool, is copied instead, so transferring never detaches unrelated data).
+ * Buffers of an artifact set (table columns, a table's Arrow bytes, file bytes) and of `extra`
+ * views that can be transferred (deduplicated; shared memory excluded). With `wholeOnly`, only
+ * buffers a view covers entirely (a view into a larger buffer, e.g. Node's Buffer pool, is copied
+ * instead, so transferring never detaches unrelated data).
  */
-export function transferList(arts: Iterable<Artifact | Artifact[] | undefined>, wholeOnly = false): ArrayBuffer[] {
+export function transferList(arts: Iterable<Artifact | Artifact[] | undefined>, wholeOnly = false, extra: Iterable<ArrayBufferView> = []): ArrayBuffer[] {
   const seen = new Set<ArrayBuffer>();
   const add = (v: ArrayBufferView): void => {
     const b = v.buffer;
@@ -86,10 +84,14 @@ export function transferList(arts: Iterable<Artifact | Artifact[] | undefined>, 
   };
   for (const a of arts) {
     for (const x of a === undefined ? [] : Array.isArray(a) ? a : [a]) {
-      if (x.type === 'table') for (const c of Object.values(x.table.columns)) if (c instanceof Float64Array) add(c);
+      if (x.type === 'table') {
+        for (const c of Object.values(x.table.columns)) if (c instanceof Float64Array) add(c);
+        if (x.arrow) add(x.arrow);
+      }
       if (x.type === 'file') add(x.bytes);
     }
   }
+  for (const v of extra) add(v);
   return [...seen];
 }
 
@@ -249,13 +251,10 @@ if (parentPort) {
       };
       let inputs = task.inputs;
       if (task.inputRefs && task.storeDir !== undefined) {
-        const { Store } = await import('./store.js');
-        const { StatCache } = await import('./statcache.js');
-        const stat = new StatCache(null);
-        for (const [file, e] of Object.entries(task.verified ?? {})) stat.adopt('o', file, e);
-        const store = new Store(task.storeDir, stat);
+        const { Store, decodeArtifact } = await import('./store.js');
+        const store = new Store(task.storeDir);
         inputs = { ...inputs };
-        const { decodeArtifact } = await import('./store.js');
+        // bytes the main thread read (their stat matched their verified record); others are read and verified here
         const get = (x: OutputRef): Promise<Artifact> => {
           const bytes = task.inputBytes?.[x.hash];
           return bytes ? decodeArtifact(x, bytes) : store.get(x);
@@ -265,21 +264,17 @@ if (parentPort) {
       const outputs = await def.run(ctx, inputs, task.params);
       // tables are encoded here, where the encoder is loaded, not on the main thread (a table that
       // cannot be encoded is left to the main thread, which reports it as a broken output)
-      const encoded: ArrayBuffer[] = [];
-      if (outputs && typeof outputs === 'object') {
-        for (const a of Object.values(outputs)) {
-          if (a?.type !== 'table') continue;
-          try {
-            const { tableToArrow } = await import('./arrow.js');
-            a.arrow = tableToArrow(a.table);
-            if (a.arrow.buffer instanceof ArrayBuffer && a.arrow.byteOffset === 0 && a.arrow.byteLength === a.arrow.buffer.byteLength) encoded.push(a.arrow.buffer);
-          } catch {
-            delete a.arrow;
-          }
+      for (const a of outputs && typeof outputs === 'object' ? Object.values(outputs) : []) {
+        if (a?.type !== 'table') continue;
+        try {
+          const { tableToArrow } = await import('./arrow.js');
+          a.arrow = tableToArrow(a.table);
+        } catch {
+          delete a.arrow;
         }
       }
       try {
-        post({ t: 'done', outputs, declared: outputsOf(def, task.params) }, [...transferList(Object.values(outputs ?? {})), ...encoded]);
+        post({ t: 'done', outputs, declared: outputsOf(def, task.params) }, transferList(Object.values(outputs ?? {})));
       } catch (e) {
         const m = e instanceof Error ? e.message : String(e);
         post({ t: 'error', name: 'Error', message: `the step's outputs could not be sent back from its worker thread: ${m} (artifacts hold plain data: tables, JSON values, bytes)` });

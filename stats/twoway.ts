@@ -56,6 +56,7 @@ export class TwoWayProjector {
   private readonly runs: Int32Array;
   private zBuf: Float64Array | null = null;
   private betaBuf: Float64Array | null = null;
+  private fBuf: Float64Array | null = null;
 
   /**
    * @param from the {@link state} of a projector built on the same two factors (e.g. in another
@@ -201,7 +202,8 @@ export class TwoWayProjector {
    */
   private solveB(sa: Float64Array, sb: Float64Array, C: number, beta: Float64Array, z: Float64Array): Float64Array {
     const { invNa, abStart, abB, abC, runs } = this;
-    const f = new Float64Array(C);
+    // scratch reused across calls (the placebo solves once per draw)
+    const f = this.fBuf?.length === C ? this.fBuf : (this.fBuf = new Float64Array(C));
     for (let r = 0; r + 1 < runs.length; r++) {
       const u0 = runs[r]!, u1 = runs[r + 1]!;
       f.fill(0);

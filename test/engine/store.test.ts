@@ -43,14 +43,14 @@ describe('store', () => {
     // a rewrite (new mtime / ctime) is hashed again and caught, also with a record from before
     fs.writeFileSync(p, '{"x":2}');
     expect(() => s.getBytes(ref.hash)).toThrow(CorruptObjectError);
-    // an unchanged stat is trusted, as checkObject trusts it: a record adopted from another
-    // thread's cache (WorkerTask.verified) that matches the file's stat means "verified already"
+    // an unchanged stat is trusted, as checkObject trusts it: a record that matches the file's
+    // stat means "verified already"
     const ref2 = await s.put({ type: 'json', value: { y: 1 } });
     const p2 = s.objectPath(ref2.hash);
     fs.writeFileSync(p2, '{"y":9}'); // corrupted while its record says it is fine: stat-based trust
     const st = fs.statSync(p2);
     const other = new StatCache(null);
-    other.adopt('o', p2, { size: st.size, mtime: st.mtimeMs, ino: st.ino, ctime: st.ctimeMs, h: ref2.hash });
+    other.set('o', p2, st, ref2.hash, undefined, Number.POSITIVE_INFINITY);
     expect(Buffer.from(new Store(path.join(tmp, 'g'), other).getBytes(ref2.hash)).toString()).toBe('{"y":9}');
     // without such a record it is hashed and refused
     expect(() => new Store(path.join(tmp, 'g'), new StatCache(null)).getBytes(ref2.hash)).toThrow(CorruptObjectError);
