@@ -84,6 +84,8 @@ export interface RunResult {
   warnings: string[];
   /** The remote cache of the run: its URL (credentials redacted), transfer counts, and why it went down (null if it did not). */
   remote?: import('./remote/http-cache.js').RemoteStats & { url: string; down: string | null };
+  /** What the history recorded (less the run id); absent with noHistory. The CLI keeps a no-op's for the next one (noop-memo.ts). */
+  record?: Omit<RunRecord, 'id'>;
 }
 
 const now = (): number => performance.now();
@@ -279,6 +281,7 @@ export async function runSession(s: Session, opts: RunOptions = {}): Promise<Run
         ...(s.variant !== undefined ? { variant: s.variant } : {}),
       };
       result.runId = await recordRun(s.storeDir, run, runner.latestOut);
+      result.record = run;
     }
     return result;
   } finally {

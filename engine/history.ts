@@ -333,6 +333,32 @@ export async function recordRun(
   run: Omit<RunRecord, 'id'>,
   latest: Record<string, Omit<Latest, 'run' | 'at'>>,
 ): Promise<number | undefined> {
+  const id = await append(storeDir, run, (mine, id) => {
+    for (const [nodeId, l] of Object.entries(latest)) mine[nodeId] = { ...l, run: id, at: run.started };
+    return true;
+  });
+  return id ?? undefined;
+}
+
+/**
+ * Record a replayed no-op run (engine/noop-memo.ts): as {@link recordRun}, with `latest` moved to
+ * this run for `keys`' nodes — only if it still holds those fingerprint keys. If another run
+ * changed them since the memo was written, nothing is written and the result is `null` (the
+ * caller takes the full path); `undefined` when writing failed (warned, as recordRun).
+ */
+export async function recordReplay(storeDir: string, run: Omit<RunRecord, 'id'>, keys: Record<string, string>): Promise<number | null | undefined> {
+  return append(storeDir, run, (mine, id) => {
+    for (const [nodeId, key] of Object.entries(keys)) if (mine[nodeId]?.key !== key) return false;
+    for (const nodeId of Object.keys(keys)) mine[nodeId] = { ...mine[nodeId]!, run: id, at: run.started };
+    return true;
+  });
+}
+
+/**
+ * Append a run under the history mutex: `update` moves the pipeline's (or variant's) `latest`
+ * entries to run `id`, or returns false to write nothing (result `null`).
+ */
+async function append(storeDir: string, run: Omit<RunRecord, 'id'>, update: (mine: Record<string, Latest>, id: number) => boolean): Promise<number | null | undefined> {
   const file = path.join(storeDir, 'history.json');
   const release = await acquireMutex(path.join(storeDir, 'locks'), 'history');
   try {
@@ -343,7 +369,7 @@ export async function recordRun(
     db.data.nextId = id + 1;
     // a variant's successful nodes are its own `latest` (the main pipeline's status, why and show stay as they were)
     const mine = (db.data.latest[run.variant !== undefined ? variantLatestKey(run.pipeline, run.variant) : run.pipeline] ??= {});
-    for (const [nodeId, l] of Object.entries(latest)) mine[nodeId] = { ...l, run: id, at: run.started };
+    if (!update(mine, id)) return null;
     try {
       fs.mkdirSync(path.join(storeDir, RUNS_DIR), { recursive: true });
       // an older version's inline records move to their own files first

@@ -43,13 +43,14 @@ function envHash(stat: StatCache): string {
   return sha256(canonicalJson({ code, lock }));
 }
 
-const cachePath = (storeDir: string, abs: string, overrides: ParamOverride[]): string =>
+/** Where the validated spec of `abs` with `overrides` is saved. */
+export const specCachePath = (storeDir: string, abs: string, overrides: ParamOverride[]): string =>
   path.join(storeDir, 'specs', `${sha256(`${abs}\u0000${canonicalJson(overrides, true)}`).slice(0, 32)}.json`);
 
 /** The saved spec if everything it depends on is unchanged, else null. */
 export function cachedSpec(storeDir: string, abs: string, overrides: ParamOverride[], registry: Registry, stat: StatCache, fp: Fingerprinter): PipelineSpec | null {
   let c: SpecCacheFile;
-  const file = cachePath(storeDir, abs, overrides);
+  const file = specCachePath(storeDir, abs, overrides);
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -107,7 +108,7 @@ export function saveSpec(storeDir: string, abs: string, overrides: ParamOverride
       kinds,
       spec,
     };
-    const p = cachePath(storeDir, abs, overrides);
+    const p = specCachePath(storeDir, abs, overrides);
     assertInside(storeDir, path.dirname(p), 'store folder');
     fs.mkdirSync(path.dirname(p), { recursive: true });
     try {

@@ -22,7 +22,6 @@
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { UsageError } from '../errors.js';
 
 const USAGE = `repro — declarative pipelines with content-hash caching
 
@@ -168,7 +167,8 @@ async function version(): Promise<string> {
   return pkg.version ?? 'unknown';
 }
 
-export async function main(argv: string[]): Promise<number> {
+/** `replay: false`: do not try the no-op replay (launch.ts already did). */
+export async function main(argv: string[], opts: { replay?: boolean } = {}): Promise<number> {
   const [cmd, ...rest] = argv;
   // --no-color anywhere (as NO_COLOR=1): chalk is created uncoloured (see ui.ts)
   if (argv.includes('--no-color')) process.env.NO_COLOR = '1';
@@ -180,8 +180,11 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     switch (cmd) {
-      case 'run':
-        return await (await import('./run.js')).cmdRun(rest);
+      case 'run': {
+        // a no-op like the last one: replayed from its memo without loading the pipeline (replay.ts)
+        const replayed = opts.replay === false ? null : await (await import('./replay.js')).replayNoop(rest);
+        return replayed ?? (await (await import('./run.js')).cmdRun(rest));
+      }
       case 'push':
       case 'pull': {
         const m = await import('./remote.js');
@@ -218,7 +221,7 @@ export async function main(argv: string[]): Promise<number> {
       case '--no-color':
         return main(rest);
       default:
-        throw new UsageError(`unknown command "${cmd}"\n\n${USAGE}`);
+        throw new (await import('../errors.js')).UsageError(`unknown command "${cmd}"\n\n${USAGE}`);
     }
   } catch (e) {
     return reportError(e, argv.includes('--verbose'), argv.includes('--json'));

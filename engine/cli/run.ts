@@ -4,13 +4,26 @@
  * only the contract's JSON object on stdout.
  */
 import { intFlag, parseArgs, variantFlag, type Parsed } from './args.js';
+import { DIST_VALUES, RUN_FLAGS } from './flags.js';
 import { UsageError } from '../errors.js';
 import type { NodeResult, RunEvent } from '../executor.js';
 import type { ParamOverride } from '../spec.js';
 import type { Session } from '../session.js';
 
+
+/**
+ * A run whose result a no-op memo may stand for (engine/noop-memo.ts): one that neither forces,
+ * overrides nor names a variant, runs here, and has no remote cache to consult.
+ */
+function memoizable(p: Parsed): boolean {
+  if (process.env.REPRO_NOOP_MEMO === 'off' || process.env.REPRO_REMOTE_CACHE) return false;
+  if (p.lists.force?.length || p.lists.set?.length) return false;
+  if (['dry-run', 'no-spec-cache', 'inherit'].some((b) => p.bools.has(b))) return false;
+  return !['variant', 'remote-cache', 'remote-upload', ...DIST_VALUES].some((v) => p.values[v] !== undefined);
+}
+
 export async function cmdRun(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, { values: ['jobs', 'variant', 'remote-cache', 'remote-upload', ...DIST_VALUES], repeat: ['target', 'force', 'set'], bools: ['dry-run', 'keep-going', 'json', 'verbose', 'no-spec-cache', 'force-jobs', 'inherit', 'allow-outside'] }, 'run');
+  const p = parseArgs(argv, RUN_FLAGS, 'run');
   if (p.positionals.length > 1) throw new UsageError(`repro run: expected at most one PIPELINE, got ${p.positionals.join(' ')}`);
   const file = p.positionals[0] ?? 'pipeline.yaml';
   const jobs = intFlag(p, 'jobs', 'run');
@@ -53,6 +66,9 @@ export async function cmdRun(argv: string[]): Promise<number> {
     bar?.redraw();
   };
   const onEvent = (e: RunEvent): void => {
+    // anything but quiet cached nodes: this run is no no-op to memoize
+    if (recorder && (e.type === 'node' ? e.node.status !== 'cached' : e.type !== 'start')) recorder.spoil(e.type);
+    if (e.type === 'node') order.push(e.node.id);
     if (json) return;
     switch (e.type) {
       case 'node': {
@@ -90,8 +106,19 @@ export async function cmdRun(argv: string[]): Promise<number> {
         break;
     }
   };
+  // a no-op run leaves a memo for the next one (noop-memo.ts): record what it looks at
+  const memo = memoizable(p) ? await import('../noop-memo.js') : null;
+  const recorder = memo ? (await import('../noop-recorder.js')).startRecording() : null;
+  const order: string[] = [];
+  const request = memo?.requestKey(argv);
   // width of the id / kind columns, known once the spec is loaded
-  const session = await openSession(common);
+  let session: Session;
+  try {
+    session = await openSession(common);
+  } catch (e) {
+    recorder?.spoil('error');
+    throw e;
+  }
   if (variant !== undefined && !json) {
     const { VARIANTS_DIR } = await import('../publish.js');
     ui.err(c.dim(`variant ${variant}: publishing to ${VARIANTS_DIR}/${variant}/${autoNamed ? ' (a --set run is a variant; name it with --variant NAME)' : ''}`));
@@ -105,8 +132,19 @@ export async function cmdRun(argv: string[]): Promise<number> {
   let r;
   try {
     r = await runSession(session, { ...common, ...(jobs !== undefined ? { jobs } : {}), forceJobs: p.bools.has('force-jobs'), allowOutside: p.bools.has('allow-outside'), keepGoing: p.bools.has('keep-going'), argv: ['run', ...(await redactArgv(argv))], onEvent, ...remoteOpts, ...(executor ? { executor } : {}) });
+  } catch (e) {
+    recorder?.spoil('error');
+    throw e;
   } finally {
     await executor?.close();
+  }
+  if (memo && recorder && request !== undefined) {
+    const deps = recorder.stop(session.storeDir);
+    if (deps && r.record && memo.isPureNoop(r) && variant === undefined) {
+      const { specCachePath } = await import('../speccache.js');
+      const { started: _s, ms: _m, ...record } = r.record;
+      memo.saveMemo(session.storeDir, { request, deps, specFile: specCachePath(session.storeDir, session.spec.file, []), color: c.level > 0, order, record });
+    }
   }
   bar?.clear();
   if (json) {
@@ -169,9 +207,6 @@ async function redactArgv(argv: string[]): Promise<string[]> {
   const { redactUrl } = await import('../remote/http-cache.js');
   return argv.map((a) => (a.startsWith('--remote-cache=') ? `--remote-cache=${redactUrl(a.slice('--remote-cache='.length))}` : redactUrl(a)));
 }
-
-/** Flags of `run --executor bullmq` (see engine/distributed/coordinator.ts). */
-const DIST_VALUES = ['executor', 'redis', 'retries', 'map-jobs', 'distribute', 'redis-timeout'];
 
 async function distributedExecutor(p: Parsed, session: Session): Promise<import('../distributed/coordinator.js').BullmqExecutor | null> {
   const executor = p.values.executor ?? 'local';
