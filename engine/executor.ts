@@ -61,6 +61,11 @@ export interface RunOptions extends SessionOptions {
   allowOutside?: boolean;
   /** Run jobs elsewhere instead of in this process (engine/distributed: BullMQ workers). Default: none, the local executor. */
   executor?: RemoteExecutor;
+  /**
+   * A worker pool started ahead of the run (the CLI's, for `--force` runs: see WorkerPool.prestart),
+   * used when its budget is the run's `jobs` and the run uses local workers; closed at the end either way.
+   */
+  pool?: import('./pool.js').WorkerPool;
 }
 
 /**
@@ -185,19 +190,29 @@ export async function runSession(s: Session, opts: RunOptions = {}): Promise<Run
       }
     };
 
-    const enqueue = async (job: Job): Promise<void> => {
-      if (!queue) {
-        const [{ default: PQueue }, poolMod] = await Promise.all([import('p-queue'), import('./pool.js')]);
-        queue = new PQueue({ concurrency: opts.executor?.slots ?? jobs });
-        budget = new poolMod.ThreadBudget(opts.executor?.slots ?? jobs);
-        // workers load compiled JS: available from dist/, or under vitest once built
-        if (!opts.executor && opts.workers !== false && (RUNNING_COMPILED || (await compiledWorkerExists()))) {
-          pool = new poolMod.WorkerPool(budget);
-          runner.usePool(pool);
-        }
+    const startQueue = async (): Promise<void> => {
+      if (queue) return;
+      const [{ default: PQueue }, poolMod] = await Promise.all([import('p-queue'), import('./pool.js')]);
+      if (queue) return;
+      queue = new PQueue({ concurrency: opts.executor?.slots ?? jobs });
+      const local = !opts.executor && opts.workers !== false;
+      if (local && opts.pool?.budget.total === jobs) {
+        pool = opts.pool;
+        budget = pool.budget;
+        runner.usePool(pool);
+        return;
       }
+      budget = new poolMod.ThreadBudget(opts.executor?.slots ?? jobs);
+      // workers load compiled JS: available from dist/, or under vitest once built
+      if (local && (RUNNING_COMPILED || (await compiledWorkerExists()))) {
+        pool = new poolMod.WorkerPool(budget);
+        runner.usePool(pool);
+      }
+    };
+    const enqueue = async (job: Job): Promise<void> => {
+      await startQueue();
       inflight++;
-      void queue
+      void queue!
         .add(async () => {
           if (stoppedBy !== null) return done(notStarted(job.n, job.key, job.warnings));
           await budget!.acquire();
@@ -212,6 +227,13 @@ export async function runSession(s: Session, opts: RunOptions = {}): Promise<Run
           wake?.();
         });
     };
+
+    // forced nodes run whatever the decisions upstream: their cpu steps' workers start now
+    const forcedNodes = nodes.filter((n) => forced.has(n.id));
+    if (forcedNodes.some((n) => s.registry[n.kind]?.cpu)) {
+      await startQueue();
+      runner.warm(forcedNodes);
+    }
 
     for (;;) {
       while (ready.length) {
@@ -286,6 +308,7 @@ export async function runSession(s: Session, opts: RunOptions = {}): Promise<Run
     return result;
   } finally {
     if (pool) await (pool as import('./pool.js').WorkerPool).close();
+    if (opts.pool && opts.pool !== pool) await opts.pool.close();
     lock.release();
   }
 }

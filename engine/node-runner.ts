@@ -128,6 +128,25 @@ export class NodeRunner {
     this.opts.pool = pool;
   }
 
+  /**
+   * Nodes certain to run (`--force`): the pool's workers start importing the step modules of the
+   * `cpu` ones now, while this thread decides the nodes upstream of them and reads their inputs
+   * (a worker's start and a step's imports are ~0.1 s of a short node). One worker per node, at
+   * most the pool's budget; nothing for steps that run on this thread.
+   */
+  warm(nodes: NodeSpec[]): void {
+    const pool = this.opts.workers ? this.opts.pool : null;
+    if (!pool) return;
+    const perModule = new Map<string, number>();
+    for (const n of nodes) {
+      const e = this.s.registry[n.kind];
+      if (!e?.cpu) continue;
+      const url = stepModuleUrl(e.file, this.s.codeRoot).href;
+      perModule.set(url, (perModule.get(url) ?? 0) + 1);
+    }
+    for (const [url, k] of perModule) pool.preload(url, k);
+  }
+
   /** Fresh, cache hit or needs a run: a finished NodeResult, or the Job to queue. */
   async evaluate(n: NodeSpec, forced: boolean): Promise<NodeResult | Job> {
     const t = now();

@@ -128,6 +128,23 @@ export class WorkerPool {
     return pw;
   }
 
+  /**
+   * Start `n` workers now (at most the budget's total and the cores), idle until a job or a
+   * {@link preload} comes: the CLI starts them while it loads the session of a run certain to
+   * need them (`--force` of a cpu step), so their start overlaps that work.
+   */
+  prestart(n: number): void {
+    const most = Math.min(n, this.budget.total, availableParallelism());
+    const run = async (): Promise<void> => {
+      while (this.all.size < most) {
+        const pw = await this.spawn();
+        pw.w.unref();
+        this.idle.push(pw);
+      }
+    };
+    this.warming = this.warming.then(run, run).catch(() => {});
+  }
+
   /** Workers being started by {@link preload}: take() waits for them instead of starting more. */
   private warming: Promise<void> = Promise.resolve();
 

@@ -204,7 +204,8 @@ export class TwoWayProjector {
     const { invNa, abStart, abB, abC, runs } = this;
     // scratch reused across calls (the placebo solves once per draw)
     const f = this.fBuf?.length === C ? this.fBuf : (this.fBuf = new Float64Array(C));
-    for (let r = 0; r + 1 < runs.length; r++) {
+    if (C === 1) rhsOne(sa, sb, invNa, abStart, abB, abC, runs);
+    else for (let r = 0; r + 1 < runs.length; r++) {
       const u0 = runs[r]!, u1 = runs[r + 1]!;
       f.fill(0);
       for (let u = u0; u < u1; u++) {
@@ -559,4 +560,21 @@ export function olsTwoWay(inp: TwoWayOlsInput): TwoWayOlsResult {
     Z,
     e,
   };
+}
+
+/**
+ * {@link TwoWayProjector} solveB's right-hand side for one column (the placebo's case, once per
+ * draw): sb[b] −= Σ_{a ∈ run} c_ab s_a / n_a, once per run of levels of a with the same pairs —
+ * the general loop's sums in the same order without its per-run scratch (`fill` on a one-value
+ * array per run cost more than the sums), so the same values.
+ */
+function rhsOne(sa: Float64Array, sb: Float64Array, invNa: Float64Array, abStart: Int32Array, abB: Int32Array, abC: Int32Array | null, runs: Int32Array): void {
+  for (let r = 0; r + 1 < runs.length; r++) {
+    const u0 = runs[r]!, u1 = runs[r + 1]!;
+    let f = 0;
+    for (let u = u0; u < u1; u++) f += sa[u]! * invNa[u]!;
+    const j0 = abStart[u0]!, j1 = abStart[u0 + 1]!;
+    if (abC) for (let j = j0; j < j1; j++) sb[abB[j]!]! -= abC[j]! * f;
+    else for (let j = j0; j < j1; j++) sb[abB[j]!]! -= f;
+  }
 }

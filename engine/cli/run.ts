@@ -111,12 +111,16 @@ export async function cmdRun(argv: string[]): Promise<number> {
   const recorder = memo ? (await import('../noop-recorder.js')).startRecording() : null;
   const order: string[] = [];
   const request = memo?.requestKey(argv);
+  // --force of a cpu step is certain to need worker threads: start them now, while the session
+  // loads (the executor has them import the forced steps' modules once it knows their kinds)
+  const pool = common.force.length && (p.values.executor ?? 'local') === 'local' ? await prestartPool(jobs, p.bools.has('force-jobs')) : undefined;
   // width of the id / kind columns, known once the spec is loaded
   let session: Session;
   try {
     session = await openSession(common);
   } catch (e) {
     recorder?.spoil('error');
+    await pool?.close();
     throw e;
   }
   if (variant !== undefined && !json) {
@@ -131,7 +135,7 @@ export async function cmdRun(argv: string[]): Promise<number> {
   const executor = await distributedExecutor(p, session);
   let r;
   try {
-    r = await runSession(session, { ...common, ...(jobs !== undefined ? { jobs } : {}), forceJobs: p.bools.has('force-jobs'), allowOutside: p.bools.has('allow-outside'), keepGoing: p.bools.has('keep-going'), argv: ['run', ...(await redactArgv(argv))], onEvent, ...remoteOpts, ...(executor ? { executor } : {}) });
+    r = await runSession(session, { ...common, ...(jobs !== undefined ? { jobs } : {}), forceJobs: p.bools.has('force-jobs'), allowOutside: p.bools.has('allow-outside'), keepGoing: p.bools.has('keep-going'), argv: ['run', ...(await redactArgv(argv))], onEvent, ...remoteOpts, ...(executor ? { executor } : {}), ...(pool ? { pool } : {}) });
   } catch (e) {
     recorder?.spoil('error');
     throw e;
@@ -226,6 +230,17 @@ async function distributedExecutor(p: Parsed, session: Session): Promise<import(
   // with a remote cache, artifacts travel through it (workers on other machines); else the shared store
   const rc = await remoteOf(session.spec, p.values, 'run', (m) => process.stderr.write(`warning: ${m}\n`));
   return bullmqExecutor(session, { ...(rc ? { transport: remoteCacheTransport(rc) } : {}), redis, set: p.lists.set ?? [], distribute, ...(retries !== undefined ? { retries } : {}), ...(mapJobs !== undefined ? { mapJobs } : {}), ...(timeout !== undefined ? { downMs: timeout * 1000 } : {}) });
+}
+
+/** A worker pool for `--jobs` (capped at the cores as the executor caps it) with its workers starting; from compiled code only. */
+async function prestartPool(jobs: number | undefined, forceJobs: boolean): Promise<import('../pool.js').WorkerPool | undefined> {
+  const [{ RUNNING_COMPILED }, os, { WorkerPool, ThreadBudget }] = await Promise.all([import('../paths.js'), import('node:os'), import('../pool.js')]);
+  if (!RUNNING_COMPILED) return undefined;
+  const cores = os.availableParallelism();
+  const n = Math.max(1, Math.floor(jobs ?? cores));
+  const pool = new WorkerPool(new ThreadBudget(forceJobs ? n : Math.min(n, cores)));
+  pool.prestart(pool.budget.total);
+  return pool;
 }
 
 function rel(f: string): string {
