@@ -108,6 +108,11 @@ export class WorkerPool {
 
   constructor(readonly budget: ThreadBudget) {}
 
+  /** Worker threads alive (started and not yet terminated). */
+  get threads(): number {
+    return this.all.size;
+  }
+
   private async spawn(): Promise<PoolWorker> {
     const { Worker } = await import('node:worker_threads');
     // plain compiled JS: do not inherit the parent's exec flags (loaders, test hooks)

@@ -44,7 +44,9 @@ options of every command: --help (this command's help), --no-color (also NO_COLO
 repro --version                                      the version of repro
 
 PIPELINE defaults to ./pipeline.yaml. Exit codes: 0 ok, 1 a step failed, 2 invalid pipeline or usage.
-REPRO_LOCK_TIMEOUT=SECONDS: how long run and gc wait for each other's lock (default 600).`;
+REPRO_LOCK_TIMEOUT=SECONDS: how long run and gc wait for each other's lock (default 600).
+REPRO_NOOP_MEMO=off: always check every node (a fully cached run is otherwise replayed from the
+memo of the last identical one when no file it looked at has changed).`;
 
 /** `repro CMD --help`. */
 const HELP: Record<string, string> = {
@@ -67,7 +69,8 @@ const HELP: Record<string, string> = {
   --json            print one JSON object {ok, nodes: [{id, kind, status, key, ms, reason, reasons}]}
                     (and no progress bars; without it, steps that report progress get a bar on
                     stderr with rate and ETA)
-  --verbose         stack traces of unexpected errors; every node's start
+  --verbose         stack traces of unexpected errors; every node's start; whether a no-op run
+                    was replayed from its memo (REPRO_NOOP_MEMO=off: never)
   --no-spec-cache   always re-validate the YAML
   --remote-cache URL  a remote cache (Bazel HTTP cache protocol: /cas/<sha256>, /ac/<key>): a local
                     miss is fetched from it (verified), nodes that ran are uploaded; \`off\` disables.

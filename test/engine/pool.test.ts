@@ -51,6 +51,29 @@ describe('one thread budget: ctx.map', () => {
     expect(outs[2]).toEqual(outs[0]);
   }, 60_000);
 
+  it('a pool started ahead (run --force): used when its budget is the run\'s --jobs, closed at the end either way; same outputs', async () => {
+    const { ThreadBudget, WorkerPool } = await import('../../engine/pool.js');
+    const { Store } = await import('../../engine/store.js');
+    const { StatCache } = await import('../../engine/statcache.js');
+    const sums: unknown[] = [];
+    for (const [jobs, budget] of [[2, 0], [2, 2], [2, 1]] as const) {
+      rig = await base(yaml);
+      const pool = budget ? new WorkerPool(new ThreadBudget(budget)) : undefined;
+      pool?.prestart(budget);
+      const r = await rig.run({ jobs, force: ['a', 'b', 'c'], ...(pool ? { pool } : {}) });
+      expect(r.ok).toBe(true);
+      if (pool) expect(pool.threads).toBe(0); // closed
+      const st = new Store(`${rig.dir}/artifacts`, new StatCache(null));
+      const vals: Record<string, unknown> = {};
+      for (const n of r.nodes) vals[n.id] = ((await st.get(Object.values(n.outputs!)[0]!)) as { value: { sums: unknown } }).value.sums;
+      sums.push(vals);
+      rig.cleanup();
+      rig = undefined;
+    }
+    expect(sums[1]).toEqual(sums[0]);
+    expect(sums[2]).toEqual(sums[0]);
+  }, 60_000);
+
   it('ThreadBudget: acquire waits, tryAcquire takes only what is free, release wakes a waiter', async () => {
     const { ThreadBudget } = await import('../../engine/pool.js');
     const b = new ThreadBudget(2);
