@@ -233,11 +233,11 @@ export class WorkerPool {
               hooks.transcript?.(m.text);
               break;
             case 'map-start': {
-              // ctx.map in this step: its own thread (idle otherwise) runs every (k+1)-th chunk, the
-              // k tokens free right now run the others on pool workers
-              const k = this.budget.tryAcquire(Math.max(0, m.n - 1));
+              // ctx.map in this step: its own thread ran the first m.done chunks and asks for up to
+              // m.want more threads (worker.ts MIN_LANE_MS); the k tokens free right now join it
+              const k = this.budget.tryAcquire(Math.max(0, Math.min(m.want, m.n - m.done - 1)));
               const progress = m.progress;
-              let local = 0;
+              let local = m.done;
               let remote = 0;
               const report = (): void => {
                 if (progress) hooks.progress(local + remote, m.n, progress);

@@ -36,6 +36,17 @@ export interface WorkerTask {
   tasksUrl?: string;
 }
 
+/**
+ * ctx.map's warm-up: a map runs its first WARM_CHUNKS chunks on the step's own thread, then asks
+ * for other threads only if the chunks left would take at least MIN_LANE_MS at the pace of the
+ * last of those. A thread brought into a short map costs more than it saves: it starts cold (V8
+ * compiles the task's code again there), and on 2 cores its compiler competes with both lanes —
+ * 1000 placebo draws (~60 ms warm) took 0.28 s of node time on two threads against 0.26 s on one.
+ * Which thread runs a chunk never changes its result (results are merged in chunk order).
+ */
+export const WARM_CHUNKS = 4;
+export const MIN_LANE_MS = 100;
+
 /** Messages from the main thread to a worker. */
 export type ToWorker =
   | { t: 'step'; task: WorkerTask }
@@ -55,7 +66,7 @@ export type FromWorker =
   | { t: 'info' | 'warn'; msg: string }
   | { t: 'progress'; done: number; total: number; label?: string }
   | { t: 'transcript'; text: string }
-  | { t: 'map-start'; id: number; fn: string; n: number; progress?: string }
+  | { t: 'map-start'; id: number; fn: string; n: number; done: number; want: number; progress?: string }
   | { t: 'map-data'; id: number; index: number[]; chunks: unknown[]; shared: unknown; claim?: Int32Array; tasksUrl?: string }
   | { t: 'map-progress'; id: number; done: number }
   /** `declared`: the step's declared outputs for these params (the main thread may not have loaded the step). */
@@ -206,22 +217,33 @@ if (parentPort) {
           const f = taskOf(def, fn); // fail here, in the step, when the task does not exist
           const id = ++mapSeq;
           const n = chunks.length;
+          const out = new Array<R>(n);
+          // the first chunks run here before other threads are asked for (see MIN_LANE_MS)
+          let i0 = 0;
+          let last = 0;
+          while (i0 < Math.min(WARM_CHUNKS, n)) {
+            const t = performance.now();
+            out[i0] = (await f(chunks[i0], shared)) as R;
+            last = performance.now() - t;
+            i0++;
+          }
+          const want = (n - i0) * last >= MIN_LANE_MS ? n - i0 - 1 : 0;
           let remote: Promise<{ index: number[]; results: unknown[] }> | null = null;
-          // ask for free tokens; with k of them, chunks i % (k+1) ≠ 0 go to pool workers
+          // ask for up to `want` free tokens; with k of them, the chunks left go to this thread and k pool workers
           const { k, claim } = await new Promise<{ k: number; claim: boolean }>((grant, reject) => {
             remote = new Promise((resolve, rej) => maps.set(id, { grant: (k, claim) => grant({ k, claim }), resolve, reject: (e) => (rej(e), reject(e)) }));
             remote.catch(() => {});
-            post({ t: 'map-start', id, fn, n, ...(opts?.progress ? { progress: opts.progress } : {}) });
+            post({ t: 'map-start', id, fn, n, done: i0, want: Math.max(0, want), ...(opts?.progress ? { progress: opts.progress } : {}) });
           });
-          const out = new Array<R>(n);
+          let done = i0;
           if (k > 0 && claim) {
             // claim mode: this thread and the k pool workers take the next unclaimed chunk (an atomic
             // counter in shared memory) until none is left, so a worker that starts late (a cold
             // thread importing the step) costs no idle time here; each chunk runs exactly once and
             // its result does not depend on who ran it
             const counter = new Int32Array(new SharedArrayBuffer(4));
+            counter[0] = i0;
             post({ t: 'map-data', id, index: [], chunks, shared, claim: counter, ...(task.tasksUrl ? { tasksUrl: task.tasksUrl } : {}) });
-            let done = 0;
             for (;;) {
               const i = Atomics.add(counter, 0, 1);
               if (i >= n) break;
@@ -234,10 +256,9 @@ if (parentPort) {
           }
           const mine: number[] = [];
           const theirs: number[] = [];
-          for (let i = 0; i < n; i++) (k > 0 && i % (k + 1) !== 0 ? theirs : mine).push(i);
+          for (let i = i0; i < n; i++) (k > 0 && (i - i0) % (k + 1) !== 0 ? theirs : mine).push(i);
           if (k > 0) post({ t: 'map-data', id, index: theirs, chunks: theirs.map((i) => chunks[i]), shared, ...(task.tasksUrl ? { tasksUrl: task.tasksUrl } : {}) });
           else maps.delete(id);
-          let done = 0;
           for (const i of mine) {
             out[i] = (await f(chunks[i], shared)) as R;
             post({ t: 'map-progress', id, done: ++done });

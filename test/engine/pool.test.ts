@@ -74,6 +74,21 @@ describe('one thread budget: ctx.map', () => {
     expect(sums[2]).toEqual(sums[0]);
   }, 60_000);
 
+  it('a short map stays on the step\'s thread; a long one borrows the free tokens (worker.ts MIN_LANE_MS)', async () => {
+    const { MIN_LANE_MS, WARM_CHUNKS } = await import('../../engine/worker.js');
+    rig = await base(`name: t\nseed: 3\nsteps:\n  short:\n    kind: chunky\n  long:\n    kind: chunky\n    with: {spin: ${Math.ceil((4 * MIN_LANE_MS) / (12 - WARM_CHUNKS))}}\n`);
+    const { Store } = await import('../../engine/store.js');
+    const { StatCache } = await import('../../engine/statcache.js');
+    const st = new Store(`${rig.dir}/artifacts`, new StatCache(null));
+    const threads = async (id: string): Promise<number> => {
+      const r = await rig!.run({ jobs: 2, targets: [id] });
+      const n = r.nodes.find((x) => x.id === id)!;
+      return ((await st.get(Object.values(n.outputs!)[0]!)) as { value: { threads: number } }).value.threads;
+    };
+    expect(await threads('short')).toBe(1); // 12 chunks of 1000 draws: well under MIN_LANE_MS left after the first ones
+    expect(await threads('long')).toBe(2); // 8 chunks left of 50 ms each: 400 ms ≥ MIN_LANE_MS, time enough for a second thread to start
+  }, 60_000);
+
   it('ThreadBudget: acquire waits, tryAcquire takes only what is free, release wakes a waiter', async () => {
     const { ThreadBudget } = await import('../../engine/pool.js');
     const b = new ThreadBudget(2);
