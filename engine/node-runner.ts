@@ -283,7 +283,7 @@ export class NodeRunner {
         checkCompiled(n, moduleUrl);
         // the input objects are read here, asynchronously, while the worker thread starts (it decodes them)
         const inputBytes = inputRefs ? await readVerified(s, inputRefs) : {};
-        const task = { moduleUrl: moduleUrl.href, nodeId: n.id, seed: s.spec.seed, baseDir: s.spec.baseDir, threads: this.opts.jobs, params: n.params, inputs, ...(inputRefs ? { inputRefs, storeDir: s.store.dir, inputBytes } : {}), ...(tasksUrl ? { tasksUrl } : {}) };
+        const task = { moduleUrl: moduleUrl.href, nodeId: n.id, seed: s.spec.seed, baseDir: s.spec.baseDir, threads: this.opts.jobs, params: n.params, inputs, ...(inputRefs ? { inputRefs, storeDir: s.store.dir, inputBytes } : {}), ...(tasksUrl ? { tasksUrl } : {}), localMap: pool!.claims };
         // inputs are fresh decodes (or reads) owned by this call: transfer their buffers instead of copying
         ({ outputs: produced, declared } = await pool!.runStep(task, hooks, transferList(Object.values(inputs), true, Object.values(inputBytes))));
       } else {

@@ -34,12 +34,14 @@ export interface WorkerTask {
   inputBytes?: Record<string, Uint8Array>;
   /** The step's tasks module (StepDef.tasksModule, compiled URL): what pool workers import for its ctx.map chunks. */
   tasksUrl?: string;
+  /** ctx.map's other lanes are this process's threads (the local pool): apply the warm-up rule (MIN_LANE_MS). Chunks that go over the network as jobs do not. */
+  localMap?: boolean;
 }
 
 /**
- * ctx.map's warm-up: a map runs its first WARM_CHUNKS chunks on the step's own thread, then asks
- * for other threads only if the chunks left would take at least MIN_LANE_MS at the pace of the
- * last of those. A thread brought into a short map costs more than it saves: it starts cold (V8
+ * ctx.map's warm-up, on the local pool (WorkerTask.localMap): a map runs its first WARM_CHUNKS
+ * chunks on the step's own thread, then asks for other threads only if the chunks left would take
+ * at least MIN_LANE_MS at the pace of the last of those. A thread brought into a short map costs more than it saves: it starts cold (V8
  * compiles the task's code again there), and on 2 cores its compiler competes with both lanes —
  * 1000 placebo draws (~60 ms warm) took 0.28 s of node time on two threads against 0.26 s on one.
  * Which thread runs a chunk never changes its result (results are merged in chunk order).
@@ -221,13 +223,13 @@ if (parentPort) {
           // the first chunks run here before other threads are asked for (see MIN_LANE_MS)
           let i0 = 0;
           let last = 0;
-          while (i0 < Math.min(WARM_CHUNKS, n)) {
+          while (task.localMap && i0 < Math.min(WARM_CHUNKS, n)) {
             const t = performance.now();
             out[i0] = (await f(chunks[i0], shared)) as R;
             last = performance.now() - t;
             i0++;
           }
-          const want = (n - i0) * last >= MIN_LANE_MS ? n - i0 - 1 : 0;
+          const want = !task.localMap || (n - i0) * last >= MIN_LANE_MS ? n - i0 - 1 : 0;
           let remote: Promise<{ index: number[]; results: unknown[] }> | null = null;
           // ask for up to `want` free tokens; with k of them, the chunks left go to this thread and k pool workers
           const { k, claim } = await new Promise<{ k: number; claim: boolean }>((grant, reject) => {
