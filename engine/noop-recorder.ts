@@ -29,6 +29,10 @@ const PROMISE_READS = { stat: 's', lstat: 'l', readFile: 's', realpath: 'r', rea
 const WRITES = ['writeFileSync', 'appendFileSync', 'renameSync', 'copyFileSync', 'unlinkSync', 'rmSync', 'rmdirSync', 'mkdirSync', 'utimesSync', 'symlinkSync', 'linkSync', 'truncateSync', 'chmodSync', 'createWriteStream'] as const;
 const PROMISE_WRITES = ['writeFile', 'appendFile', 'rename', 'copyFile', 'unlink', 'rm', 'rmdir', 'mkdir', 'utimes', 'symlink', 'link', 'truncate', 'chmod'] as const;
 
+/** The calls that open a file (a write when their flags say so), and those that name two paths (both written). */
+const OPENS = new Set(['openSync', 'open']);
+const TWO_PATHS = new Set(['renameSync', 'copyFileSync', 'symlinkSync', 'linkSync', 'rename', 'copyFile', 'symlink', 'link']);
+
 /** `open` flags that write: `w`, `a`, `+` (or O_WRONLY, O_RDWR, O_CREAT, O_TRUNC, O_APPEND). */
 function writes(flags: unknown): boolean {
   const c = fs.constants;
@@ -58,43 +62,31 @@ export class Recorder {
     };
     const fsObj = fs as unknown as Record<string, unknown>;
     const promises = fs.promises as unknown as Record<string, unknown>;
-    for (const [name, op] of Object.entries(READS)) {
-      wrap(fsObj, name, (orig) =>
-        function (this: unknown, ...a: unknown[]) {
-          // before the call: a call that throws (ENOENT) is an observation too — a file that appears later matters
-          // (openSync for writing is a write; for reading, a read of the file)
-          if (name === 'openSync' && writes(a[1])) rec.wrote(a[0]);
-          else rec.read(op, a[0]);
-          return orig.apply(this, a);
-        },
-      );
-    }
-    for (const [name, op] of Object.entries(PROMISE_READS)) {
-      wrap(promises, name, (orig) =>
-        function (this: unknown, ...a: unknown[]) {
-          if (name === 'open' && writes(a[1])) rec.wrote(a[0]);
-          else rec.read(op, a[0]);
-          return orig.apply(this, a);
-        },
-      );
-    }
-    for (const name of WRITES) {
-      wrap(fsObj, name, (orig) =>
-        function (this: unknown, ...a: unknown[]) {
-          rec.wrote(a[0]);
-          if (name === 'renameSync' || name === 'copyFileSync' || name === 'symlinkSync' || name === 'linkSync') rec.wrote(a[1]);
-          return orig.apply(this, a);
-        },
-      );
-    }
-    for (const name of PROMISE_WRITES) {
-      wrap(promises, name, (orig) =>
-        function (this: unknown, ...a: unknown[]) {
-          rec.wrote(a[0]);
-          if (name === 'rename' || name === 'copyFile' || name === 'symlink' || name === 'link') rec.wrote(a[1]);
-          return orig.apply(this, a);
-        },
-      );
+    const apis: [Record<string, unknown>, Record<string, Dep[0]>, readonly string[]][] = [
+      [fsObj, READS, WRITES],
+      [promises, PROMISE_READS, PROMISE_WRITES],
+    ];
+    for (const [obj, reads, writers] of apis) {
+      for (const [name, op] of Object.entries(reads)) {
+        wrap(obj, name, (orig) =>
+          function (this: unknown, ...a: unknown[]) {
+            // before the call: a call that throws (ENOENT) is an observation too — a file that
+            // appears later matters; `open` for writing is a write
+            if (OPENS.has(name) && writes(a[1])) rec.wrote(a[0]);
+            else rec.read(op, a[0]);
+            return orig.apply(this, a);
+          },
+        );
+      }
+      for (const name of writers) {
+        wrap(obj, name, (orig) =>
+          function (this: unknown, ...a: unknown[]) {
+            rec.wrote(a[0]);
+            if (TWO_PATHS.has(name)) rec.wrote(a[1]);
+            return orig.apply(this, a);
+          },
+        );
+      }
     }
     // `import { statSync } from 'node:fs'` bindings follow the patched functions
     syncBuiltinESMExports();
@@ -120,7 +112,7 @@ export class Recorder {
     if (file === null || this.spoiled !== null) return;
     const k = `${op}${file}`;
     if (this.seen.has(k)) return;
-    // what the call saw: taken right after it, with the unwrapped functions
+    // what the call sees (taken just before it, with the unwrapped functions; stop() checks it is unchanged)
     this.seen.set(k, [op, file, observe(op, file)]);
   }
 
@@ -167,7 +159,6 @@ export class Recorder {
     return deps;
   }
 }
-
 
 /** Start recording the files this process looks at (the CLI's `run`, before the session opens). */
 export function startRecording(): Recorder {
