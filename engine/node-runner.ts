@@ -255,10 +255,10 @@ export class NodeRunner {
       const def = pool && entry.cpu ? null : await entry.load();
       const useWorker = def ? !!def.cpu && pool !== null : true;
       const tasksModule = def ? def.tasksModule : entry.tasksModule;
-      // a step that splits its work (ctx.map) over this pool's threads (not a pool whose chunks go over
-      // the network): the workers of the tokens free now import its tasks
+      // a step that splits its work (ctx.map): its tasks module, for the pool workers that join a long
+      // map (worker.ts MIN_LANE_MS; not imported ahead: on 2 cores a thread importing beside the
+      // step's own slowed it, and a short map stays on the step's thread)
       const tasksUrl = tasksModule ? stepModuleUrl(tasksModule, s.codeRoot).href : undefined;
-      if (pool && useWorker && (def ? def.tasks : tasksUrl) && pool.claims && pool.budget.available > 0) pool.preload(tasksUrl ?? stepModuleUrl(entry.file, s.codeRoot).href, 1 + pool.budget.available);
       if (RUNNING_COMPILED || useWorker || (def?.tasks && this.opts.pool)) assertCompiledFresh(n, parts.code, s.codeRoot);
       this.opts.emit({ type: 'running', id: n.id, kind: n.kind, reason: reasonPhrase(reasons), worker: useWorker });
       // a worker reads and decodes its inputs itself (in parallel with other workers); else this thread

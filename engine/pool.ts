@@ -161,7 +161,9 @@ export class WorkerPool {
   preload(moduleUrl: string, n = 1): void {
     const most = Math.min(n, this.budget.total, availableParallelism());
     const run = async (): Promise<void> => {
-      for (let k = 0; k < most; k++) {
+      // idle workers that have it already count (a second call for the same module starts nothing)
+      const have = this.idle.filter((w) => !w.dead && w.preloaded?.has(moduleUrl)).length;
+      for (let k = have; k < most; k++) {
         let pw = this.idle.find((w) => !w.dead && !w.preloaded?.has(moduleUrl));
         if (!pw) {
           if (this.all.size >= this.budget.total) return;

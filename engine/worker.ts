@@ -41,13 +41,15 @@ export interface WorkerTask {
 /**
  * ctx.map's warm-up, on the local pool (WorkerTask.localMap): a map runs its first WARM_CHUNKS
  * chunks on the step's own thread, then asks for other threads only if the chunks left would take
- * at least MIN_LANE_MS at the pace of the last of those. A thread brought into a short map costs more than it saves: it starts cold (V8
- * compiles the task's code again there), and on 2 cores its compiler competes with both lanes —
- * 1000 placebo draws (~60 ms warm) took 0.28 s of node time on two threads against 0.26 s on one.
- * Which thread runs a chunk never changes its result (results are merged in chunk order).
+ * at least MIN_LANE_MS at the pace of the last of those. A thread brought into a map starts cold
+ * (its start, the task's imports, V8 compiling the task's code again: ~0.1–0.15 s here), and on 2
+ * cores it competes with the step's thread meanwhile, so it pays off only when about twice that is
+ * left: 1000 placebo draws (~60 ms warm) took 0.28 s of node time on two threads against 0.26 s on
+ * one; 10,000 draws take 0.60 s on two against 0.82 s on one. Which thread runs a chunk never
+ * changes its result (results are merged in chunk order).
  */
 export const WARM_CHUNKS = 4;
-export const MIN_LANE_MS = 100;
+export const MIN_LANE_MS = 300;
 
 /** Messages from the main thread to a worker. */
 export type ToWorker =

@@ -113,7 +113,7 @@ export async function cmdRun(argv: string[]): Promise<number> {
   const request = memo?.requestKey(argv);
   // --force of a cpu step is certain to need worker threads: start them now, while the session
   // loads (the executor has them import the forced steps' modules once it knows their kinds)
-  const pool = common.force.length && (p.values.executor ?? 'local') === 'local' ? await prestartPool(jobs, p.bools.has('force-jobs')) : undefined;
+  const pool = common.force.length && (p.values.executor ?? 'local') === 'local' ? await prestartPool(jobs, p.bools.has('force-jobs'), common.force.length) : undefined;
   // width of the id / kind columns, known once the spec is loaded
   let session: Session;
   try {
@@ -232,14 +232,18 @@ async function distributedExecutor(p: Parsed, session: Session): Promise<import(
   return bullmqExecutor(session, { ...(rc ? { transport: remoteCacheTransport(rc) } : {}), redis, set: p.lists.set ?? [], distribute, ...(retries !== undefined ? { retries } : {}), ...(mapJobs !== undefined ? { mapJobs } : {}), ...(timeout !== undefined ? { downMs: timeout * 1000 } : {}) });
 }
 
-/** A worker pool for `--jobs` (capped at the cores as the executor caps it) with its workers starting; from compiled code only. */
-async function prestartPool(jobs: number | undefined, forceJobs: boolean): Promise<import('../pool.js').WorkerPool | undefined> {
+/**
+ * A worker pool for `--jobs` (capped at the cores as the executor caps it) with one worker starting
+ * per forced node, at most the budget (an idle thread starting beside the ones at work slows them
+ * on 2 cores); from compiled code only.
+ */
+async function prestartPool(jobs: number | undefined, forceJobs: boolean, forced: number): Promise<import('../pool.js').WorkerPool | undefined> {
   const [{ RUNNING_COMPILED }, os, { WorkerPool, ThreadBudget }] = await Promise.all([import('../paths.js'), import('node:os'), import('../pool.js')]);
   if (!RUNNING_COMPILED) return undefined;
   const cores = os.availableParallelism();
   const n = Math.max(1, Math.floor(jobs ?? cores));
   const pool = new WorkerPool(new ThreadBudget(forceJobs ? n : Math.min(n, cores)));
-  pool.prestart(pool.budget.total);
+  pool.prestart(Math.min(forced, pool.budget.total));
   return pool;
 }
 

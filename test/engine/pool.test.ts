@@ -3,7 +3,7 @@
  * timer, or returns outputs that cannot be cloned fails its own node only.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { baseRig as base, MIS, statuses, type Rig } from './rig.js';
+import { baseRig as base, MIS, statuses, TOY_DIR, type Rig } from './rig.js';
 
 let rig: Rig | undefined;
 afterEach(() => {
@@ -86,8 +86,27 @@ describe('one thread budget: ctx.map', () => {
       return ((await st.get(Object.values(n.outputs!)[0]!)) as { value: { threads: number } }).value.threads;
     };
     expect(await threads('short')).toBe(1); // 12 chunks of 1000 draws: well under MIN_LANE_MS left after the first ones
-    expect(await threads('long')).toBe(2); // 8 chunks left of 50 ms each: 400 ms ≥ MIN_LANE_MS, time enough for a second thread to start
+    expect(await threads('long')).toBe(2); // 8 chunks left of 150 ms each: 1.2 s ≥ MIN_LANE_MS, time enough for a second thread to start
   }, 60_000);
+
+  it('preload: idle workers that have the module already count (a second preload starts no thread)', async () => {
+    const { ThreadBudget, WorkerPool } = await import('../../engine/pool.js');
+    const { pathToFileURL } = await import('node:url');
+    const pool = new WorkerPool(new ThreadBudget(2));
+    try {
+      const url = pathToFileURL(`${TOY_DIR}/chunky.js`).href;
+      pool.preload(url, 1);
+      pool.preload(url, 1);
+      for (let t = 0; t < 200 && pool.threads === 0; t++) await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(pool.threads).toBe(1);
+      pool.preload(url, 2); // two wanted: one more
+      await new Promise((r) => setTimeout(r, 300));
+      expect(pool.threads).toBe(2);
+    } finally {
+      await pool.close();
+    }
+  });
 
   it('ThreadBudget: acquire waits, tryAcquire takes only what is free, release wakes a waiter', async () => {
     const { ThreadBudget } = await import('../../engine/pool.js');
