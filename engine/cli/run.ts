@@ -10,7 +10,6 @@ import type { NodeResult, RunEvent } from '../executor.js';
 import type { ParamOverride } from '../spec.js';
 import type { Session } from '../session.js';
 
-
 /**
  * A run whose result a no-op memo may stand for (engine/noop-memo.ts): one that neither forces,
  * overrides nor names a variant, runs here, and has no remote cache to consult.
