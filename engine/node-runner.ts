@@ -12,7 +12,7 @@
  * Both return a {@link NodeResult}; nothing here decides order or concurrency.
  */
 import { lstatSync, readFileSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { nonFinitePaths, nonJsonAt } from './canonical.js';
@@ -394,14 +394,36 @@ async function readVerified(s: Session, refs: Record<string, OutputRef | OutputR
       try {
         const st = lstatSync(p);
         if (!st.isFile() || s.stat.get('o', p, st)?.h !== hash) return;
-        const bytes = await readFile(p);
-        if (bytes.length === st.size) out[hash] = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        const bytes = await readWhole(p, st.size);
+        if (bytes) out[hash] = bytes;
       } catch {
         /* gone or unreadable: the worker reads it and reports it */
       }
     }),
   );
   return out;
+}
+
+/**
+ * The `size` bytes of a file in as few reads as the kernel allows, into a buffer of its own (it is
+ * transferred to a worker): `readFile` reads 512 KiB at a time, ~25% slower for an 80 MB input.
+ * Undefined when the file is not `size` bytes long any more.
+ */
+async function readWhole(p: string, size: number): Promise<Uint8Array | undefined> {
+  const fh = await open(p, 'r');
+  try {
+    const buf = new Uint8Array(new ArrayBuffer(size));
+    let off = 0;
+    while (off < size) {
+      const { bytesRead } = await fh.read(buf, off, size - off, off);
+      if (bytesRead === 0) return undefined;
+      off += bytesRead;
+    }
+    const { bytesRead: more } = await fh.read(new Uint8Array(1), 0, 1, size);
+    return more === 0 ? buf : undefined;
+  } finally {
+    await fh.close();
+  }
 }
 
 /** Decode a node's inputs from the store (hashes verified on read, through the stat cache). */
