@@ -33,7 +33,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { sealJson, unsealJson, writeFileAtomic } from './fsutil.js';
-import type { NodeRecord, RunRecord } from './history.js';
+import type { RunRecord } from './history.js';
 
 /** Bumped whenever the memo's meaning changes: older memos are ignored. */
 export const MEMO_VERSION = 1;
@@ -173,6 +173,3 @@ export function readMemo(storeDir: string, request: string): Memo | null {
   const m = u.value as Memo;
   return m && m.v === MEMO_VERSION && m.request === request && Array.isArray(m.deps) && Array.isArray(m.order) && m.record && Array.isArray(m.record.nodes) ? m : null;
 }
-
-/** The nodes of a memo's record (every one cached). */
-export type MemoNode = NodeRecord;

@@ -48,10 +48,9 @@ export async function cmdStatus(argv: string[]): Promise<number> {
     );
     return 0;
   }
-  const { makeUi, nodeLine } = await import('./ui.js');
+  const { makeUi, nodeLine, columnWidths } = await import('./ui.js');
   const ui = await makeUi();
-  const idw = Math.max(12, ...nodes.map((n) => Math.min(40, n.id.length)));
-  const kindw = Math.max(10, ...nodes.map((n) => n.kind.length));
+  const { idw, kindw } = columnWidths(nodes);
   // a 10,000-node pipeline should not print 10,000 "up to date" lines: show cached ones with --verbose, or when few
   const showCached = p.bools.has('verbose') || nodes.length <= 60;
   const lines: string[] = [];

@@ -10,6 +10,10 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { positionalsOf, replayNoop } from './replay.js';
+import { exitFlushed } from './ui.js';
+
+/** The full CLI, next to this bundle. */
+const loadMain = async (): Promise<typeof import('./main.js')> => (await import(pathToFileURL(path.join(__dirname, 'main.js')).href)) as typeof import('./main.js');
 
 async function launch(argv: string[]): Promise<number> {
   // what main() does first, for the request the memo was recorded under (run.ts): --no-color is
@@ -19,16 +23,7 @@ async function launch(argv: string[]): Promise<number> {
     const code = await replayNoop(argv.slice(1));
     if (code !== null) return code;
   }
-  const main = (await import(pathToFileURL(path.join(__dirname, 'main.js')).href)) as typeof import('./main.js');
-  return main.main(argv, { replay: false });
+  return (await loadMain()).main(argv, { replay: false });
 }
 
-// exit once stdout and stderr are flushed, even if a stray handle remains (as main.js does)
-const exit = (code: number): void => {
-  process.exitCode = code;
-  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
-};
-launch(process.argv.slice(2)).then(exit, async (e: unknown) => {
-  const main = (await import(pathToFileURL(path.join(__dirname, 'main.js')).href)) as typeof import('./main.js');
-  exit(main.reportError(e, true, process.argv.includes('--json')));
-});
+launch(process.argv.slice(2)).then(exitFlushed, async (e: unknown) => exitFlushed((await loadMain()).reportError(e, true, process.argv.includes('--json'))));

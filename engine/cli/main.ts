@@ -22,6 +22,7 @@
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { exitFlushed } from './ui.js';
 
 const USAGE = `repro — declarative pipelines with content-hash caching
 
@@ -283,10 +284,5 @@ function invokedDirectly(): boolean {
 // run when executed directly (not when imported by tests); exit explicitly so that no stray
 // handle keeps the process alive
 if (invokedDirectly()) {
-  const exit = (code: number): void => {
-    process.exitCode = code;
-    // wait until stdout and stderr are flushed, then exit even if a stray handle remains
-    process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
-  };
-  main(process.argv.slice(2)).then(exit, (e) => exit(reportError(e, true, process.argv.includes('--json'))));
+  main(process.argv.slice(2)).then(exitFlushed, (e) => exitFlushed(reportError(e, true, process.argv.includes('--json'))));
 }

@@ -25,6 +25,7 @@ export async function replayNoop(argv: string[]): Promise<number | null> {
   const storeDir = path.join(path.dirname(path.resolve(positionals[0] ?? 'pipeline.yaml')), 'artifacts');
   const request = requestKey(argv);
   const memo = readMemo(storeDir, request);
+  const file = memoFile(storeDir, request);
   if (!memo) return null;
   // text lists the nodes as the full run printed them (as they finished); JSON in the pipeline's order
   const byId = new Map(memo.record.nodes.map((n) => [n.id, n]));
@@ -47,7 +48,7 @@ export async function replayNoop(argv: string[]): Promise<number | null> {
   }
   // as the full path does: gc keeps the most recently used specs; and the memo stays among the kept ones
   const now = new Date();
-  for (const f of [memo.specFile, memoFile(storeDir, request)]) {
+  for (const f of [memo.specFile, file]) {
     try {
       if (f) fs.utimesSync(f, now, now);
     } catch {
@@ -56,20 +57,18 @@ export async function replayNoop(argv: string[]): Promise<number | null> {
   }
   const ms = performance.now() - t0;
   // --verbose says why the run was this quick (stderr: stdout is the same as the full path's)
-  if (argv.includes('--verbose')) process.stderr.write(`  … no-op: every one of the ${memo.deps.length} files the last identical run looked at is unchanged; its result replayed from ${path.relative(process.cwd(), memoFile(storeDir, request)) || memoFile(storeDir, request)}\n`);
+  if (argv.includes('--verbose')) process.stderr.write(`  … no-op: every one of the ${memo.deps.length} files the last identical run looked at is unchanged; its result replayed from ${path.relative(process.cwd(), file) || file}\n`);
   if (argv.includes('--json')) {
     const out = { ok: true, nodes: memo.record.nodes.map((n) => ({ id: n.id, kind: n.kind, status: 'cached', key: n.key, ms: 0, reason: n.reason, reasons: [{ kind: 'up-to-date' }] })) };
     process.stdout.write(`${JSON.stringify(out)}\n`);
     return 0;
   }
-  const { nodeLine, fmtMs } = await import('./ui.js');
+  const { nodeLine, columnWidths, runSummary } = await import('./ui.js');
   const c = ansi(memo.color);
   const nodes = printed as NonNullable<(typeof printed)[number]>[];
-  const idw = Math.max(12, ...nodes.map((n) => Math.min(40, n.id.length)));
-  const kindw = Math.max(10, ...nodes.map((n) => n.kind.length));
+  const { idw, kindw } = columnWidths(nodes);
   const lines = nodes.map((n) => nodeLine(c, 'cached', n.id, n.kind, 0, n.reason, idw, kindw));
-  const line = `${memo.record.pipeline}: 0 ran, ${nodes.length} cached, 0 failed, 0 skipped in ${fmtMs(ms)}${id !== undefined ? c.dim(` (run #${id})`) : ''}`;
-  lines.push(c.green(line));
+  lines.push(c.green(runSummary(c, { pipeline: memo.record.pipeline, counts: memo.record.counts, ms, ...(id !== undefined ? { runId: id } : {}) })));
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
 }

@@ -53,12 +53,11 @@ export async function cmdRun(argv: string[]): Promise<number> {
 
   if (p.bools.has('dry-run')) return dryRun(common, json, p.values);
 
-  const [{ runSession }, { openSession }, { makeUi, nodeLine, ProgressBar, fmtMs }] = await Promise.all([import('../executor.js'), import('../session.js'), import('./ui.js')]);
+  const [{ runSession }, { openSession }, { makeUi, nodeLine, ProgressBar, columnWidths, runSummary }] = await Promise.all([import('../executor.js'), import('../session.js'), import('./ui.js')]);
   const ui = await makeUi();
   const c = ui.c;
   const bar = json ? null : new ProgressBar(c);
-  let idw = 12;
-  let kindw = 10;
+  let w = { idw: 12, kindw: 10 };
   const say = (f: () => void): void => {
     bar?.clear();
     f();
@@ -74,7 +73,7 @@ export async function cmdRun(argv: string[]): Promise<number> {
         const n = e.node;
         bar?.finish(n.id);
         say(() => {
-          ui.out(nodeLine(c, n.status, n.id, n.kind, n.status === 'skipped' ? null : n.ms, n.reason, idw, kindw));
+          ui.out(nodeLine(c, n.status, n.id, n.kind, n.status === 'skipped' ? null : n.ms, n.reason, w.idw, w.kindw));
           if (n.published?.length) ui.out(c.dim(`      published ${n.published.map((f) => rel(f)).join(', ')}`));
           if (n.error) {
             ui.err(c.red(`      ${n.id} (${n.kind}) failed: ${n.error.message}`));
@@ -126,10 +125,7 @@ export async function cmdRun(argv: string[]): Promise<number> {
     const { VARIANTS_DIR } = await import('../publish.js');
     ui.err(c.dim(`variant ${variant}: publishing to ${VARIANTS_DIR}/${variant}/${autoNamed ? ' (a --set run is a variant; name it with --variant NAME)' : ''}`));
   }
-  for (const n of session.graph.nodes) {
-    idw = Math.max(idw, Math.min(40, n.id.length));
-    kindw = Math.max(kindw, n.kind.length);
-  }
+  w = columnWidths(session.graph.nodes);
   // --executor bullmq: jobs go to `repro worker` processes through Redis (engine/distributed)
   const executor = await distributedExecutor(p, session);
   let r;
@@ -160,15 +156,15 @@ export async function cmdRun(argv: string[]): Promise<number> {
   } else {
     const count = (s: string): number => r.nodes.filter((n) => n.status === s).length;
     const fromRemote = r.nodes.filter((n) => n.status === 'cached' && n.reasons.some((x) => x.kind === 'remote')).length;
-    const parts = [`${count('ran')} ran`, `${count('cached')} cached${fromRemote ? ` (${fromRemote} from the remote)` : ''}`, `${count('failed')} failed`, `${count('skipped')} skipped`];
-    const line = `${r.pipeline}${variant !== undefined ? ` (variant ${variant})` : ''}: ${parts.join(', ')} in ${fmtMs(r.ms)}${r.runId !== undefined ? c.dim(` (run #${r.runId})`) : ''}`;
+    const counts = { ran: count('ran'), cached: count('cached'), failed: count('failed'), skipped: count('skipped') };
+    const line = runSummary(c, { pipeline: r.pipeline, ...(variant !== undefined ? { variant } : {}), counts, fromRemote, ms: r.ms, ...(r.runId !== undefined ? { runId: r.runId } : {}) });
     ui.out(r.ok ? c.green(line) : c.red(line));
   }
   return r.ok ? 0 : 1;
 }
 
 async function dryRun(common: { file: string; overrides: ParamOverride[]; variant?: string; targets: string[]; force: string[]; noSpecCache: boolean }, json: boolean, values: Record<string, string>): Promise<number> {
-  const [{ planSession }, { openSession }, { makeUi, nodeLine }] = await Promise.all([import('../plan.js'), import('../session.js'), import('./ui.js')]);
+  const [{ planSession }, { openSession }, { makeUi, nodeLine, columnWidths }] = await Promise.all([import('../plan.js'), import('../session.js'), import('./ui.js')]);
   const session = await openSession({ ...common, readOnly: true }); // a dry run writes nothing
   // with a remote cache, local misses it has are shown as cached (a run fetches them)
   const remote =
@@ -183,8 +179,7 @@ async function dryRun(common: { file: string; overrides: ParamOverride[]; varian
     return 0;
   }
   const ui = await makeUi();
-  const idw = Math.max(12, ...nodes.map((n) => Math.min(40, n.id.length)));
-  const kindw = Math.max(10, ...nodes.map((n) => n.kind.length));
+  const { idw, kindw } = columnWidths(nodes);
   for (const n of nodes) ui.out(nodeLine(ui.c, n.state, n.id, n.kind, null, n.reason, idw, kindw));
   const stale = nodes.filter((n) => n.state === 'stale').length;
   const pending = nodes.filter((n) => n.state === 'pending').length;

@@ -50,6 +50,33 @@ export function nodeLine(c: ChalkInstance, s: Status, id: string, kind: string, 
   return `  ${head} ${c.bold(id.padEnd(idw))}  ${c.dim(kind.padEnd(kindw))} ${c.dim(dur)}  ${reason}`;
 }
 
+/** Widths of the id (≥ 12, at most 40) and kind (≥ 10) columns of {@link nodeLine}s for these nodes. */
+export function columnWidths(nodes: readonly { id: string; kind: string }[]): { idw: number; kindw: number } {
+  let idw = 12;
+  let kindw = 10;
+  for (const n of nodes) {
+    idw = Math.max(idw, Math.min(40, n.id.length));
+    kindw = Math.max(kindw, n.kind.length);
+  }
+  return { idw, kindw };
+}
+
+/** `pipeline (variant V): 2 ran, 57 cached (3 from the remote), 0 failed, 0 skipped in 1.20 s (run #17)`, the run number dim. */
+export function runSummary(
+  c: Pick<ChalkInstance, 'dim'>,
+  r: { pipeline: string; variant?: string; counts: Record<'ran' | 'cached' | 'failed' | 'skipped', number>; fromRemote?: number; ms: number; runId?: number },
+): string {
+  const { ran, cached, failed, skipped } = r.counts;
+  const parts = [`${ran} ran`, `${cached} cached${r.fromRemote ? ` (${r.fromRemote} from the remote)` : ''}`, `${failed} failed`, `${skipped} skipped`];
+  return `${r.pipeline}${r.variant !== undefined ? ` (variant ${r.variant})` : ''}: ${parts.join(', ')} in ${fmtMs(r.ms)}${r.runId !== undefined ? c.dim(` (run #${r.runId})`) : ''}`;
+}
+
+/** Exit with `code` once stdout and stderr are flushed, even if a stray handle remains (the CLI's entries). */
+export function exitFlushed(code: number): void {
+  process.exitCode = code;
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+}
+
 export function fmtMs(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)} ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(2)} s`;

@@ -4,6 +4,9 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { baseRig as base, MIS, statuses, TOY_DIR, type Rig } from './rig.js';
+import type { RunResult } from '../../engine/executor.js';
+import { StatCache } from '../../engine/statcache.js';
+import { Store } from '../../engine/store.js';
 
 let rig: Rig | undefined;
 afterEach(() => {
@@ -23,6 +26,14 @@ describe('worker pool failures', () => {
   });
 });
 
+/** The toy chunky step's JSON output of each node of a run (by node id). */
+async function chunkyValues(dir: string, r: RunResult): Promise<Record<string, { indexes: number[]; sums: number[]; threads: number }>> {
+  const st = new Store(`${dir}/artifacts`, new StatCache(null));
+  const out: Record<string, { indexes: number[]; sums: number[]; threads: number }> = {};
+  for (const n of r.nodes) out[n.id] = ((await st.get(Object.values(n.outputs!)[0]!)) as { value: { indexes: number[]; sums: number[]; threads: number } }).value;
+  return out;
+}
+
 describe('one thread budget: ctx.map', () => {
   const yaml = `name: t\nseed: 3\nsteps:\n  a:\n    kind: chunky\n  b:\n    kind: chunky\n    with: {per: 500}\n  c:\n    kind: chunky\n    with: {chunks: 1}\n`;
   it('gives results in chunk order, identical for --jobs 1, 2 and 4, and never more threads than --jobs', async () => {
@@ -31,14 +42,7 @@ describe('one thread budget: ctx.map', () => {
       rig = await base(yaml);
       const r = await rig.run({ jobs });
       expect(r.ok).toBe(true);
-      const vals: Record<string, any> = {};
-      for (const n of r.nodes) {
-        const ref = Object.values(n.outputs!)[0]!;
-        const { Store } = await import('../../engine/store.js');
-        const { StatCache } = await import('../../engine/statcache.js');
-        const st = new Store(`${rig.dir}/artifacts`, new StatCache(null));
-        vals[n.id] = ((await st.get(ref)) as { value: any }).value;
-      }
+      const vals = await chunkyValues(rig.dir, r);
       expect(vals.a.indexes).toEqual([...Array(12).keys()]);
       // a step holds one token and borrows only free ones: at most `jobs` threads ran its chunks
       expect(vals.a.threads).toBeLessThanOrEqual(jobs);
@@ -53,8 +57,6 @@ describe('one thread budget: ctx.map', () => {
 
   it('a pool started ahead (run --force): used when its budget is the run\'s --jobs, closed at the end either way; same outputs', async () => {
     const { ThreadBudget, WorkerPool } = await import('../../engine/pool.js');
-    const { Store } = await import('../../engine/store.js');
-    const { StatCache } = await import('../../engine/statcache.js');
     const sums: unknown[] = [];
     for (const [jobs, budget] of [[2, 0], [2, 2], [2, 1]] as const) {
       rig = await base(yaml);
@@ -63,10 +65,7 @@ describe('one thread budget: ctx.map', () => {
       const r = await rig.run({ jobs, force: ['a', 'b', 'c'], ...(pool ? { pool } : {}) });
       expect(r.ok).toBe(true);
       if (pool) expect(pool.threads).toBe(0); // closed
-      const st = new Store(`${rig.dir}/artifacts`, new StatCache(null));
-      const vals: Record<string, unknown> = {};
-      for (const n of r.nodes) vals[n.id] = ((await st.get(Object.values(n.outputs!)[0]!)) as { value: { sums: unknown } }).value.sums;
-      sums.push(vals);
+      sums.push(Object.fromEntries(Object.entries(await chunkyValues(rig.dir, r)).map(([k, v]) => [k, v.sums])));
       rig.cleanup();
       rig = undefined;
     }
@@ -77,14 +76,7 @@ describe('one thread budget: ctx.map', () => {
   it('a short map stays on the step\'s thread; a long one borrows the free tokens (worker.ts MIN_LANE_MS)', async () => {
     const { MIN_LANE_MS, WARM_CHUNKS } = await import('../../engine/worker.js');
     rig = await base(`name: t\nseed: 3\nsteps:\n  short:\n    kind: chunky\n  long:\n    kind: chunky\n    with: {spin: ${Math.ceil((4 * MIN_LANE_MS) / (12 - WARM_CHUNKS))}}\n`);
-    const { Store } = await import('../../engine/store.js');
-    const { StatCache } = await import('../../engine/statcache.js');
-    const st = new Store(`${rig.dir}/artifacts`, new StatCache(null));
-    const threads = async (id: string): Promise<number> => {
-      const r = await rig!.run({ jobs: 2, targets: [id] });
-      const n = r.nodes.find((x) => x.id === id)!;
-      return ((await st.get(Object.values(n.outputs!)[0]!)) as { value: { threads: number } }).value.threads;
-    };
+    const threads = async (id: string): Promise<number> => (await chunkyValues(rig!.dir, await rig!.run({ jobs: 2, targets: [id] })))[id]!.threads;
     expect(await threads('short')).toBe(1); // 12 chunks of 1000 draws: well under MIN_LANE_MS left after the first ones
     expect(await threads('long')).toBe(2); // 8 chunks left of 150 ms each: 1.2 s ≥ MIN_LANE_MS, time enough for a second thread to start
   }, 60_000);
